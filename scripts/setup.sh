@@ -9,8 +9,8 @@ build_packages=(
   catch2 nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libbenchmark-dev
 )
 # Tools the test suite drives: flock/setpriv (util-linux), jq (the bash bus baseline),
-# promtool (prometheus), tmux (sluice top), clang + compiler-rt (libFuzzer).
-test_packages=(util-linux jq procps prometheus tmux clang libclang-rt-14-dev)
+# promtool (prometheus), tmux (sluice top), clang + compiler-rt (libFuzzer), hyperfine (bench/cli).
+test_packages=(util-linux jq procps prometheus tmux clang libclang-rt-14-dev hyperfine)
 
 want=("${build_packages[@]}")
 if [[ "${1:-}" == "--with-tests" ]]; then want+=("${test_packages[@]}"); fi
