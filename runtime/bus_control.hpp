@@ -1,0 +1,82 @@
+#pragma once
+// bus.ctl: the bus-wide control block (DESIGN.md section 2). The load monitor publishes the
+// batch size and backpressure wait here so every sender in every process sees them at once
+// (the bash tool's `export` in a background loop reached no one). Also holds the monitor's
+// heartbeat and the rate limiter's shared token buckets.
+//
+// Readers that find no bus.ctl use the defaults from config (read_policy). The file is
+// 0600, created atomically (fully initialised temp file, then link(2)), validated on open.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+
+#include "runtime/bus_control_layout.hpp"
+#include "runtime/result.hpp"
+
+namespace sluice::runtime {
+
+inline constexpr const char* control_file_name = "bus.ctl";
+// Accepted ranges; values outside them are refused by publish() callers' config and
+// clamped when read (nothing read from shared memory is trusted).
+inline constexpr std::uint32_t max_batch_size = 10000;
+inline constexpr std::uint32_t max_backpressure_wait_ms = 60000;
+
+struct rate_policy {
+  std::uint32_t batch_size;
+  std::uint32_t backpressure_wait_ms;
+};
+
+struct load_reading {
+  std::uint32_t load_milli;  // load per CPU x 1000 (0.85 -> 850)
+  load_level level;
+  std::int64_t updated_ns;   // CLOCK_MONOTONIC of the publish; 0 = never published
+  std::uint64_t generation;
+};
+
+struct monitor_heartbeat {
+  std::int32_t pid;  // 0 = never
+  std::int64_t beat_ns;
+};
+
+class bus_control {
+ public:
+  // Opens <dir>/bus.ctl, or creates it seeded with `initial` when missing (a creation race
+  // between processes has one winner; the others open the winner's file).
+  static result<bus_control> open_or_create(const std::filesystem::path& dir,
+                                            const rate_policy& initial);
+  // Opens an existing bus.ctl. Errors: not_found, path_is_symlink, permission_denied,
+  // bad_magic, wrong_version, wrong_size, corrupt.
+  static result<bus_control> open(const std::filesystem::path& dir);
+
+  bus_control(bus_control&&) noexcept;
+  bus_control& operator=(bus_control&&) noexcept;
+  ~bus_control();
+
+  [[nodiscard]] rate_policy policy() const noexcept;
+  [[nodiscard]] load_reading load() const noexcept;
+  // One publish from the load monitor: policy, load and time, each an atomic word.
+  void publish(const rate_policy& p, std::uint32_t load_milli, load_level level,
+               std::int64_t now_ns) noexcept;
+
+  void beat(std::int32_t pid, std::int64_t now_ns) noexcept;
+  [[nodiscard]] monitor_heartbeat heartbeat() const noexcept;
+
+  // Index of the bucket cell for `key` (a hash of what is rate-limited; 0 is remapped),
+  // claiming a free cell on first use. nullopt when all cells are taken by other keys.
+  [[nodiscard]] std::optional<std::uint32_t> bucket_index(std::uint64_t key) noexcept;
+  // Raw, 64-byte aligned, zero-initialised cell storage for backpressure's token bucket.
+  [[nodiscard]] void* bucket_cell(std::uint32_t index) noexcept;
+
+  const std::filesystem::path& path() const noexcept;
+
+ private:
+  bus_control(control_block* block, std::filesystem::path path) noexcept;
+  control_block* block_ = nullptr;
+  std::filesystem::path path_;
+};
+
+// The policy a sender should use now: bus.ctl's when the file exists, else `defaults`.
+// A bus.ctl that exists but is invalid is an error (it says why), never silently ignored.
+result<rate_policy> read_policy(const std::filesystem::path& dir, const rate_policy& defaults);
+
+}  // namespace sluice::runtime

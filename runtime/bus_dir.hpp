@@ -1,0 +1,66 @@
+#pragma once
+// Where a bus lives on disk, and what may be done to that directory (DESIGN.md section 2).
+//
+// Resolution: --dir > $SLUICE_DIR > /dev/shm/sluice/<bus>, bus = --bus > $SLUICE_BUS >
+// "default". Bus names follow the agent-name rule ^[A-Za-z0-9_-]{1,64}$ so a name can never
+// climb out of /dev/shm/sluice. Directories are 0700 and never symlinks (checked with lstat
+// on every component that sluice creates or removes).
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/result.hpp"
+
+namespace sluice::runtime {
+
+inline constexpr const char* default_bus_root = "/dev/shm/sluice";
+inline constexpr const char* default_bus_name = "default";
+// Written into a bus directory when sluice creates it, so cleanup-system can tell a bus
+// from any other directory (a bus created by inbox::open_or_create alone is recognised by
+// holding only sluice files, see is_sluice_bus).
+inline constexpr const char* bus_marker_name = ".sluice-bus";
+
+// Values given on the command line; empty means "not given".
+struct bus_flags {
+  std::string dir;  // --dir
+  std::string bus;  // --bus
+};
+
+struct bus_location {
+  std::filesystem::path dir;  // absolute or as given by --dir / SLUICE_DIR
+  std::string bus;            // bus name; empty when the directory was given explicitly
+  const char* source;         // "--dir", "SLUICE_DIR", "--bus", "SLUICE_BUS" or "default"
+};
+
+// Pure: reads SLUICE_DIR / SLUICE_BUS from the environment, touches no file. Fails with
+// invalid_name for a bad bus name, invalid_argument for an empty SLUICE_DIR / --dir.
+result<bus_location> resolve_bus(const bus_flags& flags);
+
+// Creates dir (and missing parents, each 0700) unless it exists; refuses a symlink at dir;
+// checks that dir is a directory this process can write; writes the bus marker.
+// Errors: path_is_symlink, permission_denied ("not writable: ... ; use --dir"), io_error.
+status ensure_bus_dir(const std::filesystem::path& dir);
+
+// For verbs that only read: dir must exist, be a real directory (not a symlink). not_found
+// when it does not exist (callers that treat "no bus" as "empty bus" check for that code).
+status check_bus_dir(const std::filesystem::path& dir);
+
+// <dir>/<agent>.inbox (agent is not validated here; inbox::open does that).
+std::filesystem::path inbox_file(const std::filesystem::path& dir, std::string_view agent);
+
+// Agent names of every valid `<agent>.inbox` regular file in dir, sorted by name. Files
+// whose stem is not a valid agent name are skipped. Missing dir -> empty list.
+std::vector<std::string> list_agents(const std::filesystem::path& dir);
+
+// true when dir is a real directory that holds the bus marker, or that holds at least one
+// sluice file and nothing but sluice files (inboxes, bus.ctl, metrics/alerts logs and their
+// rotations and lock files, metrics.prom and its temp files, sluice.toml).
+bool is_sluice_bus(const std::filesystem::path& dir);
+
+// Removes a bus: refuses (errc::invalid_argument, naming the first foreign entry) unless
+// is_sluice_bus(dir). Deletes only sluice files, never recursively; keeps sluice.toml (the
+// user's configuration) and then keeps the directory too. A missing dir is success.
+status remove_bus(const std::filesystem::path& dir);
+
+}  // namespace sluice::runtime

@@ -1,0 +1,90 @@
+#pragma once
+// A launch manifest (DESIGN.md section 6): the agents `sluice launch` runs, and how.
+//
+//   bus = "swarm"                         # optional: else --bus / SLUICE_BUS / "default"
+//   [inbox]                               # defaults for every agent's inbox
+//   capacity = 1000
+//   [monitors]
+//   overflow_interval = "1s"              # durations: "250ms", "5s", "2m" or integer ms
+//   [[agent]]
+//   name = "worker"                       # ^[A-Za-z0-9_-]{1,64}$
+//   command = ["./worker", "--fast"]      # relative paths resolve against the manifest's folder
+//   replicas = 3                          # -> worker-1, worker-2, worker-3
+//   role = "job"                          # launch exits once every job has finished
+//   restart = "on-failure"                # never | on-failure | always
+//   max_restarts = 5
+//   restart_backoff = "200ms"             # doubles per restart, capped at 30 s
+//   env = { MODE = "fast" }
+//   inbox = { capacity = 2000 }           # overrides [inbox] for this agent
+//
+// Loading validates everything before anything is spawned: unknown keys, wrong types, bad
+// values, duplicate or invalid names and commands that are not executable are errors of the
+// form "<file>:<line>: <key>: <problem>".
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "inbox/inbox.hpp"
+#include "inbox/result.hpp"
+
+namespace sluice::runtime {
+
+enum class restart_mode { never, on_failure, always };
+const char* to_string(restart_mode) noexcept;
+
+// service: runs until launch stops it. job: launch exits once every job has finished.
+enum class agent_role { service, job };
+const char* to_string(agent_role) noexcept;
+
+struct agent_spec {
+  std::string name;                   // replicas already expanded: worker-1, worker-2, ...
+  std::vector<std::string> command;   // argv as written in the manifest
+  std::filesystem::path executable;   // command[0] resolved (manifest folder or PATH), checked +x
+  std::vector<std::pair<std::string, std::string>> env;  // added to the inherited environment
+  agent_role role = agent_role::service;
+  restart_mode restart = restart_mode::never;
+  unsigned max_restarts = 5;
+  std::chrono::milliseconds restart_backoff{200};
+  inbox::create_options inbox;
+  std::size_t line = 0;  // where the [[agent]] table starts, for messages
+};
+
+struct monitor_spec {
+  bool overflow = true;
+  std::chrono::milliseconds overflow_interval{1000};
+  bool load = true;
+  std::chrono::milliseconds load_interval{1000};
+  std::uint16_t prometheus_port = 0;  // 0: no HTTP exposition
+};
+
+struct manifest {
+  std::filesystem::path file;       // as given, for messages
+  std::filesystem::path directory;  // agents run here (absolute)
+  std::optional<std::string> bus;
+  inbox::create_options inbox_defaults;
+  monitor_spec monitors;
+  std::vector<agent_spec> agents;
+
+  bool has_jobs() const noexcept;
+};
+
+inline constexpr std::chrono::milliseconds max_restart_backoff{30'000};
+inline constexpr unsigned max_replicas = 1024;
+
+// Reads and validates `file`. Errors use errc::invalid_argument (bad content) or
+// errc::not_found / errc::io_error (unreadable file).
+inbox::result<manifest> load_manifest(const std::filesystem::path& file);
+
+// Validates `text` as if it had been read from `file`; relative commands resolve against
+// `file`'s folder. Exposed so tests need no temporary files for content errors.
+inbox::result<manifest> parse_manifest(std::string_view text, const std::filesystem::path& file);
+
+// "250ms", "5s", "2m", "1h" -> milliseconds; nullopt when malformed or negative.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept;
+
+}  // namespace sluice::runtime
