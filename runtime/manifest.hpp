@@ -5,7 +5,7 @@
 //   [inbox]                               # defaults for every agent's inbox
 //   capacity = 1000
 //   [monitors]
-//   overflow_interval = "1s"              # durations: "250ms", "5s", "2m" or integer ms
+//   overflow_interval = "1s"              # durations as strings: "250ms", "5s", "2m"
 //   [[agent]]
 //   name = "worker"                       # ^[A-Za-z0-9_-]{1,64}$
 //   command = ["./worker", "--fast"]      # relative paths resolve against the manifest's folder
@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "inbox/inbox.hpp"
-#include "inbox/result.hpp"
+#include "runtime/result.hpp"
 
 namespace sluice::runtime {
 
@@ -78,13 +78,10 @@ inline constexpr unsigned max_replicas = 1024;
 
 // Reads and validates `file`. Errors use errc::invalid_argument (bad content) or
 // errc::not_found / errc::io_error (unreadable file).
-inbox::result<manifest> load_manifest(const std::filesystem::path& file);
+result<manifest> load_manifest(const std::filesystem::path& file);
 
 // Validates `text` as if it had been read from `file`; relative commands resolve against
 // `file`'s folder. Exposed so tests need no temporary files for content errors.
-inbox::result<manifest> parse_manifest(std::string_view text, const std::filesystem::path& file);
-
-// "250ms", "5s", "2m", "1h" -> milliseconds; nullopt when malformed or negative.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept;
+result<manifest> parse_manifest(std::string_view text, const std::filesystem::path& file);
 
 }  // namespace sluice::runtime
