@@ -1,20 +1,36 @@
 #pragma once
 // sluice inbox: one bounded, crash-safe, shared-memory inbox per agent.
 //
-// | property              | value                                                              |
-// |-----------------------|--------------------------------------------------------------------|
-// | producers / consumers | many processes / exactly one consumer process at a time (flock)    |
-// | capacity              | MAX_INBOX_SIZE (default 1000) regular slots + critical reserve (64) |
-// | slot                  | fixed size, default 4096 B incl. header; larger payload: too_large |
-// | order                 | FIFO per lane; critical > high > normal > low, weighted, no starving|
-// | full                  | try_push returns full; nothing evicted unless drop_oldest was asked |
-// | blocking              | none in try_push/pop_batch; waiting is the caller's choice (doorbell)|
-// | delivery              | at-least-once: a batch is freed by commit(); a consumer that dies  |
-// |                       | before commit leaves it for the next consumer                      |
-// | crash safety          | a producer killed mid-write never wedges the inbox (abandoned slot)|
-// | trust                 | nothing read from shared memory is trusted: all bounds-checked     |
+// | property              | value                                                                 |
+// |-----------------------|-----------------------------------------------------------------------|
+// | producers / consumers | many processes / exactly one consumer process at a time (flock)       |
+// | capacity              | MAX_INBOX_SIZE (default 1000) regular slots shared by high/normal/low, |
+// |                       | plus a critical reserve (default 64, rounded up to a power of two)    |
+// |                       | that only critical messages use                                       |
+// | slot                  | fixed size, default 4096 B incl. a 136 B header; larger payload (or a |
+// |                       | sender name > 64 / type > 32 chars): too_large, never truncated       |
+// | memory                | one ring per lane (see layout.hpp): file 12.9 MB at defaults, of which |
+// |                       | 4.5 MB (header, critical, normal) is reserved at creation and the high |
+// |                       | and low rings take memory only once used. /dev/shm in containers is   |
+// |                       | often 64 MB: about 4 busy inboxes at defaults; lower the capacity or  |
+// |                       | slot size there                                                       |
+// | order                 | FIFO per lane; critical first, then high:normal:low weighted 4:2:1    |
+// |                       | (round-robin, work-conserving), so low is never starved               |
+// | full                  | try_push returns full; nothing evicted unless drop_oldest was asked,  |
+// |                       | which evicts only while no consumer is attached (counted as dropped)  |
+// | blocking              | none in try_push/pop_batch; waiting is the caller's choice (doorbell, |
+// |                       | futex, no syscall on the push path while nobody sleeps)               |
+// | delivery              | at-least-once: a batch is freed by commit(); a consumer that dies     |
+// |                       | before commit leaves it for the next consumer                         |
+// | crash safety          | a producer killed mid-write never wedges the inbox: after the grace   |
+// |                       | period (consumer_options, default 100 ms) its slot is skipped and     |
+// |                       | counted as abandoned; a live, slow producer is waited for             |
+// | ids                   | id = 24-bit random incarnation of the file << 40 | inbox sequence;    |
+// |                       | the sequence is a fetch_add on the header, so ids never repeat within |
+// |                       | an inbox (2^40 messages) and differ between re-created inboxes        |
+// | trust                 | nothing read from shared memory is trusted: all bounds-checked; a     |
+// |                       | message with lying lengths is skipped and counted as corrupt          |
 //
-// (The implementation owner keeps this block true; see DESIGN.md section 3.)
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -107,8 +123,15 @@ struct stats {
   std::uint64_t abandoned = 0;
   std::uint64_t backpressure_waits = 0;
   std::uint64_t send_failures = 0;
+  std::uint64_t corrupt = 0;           // messages skipped because their slot lied
   std::int32_t consumer_pid = 0;       // 0 when no consumer holds the inbox
   std::uint64_t created_ns = 0;
+};
+
+struct consumer_options {
+  // How long a claimed but unpublished slot is waited for before its claimant's pid is
+  // checked (and the slot skipped if that process is gone).
+  std::chrono::nanoseconds abandon_grace = std::chrono::milliseconds(100);
 };
 
 class consumer;
@@ -126,9 +149,17 @@ class inbox {
 
   [[nodiscard]] push_result try_push(const message_view& msg, push_receipt* receipt = nullptr,
                                      overflow_policy policy = overflow_policy::reject) noexcept;
+  // Pushes msgs[0..n) in order, taking one admission and one position claim per run of
+  // same-priority messages; stops at the first message that does not go in. Returns how many
+  // went in; *stopped says why it stopped (ok when all did).
+  [[nodiscard]] std::size_t try_push_batch(const message_view* msgs, std::size_t n,
+                                           push_result* stopped = nullptr) noexcept;
 
-  // Doorbells: spin briefly, then futex-wait up to `timeout`. `rang` means another process
-  // rang the bell (space freed / message arrived), `timed_out` that the timer ran out.
+  // Doorbells: spin briefly, then futex-wait up to `timeout`. `rang` means the condition holds
+  // or another process rang the bell (space freed / message arrived, or a dead producer's slot
+  // can now be skipped by pop_batch); `timed_out` that the timer ran out. wait_not_full is
+  // about regular space (critical messages have their own reserve). wait_not_empty looks
+  // past the calling process's uncommitted batch: commit before waiting.
   wake_reason wait_not_full(std::chrono::nanoseconds timeout) noexcept;
   wake_reason wait_not_empty(std::chrono::nanoseconds timeout) noexcept;
 
@@ -140,6 +171,10 @@ class inbox {
   // Copies up to max pending messages in delivery order without consuming them.
   std::vector<message> peek(std::size_t max) const;
 
+  // Marks the inbox closed: every later push answers closed; wakes all sleepers.
+  void close() noexcept;
+  bool closed() const noexcept;
+
   // Shared state that upper layers interpret (backpressure/ owns its semantics).
   breaker_cell& breaker() noexcept;
   void count_backpressure_wait() noexcept;
@@ -147,7 +182,8 @@ class inbox {
 
   // Takes the single-consumer lock (flock). Fails with errc::busy and
   // "inbox already has a consumer (pid N)" when another process holds it.
-  result<consumer> attach_consumer();
+  // The inbox must outlive the consumer.
+  result<consumer> attach_consumer(const consumer_options& opts = {});
 
   const std::filesystem::path& path() const noexcept;
   const std::string& agent() const noexcept;
@@ -169,6 +205,8 @@ class consumer {
   // Up to max messages: critical first, then weighted round-robin over high/normal/low.
   // Calling pop_batch again without commit() re-reads the same uncommitted batch.
   std::vector<received_message> pop_batch(std::size_t max);
+  // The same into a caller's buffer (no allocation); returns how many were written.
+  std::size_t pop_batch(received_message* out, std::size_t max) noexcept;
   // Frees the slots of the last batch and rings not_full.
   void commit() noexcept;
   // Drops every pending message (counted as dequeued); returns how many.
@@ -178,6 +216,8 @@ class consumer {
   friend class inbox;
   struct state;
   explicit consumer(std::unique_ptr<state> s);
+  std::size_t pop_more(received_message* out, std::size_t max) noexcept;
+  void release() noexcept;
   std::unique_ptr<state> s_;
 };
 

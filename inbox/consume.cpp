@@ -1,0 +1,329 @@
+// Consumer side: pop_batch/commit over the lanes, skipping slots of dead producers, the
+// not_empty doorbell, and peek() for readers that do not hold the consumer lock.
+//
+// Per lane the consumer reads positions [committed, cursor) without freeing them; commit()
+// frees them (ctl -> (lap + 1, 0)), stores the lane head, and gives the admissions back. A
+// consumer that dies before commit leaves head unchanged, so the next one reads them again.
+//
+// A slot that is claimed but not published is waited for. When it stays that way longer than
+// the grace period, the consumer looks at the claimant: a dead pid (kill(pid, 0) == ESRCH), or
+// no stamp at all (the producer died between tail claim and stamp), turns it into abandoned
+// with a CAS, so a late producer notices (its stamp CAS fails) and retries elsewhere. A live,
+// merely slow producer is waited for.
+#include <algorithm>
+#include <cstring>
+
+#include "inbox/futex.hpp"
+#include "inbox/impl.hpp"
+#include "inbox/process.hpp"
+
+namespace sluice::inbox {
+
+using layout::make_ctl;
+
+bool decode_slot(const layout::slot_header* s, std::uint32_t max_payload, std::size_t lane,
+                 received_message& out) noexcept {
+  // Read every length once into a local: a hostile writer may change shared memory between
+  // the check and the use, so only the checked copies are used.
+  const std::uint32_t payload_len = s->payload_len;
+  const std::uint8_t from_len = s->from_len;
+  const std::uint8_t type_len = s->type_len;
+  const std::uint8_t prio = s->prio;
+  if (payload_len > max_payload || from_len > max_agent_name || type_len > max_type_name || prio != lane) return false;
+  out.id = s->id;
+  out.sequence = s->sequence;
+  out.sent_ns = s->sent_ns;
+  out.prio = static_cast<priority>(prio);
+  out.from = std::string_view(s->from, from_len);
+  out.type = std::string_view(s->type, type_len);
+  out.payload = std::string_view(reinterpret_cast<const char*>(s) + layout::slot_header_size, payload_len);
+  return true;
+}
+
+std::size_t inbox::impl::take(std::size_t lane, received_message* out, std::size_t k) noexcept {
+  auto& c = cons;
+  const auto& g = lanes[lane];
+  std::size_t got = 0;
+  while (got < k) {
+    const std::uint64_t pos = c.cursor[lane];
+    if (pos - c.committed[lane] >= g.ring) break;  // the rest of the ring is our own uncommitted batch
+    layout::slot_header* s = slot(lane, pos);
+    const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
+    const std::uint32_t owner = layout::ctl_owner(ctl);
+    if (layout::ctl_lap(ctl) != static_cast<std::uint32_t>(pos >> g.shift)) {
+      c.blocked = true;  // not this lap's state: empty, or corrupt (resolve_stuck decides)
+      break;
+    }
+    if (owner == layout::abandoned_owner) {
+      ++c.cursor[lane];
+      continue;
+    }
+    if ((owner & layout::published_bit) == 0) {
+      if (owner != 0) c.blocked = true;
+      break;
+    }
+    if (!decode_slot(s, max_payload, lane, out[got])) {
+      // A published slot with lying lengths: skip it for good and count it, never follow it.
+      std::uint64_t expected = ctl;
+      if (s->ctl.compare_exchange_strong(expected, make_ctl(pos >> g.shift, layout::abandoned_owner),
+                                         std::memory_order_relaxed)) {  // relaxed: no data is read from it
+        h->count.corrupt.fetch_add(1, std::memory_order_relaxed);       // relaxed: statistics
+      }
+      continue;
+    }
+    c.pending[lane].valid = false;
+    ++c.cursor[lane];
+    ++got;
+  }
+  return got;
+}
+
+bool inbox::impl::resolve_stuck(bool read_tails) noexcept {
+  auto& c = cons;
+  bool skipped = false;
+  std::uint64_t now = 0;
+  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+    const auto& g = lanes[lane];
+    const std::uint64_t pos = c.cursor[lane];
+    auto& p = c.pending[lane];
+    if (pos - c.committed[lane] >= g.ring) continue;
+    layout::slot_header* s = slot(lane, pos);
+    const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
+    const std::uint32_t owner = layout::ctl_owner(ctl);
+    const auto lap = static_cast<std::uint32_t>(pos >> g.shift);
+    const bool this_lap = layout::ctl_lap(ctl) == lap;
+    if (this_lap && (owner == layout::abandoned_owner || (owner & layout::published_bit) != 0)) continue;
+    if (!this_lap || owner == 0) {
+      // Free-looking slot: stuck only if a producer took the position (tail moved past it).
+      if (!read_tails) continue;
+      const std::uint64_t tail = h->tail[lane].value.load(std::memory_order_relaxed);  // relaxed: a hint
+      if (tail <= pos || tail - pos > 2ull * g.ring) {
+        p.valid = false;
+        continue;
+      }
+    }
+    if (now == 0) now = detail::monotonic_ns();
+    if (!p.valid || p.pos != pos || p.ctl != ctl) {
+      p = detail::pending_claim{pos, ctl, now, true};
+      continue;
+    }
+    if (now - p.since_ns < static_cast<std::uint64_t>(grace.count())) continue;
+    const std::uint32_t pid = owner & layout::pid_mask;
+    if (this_lap && pid != 0 && detail::process_alive(static_cast<pid_t>(pid))) {
+      p.since_ns = now;  // alive and slow: keep waiting, look again after another grace period
+      continue;
+    }
+    std::uint64_t expected = ctl;
+    // acq_rel: wins the slot against a late stamp (see push.cpp step 3).
+    if (s->ctl.compare_exchange_strong(expected, make_ctl(lap, layout::abandoned_owner),
+                                       std::memory_order_acq_rel)) {  // sync: abandon
+      auto& counter = this_lap ? h->count.abandoned : h->count.corrupt;
+      counter.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+      p.valid = false;
+      skipped = true;
+    }
+  }
+  return skipped;
+}
+
+bool inbox::impl::has_work(bool may_resolve) noexcept {
+  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+    const auto& g = lanes[lane];
+    const std::uint64_t pos = cons.cursor[lane];
+    if (pos - cons.committed[lane] >= g.ring) continue;
+    const std::uint64_t ctl = slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
+    const std::uint32_t owner = layout::ctl_owner(ctl);
+    if (layout::ctl_lap(ctl) == static_cast<std::uint32_t>(pos >> g.shift) &&
+        (owner == layout::abandoned_owner || (owner & layout::published_bit) != 0)) {
+      return true;
+    }
+  }
+  return may_resolve && resolve_stuck(true);
+}
+
+bool inbox::impl::anything_in_flight() const noexcept {
+  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+    // relaxed: a hint that decides how long to sleep, nothing is read through it.
+    if (h->tail[lane].value.load(std::memory_order_relaxed) != cons.cursor[lane]) return true;
+  }
+  return false;
+}
+
+wake_reason inbox::wait_not_empty(std::chrono::nanoseconds timeout) noexcept {
+  if (!p_) return wake_reason::timed_out;
+  impl& m = *p_;
+  if (!m.consuming) {
+    // Without a consumer attached here, "work" is judged from the committed heads.
+    for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+      m.cons.committed[lane] = m.h->head[lane].value.load(std::memory_order_acquire);  // sync: head
+      m.cons.cursor[lane] = m.cons.committed[lane];
+    }
+  }
+  layout::doorbell& d = m.h->not_empty;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (int i = 0; i < 64; ++i) {
+    if (m.has_work(m.consuming)) return wake_reason::rang;
+    detail::cpu_relax();
+  }
+  for (;;) {
+    d.waiters.fetch_add(1, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // sync: not-empty-dekker
+    const std::uint32_t seen = d.bell.load(std::memory_order_acquire);  // sync: not-empty-bell
+    if (m.has_work(m.consuming)) {
+      d.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only counts sleepers
+      return wake_reason::rang;
+    }
+    auto slice = deadline - std::chrono::steady_clock::now();
+    // A claimed, unpublished slot may belong to a dead producer that will never ring: look
+    // again every quarter grace period so it is skipped on time.
+    if (m.anything_in_flight()) slice = std::min<std::chrono::nanoseconds>(slice, std::max(m.grace / 4, std::chrono::nanoseconds(1'000'000)));
+    detail::futex_wait(d.bell, seen, slice);
+    d.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only counts sleepers
+    if (d.bell.load(std::memory_order_acquire) != seen) return wake_reason::rang;  // sync: not-empty-bell
+    if (m.has_work(m.consuming)) return wake_reason::rang;
+    if (std::chrono::steady_clock::now() >= deadline) return wake_reason::timed_out;
+  }
+}
+
+std::size_t consumer::pop_batch(received_message* out, std::size_t max) noexcept {
+  inbox::impl& m = *s_->in;
+  auto& c = m.cons;
+  std::copy(std::begin(c.committed), std::end(c.committed), std::begin(c.cursor));
+  c.wrr = c.wrr_committed;
+  c.blocked = false;
+  std::size_t n = m.take(layout::critical_lane, out, max);
+  int idle = 0;
+  while (n < max && idle < 3) {
+    const std::size_t lane = detail::wrr_order[c.wrr.turn];
+    if (c.wrr.left == 0) c.wrr.left = detail::wrr_weight[c.wrr.turn];
+    const std::size_t want = std::min<std::size_t>(c.wrr.left, max - n);
+    const std::size_t got = m.take(lane, out + n, want);
+    n += got;
+    c.wrr.left -= static_cast<std::uint32_t>(got);
+    idle = got == 0 ? idle + 1 : 0;
+    if (got < want || c.wrr.left == 0) {
+      c.wrr.turn = static_cast<std::uint8_t>((c.wrr.turn + 1) % 3);
+      c.wrr.left = detail::wrr_weight[c.wrr.turn];
+    }
+  }
+  c.delivered = n;
+  // Rarely (or when a lane stopped at a claimed slot) look for slots of dead producers.
+  if (n < max) {
+    const bool periodic = (++c.empty_polls & 63u) == 0;
+    if ((c.blocked || periodic) && m.resolve_stuck(periodic)) return n + pop_more(out + n, max - n);
+  }
+  return n;
+}
+
+std::size_t consumer::pop_more(received_message* out, std::size_t max) noexcept {
+  // After skipping an abandoned slot, continue from where the cursors stand (no reset).
+  inbox::impl& m = *s_->in;
+  std::size_t n = 0;
+  for (std::size_t lane : {layout::critical_lane, std::size_t{2}, std::size_t{1}, std::size_t{0}}) {
+    if (n < max) n += m.take(lane, out + n, max - n);
+  }
+  m.cons.delivered += n;
+  return n;
+}
+
+std::vector<received_message> consumer::pop_batch(std::size_t max) {
+  std::vector<received_message> out(max);
+  out.resize(pop_batch(out.data(), max));
+  return out;
+}
+
+void consumer::commit() noexcept {
+  inbox::impl& m = *s_->in;
+  auto& c = m.cons;
+  layout::header& h = *m.h;
+  std::uint64_t freed_regular = 0;
+  bool freed_any = false;
+  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+    const auto& g = m.lanes[lane];
+    const std::uint64_t from = c.committed[lane];
+    const std::uint64_t to = c.cursor[lane];
+    if (to == from) continue;
+    for (std::uint64_t pos = from; pos != to; ++pos) {
+      m.slot(lane, pos)->ctl.store(make_ctl((pos >> g.shift) + 1, 0), std::memory_order_release);  // sync: slot-free
+    }
+    h.head[lane].value.store(to, std::memory_order_release);  // sync: head
+    if (lane != layout::critical_lane) freed_regular += to - from;
+    c.committed[lane] = to;
+    freed_any = true;
+  }
+  c.wrr_committed = c.wrr;
+  h.consumer.heartbeat_ns.store(detail::monotonic_ns(), std::memory_order_relaxed);  // relaxed: informational
+  if (c.delivered != 0) h.count.dequeued.fetch_add(c.delivered, std::memory_order_relaxed);  // relaxed: statistics
+  c.delivered = 0;
+  if (!freed_any) return;
+  if (freed_regular != 0) h.releases.value.fetch_add(freed_regular, std::memory_order_release);  // sync: admission
+  m.ring_not_full();
+}
+
+std::uint64_t consumer::clear() noexcept {
+  std::uint64_t total = 0;
+  received_message buf[64];
+  for (;;) {
+    const std::size_t n = pop_batch(buf, 64);
+    commit();
+    total += n;
+    if (n == 0) return total;
+  }
+}
+
+std::vector<message> inbox::peek(std::size_t max) const {
+  std::vector<message> out;
+  if (!p_) return out;
+  const impl& m = *p_;
+  std::uint64_t cursor[layout::lane_count];
+  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+    cursor[lane] = m.h->head[lane].value.load(std::memory_order_acquire);  // sync: head
+  }
+  const std::uint64_t start[layout::lane_count] = {cursor[0], cursor[1], cursor[2], cursor[3]};
+  // Copies one message if the slot at the lane's cursor is published; re-checks ctl after the
+  // copy, since a consumer may free and a producer reuse the slot while we read it.
+  auto copy_one = [&](std::size_t lane) -> bool {
+    const auto& g = m.lanes[lane];
+    for (;;) {
+      const std::uint64_t pos = cursor[lane];
+      if (pos - start[lane] >= g.ring) return false;
+      const layout::slot_header* s = m.slot(lane, pos);
+      const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
+      const std::uint32_t owner = layout::ctl_owner(ctl);
+      if (layout::ctl_lap(ctl) != static_cast<std::uint32_t>(pos >> g.shift)) return false;
+      if (owner == layout::abandoned_owner) {
+        ++cursor[lane];
+        continue;
+      }
+      if ((owner & layout::published_bit) == 0) return false;
+      received_message r{};
+      if (!decode_slot(s, m.max_payload, lane, r)) {
+        ++cursor[lane];
+        continue;
+      }
+      message msg{r.id, r.sequence, r.sent_ns, r.prio, std::string(r.from), std::string(r.type), std::string(r.payload)};
+      std::atomic_thread_fence(std::memory_order_acquire);  // sync: peek-recheck (orders the copy before the re-load)
+      if (s->ctl.load(std::memory_order_relaxed) != ctl) return false;  // relaxed: ordered by the fence
+      out.push_back(std::move(msg));
+      ++cursor[lane];
+      return true;
+    }
+  };
+  while (out.size() < max && copy_one(layout::critical_lane)) {
+  }
+  detail::wrr_state wrr{0, detail::wrr_weight[0]};
+  int idle = 0;
+  while (out.size() < max && idle < 3) {
+    const std::size_t lane = detail::wrr_order[wrr.turn];
+    const bool got = copy_one(lane);
+    if (got) --wrr.left;
+    idle = got ? 0 : idle + 1;
+    if (!got || wrr.left == 0) {
+      wrr.turn = static_cast<std::uint8_t>((wrr.turn + 1) % 3);
+      wrr.left = detail::wrr_weight[wrr.turn];
+    }
+  }
+  return out;
+}
+
+}  // namespace sluice::inbox

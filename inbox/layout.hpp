@@ -1,0 +1,159 @@
+#pragma once
+// The bytes of an inbox file: what lives where in shared memory (internal to inbox/).
+//
+// | property   | value                                                                       |
+// |------------|-----------------------------------------------------------------------------|
+// | file       | header (4 KiB) | critical ring | normal ring | high ring | low ring          |
+// | rings      | one ring of slots per lane; regular rings have next_pow2(capacity) slots,  |
+// |            | the critical ring next_pow2(critical_reserve); a shared admission count    |
+// |            | (claims - releases <= capacity) bounds high + normal + low together        |
+// | memory     | file = 4 KiB + (3 x ring + critical ring) x slot_size: 12.9 MB at defaults |
+// |            | (1024 slots per regular lane). tmpfs backs only touched pages: creation    |
+// |            | reserves header + critical + normal ring (4.5 MB at defaults), high and    |
+// |            | low rings take memory only once those lanes are used                       |
+// | slot ctl   | 64-bit word: lap (high 32 bits) | owner (low 32 bits), see below           |
+// | pointers   | none: every position is an index, bounds-checked before use                |
+//
+// A slot at ring index i serves positions pos with pos % ring == i; lap = pos / ring.
+// Owner encoding (lets an all-zero file be a valid empty inbox, so creation touches nothing):
+//   (lap, 0)                   free for position lap*ring+i
+//   (lap, pid)                 claimed by process pid (stamped after the tail claim)
+//   (lap, pid | published_bit) written and visible to the consumer
+//   (lap, abandoned_owner)     skipped by the consumer: claimant died or never stamped
+//   commit stores (lap + 1, 0) free for the next lap.
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "inbox/breaker_cell.hpp"
+
+namespace sluice::inbox::layout {
+
+inline constexpr std::size_t cache_line = 64;
+inline constexpr char magic[8] = {'S', 'L', 'U', 'I', 'C', 'E', '\0', '\0'};
+inline constexpr std::uint32_t layout_version = 1;
+inline constexpr std::uint32_t header_size = 4096;
+inline constexpr std::size_t lane_count = 4;  // indexed by priority: low, normal, high, critical
+inline constexpr std::size_t critical_lane = 3;
+
+// Limits checked at creation and again on open (a header is never trusted).
+inline constexpr std::uint32_t min_capacity = 1;
+inline constexpr std::uint32_t max_capacity = 1u << 20;
+inline constexpr std::uint32_t min_critical_reserve = 1;
+inline constexpr std::uint32_t max_critical_reserve = 1u << 16;
+inline constexpr std::uint32_t min_slot_size = 256;
+inline constexpr std::uint32_t max_slot_size = 1u << 20;
+inline constexpr std::uint64_t max_file_size = 16ull << 30;
+
+inline constexpr std::uint32_t published_bit = 1u << 30;
+inline constexpr std::uint32_t abandoned_owner = 1u << 31;
+inline constexpr std::uint32_t pid_mask = published_bit - 1;
+
+constexpr std::uint64_t make_ctl(std::uint64_t lap, std::uint32_t owner) noexcept {
+  return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(lap)) << 32) | owner;
+}
+constexpr std::uint32_t ctl_lap(std::uint64_t ctl) noexcept { return static_cast<std::uint32_t>(ctl >> 32); }
+constexpr std::uint32_t ctl_owner(std::uint64_t ctl) noexcept { return static_cast<std::uint32_t>(ctl); }
+
+// Written once into a private temp file before it is linked under its public name, so no
+// process ever sees a half-written identity; plain (non-atomic) fields for that reason.
+struct identity {
+  char magic[8];
+  std::uint32_t layout_version;
+  std::uint32_t header_size;
+  std::uint32_t capacity;          // regular messages (high + normal + low)
+  std::uint32_t critical_reserve;  // critical ring size (a power of two)
+  std::uint32_t slot_size;
+  std::uint32_t ring_size;         // slots per regular lane: next_pow2(capacity)
+  std::uint32_t incarnation;       // random 24 bits: top of every message id of this file
+  std::uint32_t reserved;
+  std::uint64_t created_ns;        // CLOCK_REALTIME
+  std::uint64_t file_size;
+};
+
+struct alignas(cache_line) padded_u64 {
+  std::atomic<std::uint64_t> value;
+};
+
+// A futex word and the number of processes sleeping on it, on one line: the ringer reads
+// `waiters` on every publish, and only touches `bell` (and makes a syscall) when it is not 0.
+struct alignas(cache_line) doorbell {
+  std::atomic<std::uint32_t> bell;
+  std::atomic<std::uint32_t> waiters;
+};
+
+struct alignas(cache_line) counters {
+  std::atomic<std::uint64_t> dequeued;
+  std::atomic<std::uint64_t> rejected_full;
+  std::atomic<std::uint64_t> dropped;
+  std::atomic<std::uint64_t> abandoned;
+  std::atomic<std::uint64_t> backpressure_waits;
+  std::atomic<std::uint64_t> send_failures;
+  std::atomic<std::uint64_t> corrupt;
+};
+
+struct alignas(cache_line) consumer_info {
+  std::atomic<std::int32_t> pid;  // last consumer that attached; 0 after a clean detach
+  std::atomic<std::uint32_t> closed;
+  std::atomic<std::uint64_t> heartbeat_ns;  // CLOCK_MONOTONIC of its last attach/commit
+};
+
+struct header {
+  identity id;
+  consumer_info consumer;
+  // claims: every regular admission and every sequence number (fetch_add, producers only).
+  // releases: freed regular slots (consumer) and refused admissions (producers).
+  padded_u64 claims;
+  padded_u64 releases;
+  doorbell not_empty;
+  doorbell not_full;
+  counters count;
+  breaker_cell breaker;
+  padded_u64 tail[lane_count];  // next position to claim, per lane (producers)
+  padded_u64 head[lane_count];  // first uncommitted position, per lane (consumer)
+};
+
+struct slot_header {
+  std::atomic<std::uint64_t> ctl;
+  std::uint64_t id;
+  std::uint64_t sequence;
+  std::uint64_t sent_ns;
+  std::uint32_t payload_len;
+  std::uint8_t from_len;
+  std::uint8_t type_len;
+  std::uint8_t prio;
+  std::uint8_t reserved;
+  char from[64];
+  char type[32];
+};
+inline constexpr std::uint32_t slot_header_size = 136;
+
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+static_assert(std::atomic<std::int32_t>::is_always_lock_free);
+static_assert(sizeof(identity) == 56);
+static_assert(offsetof(header, id) == 0);
+static_assert(offsetof(header, consumer) == 64);
+static_assert(offsetof(header, claims) == 128);
+static_assert(offsetof(header, releases) == 192);
+static_assert(offsetof(header, not_empty) == 256);
+static_assert(offsetof(header, not_full) == 320);
+static_assert(offsetof(header, count) == 384);
+static_assert(offsetof(header, breaker) == 448);
+static_assert(offsetof(header, tail) == 512);
+static_assert(offsetof(header, head) == 768);
+static_assert(sizeof(header) == 1024 && sizeof(header) <= header_size);
+static_assert(offsetof(slot_header, ctl) == 0);
+static_assert(offsetof(slot_header, payload_len) == 32);
+static_assert(offsetof(slot_header, from) == 40);
+static_assert(offsetof(slot_header, type) == 104);
+static_assert(sizeof(slot_header) == slot_header_size);
+static_assert(header_size % cache_line == 0 && min_slot_size % cache_line == 0);
+
+constexpr std::uint32_t next_pow2(std::uint32_t v) noexcept {
+  std::uint32_t p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+}  // namespace sluice::inbox::layout

@@ -1,0 +1,64 @@
+// Names and enum spellings shared by every layer (agent names, priorities, results, errors).
+#include <string_view>
+
+#include "inbox/inbox.hpp"
+
+namespace sluice::inbox {
+
+bool is_valid_agent_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > max_agent_name) return false;
+  for (const char ch : name) {
+    const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                    ch == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+const char* to_string(priority p) noexcept {
+  switch (p) {
+    case priority::low: return "low";
+    case priority::normal: return "normal";
+    case priority::high: return "high";
+    case priority::critical: return "critical";
+  }
+  return "unknown";
+}
+
+std::optional<priority> parse_priority(std::string_view s) noexcept {
+  if (s == "low") return priority::low;
+  if (s == "normal") return priority::normal;
+  if (s == "high") return priority::high;
+  if (s == "critical") return priority::critical;
+  return std::nullopt;
+}
+
+const char* to_string(push_result r) noexcept {
+  switch (r) {
+    case push_result::ok: return "ok";
+    case push_result::full: return "full";
+    case push_result::too_large: return "too_large";
+    case push_result::closed: return "closed";
+  }
+  return "unknown";
+}
+
+const char* to_string(errc e) noexcept {
+  switch (e) {
+    case errc::invalid_name: return "invalid_name";
+    case errc::path_is_symlink: return "path_is_symlink";
+    case errc::not_found: return "not_found";
+    case errc::permission_denied: return "permission_denied";
+    case errc::bad_magic: return "bad_magic";
+    case errc::wrong_version: return "wrong_version";
+    case errc::wrong_size: return "wrong_size";
+    case errc::corrupt: return "corrupt";
+    case errc::invalid_argument: return "invalid_argument";
+    case errc::no_space: return "no_space";
+    case errc::busy: return "busy";
+    case errc::io_error: return "io_error";
+  }
+  return "unknown";
+}
+
+}  // namespace sluice::inbox

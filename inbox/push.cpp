@@ -1,0 +1,284 @@
+// Producer side: admission, slot claim, publish, drop-oldest eviction, the not_full doorbell.
+//
+// Fast path for a regular message (no syscall, no lock):
+//   1. claims.fetch_add(1): admission ticket and inbox sequence number in one RMW; refused
+//      (and given back through releases) when claims - releases would exceed capacity.
+//   2. tail[lane].fetch_add(1): the position; admission guarantees its slot was freed.
+//   3. CAS the slot ctl (lap, 0) -> (lap, pid): the stamp. If the consumer already gave up on
+//      this position (we were stalled longer than the grace period) the CAS fails and we start
+//      again from 1, so a slow producer never writes into a slot it no longer owns.
+//   4. write the message, then store (lap, pid | published) with release.
+//   5. ring not_empty only if someone sleeps on it.
+// Critical messages use their own ring and a Vyukov check on the slot instead of admission.
+#include <sys/file.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "inbox/futex.hpp"
+#include "inbox/impl.hpp"
+#include "inbox/process.hpp"
+#include "inbox/test_hooks.hpp"
+
+namespace sluice::inbox {
+
+#ifdef SLUICE_INBOX_TEST_HOOKS
+void (*test_hooks::after_claim)() = nullptr;
+#endif
+
+namespace {
+
+using layout::make_ctl;
+
+inline void call_after_claim_hook() noexcept {
+#ifdef SLUICE_INBOX_TEST_HOOKS
+  if (test_hooks::after_claim != nullptr) test_hooks::after_claim();
+#endif
+}
+
+inline bool fits(const message_view& m, std::uint32_t max_payload) noexcept {
+  return m.payload.size() <= max_payload && m.from.size() <= max_agent_name && m.type.size() <= max_type_name;
+}
+
+inline void write_slot(layout::slot_header* s, const message_view& m, std::uint64_t id, std::uint64_t seq,
+                       std::uint64_t now_ns) noexcept {
+  s->id = id;
+  s->sequence = seq;
+  s->sent_ns = now_ns;
+  s->payload_len = static_cast<std::uint32_t>(m.payload.size());
+  s->from_len = static_cast<std::uint8_t>(m.from.size());
+  s->type_len = static_cast<std::uint8_t>(m.type.size());
+  s->prio = static_cast<std::uint8_t>(m.prio);
+  std::memcpy(s->from, m.from.data(), m.from.size());
+  std::memcpy(s->type, m.type.data(), m.type.size());
+  std::memcpy(reinterpret_cast<char*>(s) + layout::slot_header_size, m.payload.data(), m.payload.size());
+}
+
+// Step 3 above. acquire: the consumer's free store (lap, 0) must be visible before we write.
+inline bool stamp(layout::slot_header* s, std::uint64_t lap, std::uint32_t pid) noexcept {
+  std::uint64_t expected = make_ctl(lap, 0);
+  return s->ctl.compare_exchange_strong(expected, make_ctl(lap, pid), std::memory_order_acquire,  // sync: slot-free
+                                        std::memory_order_relaxed);  // relaxed: failure only means retry
+}
+
+inline void publish(layout::slot_header* s, std::uint64_t lap, std::uint32_t pid) noexcept {
+  s->ctl.store(make_ctl(lap, pid | layout::published_bit), std::memory_order_release);  // sync: publish
+}
+
+}  // namespace
+
+void inbox::impl::ring_not_empty() noexcept {
+  // Dekker pair with wait_not_empty: our publish store, then this fence, then the waiters
+  // load; the sleeper increments waiters, fences, then re-reads the slots. One side always
+  // sees the other, so a sleeper never misses the message that was just published.
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // sync: not-empty-dekker
+  // relaxed: ordered by the fence above.
+  if (h->not_empty.waiters.load(std::memory_order_relaxed) != 0) {
+    h->not_empty.bell.fetch_add(1, std::memory_order_release);  // sync: not-empty-bell
+    detail::futex_wake_all(h->not_empty.bell);
+  }
+}
+
+void inbox::impl::ring_not_full() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // sync: not-full-dekker
+  // relaxed: ordered by the fence above.
+  if (h->not_full.waiters.load(std::memory_order_relaxed) != 0) {
+    h->not_full.bell.fetch_add(1, std::memory_order_release);  // sync: not-full-bell
+    detail::futex_wake_all(h->not_full.bell);
+  }
+}
+
+push_result inbox::try_push(const message_view& msg, push_receipt* receipt, overflow_policy policy) noexcept {
+  if (!p_) return push_result::closed;
+  impl& m = *p_;
+  layout::header& h = *m.h;
+  // relaxed: a close racing with this push may let it through; close is advisory.
+  if (h.consumer.closed.load(std::memory_order_relaxed) != 0) return push_result::closed;
+  if (!fits(msg, m.max_payload)) return push_result::too_large;
+  const auto pid = static_cast<std::uint32_t>(detail::self_pid());
+  const auto lane = static_cast<std::size_t>(msg.prio) & 3u;
+
+  for (;;) {
+    std::uint64_t seq = 0;
+    std::uint64_t pos = 0;
+    layout::slot_header* s = nullptr;
+    if (lane == layout::critical_lane) {
+      auto& tail = h.tail[lane].value;
+      const auto& g = m.lanes[lane];
+      pos = tail.load(std::memory_order_relaxed);  // relaxed: validated by the slot ctl below
+      for (;;) {
+        s = m.slot(lane, pos);
+        const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: slot-free
+        const std::uint64_t lap = pos >> g.shift;
+        if (ctl == make_ctl(lap, 0)) {
+          // relaxed: the slot ctl carries the synchronisation; the tail only hands out positions.
+          if (tail.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
+        } else if (static_cast<std::int32_t>(layout::ctl_lap(ctl) - static_cast<std::uint32_t>(lap)) < 0) {
+          h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+          return push_result::full;
+        } else {
+          pos = tail.load(std::memory_order_relaxed);  // relaxed: as above
+        }
+      }
+      // Critical messages take a sequence number but no regular admission.
+      seq = h.claims.value.fetch_add(1, std::memory_order_relaxed);   // relaxed: a unique number only
+      h.releases.value.fetch_add(1, std::memory_order_relaxed);       // relaxed: as above
+    } else {
+      seq = h.claims.value.fetch_add(1, std::memory_order_acquire);          // sync: admission
+      const std::uint64_t rel = h.releases.value.load(std::memory_order_acquire);  // sync: admission
+      if (static_cast<std::int64_t>(seq - rel) >= static_cast<std::int64_t>(m.capacity)) {
+        h.releases.value.fetch_add(1, std::memory_order_release);  // sync: admission (give it back)
+        if (policy == overflow_policy::drop_oldest && m.try_evict_oldest()) continue;
+        h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+        return push_result::full;
+      }
+      // relaxed: admission above already ordered us after the free of this slot.
+      pos = h.tail[lane].value.fetch_add(1, std::memory_order_relaxed);
+      s = m.slot(lane, pos);
+    }
+    const std::uint64_t lap = pos >> m.lanes[lane].shift;
+    if (!stamp(s, lap, pid)) continue;
+    call_after_claim_hook();
+    const std::uint64_t id = m.id_prefix | (seq & ((1ull << 40) - 1));
+    write_slot(s, msg, id, seq, detail::realtime_ns());
+    publish(s, lap, pid);
+    m.ring_not_empty();
+    if (receipt != nullptr) *receipt = push_receipt{id, seq};
+    return push_result::ok;
+  }
+}
+
+std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n, push_result* stopped) noexcept {
+  if (stopped != nullptr) *stopped = push_result::ok;
+  if (!p_) {
+    if (stopped != nullptr) *stopped = push_result::closed;
+    return 0;
+  }
+  impl& m = *p_;
+  layout::header& h = *m.h;
+  const auto pid = static_cast<std::uint32_t>(detail::self_pid());
+  std::size_t done = 0;
+  bool published_any = false;
+  while (done < n) {
+    const message_view& first = msgs[done];
+    const auto lane = static_cast<std::size_t>(first.prio) & 3u;
+    push_result why = push_result::ok;
+    if (h.consumer.closed.load(std::memory_order_relaxed) != 0) {  // relaxed: advisory, as in try_push
+      why = push_result::closed;
+    } else if (!fits(first, m.max_payload)) {
+      why = push_result::too_large;
+    }
+    // A run of same-lane messages that fit, taken with one admission and one tail claim.
+    std::size_t run = 0;
+    if (why == push_result::ok && lane != layout::critical_lane) {
+      while (done + run < n && msgs[done + run].prio == first.prio && fits(msgs[done + run], m.max_payload)) ++run;
+    }
+    if (why != push_result::ok || lane == layout::critical_lane) {
+      if (why == push_result::ok) why = try_push(first);
+      if (why != push_result::ok) {
+        if (stopped != nullptr) *stopped = why;
+        break;
+      }
+      ++done;
+      continue;
+    }
+    const std::uint64_t seq = h.claims.value.fetch_add(run, std::memory_order_acquire);  // sync: admission
+    const std::uint64_t rel = h.releases.value.load(std::memory_order_acquire);          // sync: admission
+    const auto room = static_cast<std::int64_t>(m.capacity) - static_cast<std::int64_t>(seq - rel);
+    const std::size_t take = room <= 0 ? 0 : std::min<std::size_t>(run, static_cast<std::size_t>(room));
+    if (take < run) h.releases.value.fetch_add(run - take, std::memory_order_release);  // sync: admission
+    if (take == 0) {
+      h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+      if (stopped != nullptr) *stopped = push_result::full;
+      break;
+    }
+    // relaxed: admission above already ordered us after the free of these slots.
+    const std::uint64_t pos0 = h.tail[lane].value.fetch_add(take, std::memory_order_relaxed);
+    const std::uint64_t now = detail::realtime_ns();
+    std::size_t lost = 0;  // positions the consumer gave up on while we were stalled
+    for (std::size_t i = 0; i < take; ++i) {
+      const std::uint64_t pos = pos0 + i;
+      layout::slot_header* s = m.slot(lane, pos);
+      const std::uint64_t lap = pos >> m.lanes[lane].shift;
+      if (!stamp(s, lap, pid)) {
+        ++lost;
+        continue;
+      }
+      call_after_claim_hook();
+      const std::uint64_t sq = seq + i;
+      write_slot(s, msgs[done + i - lost], m.id_prefix | (sq & ((1ull << 40) - 1)), sq, now);
+      publish(s, lap, pid);
+    }
+    published_any = true;
+    done += take - lost;
+    if (take < run) {
+      h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+      if (stopped != nullptr) *stopped = push_result::full;
+      break;
+    }
+  }
+  if (published_any) m.ring_not_empty();
+  return done;
+}
+
+// drop-oldest: evicting is a consumer's act, so a producer may do it only while it can take
+// the consumer lock itself (no consumer attached). With a live consumer the inbox drains by
+// itself and the sender is told `full` instead.
+bool inbox::impl::try_evict_oldest() noexcept {
+  if (consuming || ::flock(fd, LOCK_EX | LOCK_NB) != 0) return false;
+  layout::header& hd = *h;
+  std::size_t best_lane = layout::lane_count;
+  std::uint64_t best_seq = 0;
+  for (std::size_t lane = 0; lane < layout::critical_lane; ++lane) {
+    // acquire: we hold the consumer lock; pairs with the last consumer's commit.
+    const std::uint64_t pos = hd.head[lane].value.load(std::memory_order_acquire);  // sync: head
+    const layout::slot_header* s = slot(lane, pos);
+    const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
+    const std::uint32_t owner = layout::ctl_owner(ctl);
+    if (layout::ctl_lap(ctl) != static_cast<std::uint32_t>(pos >> lanes[lane].shift)) continue;
+    if ((owner & layout::published_bit) == 0 && owner != layout::abandoned_owner) continue;
+    const std::uint64_t seq = owner == layout::abandoned_owner ? 0 : s->sequence;
+    if (best_lane == layout::lane_count || seq < best_seq) {
+      best_lane = lane;
+      best_seq = seq;
+    }
+  }
+  bool evicted = false;
+  if (best_lane != layout::lane_count) {
+    const std::uint64_t pos = hd.head[best_lane].value.load(std::memory_order_relaxed);  // relaxed: we hold the lock
+    slot(best_lane, pos)->ctl.store(make_ctl((pos >> lanes[best_lane].shift) + 1, 0),
+                                    std::memory_order_release);                // sync: slot-free
+    hd.head[best_lane].value.store(pos + 1, std::memory_order_release);      // sync: head
+    hd.releases.value.fetch_add(1, std::memory_order_release);               // sync: admission
+    hd.count.dropped.fetch_add(1, std::memory_order_relaxed);                // relaxed: statistics
+    evicted = true;
+  }
+  ::flock(fd, LOCK_UN);
+  return evicted;
+}
+
+wake_reason inbox::wait_not_full(std::chrono::nanoseconds timeout) noexcept {
+  if (!p_) return wake_reason::timed_out;
+  impl& m = *p_;
+  layout::doorbell& d = m.h->not_full;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (int i = 0; i < 64; ++i) {
+    if (!full()) return wake_reason::rang;
+    detail::cpu_relax();
+  }
+  for (;;) {
+    d.waiters.fetch_add(1, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // sync: not-full-dekker
+    const std::uint32_t seen = d.bell.load(std::memory_order_acquire);  // sync: not-full-bell
+    if (!full()) {
+      d.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only counts sleepers
+      return wake_reason::rang;
+    }
+    detail::futex_wait(d.bell, seen, deadline - std::chrono::steady_clock::now());
+    d.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only counts sleepers
+    if (d.bell.load(std::memory_order_acquire) != seen) return wake_reason::rang;  // sync: not-full-bell
+    if (std::chrono::steady_clock::now() >= deadline) return wake_reason::timed_out;
+  }
+}
+
+}  // namespace sluice::inbox

@@ -1,0 +1,120 @@
+// The single consumer: exclusive lock, commit, redelivery of an uncommitted batch.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "inbox/inbox.hpp"
+#include "temp_bus.hpp"
+
+using namespace sluice::inbox;
+using testing::msg;
+
+namespace {
+
+inbox make(const testing::temp_bus& bus) {
+  create_options opts;
+  opts.capacity = 16;
+  auto r = inbox::open_or_create(bus.dir(), "a", opts);
+  REQUIRE(r);
+  return std::move(r).value();
+}
+
+}  // namespace
+
+TEST_CASE("a second consumer is refused with busy and the pid of the first") {
+  testing::temp_bus bus;
+  auto in = make(bus);
+  auto first = in.attach_consumer();
+  REQUIRE(first);
+  auto again = in.attach_consumer();
+  REQUIRE_FALSE(again);
+  CHECK(again.err().code == errc::busy);
+  auto other = inbox::open(bus.dir(), "a");
+  REQUIRE(other);
+  auto second = other->attach_consumer();
+  REQUIRE_FALSE(second);
+  CHECK(second.err().code == errc::busy);
+  CHECK(second.err().message == "inbox already has a consumer (pid " + std::to_string(::getpid()) + ")");
+  CHECK(in.snapshot().consumer_pid == ::getpid());
+}
+
+TEST_CASE("the consumer lock is free again once the consumer is gone") {
+  testing::temp_bus bus;
+  auto in = make(bus);
+  { auto first = in.attach_consumer(); REQUIRE(first); }
+  CHECK(in.snapshot().consumer_pid == 0);
+  auto other = inbox::open(bus.dir(), "a");
+  REQUIRE(other);
+  CHECK(other->attach_consumer());
+}
+
+TEST_CASE("a consumer process that exits without detaching does not block the next one") {
+  testing::temp_bus bus;
+  auto in = make(bus);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    auto c = in.attach_consumer();
+    ::_exit(c ? 0 : 1);  // no destructor runs: the kernel drops the flock
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WEXITSTATUS(status) == 0);
+  CHECK(in.snapshot().consumer_pid == 0);
+  CHECK(in.attach_consumer());
+}
+
+TEST_CASE("pop_batch without commit delivers the same batch again") {
+  testing::temp_bus bus;
+  auto in = make(bus);
+  for (int i = 0; i < 5; ++i) REQUIRE(in.try_push(msg(std::to_string(i))) == push_result::ok);
+  auto c = in.attach_consumer();
+  REQUIRE(c);
+  auto a = c->pop_batch(3);
+  auto b = c->pop_batch(3);
+  REQUIRE(a.size() == 3);
+  REQUIRE(b.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) CHECK(a[i].id == b[i].id);
+  c->commit();
+  auto rest = c->pop_batch(10);
+  REQUIRE(rest.size() == 2);
+  CHECK(rest[0].payload == "3");
+}
+
+TEST_CASE("a batch that was never committed goes to the next consumer") {
+  testing::temp_bus bus;
+  auto in = make(bus);
+  for (int i = 0; i < 4; ++i) REQUIRE(in.try_push(msg(std::to_string(i))) == push_result::ok);
+  {
+    auto c = in.attach_consumer();
+    REQUIRE(c);
+    auto first = c->pop_batch(2);
+    REQUIRE(first.size() == 2);
+    c->commit();
+    CHECK(c->pop_batch(2).size() == 2);  // read, never committed
+  }
+  auto next = in.attach_consumer();
+  REQUIRE(next);
+  auto batch = next->pop_batch(10);
+  REQUIRE(batch.size() == 2);
+  CHECK(batch[0].payload == "2");
+  CHECK(batch[1].payload == "3");
+}
+
+TEST_CASE("commit frees space so a full inbox accepts again") {
+  testing::temp_bus bus;
+  auto in = make(bus);
+  while (in.try_push(msg("x")) == push_result::ok) {
+  }
+  CHECK(in.full());
+  auto c = in.attach_consumer();
+  REQUIRE(c);
+  CHECK(c->pop_batch(4).size() == 4);
+  CHECK(in.full());  // not yet committed
+  c->commit();
+  CHECK_FALSE(in.full());
+  for (int i = 0; i < 4; ++i) CHECK(in.try_push(msg("y")) == push_result::ok);
+  CHECK(in.try_push(msg("z")) == push_result::full);
+}

@@ -1,0 +1,210 @@
+// Creating and opening inbox files: permissions, symlinks, and headers that cannot be trusted.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <fstream>
+
+#include "inbox/inbox.hpp"
+#include "inbox/layout.hpp"
+#include "temp_bus.hpp"
+
+using namespace sluice::inbox;
+namespace fs = std::filesystem;
+
+namespace {
+
+unsigned mode_of(const fs::path& p) {
+  struct stat st {};
+  REQUIRE(::lstat(p.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+// Overwrites bytes of an existing file in place.
+void poke(const fs::path& p, std::size_t offset, const void* bytes, std::size_t n) {
+  const int fd = ::open(p.c_str(), O_RDWR);
+  REQUIRE(fd >= 0);
+  REQUIRE(::pwrite(fd, bytes, n, static_cast<off_t>(offset)) == static_cast<ssize_t>(n));
+  ::close(fd);
+}
+
+fs::path make_inbox(const testing::temp_bus& bus, create_options opts = {}) {
+  auto r = inbox::open_or_create(bus.dir(), "a", opts);
+  REQUIRE(r);
+  return r->path();
+}
+
+}  // namespace
+
+TEST_CASE("a new inbox file is 0600 in a 0700 bus directory") {
+  testing::temp_bus bus;
+  const fs::path p = make_inbox(bus);
+  CHECK(p == bus.dir() / "a.inbox");
+  CHECK(mode_of(p) == 0600);
+  CHECK(mode_of(bus.dir()) == 0700);
+}
+
+TEST_CASE("the group mode from create_options is applied despite the umask") {
+  testing::temp_bus bus;
+  create_options opts;
+  opts.mode = 0660;
+  const mode_t old = ::umask(077);
+  const fs::path p = make_inbox(bus, opts);
+  ::umask(old);
+  CHECK(mode_of(p) == 0660);
+}
+
+TEST_CASE("creation leaves no temporary file behind") {
+  testing::temp_bus bus;
+  make_inbox(bus);
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(bus.dir())) {
+    ++files;
+    CHECK(e.path().filename() == "a.inbox");
+  }
+  CHECK(files == 1);
+}
+
+TEST_CASE("an existing inbox keeps its geometry when opened with other options") {
+  testing::temp_bus bus;
+  create_options small;
+  small.capacity = 8;
+  small.slot_size = 512;
+  make_inbox(bus, small);
+  auto again = inbox::open_or_create(bus.dir(), "a");
+  REQUIRE(again);
+  CHECK(again->capacity() == 8);
+  CHECK(again->snapshot().slot_size == 512);
+}
+
+TEST_CASE("geometry out of range is refused at creation and nothing is created") {
+  testing::temp_bus bus;
+  for (auto opts : {create_options{0, 64, 4096, 0600}, create_options{1000, 0, 4096, 0600},
+                    create_options{1000, 64, 100, 0600}, create_options{1000, 64, 4100, 0600},
+                    create_options{1u << 21, 64, 4096, 0600}, create_options{1000, 64, 4096, 0400}}) {
+    auto r = inbox::open_or_create(bus.dir(), "a", opts);
+    REQUIRE_FALSE(r);
+    CHECK(r.err().code == errc::invalid_argument);
+  }
+  CHECK(fs::is_empty(bus.dir()));
+}
+
+TEST_CASE("opening a missing inbox answers not_found and creates nothing") {
+  testing::temp_bus bus;
+  fs::create_directory(bus.dir());
+  auto r = inbox::open(bus.dir(), "nobody");
+  REQUIRE_FALSE(r);
+  CHECK(r.err().code == errc::not_found);
+  CHECK(fs::is_empty(bus.dir()));
+}
+
+TEST_CASE("a symlinked inbox file is refused, not followed") {
+  testing::temp_bus bus;
+  make_inbox(bus);
+  fs::create_symlink(bus.dir() / "a.inbox", bus.dir() / "b.inbox");
+  auto r = inbox::open(bus.dir(), "b");
+  REQUIRE_FALSE(r);
+  CHECK(r.err().code == errc::path_is_symlink);
+  auto c = inbox::open_or_create(bus.dir(), "b");
+  REQUIRE_FALSE(c);
+  CHECK(c.err().code == errc::path_is_symlink);
+}
+
+TEST_CASE("a symlinked bus directory is refused, not followed") {
+  testing::temp_bus bus;
+  make_inbox(bus);
+  const fs::path link = bus.root() / "link";
+  fs::create_directory_symlink(bus.dir(), link);
+  auto r = inbox::open(link, "a");
+  REQUIRE_FALSE(r);
+  CHECK(r.err().code == errc::path_is_symlink);
+}
+
+TEST_CASE("a file that is not an inbox is refused with bad_magic") {
+  testing::temp_bus bus;
+  fs::create_directory(bus.dir());
+  std::ofstream(bus.dir() / "a.inbox") << std::string(8192, 'x');
+  ::chmod((bus.dir() / "a.inbox").c_str(), 0600);
+  auto r = inbox::open(bus.dir(), "a");
+  REQUIRE_FALSE(r);
+  CHECK(r.err().code == errc::bad_magic);
+  CHECK(r.err().message.find("not a sluice inbox") != std::string::npos);
+}
+
+TEST_CASE("an inbox with another layout version is refused with wrong_version") {
+  testing::temp_bus bus;
+  const fs::path p = make_inbox(bus);
+  const std::uint32_t v = 99;
+  poke(p, offsetof(layout::identity, layout_version), &v, sizeof v);
+  auto r = inbox::open(bus.dir(), "a");
+  REQUIRE_FALSE(r);
+  CHECK(r.err().code == errc::wrong_version);
+}
+
+TEST_CASE("a truncated inbox file is refused with wrong_size") {
+  testing::temp_bus bus;
+  const fs::path p = make_inbox(bus);
+  SECTION("cut inside the slots") { fs::resize_file(p, fs::file_size(p) - 4096); }
+  SECTION("cut inside the header") { fs::resize_file(p, 100); }
+  auto r = inbox::open(bus.dir(), "a");
+  REQUIRE_FALSE(r);
+  CHECK(r.err().code == errc::wrong_size);
+}
+
+TEST_CASE("a header whose geometry lies is refused with corrupt") {
+  testing::temp_bus bus;
+  const fs::path p = make_inbox(bus);
+  SECTION("capacity bigger than the file") {
+    const std::uint32_t cap = 100000;
+    poke(p, offsetof(layout::identity, capacity), &cap, sizeof cap);
+  }
+  SECTION("slot size not a multiple of 64") {
+    const std::uint32_t slot = 4095;
+    poke(p, offsetof(layout::identity, slot_size), &slot, sizeof slot);
+  }
+  SECTION("ring size not matching the capacity") {
+    const std::uint32_t ring = 4;
+    poke(p, offsetof(layout::identity, ring_size), &ring, sizeof ring);
+  }
+  auto r = inbox::open(bus.dir(), "a");
+  REQUIRE_FALSE(r);
+  CHECK(r.err().code == errc::corrupt);
+}
+
+TEST_CASE("lane indexes that lie are refused when a consumer attaches") {
+  testing::temp_bus bus;
+  const fs::path p = make_inbox(bus);
+  const std::uint64_t head = 5000;  // head beyond tail
+  poke(p, offsetof(layout::header, head) + sizeof(layout::padded_u64), &head, sizeof head);
+  auto in = inbox::open(bus.dir(), "a");
+  REQUIRE(in);
+  auto c = in->attach_consumer();
+  REQUIRE_FALSE(c);
+  CHECK(c.err().code == errc::corrupt);
+}
+
+TEST_CASE("an inbox of another user is refused with permission_denied") {
+  testing::temp_bus bus;
+  const fs::path p = make_inbox(bus);
+  // Open it as a different user: as root, drop to nobody in a child; otherwise remove our
+  // own access to the file.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (::geteuid() == 0) {
+      ::chmod(bus.root().c_str(), 0755);
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+    } else {
+      ::chmod(p.c_str(), 0);
+    }
+    auto r = inbox::open(bus.dir(), "a");
+    ::_exit(!r && r.err().code == errc::permission_denied ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
