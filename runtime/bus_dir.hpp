@@ -37,7 +37,8 @@ struct bus_location {
 // invalid_name for a bad bus name, invalid_argument for an empty SLUICE_DIR / --dir.
 result<bus_location> resolve_bus(const bus_flags& flags);
 
-// Creates dir (and missing parents, each 0700) unless it exists; refuses a symlink at dir;
+// Creates dir (and missing parents, each 0700; the shared root /dev/shm/sluice 01777 like
+// /tmp so several users can keep buses there) unless it exists; refuses a symlink at dir;
 // checks that dir is a directory this process can write; writes the bus marker.
 // Errors: path_is_symlink, permission_denied ("not writable: ... ; use --dir"), io_error.
 status ensure_bus_dir(const std::filesystem::path& dir);
@@ -58,9 +59,10 @@ std::vector<std::string> list_agents(const std::filesystem::path& dir);
 // rotations and lock files, metrics.prom and its temp files, sluice.toml).
 bool is_sluice_bus(const std::filesystem::path& dir);
 
-// Removes a bus: refuses (errc::invalid_argument, naming the first foreign entry) unless
+// Removes a bus: refuses (errc::invalid_argument, "not a sluice bus") unless
 // is_sluice_bus(dir). Deletes only sluice files, never recursively; keeps sluice.toml (the
-// user's configuration) and then keeps the directory too. A missing dir is success.
+// user's configuration) and any file sluice did not make, and then keeps the directory
+// too. A missing dir is success.
 status remove_bus(const std::filesystem::path& dir);
 
 }  // namespace sluice::runtime

@@ -27,13 +27,16 @@ class jsonl_file {
   // failure is logged (warn) and every failure counted, the caller's work goes on.
   bool append(std::string_view line) noexcept;
 
+  // Counts (and, the first time, logs) a failure to produce a line; always false, so a
+  // caller can `return out.record_failure(...)`.
+  bool record_failure(const char* what, int err) noexcept;
+
   std::uint64_t failures() const noexcept { return failures_; }
   const std::filesystem::path& path() const noexcept { return file_; }
 
  private:
   bool open_file() noexcept;
   bool rotate_if_needed(std::size_t incoming) noexcept;
-  void fail(const char* what, int err) noexcept;
 
   std::filesystem::path file_;
   std::filesystem::path lock_file_;

@@ -1,0 +1,231 @@
+#include "runtime/bus_control.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <new>
+
+#include <fmt/format.h>
+
+namespace sluice::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr std::size_t block_bytes = sizeof(control_block);
+
+error os_error(const fs::path& p, const char* what, int err) {
+  if (err == ENOENT) {
+    return error{errc::not_found, fmt::format("{} does not exist", p.string())};
+  }
+  if (err == ELOOP) {
+    return error{errc::path_is_symlink,
+                 fmt::format("{} is a symlink; sluice refuses to follow it (remove it)", p.string())};
+  }
+  if (err == EACCES || err == EPERM) {
+    return error{errc::permission_denied,
+                 fmt::format("cannot {} {}: {} (it belongs to another user, or the bus directory "
+                             "is read-only)",
+                             what, p.string(), std::strerror(err))};
+  }
+  if (err == ENOSPC) {
+    return error{errc::no_space, fmt::format("cannot {} {}: {}", what, p.string(), std::strerror(err))};
+  }
+  return error{errc::io_error, fmt::format("cannot {} {}: {}", what, p.string(), std::strerror(err))};
+}
+
+error invalid_file(errc code, const fs::path& p, const std::string& why) {
+  return error{code, fmt::format("{} is not a valid sluice control block ({}); remove it and the "
+                                 "load monitor or the next sender recreates it",
+                                 p.string(), why)};
+}
+
+std::uint64_t pack(std::uint32_t hi, std::uint32_t lo) noexcept {
+  return (static_cast<std::uint64_t>(hi) << 32) | lo;
+}
+
+// Maps an open bus.ctl after checking, through pread, that it is one this build understands.
+result<control_block*> map_validated(int fd, const fs::path& p) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return os_error(p, "inspect", errno);
+  if (!S_ISREG(st.st_mode)) return invalid_file(errc::corrupt, p, "not a regular file");
+  control_header h{};
+  if (static_cast<std::size_t>(st.st_size) < sizeof(h) ||
+      ::pread(fd, &h, sizeof(h), 0) != static_cast<ssize_t>(sizeof(h))) {
+    return invalid_file(errc::bad_magic, p, "too short for a header");
+  }
+  if (std::memcmp(h.magic, control_magic, sizeof(control_magic)) != 0) {
+    return invalid_file(errc::bad_magic, p, "bad magic");
+  }
+  if (h.version != control_version) {
+    return invalid_file(errc::wrong_version, p,
+                        fmt::format("layout version {}, this build reads {}", h.version,
+                                    control_version));
+  }
+  if (h.block_size != block_bytes || h.bucket_count != rate_bucket_count ||
+      h.bucket_cell_size != rate_bucket_cell_size) {
+    return invalid_file(errc::corrupt, p, "header geometry does not match this build");
+  }
+  if (static_cast<std::size_t>(st.st_size) != block_bytes) {
+    return invalid_file(errc::wrong_size, p,
+                        fmt::format("{} bytes, expected {}", st.st_size, block_bytes));
+  }
+  void* mem = ::mmap(nullptr, block_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (mem == MAP_FAILED) return os_error(p, "map", errno);
+  return static_cast<control_block*>(mem);
+}
+
+// Writes a complete, valid block into a fresh file (zeroed by ftruncate).
+status initialise(int fd, const fs::path& p, const rate_policy& initial) {
+  if (::ftruncate(fd, static_cast<off_t>(block_bytes)) != 0) return os_error(p, "size", errno);
+  void* mem = ::mmap(nullptr, block_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (mem == MAP_FAILED) return os_error(p, "map", errno);
+  auto* block = static_cast<control_block*>(mem);
+  std::memcpy(block->header.magic, control_magic, sizeof(control_magic));
+  block->header.version = control_version;
+  block->header.block_size = static_cast<std::uint32_t>(block_bytes);
+  block->header.bucket_count = rate_bucket_count;
+  block->header.bucket_cell_size = rate_bucket_cell_size;
+  block->header.created_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+  block->header.creator_pid = static_cast<std::int32_t>(::getpid());
+  block->policy.batch_and_wait.store(pack(initial.batch_size, initial.backpressure_wait_ms));
+  block->policy.load_and_level.store(pack(0, static_cast<std::uint32_t>(load_level::unknown)));
+  ::munmap(mem, block_bytes);
+  return done{};
+}
+
+}  // namespace
+
+bus_control::bus_control(control_block* block, fs::path path) noexcept
+    : block_(block), path_(std::move(path)) {}
+
+bus_control::bus_control(bus_control&& o) noexcept
+    : block_(o.block_), path_(std::move(o.path_)) {
+  o.block_ = nullptr;
+}
+
+bus_control& bus_control::operator=(bus_control&& o) noexcept {
+  if (this != &o) {
+    if (block_ != nullptr) ::munmap(block_, block_bytes);
+    block_ = o.block_;
+    path_ = std::move(o.path_);
+    o.block_ = nullptr;
+  }
+  return *this;
+}
+
+bus_control::~bus_control() {
+  if (block_ != nullptr) ::munmap(block_, block_bytes);
+}
+
+result<bus_control> bus_control::open(const fs::path& dir) {
+  fs::path p = dir / control_file_name;
+  const int fd = ::open(p.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return os_error(p, "open", errno);
+  auto mapped = map_validated(fd, p);
+  ::close(fd);  // the mapping keeps the file
+  if (!mapped) return mapped.err();
+  return bus_control(*mapped, std::move(p));
+}
+
+result<bus_control> bus_control::open_or_create(const fs::path& dir, const rate_policy& initial) {
+  if (initial.batch_size == 0 || initial.batch_size > max_batch_size ||
+      initial.backpressure_wait_ms == 0 || initial.backpressure_wait_ms > max_backpressure_wait_ms) {
+    return error{errc::invalid_argument,
+                 fmt::format("initial policy batch {} / wait {} ms is out of range (1..{}, 1..{})",
+                             initial.batch_size, initial.backpressure_wait_ms, max_batch_size,
+                             max_backpressure_wait_ms)};
+  }
+  auto existing = open(dir);
+  if (existing || existing.err().code != errc::not_found) return existing;
+
+  // Build the whole block in a private temp file, then publish it with link(2): it fails
+  // with EEXIST if another process won the race, and no reader ever sees a half-made file.
+  const fs::path final_path = dir / control_file_name;
+  const fs::path tmp = final_path.string() + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return os_error(tmp, "create", errno);
+  auto made = initialise(fd, tmp, initial);
+  ::close(fd);
+  if (!made) {
+    ::unlink(tmp.c_str());
+    return made.err();
+  }
+  const int linked = ::link(tmp.c_str(), final_path.c_str());
+  const int link_err = errno;
+  ::unlink(tmp.c_str());
+  if (linked != 0 && link_err != EEXIST) return os_error(final_path, "create", link_err);
+  return open(dir);
+}
+
+rate_policy bus_control::policy() const noexcept {
+  const std::uint64_t word = block_->policy.batch_and_wait.load();
+  // Shared memory is not trusted: a corrupt word is clamped into the accepted ranges.
+  const auto batch = static_cast<std::uint32_t>(word >> 32);
+  const auto wait = static_cast<std::uint32_t>(word & 0xffffffffu);
+  return rate_policy{std::clamp<std::uint32_t>(batch, 1, max_batch_size),
+                     std::clamp<std::uint32_t>(wait, 1, max_backpressure_wait_ms)};
+}
+
+load_reading bus_control::load() const noexcept {
+  const std::uint64_t word = block_->policy.load_and_level.load();
+  auto level = static_cast<std::uint32_t>(word & 0xffffffffu);
+  if (level > static_cast<std::uint32_t>(load_level::high)) level = 0;
+  return load_reading{static_cast<std::uint32_t>(word >> 32), static_cast<load_level>(level),
+                      block_->policy.updated_ns.load(), block_->policy.generation.load()};
+}
+
+void bus_control::publish(const rate_policy& p, std::uint32_t load_milli, load_level level,
+                          std::int64_t now_ns) noexcept {
+  block_->policy.batch_and_wait.store(pack(std::clamp<std::uint32_t>(p.batch_size, 1, max_batch_size),
+                                           std::clamp<std::uint32_t>(p.backpressure_wait_ms, 1,
+                                                                     max_backpressure_wait_ms)));
+  block_->policy.load_and_level.store(pack(load_milli, static_cast<std::uint32_t>(level)));
+  block_->policy.updated_ns.store(now_ns);
+  block_->policy.generation.fetch_add(1);
+}
+
+void bus_control::beat(std::int32_t pid, std::int64_t now_ns) noexcept {
+  block_->heartbeat.monitor_pid.store(pid);
+  block_->heartbeat.beat_ns.store(now_ns);
+}
+
+monitor_heartbeat bus_control::heartbeat() const noexcept {
+  return monitor_heartbeat{block_->heartbeat.monitor_pid.load(), block_->heartbeat.beat_ns.load()};
+}
+
+std::optional<std::uint32_t> bus_control::bucket_index(std::uint64_t key) noexcept {
+  if (key == 0) key = 1;  // 0 marks a free cell
+  const std::uint32_t start = static_cast<std::uint32_t>(key % rate_bucket_count);
+  for (std::uint32_t i = 0; i < rate_bucket_count; ++i) {
+    const std::uint32_t at = (start + i) % rate_bucket_count;
+    auto& slot = block_->bucket_keys[at];
+    std::uint64_t seen = slot.load();
+    if (seen == 0 && slot.compare_exchange_strong(seen, key)) return at;
+    if (seen == key) return at;  // ours, or claimed for the same key by another process
+  }
+  return std::nullopt;
+}
+
+void* bus_control::bucket_cell(std::uint32_t index) noexcept {
+  if (index >= rate_bucket_count) return nullptr;
+  return block_->bucket_cells[index];
+}
+
+const fs::path& bus_control::path() const noexcept { return path_; }
+
+result<rate_policy> read_policy(const fs::path& dir, const rate_policy& defaults) {
+  auto ctl = bus_control::open(dir);
+  if (ctl) return ctl->policy();
+  if (ctl.err().code == errc::not_found) return defaults;
+  return ctl.err();
+}
+
+}  // namespace sluice::runtime

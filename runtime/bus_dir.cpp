@@ -1,0 +1,239 @@
+#include "runtime/bus_dir.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "runtime/name_rule.hpp"
+
+namespace sluice::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+error os_error(const fs::path& p, const char* what, int err) {
+  errc code = errc::io_error;
+  std::string hint;
+  if (err == EACCES || err == EPERM || err == EROFS) {
+    code = errc::permission_denied;
+    hint = "; choose a writable place with --dir or SLUICE_DIR";
+  } else if (err == ENOSPC) {
+    code = errc::no_space;
+    hint = "; free space there or choose another place with --dir";
+  }
+  return error{code, fmt::format("bus directory {}: cannot {}: {}{}", p.string(), what,
+                                 std::strerror(err), hint)};
+}
+
+error symlink_error(const fs::path& p) {
+  return error{errc::path_is_symlink,
+               fmt::format("bus directory {} is a symlink; sluice refuses to follow it (remove "
+                           "it or point --dir at the real directory)",
+                           p.string())};
+}
+
+// Files sluice itself puts into a bus directory.
+bool is_sluice_file(std::string_view name) {
+  static constexpr std::string_view exact[] = {bus_marker_name, "bus.ctl", "metrics.prom",
+                                               "sluice.toml"};
+  for (auto e : exact) {
+    if (name == e) return true;
+  }
+  for (std::string_view log : {"metrics.jsonl", "alerts.jsonl"}) {
+    if (name == log) return true;
+    if (starts_with(name, log)) {
+      const auto rest = name.substr(log.size());
+      if (rest == ".1" || rest == ".lock") return true;
+    }
+  }
+  if (ends_with(name, ".inbox")) return is_valid_name(name.substr(0, name.size() - 6));
+  // Temporary files of atomic writers (metrics.prom.tmp.<pid>, bus.ctl.tmp.<pid>,
+  // <agent>.inbox.tmp.<pid>): owned by sluice, safe to delete.
+  const auto tmp = name.find(".tmp.");
+  if (tmp != std::string_view::npos) {
+    const auto base = name.substr(0, tmp);
+    const auto pid = name.substr(tmp + 5);
+    const bool digits =
+        !pid.empty() && std::all_of(pid.begin(), pid.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return digits && (base == "metrics.prom" || base == "bus.ctl" ||
+                      (ends_with(base, ".inbox") && is_valid_name(base.substr(0, base.size() - 6))));
+  }
+  return false;
+}
+
+// Missing directories are created 0700, except the shared root /dev/shm/sluice: it is
+// sticky and world-writable like /tmp, so every user can keep buses there while each bus
+// directory stays 0700 (and a name squatted by someone else is refused as not writable).
+status make_dir(const fs::path& p) {
+  const bool shared_root = p == fs::path(default_bus_root);
+  if (::mkdir(p.c_str(), 0700) == 0) {
+    if (shared_root && ::chmod(p.c_str(), 01777) != 0) return os_error(p, "set the mode of", errno);
+    return done{};
+  }
+  if (errno == EEXIST) return done{};
+  return os_error(p, "create", errno);
+}
+
+}  // namespace
+
+result<bus_location> resolve_bus(const bus_flags& flags) {
+  const char* env_dir = std::getenv("SLUICE_DIR");
+  if (!flags.dir.empty()) return bus_location{fs::path(flags.dir), {}, "--dir"};
+  if (env_dir != nullptr) {
+    if (*env_dir == '\0') {
+      return error{errc::invalid_argument,
+                   "SLUICE_DIR is set but empty; unset it or give a directory"};
+    }
+    return bus_location{fs::path(env_dir), {}, "SLUICE_DIR"};
+  }
+  const char* env_bus = std::getenv("SLUICE_BUS");
+  std::string bus = default_bus_name;
+  const char* source = "default";
+  if (!flags.bus.empty()) {
+    bus = flags.bus;
+    source = "--bus";
+  } else if (env_bus != nullptr) {
+    bus = env_bus;
+    source = "SLUICE_BUS";
+  }
+  if (!is_valid_name(bus)) {
+    return error{errc::invalid_name,
+                 fmt::format("{} '{}' is not a valid bus name; use 1 to 64 of A-Z a-z 0-9 _ -",
+                             source, bus)};
+  }
+  return bus_location{fs::path(default_bus_root) / bus, bus, source};
+}
+
+status ensure_bus_dir(const fs::path& dir) {
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT) return os_error(dir, "inspect", errno);
+    // Create missing ancestors (0700, as sluice's own), then the bus directory itself.
+    fs::path partial;
+    for (const auto& part : dir) {
+      partial /= part;
+      if (partial == partial.root_path()) continue;
+      if (auto made = make_dir(partial); !made) return made;
+    }
+    if (::lstat(dir.c_str(), &st) != 0) return os_error(dir, "create", errno);
+  }
+  if (S_ISLNK(st.st_mode)) return symlink_error(dir);
+  if (!S_ISDIR(st.st_mode)) {
+    return error{errc::invalid_argument,
+                 fmt::format("bus directory {} exists but is not a directory; choose another "
+                             "path with --dir",
+                             dir.string())};
+  }
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) return os_error(dir, "write to", errno);
+  const fs::path marker = dir / bus_marker_name;
+  const int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return os_error(dir, "mark as a sluice bus", errno);
+  ::close(fd);
+  return done{};
+}
+
+status check_bus_dir(const fs::path& dir) {
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return error{errc::not_found,
+                   fmt::format("bus directory {} does not exist; create it with `sluice "
+                               "init-system` or `sluice init <agent>`",
+                               dir.string())};
+    }
+    return os_error(dir, "inspect", errno);
+  }
+  if (S_ISLNK(st.st_mode)) return symlink_error(dir);
+  if (!S_ISDIR(st.st_mode)) {
+    return error{errc::invalid_argument,
+                 fmt::format("bus directory {} is not a directory", dir.string())};
+  }
+  return done{};
+}
+
+fs::path inbox_file(const fs::path& dir, std::string_view agent) {
+  return dir / (std::string(agent) + ".inbox");
+}
+
+std::vector<std::string> list_agents(const fs::path& dir) {
+  std::vector<std::string> agents;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!ends_with(name, ".inbox")) continue;
+    const std::string agent = name.substr(0, name.size() - 6);
+    std::error_code type_ec;
+    if (is_valid_name(agent) && it->symlink_status(type_ec).type() == fs::file_type::regular) {
+      agents.push_back(agent);
+    }
+  }
+  std::sort(agents.begin(), agents.end());
+  return agents;
+}
+
+bool is_sluice_bus(const fs::path& dir) {
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+  std::error_code ec;
+  bool any_sluice = false;
+  bool marked = false;
+  bool foreign = false;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    marked = marked || name == bus_marker_name;
+    foreign = foreign || !is_sluice_file(name);
+    any_sluice = true;
+  }
+  return !ec && (marked || (any_sluice && !foreign));
+}
+
+status remove_bus(const fs::path& dir) {
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) return done{};
+    return os_error(dir, "inspect", errno);
+  }
+  if (S_ISLNK(st.st_mode)) return symlink_error(dir);
+  if (!is_sluice_bus(dir)) {
+    return error{errc::invalid_argument,
+                 fmt::format("{} is not a sluice bus (no {} marker, or it holds files sluice "
+                             "did not make); refusing to remove it",
+                             dir.string(), bus_marker_name)};
+  }
+  std::error_code ec;
+  std::vector<fs::path> doomed;
+  bool keep_dir = false;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name == "sluice.toml" || !is_sluice_file(name)) {
+      keep_dir = true;  // the user's configuration, or a file that is not ours: left alone
+      continue;
+    }
+    doomed.push_back(it->path());
+  }
+  if (ec) return os_error(dir, "list", ec.value());
+  for (const auto& p : doomed) {
+    if (::unlink(p.c_str()) != 0 && errno != ENOENT) return os_error(p, "remove", errno);
+  }
+  if (!keep_dir && ::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+    return os_error(dir, "remove", errno);
+  }
+  return done{};
+}
+
+}  // namespace sluice::runtime

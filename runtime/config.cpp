@@ -1,0 +1,387 @@
+#include "runtime/config.hpp"
+
+#include <sys/stat.h>
+
+#include <array>
+#include <charconv>
+#include <cstdlib>
+#include <limits>
+#include <system_error>
+#include <vector>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "runtime/duration.hpp"
+
+namespace sluice::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono;
+
+constexpr std::array<knob_info, knob_count> knobs = {{
+    {knob::max_inbox_size, "MAX_INBOX_SIZE", "inbox.max_size", "an integer in 1..100000"},
+    {knob::slot_size, "SLUICE_SLOT_SIZE", "inbox.slot_size",
+     "an integer in 256..1048576 that is a multiple of 64"},
+    {knob::critical_reserve, "SLUICE_CRITICAL_RESERVE", "inbox.critical_reserve",
+     "an integer in 0..10000"},
+    {knob::backpressure_wait, "BACKPRESSURE_WAIT_MS", "backpressure.wait_ms",
+     "an integer number of milliseconds in 1..60000"},
+    {knob::backpressure_retries, "BACKPRESSURE_MAX_RETRIES", "backpressure.max_retries",
+     "an integer in 1..100000"},
+    {knob::check_interval, "RATE_LIMIT_CHECK_INTERVAL", "rate_limit.check_interval",
+     "a duration from 0.1s to 1h (seconds like 5 or 0.5, or 250ms, 2m)"},
+    {knob::high_load_threshold, "RATE_LIMIT_HIGH_LOAD_THRESHOLD", "rate_limit.high_load_threshold",
+     "a number in 0..1 above the medium threshold"},
+    {knob::medium_load_threshold, "RATE_LIMIT_MEDIUM_LOAD_THRESHOLD",
+     "rate_limit.medium_load_threshold", "a number in 0..1 below the high threshold"},
+    {knob::batch_size, "CFN_BATCH_SIZE", "rate_limit.batch_size", "an integer in 1..10000"},
+    {knob::metrics_file, "METRICS_FILE", "metrics.file", "a non-empty file path"},
+    {knob::alert_log_file, "ALERT_LOG_FILE", "alerts.file", "a non-empty file path"},
+    {knob::log_level, "SLUICE_LOG_LEVEL", "log.level", "one of trace, debug, info, warn, error, off"},
+}};
+
+// Where a value came from; text for flag/env, node for sluice.toml.
+struct raw_value {
+  enum class origin { none, flag, env, toml } from = origin::none;
+  std::string text;
+  toml::node_view<const toml::node> node;
+  std::string where;  // "--flag", "MAX_INBOX_SIZE", "/path/sluice.toml: inbox.max_size"
+};
+
+std::string shown(const raw_value& raw) {
+  if (raw.from != raw_value::origin::toml) return "'" + raw.text + "'";
+  if (auto str = raw.node.value<std::string>(); raw.node.is_string() && str) return "\"" + *str + "\"";
+  if (auto i = raw.node.value<std::int64_t>(); raw.node.is_integer() && i) return std::to_string(*i);
+  if (auto d = raw.node.value<double>(); raw.node.is_floating_point() && d) return fmt::format("{}", *d);
+  if (raw.node.is_boolean()) return "(a boolean)";
+  if (raw.node.is_table()) return "(a table)";
+  if (raw.node.is_array()) return "(an array)";
+  return "(a date or time)";
+}
+
+error invalid(const raw_value& raw, const knob_info& info) {
+  const char* sep = raw.from == raw_value::origin::toml ? " = " : "=";
+  return error{errc::invalid_argument, fmt::format("{}{}{} is invalid: expected {}", raw.where, sep,
+                                                   shown(raw), info.accepted)};
+}
+
+std::optional<std::int64_t> integer_of(const raw_value& raw) {
+  if (raw.from == raw_value::origin::toml) {
+    if (!raw.node.is_integer()) return std::nullopt;
+    return raw.node.value<std::int64_t>();
+  }
+  std::int64_t v = 0;
+  const char* b = raw.text.data();
+  const char* e = b + raw.text.size();
+  const auto [end, ec] = std::from_chars(b, e, v);
+  if (ec != std::errc{} || end != e || raw.text.empty()) return std::nullopt;
+  return v;
+}
+
+std::optional<double> number_of(const raw_value& raw) {
+  if (raw.from == raw_value::origin::toml) {
+    if (!raw.node.is_number()) return std::nullopt;
+    return raw.node.value<double>();
+  }
+  double v = 0;
+  const char* b = raw.text.data();
+  const char* e = b + raw.text.size();
+  const auto [end, ec] = std::from_chars(b, e, v, std::chars_format::fixed);
+  if (ec != std::errc{} || end != e || raw.text.empty()) return std::nullopt;
+  return v;
+}
+
+std::optional<std::string> string_of(const raw_value& raw) {
+  if (raw.from == raw_value::origin::toml) {
+    if (!raw.node.is_string()) return std::nullopt;
+    return raw.node.value<std::string>();
+  }
+  return raw.text;
+}
+
+// The keys sluice.toml may hold; anything else is reported as a typo.
+bool is_known_key(std::string_view key) {
+  for (const auto& k : knobs) {
+    if (key == k.toml_key) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+const knob_info& describe(knob k) noexcept { return knobs[static_cast<std::size_t>(k)]; }
+
+std::optional<std::string> process_env(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+struct config::impl {
+  struct flag_value {
+    std::string value;
+    std::string name;
+  };
+  struct toml_file {
+    fs::path path;
+    toml::table table;
+  };
+
+  fs::path bus_dir;
+  env_lookup env;
+  fs::path user_dir;
+  std::array<std::optional<flag_value>, knob_count> flags;
+  bool toml_loaded = false;
+  std::optional<error> toml_error;
+  std::vector<toml_file> tomls;
+
+  fs::path user_config_dir() const {
+    if (!user_dir.empty()) return user_dir;
+    if (auto xdg = env("XDG_CONFIG_HOME"); xdg && !xdg->empty()) return fs::path(*xdg) / "sluice";
+    if (auto home = env("HOME"); home && !home->empty()) return fs::path(*home) / ".config" / "sluice";
+    return {};
+  }
+
+  // Parses every sluice.toml that exists, once, the first time a knob reaches that level.
+  status load_tomls() {
+    if (toml_loaded) {
+      if (toml_error) return *toml_error;
+      return done{};
+    }
+    toml_loaded = true;
+    std::vector<fs::path> candidates{bus_dir / "sluice.toml"};
+    if (auto user = user_config_dir(); !user.empty()) candidates.push_back(user / "sluice.toml");
+    for (const auto& path : candidates) {
+      struct stat st {};
+      if (::stat(path.c_str(), &st) != 0) continue;
+      try {
+        toml_file f{path, toml::parse_file(path.string())};
+        std::optional<error> bad_key;
+        f.table.for_each([&](const toml::key& section, const toml::node& node) {
+          if (bad_key) return;
+          const auto* sub = node.as_table();
+          if (sub == nullptr) {
+            bad_key = error{errc::invalid_argument,
+                            fmt::format("{}: unknown key '{}'; sluice.toml keys are sections "
+                                        "such as [inbox] max_size = 1000",
+                                        path.string(), section.str())};
+            return;
+          }
+          sub->for_each([&](const toml::key& key, const toml::node&) {
+            const std::string dotted = std::string(section.str()) + "." + std::string(key.str());
+            if (!bad_key && !is_known_key(dotted)) {
+              bad_key = error{errc::invalid_argument,
+                              fmt::format("{}: unknown key '{}' (known: inbox.max_size, "
+                                          "inbox.slot_size, inbox.critical_reserve, "
+                                          "backpressure.wait_ms, backpressure.max_retries, "
+                                          "rate_limit.check_interval, "
+                                          "rate_limit.high_load_threshold, "
+                                          "rate_limit.medium_load_threshold, "
+                                          "rate_limit.batch_size, metrics.file, alerts.file, "
+                                          "log.level)",
+                                          path.string(), dotted)};
+            }
+          });
+        });
+        if (bad_key) {
+          toml_error = *bad_key;
+          return *bad_key;
+        }
+        tomls.push_back(std::move(f));
+      } catch (const toml::parse_error& e) {
+        toml_error = error{errc::invalid_argument,
+                           fmt::format("{}:{}:{}: not valid TOML: {}", path.string(),
+                                       e.source().begin.line, e.source().begin.column,
+                                       e.description())};
+        return *toml_error;
+      }
+    }
+    return done{};
+  }
+
+  result<raw_value> lookup(knob k) {
+    const auto& info = describe(k);
+    raw_value raw;
+    if (const auto& f = flags[static_cast<std::size_t>(k)]) {
+      raw.from = raw_value::origin::flag;
+      raw.text = f->value;
+      raw.where = f->name;
+      return raw;
+    }
+    if (auto v = env(info.env)) {
+      raw.from = raw_value::origin::env;
+      raw.text = *v;
+      raw.where = info.env;
+      return raw;
+    }
+    if (auto loaded = load_tomls(); !loaded) return loaded.err();
+    for (const auto& f : tomls) {
+      auto node = f.table.at_path(info.toml_key);
+      if (node) {
+        raw.from = raw_value::origin::toml;
+        raw.node = node;
+        raw.where = f.path.string() + ": " + info.toml_key;
+        return raw;
+      }
+    }
+    return raw;
+  }
+
+  result<std::uint32_t> get_uint(knob k, std::uint32_t fallback, std::int64_t lo, std::int64_t hi,
+                                 std::uint32_t multiple_of = 1) {
+    auto raw = lookup(k);
+    if (!raw) return raw.err();
+    if (raw->from == raw_value::origin::none) return fallback;
+    const auto v = integer_of(*raw);
+    if (!v || *v < lo || *v > hi || *v % multiple_of != 0) return invalid(*raw, describe(k));
+    return static_cast<std::uint32_t>(*v);
+  }
+
+  result<double> get_threshold(knob k, double fallback) {
+    auto raw = lookup(k);
+    if (!raw) return raw.err();
+    if (raw->from == raw_value::origin::none) return fallback;
+    const auto v = number_of(*raw);
+    if (!v || !(*v >= 0.0 && *v <= 1.0)) return invalid(*raw, describe(k));
+    return *v;
+  }
+
+  result<fs::path> get_path(knob k, const char* default_name) {
+    auto raw = lookup(k);
+    if (!raw) return raw.err();
+    if (raw->from == raw_value::origin::none) return bus_dir / default_name;
+    const auto v = string_of(*raw);
+    if (!v || v->empty()) return invalid(*raw, describe(k));
+    return fs::path(*v);
+  }
+};
+
+config::config(fs::path bus_dir, env_lookup env, fs::path user_config_dir)
+    : p_(std::make_unique<impl>()) {
+  p_->bus_dir = std::move(bus_dir);
+  p_->env = std::move(env);
+  p_->user_dir = std::move(user_config_dir);
+}
+config::config(config&&) noexcept = default;
+config& config::operator=(config&&) noexcept = default;
+config::~config() = default;
+
+void config::set_flag(knob k, std::string value, std::string flag_name) {
+  p_->flags[static_cast<std::size_t>(k)] = impl::flag_value{std::move(value), std::move(flag_name)};
+}
+
+result<std::uint32_t> config::max_inbox_size() {
+  return p_->get_uint(knob::max_inbox_size, defaults::max_inbox_size, 1, 100000);
+}
+result<std::uint32_t> config::slot_size() {
+  return p_->get_uint(knob::slot_size, defaults::slot_size, 256, 1 << 20, 64);
+}
+result<std::uint32_t> config::critical_reserve() {
+  return p_->get_uint(knob::critical_reserve, defaults::critical_reserve, 0, 10000);
+}
+result<milliseconds> config::backpressure_wait() {
+  auto ms = p_->get_uint(knob::backpressure_wait,
+                         static_cast<std::uint32_t>(defaults::backpressure_wait.count()), 1, 60000);
+  if (!ms) return ms.err();
+  return milliseconds(*ms);
+}
+result<std::uint32_t> config::backpressure_retries() {
+  return p_->get_uint(knob::backpressure_retries, defaults::backpressure_retries, 1, 100000);
+}
+
+result<milliseconds> config::check_interval() {
+  const auto& info = describe(knob::check_interval);
+  auto raw = p_->lookup(knob::check_interval);
+  if (!raw) return raw.err();
+  if (raw->from == raw_value::origin::none) return defaults::check_interval;
+  std::optional<nanoseconds> ns;
+  if (raw->from == raw_value::origin::toml && raw->node.is_number()) {
+    const double secs = raw->node.value<double>().value_or(-1.0);
+    if (secs >= 0.0 && secs <= 86400.0) ns = duration_cast<nanoseconds>(duration<double>(secs));
+  } else if (auto text = string_of(*raw)) {
+    if (auto parsed = parse_duration(*text, info.env)) ns = *parsed;
+  }
+  if (!ns || *ns < milliseconds(100) || *ns > hours(1)) return invalid(*raw, info);
+  return duration_cast<milliseconds>(*ns);
+}
+
+result<load_thresholds> config::thresholds() {
+  auto high = p_->get_threshold(knob::high_load_threshold, defaults::high_load_threshold);
+  if (!high) return high.err();
+  auto medium = p_->get_threshold(knob::medium_load_threshold, defaults::medium_load_threshold);
+  if (!medium) return medium.err();
+  if (!(*medium < *high)) {
+    return error{errc::invalid_argument,
+                 fmt::format("medium load threshold {} ({}) must be below high load threshold {} "
+                             "({}); lower {} or raise {}",
+                             *medium, source_of(knob::medium_load_threshold), *high,
+                             source_of(knob::high_load_threshold),
+                             describe(knob::medium_load_threshold).env,
+                             describe(knob::high_load_threshold).env)};
+  }
+  return load_thresholds{*medium, *high};
+}
+
+result<std::uint32_t> config::batch_size() {
+  return p_->get_uint(knob::batch_size, defaults::batch_size, 1, 10000);
+}
+result<fs::path> config::metrics_file() {
+  return p_->get_path(knob::metrics_file, defaults::metrics_file_name);
+}
+result<fs::path> config::alert_log_file() {
+  return p_->get_path(knob::alert_log_file, defaults::alert_file_name);
+}
+
+result<log_level> config::level() {
+  const auto& info = describe(knob::log_level);
+  auto raw = p_->lookup(knob::log_level);
+  if (!raw) return raw.err();
+  if (raw->from == raw_value::origin::none) return defaults::level;
+  const auto text = string_of(*raw);
+  if (!text) return invalid(*raw, info);
+  auto parsed = parse_log_level(*text, raw->where);
+  if (!parsed) return invalid(*raw, info);
+  return *parsed;
+}
+
+result<settings> config::all() {
+  settings s;
+  std::optional<error> failed;
+  auto take = [&failed](auto& field, auto got) {
+    if (failed) return;
+    if (got) {
+      field = *got;
+    } else {
+      failed = got.err();
+    }
+  };
+  take(s.max_inbox_size, max_inbox_size());
+  take(s.slot_size, slot_size());
+  take(s.critical_reserve, critical_reserve());
+  take(s.backpressure_wait, backpressure_wait());
+  take(s.backpressure_retries, backpressure_retries());
+  take(s.check_interval, check_interval());
+  take(s.thresholds, thresholds());
+  take(s.batch_size, batch_size());
+  take(s.metrics_file, metrics_file());
+  take(s.alert_log_file, alert_log_file());
+  take(s.level, level());
+  if (failed) return *failed;
+  return s;
+}
+
+std::string config::source_of(knob k) {
+  auto raw = p_->lookup(k);
+  if (!raw) return "unreadable sluice.toml";
+  switch (raw->from) {
+    case raw_value::origin::flag: return raw->where;
+    case raw_value::origin::env: return "env " + raw->where;
+    case raw_value::origin::toml: return raw->where;
+    case raw_value::origin::none: break;
+  }
+  return "default";
+}
+
+}  // namespace sluice::runtime

@@ -1,0 +1,155 @@
+#include "runtime/jsonl_file.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+namespace sluice::runtime {
+namespace {
+
+// Holds an flock for the scope; the kernel drops it if the process dies mid-rotation.
+class file_lock {
+ public:
+  explicit file_lock(const std::filesystem::path& p) noexcept
+      : fd_(::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) {
+    if (fd_ >= 0 && ::flock(fd_, LOCK_EX) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  file_lock(const file_lock&) = delete;
+  file_lock& operator=(const file_lock&) = delete;
+  ~file_lock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+  }
+  bool held() const noexcept { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+jsonl_file::jsonl_file(std::filesystem::path file, std::uint64_t max_bytes)
+    : file_(std::move(file)),
+      lock_file_(file_.string() + ".lock"),
+      rotated_file_(file_.string() + ".1"),
+      max_bytes_(max_bytes) {}
+
+jsonl_file::jsonl_file(jsonl_file&& o) noexcept
+    : file_(std::move(o.file_)),
+      lock_file_(std::move(o.lock_file_)),
+      rotated_file_(std::move(o.rotated_file_)),
+      max_bytes_(o.max_bytes_),
+      fd_(o.fd_),
+      failures_(o.failures_) {
+  o.fd_ = -1;
+}
+
+jsonl_file& jsonl_file::operator=(jsonl_file&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    file_ = std::move(o.file_);
+    lock_file_ = std::move(o.lock_file_);
+    rotated_file_ = std::move(o.rotated_file_);
+    max_bytes_ = o.max_bytes_;
+    fd_ = o.fd_;
+    failures_ = o.failures_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+jsonl_file::~jsonl_file() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool jsonl_file::record_failure(const char* what, int err) noexcept {
+  if (failures_++ == 0) {
+    try {
+      spdlog::warn("cannot {} {}: {} (further failures on this file are only counted)", what,
+                   file_.string(), std::strerror(err));
+    } catch (...) {
+      // Logging is best effort; the failure is counted either way.
+    }
+  }
+  return false;
+}
+
+bool jsonl_file::open_file() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = ::open(file_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd_ < 0) {
+    return record_failure("open", errno);
+  }
+  return true;
+}
+
+bool jsonl_file::rotate_if_needed(std::size_t incoming) noexcept {
+  struct stat mine {};
+  if (::fstat(fd_, &mine) != 0) {
+    return record_failure("stat", errno);
+  }
+  // A pipe or device (METRICS_FILE=/dev/stderr style) has nothing to rotate.
+  if (!S_ISREG(mine.st_mode)) return true;
+  if (static_cast<std::uint64_t>(mine.st_size) + incoming <= max_bytes_) return true;
+
+  file_lock lock(lock_file_);
+  if (!lock.held()) {
+    return record_failure("lock for rotation", errno);
+  }
+  // Under the lock, the path names the live file. If it is not the one we hold, another
+  // writer rotated already: reopen and append there.
+  struct stat current {};
+  const bool path_exists = ::stat(file_.c_str(), &current) == 0;
+  const bool same_file =
+      path_exists && current.st_dev == mine.st_dev && current.st_ino == mine.st_ino;
+  if (same_file && static_cast<std::uint64_t>(current.st_size) > 0 &&
+      static_cast<std::uint64_t>(current.st_size) + incoming > max_bytes_) {
+    if (::rename(file_.c_str(), rotated_file_.c_str()) != 0) {
+      return record_failure("rotate", errno);
+    }
+  } else if (same_file) {
+    return true;
+  }
+  return open_file();
+}
+
+bool jsonl_file::append(std::string_view line) noexcept {
+  std::string buf;
+  try {
+    buf.reserve(line.size() + 1);
+    buf.append(line);
+    buf.push_back('\n');
+  } catch (...) {
+    return record_failure("allocate a line for", ENOMEM);
+  }
+  if (fd_ < 0 && !open_file()) return false;
+  if (!rotate_if_needed(buf.size())) return false;
+
+  // One write(2) per line: O_APPEND makes seek-to-end and write one step, and regular-file
+  // writes hold the inode lock, so lines from different processes never interleave.
+  const char* p = buf.data();
+  std::size_t left = buf.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return record_failure("write", errno);
+    }
+    // A short write only happens when the disk is full; finishing the line keeps the file
+    // parseable line by line.
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace sluice::runtime

@@ -1,0 +1,199 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <vector>
+
+#include "runtime/bus_control.hpp"
+#include "temp_dir.hpp"
+
+using namespace sluice::runtime;
+using sluice::runtime::test::temp_dir;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr rate_policy seed{10, 100};
+
+void patch(const fs::path& p, off_t at, const void* bytes, std::size_t n) {
+  const int fd = ::open(p.c_str(), O_WRONLY);
+  REQUIRE(fd >= 0);
+  REQUIRE(::pwrite(fd, bytes, n, at) == static_cast<ssize_t>(n));
+  ::close(fd);
+}
+
+}  // namespace
+
+TEST_CASE("a new bus.ctl is 0600, holds the initial policy and no load yet") {
+  temp_dir tmp;
+  auto ctl = bus_control::open_or_create(tmp.path(), seed);
+  REQUIRE(ctl);
+  struct stat st {};
+  REQUIRE(::stat((tmp.path() / "bus.ctl").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(static_cast<std::size_t>(st.st_size) == sizeof(control_block));
+  CHECK(ctl->policy().batch_size == 10);
+  CHECK(ctl->policy().backpressure_wait_ms == 100);
+  CHECK(ctl->load().level == load_level::unknown);
+  CHECK(ctl->load().generation == 0);
+  CHECK(ctl->heartbeat().pid == 0);
+  CHECK_FALSE(fs::exists(tmp.path() / ("bus.ctl.tmp." + std::to_string(::getpid()))));
+}
+
+TEST_CASE("a policy published in one mapping is read by every other opener") {
+  temp_dir tmp;
+  auto writer = bus_control::open_or_create(tmp.path(), seed);
+  REQUIRE(writer);
+  writer->publish({5, 200}, 870, load_level::high, 1234);
+  writer->beat(4242, 5678);
+
+  auto reader = bus_control::open(tmp.path());
+  REQUIRE(reader);
+  CHECK(reader->policy().batch_size == 5);
+  CHECK(reader->policy().backpressure_wait_ms == 200);
+  CHECK(reader->load().load_milli == 870);
+  CHECK(reader->load().level == load_level::high);
+  CHECK(reader->load().updated_ns == 1234);
+  CHECK(reader->load().generation == 1);
+  CHECK(reader->heartbeat().pid == 4242);
+  CHECK(reader->heartbeat().beat_ns == 5678);
+  CHECK(read_policy(tmp.path(), seed)->batch_size == 5);
+}
+
+TEST_CASE("a reader that finds no bus.ctl uses the configured defaults") {
+  temp_dir tmp;
+  auto p = read_policy(tmp.path(), {7, 77});
+  REQUIRE(p);
+  CHECK(p->batch_size == 7);
+  CHECK(p->backpressure_wait_ms == 77);
+  auto opened = bus_control::open(tmp.path());
+  REQUIRE_FALSE(opened);
+  CHECK(opened.err().code == errc::not_found);
+}
+
+TEST_CASE("bus.ctl with a bad magic, version or size is refused with the reason") {
+  temp_dir tmp;
+  const fs::path file = tmp.path() / "bus.ctl";
+  SECTION("bad magic") {
+    REQUIRE(bus_control::open_or_create(tmp.path(), seed));
+    patch(file, 0, "NOTSLUIC", 8);
+    auto opened = bus_control::open(tmp.path());
+    REQUIRE_FALSE(opened);
+    CHECK(opened.err().code == errc::bad_magic);
+    CHECK(opened.err().message.find("bad magic") != std::string::npos);
+    CHECK_FALSE(read_policy(tmp.path(), seed));  // an invalid file is not silently skipped
+  }
+  SECTION("wrong version") {
+    REQUIRE(bus_control::open_or_create(tmp.path(), seed));
+    const std::uint32_t v = 99;
+    patch(file, offsetof(control_header, version), &v, sizeof(v));
+    auto opened = bus_control::open(tmp.path());
+    REQUIRE_FALSE(opened);
+    CHECK(opened.err().code == errc::wrong_version);
+  }
+  SECTION("truncated") {
+    REQUIRE(bus_control::open_or_create(tmp.path(), seed));
+    fs::resize_file(file, 1000);
+    auto opened = bus_control::open(tmp.path());
+    REQUIRE_FALSE(opened);
+    CHECK(opened.err().code == errc::wrong_size);
+  }
+  SECTION("empty or foreign file") {
+    std::ofstream(file) << "hello";
+    auto opened = bus_control::open_or_create(tmp.path(), seed);
+    REQUIRE_FALSE(opened);
+    CHECK(opened.err().code == errc::bad_magic);
+  }
+  SECTION("geometry from another build") {
+    REQUIRE(bus_control::open_or_create(tmp.path(), seed));
+    const std::uint32_t buckets = 7;
+    patch(file, offsetof(control_header, bucket_count), &buckets, sizeof(buckets));
+    auto opened = bus_control::open(tmp.path());
+    REQUIRE_FALSE(opened);
+    CHECK(opened.err().code == errc::corrupt);
+  }
+}
+
+TEST_CASE("a symlink named bus.ctl is refused") {
+  temp_dir tmp;
+  fs::create_directory(tmp.path() / "elsewhere");
+  REQUIRE(bus_control::open_or_create(tmp.path() / "elsewhere", seed));
+  fs::create_symlink(tmp.path() / "elsewhere" / "bus.ctl", tmp.path() / "bus.ctl");
+  auto opened = bus_control::open_or_create(tmp.path(), seed);
+  REQUIRE_FALSE(opened);
+  CHECK(opened.err().code == errc::path_is_symlink);
+}
+
+TEST_CASE("a corrupt policy word in shared memory is clamped into range when read") {
+  temp_dir tmp;
+  REQUIRE(bus_control::open_or_create(tmp.path(), seed));
+  const std::uint64_t junk = 0;  // batch 0, wait 0
+  patch(tmp.path() / "bus.ctl", offsetof(control_block, policy), &junk, sizeof(junk));
+  auto ctl = bus_control::open(tmp.path());
+  REQUIRE(ctl);
+  CHECK(ctl->policy().batch_size == 1);
+  CHECK(ctl->policy().backpressure_wait_ms == 1);
+}
+
+TEST_CASE("an out-of-range initial policy is refused before anything is created") {
+  temp_dir tmp;
+  CHECK_FALSE(bus_control::open_or_create(tmp.path(), {0, 100}));
+  CHECK_FALSE(bus_control::open_or_create(tmp.path(), {10, 0}));
+  CHECK_FALSE(fs::exists(tmp.path() / "bus.ctl"));
+}
+
+TEST_CASE("processes racing to create bus.ctl all end up on one valid block") {
+  temp_dir tmp;
+  constexpr int racers = 8;
+  std::vector<pid_t> pids;
+  for (int i = 0; i < racers; ++i) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      auto ctl = bus_control::open_or_create(tmp.path(), {static_cast<std::uint32_t>(i + 1), 100});
+      if (!ctl) ::_exit(1);
+      // Each racer claims its own bucket key; the table must hand out distinct cells.
+      auto idx = ctl->bucket_index(1000 + static_cast<std::uint64_t>(i));
+      ::_exit(idx ? 0 : 2);
+    }
+    pids.push_back(pid);
+  }
+  for (const pid_t pid : pids) {
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  auto ctl = bus_control::open(tmp.path());
+  REQUIRE(ctl);
+  const auto batch = ctl->policy().batch_size;
+  CHECK(batch >= 1);
+  CHECK(batch <= racers);  // exactly one racer's seed won
+  std::set<std::uint32_t> cells;
+  for (int i = 0; i < racers; ++i) cells.insert(ctl->bucket_index(1000 + static_cast<std::uint64_t>(i)).value());
+  CHECK(cells.size() == racers);
+  for (const auto& e : fs::directory_iterator(tmp.path())) {
+    CHECK(e.path().filename() == "bus.ctl");  // no temp files left behind
+  }
+}
+
+TEST_CASE("the bucket table finds a key again, keeps keys apart and reports when it is full") {
+  temp_dir tmp;
+  auto ctl = bus_control::open_or_create(tmp.path(), seed);
+  REQUIRE(ctl);
+  const auto a = ctl->bucket_index(42);
+  const auto b = ctl->bucket_index(42 + rate_bucket_count);  // same home cell, other key
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(*a != *b);
+  CHECK(ctl->bucket_index(42) == a);
+  CHECK(reinterpret_cast<std::uintptr_t>(ctl->bucket_cell(*a)) % 64 == 0);
+  CHECK(ctl->bucket_cell(rate_bucket_count) == nullptr);
+  for (std::uint64_t k = 1; k <= rate_bucket_count; ++k) (void)ctl->bucket_index(k * 7919);
+  CHECK_FALSE(ctl->bucket_index(0xdeadbeef));
+}

@@ -1,0 +1,222 @@
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "runtime/bus_dir.hpp"
+#include "temp_dir.hpp"
+
+using namespace sluice::runtime;
+using sluice::runtime::test::temp_dir;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Sets (or unsets, for nullopt) an environment variable for one scope.
+class scoped_env {
+ public:
+  scoped_env(const char* name, std::optional<std::string> value) : name_(name) {
+    if (const char* old = ::getenv(name)) old_ = old;
+    if (value) {
+      ::setenv(name, value->c_str(), 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  scoped_env(const scoped_env&) = delete;
+  scoped_env& operator=(const scoped_env&) = delete;
+  ~scoped_env() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+void touch(const fs::path& p) { std::ofstream(p) << "x"; }
+
+}  // namespace
+
+TEST_CASE("the bus directory is --dir, else SLUICE_DIR, else /dev/shm/sluice/<bus>") {
+  scoped_env no_dir("SLUICE_DIR", std::nullopt);
+  scoped_env no_bus("SLUICE_BUS", std::nullopt);
+  {
+    auto loc = resolve_bus({});
+    REQUIRE(loc);
+    CHECK(loc->dir == "/dev/shm/sluice/default");
+    CHECK(loc->bus == "default");
+    CHECK(std::string(loc->source) == "default");
+  }
+  {
+    scoped_env bus("SLUICE_BUS", "team-a");
+    CHECK(resolve_bus({})->dir == "/dev/shm/sluice/team-a");
+    auto flagged = resolve_bus({"", "team_b"});
+    CHECK(flagged->dir == "/dev/shm/sluice/team_b");
+    CHECK(std::string(flagged->source) == "--bus");
+  }
+  {
+    scoped_env dir("SLUICE_DIR", "/tmp/from-env");
+    scoped_env bus("SLUICE_BUS", "ignored");
+    auto loc = resolve_bus({"", "ignored-too"});
+    CHECK(loc->dir == "/tmp/from-env");
+    CHECK(std::string(loc->source) == "SLUICE_DIR");
+    auto flagged = resolve_bus({"/tmp/from-flag", ""});
+    CHECK(flagged->dir == "/tmp/from-flag");
+    CHECK(std::string(flagged->source) == "--dir");
+  }
+}
+
+TEST_CASE("a bus name that could leave /dev/shm/sluice is refused") {
+  scoped_env no_dir("SLUICE_DIR", std::nullopt);
+  for (const char* bad : {"../etc", "a/b", "has space", ".", "..", "é", "x\n"}) {
+    auto loc = resolve_bus({"", bad});
+    INFO(bad);
+    REQUIRE_FALSE(loc);
+    CHECK(loc.err().code == errc::invalid_name);
+    CHECK(loc.err().message.find("--bus") != std::string::npos);
+  }
+  CHECK_FALSE(resolve_bus({"", std::string(65, 'a')}));
+  CHECK(resolve_bus({"", std::string(64, 'a')}));
+  scoped_env bad_env("SLUICE_BUS", "../../x");
+  auto loc = resolve_bus({});
+  REQUIRE_FALSE(loc);
+  CHECK(loc.err().message.find("SLUICE_BUS") != std::string::npos);
+}
+
+TEST_CASE("an empty SLUICE_DIR is an error rather than the current directory") {
+  scoped_env empty("SLUICE_DIR", "");
+  auto loc = resolve_bus({});
+  REQUIRE_FALSE(loc);
+  CHECK(loc.err().message.find("SLUICE_DIR") != std::string::npos);
+}
+
+TEST_CASE("ensure_bus_dir creates the directory and its parents with mode 0700 and marks it") {
+  temp_dir tmp;
+  const fs::path dir = tmp.path() / "a" / "b" / "bus";
+  REQUIRE(ensure_bus_dir(dir));
+  for (const fs::path& p : {tmp.path() / "a", tmp.path() / "a" / "b", dir}) {
+    struct stat st {};
+    REQUIRE(::lstat(p.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0700);
+  }
+  CHECK(fs::exists(dir / bus_marker_name));
+  CHECK(is_sluice_bus(dir));
+  CHECK(ensure_bus_dir(dir));  // idempotent
+}
+
+TEST_CASE("a symlinked bus directory is refused, never followed") {
+  temp_dir tmp;
+  fs::create_directory(tmp.path() / "real");
+  fs::create_directory_symlink(tmp.path() / "real", tmp.path() / "link");
+  auto made = ensure_bus_dir(tmp.path() / "link");
+  REQUIRE_FALSE(made);
+  CHECK(made.err().code == errc::path_is_symlink);
+  CHECK_FALSE(fs::exists(tmp.path() / "real" / bus_marker_name));
+  auto checked = check_bus_dir(tmp.path() / "link");
+  REQUIRE_FALSE(checked);
+  CHECK(checked.err().code == errc::path_is_symlink);
+  auto removed = remove_bus(tmp.path() / "link");
+  REQUIRE_FALSE(removed);
+  CHECK(fs::exists(tmp.path() / "real"));
+}
+
+TEST_CASE("a bus directory this process cannot write is reported with the way out") {
+  if (::geteuid() == 0) {
+    SUCCEED("root writes anywhere; the permission check cannot be observed");
+    return;
+  }
+  temp_dir tmp;
+  const fs::path dir = tmp.path() / "ro";
+  fs::create_directory(dir);
+  fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec);
+  auto made = ensure_bus_dir(dir);
+  REQUIRE_FALSE(made);
+  CHECK(made.err().code == errc::permission_denied);
+  CHECK(made.err().message.find("--dir") != std::string::npos);
+  fs::permissions(dir, fs::perms::owner_all);
+}
+
+TEST_CASE("a missing bus directory is not_found for read-only verbs") {
+  temp_dir tmp;
+  auto checked = check_bus_dir(tmp.path() / "nope");
+  REQUIRE_FALSE(checked);
+  CHECK(checked.err().code == errc::not_found);
+  CHECK(list_agents(tmp.path() / "nope").empty());
+}
+
+TEST_CASE("list_agents returns valid inbox names sorted, skipping everything else") {
+  temp_dir tmp;
+  for (const char* f : {"w2.inbox", "a-1.inbox", "W1.inbox", "bad name.inbox", "notes.txt",
+                        "bus.ctl", ".inbox"}) {
+    touch(tmp.path() / f);
+  }
+  fs::create_directory(tmp.path() / "dir.inbox");
+  fs::create_symlink(tmp.path() / "w2.inbox", tmp.path() / "link.inbox");
+  CHECK(list_agents(tmp.path()) == std::vector<std::string>{"W1", "a-1", "w2"});
+  CHECK(inbox_file(tmp.path(), "w2") == tmp.path() / "w2.inbox");
+}
+
+TEST_CASE("a directory holding only sluice files is a bus even without the marker") {
+  temp_dir tmp;
+  CHECK_FALSE(is_sluice_bus(tmp.path()));  // empty: nothing says it is a bus
+  for (const char* f : {"w1.inbox", "bus.ctl", "metrics.jsonl", "metrics.jsonl.1",
+                        "metrics.jsonl.lock", "alerts.jsonl", "metrics.prom",
+                        "metrics.prom.tmp.123"}) {
+    touch(tmp.path() / f);
+  }
+  CHECK(is_sluice_bus(tmp.path()));
+  touch(tmp.path() / "thesis.tex");
+  CHECK_FALSE(is_sluice_bus(tmp.path()));
+  CHECK_FALSE(is_sluice_bus(tmp.path() / "w1.inbox"));
+}
+
+TEST_CASE("remove_bus refuses a directory that is not a bus and leaves it untouched") {
+  temp_dir tmp;
+  touch(tmp.path() / "w1.inbox");
+  touch(tmp.path() / "important.doc");
+  auto removed = remove_bus(tmp.path());
+  REQUIRE_FALSE(removed);
+  CHECK(removed.err().message.find("not a sluice bus") != std::string::npos);
+  CHECK(fs::exists(tmp.path() / "w1.inbox"));
+  CHECK(fs::exists(tmp.path() / "important.doc"));
+}
+
+TEST_CASE("remove_bus deletes a bus and keeps the user's sluice.toml") {
+  temp_dir tmp;
+  const fs::path bus = tmp.path() / "bus";
+  REQUIRE(ensure_bus_dir(bus));
+  touch(bus / "w1.inbox");
+  touch(bus / "alerts.jsonl");
+  REQUIRE(remove_bus(bus));
+  CHECK_FALSE(fs::exists(bus));
+  CHECK(remove_bus(bus));  // already gone is fine
+
+  REQUIRE(ensure_bus_dir(bus));
+  touch(bus / "w1.inbox");
+  touch(bus / "sluice.toml");
+  REQUIRE(remove_bus(bus));
+  CHECK(fs::exists(bus / "sluice.toml"));
+  CHECK_FALSE(fs::exists(bus / "w1.inbox"));
+}
+
+TEST_CASE("remove_bus on a marked bus never deletes files sluice did not make") {
+  temp_dir tmp;
+  const fs::path bus = tmp.path() / "bus";
+  REQUIRE(ensure_bus_dir(bus));
+  touch(bus / "w1.inbox");
+  touch(bus / "notes.txt");
+  fs::create_directory(bus / "sub");
+  REQUIRE(remove_bus(bus));
+  CHECK(fs::exists(bus / "notes.txt"));
+  CHECK(fs::exists(bus / "sub"));
+  CHECK_FALSE(fs::exists(bus / "w1.inbox"));
+}
