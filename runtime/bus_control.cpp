@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
-#include <new>
 
 #include <fmt/format.h>
 
@@ -214,9 +214,38 @@ std::optional<std::uint32_t> bus_control::bucket_index(std::uint64_t key) noexce
   return std::nullopt;
 }
 
-void* bus_control::bucket_cell(std::uint32_t index) noexcept {
+static_assert(sizeof(backpressure::token_bucket_cell) <= rate_bucket_cell_size);
+static_assert(alignof(backpressure::token_bucket_cell) <= cache_line_size);
+static_assert(offsetof(control_block, bucket_cells) % alignof(backpressure::token_bucket_cell) == 0);
+
+backpressure::token_bucket_cell* bus_control::bucket_cell(std::uint32_t index) noexcept {
   if (index >= rate_bucket_count) return nullptr;
-  return block_->bucket_cells[index];
+  // The storage is shared memory that every process maps; a zero-filled cell is a valid
+  // bucket by token_bucket_cell's contract, so no constructor ever runs on it.
+  return reinterpret_cast<backpressure::token_bucket_cell*>(block_->bucket_cells[index]);
+}
+
+backpressure::token_bucket_cell* bus_control::bucket_for(std::uint64_t key) noexcept {
+  const auto index = bucket_index(key);
+  return index ? bucket_cell(*index) : nullptr;
+}
+
+std::uint64_t rate_key(std::string_view from) noexcept { return rate_key(from, {}); }
+
+std::uint64_t rate_key(std::string_view from, std::string_view to) noexcept {
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a offset basis
+  const auto mix = [&h](std::string_view s) {
+    for (const char c : s) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 1099511628211ull;  // FNV prime
+    }
+  };
+  mix(from);
+  if (!to.empty()) {
+    mix("->");  // '>' is not allowed in names, so a pair never hashes the text of one name
+    mix(to);
+  }
+  return h;
 }
 
 const fs::path& bus_control::path() const noexcept { return path_; }

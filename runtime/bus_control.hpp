@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string_view>
 
+#include "backpressure/token_bucket.hpp"
 #include "runtime/bus_control_layout.hpp"
 #include "runtime/result.hpp"
 
@@ -64,8 +66,11 @@ class bus_control {
   // Index of the bucket cell for `key` (a hash of what is rate-limited; 0 is remapped),
   // claiming a free cell on first use. nullopt when all cells are taken by other keys.
   [[nodiscard]] std::optional<std::uint32_t> bucket_index(std::uint64_t key) noexcept;
-  // Raw, 64-byte aligned, zero-initialised cell storage for backpressure's token bucket.
-  [[nodiscard]] void* bucket_cell(std::uint32_t index) noexcept;
+  // The token bucket in cell `index` (zero-filled = full bucket); nullptr when out of range.
+  [[nodiscard]] backpressure::token_bucket_cell* bucket_cell(std::uint32_t index) noexcept;
+  // bucket_index + bucket_cell: the shared bucket for a key, nullptr when the table is full
+  // (the caller decides whether an unlimited send is acceptable then).
+  [[nodiscard]] backpressure::token_bucket_cell* bucket_for(std::uint64_t key) noexcept;
 
   const std::filesystem::path& path() const noexcept;
 
@@ -74,6 +79,11 @@ class bus_control {
   control_block* block_ = nullptr;
   std::filesystem::path path_;
 };
+
+// Bucket keys: the sender alone, or the sender->destination pair (64-bit FNV-1a, so every
+// process maps the same names to the same cell).
+[[nodiscard]] std::uint64_t rate_key(std::string_view from) noexcept;
+[[nodiscard]] std::uint64_t rate_key(std::string_view from, std::string_view to) noexcept;
 
 // The policy a sender should use now: bus.ctl's when the file exists, else `defaults`.
 // A bus.ctl that exists but is invalid is an error (it says why), never silently ignored.

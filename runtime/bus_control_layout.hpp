@@ -54,7 +54,8 @@ struct control_block {
   // Key of each bucket cell; 0 = free. Claimed once by CAS and never released (a bus has
   // few distinct senders; the table is recreated with the bus).
   alignas(cache_line_size) std::atomic<std::uint64_t> bucket_keys[rate_bucket_count];
-  // The cells themselves; their type is backpressure's token bucket cell (<= 64 bytes).
+  // The cells themselves: backpressure::token_bucket_cell, placed in zero-filled storage
+  // (which that type defines as a full bucket).
   alignas(cache_line_size) unsigned char bucket_cells[rate_bucket_count][rate_bucket_cell_size];
 };
 

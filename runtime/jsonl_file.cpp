@@ -43,6 +43,8 @@ jsonl_file::jsonl_file(std::filesystem::path file, std::uint64_t max_bytes)
       rotated_file_(file_.string() + ".1"),
       max_bytes_(max_bytes) {}
 
+// Moving is for set-up (placing a sink in an optional or a struct), never concurrent with
+// appends, so the moved-from object's mutex is not taken.
 jsonl_file::jsonl_file(jsonl_file&& o) noexcept
     : file_(std::move(o.file_)),
       lock_file_(std::move(o.lock_file_)),
@@ -71,7 +73,17 @@ jsonl_file::~jsonl_file() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+std::uint64_t jsonl_file::failures() const noexcept {
+  std::lock_guard<std::mutex> hold(mutex_);
+  return failures_;
+}
+
 bool jsonl_file::record_failure(const char* what, int err) noexcept {
+  std::lock_guard<std::mutex> hold(mutex_);
+  return note_failure(what, err);
+}
+
+bool jsonl_file::note_failure(const char* what, int err) noexcept {
   if (failures_++ == 0) {
     try {
       spdlog::warn("cannot {} {}: {} (further failures on this file are only counted)", what,
@@ -87,7 +99,7 @@ bool jsonl_file::open_file() noexcept {
   if (fd_ >= 0) ::close(fd_);
   fd_ = ::open(file_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd_ < 0) {
-    return record_failure("open", errno);
+    return note_failure("open", errno);
   }
   return true;
 }
@@ -95,7 +107,7 @@ bool jsonl_file::open_file() noexcept {
 bool jsonl_file::rotate_if_needed(std::size_t incoming) noexcept {
   struct stat mine {};
   if (::fstat(fd_, &mine) != 0) {
-    return record_failure("stat", errno);
+    return note_failure("stat", errno);
   }
   // A pipe or device (METRICS_FILE=/dev/stderr style) has nothing to rotate.
   if (!S_ISREG(mine.st_mode)) return true;
@@ -103,7 +115,7 @@ bool jsonl_file::rotate_if_needed(std::size_t incoming) noexcept {
 
   file_lock lock(lock_file_);
   if (!lock.held()) {
-    return record_failure("lock for rotation", errno);
+    return note_failure("lock for rotation", errno);
   }
   // Under the lock, the path names the live file. If it is not the one we hold, another
   // writer rotated already: reopen and append there.
@@ -114,7 +126,7 @@ bool jsonl_file::rotate_if_needed(std::size_t incoming) noexcept {
   if (same_file && static_cast<std::uint64_t>(current.st_size) > 0 &&
       static_cast<std::uint64_t>(current.st_size) + incoming > max_bytes_) {
     if (::rename(file_.c_str(), rotated_file_.c_str()) != 0) {
-      return record_failure("rotate", errno);
+      return note_failure("rotate", errno);
     }
   } else if (same_file) {
     return true;
@@ -123,13 +135,14 @@ bool jsonl_file::rotate_if_needed(std::size_t incoming) noexcept {
 }
 
 bool jsonl_file::append(std::string_view line) noexcept {
+  std::lock_guard<std::mutex> hold(mutex_);
   std::string buf;
   try {
     buf.reserve(line.size() + 1);
     buf.append(line);
     buf.push_back('\n');
   } catch (...) {
-    return record_failure("allocate a line for", ENOMEM);
+    return note_failure("allocate a line for", ENOMEM);
   }
   if (fd_ < 0 && !open_file()) return false;
   if (!rotate_if_needed(buf.size())) return false;
@@ -142,7 +155,7 @@ bool jsonl_file::append(std::string_view line) noexcept {
     const ssize_t n = ::write(fd_, p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return record_failure("write", errno);
+      return note_failure("write", errno);
     }
     // A short write only happens when the disk is full; finishing the line keeps the file
     // parseable line by line.

@@ -6,8 +6,10 @@
 // rotated to <file>.1 (one generation kept) under an flock on <file>.lock: exactly one
 // writer renames, the others notice the new inode and reopen. A writer that wrote its line
 // just before noticing lands it in .1, whole. The file is opened lazily on the first line.
+// One object may be shared by threads (actors on CAF's pool): append is serialised.
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <string_view>
 
 namespace sluice::runtime {
@@ -31,12 +33,13 @@ class jsonl_file {
   // caller can `return out.record_failure(...)`.
   bool record_failure(const char* what, int err) noexcept;
 
-  std::uint64_t failures() const noexcept { return failures_; }
+  std::uint64_t failures() const noexcept;
   const std::filesystem::path& path() const noexcept { return file_; }
 
  private:
   bool open_file() noexcept;
   bool rotate_if_needed(std::size_t incoming) noexcept;
+  bool note_failure(const char* what, int err) noexcept;  // with mutex_ held
 
   std::filesystem::path file_;
   std::filesystem::path lock_file_;
@@ -44,6 +47,7 @@ class jsonl_file {
   std::uint64_t max_bytes_;
   int fd_ = -1;
   std::uint64_t failures_ = 0;
+  mutable std::mutex mutex_;  // guards fd_ and failures_; never held across processes
 };
 
 }  // namespace sluice::runtime

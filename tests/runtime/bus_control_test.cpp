@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "backpressure/token_bucket.hpp"
 #include "runtime/bus_control.hpp"
 #include "temp_dir.hpp"
 
@@ -196,4 +197,37 @@ TEST_CASE("the bucket table finds a key again, keeps keys apart and reports when
   CHECK(ctl->bucket_cell(rate_bucket_count) == nullptr);
   for (std::uint64_t k = 1; k <= rate_bucket_count; ++k) (void)ctl->bucket_index(k * 7919);
   CHECK_FALSE(ctl->bucket_index(0xdeadbeef));
+}
+
+TEST_CASE("a token bucket drained in one process is empty for every other process") {
+  temp_dir tmp;
+  REQUIRE(bus_control::open_or_create(tmp.path(), seed));
+  const sluice::backpressure::rate_limit limit{0.001, 3};  // 3 at once, then one per 1000 s
+  const std::int64_t now = 1'000'000'000;
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto ctl = bus_control::open(tmp.path());
+    auto* cell = ctl ? ctl->bucket_for(rate_key("alice", "bob")) : nullptr;
+    int granted = 0;
+    for (int i = 0; cell != nullptr && i < 3; ++i) granted += take(*cell, now, limit).allowed ? 1 : 0;
+    ::_exit(granted == 3 ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+
+  auto ctl = bus_control::open(tmp.path());
+  REQUIRE(ctl);
+  auto* shared = ctl->bucket_for(rate_key("alice", "bob"));
+  REQUIRE(shared != nullptr);
+  const auto refused = take(*shared, now, limit);
+  CHECK_FALSE(refused.allowed);
+  CHECK(refused.retry_after_ms > 0);
+  auto* other = ctl->bucket_for(rate_key("alice"));  // the sender-wide bucket is separate
+  REQUIRE(other != nullptr);
+  CHECK(take(*other, now, limit).allowed);
+  CHECK(rate_key("alice", "bob") != rate_key("alice"));
+  CHECK(rate_key("a", "b") == rate_key("a", "b"));
 }

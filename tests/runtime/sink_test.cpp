@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime/alert_sink.hpp"
@@ -174,4 +175,29 @@ TEST_CASE("a single-process sink rotates to .1 at the size limit and keeps writi
   CHECK(nlohmann::json::parse(live.back())["metadata"]["i"] == 29);
   CHECK(nlohmann::json::parse(old.back())["metadata"]["i"].get<int>() + 1 ==
         nlohmann::json::parse(live.front())["metadata"]["i"].get<int>());
+}
+
+TEST_CASE("one sink shared by several threads writes only whole lines") {
+  temp_dir tmp;
+  const fs::path file = tmp.path() / "metrics.jsonl";
+  metric_sink sink(file, 64 * 1024);
+  constexpr int threads = 4;
+  constexpr int per_thread = 300;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&sink, t] {
+      const std::string name = "t" + std::to_string(t);
+      for (int i = 0; i < per_thread; ++i) (void)sink.emit("test.seq", i, "count", {{"thread", name}});
+    });
+  }
+  for (auto& th : pool) th.join();
+  CHECK(sink.failures() == 0);
+  std::size_t total = 0;
+  for (const auto& p : {file, fs::path(file.string() + ".1")}) {
+    for (const auto& line : lines_of(p)) {
+      CHECK(nlohmann::json::parse(line)["metric"] == "test.seq");
+      ++total;
+    }
+  }
+  CHECK(total > 0);
 }
