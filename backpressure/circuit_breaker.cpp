@@ -51,9 +51,12 @@ std::int64_t cooldown_ms(const breaker_config& cfg, std::uint32_t doublings) noe
 
 const char* to_string(breaker_state s) noexcept {
   switch (s) {
-    case breaker_state::closed: return "closed";
-    case breaker_state::open: return "open";
-    case breaker_state::half_open: return "half_open";
+    case breaker_state::closed:
+      return "closed";
+    case breaker_state::open:
+      return "open";
+    case breaker_state::half_open:
+      return "half_open";
   }
   return "unknown";
 }
@@ -84,13 +87,14 @@ breaker_ticket circuit_breaker::admit_slow(std::uint64_t word, std::int64_t now_
       const std::int64_t retry_at =
           st == breaker_state::open
               ? until
-              : std::min(until, now_ns + static_cast<std::int64_t>(cfg_.cooldown.count()) * ns_per_ms);
+              : std::min(until,
+                         now_ns + static_cast<std::int64_t>(cfg_.cooldown.count()) * ns_per_ms);
       return {admission::reject, word, retry_at};
     }
     // Cooldown over (open), or the probe outlived its lease (its process died or hung):
     // the one sender whose CAS wins becomes the probe.
-    const std::uint64_t desired = next_word(word, breaker_state::half_open, doublings_of(word),
-                                            now_ns + probe_lease.count());
+    const std::uint64_t desired =
+        next_word(word, breaker_state::half_open, doublings_of(word), now_ns + probe_lease.count());
     if (transition(word, desired)) {
       cell_.probes.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
       return {admission::probe, desired, 0};

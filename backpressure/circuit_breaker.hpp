@@ -30,9 +30,9 @@ enum class breaker_state : std::uint8_t { closed = 0, open = 1, half_open = 2 };
 const char* to_string(breaker_state) noexcept;
 
 struct breaker_config {
-  std::uint32_t failure_threshold = 5;              // consecutive exhausted sends that trip it
-  std::chrono::milliseconds cooldown{1000};         // first cooldown after a trip
-  std::chrono::milliseconds max_cooldown{30000};    // doubling stops here
+  std::uint32_t failure_threshold = 5;            // consecutive exhausted sends that trip it
+  std::chrono::milliseconds cooldown{1000};       // first cooldown after a trip
+  std::chrono::milliseconds max_cooldown{30000};  // doubling stops here
 };
 
 enum class admission : std::uint8_t {
@@ -73,7 +73,8 @@ class circuit_breaker {
   // probe_lease: how long a probe may take before another sender may replace it; pass the
   // sender's own deadline plus a margin.
   template <class NowFn>
-  [[nodiscard]] breaker_ticket admit(NowFn&& now_ns, std::chrono::nanoseconds probe_lease) noexcept {
+  [[nodiscard]] breaker_ticket admit(NowFn&& now_ns,
+                                     std::chrono::nanoseconds probe_lease) noexcept {
     // Relaxed: the word is self-contained and every decision taken on it is confirmed by a
     // CAS; a stale "closed" only lets one more send try the inbox.
     const std::uint64_t word = cell_.state.load(std::memory_order_relaxed);

@@ -113,8 +113,8 @@ template <class Target>
       observer.on_send_failure(event, out);
       return out;
     }
-    const auto delay = std::min(backoff_delay(policy.backoff, out.waits, rng),
-                                std::chrono::nanoseconds{left});
+    const auto delay =
+        std::min(backoff_delay(policy.backoff, out.waits, rng), std::chrono::nanoseconds{left});
     target.count_backpressure_wait();
     observer.on_backpressure_wait(event, out.waits, delay);
     out.last_wake = target.wait_not_full(delay);

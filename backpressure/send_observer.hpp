@@ -13,8 +13,8 @@
 namespace sluice::backpressure {
 
 struct send_event {
-  std::string_view from;      // sender agent
-  std::string_view to;        // destination agent
+  std::string_view from;  // sender agent
+  std::string_view to;    // destination agent
   inbox::priority prio = inbox::priority::normal;
   std::uint32_t max_size = 0;  // destination capacity (regular slots)
 };

@@ -51,12 +51,12 @@ const char* to_string(send_status) noexcept;
 
 struct send_outcome {
   send_status status = send_status::rejected;
-  std::uint32_t attempts = 0;  // try_push calls
-  std::uint32_t waits = 0;     // backpressure waits (retries)
+  std::uint32_t attempts = 0;          // try_push calls
+  std::uint32_t waits = 0;             // backpressure waits (retries)
   std::chrono::nanoseconds waited{0};  // time spent in backpressure and rate-limit waits
   std::optional<inbox::push_result> last_push;
   std::optional<inbox::wake_reason> last_wake;  // rang: woken by not_full, not by the timer
-  bool probe = false;  // this send was the breaker's single half-open probe
+  bool probe = false;                       // this send was the breaker's single half-open probe
   std::chrono::nanoseconds retry_after{0};  // circuit_open / rate_limited: try again after
   inbox::push_receipt receipt{};            // valid when sent
 };

@@ -13,9 +13,9 @@
 namespace sluice::backpressure {
 
 struct alignas(64) token_bucket_cell {
-  std::atomic<std::int64_t> tat_ns;     // CLOCK_MONOTONIC ns; system-wide across processes
-  std::atomic<std::uint64_t> allowed;   // takes granted
-  std::atomic<std::uint64_t> limited;   // takes refused (the sender waited or failed fast)
+  std::atomic<std::int64_t> tat_ns;    // CLOCK_MONOTONIC ns; system-wide across processes
+  std::atomic<std::uint64_t> allowed;  // takes granted
+  std::atomic<std::uint64_t> limited;  // takes refused (the sender waited or failed fast)
 };
 
 // Shared-memory rules: no pointers, lock-free atomics, fixed size, valid when zero-filled.
@@ -26,8 +26,8 @@ static_assert(std::is_trivially_destructible_v<token_bucket_cell>);
 static_assert(sizeof(token_bucket_cell) == 64);
 
 struct rate_limit {
-  double per_second = 0;     // sustained rate; <= 0 means unlimited
-  std::uint32_t burst = 1;   // bucket size: requests allowed at once after being idle
+  double per_second = 0;    // sustained rate; <= 0 means unlimited
+  std::uint32_t burst = 1;  // bucket size: requests allowed at once after being idle
 };
 
 struct take_result {

@@ -1,8 +1,8 @@
-#include <catch2/catch.hpp>
+#include "backpressure/backoff.hpp"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 
-#include "backpressure/backoff.hpp"
 #include "fakes.hpp"
 
 using namespace std::chrono_literals;
@@ -21,7 +21,8 @@ TEST_CASE("the backoff ceiling doubles from the base on every attempt until it r
   CHECK(backoff_ceiling(cfg, 49) == 5s);
 }
 
-TEST_CASE("the backoff ceiling saturates at the cap for huge attempt numbers instead of overflowing") {
+TEST_CASE(
+    "the backoff ceiling saturates at the cap for huge attempt numbers instead of overflowing") {
   const backoff_config cfg{1ns, std::chrono::nanoseconds{INT64_MAX}};
   CHECK(backoff_ceiling(cfg, 62) == std::chrono::nanoseconds{std::int64_t{1} << 62});
   CHECK(backoff_ceiling(cfg, 63) == std::chrono::nanoseconds{INT64_MAX});

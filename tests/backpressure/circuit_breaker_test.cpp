@@ -1,11 +1,10 @@
-#include <catch2/catch.hpp>
+#include "backpressure/circuit_breaker.hpp"
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
 #include <vector>
-
-#include "backpressure/circuit_breaker.hpp"
 
 using namespace std::chrono_literals;
 using sluice::backpressure::admission;

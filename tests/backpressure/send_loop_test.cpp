@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
+#include "backpressure/send_loop.hpp"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <vector>
 
-#include "backpressure/send_loop.hpp"
 #include "fakes.hpp"
 
 using namespace std::chrono_literals;
@@ -149,7 +149,8 @@ TEST_CASE("a send gives up after max_retries waits with timed_out and reports th
   CHECK(obs.failure_retries == 5);
 }
 
-TEST_CASE("a send gives up at its deadline even with retries left, and the last wait is cut to fit") {
+TEST_CASE(
+    "a send gives up at its deadline even with retries left, and the last wait is cut to fit") {
   fake_time time;
   fixed_random rng(1.0);
   fake_target target(time);

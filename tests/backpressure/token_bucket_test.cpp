@@ -1,10 +1,9 @@
-#include <catch2/catch.hpp>
+#include "backpressure/token_bucket.hpp"
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <thread>
 #include <vector>
-
-#include "backpressure/token_bucket.hpp"
 
 using sluice::backpressure::rate_limit;
 using sluice::backpressure::take;
