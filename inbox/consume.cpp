@@ -162,7 +162,7 @@ wake_reason inbox::wait_not_empty(std::chrono::nanoseconds timeout) noexcept {
   layout::doorbell& d = m.h->not_empty;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (int i = 0; i < 64; ++i) {
-    if (m.has_work(m.consuming)) return wake_reason::rang;
+    if (m.has_work(false)) return wake_reason::rang;
     detail::cpu_relax();
   }
   for (;;) {
