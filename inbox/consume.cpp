@@ -34,9 +34,10 @@ bool decode_slot(const layout::slot_header* s, std::uint32_t max_payload, std::s
   out.sequence = s->sequence;
   out.sent_ns = s->sent_ns;
   out.prio = static_cast<priority>(prio);
-  out.from = std::string_view(s->from, from_len);
-  out.type = std::string_view(s->type, type_len);
-  out.payload = std::string_view(reinterpret_cast<const char*>(s) + layout::slot_header_size, payload_len);
+  const char* bytes = reinterpret_cast<const char*>(s) + layout::slot_fixed_size;
+  out.from = std::string_view(bytes, from_len);
+  out.type = std::string_view(bytes + from_len, type_len);
+  out.payload = std::string_view(bytes + from_len + type_len, payload_len);
   return true;
 }
 

@@ -123,10 +123,13 @@ struct slot_header {
   std::uint8_t type_len;
   std::uint8_t prio;
   std::uint8_t reserved;
-  char from[64];
-  char type[32];
+  // Then, packed so a small message touches as few cache lines as possible:
+  // from[from_len] type[type_len] payload[payload_len].
 };
-inline constexpr std::uint32_t slot_header_size = 136;
+inline constexpr std::uint32_t slot_fixed_size = 40;
+// Room a slot keeps for its header whatever the names: fixed part + the longest sender (64)
+// + the longest type (32). max payload = slot_size - slot_header_size for every message.
+inline constexpr std::uint32_t slot_header_size = slot_fixed_size + 64 + 32;
 
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
@@ -145,9 +148,8 @@ static_assert(offsetof(header, head) == 768);
 static_assert(sizeof(header) == 1024 && sizeof(header) <= header_size);
 static_assert(offsetof(slot_header, ctl) == 0);
 static_assert(offsetof(slot_header, payload_len) == 32);
-static_assert(offsetof(slot_header, from) == 40);
-static_assert(offsetof(slot_header, type) == 104);
-static_assert(sizeof(slot_header) == slot_header_size);
+static_assert(sizeof(slot_header) == slot_fixed_size);
+static_assert(slot_header_size == 136);
 static_assert(header_size % cache_line == 0 && min_slot_size % cache_line == 0);
 
 constexpr std::uint32_t next_pow2(std::uint32_t v) noexcept {

@@ -49,9 +49,10 @@ inline void write_slot(layout::slot_header* s, const message_view& m, std::uint6
   s->from_len = static_cast<std::uint8_t>(m.from.size());
   s->type_len = static_cast<std::uint8_t>(m.type.size());
   s->prio = static_cast<std::uint8_t>(m.prio);
-  std::memcpy(s->from, m.from.data(), m.from.size());
-  std::memcpy(s->type, m.type.data(), m.type.size());
-  std::memcpy(reinterpret_cast<char*>(s) + layout::slot_header_size, m.payload.data(), m.payload.size());
+  char* bytes = reinterpret_cast<char*>(s) + layout::slot_fixed_size;
+  std::memcpy(bytes, m.from.data(), m.from.size());
+  std::memcpy(bytes + m.from.size(), m.type.data(), m.type.size());
+  std::memcpy(bytes + m.from.size() + m.type.size(), m.payload.data(), m.payload.size());
 }
 
 // Step 3 above. acquire: the consumer's free store (lap, 0) must be visible before we write.
