@@ -228,30 +228,39 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n, push_
 bool inbox::impl::try_evict_oldest() noexcept {
   if (consuming || ::flock(fd, LOCK_EX | LOCK_NB) != 0) return false;
   layout::header& hd = *h;
-  std::size_t best_lane = layout::lane_count;
-  std::uint64_t best_seq = 0;
-  for (std::size_t lane = 0; lane < layout::critical_lane; ++lane) {
-    // acquire: we hold the consumer lock; pairs with the last consumer's commit.
-    const std::uint64_t pos = hd.head[lane].value.load(std::memory_order_acquire);  // sync: head
-    const layout::slot_header* s = slot(lane, pos);
-    const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
-    const std::uint32_t owner = layout::ctl_owner(ctl);
-    if (layout::ctl_lap(ctl) != static_cast<std::uint32_t>(pos >> lanes[lane].shift)) continue;
-    if ((owner & layout::published_bit) == 0 && owner != layout::abandoned_owner) continue;
-    const std::uint64_t seq = owner == layout::abandoned_owner ? 0 : s->sequence;
-    if (best_lane == layout::lane_count || seq < best_seq) {
-      best_lane = lane;
-      best_seq = seq;
-    }
-  }
+  // Frees the head slot of a lane as a consumer's commit would.
+  auto free_head = [&](std::size_t lane, std::uint64_t pos) {
+    slot(lane, pos)->ctl.store(make_ctl((pos >> lanes[lane].shift) + 1, 0), std::memory_order_release);  // sync: slot-free
+    hd.head[lane].value.store(pos + 1, std::memory_order_release);  // sync: head
+    hd.releases.value.fetch_add(1, std::memory_order_release);      // sync: admission
+  };
   bool evicted = false;
-  if (best_lane != layout::lane_count) {
-    const std::uint64_t pos = hd.head[best_lane].value.load(std::memory_order_relaxed);  // relaxed: we hold the lock
-    slot(best_lane, pos)->ctl.store(make_ctl((pos >> lanes[best_lane].shift) + 1, 0),
-                                    std::memory_order_release);                // sync: slot-free
-    hd.head[best_lane].value.store(pos + 1, std::memory_order_release);      // sync: head
-    hd.releases.value.fetch_add(1, std::memory_order_release);               // sync: admission
-    hd.count.dropped.fetch_add(1, std::memory_order_relaxed);                // relaxed: statistics
+  // Bounded: each round frees one slot; abandoned heads are freed on the way (not counted
+  // as dropped, they held no message).
+  for (std::uint32_t round = 0; round <= capacity && !evicted; ++round) {
+    std::size_t best_lane = layout::lane_count;
+    std::uint64_t best_seq = 0;
+    bool freed_abandoned = false;
+    for (std::size_t lane = 0; lane < layout::critical_lane && !freed_abandoned; ++lane) {
+      // relaxed: we hold the consumer lock, and the flock orders us after the last consumer.
+      const std::uint64_t pos = hd.head[lane].value.load(std::memory_order_relaxed);
+      if (hd.tail[lane].value.load(std::memory_order_relaxed) <= pos) continue;  // relaxed: a bound only
+      const layout::slot_header* s = slot(lane, pos);
+      const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
+      const std::uint32_t owner = layout::ctl_owner(ctl);
+      if (layout::ctl_lap(ctl) != static_cast<std::uint32_t>(pos >> lanes[lane].shift)) continue;
+      if (owner == layout::abandoned_owner) {
+        free_head(lane, pos);
+        freed_abandoned = true;
+      } else if ((owner & layout::published_bit) != 0 && (best_lane == layout::lane_count || s->sequence < best_seq)) {
+        best_lane = lane;
+        best_seq = s->sequence;
+      }
+    }
+    if (freed_abandoned) continue;
+    if (best_lane == layout::lane_count) break;
+    free_head(best_lane, hd.head[best_lane].value.load(std::memory_order_relaxed));  // relaxed: we hold the lock
+    hd.count.dropped.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
     evicted = true;
   }
   ::flock(fd, LOCK_UN);
