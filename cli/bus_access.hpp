@@ -1,0 +1,45 @@
+#pragma once
+// What every verb does before touching an inbox: resolve the bus directory, validate names,
+// open inboxes with the ownership rule, and turn a lower layer's error into an exit code.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "cli/verb.hpp"
+#include "inbox/inbox.hpp"
+#include "runtime/config.hpp"
+
+namespace sluice::cli {
+
+// The bus directory from --dir/--bus/SLUICE_DIR/SLUICE_BUS; touches no file.
+std::filesystem::path resolve_bus_dir(const global_options& globals);
+
+// Throws cli_error(bad_input) naming the role ("to", "agent") and the allowed characters.
+void require_agent_name(std::string_view name, std::string_view role);
+
+int exit_code_for(inbox::errc code) noexcept;
+[[noreturn]] void fail(const inbox::error& err);
+
+// A JSON-quoted copy for error messages, so spaces, control bytes and broken UTF-8 show.
+std::string quote(std::string_view text);
+
+// The inbox when its file exists, nullopt when it does not (read-only verbs treat a missing
+// inbox as empty). Refuses another user's inbox (see check_owner).
+std::optional<inbox::inbox> open_existing(const std::filesystem::path& dir, std::string_view agent,
+                                          const global_options& globals);
+
+// Creates the bus directory and the inbox when missing, with the geometry from config
+// (MAX_INBOX_SIZE, slot size, critical reserve). An existing inbox keeps its own capacity; if
+// MAX_INBOX_SIZE was set to something else, a warning says so.
+inbox::inbox open_or_create(const std::filesystem::path& dir, std::string_view agent,
+                            runtime::config& config, const global_options& globals);
+
+// Unwraps a runtime/inbox result or exits through fail().
+template <class T>
+T take(inbox::result<T>&& r) {
+  if (!r) fail(r.err());
+  return std::move(r).value();
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,222 @@
+// Consuming verbs: recv (alias receive), peek, clear. recv commits a batch only after its JSON
+// reached stdout, so a reader that went away costs nothing: the messages stay in the inbox.
+#include <CLI/CLI.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/bus_access.hpp"
+#include "cli/message_json.hpp"
+#include "cli/stdio.hpp"
+#include "cli/verb.hpp"
+#include "runtime/bus_control.hpp"
+#include "runtime/config.hpp"
+#include "runtime/duration.hpp"
+
+namespace sluice::cli {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+struct recv_args {
+  std::string agent;
+  bool jsonl = false;
+  std::size_t max = 0;  // 0: everything pending
+  std::string batch;    // "auto" or a count; empty: not given
+  std::string wait;     // duration; empty: do not wait
+  bool follow = false;
+};
+
+volatile std::sig_atomic_t stop_requested = 0;
+extern "C" void request_stop(int) { stop_requested = 1; }
+
+// SIGINT/SIGTERM end --follow between batches, never inside one: the batch being written
+// is either committed or left in the inbox.
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = request_stop;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+std::size_t batch_limit(const recv_args& args, const std::filesystem::path& dir,
+                        runtime::config& config, const inbox::inbox& box) {
+  if (args.max > 0) return args.max;
+  if (args.batch == "auto") {
+    const runtime::rate_policy fallback{
+        take(config.batch_size()),
+        static_cast<std::uint32_t>(take(config.backpressure_wait()).count())};
+    return take(runtime::read_policy(dir, fallback)).batch_size;
+  }
+  if (!args.batch.empty()) {
+    std::size_t used = 0;
+    unsigned long n = 0;
+    try {
+      n = std::stoul(args.batch, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != args.batch.size() || n == 0) {
+      throw cli_error{exit_code::bad_input, "--batch " + quote(args.batch) +
+                                                " is not valid: use --batch auto or a positive count"};
+    }
+    return n;
+  }
+  const auto s = box.snapshot();
+  return static_cast<std::size_t>(s.capacity) + s.critical_reserve;
+}
+
+std::chrono::nanoseconds wait_budget(const recv_args& args) {
+  if (args.wait.empty()) return std::chrono::nanoseconds::zero();
+  return take(runtime::parse_duration(args.wait, "--wait"));
+}
+
+std::vector<message_fields> fields(const std::vector<inbox::received_message>& batch,
+                                   std::string_view to) {
+  std::vector<message_fields> out;
+  out.reserve(batch.size());
+  for (const auto& m : batch) out.push_back(fields_of(m, to));
+  return out;
+}
+
+// Writes the batch and commits it; false when stdout failed (nothing committed).
+[[nodiscard]] bool deliver(inbox::consumer& consumer, const std::vector<inbox::received_message>& batch,
+                           std::string_view agent, bool jsonl) {
+  if (!write_fully(render_batch(fields(batch, agent), jsonl))) return false;
+  consumer.commit();
+  return true;
+}
+
+[[noreturn]] void stdout_failed(std::size_t n) {
+  throw cli_error{exit_code::io_error,
+                  "cannot write to stdout (" + std::string(std::strerror(errno)) + "): the " +
+                      std::to_string(n) +
+                      " messages read were not consumed and stay in the inbox"};
+}
+
+int run_follow(inbox::inbox& box, inbox::consumer& consumer, const recv_args& args,
+               std::size_t limit) {
+  install_stop_handlers();
+  // The doorbell wait is sliced so a stop signal is seen within this time even if the
+  // futex wait is restarted rather than interrupted.
+  constexpr auto slice = std::chrono::milliseconds(100);
+  while (stop_requested == 0) {
+    auto batch = consumer.pop_batch(limit);
+    if (batch.empty()) {
+      (void)box.wait_not_empty(slice);
+      continue;
+    }
+    if (!deliver(consumer, batch, args.agent, true)) stdout_failed(batch.size());
+  }
+  return exit_code::ok;
+}
+
+int run_recv(const global_options& globals, const recv_args& args) {
+  require_agent_name(args.agent, "recv");
+  const auto budget = wait_budget(args);
+  const auto dir = resolve_bus_dir(globals);
+  runtime::config config(dir);
+  auto box = open_or_create(dir, args.agent, config, globals);
+  const std::size_t limit = batch_limit(args, dir, config, box);
+  auto consumer = take(box.attach_consumer());
+  if (args.follow) return run_follow(box, consumer, args, limit);
+
+  auto batch = consumer.pop_batch(limit);
+  const auto deadline = clock::now() + budget;
+  while (batch.empty() && clock::now() < deadline) {
+    (void)box.wait_not_empty(deadline - clock::now());
+    batch = consumer.pop_batch(limit);
+  }
+  if (!deliver(consumer, batch, args.agent, args.jsonl)) stdout_failed(batch.size());
+  return exit_code::ok;
+}
+
+struct peek_args {
+  std::string agent;
+  bool jsonl = false;
+  std::size_t max = 0;
+};
+
+int run_peek(const global_options& globals, const peek_args& args) {
+  require_agent_name(args.agent, "peek");
+  const auto dir = resolve_bus_dir(globals);
+  auto box = open_existing(dir, args.agent, globals);
+  std::vector<inbox::message> pending;
+  if (box) {
+    const auto s = box->snapshot();
+    pending = box->peek(args.max > 0 ? args.max
+                                     : static_cast<std::size_t>(s.capacity) + s.critical_reserve);
+  }
+  std::vector<message_fields> out;
+  out.reserve(pending.size());
+  for (const auto& m : pending) out.push_back(fields_of(m, args.agent));
+  if (!write_fully(render_batch(out, args.jsonl))) {
+    throw cli_error{exit_code::io_error, "cannot write to stdout: " + std::string(std::strerror(errno))};
+  }
+  return exit_code::ok;
+}
+
+int run_clear(const global_options& globals, const std::string& agent) {
+  require_agent_name(agent, "clear");
+  const auto dir = resolve_bus_dir(globals);
+  auto box = open_existing(dir, agent, globals);
+  std::uint64_t dropped = 0;
+  if (box) {
+    auto consumer = take(box->attach_consumer());
+    dropped = consumer.clear();
+  }
+  // The count is the only record of what was dropped, so a failed write is reported.
+  if (!write_fully(std::to_string(dropped) + "\n")) {
+    throw cli_error{exit_code::io_error, "cleared " + std::to_string(dropped) +
+                                             " messages but cannot write the count to stdout"};
+  }
+  return exit_code::ok;
+}
+
+}  // namespace
+
+void add_recv_verbs(CLI::App& app, cli_state& state) {
+  auto recv = std::make_shared<recv_args>();
+  auto* recv_cmd = app.add_subcommand(
+      "recv", "consume pending messages, oldest first, and print them as a JSON array");
+  recv_cmd->alias("receive");
+  recv_cmd->add_option("agent", recv->agent, "the agent whose inbox to read")->required();
+  recv_cmd->add_flag("--jsonl", recv->jsonl, "one JSON object per line instead of an array");
+  recv_cmd->add_option("--max", recv->max, "consume at most N messages")
+      ->check(CLI::PositiveNumber);
+  recv_cmd->add_option("--batch", recv->batch,
+                       "'auto': batch size from bus.ctl (set by the load monitor), or a count");
+  recv_cmd->add_option("--wait", recv->wait,
+                       "block up to DURATION (250ms, 5s, 1.5) until a message arrives");
+  recv_cmd->add_flag("--follow", recv->follow,
+                     "stream forever as JSON lines, committing each batch; stops on SIGINT/SIGTERM");
+  recv_cmd->callback([&state, recv] {
+    state.action = [&state, recv] { return run_recv(state.globals, *recv); };
+  });
+
+  auto peek = std::make_shared<peek_args>();
+  auto* peek_cmd = app.add_subcommand("peek", "print pending messages without consuming them");
+  peek_cmd->add_option("agent", peek->agent, "the agent whose inbox to look at")->required();
+  peek_cmd->add_flag("--jsonl", peek->jsonl, "one JSON object per line instead of an array");
+  peek_cmd->add_option("--max", peek->max, "show at most N messages")->check(CLI::PositiveNumber);
+  peek_cmd->callback([&state, peek] {
+    state.action = [&state, peek] { return run_peek(state.globals, *peek); };
+  });
+
+  auto agent = std::make_shared<std::string>();
+  auto* clear_cmd =
+      app.add_subcommand("clear", "drop every pending message; prints how many were dropped");
+  clear_cmd->add_option("agent", *agent, "the agent whose inbox to empty")->required();
+  clear_cmd->callback([&state, agent] {
+    state.action = [&state, agent] { return run_clear(state.globals, *agent); };
+  });
+}
+
+}  // namespace sluice::cli

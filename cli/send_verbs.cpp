@@ -1,0 +1,182 @@
+// send and its seed name send-backpressure: validate everything, then one backpressured push.
+// Nothing is created or sent unless every argument and setting is valid.
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+#include "backpressure/send.hpp"
+#include "cli/bus_access.hpp"
+#include "cli/message_json.hpp"
+#include "cli/stdio.hpp"
+#include "cli/verb.hpp"
+#include "runtime/bus_control.hpp"
+#include "runtime/config.hpp"
+#include "runtime/duration.hpp"
+#include "runtime/metrics_send_observer.hpp"
+
+namespace sluice::cli {
+
+namespace {
+
+struct send_args {
+  std::string from;
+  std::string to;
+  std::string type;
+  std::string payload;
+  std::string priority = "normal";
+  std::string timeout;  // empty: the seed's budget, retries x wait
+  bool no_wait = false;
+  std::string overflow = "reject";
+  bool print_id = false;
+};
+
+bool is_valid_type(std::string_view type) {
+  if (type.empty() || type.size() > inbox::max_type_name) return false;
+  for (const char c : type) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+struct checked_send {
+  inbox::priority prio;
+  inbox::overflow_policy overflow;
+  std::optional<std::chrono::nanoseconds> deadline;
+};
+
+checked_send check_arguments(const send_args& a) {
+  require_agent_name(a.from, "from");
+  require_agent_name(a.to, "to");
+  if (!is_valid_type(a.type)) {
+    throw cli_error{exit_code::bad_input,
+                    "invalid message type " + quote(a.type) + ": use 1-" +
+                        std::to_string(inbox::max_type_name) + " characters from A-Z a-z 0-9 _ - . :"};
+  }
+  checked_send c{};
+  const auto prio = inbox::parse_priority(a.priority);
+  if (!prio) {
+    throw cli_error{exit_code::bad_input, "invalid --priority " + quote(a.priority) +
+                                              ": use critical, high, normal or low"};
+  }
+  c.prio = *prio;
+  if (a.overflow == "reject") {
+    c.overflow = inbox::overflow_policy::reject;
+  } else if (a.overflow == "drop-oldest") {
+    c.overflow = inbox::overflow_policy::drop_oldest;
+  } else {
+    throw cli_error{exit_code::bad_input,
+                    "invalid --overflow " + quote(a.overflow) + ": use reject or drop-oldest"};
+  }
+  if (!a.timeout.empty()) c.deadline = take(runtime::parse_duration(a.timeout, "--timeout"));
+  return c;
+}
+
+backpressure::send_policy make_policy(const checked_send& c, const send_args& a,
+                                      const std::filesystem::path& dir, runtime::config& config) {
+  backpressure::send_policy policy;
+  policy.max_retries = take(config.backpressure_retries());
+  const auto configured_wait = take(config.backpressure_wait());
+  // The load monitor's choice in bus.ctl wins over the configured base wait (DESIGN.md 4).
+  const runtime::rate_policy fallback{take(config.batch_size()),
+                                      static_cast<std::uint32_t>(configured_wait.count())};
+  policy.backoff.base =
+      std::chrono::milliseconds(take(runtime::read_policy(dir, fallback)).backpressure_wait_ms);
+  policy.deadline = c.deadline;
+  policy.wait = !a.no_wait;
+  policy.overflow = c.overflow;
+  return policy;
+}
+
+std::string millis(std::chrono::nanoseconds d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+}
+
+int report(const backpressure::send_outcome& out, const send_args& a, const inbox::inbox& dest,
+           std::size_t payload_size) {
+  using backpressure::send_status;
+  switch (out.status) {
+    case send_status::sent:
+      if (a.print_id && !write_fully(format_msg_id(out.receipt.id) + "\n")) {
+        throw cli_error{exit_code::io_error, "the message was sent but its id could not be written to stdout"};
+      }
+      return exit_code::ok;
+    case send_status::full:
+      throw cli_error{exit_code::temp_fail,
+                      "inbox " + a.to + " is full (" + std::to_string(dest.capacity()) +
+                          " messages) and --no-wait was given: nothing sent; retry later"};
+    case send_status::timed_out:
+      throw cli_error{exit_code::temp_fail,
+                      "inbox " + a.to + " stayed full for " + millis(out.waited) + " (" +
+                          std::to_string(out.attempts) +
+                          " attempts): nothing sent; its consumer is not keeping up (see sluice "
+                          "get-stats), or raise --timeout"};
+    case send_status::circuit_open:
+      throw cli_error{exit_code::unavailable,
+                      "circuit to " + a.to +
+                          " is open after repeated full-inbox failures: nothing sent; retry in " +
+                          millis(out.retry_after)};
+    case send_status::rate_limited:
+      throw cli_error{exit_code::temp_fail, "rate limit for " + a.from + " reached: nothing sent; retry in " +
+                                                millis(out.retry_after)};
+    case send_status::rejected:
+      if (out.last_push == inbox::push_result::too_large) {
+        throw cli_error{exit_code::bad_input,
+                        "payload is " + std::to_string(payload_size) + " bytes, inbox " + a.to +
+                            " takes at most " + std::to_string(dest.snapshot().max_payload) +
+                            ": send a path to a file instead"};
+      }
+      throw cli_error{exit_code::unavailable, "inbox " + a.to + " refused the message (" +
+                                                  (out.last_push ? inbox::to_string(*out.last_push) : "no reason") +
+                                                  "): nothing sent"};
+  }
+  return exit_code::software;
+}
+
+int run_send(const global_options& globals, const send_args& a) {
+  const auto checked = check_arguments(a);
+  const auto dir = resolve_bus_dir(globals);
+  runtime::config config(dir);
+  auto policy = make_policy(checked, a, dir, config);
+  // The slot size bounds the payload before any file is touched; the inbox's own (possibly
+  // smaller) limit is checked by try_push.
+  const std::string payload = read_payload(a.payload, take(config.slot_size()));
+  auto dest = open_or_create(dir, a.to, config, globals);
+  runtime::metrics_send_observer telemetry(config);
+  const auto out = backpressure::send_with_backpressure(
+      dest, inbox::message_view{a.from, a.type, payload, checked.prio}, policy, telemetry);
+  return report(out, a, dest, payload.size());
+}
+
+void add_send_verb(CLI::App& app, cli_state& state, const char* name, const char* help) {
+  auto a = std::make_shared<send_args>();
+  auto* cmd = app.add_subcommand(name, help);
+  cmd->add_option("from", a->from, "sending agent")->required();
+  cmd->add_option("to", a->to, "destination agent (its inbox is created when missing)")->required();
+  cmd->add_option("type", a->type, "message type, 1-32 of A-Z a-z 0-9 _ - . :")->required();
+  cmd->add_option("payload", a->payload, "payload text (JSON or not), or - to read stdin")
+      ->required();
+  cmd->add_option("--priority", a->priority, "critical, high, normal (default) or low");
+  cmd->add_option("--timeout", a->timeout,
+                  "give up after DURATION of backpressure (default retries x wait, 5s)");
+  cmd->add_flag("--no-wait", a->no_wait, "fail at once (exit 75) when the inbox is full");
+  cmd->add_option("--overflow", a->overflow,
+                  "reject (default) or drop-oldest: evict the oldest message to make room");
+  cmd->add_flag("--print-id", a->print_id, "print the message id on success");
+  cmd->callback([&state, a] {
+    state.action = [&state, a] { return run_send(state.globals, *a); };
+  });
+}
+
+}  // namespace
+
+void add_send_verbs(CLI::App& app, cli_state& state) {
+  add_send_verb(app, state, "send",
+                "send a message with backpressure; exit 0 sent, 75 still full, 69 circuit open, "
+                "65 bad input");
+  add_send_verb(app, state, "send-backpressure", "the bash tool's name for send");
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,20 @@
+#pragma once
+// Raw stdin/stdout for verbs whose correctness depends on knowing whether I/O succeeded:
+// recv commits only after write_fully() said every byte reached the kernel.
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace sluice::cli {
+
+// The payload argument, or all of stdin when it is "-". A single trailing newline is removed
+// from stdin, as `$(cat)` would, so `echo '{"a":1}' | sluice send a b t -` sends {"a":1}.
+// Throws cli_error: io_error when stdin cannot be read, bad_input when the payload is longer
+// than `limit` bytes (reading stops there, so a huge stdin is not slurped).
+std::string read_payload(std::string_view arg, std::size_t limit);
+
+// Writes all of text to stdout (fd 1), retrying short writes and EINTR. false on any error,
+// e.g. EPIPE when the reader has gone (SIGPIPE is ignored by main for this reason).
+[[nodiscard]] bool write_fully(std::string_view text) noexcept;
+
+}  // namespace sluice::cli
