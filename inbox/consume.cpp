@@ -253,7 +253,13 @@ void consumer::commit() noexcept {
     freed_any = true;
   }
   c.wrr_committed = c.wrr;
-  h.consumer.heartbeat_ns.store(detail::monotonic_ns(), std::memory_order_relaxed);  // relaxed: informational
+  // At most one heartbeat store per millisecond: producers read `closed` on the same line
+  // on every push, so a store per commit would cost them a cache miss per batch.
+  const std::uint64_t now = detail::monotonic_ns();
+  if (now - c.heartbeat_ns >= 1'000'000) {
+    c.heartbeat_ns = now;
+    h.consumer.heartbeat_ns.store(now, std::memory_order_relaxed);  // relaxed: informational
+  }
   if (c.delivered != 0) h.count.dequeued.fetch_add(c.delivered, std::memory_order_relaxed);  // relaxed: statistics
   c.delivered = 0;
   if (!freed_any) return;

@@ -48,6 +48,7 @@ struct consumer_cursors {
   wrr_state wrr;
   std::uint64_t delivered = 0;  // messages in the uncommitted batch
   pending_claim pending[layout::lane_count];
+  std::uint64_t heartbeat_ns = 0;  // last value stored in header.consumer.heartbeat_ns
   std::uint32_t empty_polls = 0;
   bool blocked = false;  // last pop stopped at a claimed, unpublished slot
 };

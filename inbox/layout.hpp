@@ -95,7 +95,7 @@ struct alignas(cache_line) counters {
 struct alignas(cache_line) consumer_info {
   std::atomic<std::int32_t> pid;  // last consumer that attached; 0 after a clean detach
   std::atomic<std::uint32_t> closed;
-  std::atomic<std::uint64_t> heartbeat_ns;  // CLOCK_MONOTONIC of its last attach/commit
+  std::atomic<std::uint64_t> heartbeat_ns;  // CLOCK_MONOTONIC of its last attach/commit (1 ms grain)
 };
 
 struct header {
