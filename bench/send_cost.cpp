@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -35,7 +36,9 @@ using namespace std::chrono_literals;
 namespace bp = sluice::backpressure;
 namespace ib = sluice::inbox;
 
-std::int64_t now_ns() { return bp::monotonic_time().now_ns(); }
+std::int64_t now_ns() {
+  return bp::monotonic_time().now_ns();
+}
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -129,8 +132,8 @@ wake_result measure_wake(waiting how, std::uint32_t samples) {
   auto dest = make_inbox(bus, "wake", 4);
   while (dest.try_push({"fill", "f", "x"}) == ib::push_result::ok) {
   }
-  auto* ctl = static_cast<wake_control*>(
-      ::mmap(nullptr, sizeof(wake_control), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  auto* ctl = static_cast<wake_control*>(::mmap(
+      nullptr, sizeof(wake_control), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
   if (ctl == MAP_FAILED) throw std::runtime_error("mmap failed");
   new (ctl) wake_control{};
 
@@ -143,8 +146,9 @@ wake_result measure_wake(waiting how, std::uint32_t samples) {
     p.backoff = {10s, 10s};  // the timer never ends a doorbell wait in this bench
     p.deadline = 60s;
     for (std::uint32_t i = 0; i < samples; ++i) {
-      while (ctl->request.load() <= i) {
-      }
+      // Sleep-polls, not spins: on a busy machine a spinning waiter steals the CPU that the
+      // process being measured needs.
+      while (ctl->request.load() <= i) std::this_thread::sleep_for(20us);
       if (how == waiting::doorbell) {
         const auto out = bp::send_with_backpressure(*mine, {"s", "m", "x"}, p);
         if (out.last_wake == ib::wake_reason::timed_out) ctl->wrong_wakes.fetch_add(1);
@@ -172,8 +176,7 @@ wake_result measure_wake(waiting how, std::uint32_t samples) {
     if (consumer->pop_batch(1).size() != 1) throw std::runtime_error("inbox unexpectedly empty");
     ctl->freed_ns.store(now_ns());
     consumer->commit();
-    while (ctl->done.load() <= i) {
-    }
+    while (ctl->done.load() <= i) std::this_thread::sleep_for(20us);
     if (ctl->waited.load() == 0) continue;
     lat.push_back(static_cast<double>(ctl->sent_ns.load() - ctl->freed_ns.load()) / 1000.0);
   }
@@ -181,18 +184,22 @@ wake_result measure_wake(waiting how, std::uint32_t samples) {
   ::waitpid(child, &status, 0);
   const std::uint32_t wrong = ctl->wrong_wakes.load();
   ::munmap(ctl, sizeof(wake_control));
-  if (wrong != 0) throw std::runtime_error("a blocked sender was woken by its timer, not the doorbell");
+  if (wrong != 0)
+    throw std::runtime_error("a blocked sender was woken by its timer, not the doorbell");
   return {percentile(lat, 0.5), percentile(lat, 0.9), percentile(lat, 0.99)};
 }
 
 int run_send_cost(int argc, char** argv) {
-  CLI::App app{"Backpressure cost: send overhead and sender wake-up latency", "sluice-bench send-cost"};
+  CLI::App app{"Backpressure cost: send overhead and sender wake-up latency",
+               "sluice-bench send-cost"};
   bool json = false;
   int rounds = 200;
   std::uint32_t samples = 500;
   app.add_flag("--json", json, "print one JSON object instead of the table");
-  app.add_option("--rounds", rounds, "overhead rounds of 512 messages each")->check(CLI::Range(1, 100000));
-  app.add_option("--samples", samples, "wake-up samples per waiting mode")->check(CLI::Range(10, 100000));
+  app.add_option("--rounds", rounds, "overhead rounds of 512 messages each")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--samples", samples, "wake-up samples per waiting mode")
+      ->check(CLI::Range(10, 100000));
   CLI11_PARSE(app, argc, argv);
 
   const auto o = measure_overhead(rounds);
@@ -200,28 +207,37 @@ int run_send_cost(int argc, char** argv) {
   const auto poll = measure_wake(waiting::poll_1ms, std::max<std::uint32_t>(samples / 5, 10));
   const double extra = o.backpressure_ns - o.raw_ns;
   if (json) {
-    nlohmann::json out{{"raw_try_push_ns", o.raw_ns},
-                       {"send_with_backpressure_ns", o.backpressure_ns},
-                       {"extra_ns", extra},
-                       {"wake_doorbell_us", {{"p50", bell.p50_us}, {"p90", bell.p90_us}, {"p99", bell.p99_us}}},
-                       {"wake_poll_1ms_us", {{"p50", poll.p50_us}, {"p90", poll.p90_us}, {"p99", poll.p99_us}}}};
+    nlohmann::json out{
+        {"raw_try_push_ns", o.raw_ns},
+        {"send_with_backpressure_ns", o.backpressure_ns},
+        {"extra_ns", extra},
+        {"wake_doorbell_us", {{"p50", bell.p50_us}, {"p90", bell.p90_us}, {"p99", bell.p99_us}}},
+        {"wake_poll_1ms_us", {{"p50", poll.p50_us}, {"p90", poll.p90_us}, {"p99", poll.p99_us}}}};
     std::cout << out.dump(2) << "\n";
     return 0;
   }
+  double load[3] = {};
+  if (::getloadavg(load, 3) > 0) {
+    std::printf(
+        "load average %.1f on %u hardware threads (wake-up latency includes run-queue wait)\n",
+        load[0], std::thread::hardware_concurrency());
+  }
   std::printf("send into an inbox with room (64 B, median of %d rounds x 512):\n", rounds);
   std::printf("  raw try_push              %8.1f ns/msg\n", o.raw_ns);
-  std::printf("  send_with_backpressure    %8.1f ns/msg   (+%.1f ns, target <= 100)\n", o.backpressure_ns,
-              extra);
+  std::printf("  send_with_backpressure    %8.1f ns/msg   (+%.1f ns, target <= 100)\n",
+              o.backpressure_ns, extra);
   std::printf("sender wake-up after the consumer frees a slot:\n");
   std::printf("  %-24s %8s %8s %8s\n", "", "p50 us", "p90 us", "p99 us");
-  std::printf("  %-24s %8.1f %8.1f %8.1f   (target p50 <= 20)\n", "doorbell (not_full)", bell.p50_us,
-              bell.p90_us, bell.p99_us);
-  std::printf("  %-24s %8.1f %8.1f %8.1f   (x%.0f the doorbell at p50)\n", "poll + sleep 1 ms", poll.p50_us,
-              poll.p90_us, poll.p99_us, bell.p50_us > 0 ? poll.p50_us / bell.p50_us : 0.0);
+  std::printf("  %-24s %8.1f %8.1f %8.1f   (target p50 <= 20)\n", "doorbell (not_full)",
+              bell.p50_us, bell.p90_us, bell.p99_us);
+  std::printf("  %-24s %8.1f %8.1f %8.1f   (x%.0f the doorbell at p50)\n", "poll + sleep 1 ms",
+              poll.p50_us, poll.p90_us, poll.p99_us,
+              bell.p50_us > 0 ? poll.p50_us / bell.p50_us : 0.0);
   return 0;
 }
 
-const verb_registration reg{"send-cost", "backpressure overhead per send and sender wake-up latency", run_send_cost};
+const verb_registration reg{
+    "send-cost", "backpressure overhead per send and sender wake-up latency", run_send_cost};
 
 }  // namespace
 }  // namespace sluice::bench
