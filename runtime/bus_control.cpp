@@ -174,6 +174,13 @@ rate_policy bus_control::policy() const noexcept {
                      std::clamp<std::uint32_t>(wait, 1, max_backpressure_wait_ms)};
 }
 
+rate_policy bus_control::policy_at(std::int64_t now_ns, const rate_policy& defaults) const noexcept {
+  const rate_policy published = policy();  // before the deadline: see publish()
+  const std::int64_t until = block_->policy.valid_until_ns.load();
+  if (until != 0 && now_ns > until) return defaults;
+  return published;
+}
+
 load_reading bus_control::load() const noexcept {
   const std::uint64_t word = block_->policy.load_and_level.load();
   auto level = static_cast<std::uint32_t>(word & 0xffffffffu);
@@ -183,7 +190,10 @@ load_reading bus_control::load() const noexcept {
 }
 
 void bus_control::publish(const rate_policy& p, std::uint32_t load_milli, load_level level,
-                          std::int64_t now_ns) noexcept {
+                          std::int64_t now_ns, std::int64_t valid_for_ns) noexcept {
+  // Deadline before policy, and policy_at reads them in the opposite order, so a reader that
+  // sees the new policy also sees its deadline (seq_cst: one total order of these accesses).
+  block_->policy.valid_until_ns.store(valid_for_ns > 0 ? now_ns + valid_for_ns : 0);
   block_->policy.batch_and_wait.store(pack(std::clamp<std::uint32_t>(p.batch_size, 1, max_batch_size),
                                            std::clamp<std::uint32_t>(p.backpressure_wait_ms, 1,
                                                                      max_backpressure_wait_ms)));
@@ -252,7 +262,12 @@ const fs::path& bus_control::path() const noexcept { return path_; }
 
 result<rate_policy> read_policy(const fs::path& dir, const rate_policy& defaults) {
   auto ctl = bus_control::open(dir);
-  if (ctl) return ctl->policy();
+  if (ctl) {
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+    return ctl->policy_at(now, defaults);
+  }
   if (ctl.err().code == errc::not_found) return defaults;
   return ctl.err();
 }

@@ -54,11 +54,18 @@ class bus_control {
   bus_control& operator=(bus_control&&) noexcept;
   ~bus_control();
 
+  // The last published policy, however old.
   [[nodiscard]] rate_policy policy() const noexcept;
+  // The policy to use at now_ns (CLOCK_MONOTONIC): `defaults` once the last publish has
+  // expired (its publisher stopped renewing it).
+  [[nodiscard]] rate_policy policy_at(std::int64_t now_ns, const rate_policy& defaults) const noexcept;
   [[nodiscard]] load_reading load() const noexcept;
   // One publish from the load monitor: policy, load and time, each an atomic word.
+  // valid_for_ns > 0 makes the policy expire unless published again within that time (a
+  // periodic monitor passes a few intervals); 0 keeps it until the next publish (a one-shot
+  // `apply-rate-limit`).
   void publish(const rate_policy& p, std::uint32_t load_milli, load_level level,
-               std::int64_t now_ns) noexcept;
+               std::int64_t now_ns, std::int64_t valid_for_ns = 0) noexcept;
 
   void beat(std::int32_t pid, std::int64_t now_ns) noexcept;
   [[nodiscard]] monitor_heartbeat heartbeat() const noexcept;
@@ -85,8 +92,9 @@ class bus_control {
 [[nodiscard]] std::uint64_t rate_key(std::string_view from) noexcept;
 [[nodiscard]] std::uint64_t rate_key(std::string_view from, std::string_view to) noexcept;
 
-// The policy a sender should use now: bus.ctl's when the file exists, else `defaults`.
-// A bus.ctl that exists but is invalid is an error (it says why), never silently ignored.
+// The policy a sender should use now: bus.ctl's unexpired policy when the file exists, else
+// `defaults`. A bus.ctl that exists but is invalid is an error (it says why), never silently
+// ignored.
 result<rate_policy> read_policy(const std::filesystem::path& dir, const rate_policy& defaults);
 
 }  // namespace sluice::runtime

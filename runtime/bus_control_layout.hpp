@@ -40,6 +40,9 @@ struct alignas(cache_line_size) control_policy {
   std::atomic<std::uint64_t> load_and_level;  // load per CPU in milli-units << 32 | load_level
   std::atomic<std::int64_t> updated_ns;       // CLOCK_MONOTONIC of the last publish
   std::atomic<std::uint64_t> generation;      // publishes so far
+  // CLOCK_MONOTONIC after which readers fall back to their defaults; 0 = until replaced.
+  // A monitor that dies must not leave every sender on a high-load wait forever.
+  std::atomic<std::int64_t> valid_until_ns;
 };
 
 struct alignas(cache_line_size) control_heartbeat {
@@ -76,5 +79,6 @@ static_assert(offsetof(control_policy, batch_and_wait) == 0);
 static_assert(offsetof(control_policy, load_and_level) == 8);
 static_assert(offsetof(control_policy, updated_ns) == 16);
 static_assert(offsetof(control_policy, generation) == 24);
+static_assert(offsetof(control_policy, valid_until_ns) == 32);
 
 }  // namespace sluice::runtime

@@ -12,12 +12,15 @@
 
 #include <fmt/format.h>
 
-#include "runtime/name_rule.hpp"
+#include "inbox/inbox.hpp"
 
 namespace sluice::runtime {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Bus names follow the agent-name rule, so a bus name is always one safe path component.
+bool is_valid_name(std::string_view name) noexcept { return inbox::is_valid_agent_name(name); }
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -62,16 +65,18 @@ bool is_sluice_file(std::string_view name) {
     }
   }
   if (ends_with(name, ".inbox")) return is_valid_name(name.substr(0, name.size() - 6));
-  // Temporary files of atomic writers (metrics.prom.tmp.<pid>, bus.ctl.tmp.<pid>,
-  // <agent>.inbox.tmp.<pid>): owned by sluice, safe to delete.
+  // Temporary files of atomic writers: metrics.prom.tmp.<pid>, bus.ctl.tmp.<pid>,
+  // .<agent>.inbox.tmp.<pid>.<n> (inbox/open.cpp). Owned by sluice, safe to delete.
   const auto tmp = name.find(".tmp.");
   if (tmp != std::string_view::npos) {
-    const auto base = name.substr(0, tmp);
-    const auto pid = name.substr(tmp + 5);
-    const bool digits =
-        !pid.empty() && std::all_of(pid.begin(), pid.end(), [](char c) { return c >= '0' && c <= '9'; });
-    return digits && (base == "metrics.prom" || base == "bus.ctl" ||
-                      (ends_with(base, ".inbox") && is_valid_name(base.substr(0, base.size() - 6))));
+    auto base = name.substr(0, tmp);
+    if (starts_with(base, ".")) base.remove_prefix(1);
+    const auto tail = name.substr(tmp + 5);
+    const bool numeric = !tail.empty() && std::all_of(tail.begin(), tail.end(), [](char c) {
+      return (c >= '0' && c <= '9') || c == '.';
+    });
+    return numeric && (base == "metrics.prom" || base == "bus.ctl" ||
+                       (ends_with(base, ".inbox") && is_valid_name(base.substr(0, base.size() - 6))));
   }
   return false;
 }

@@ -42,6 +42,15 @@ constexpr std::array<knob_info, knob_count> knobs = {{
     {knob::log_level, "SLUICE_LOG_LEVEL", "log.level", "one of trace, debug, info, warn, error, off"},
 }};
 
+// describe() indexes this table by the enum value.
+constexpr bool in_enum_order() {
+  for (std::size_t i = 0; i < knobs.size(); ++i) {
+    if (static_cast<std::size_t>(knobs[i].id) != i) return false;
+  }
+  return true;
+}
+static_assert(in_enum_order());
+
 // Where a value came from; text for flag/env, node for sluice.toml.
 struct raw_value {
   enum class origin { none, flag, env, toml } from = origin::none;

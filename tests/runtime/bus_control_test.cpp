@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -64,6 +65,29 @@ TEST_CASE("a policy published in one mapping is read by every other opener") {
   CHECK(reader->heartbeat().pid == 4242);
   CHECK(reader->heartbeat().beat_ns == 5678);
   CHECK(read_policy(tmp.path(), seed)->batch_size == 5);
+}
+
+TEST_CASE("a published policy expires unless renewed, so a dead monitor's choice does not stick") {
+  temp_dir tmp;
+  auto ctl = bus_control::open_or_create(tmp.path(), seed);
+  REQUIRE(ctl);
+  const rate_policy defaults{20, 50};
+  ctl->publish({5, 200}, 900, load_level::high, 1000, 500);
+  CHECK(ctl->policy_at(1400, defaults).batch_size == 5);
+  CHECK(ctl->policy_at(1501, defaults).batch_size == 20);
+  CHECK(ctl->policy_at(1501, defaults).backpressure_wait_ms == 50);
+  CHECK(ctl->policy().batch_size == 5);  // the raw value is still there for `top`
+
+  ctl->publish({5, 200}, 900, load_level::high, 1000);  // one-shot: until replaced
+  CHECK(ctl->policy_at(1'000'000'000'000, defaults).batch_size == 5);
+
+  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                       .count();
+  ctl->publish({5, 200}, 900, load_level::high, now - 10'000'000'000, 1'000'000'000);
+  CHECK(read_policy(tmp.path(), defaults).value().batch_size == 20);
+  ctl->publish({5, 200}, 900, load_level::high, now, 60'000'000'000);
+  CHECK(read_policy(tmp.path(), defaults).value().batch_size == 5);
 }
 
 TEST_CASE("a reader that finds no bus.ctl uses the configured defaults") {

@@ -170,13 +170,16 @@ TEST_CASE("a directory holding only sluice files is a bus even without the marke
   CHECK_FALSE(is_sluice_bus(tmp.path()));  // empty: nothing says it is a bus
   for (const char* f : {"w1.inbox", "bus.ctl", "metrics.jsonl", "metrics.jsonl.1",
                         "metrics.jsonl.lock", "alerts.jsonl", "metrics.prom",
-                        "metrics.prom.tmp.123"}) {
+                        "metrics.prom.tmp.123", "bus.ctl.tmp.9", ".w1.inbox.tmp.77.123456"}) {
     touch(tmp.path() / f);
   }
   CHECK(is_sluice_bus(tmp.path()));
   touch(tmp.path() / "thesis.tex");
   CHECK_FALSE(is_sluice_bus(tmp.path()));
   CHECK_FALSE(is_sluice_bus(tmp.path() / "w1.inbox"));
+  fs::remove(tmp.path() / "thesis.tex");
+  touch(tmp.path() / "thesis.tmp.1");  // a temp name sluice does not write
+  CHECK_FALSE(is_sluice_bus(tmp.path()));
 }
 
 TEST_CASE("remove_bus refuses a directory that is not a bus and leaves it untouched") {

@@ -1,12 +1,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "runtime/prometheus.hpp"
 #include "temp_dir.hpp"
@@ -105,4 +109,31 @@ TEST_CASE("the rendered exposition passes promtool check metrics") {
   CHECK(WIFEXITED(rc));
   CHECK(WEXITSTATUS(rc) == 0);
   CHECK(slurp(report).empty());  // no lint warnings either
+}
+
+TEST_CASE("threads rewriting metrics.prom at once always leave one complete version") {
+  temp_dir tmp;
+  const fs::path file = tmp.path() / "metrics.prom";
+  std::vector<std::string> versions;
+  for (int t = 0; t < 4; ++t) {
+    versions.push_back(render_prometheus({{&prom::batch_size, {{"writer", std::to_string(t)}}, 5.0 + t}}) +
+                       std::string(20000, '#') + "\n");
+  }
+  std::atomic<int> failed{0};  // Catch2 assertions are not thread-safe: count, check after
+  std::vector<std::thread> pool;
+  for (int t = 0; t < 4; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) failed += write_file_atomically(file, versions[t]) ? 0 : 1;
+    });
+  }
+  for (auto& th : pool) th.join();
+  CHECK(failed == 0);
+  const std::string final_text = slurp(file);
+  CHECK(std::find(versions.begin(), versions.end(), final_text) != versions.end());
+  std::size_t entries = 0;
+  for (const auto& e : fs::directory_iterator(tmp.path())) {
+    (void)e;
+    ++entries;
+  }
+  CHECK(entries == 1);
 }
