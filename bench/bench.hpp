@@ -78,7 +78,7 @@ struct case_result {
 };
 
 struct run_options {
-  int runs = 3;  // each measurement is the median of this many runs
+  int runs = 3;                          // each measurement is the median of this many runs
   std::uint32_t latency_samples = 2000;  // per producer per run
 };
 

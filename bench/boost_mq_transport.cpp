@@ -23,7 +23,8 @@ class boost_sender : public sender {
 
 class boost_receiver : public receiver {
  public:
-  boost_receiver(const std::string& name, std::size_t slot) : q_(bip::open_only, name.c_str()), buf_(slot) {}
+  boost_receiver(const std::string& name, std::size_t slot)
+      : q_(bip::open_only, name.c_str()), buf_(slot) {}
   std::size_t receive(bool sleeping, const on_message& fn) override {
     std::size_t n = 0;
     bip::message_queue::size_type size = 0;
@@ -33,7 +34,8 @@ class boost_receiver : public receiver {
       ++n;
     }
     if (n == 0 && sleeping) {
-      const auto until = boost::posix_time::microsec_clock::universal_time() + boost::posix_time::milliseconds(100);
+      const auto until = boost::posix_time::microsec_clock::universal_time() +
+                         boost::posix_time::milliseconds(100);
       if (q_.timed_receive(buf_.data(), buf_.size(), size, prio, until)) {
         fn(buf_.data(), size);
         ++n;
@@ -58,8 +60,12 @@ class boost_mq_transport : public transport {
     bip::message_queue q(bip::create_only, name_.c_str(), cfg.capacity, cfg.slot_size);
   }
   void teardown() override { bip::message_queue::remove(name_.c_str()); }
-  std::unique_ptr<sender> open_sender(std::uint32_t) override { return std::make_unique<boost_sender>(name_); }
-  std::unique_ptr<receiver> open_receiver() override { return std::make_unique<boost_receiver>(name_, slot_); }
+  std::unique_ptr<sender> open_sender(std::uint32_t) override {
+    return std::make_unique<boost_sender>(name_);
+  }
+  std::unique_ptr<receiver> open_receiver() override {
+    return std::make_unique<boost_receiver>(name_, slot_);
+  }
 
  private:
   std::string name_;
@@ -68,6 +74,8 @@ class boost_mq_transport : public transport {
 
 }  // namespace
 
-std::unique_ptr<transport> make_boost_mq_transport() { return std::make_unique<boost_mq_transport>(); }
+std::unique_ptr<transport> make_boost_mq_transport() {
+  return std::make_unique<boost_mq_transport>();
+}
 
 }  // namespace sluice::bench

@@ -26,7 +26,8 @@ namespace {
 std::uint64_t now_ns() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 // Lives in an anonymous shared mapping created before fork, so every child sees it.
@@ -44,7 +45,8 @@ class shared_control {
  public:
   explicit shared_control(std::size_t samples)
       : bytes_(sizeof(control) + samples * sizeof(std::uint64_t)),
-        c_(static_cast<control*>(::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0))) {
+        c_(static_cast<control*>(
+            ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0))) {
     if (c_ == MAP_FAILED) throw std::runtime_error("mmap of the bench control block failed");
   }
   ~shared_control() { ::munmap(c_, bytes_); }
@@ -84,7 +86,8 @@ pid_t spawn(F fn) {
 
 // Runs producers and a consumer once; returns false if a child failed.
 template <class Produce, class Consume>
-bool run_once(transport& t, const endpoint_config& cfg, control* c, Produce produce, Consume consume) {
+bool run_once(transport& t, const endpoint_config& cfg, control* c, Produce produce,
+              Consume consume) {
   c->ready = 0;
   c->go = 0;
   t.setup(cfg);
@@ -118,8 +121,10 @@ double throughput_once(transport& t, const endpoint_config& cfg, control* c) {
       t, cfg, c,
       [&](sender& s, std::uint32_t) {
         for (std::uint64_t sent = 0; sent < share;) {
-          const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, share - sent));
-          for (std::size_t i = 0; i < n; ++i) std::memcpy(&buf[i * cfg.payload], &sent, sizeof sent);
+          const std::size_t n =
+              static_cast<std::size_t>(std::min<std::uint64_t>(chunk, share - sent));
+          for (std::size_t i = 0; i < n; ++i)
+            std::memcpy(&buf[i * cfg.payload], &sent, sizeof sent);
           s.send_many(buf.data(), cfg.payload, n);
           sent += n;
         }
@@ -150,7 +155,8 @@ struct percentiles {
   double p99 = 0;
 };
 
-percentiles latency_once(transport& t, const endpoint_config& cfg, control* c, bool sleeping, std::uint32_t samples) {
+percentiles latency_once(transport& t, const endpoint_config& cfg, control* c, bool sleeping,
+                         std::uint32_t samples) {
   const std::uint64_t total = static_cast<std::uint64_t>(samples) * cfg.producers;
   const std::uint64_t pace_ns = 50'000;
   std::vector<char> buf(cfg.payload, 'l');
@@ -188,10 +194,12 @@ percentiles latency_once(transport& t, const endpoint_config& cfg, control* c, b
         return 0;
       });
   if (!ok) return {};
-  std::vector<std::uint64_t> v(c->samples, c->samples + std::min<std::uint64_t>(c->sample_count, total));
+  std::vector<std::uint64_t> v(c->samples,
+                               c->samples + std::min<std::uint64_t>(c->sample_count, total));
   if (v.empty()) return {};
   std::sort(v.begin(), v.end());
-  return {static_cast<double>(v[v.size() / 2]) / 1e3, static_cast<double>(v[v.size() * 99 / 100]) / 1e3};
+  return {static_cast<double>(v[v.size() / 2]) / 1e3,
+          static_cast<double>(v[v.size() * 99 / 100]) / 1e3};
 }
 
 double median(std::vector<double> v) {

@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 
 class file_sender : public sender {
  public:
-  file_sender(fs::path dir, std::uint32_t index) : dir_(std::move(dir)), prefix_(std::to_string(index) + "-") {}
+  file_sender(fs::path dir, std::uint32_t index)
+      : dir_(std::move(dir)), prefix_(std::to_string(index) + "-") {}
   void send(const char* data, std::size_t size) override {
     const std::string name = prefix_ + std::to_string(counter_++);
     const std::string tmp = (dir_ / ("." + name + ".tmp")).string();
@@ -77,8 +78,12 @@ class file_dir_transport : public transport {
     size_ = cfg.payload;
   }
   void teardown() override { fs::remove_all(dir_); }
-  std::unique_ptr<sender> open_sender(std::uint32_t index) override { return std::make_unique<file_sender>(dir_, index); }
-  std::unique_ptr<receiver> open_receiver() override { return std::make_unique<file_receiver>(dir_, size_); }
+  std::unique_ptr<sender> open_sender(std::uint32_t index) override {
+    return std::make_unique<file_sender>(dir_, index);
+  }
+  std::unique_ptr<receiver> open_receiver() override {
+    return std::make_unique<file_receiver>(dir_, size_);
+  }
 
  private:
   fs::path dir_;
@@ -87,6 +92,8 @@ class file_dir_transport : public transport {
 
 }  // namespace
 
-std::unique_ptr<transport> make_file_dir_transport() { return std::make_unique<file_dir_transport>(); }
+std::unique_ptr<transport> make_file_dir_transport() {
+  return std::make_unique<file_dir_transport>();
+}
 
 }  // namespace sluice::bench

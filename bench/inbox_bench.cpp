@@ -47,30 +47,39 @@ std::string fmt_num(double v, const char* f = "%.1f") {
 void print_table(const std::vector<case_result>& results) {
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::map<std::string, double>> tp;
   for (const auto& r : results) tp[{r.producers, r.payload}][r.transport] = r.msgs_per_s;
-  std::printf("machine: %s, %u hardware threads\n\n", cpu_model().c_str(), std::thread::hardware_concurrency());
-  std::printf("%-14s %4s %6s %12s %8s %8s %9s %9s %10s %10s\n", "transport", "prod", "bytes", "msgs/s", "x boost", "x raw",
-              "p50 spin", "p99 spin", "p50 sleep", "p99 sleep");
+  std::printf("machine: %s, %u hardware threads\n\n", cpu_model().c_str(),
+              std::thread::hardware_concurrency());
+  std::printf("%-14s %4s %6s %12s %8s %8s %9s %9s %10s %10s\n", "transport", "prod", "bytes",
+              "msgs/s", "x boost", "x raw", "p50 spin", "p99 spin", "p50 sleep", "p99 sleep");
   for (const auto& r : results) {
     const auto& row = tp[{r.producers, r.payload}];
     const double boost = row.count("boost_mq") ? row.at("boost_mq") : 0;
     const double raw = row.count("raw_ring") ? row.at("raw_ring") : 0;
-    std::printf("%-14s %4u %6u %12.0f %8s %8s %8sus %8sus %9sus %9sus\n", r.transport.c_str(), r.producers, r.payload,
-                r.msgs_per_s, boost > 0 ? fmt_num(r.msgs_per_s / boost, "%.2f").c_str() : "-",
-                raw > 0 ? fmt_num(r.msgs_per_s / raw, "%.2f").c_str() : "-", fmt_num(r.p50_us).c_str(),
-                fmt_num(r.p99_us).c_str(), fmt_num(r.p50_sleep_us).c_str(), fmt_num(r.p99_sleep_us).c_str());
+    std::printf("%-14s %4u %6u %12.0f %8s %8s %8sus %8sus %9sus %9sus\n", r.transport.c_str(),
+                r.producers, r.payload, r.msgs_per_s,
+                boost > 0 ? fmt_num(r.msgs_per_s / boost, "%.2f").c_str() : "-",
+                raw > 0 ? fmt_num(r.msgs_per_s / raw, "%.2f").c_str() : "-",
+                fmt_num(r.p50_us).c_str(), fmt_num(r.p99_us).c_str(),
+                fmt_num(r.p50_sleep_us).c_str(), fmt_num(r.p99_sleep_us).c_str());
   }
-  std::printf("\nmsgs/s: median of the runs, consumer spinning; sluice uses try_push_batch (32) and pop_batch,\n"
-              "sluice_single one try_push per message. Latency: one-way, one message per producer every 50 us.\n");
+  std::printf(
+      "\nmsgs/s: median of the runs, consumer spinning; sluice uses try_push_batch (32) and "
+      "pop_batch,\n"
+      "sluice_single one try_push per message. Latency: one-way, one message per producer every 50 "
+      "us.\n");
 }
 
 void print_json(const std::vector<case_result>& results) {
   nlohmann::json out;
   out["results"] = nlohmann::json::array();
   for (const auto& r : results) {
-    nlohmann::json j{{"transport", r.transport}, {"producers", r.producers}, {"payload", r.payload},
-                     {"msgs_per_s", r.msgs_per_s}, {"p50_us", r.p50_us}, {"p99_us", r.p99_us}};
-    j["p50_sleep_us"] = r.p50_sleep_us < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.p50_sleep_us);
-    j["p99_sleep_us"] = r.p99_sleep_us < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.p99_sleep_us);
+    nlohmann::json j{{"transport", r.transport}, {"producers", r.producers},
+                     {"payload", r.payload},     {"msgs_per_s", r.msgs_per_s},
+                     {"p50_us", r.p50_us},       {"p99_us", r.p99_us}};
+    j["p50_sleep_us"] =
+        r.p50_sleep_us < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.p50_sleep_us);
+    j["p99_sleep_us"] =
+        r.p99_sleep_us < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.p99_sleep_us);
     out["results"].push_back(j);
   }
   std::cout << out.dump(2) << "\n";
@@ -82,8 +91,10 @@ int run_inbox(int argc, char** argv) {
   run_options opts;
   std::vector<std::string> only;
   app.add_flag("--json", json, "print one JSON object instead of the table");
-  app.add_option("--runs", opts.runs, "runs per case; the median is reported")->check(CLI::Range(1, 99));
-  app.add_option("--samples", opts.latency_samples, "latency samples per producer per run")->check(CLI::Range(10, 100000));
+  app.add_option("--runs", opts.runs, "runs per case; the median is reported")
+      ->check(CLI::Range(1, 99));
+  app.add_option("--samples", opts.latency_samples, "latency samples per producer per run")
+      ->check(CLI::Range(10, 100000));
   app.add_option("--only", only, "transports to run (default: all)");
   CLI11_PARSE(app, argc, argv);
   std::vector<case_result> results;
@@ -91,7 +102,8 @@ int run_inbox(int argc, char** argv) {
     for (const std::uint32_t payload : {64u, 1024u}) {
       for (auto& t : all_transports()) {
         if (!only.empty() && std::find(only.begin(), only.end(), t->name()) == only.end()) continue;
-        std::fprintf(stderr, "%s: %u producer(s), %u B...\n", t->name().c_str(), producers, payload);
+        std::fprintf(stderr, "%s: %u producer(s), %u B...\n", t->name().c_str(), producers,
+                     payload);
         endpoint_config cfg;
         cfg.producers = producers;
         cfg.payload = payload;
@@ -107,7 +119,8 @@ int run_inbox(int argc, char** argv) {
   return 0;
 }
 
-const verb_registration reg{"inbox", "inbox vs boost mq, POSIX mq, UDS, file-per-message, raw ring", run_inbox};
+const verb_registration reg{"inbox", "inbox vs boost mq, POSIX mq, UDS, file-per-message, raw ring",
+                            run_inbox};
 
 }  // namespace
 }  // namespace sluice::bench

@@ -96,8 +96,12 @@ class posix_mq_transport : public transport {
     ::mq_close(q);
   }
   void teardown() override { ::mq_unlink(name_.c_str()); }
-  std::unique_ptr<sender> open_sender(std::uint32_t) override { return std::make_unique<posix_sender>(name_); }
-  std::unique_ptr<receiver> open_receiver() override { return std::make_unique<posix_receiver>(name_, msgsize_); }
+  std::unique_ptr<sender> open_sender(std::uint32_t) override {
+    return std::make_unique<posix_sender>(name_);
+  }
+  std::unique_ptr<receiver> open_receiver() override {
+    return std::make_unique<posix_receiver>(name_, msgsize_);
+  }
 
  private:
   std::string name_;
@@ -106,6 +110,8 @@ class posix_mq_transport : public transport {
 
 }  // namespace
 
-std::unique_ptr<transport> make_posix_mq_transport() { return std::make_unique<posix_mq_transport>(); }
+std::unique_ptr<transport> make_posix_mq_transport() {
+  return std::make_unique<posix_mq_transport>();
+}
 
 }  // namespace sluice::bench

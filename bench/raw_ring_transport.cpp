@@ -30,9 +30,11 @@ struct slot {
 
 class raw_ring {
  public:
-  raw_ring(void* base, std::size_t slot_size) : h_(static_cast<ring_header*>(base)), slot_size_(slot_size) {}
+  raw_ring(void* base, std::size_t slot_size)
+      : h_(static_cast<ring_header*>(base)), slot_size_(slot_size) {}
   slot* at(std::uint64_t pos) const {
-    return reinterpret_cast<slot*>(reinterpret_cast<char*>(h_) + sizeof(ring_header) + (pos & (ring_size - 1)) * slot_size_);
+    return reinterpret_cast<slot*>(reinterpret_cast<char*>(h_) + sizeof(ring_header) +
+                                   (pos & (ring_size - 1)) * slot_size_);
   }
   ring_header* h_;
   std::size_t slot_size_;
@@ -102,8 +104,12 @@ class raw_ring_transport : public transport {
     for (std::uint64_t i = 0; i < ring_size; ++i) r.at(i)->seq.store(i, std::memory_order_relaxed);
   }
   void teardown() override { ::munmap(base_, bytes_); }
-  std::unique_ptr<sender> open_sender(std::uint32_t) override { return std::make_unique<ring_sender>(raw_ring(base_, slot_size_)); }
-  std::unique_ptr<receiver> open_receiver() override { return std::make_unique<ring_receiver>(raw_ring(base_, slot_size_)); }
+  std::unique_ptr<sender> open_sender(std::uint32_t) override {
+    return std::make_unique<ring_sender>(raw_ring(base_, slot_size_));
+  }
+  std::unique_ptr<receiver> open_receiver() override {
+    return std::make_unique<ring_receiver>(raw_ring(base_, slot_size_));
+  }
 
  private:
   void* base_ = nullptr;
@@ -113,6 +119,8 @@ class raw_ring_transport : public transport {
 
 }  // namespace
 
-std::unique_ptr<transport> make_raw_ring_transport() { return std::make_unique<raw_ring_transport>(); }
+std::unique_ptr<transport> make_raw_ring_transport() {
+  return std::make_unique<raw_ring_transport>();
+}
 
 }  // namespace sluice::bench

@@ -18,13 +18,15 @@ class sluice_sender : public sender {
  public:
   explicit sluice_sender(inbox::inbox in) : in_(std::move(in)) {}
   void send(const char* data, std::size_t size) override {
-    const inbox::message_view m{"bench", "b", std::string_view(data, size), inbox::priority::normal};
+    const inbox::message_view m{"bench", "b", std::string_view(data, size),
+                                inbox::priority::normal};
     while (in_.try_push(m) != inbox::push_result::ok) (void)in_.wait_not_full(100ms);
   }
   void send_many(const char* data, std::size_t size, std::size_t count) override {
     views_.resize(count);
     for (std::size_t i = 0; i < count; ++i) {
-      views_[i] = inbox::message_view{"bench", "b", std::string_view(data + i * size, size), inbox::priority::normal};
+      views_[i] = inbox::message_view{"bench", "b", std::string_view(data + i * size, size),
+                                      inbox::priority::normal};
     }
     for (std::size_t done = 0; done < count;) {
       const std::size_t n = in_.try_push_batch(views_.data() + done, count - done);
@@ -49,7 +51,8 @@ class sluice_single_sender : public sluice_sender {
 
 class sluice_receiver : public receiver {
  public:
-  sluice_receiver(inbox::inbox in, inbox::consumer c) : in_(std::move(in)), c_(std::move(c)), buf_(256) {}
+  sluice_receiver(inbox::inbox in, inbox::consumer c)
+      : in_(std::move(in)), c_(std::move(c)), buf_(256) {}
   std::size_t receive(bool sleeping, const on_message& fn) override {
     const std::size_t n = c_.pop_batch(buf_.data(), buf_.size());
     for (std::size_t i = 0; i < n; ++i) fn(buf_[i].payload.data(), buf_[i].payload.size());
@@ -74,7 +77,8 @@ class sluice_transport : public transport {
   std::uint64_t throughput_messages() const override { return 1'000'000; }
   void setup(const endpoint_config& cfg) override {
     dir_ = std::filesystem::path("/dev/shm") / ("sluice-bench-" + std::to_string(::getpid()));
-    auto in = inbox::inbox::open_or_create(dir_, "bench", inbox::create_options{cfg.capacity, 64, cfg.slot_size, 0600});
+    auto in = inbox::inbox::open_or_create(
+        dir_, "bench", inbox::create_options{cfg.capacity, 64, cfg.slot_size, 0600});
     if (!in) throw std::runtime_error(in.err().message);
   }
   void teardown() override { std::filesystem::remove_all(dir_); }
@@ -99,6 +103,8 @@ class sluice_transport : public transport {
 
 }  // namespace
 
-std::unique_ptr<transport> make_sluice_transport(bool batched) { return std::make_unique<sluice_transport>(batched); }
+std::unique_ptr<transport> make_sluice_transport(bool batched) {
+  return std::make_unique<sluice_transport>(batched);
+}
 
 }  // namespace sluice::bench

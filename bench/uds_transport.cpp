@@ -52,15 +52,20 @@ class uds_transport : public transport {
   std::string name() const override { return "uds"; }
   std::uint64_t throughput_messages() const override { return 200'000; }
   void setup(const endpoint_config& cfg) override {
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, fds_) != 0) throw std::runtime_error("socketpair failed");
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, fds_) != 0)
+      throw std::runtime_error("socketpair failed");
     size_ = cfg.payload;
   }
   void teardown() override {
     ::close(fds_[0]);
     ::close(fds_[1]);
   }
-  std::unique_ptr<sender> open_sender(std::uint32_t) override { return std::make_unique<uds_sender>(fds_[0]); }
-  std::unique_ptr<receiver> open_receiver() override { return std::make_unique<uds_receiver>(fds_[1], size_); }
+  std::unique_ptr<sender> open_sender(std::uint32_t) override {
+    return std::make_unique<uds_sender>(fds_[0]);
+  }
+  std::unique_ptr<receiver> open_receiver() override {
+    return std::make_unique<uds_receiver>(fds_[1], size_);
+  }
 
  private:
   int fds_[2] = {-1, -1};
@@ -69,6 +74,8 @@ class uds_transport : public transport {
 
 }  // namespace
 
-std::unique_ptr<transport> make_uds_transport() { return std::make_unique<uds_transport>(); }
+std::unique_ptr<transport> make_uds_transport() {
+  return std::make_unique<uds_transport>();
+}
 
 }  // namespace sluice::bench

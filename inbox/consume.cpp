@@ -29,7 +29,9 @@ bool decode_slot(const layout::slot_header* s, std::uint32_t max_payload, std::s
   const std::uint8_t from_len = s->from_len;
   const std::uint8_t type_len = s->type_len;
   const std::uint8_t prio = s->prio;
-  if (payload_len > max_payload || from_len > max_agent_name || type_len > max_type_name || prio != lane) return false;
+  if (payload_len > max_payload || from_len > max_agent_name || type_len > max_type_name ||
+      prio != lane)
+    return false;
   out.id = s->id;
   out.sequence = s->sequence;
   out.sent_ns = s->sent_ns;
@@ -47,7 +49,8 @@ std::size_t inbox::impl::take(std::size_t lane, received_message* out, std::size
   std::size_t got = 0;
   while (got < k) {
     const std::uint64_t pos = c.cursor[lane];
-    if (pos - c.committed[lane] >= g.ring) break;  // the rest of the ring is our own uncommitted batch
+    if (pos - c.committed[lane] >= g.ring)
+      break;  // the rest of the ring is our own uncommitted batch
     layout::slot_header* s = slot(lane, pos);
     const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
     const std::uint32_t owner = layout::ctl_owner(ctl);
@@ -66,9 +69,10 @@ std::size_t inbox::impl::take(std::size_t lane, received_message* out, std::size
     if (!decode_slot(s, max_payload, lane, out[got])) {
       // A published slot with lying lengths: skip it for good and count it, never follow it.
       std::uint64_t expected = ctl;
-      if (s->ctl.compare_exchange_strong(expected, make_ctl(pos >> g.shift, layout::abandoned_owner),
-                                         std::memory_order_relaxed)) {  // relaxed: no data is read from it
-        h->count.corrupt.fetch_add(1, std::memory_order_relaxed);       // relaxed: statistics
+      if (s->ctl.compare_exchange_strong(
+              expected, make_ctl(pos >> g.shift, layout::abandoned_owner),
+              std::memory_order_relaxed)) {  // relaxed: no data is read from it
+        h->count.corrupt.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
       }
       continue;
     }
@@ -93,11 +97,13 @@ bool inbox::impl::resolve_stuck(bool read_tails) noexcept {
     const std::uint32_t owner = layout::ctl_owner(ctl);
     const auto lap = static_cast<std::uint32_t>(pos >> g.shift);
     const bool this_lap = layout::ctl_lap(ctl) == lap;
-    if (this_lap && (owner == layout::abandoned_owner || (owner & layout::published_bit) != 0)) continue;
+    if (this_lap && (owner == layout::abandoned_owner || (owner & layout::published_bit) != 0))
+      continue;
     if (!this_lap || owner == 0) {
       // Free-looking slot: stuck only if a producer took the position (tail moved past it).
       if (!read_tails) continue;
-      const std::uint64_t tail = h->tail[lane].value.load(std::memory_order_relaxed);  // relaxed: a hint
+      const std::uint64_t tail =
+          h->tail[lane].value.load(std::memory_order_relaxed);  // relaxed: a hint
       if (tail <= pos || tail - pos > 2ull * g.ring) {
         p.valid = false;
         continue;
@@ -132,7 +138,8 @@ bool inbox::impl::has_work(bool may_resolve) noexcept {
     const auto& g = lanes[lane];
     const std::uint64_t pos = cons.cursor[lane];
     if (pos - cons.committed[lane] >= g.ring) continue;
-    const std::uint64_t ctl = slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
+    const std::uint64_t ctl =
+        slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
     const std::uint32_t owner = layout::ctl_owner(ctl);
     if (layout::ctl_lap(ctl) == static_cast<std::uint32_t>(pos >> g.shift) &&
         (owner == layout::abandoned_owner || (owner & layout::published_bit) != 0)) {
@@ -168,7 +175,7 @@ wake_reason inbox::wait_not_empty(std::chrono::nanoseconds timeout) noexcept {
   }
   for (;;) {
     d.waiters.fetch_add(1, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // sync: not-empty-dekker
+    std::atomic_thread_fence(std::memory_order_seq_cst);                // sync: not-empty-dekker
     const std::uint32_t seen = d.bell.load(std::memory_order_acquire);  // sync: not-empty-bell
     if (m.has_work(m.consuming)) {
       d.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only counts sleepers
@@ -177,10 +184,13 @@ wake_reason inbox::wait_not_empty(std::chrono::nanoseconds timeout) noexcept {
     auto slice = deadline - std::chrono::steady_clock::now();
     // A claimed, unpublished slot may belong to a dead producer that will never ring: look
     // again every quarter grace period so it is skipped on time.
-    if (m.anything_in_flight()) slice = std::min<std::chrono::nanoseconds>(slice, std::max(m.grace / 4, std::chrono::nanoseconds(1'000'000)));
+    if (m.anything_in_flight())
+      slice = std::min<std::chrono::nanoseconds>(
+          slice, std::max(m.grace / 4, std::chrono::nanoseconds(1'000'000)));
     detail::futex_wait(d.bell, seen, slice);
     d.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only counts sleepers
-    if (d.bell.load(std::memory_order_acquire) != seen) return wake_reason::rang;  // sync: not-empty-bell
+    if (d.bell.load(std::memory_order_acquire) != seen)
+      return wake_reason::rang;  // sync: not-empty-bell
     if (m.has_work(m.consuming)) return wake_reason::rang;
     if (std::chrono::steady_clock::now() >= deadline) return wake_reason::timed_out;
   }
@@ -245,7 +255,8 @@ void consumer::commit() noexcept {
     const std::uint64_t to = c.cursor[lane];
     if (to == from) continue;
     for (std::uint64_t pos = from; pos != to; ++pos) {
-      m.slot(lane, pos)->ctl.store(make_ctl((pos >> g.shift) + 1, 0), std::memory_order_release);  // sync: slot-free
+      m.slot(lane, pos)->ctl.store(make_ctl((pos >> g.shift) + 1, 0),
+                                   std::memory_order_release);  // sync: slot-free
     }
     h.head[lane].value.store(to, std::memory_order_release);  // sync: head
     if (lane != layout::critical_lane) freed_regular += to - from;
@@ -260,10 +271,12 @@ void consumer::commit() noexcept {
     c.heartbeat_ns = now;
     h.consumer.heartbeat_ns.store(now, std::memory_order_relaxed);  // relaxed: informational
   }
-  if (c.delivered != 0) h.count.dequeued.fetch_add(c.delivered, std::memory_order_relaxed);  // relaxed: statistics
+  if (c.delivered != 0)
+    h.count.dequeued.fetch_add(c.delivered, std::memory_order_relaxed);  // relaxed: statistics
   c.delivered = 0;
   if (!freed_any) return;
-  if (freed_regular != 0) h.releases.value.fetch_add(freed_regular, std::memory_order_release);  // sync: admission
+  if (freed_regular != 0)
+    h.releases.value.fetch_add(freed_regular, std::memory_order_release);  // sync: admission
   m.ring_not_full();
 }
 
@@ -308,9 +321,17 @@ std::vector<message> inbox::peek(std::size_t max) const {
         ++cursor[lane];
         continue;
       }
-      message msg{r.id, r.sequence, r.sent_ns, r.prio, std::string(r.from), std::string(r.type), std::string(r.payload)};
-      std::atomic_thread_fence(std::memory_order_acquire);  // sync: peek-recheck (orders the copy before the re-load)
-      if (s->ctl.load(std::memory_order_relaxed) != ctl) return false;  // relaxed: ordered by the fence
+      message msg{r.id,
+                  r.sequence,
+                  r.sent_ns,
+                  r.prio,
+                  std::string(r.from),
+                  std::string(r.type),
+                  std::string(r.payload)};
+      std::atomic_thread_fence(
+          std::memory_order_acquire);  // sync: peek-recheck (orders the copy before the re-load)
+      if (s->ctl.load(std::memory_order_relaxed) != ctl)
+        return false;  // relaxed: ordered by the fence
       out.push_back(std::move(msg));
       ++cursor[lane];
       return true;

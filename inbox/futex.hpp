@@ -9,7 +9,8 @@ namespace sluice::inbox::detail {
 
 // Sleeps while *word == expected, at most timeout. Returns when woken, on timeout, on a
 // signal, or at once when the word already differs; callers re-check their condition.
-void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, std::chrono::nanoseconds timeout) noexcept;
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                std::chrono::nanoseconds timeout) noexcept;
 void futex_wake_all(std::atomic<std::uint32_t>& word) noexcept;
 
 // One CPU pause, so a spinning waiter gives the sibling hyperthread room.

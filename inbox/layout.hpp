@@ -52,8 +52,12 @@ inline constexpr std::uint32_t pid_mask = published_bit - 1;
 constexpr std::uint64_t make_ctl(std::uint64_t lap, std::uint32_t owner) noexcept {
   return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(lap)) << 32) | owner;
 }
-constexpr std::uint32_t ctl_lap(std::uint64_t ctl) noexcept { return static_cast<std::uint32_t>(ctl >> 32); }
-constexpr std::uint32_t ctl_owner(std::uint64_t ctl) noexcept { return static_cast<std::uint32_t>(ctl); }
+constexpr std::uint32_t ctl_lap(std::uint64_t ctl) noexcept {
+  return static_cast<std::uint32_t>(ctl >> 32);
+}
+constexpr std::uint32_t ctl_owner(std::uint64_t ctl) noexcept {
+  return static_cast<std::uint32_t>(ctl);
+}
 
 // Written once into a private temp file before it is linked under its public name, so no
 // process ever sees a half-written identity; plain (non-atomic) fields for that reason.
@@ -64,10 +68,10 @@ struct identity {
   std::uint32_t capacity;          // regular messages (high + normal + low)
   std::uint32_t critical_reserve;  // critical ring size (a power of two)
   std::uint32_t slot_size;
-  std::uint32_t ring_size;         // slots per regular lane: next_pow2(capacity)
-  std::uint32_t incarnation;       // random 24 bits: top of every message id of this file
+  std::uint32_t ring_size;    // slots per regular lane: next_pow2(capacity)
+  std::uint32_t incarnation;  // random 24 bits: top of every message id of this file
   std::uint32_t reserved;
-  std::uint64_t created_ns;        // CLOCK_REALTIME
+  std::uint64_t created_ns;  // CLOCK_REALTIME
   std::uint64_t file_size;
 };
 
@@ -95,7 +99,8 @@ struct alignas(cache_line) counters {
 struct alignas(cache_line) consumer_info {
   std::atomic<std::int32_t> pid;  // last consumer that attached; 0 after a clean detach
   std::atomic<std::uint32_t> closed;
-  std::atomic<std::uint64_t> heartbeat_ns;  // CLOCK_MONOTONIC of its last attach/commit (1 ms grain)
+  std::atomic<std::uint64_t>
+      heartbeat_ns;  // CLOCK_MONOTONIC of its last attach/commit (1 ms grain)
 };
 
 struct header {

@@ -8,8 +8,8 @@ namespace sluice::inbox {
 bool is_valid_agent_name(std::string_view name) noexcept {
   if (name.empty() || name.size() > max_agent_name) return false;
   for (const char ch : name) {
-    const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-                    ch == '-';
+    const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
     if (!ok) return false;
   }
   return true;
@@ -17,10 +17,14 @@ bool is_valid_agent_name(std::string_view name) noexcept {
 
 const char* to_string(priority p) noexcept {
   switch (p) {
-    case priority::low: return "low";
-    case priority::normal: return "normal";
-    case priority::high: return "high";
-    case priority::critical: return "critical";
+    case priority::low:
+      return "low";
+    case priority::normal:
+      return "normal";
+    case priority::high:
+      return "high";
+    case priority::critical:
+      return "critical";
   }
   return "unknown";
 }
@@ -35,28 +39,44 @@ std::optional<priority> parse_priority(std::string_view s) noexcept {
 
 const char* to_string(push_result r) noexcept {
   switch (r) {
-    case push_result::ok: return "ok";
-    case push_result::full: return "full";
-    case push_result::too_large: return "too_large";
-    case push_result::closed: return "closed";
+    case push_result::ok:
+      return "ok";
+    case push_result::full:
+      return "full";
+    case push_result::too_large:
+      return "too_large";
+    case push_result::closed:
+      return "closed";
   }
   return "unknown";
 }
 
 const char* to_string(errc e) noexcept {
   switch (e) {
-    case errc::invalid_name: return "invalid_name";
-    case errc::path_is_symlink: return "path_is_symlink";
-    case errc::not_found: return "not_found";
-    case errc::permission_denied: return "permission_denied";
-    case errc::bad_magic: return "bad_magic";
-    case errc::wrong_version: return "wrong_version";
-    case errc::wrong_size: return "wrong_size";
-    case errc::corrupt: return "corrupt";
-    case errc::invalid_argument: return "invalid_argument";
-    case errc::no_space: return "no_space";
-    case errc::busy: return "busy";
-    case errc::io_error: return "io_error";
+    case errc::invalid_name:
+      return "invalid_name";
+    case errc::path_is_symlink:
+      return "path_is_symlink";
+    case errc::not_found:
+      return "not_found";
+    case errc::permission_denied:
+      return "permission_denied";
+    case errc::bad_magic:
+      return "bad_magic";
+    case errc::wrong_version:
+      return "wrong_version";
+    case errc::wrong_size:
+      return "wrong_size";
+    case errc::corrupt:
+      return "corrupt";
+    case errc::invalid_argument:
+      return "invalid_argument";
+    case errc::no_space:
+      return "no_space";
+    case errc::busy:
+      return "busy";
+    case errc::io_error:
+      return "io_error";
   }
   return "unknown";
 }

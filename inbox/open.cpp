@@ -28,19 +28,31 @@ namespace {
 namespace fs = std::filesystem;
 namespace bip = boost::interprocess;
 
-error fail(errc code, std::string text) { return error{code, std::move(text)}; }
+error fail(errc code, std::string text) {
+  return error{code, std::move(text)};
+}
 
-std::string os_text(int err) { return std::strerror(err); }
+std::string os_text(int err) {
+  return std::strerror(err);
+}
 
 error from_errno(int err, const std::string& what, const fs::path& path) {
   if (err == EACCES || err == EPERM) {
-    return fail(errc::permission_denied, what + " " + path.string() + ": permission denied; check the owner and mode (sluice uses 0700 directories and 0600 files)");
+    return fail(errc::permission_denied, what + " " + path.string() +
+                                             ": permission denied; check the owner and mode "
+                                             "(sluice uses 0700 directories and 0600 files)");
   }
-  if (err == ELOOP) return fail(errc::path_is_symlink, path.string() + " is a symlink; sluice never follows symlinks, remove it");
+  if (err == ELOOP)
+    return fail(errc::path_is_symlink,
+                path.string() + " is a symlink; sluice never follows symlinks, remove it");
   if (err == ENOSPC || err == EFBIG || err == EDQUOT) {
-    return fail(errc::no_space, what + " " + path.string() + ": no space left (" + os_text(err) + "); free space in /dev/shm or lower MAX_INBOX_SIZE / the slot size");
+    return fail(errc::no_space,
+                what + " " + path.string() + ": no space left (" + os_text(err) +
+                    "); free space in /dev/shm or lower MAX_INBOX_SIZE / the slot size");
   }
-  if (err == ENOENT) return fail(errc::not_found, path.string() + " does not exist; create it first (sluice init <agent>)");
+  if (err == ENOENT)
+    return fail(errc::not_found,
+                path.string() + " does not exist; create it first (sluice init <agent>)");
   return fail(errc::io_error, what + " " + path.string() + ": " + os_text(err));
 }
 
@@ -49,7 +61,10 @@ std::optional<error> check_dir(const fs::path& dir, bool create) {
   if (::lstat(dir.c_str(), &st) != 0) {
     const int err = errno;
     if (err != ENOENT || !create) {
-      if (err == ENOENT) return fail(errc::not_found, "bus directory " + dir.string() + " does not exist; run sluice init-system or check SLUICE_DIR/--bus");
+      if (err == ENOENT)
+        return fail(errc::not_found,
+                    "bus directory " + dir.string() +
+                        " does not exist; run sluice init-system or check SLUICE_DIR/--bus");
       return from_errno(err, "cannot inspect bus directory", dir);
     }
     // Create missing components one by one, each 0700, refusing any symlink on the way.
@@ -60,12 +75,19 @@ std::optional<error> check_dir(const fs::path& dir, bool create) {
         if (S_ISLNK(st.st_mode) && partial == dir) return from_errno(ELOOP, "", dir);
         continue;
       }
-      if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) return from_errno(errno, "cannot create bus directory", partial);
+      if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST)
+        return from_errno(errno, "cannot create bus directory", partial);
     }
-    if (::lstat(dir.c_str(), &st) != 0) return from_errno(errno, "cannot inspect bus directory", dir);
+    if (::lstat(dir.c_str(), &st) != 0)
+      return from_errno(errno, "cannot inspect bus directory", dir);
   }
-  if (S_ISLNK(st.st_mode)) return fail(errc::path_is_symlink, "bus directory " + dir.string() + " is a symlink; sluice never follows symlinks, remove it or use a real directory");
-  if (!S_ISDIR(st.st_mode)) return fail(errc::io_error, "bus directory " + dir.string() + " is not a directory");
+  if (S_ISLNK(st.st_mode))
+    return fail(
+        errc::path_is_symlink,
+        "bus directory " + dir.string() +
+            " is a symlink; sluice never follows symlinks, remove it or use a real directory");
+  if (!S_ISDIR(st.st_mode))
+    return fail(errc::io_error, "bus directory " + dir.string() + " is not a directory");
   return std::nullopt;
 }
 
@@ -76,11 +98,13 @@ struct geometry {
   std::uint64_t reserved_bytes = 0;  // header + critical + normal ring: backed at creation
 };
 
-std::optional<geometry> compute_geometry(std::uint32_t capacity, std::uint32_t reserve, std::uint32_t slot_size) {
+std::optional<geometry> compute_geometry(std::uint32_t capacity, std::uint32_t reserve,
+                                         std::uint32_t slot_size) {
   using namespace layout;
   if (capacity < min_capacity || capacity > max_capacity) return std::nullopt;
   if (reserve < min_critical_reserve || reserve > max_critical_reserve) return std::nullopt;
-  if (slot_size < min_slot_size || slot_size > max_slot_size || slot_size % cache_line != 0) return std::nullopt;
+  if (slot_size < min_slot_size || slot_size > max_slot_size || slot_size % cache_line != 0)
+    return std::nullopt;
   geometry g;
   g.ring = next_pow2(capacity);
   g.critical = next_pow2(reserve);
@@ -99,18 +123,22 @@ result<int> create_file(const fs::path& dir, std::string_view agent, const fs::p
                         const create_options& opts, bool& lost_race) {
   lost_race = false;
   if ((opts.mode & ~0777u) != 0 || (opts.mode & 0600u) != 0600u) {
-    return fail(errc::invalid_argument, "inbox mode must be within 0777 and include 0600 (got " + std::to_string(opts.mode) + ")");
+    return fail(errc::invalid_argument, "inbox mode must be within 0777 and include 0600 (got " +
+                                            std::to_string(opts.mode) + ")");
   }
   const auto g = compute_geometry(opts.capacity, opts.critical_reserve, opts.slot_size);
   if (!g) {
     return fail(errc::invalid_argument,
-                "inbox geometry out of range: capacity 1.." + std::to_string(layout::max_capacity) + ", critical reserve 1.." +
-                    std::to_string(layout::max_critical_reserve) + ", slot size 256.." + std::to_string(layout::max_slot_size) +
-                    " in multiples of 64 (got " + std::to_string(opts.capacity) + ", " + std::to_string(opts.critical_reserve) +
-                    ", " + std::to_string(opts.slot_size) + ")");
+                "inbox geometry out of range: capacity 1.." + std::to_string(layout::max_capacity) +
+                    ", critical reserve 1.." + std::to_string(layout::max_critical_reserve) +
+                    ", slot size 256.." + std::to_string(layout::max_slot_size) +
+                    " in multiples of 64 (got " + std::to_string(opts.capacity) + ", " +
+                    std::to_string(opts.critical_reserve) + ", " + std::to_string(opts.slot_size) +
+                    ")");
   }
-  const fs::path tmp = dir / ("." + std::string(agent) + ".inbox.tmp." + std::to_string(::getpid()) + "." +
-                              std::to_string(random_incarnation()));
+  const fs::path tmp =
+      dir / ("." + std::string(agent) + ".inbox.tmp." + std::to_string(::getpid()) + "." +
+             std::to_string(random_incarnation()));
   const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, opts.mode);
   if (fd < 0) return from_errno(errno, "cannot create inbox", tmp);
   auto abandon = [&](int err, const char* what) {
@@ -119,7 +147,8 @@ result<int> create_file(const fs::path& dir, std::string_view agent, const fs::p
     return from_errno(err, what, final_path);
   };
   if (::fchmod(fd, opts.mode) != 0) return abandon(errno, "cannot set the mode of inbox");
-  if (::ftruncate(fd, static_cast<off_t>(g->file_size)) != 0) return abandon(errno, "cannot size inbox");
+  if (::ftruncate(fd, static_cast<off_t>(g->file_size)) != 0)
+    return abandon(errno, "cannot size inbox");
   // Back the part every inbox uses now, so ENOSPC shows here and not as SIGBUS in a producer.
   if (const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(g->reserved_bytes)); err != 0) {
     return abandon(err, "cannot reserve memory for inbox");
@@ -135,7 +164,8 @@ result<int> create_file(const fs::path& dir, std::string_view agent, const fs::p
   id.incarnation = random_incarnation();
   id.created_ns = detail::realtime_ns();
   id.file_size = g->file_size;
-  if (::pwrite(fd, &id, sizeof id, 0) != static_cast<ssize_t>(sizeof id)) return abandon(errno != 0 ? errno : EIO, "cannot write inbox header");
+  if (::pwrite(fd, &id, sizeof id, 0) != static_cast<ssize_t>(sizeof id))
+    return abandon(errno != 0 ? errno : EIO, "cannot write inbox header");
   if (::link(tmp.c_str(), final_path.c_str()) != 0) {
     const int err = errno;
     ::close(fd);
@@ -158,32 +188,44 @@ result<layout::identity> read_identity(int fd, const fs::path& path) {
   layout::identity id{};
   const ssize_t got = ::pread(fd, &id, sizeof id, 0);
   if (got < 0) return from_errno(errno, "cannot read inbox", path);
-  if (static_cast<std::size_t>(got) >= sizeof id.magic && std::memcmp(id.magic, layout::magic, sizeof id.magic) != 0) {
-    return fail(errc::bad_magic, path.string() + " is not a sluice inbox (bad magic); remove it or pick another agent name");
+  if (static_cast<std::size_t>(got) >= sizeof id.magic &&
+      std::memcmp(id.magic, layout::magic, sizeof id.magic) != 0) {
+    return fail(
+        errc::bad_magic,
+        path.string() + " is not a sluice inbox (bad magic); remove it or pick another agent name");
   }
-  if (static_cast<std::size_t>(got) < sizeof id || static_cast<std::uint64_t>(st.st_size) < layout::header_size) {
-    return fail(errc::wrong_size, path.string() + " is truncated (" + std::to_string(st.st_size) + " bytes); remove it and run sluice init again");
+  if (static_cast<std::size_t>(got) < sizeof id ||
+      static_cast<std::uint64_t>(st.st_size) < layout::header_size) {
+    return fail(errc::wrong_size, path.string() + " is truncated (" + std::to_string(st.st_size) +
+                                      " bytes); remove it and run sluice init again");
   }
   if (id.layout_version != layout::layout_version) {
-    return fail(errc::wrong_version, path.string() + " has layout version " + std::to_string(id.layout_version) + ", this sluice understands " +
-                                         std::to_string(layout::layout_version) + "; drain it with the matching sluice, then recreate it");
+    return fail(errc::wrong_version,
+                path.string() + " has layout version " + std::to_string(id.layout_version) +
+                    ", this sluice understands " + std::to_string(layout::layout_version) +
+                    "; drain it with the matching sluice, then recreate it");
   }
   const auto g = compute_geometry(id.capacity, id.critical_reserve, id.slot_size);
-  if (id.header_size != layout::header_size || !g || g->critical != id.critical_reserve || g->ring != id.ring_size ||
-      g->file_size != id.file_size || id.incarnation > 0xFFFFFFu) {
-    return fail(errc::corrupt, path.string() + " has an inconsistent header (capacity " + std::to_string(id.capacity) + ", slot size " +
-                                   std::to_string(id.slot_size) + "); remove it and run sluice init again");
+  if (id.header_size != layout::header_size || !g || g->critical != id.critical_reserve ||
+      g->ring != id.ring_size || g->file_size != id.file_size || id.incarnation > 0xFFFFFFu) {
+    return fail(errc::corrupt, path.string() + " has an inconsistent header (capacity " +
+                                   std::to_string(id.capacity) + ", slot size " +
+                                   std::to_string(id.slot_size) +
+                                   "); remove it and run sluice init again");
   }
   if (static_cast<std::uint64_t>(st.st_size) != id.file_size) {
-    return fail(errc::wrong_size, path.string() + " is " + std::to_string(st.st_size) + " bytes but its header says " + std::to_string(id.file_size) +
+    return fail(errc::wrong_size, path.string() + " is " + std::to_string(st.st_size) +
+                                      " bytes but its header says " + std::to_string(id.file_size) +
                                       "; remove it and run sluice init again");
   }
   return id;
 }
 
 bool same_file(int a, int b) {
-  struct stat sa {}, sb {};
-  return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  struct stat sa {
+  }, sb{};
+  return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
 }
 
 }  // namespace
@@ -199,7 +241,8 @@ inbox::~inbox() = default;
 
 namespace {
 
-result<inbox::impl*> map_file(int fd, const fs::path& path, std::string_view agent, const layout::identity& id) {
+result<inbox::impl*> map_file(int fd, const fs::path& path, std::string_view agent,
+                              const layout::identity& id) {
   auto m = std::make_unique<inbox::impl>();
   m->fd = fd;
   m->path = path;
@@ -207,7 +250,8 @@ result<inbox::impl*> map_file(int fd, const fs::path& path, std::string_view age
   try {
     bip::file_mapping fm(path.c_str(), bip::read_write);
     if (!same_file(fd, fm.get_mapping_handle().handle)) {
-      return fail(errc::path_is_symlink, path.string() + " was replaced while it was being opened; try again");
+      return fail(errc::path_is_symlink,
+                  path.string() + " was replaced while it was being opened; try again");
     }
     m->region = bip::mapped_region(fm, bip::read_write, 0, id.file_size);
   } catch (const bip::interprocess_exception& e) {
@@ -252,9 +296,11 @@ result<inbox::impl*> open_path(const fs::path& path, std::string_view agent, boo
   return m;
 }
 
-result<inbox::impl*> open_impl(const fs::path& bus_dir, std::string_view agent, const create_options* create) {
+result<inbox::impl*> open_impl(const fs::path& bus_dir, std::string_view agent,
+                               const create_options* create) {
   if (!is_valid_agent_name(agent)) {
-    return fail(errc::invalid_name, "invalid agent name \"" + std::string(agent) + "\": use 1-64 characters from A-Z a-z 0-9 _ -");
+    return fail(errc::invalid_name, "invalid agent name \"" + std::string(agent) +
+                                        "\": use 1-64 characters from A-Z a-z 0-9 _ -");
   }
   if (auto e = check_dir(bus_dir, create != nullptr)) return *e;
   const fs::path path = bus_dir / (std::string(agent) + ".inbox");
@@ -275,12 +321,14 @@ result<inbox::impl*> open_impl(const fs::path& bus_dir, std::string_view agent, 
     if (!m) ::close(fd.value());
     return m;
   }
-  return fail(errc::io_error, path.string() + " keeps appearing and disappearing; is another process deleting it?");
+  return fail(errc::io_error,
+              path.string() + " keeps appearing and disappearing; is another process deleting it?");
 }
 
 }  // namespace
 
-result<inbox> inbox::open_or_create(const std::filesystem::path& bus_dir, std::string_view agent, const create_options& opts) {
+result<inbox> inbox::open_or_create(const std::filesystem::path& bus_dir, std::string_view agent,
+                                    const create_options& opts) {
   auto r = open_impl(bus_dir, agent, &opts);
   if (!r) return r.err();
   return inbox(std::unique_ptr<impl>(r.value()));
@@ -297,15 +345,18 @@ result<consumer> inbox::attach_consumer(const consumer_options& opts) {
   impl& m = *p_;
   layout::header& h = *m.h;
   auto busy = [&] {
-    const std::int32_t pid = h.consumer.pid.load(std::memory_order_relaxed);  // relaxed: for the message only
-    return fail(errc::busy, "inbox already has a consumer (pid " + (pid > 0 ? std::to_string(pid) : std::string("unknown")) + ")");
+    const std::int32_t pid =
+        h.consumer.pid.load(std::memory_order_relaxed);  // relaxed: for the message only
+    return fail(errc::busy, "inbox already has a consumer (pid " +
+                                (pid > 0 ? std::to_string(pid) : std::string("unknown")) + ")");
   };
   if (m.consuming) return busy();
   const int lock_fd = ::open(m.path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (lock_fd < 0) return from_errno(errno, "cannot open inbox", m.path);
   if (!same_file(lock_fd, m.fd)) {
     ::close(lock_fd);
-    return fail(errc::io_error, m.path.string() + " was replaced since it was opened; open it again");
+    return fail(errc::io_error,
+                m.path.string() + " was replaced since it was opened; open it again");
   }
   if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
@@ -318,11 +369,13 @@ result<consumer> inbox::attach_consumer(const consumer_options& opts) {
   std::uint64_t outstanding = 0;
   for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
     const std::uint64_t head = h.head[lane].value.load(std::memory_order_acquire);  // sync: head
-    const std::uint64_t tail = h.tail[lane].value.load(std::memory_order_relaxed);  // relaxed: checked, not followed
+    const std::uint64_t tail =
+        h.tail[lane].value.load(std::memory_order_relaxed);  // relaxed: checked, not followed
     if (tail < head || tail - head > 2ull * m.lanes[lane].ring) {
       ::close(lock_fd);
-      return fail(errc::corrupt, m.path.string() + " has inconsistent lane indexes (head " + std::to_string(head) + ", tail " +
-                                     std::to_string(tail) + "); drain what you can with peek, then recreate it");
+      return fail(errc::corrupt, m.path.string() + " has inconsistent lane indexes (head " +
+                                     std::to_string(head) + ", tail " + std::to_string(tail) +
+                                     "); drain what you can with peek, then recreate it");
     }
     c.committed[lane] = c.cursor[lane] = head;
     if (lane != layout::critical_lane) outstanding += tail - head;
@@ -330,15 +383,19 @@ result<consumer> inbox::attach_consumer(const consumer_options& opts) {
   // Admissions taken by producers that died before claiming a position are never given back
   // by a commit; the new consumer returns them. A producer caught between its two steps right
   // now may be counted too: that over-release is harmless, its stamp then fails and it retries.
-  const std::uint64_t claims = h.claims.value.load(std::memory_order_acquire);      // sync: admission
-  const std::uint64_t releases = h.releases.value.load(std::memory_order_acquire);  // sync: admission
+  const std::uint64_t claims = h.claims.value.load(std::memory_order_acquire);  // sync: admission
+  const std::uint64_t releases =
+      h.releases.value.load(std::memory_order_acquire);  // sync: admission
   const auto leaked = static_cast<std::int64_t>(claims - releases - outstanding);
-  if (leaked > 0) h.releases.value.fetch_add(static_cast<std::uint64_t>(leaked), std::memory_order_release);  // sync: admission
+  if (leaked > 0)
+    h.releases.value.fetch_add(static_cast<std::uint64_t>(leaked),
+                               std::memory_order_release);  // sync: admission
   c.wrr_committed = c.wrr = detail::wrr_state{0, detail::wrr_weight[0]};
   m.grace = opts.abandon_grace;
   m.consuming = true;
-  h.consumer.pid.store(detail::self_pid(), std::memory_order_relaxed);                 // relaxed: informational
-  h.consumer.heartbeat_ns.store(detail::monotonic_ns(), std::memory_order_relaxed);  // relaxed: informational
+  h.consumer.pid.store(detail::self_pid(), std::memory_order_relaxed);  // relaxed: informational
+  h.consumer.heartbeat_ns.store(detail::monotonic_ns(),
+                                std::memory_order_relaxed);  // relaxed: informational
   auto st = std::make_unique<consumer::state>();
   st->in = &m;
   st->lock_fd = lock_fd;
@@ -354,7 +411,9 @@ consumer& consumer::operator=(consumer&& other) noexcept {
   }
   return *this;
 }
-consumer::~consumer() { release(); }
+consumer::~consumer() {
+  release();
+}
 
 void consumer::release() noexcept {
   if (!s_) return;
@@ -382,7 +441,8 @@ stats inbox::snapshot() const noexcept {
     // relaxed: a statistics snapshot; lanes may move while we read.
     const std::uint64_t head = h.head[lane].value.load(std::memory_order_relaxed);
     const std::uint64_t tail = h.tail[lane].value.load(std::memory_order_relaxed);
-    const std::uint64_t n = tail > head ? std::min<std::uint64_t>(tail - head, m.lanes[lane].ring) : 0;
+    const std::uint64_t n =
+        tail > head ? std::min<std::uint64_t>(tail - head, m.lanes[lane].ring) : 0;
     s.size_by_lane[lane] = n;
     s.size += n;
     claimed += tail;
@@ -414,7 +474,9 @@ std::uint64_t inbox::size() const noexcept {
   return total;
 }
 
-std::uint32_t inbox::capacity() const noexcept { return p_ ? p_->capacity : 0; }
+std::uint32_t inbox::capacity() const noexcept {
+  return p_ ? p_->capacity : 0;
+}
 
 bool inbox::full() const noexcept {
   if (!p_) return true;
@@ -424,7 +486,9 @@ bool inbox::full() const noexcept {
   return static_cast<std::int64_t>(claims - releases) >= static_cast<std::int64_t>(p_->capacity);
 }
 
-breaker_cell& inbox::breaker() noexcept { return p_->h->breaker; }
+breaker_cell& inbox::breaker() noexcept {
+  return p_->h->breaker;
+}
 
 void inbox::count_backpressure_wait() noexcept {
   p_->h->count.backpressure_waits.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
@@ -442,10 +506,15 @@ void inbox::close() noexcept {
 }
 
 bool inbox::closed() const noexcept {
-  return !p_ || p_->h->consumer.closed.load(std::memory_order_relaxed) != 0;  // relaxed: advisory flag
+  return !p_ ||
+         p_->h->consumer.closed.load(std::memory_order_relaxed) != 0;  // relaxed: advisory flag
 }
 
-const std::filesystem::path& inbox::path() const noexcept { return p_->path; }
-const std::string& inbox::agent() const noexcept { return p_->agent; }
+const std::filesystem::path& inbox::path() const noexcept {
+  return p_->path;
+}
+const std::string& inbox::agent() const noexcept {
+  return p_->agent;
+}
 
 }  // namespace sluice::inbox

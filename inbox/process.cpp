@@ -1,12 +1,13 @@
 // Cached pid and clock helpers (see process.hpp).
 #include "inbox/process.hpp"
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <ctime>
-#include <pthread.h>
-#include <unistd.h>
 
 namespace sluice::inbox::detail {
 namespace {
@@ -14,7 +15,9 @@ namespace {
 // relaxed: a plain cache of a per-process constant; racing initialisers store the same value.
 std::atomic<pid_t> cached_pid{0};
 
-void forget_pid() noexcept { cached_pid.store(0, std::memory_order_relaxed); }
+void forget_pid() noexcept {
+  cached_pid.store(0, std::memory_order_relaxed);
+}
 
 pid_t load_pid() noexcept {
   static const bool registered = [] {
@@ -42,13 +45,15 @@ bool process_alive(pid_t pid) noexcept {
 std::uint64_t realtime_ns() noexcept {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 std::uint64_t monotonic_ns() noexcept {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 }  // namespace sluice::inbox::detail

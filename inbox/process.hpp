@@ -1,8 +1,9 @@
 #pragma once
 // Process identity and clocks for the hot path: getpid() is a syscall in current glibc, so the
 // pid is cached and refreshed in fork children (pthread_atfork).
-#include <cstdint>
 #include <sys/types.h>
+
+#include <cstdint>
 
 namespace sluice::inbox::detail {
 

@@ -37,11 +37,12 @@ inline void call_after_claim_hook() noexcept {
 }
 
 inline bool fits(const message_view& m, std::uint32_t max_payload) noexcept {
-  return m.payload.size() <= max_payload && m.from.size() <= max_agent_name && m.type.size() <= max_type_name;
+  return m.payload.size() <= max_payload && m.from.size() <= max_agent_name &&
+         m.type.size() <= max_type_name;
 }
 
-inline void write_slot(layout::slot_header* s, const message_view& m, std::uint64_t id, std::uint64_t seq,
-                       std::uint64_t now_ns) noexcept {
+inline void write_slot(layout::slot_header* s, const message_view& m, std::uint64_t id,
+                       std::uint64_t seq, std::uint64_t now_ns) noexcept {
   s->id = id;
   s->sequence = seq;
   s->sent_ns = now_ns;
@@ -58,12 +59,14 @@ inline void write_slot(layout::slot_header* s, const message_view& m, std::uint6
 // Step 3 above. acquire: the consumer's free store (lap, 0) must be visible before we write.
 inline bool stamp(layout::slot_header* s, std::uint64_t lap, std::uint32_t pid) noexcept {
   std::uint64_t expected = make_ctl(lap, 0);
-  return s->ctl.compare_exchange_strong(expected, make_ctl(lap, pid), std::memory_order_acquire,  // sync: slot-free
-                                        std::memory_order_relaxed);  // relaxed: failure only means retry
+  return s->ctl.compare_exchange_strong(
+      expected, make_ctl(lap, pid), std::memory_order_acquire,  // sync: slot-free
+      std::memory_order_relaxed);                               // relaxed: failure only means retry
 }
 
 inline void publish(layout::slot_header* s, std::uint64_t lap, std::uint32_t pid) noexcept {
-  s->ctl.store(make_ctl(lap, pid | layout::published_bit), std::memory_order_release);  // sync: publish
+  s->ctl.store(make_ctl(lap, pid | layout::published_bit),
+               std::memory_order_release);  // sync: publish
 }
 
 }  // namespace
@@ -89,7 +92,8 @@ void inbox::impl::ring_not_full() noexcept {
   }
 }
 
-push_result inbox::try_push(const message_view& msg, push_receipt* receipt, overflow_policy policy) noexcept {
+push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
+                            overflow_policy policy) noexcept {
   if (!p_) return push_result::closed;
   impl& m = *p_;
   layout::header& h = *m.h;
@@ -114,7 +118,8 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt, over
         if (ctl == make_ctl(lap, 0)) {
           // relaxed: the slot ctl carries the synchronisation; the tail only hands out positions.
           if (tail.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
-        } else if (static_cast<std::int32_t>(layout::ctl_lap(ctl) - static_cast<std::uint32_t>(lap)) < 0) {
+        } else if (static_cast<std::int32_t>(layout::ctl_lap(ctl) -
+                                             static_cast<std::uint32_t>(lap)) < 0) {
           h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
           return push_result::full;
         } else {
@@ -122,11 +127,13 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt, over
         }
       }
       // Critical messages take a sequence number but no regular admission.
-      seq = h.claims.value.fetch_add(1, std::memory_order_relaxed);   // relaxed: a unique number only
-      h.releases.value.fetch_add(1, std::memory_order_relaxed);       // relaxed: as above
+      seq =
+          h.claims.value.fetch_add(1, std::memory_order_relaxed);  // relaxed: a unique number only
+      h.releases.value.fetch_add(1, std::memory_order_relaxed);    // relaxed: as above
     } else {
-      seq = h.claims.value.fetch_add(1, std::memory_order_acquire);          // sync: admission
-      const std::uint64_t rel = h.releases.value.load(std::memory_order_acquire);  // sync: admission
+      seq = h.claims.value.fetch_add(1, std::memory_order_acquire);  // sync: admission
+      const std::uint64_t rel =
+          h.releases.value.load(std::memory_order_acquire);  // sync: admission
       if (static_cast<std::int64_t>(seq - rel) >= static_cast<std::int64_t>(m.capacity)) {
         h.releases.value.fetch_add(1, std::memory_order_release);  // sync: admission (give it back)
         if (policy == overflow_policy::drop_oldest && m.try_evict_oldest()) continue;
@@ -149,7 +156,8 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt, over
   }
 }
 
-std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n, push_result* stopped) noexcept {
+std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
+                                  push_result* stopped) noexcept {
   if (stopped != nullptr) *stopped = push_result::ok;
   if (!p_) {
     if (stopped != nullptr) *stopped = push_result::closed;
@@ -164,7 +172,8 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n, push_
     const message_view& first = msgs[done];
     const auto lane = static_cast<std::size_t>(first.prio) & 3u;
     push_result why = push_result::ok;
-    if (h.consumer.closed.load(std::memory_order_relaxed) != 0) {  // relaxed: advisory, as in try_push
+    if (h.consumer.closed.load(std::memory_order_relaxed) !=
+        0) {  // relaxed: advisory, as in try_push
       why = push_result::closed;
     } else if (!fits(first, m.max_payload)) {
       why = push_result::too_large;
@@ -172,7 +181,9 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n, push_
     // A run of same-lane messages that fit, taken with one admission and one tail claim.
     std::size_t run = 0;
     if (why == push_result::ok && lane != layout::critical_lane) {
-      while (done + run < n && msgs[done + run].prio == first.prio && fits(msgs[done + run], m.max_payload)) ++run;
+      while (done + run < n && msgs[done + run].prio == first.prio &&
+             fits(msgs[done + run], m.max_payload))
+        ++run;
     }
     if (why != push_result::ok || lane == layout::critical_lane) {
       if (why == push_result::ok) why = try_push(first);
@@ -183,11 +194,14 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n, push_
       ++done;
       continue;
     }
-    const std::uint64_t seq = h.claims.value.fetch_add(run, std::memory_order_acquire);  // sync: admission
-    const std::uint64_t rel = h.releases.value.load(std::memory_order_acquire);          // sync: admission
+    const std::uint64_t seq =
+        h.claims.value.fetch_add(run, std::memory_order_acquire);                // sync: admission
+    const std::uint64_t rel = h.releases.value.load(std::memory_order_acquire);  // sync: admission
     const auto room = static_cast<std::int64_t>(m.capacity) - static_cast<std::int64_t>(seq - rel);
-    const std::size_t take = room <= 0 ? 0 : std::min<std::size_t>(run, static_cast<std::size_t>(room));
-    if (take < run) h.releases.value.fetch_add(run - take, std::memory_order_release);  // sync: admission
+    const std::size_t take =
+        room <= 0 ? 0 : std::min<std::size_t>(run, static_cast<std::size_t>(room));
+    if (take < run)
+      h.releases.value.fetch_add(run - take, std::memory_order_release);  // sync: admission
     if (take == 0) {
       h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
       if (stopped != nullptr) *stopped = push_result::full;
@@ -230,7 +244,8 @@ bool inbox::impl::try_evict_oldest() noexcept {
   layout::header& hd = *h;
   // Frees the head slot of a lane as a consumer's commit would.
   auto free_head = [&](std::size_t lane, std::uint64_t pos) {
-    slot(lane, pos)->ctl.store(make_ctl((pos >> lanes[lane].shift) + 1, 0), std::memory_order_release);  // sync: slot-free
+    slot(lane, pos)->ctl.store(make_ctl((pos >> lanes[lane].shift) + 1, 0),
+                               std::memory_order_release);          // sync: slot-free
     hd.head[lane].value.store(pos + 1, std::memory_order_release);  // sync: head
     hd.releases.value.fetch_add(1, std::memory_order_release);      // sync: admission
   };
@@ -244,7 +259,8 @@ bool inbox::impl::try_evict_oldest() noexcept {
     for (std::size_t lane = 0; lane < layout::critical_lane && !freed_abandoned; ++lane) {
       // relaxed: we hold the consumer lock, and the flock orders us after the last consumer.
       const std::uint64_t pos = hd.head[lane].value.load(std::memory_order_relaxed);
-      if (hd.tail[lane].value.load(std::memory_order_relaxed) <= pos) continue;  // relaxed: a bound only
+      if (hd.tail[lane].value.load(std::memory_order_relaxed) <= pos)
+        continue;  // relaxed: a bound only
       const layout::slot_header* s = slot(lane, pos);
       const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
       const std::uint32_t owner = layout::ctl_owner(ctl);
@@ -252,14 +268,16 @@ bool inbox::impl::try_evict_oldest() noexcept {
       if (owner == layout::abandoned_owner) {
         free_head(lane, pos);
         freed_abandoned = true;
-      } else if ((owner & layout::published_bit) != 0 && (best_lane == layout::lane_count || s->sequence < best_seq)) {
+      } else if ((owner & layout::published_bit) != 0 &&
+                 (best_lane == layout::lane_count || s->sequence < best_seq)) {
         best_lane = lane;
         best_seq = s->sequence;
       }
     }
     if (freed_abandoned) continue;
     if (best_lane == layout::lane_count) break;
-    free_head(best_lane, hd.head[best_lane].value.load(std::memory_order_relaxed));  // relaxed: we hold the lock
+    free_head(best_lane, hd.head[best_lane].value.load(
+                             std::memory_order_relaxed));      // relaxed: we hold the lock
     hd.count.dropped.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
     evicted = true;
   }
@@ -278,7 +296,7 @@ wake_reason inbox::wait_not_full(std::chrono::nanoseconds timeout) noexcept {
   }
   for (;;) {
     d.waiters.fetch_add(1, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // sync: not-full-dekker
+    std::atomic_thread_fence(std::memory_order_seq_cst);                // sync: not-full-dekker
     const std::uint32_t seen = d.bell.load(std::memory_order_acquire);  // sync: not-full-bell
     if (!full()) {
       d.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only counts sleepers
@@ -286,7 +304,8 @@ wake_reason inbox::wait_not_full(std::chrono::nanoseconds timeout) noexcept {
     }
     detail::futex_wait(d.bell, seen, deadline - std::chrono::steady_clock::now());
     d.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only counts sleepers
-    if (d.bell.load(std::memory_order_acquire) != seen) return wake_reason::rang;  // sync: not-full-bell
+    if (d.bell.load(std::memory_order_acquire) != seen)
+      return wake_reason::rang;  // sync: not-full-bell
     if (std::chrono::steady_clock::now() >= deadline) return wake_reason::timed_out;
   }
 }

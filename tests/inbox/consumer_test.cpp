@@ -36,14 +36,18 @@ TEST_CASE("a second consumer is refused with busy and the pid of the first") {
   auto second = other->attach_consumer();
   REQUIRE_FALSE(second);
   CHECK(second.err().code == errc::busy);
-  CHECK(second.err().message == "inbox already has a consumer (pid " + std::to_string(::getpid()) + ")");
+  CHECK(second.err().message ==
+        "inbox already has a consumer (pid " + std::to_string(::getpid()) + ")");
   CHECK(in.snapshot().consumer_pid == ::getpid());
 }
 
 TEST_CASE("the consumer lock is free again once the consumer is gone") {
   testing::temp_bus bus;
   auto in = make(bus);
-  { auto first = in.attach_consumer(); REQUIRE(first); }
+  {
+    auto first = in.attach_consumer();
+    REQUIRE(first);
+  }
   CHECK(in.snapshot().consumer_pid == 0);
   auto other = inbox::open(bus.dir(), "a");
   REQUIRE(other);

@@ -1,8 +1,8 @@
 // kill -9: producers killed at any point never wedge the consumer; a consumer killed before
 // commit leaves its batch to the next one. Uses the test hook between claim and publish.
-#include <csignal>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
 #include <map>
 #include <random>
 #include <vector>
@@ -20,7 +20,9 @@ namespace {
 
 constexpr auto grace = 50ms;
 
-void die_now() { ::raise(SIGKILL); }
+void die_now() {
+  ::raise(SIGKILL);
+}
 
 // How many more claims before the hook kills this process (set in the child only).
 long claims_left = 0;
@@ -28,7 +30,9 @@ void die_after_some_claims() {
   if (--claims_left <= 0) ::raise(SIGKILL);
 }
 
-void sleep_past_grace() { ::usleep(static_cast<useconds_t>(std::chrono::microseconds(grace * 4).count())); }
+void sleep_past_grace() {
+  ::usleep(static_cast<useconds_t>(std::chrono::microseconds(grace * 4).count()));
+}
 
 inbox make(const temp_bus& bus, std::uint32_t capacity = 1000) {
   auto r = inbox::open_or_create(bus.dir(), "sink", create_options{capacity, 64, 256, 0600});
@@ -47,7 +51,9 @@ std::vector<message> drain(inbox& in, consumer& c, std::size_t want) {
   std::vector<message> got;
   while (got.size() < want) {
     auto batch = c.pop_batch(64);
-    for (const auto& m : batch) got.push_back(message{m.id, m.sequence, m.sent_ns, m.prio, std::string(m.from), std::string(m.type), std::string(m.payload)});
+    for (const auto& m : batch)
+      got.push_back(message{m.id, m.sequence, m.sent_ns, m.prio, std::string(m.from),
+                            std::string(m.type), std::string(m.payload)});
     c.commit();
     if (batch.empty() && in.wait_not_empty(10s) == wake_reason::timed_out) break;
   }
@@ -56,7 +62,8 @@ std::vector<message> drain(inbox& in, consumer& c, std::size_t want) {
 
 }  // namespace
 
-TEST_CASE("a producer killed between claim and publish is skipped after the grace period and counted") {
+TEST_CASE(
+    "a producer killed between claim and publish is skipped after the grace period and counted") {
   temp_bus bus;
   auto in = make(bus);
   auto c = attach(in);
@@ -80,7 +87,10 @@ TEST_CASE("a live producer slower than the grace period is waited for, not skipp
   auto c = attach(in);
   const pid_t slow = spawn([&] {
     test_hooks::after_claim = sleep_past_grace;
-    return in.try_push(message_view{"slow", "t", "late but alive", priority::normal}) == push_result::ok ? 0 : 1;
+    return in.try_push(message_view{"slow", "t", "late but alive", priority::normal}) ==
+                   push_result::ok
+               ? 0
+               : 1;
   });
   auto got = drain(in, c, 1);
   CHECK(reap(slow) == 0);
@@ -94,7 +104,8 @@ TEST_CASE("a consumer killed before commit leaves its batch to the next consumer
   auto in = make(bus);
   for (std::uint64_t i = 0; i < 10; ++i) {
     const tagged t{0, 0, i};
-    REQUIRE(in.try_push(message_view{"p", "t", as_payload(t), priority::normal}) == push_result::ok);
+    REQUIRE(in.try_push(message_view{"p", "t", as_payload(t), priority::normal}) ==
+            push_result::ok);
   }
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
@@ -123,7 +134,9 @@ TEST_CASE("a consumer killed before commit leaves its batch to the next consumer
   }
 }
 
-TEST_CASE("producers killed at random points 50 times never wedge the consumer and every published message arrives") {
+TEST_CASE(
+    "producers killed at random points 50 times never wedge the consumer and every published "
+    "message arrives") {
   temp_bus bus;
   auto in = make(bus, 256);
   constexpr std::uint32_t steady = 2;
@@ -137,7 +150,8 @@ TEST_CASE("producers killed at random points 50 times never wedge the consumer a
     if (!out) return 10;
     for (std::uint64_t seq = 0; seq < count;) {
       const tagged t{id, 0, seq};
-      if (out->try_push(message_view{"p", "t", as_payload(t), priority::normal}) == push_result::ok) {
+      if (out->try_push(message_view{"p", "t", as_payload(t), priority::normal}) ==
+          push_result::ok) {
         ++seq;
       } else {
         (void)out->wait_not_full(100ms);
@@ -146,7 +160,8 @@ TEST_CASE("producers killed at random points 50 times never wedge the consumer a
     return 0;
   };
   std::vector<pid_t> steady_pids;
-  for (std::uint32_t id = 0; id < steady; ++id) steady_pids.push_back(spawn([&, id] { return produce(id, steady_count); }));
+  for (std::uint32_t id = 0; id < steady; ++id)
+    steady_pids.push_back(spawn([&, id] { return produce(id, steady_count); }));
   const pid_t killer = spawn([&] {
     std::mt19937 rng(12345);
     for (std::uint32_t v = 0; v < victims; ++v) {
@@ -202,7 +217,8 @@ TEST_CASE("producers killed at random points 50 times never wedge the consumer a
       }
     }
     if (killer_done && next[0] == steady_count && next[1] == steady_count && in.size() == 0) break;
-    if (n == 0 && in.wait_not_empty(100ms) == wake_reason::timed_out && now - last_progress > 30s) break;
+    if (n == 0 && in.wait_not_empty(100ms) == wake_reason::timed_out && now - last_progress > 30s)
+      break;
   }
   for (const pid_t p : steady_pids) CHECK(reap(p) == 0);
   CHECK(killer_status == 0);
@@ -214,6 +230,7 @@ TEST_CASE("producers killed at random points 50 times never wedge the consumer a
   // Every hook victim died holding a claimed slot; each was skipped, not waited on forever.
   CHECK(in.snapshot().abandoned >= victims / 2);
   // Liveness, not speed: a wedged consumer would sit here for good; allow for a loaded machine.
-  INFO("longest time without a delivery: " << std::chrono::duration_cast<std::chrono::milliseconds>(longest_silence).count() << " ms");
+  INFO("longest time without a delivery: "
+       << std::chrono::duration_cast<std::chrono::milliseconds>(longest_silence).count() << " ms");
   CHECK(longest_silence < 5s);
 }

@@ -29,7 +29,8 @@ TEST_CASE("critical messages are accepted from the reserve when regular slots ar
   REQUIRE(in.try_push(msg("n1")) == push_result::ok);
   REQUIRE(in.try_push(msg("n2")) == push_result::ok);
   REQUIRE(in.try_push(msg("n3")) == push_result::full);
-  for (int i = 0; i < 4; ++i) CHECK(in.try_push(msg("c" + std::to_string(i), priority::critical)) == push_result::ok);
+  for (int i = 0; i < 4; ++i)
+    CHECK(in.try_push(msg("c" + std::to_string(i), priority::critical)) == push_result::ok);
   CHECK(in.try_push(msg("c4", priority::critical)) == push_result::full);
   CHECK(in.size() == 6);
   CHECK(in.snapshot().size_by_lane[static_cast<int>(priority::critical)] == 4);
@@ -78,12 +79,14 @@ TEST_CASE("busy lanes are served high:normal:low 4:2:1, so low is never starved"
 TEST_CASE("an idle lane does not slow the others down (the round-robin is work-conserving)") {
   testing::temp_bus bus;
   auto in = make(bus, 300);
-  for (int i = 0; i < 100; ++i) REQUIRE(in.try_push(msg(std::to_string(i), priority::low)) == push_result::ok);
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(in.try_push(msg(std::to_string(i), priority::low)) == push_result::ok);
   auto c = in.attach_consumer();
   REQUIRE(c);
   auto batch = c->pop_batch(100);
   REQUIRE(batch.size() == 100);
-  for (int i = 0; i < 100; ++i) CHECK(batch[static_cast<std::size_t>(i)].payload == std::to_string(i));
+  for (int i = 0; i < 100; ++i)
+    CHECK(batch[static_cast<std::size_t>(i)].payload == std::to_string(i));
 }
 
 TEST_CASE("FIFO holds within each lane when lanes are interleaved") {

@@ -24,7 +24,8 @@ TEST_CASE("agent names follow ^[A-Za-z0-9_-]{1,64}$ and nothing else") {
 
 TEST_CASE("opening an inbox with an invalid agent name is refused before touching the disk") {
   testing::temp_bus bus;
-  for (const std::string& bad : std::vector<std::string>{"../x", "", std::string(65, 'a'), "a b", "\xc3\xa9t\xc3\xa9"}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"../x", "", std::string(65, 'a'), "a b", "\xc3\xa9t\xc3\xa9"}) {
     auto r = inbox::open_or_create(bus.dir(), bad);
     REQUIRE_FALSE(r);
     CHECK(r.err().code == errc::invalid_name);

@@ -82,9 +82,10 @@ TEST_CASE("an existing inbox keeps its geometry when opened with other options")
 
 TEST_CASE("geometry out of range is refused at creation and nothing is created") {
   testing::temp_bus bus;
-  for (auto opts : {create_options{0, 64, 4096, 0600}, create_options{1000, 0, 4096, 0600},
-                    create_options{1000, 64, 100, 0600}, create_options{1000, 64, 4100, 0600},
-                    create_options{1u << 21, 64, 4096, 0600}, create_options{1000, 64, 4096, 0400}}) {
+  for (auto opts :
+       {create_options{0, 64, 4096, 0600}, create_options{1000, 0, 4096, 0600},
+        create_options{1000, 64, 100, 0600}, create_options{1000, 64, 4100, 0600},
+        create_options{1u << 21, 64, 4096, 0600}, create_options{1000, 64, 4096, 0400}}) {
     auto r = inbox::open_or_create(bus.dir(), "a", opts);
     REQUIRE_FALSE(r);
     CHECK(r.err().code == errc::invalid_argument);
@@ -147,8 +148,12 @@ TEST_CASE("an inbox with another layout version is refused with wrong_version") 
 TEST_CASE("a truncated inbox file is refused with wrong_size") {
   testing::temp_bus bus;
   const fs::path p = make_inbox(bus);
-  SECTION("cut inside the slots") { fs::resize_file(p, fs::file_size(p) - 4096); }
-  SECTION("cut inside the header") { fs::resize_file(p, 100); }
+  SECTION("cut inside the slots") {
+    fs::resize_file(p, fs::file_size(p) - 4096);
+  }
+  SECTION("cut inside the header") {
+    fs::resize_file(p, 100);
+  }
   auto r = inbox::open(bus.dir(), "a");
   REQUIRE_FALSE(r);
   CHECK(r.err().code == errc::wrong_size);

@@ -40,7 +40,9 @@ struct tagged {
   std::uint64_t seq;
 };
 
-inline std::string_view as_payload(const tagged& t) { return {reinterpret_cast<const char*>(&t), sizeof t}; }
+inline std::string_view as_payload(const tagged& t) {
+  return {reinterpret_cast<const char*>(&t), sizeof t};
+}
 
 inline bool parse(std::string_view payload, tagged& out) {
   if (payload.size() != sizeof(tagged)) return false;

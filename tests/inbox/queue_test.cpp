@@ -99,7 +99,8 @@ TEST_CASE("a payload of exactly max_payload fits and one byte more is too_large"
   CHECK(in.try_push(msg(too_big)) == push_result::too_large);
   CHECK(in.try_push(msg(fits)) == push_result::ok);
   CHECK(in.try_push(msg("x", priority::normal, std::string(65, 's'))) == push_result::too_large);
-  CHECK(in.try_push(msg("x", priority::normal, "s", std::string(33, 't'))) == push_result::too_large);
+  CHECK(in.try_push(msg("x", priority::normal, "s", std::string(33, 't'))) ==
+        push_result::too_large);
   CHECK(in.size() == 1);
   auto c = attach(in);
   auto batch = c.pop_batch(4);
@@ -112,7 +113,8 @@ TEST_CASE("a received message carries sender, type, priority, timestamp and payl
   auto in = make(bus, 4);
   const std::string binary("a\0b\xff", 4);
   push_receipt receipt;
-  REQUIRE(in.try_push(msg(binary, priority::high, "sender-1", "task.done"), &receipt) == push_result::ok);
+  REQUIRE(in.try_push(msg(binary, priority::high, "sender-1", "task.done"), &receipt) ==
+          push_result::ok);
   auto c = attach(in);
   auto batch = c.pop_batch(1);
   REQUIRE(batch.size() == 1);
@@ -133,7 +135,8 @@ TEST_CASE("message ids are unique and sequences increase within an inbox") {
   std::uint64_t last_seq = 0;
   for (int i = 0; i < 2000; ++i) {
     push_receipt r;
-    REQUIRE(in.try_push(msg("m", i % 2 ? priority::critical : priority::low), &r) == push_result::ok);
+    REQUIRE(in.try_push(msg("m", i % 2 ? priority::critical : priority::low), &r) ==
+            push_result::ok);
     CHECK(ids.insert(r.id).second);
     if (i > 0) CHECK(r.sequence > last_seq);
     last_seq = r.sequence;
@@ -189,7 +192,8 @@ TEST_CASE("a closed inbox and a moved-from inbox answer closed") {
   testing::temp_bus bus;
   auto in = make(bus, 4);
   inbox moved = std::move(in);
-  CHECK(in.try_push(msg("x")) == push_result::closed);  // NOLINT(bugprone-use-after-move): the point of the test
+  CHECK(in.try_push(msg("x")) ==
+        push_result::closed);  // NOLINT(bugprone-use-after-move): the point of the test
   CHECK(moved.try_push(msg("x")) == push_result::ok);
   moved.close();
   CHECK(moved.closed());
@@ -217,7 +221,8 @@ TEST_CASE("peek copies pending messages in delivery order without consuming them
 TEST_CASE("clear drops every pending message and counts them as dequeued") {
   testing::temp_bus bus;
   auto in = make(bus, 200);
-  for (int i = 0; i < 150; ++i) REQUIRE(in.try_push(msg("x", static_cast<priority>(i % 4))) == push_result::ok);
+  for (int i = 0; i < 150; ++i)
+    REQUIRE(in.try_push(msg("x", static_cast<priority>(i % 4))) == push_result::ok);
   auto c = attach(in);
   CHECK(c.clear() == 150);
   CHECK(in.size() == 0);
@@ -255,7 +260,8 @@ TEST_CASE("a published slot with lying lengths is skipped and counted as corrupt
     // The normal ring starts after the header and the critical ring (64 slots of 512 B).
     auto other = inbox::open(bus.dir(), "a");
     REQUIRE(other);
-    auto* base = reinterpret_cast<std::uint8_t*>(&other->breaker()) - offsetof(layout::header, breaker);
+    auto* base =
+        reinterpret_cast<std::uint8_t*>(&other->breaker()) - offsetof(layout::header, breaker);
     auto* first = reinterpret_cast<layout::slot_header*>(base + layout::header_size + 64 * 512);
     first->payload_len = 1u << 30;
   }

@@ -18,7 +18,8 @@ constexpr std::uint64_t per_producer = sanitized ? 20'000 : 250'000;
 
 // Sends seq 0..count-1 tagged with id, waiting on the doorbell whenever the inbox is full.
 // Odd producers use batches of 16 so both push paths are under load.
-int produce(const std::filesystem::path& dir, std::uint32_t id, std::uint64_t count, bool mixed_lanes) {
+int produce(const std::filesystem::path& dir, std::uint32_t id, std::uint64_t count,
+            bool mixed_lanes) {
   auto in = inbox::open(dir, "sink");
   if (!in) return 10;
   const bool batched = id % 2 == 1;
@@ -26,7 +27,9 @@ int produce(const std::filesystem::path& dir, std::uint32_t id, std::uint64_t co
   tagged tags[16];
   message_view views[16];
   while (seq < count) {
-    auto prio_of = [&](std::uint64_t n) { return mixed_lanes ? static_cast<priority>(n % 3) : priority::normal; };
+    auto prio_of = [&](std::uint64_t n) {
+      return mixed_lanes ? static_cast<priority>(n % 3) : priority::normal;
+    };
     std::size_t sent = 0;
     if (batched) {
       const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(16, count - seq));
@@ -37,7 +40,10 @@ int produce(const std::filesystem::path& dir, std::uint32_t id, std::uint64_t co
       sent = in->try_push_batch(views, n);
     } else {
       const tagged t{id, 0, seq};
-      sent = in->try_push(message_view{"producer", "seq", as_payload(t), prio_of(seq)}) == push_result::ok ? 1 : 0;
+      sent = in->try_push(message_view{"producer", "seq", as_payload(t), prio_of(seq)}) ==
+                     push_result::ok
+                 ? 1
+                 : 0;
     }
     seq += sent;
     if (sent == 0) (void)in->wait_not_full(100ms);
@@ -75,7 +81,8 @@ tally consume(inbox& in, std::uint64_t count, bool mixed_lanes) {
         ++t.malformed;
         continue;
       }
-      const std::size_t s = mixed_lanes ? tag.producer * 3 + static_cast<std::size_t>(buf[i].prio) : tag.producer;
+      const std::size_t s =
+          mixed_lanes ? tag.producer * 3 + static_cast<std::size_t>(buf[i].prio) : tag.producer;
       if (s >= streams) {
         ++t.malformed;
       } else if (tag.seq == next[s]) {
@@ -116,10 +123,13 @@ void run(bool mixed_lanes) {
 
 }  // namespace
 
-TEST_CASE("four producer processes x 250k messages reach one consumer with none lost, duplicated or reordered") {
+TEST_CASE(
+    "four producer processes x 250k messages reach one consumer with none lost, duplicated or "
+    "reordered") {
   run(false);
 }
 
-TEST_CASE("per-producer order holds in every lane when producers spread messages over three lanes") {
+TEST_CASE(
+    "per-producer order holds in every lane when producers spread messages over three lanes") {
   run(true);
 }

@@ -12,7 +12,8 @@ namespace sluice::inbox::testing {
 class temp_bus {
  public:
   temp_bus() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sluice-inbox-test-XXXXXX").string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "sluice-inbox-test-XXXXXX").string();
     root_ = ::mkdtemp(tmpl.data());
     dir_ = root_ / "bus";
   }
@@ -30,8 +31,8 @@ class temp_bus {
   std::filesystem::path dir_;
 };
 
-inline message_view msg(std::string_view payload, priority p = priority::normal, std::string_view from = "tester",
-                        std::string_view type = "note") {
+inline message_view msg(std::string_view payload, priority p = priority::normal,
+                        std::string_view from = "tester", std::string_view type = "note") {
   return message_view{from, type, payload, p};
 }
 
