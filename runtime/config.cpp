@@ -148,7 +148,10 @@ struct config::impl {
 
   fs::path user_config_dir() const {
     if (!user_dir.empty()) return user_dir;
-    if (auto xdg = env("XDG_CONFIG_HOME"); xdg && !xdg->empty()) return fs::path(*xdg) / "sluice";
+    // The XDG spec says a relative XDG_CONFIG_HOME is invalid and must be ignored.
+    if (auto xdg = env("XDG_CONFIG_HOME"); xdg && !xdg->empty() && fs::path(*xdg).is_absolute()) {
+      return fs::path(*xdg) / "sluice";
+    }
     if (auto home = env("HOME"); home && !home->empty()) return fs::path(*home) / ".config" / "sluice";
     return {};
   }
@@ -160,7 +163,9 @@ struct config::impl {
       return done{};
     }
     toml_loaded = true;
-    std::vector<fs::path> candidates{bus_dir / "sluice.toml"};
+    // An empty bus_dir must not turn into ./sluice.toml.
+    std::vector<fs::path> candidates;
+    if (!bus_dir.empty()) candidates.push_back(bus_dir / "sluice.toml");
     if (auto user = user_config_dir(); !user.empty()) candidates.push_back(user / "sluice.toml");
     for (const auto& path : candidates) {
       struct stat st {};

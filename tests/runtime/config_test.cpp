@@ -214,3 +214,12 @@ TEST_CASE("parse_duration reads units and refuses junk with the name of what it 
     CHECK(r.err().message.find("--timeout") != std::string::npos);
   }
 }
+
+TEST_CASE("a relative XDG_CONFIG_HOME is ignored, as the XDG spec requires") {
+  fixture f;
+  f.env.vars["XDG_CONFIG_HOME"] = "relative/xdg";
+  f.env.vars["HOME"] = f.tmp.path().string();
+  write(f.tmp.path() / ".config" / "sluice" / "sluice.toml", "[rate_limit]\nbatch_size = 42\n");
+  config c(f.bus, f.env.lookup());
+  CHECK(c.batch_size().value() == 42);
+}
