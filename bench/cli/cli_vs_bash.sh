@@ -83,7 +83,11 @@ awk -v s="$(median_ms "$work/startup_send.json" "sluice start-up (count, no inbo
   'BEGIN { printf "%-22s %9.3f %28s %9.3f\n", "sluice start-up", s, "", c }'
 s_send=$(median_ms "$work/startup_send.json" "sluice send")
 b_send=$(median_ms "$work/startup_send.json" "bash send")
-echo "linking: $(ldd "$sluice" | grep -c '=>') shared libraries ($(ldd "$sluice" | awk '/=>/ {print $1}' | tr '\n' ' '))"
+if libs=$(ldd "$sluice" 2>/dev/null | awk '/=>/ {print $1}' | tr '\n' ' ') && [[ -n $libs ]]; then
+  echo "linking: dynamic, $(wc -w <<<"$libs") shared libraries ($libs)"
+else
+  echo "linking: static"
+fi
 awk -v s="$s_send" -v b="$b_send" 'BEGIN {
   ok = (s <= 2.0 && b / s >= 10.0)
   printf "target sluice send <= 2 ms and >= 10x bash: %s\n", ok ? "met" : "NOT met"
