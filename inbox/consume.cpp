@@ -174,8 +174,7 @@ wake_reason inbox::wait_not_empty(std::chrono::nanoseconds timeout) noexcept {
     detail::cpu_relax();
   }
   for (;;) {
-    d.waiters.fetch_add(1, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);                // sync: not-empty-dekker
+    detail::register_waiter(d.waiters);                                 // sync: not-empty-dekker
     const std::uint32_t seen = d.bell.load(std::memory_order_acquire);  // sync: not-empty-bell
     if (m.has_work(m.consuming)) {
       d.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only counts sleepers
@@ -328,10 +327,10 @@ std::vector<message> inbox::peek(std::size_t max) const {
                   std::string(r.from),
                   std::string(r.type),
                   std::string(r.payload)};
-      std::atomic_thread_fence(
-          std::memory_order_acquire);  // sync: peek-recheck (orders the copy before the re-load)
-      if (s->ctl.load(std::memory_order_relaxed) != ctl)
-        return false;  // relaxed: ordered by the fence
+      // A read-modify-write that changes nothing: its release half keeps the copy above
+      // before this re-read of ctl (a plain acquire load would not; fences break TSan).
+      if (const_cast<layout::slot_header*>(s)->ctl.fetch_add(0, std::memory_order_acq_rel) != ctl)
+        return false;
       out.push_back(std::move(msg));
       ++cursor[lane];
       return true;

@@ -72,22 +72,18 @@ inline void publish(layout::slot_header* s, std::uint64_t lap, std::uint32_t pid
 }  // namespace
 
 void inbox::impl::ring_not_empty() noexcept {
-  // Dekker pair with wait_not_empty: our publish store, then this fence, then the waiters
-  // load; the sleeper increments waiters, fences, then re-reads the slots. One side always
+  // Dekker pair with wait_not_empty: our publish store, then a barrier, then the waiters
+  // load; the sleeper increments waiters, barrier, then re-reads the slots. One side always
   // sees the other, so a sleeper never misses the message that was just published.
-  std::atomic_thread_fence(std::memory_order_seq_cst);  // sync: not-empty-dekker
-  // relaxed: ordered by the fence above.
-  if (h->not_empty.waiters.load(std::memory_order_relaxed) != 0) {
-    h->not_empty.bell.fetch_add(1, std::memory_order_release);  // sync: not-empty-bell
+  if (detail::waiters_after_change(h->not_empty.waiters) != 0) {  // sync: not-empty-dekker
+    h->not_empty.bell.fetch_add(1, std::memory_order_release);    // sync: not-empty-bell
     detail::futex_wake_all(h->not_empty.bell);
   }
 }
 
 void inbox::impl::ring_not_full() noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);  // sync: not-full-dekker
-  // relaxed: ordered by the fence above.
-  if (h->not_full.waiters.load(std::memory_order_relaxed) != 0) {
-    h->not_full.bell.fetch_add(1, std::memory_order_release);  // sync: not-full-bell
+  if (detail::waiters_after_change(h->not_full.waiters) != 0) {  // sync: not-full-dekker
+    h->not_full.bell.fetch_add(1, std::memory_order_release);    // sync: not-full-bell
     detail::futex_wake_all(h->not_full.bell);
   }
 }
@@ -295,8 +291,7 @@ wake_reason inbox::wait_not_full(std::chrono::nanoseconds timeout) noexcept {
     detail::cpu_relax();
   }
   for (;;) {
-    d.waiters.fetch_add(1, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);                // sync: not-full-dekker
+    detail::register_waiter(d.waiters);                                 // sync: not-full-dekker
     const std::uint32_t seen = d.bell.load(std::memory_order_acquire);  // sync: not-full-bell
     if (!full()) {
       d.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only counts sleepers
