@@ -43,7 +43,7 @@ struct loadtest_progress {
   std::uint64_t sent = 0;
   std::uint64_t received = 0;
   double msgs_per_s = 0;        // received, over the last interval
-  std::uint64_t p99_ns = 0;     // worst sink so far
+  std::uint64_t p99_ns = 0;     // the worst sink's p99 so far (sinks are not merged until the end)
   std::uint64_t backpressure_waits = 0;
   std::uint64_t breaker_trips = 0;
   std::uint32_t senders_running = 0;

@@ -45,10 +45,11 @@ std::string si(double v) {
   return fmt::format("{:g}", round_to(v, a < 1 ? 0.01 : 0.1));
 }
 
+// Four significant digits at most: "1.442 ms", "99.09 ms", "850 µs" (never an exponent).
 std::string latency_label(double micros) {
-  if (micros >= 1e6) return fmt::format("{:g} s", micros / 1e6);
-  if (micros >= 1e3) return fmt::format("{:g} ms", micros / 1e3);
-  return fmt::format("{:g} µs", micros);
+  if (micros >= 1e6) return fmt::format("{:.4g} s", micros / 1e6);
+  if (micros >= 1e3) return fmt::format("{:.4g} ms", micros / 1e3);
+  return fmt::format("{:.4g} µs", micros);
 }
 
 // A "nice" axis step (1, 2 or 5 times a power of ten) giving about `ticks` intervals.
