@@ -14,6 +14,8 @@ void add_bus_verbs(CLI::App& app, cli_state& state);
 void add_send_verbs(CLI::App& app, cli_state& state);
 void add_recv_verbs(CLI::App& app, cli_state& state);
 void add_inspect_verbs(CLI::App& app, cli_state& state);
+void add_loadtest_verbs(CLI::App& app, cli_state& state);
+void add_top_verbs(CLI::App& app, cli_state& state);
 }
 
 int main(int argc, char** argv) {
@@ -32,6 +34,8 @@ int main(int argc, char** argv) {
   add_send_verbs(app, state);
   add_recv_verbs(app, state);
   add_inspect_verbs(app, state);
+  add_loadtest_verbs(app, state);
+  add_top_verbs(app, state);
 
   try {
     app.parse(argc, argv);
