@@ -6,6 +6,7 @@
 //   capacity = 1000
 //   [monitors]
 //   overflow_interval = "1s"              # durations as strings: "250ms", "5s", "2m"
+//   prometheus_port = 9464                # serve GET /metrics on 127.0.0.1 (0: off)
 //   [[agent]]
 //   name = "worker"                       # ^[A-Za-z0-9_-]{1,64}$
 //   command = ["./worker", "--fast"]      # relative paths resolve against the manifest's folder

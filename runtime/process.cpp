@@ -261,7 +261,7 @@ struct process_watcher::impl {
   int wake = -1;    // eventfd: stop request
   int sigfd = -1;   // signalfd, when watch_signals was called
   std::function<void(int)> on_signal;
-  std::mutex mu;    // guards entries (the map) and each entry's child (signal vs reap)
+  std::mutex mu;    // guards entries (the map), each entry's child (signal vs reap), sigfd/on_signal
   std::map<child_id, std::unique_ptr<entry>> entries;
   child_id next_id = 1;
   bool stopping = false;
@@ -362,9 +362,16 @@ struct process_watcher::impl {
         const child_id id = events[i].data.u64 >> 2;
         if (tag == tag_control && id == 0) return;  // stop
         if (tag == tag_control) {
+          int fd = -1;
+          std::function<void(int)> notify;
+          {
+            std::lock_guard<std::mutex> lock(mu);  // set by watch_signals on another thread
+            fd = sigfd;
+            notify = on_signal;
+          }
           signalfd_siginfo si{};
-          while (::read(sigfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si))
-            if (on_signal) on_signal(static_cast<int>(si.ssi_signo));
+          while (::read(fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si))
+            if (notify) notify(static_cast<int>(si.ssi_signo));
           continue;
         }
         if (tag == tag_pidfd) {

@@ -1,0 +1,262 @@
+#include "actors/agent.hpp"
+
+#include <signal.h>
+
+#include <atomic>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <spdlog/spdlog.h>
+
+#include "backpressure/send.hpp"
+#include "runtime/bus_control.hpp"
+#include "runtime/bus_dir.hpp"
+#include "runtime/config.hpp"
+#include "runtime/logging.hpp"
+
+namespace sluice::actors {
+
+namespace {
+
+using pump_atom = caf::atom_constant<caf::atom("pump")>;
+
+// Set by SIGTERM/SIGINT; the pump checks it between batches. Relaxed would do for a flag
+// read in a loop, but a signal handler may only touch lock-free atomics, which this is.
+std::atomic<int> stop_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free);
+
+extern "C" void on_stop_signal(int sig) { stop_signal.store(sig); }
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a doorbell wait returns early instead of sleeping on
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+}
+
+bool stop_requested() noexcept { return stop_signal.load() != 0; }
+
+// The monotonic clock, except that a stop request (SIGTERM) moves it past every deadline:
+// a send waiting on a full destination gives up at its next wake-up (the signal also cuts
+// the doorbell wait short) instead of holding the agent beyond launch's grace period.
+class stoppable_time final : public backpressure::time_source {
+ public:
+  std::int64_t now_ns() noexcept override {
+    const std::int64_t t = backpressure::monotonic_time().now_ns();
+    return stop_requested() ? t + (std::int64_t{1} << 60) : t;
+  }
+  void sleep_for(std::chrono::nanoseconds d) noexcept override {
+    if (!stop_requested()) backpressure::monotonic_time().sleep_for(d);
+  }
+};
+
+}  // namespace
+
+struct agent::impl {
+  std::string name;
+  std::filesystem::path dir;
+  agent_options opts;
+  std::optional<inbox::inbox> own;
+  std::optional<inbox::consumer> consumer;
+  std::optional<runtime::bus_control> control;  // absent until bus.ctl exists
+  std::uint32_t default_batch = 10;
+  std::map<std::string, inbox::inbox, std::less<>> destinations;
+  stoppable_time clock;
+  agent_stats stats;
+  bool stop = false;
+  int exit_code = 0;
+
+  std::uint32_t batch_size() {
+    if (opts.batch_size) return opts.batch_size;
+    if (!control) {
+      if (auto c = runtime::bus_control::open(dir)) control.emplace(std::move(c.value()));
+    }
+    return control ? std::max<std::uint32_t>(1, control->policy().batch_size) : default_batch;
+  }
+
+  inbox::inbox* destination(std::string_view to) {
+    if (auto it = destinations.find(to); it != destinations.end()) return &it->second;
+    auto opened = inbox::inbox::open(dir, to);
+    if (!opened) {
+      spdlog::error("{}: cannot send to '{}': {}", name, to, opened.err().message);
+      return nullptr;
+    }
+    return &destinations.emplace(std::string(to), std::move(opened.value())).first->second;
+  }
+};
+
+const std::string& agent::name() const noexcept { return p_->name; }
+const std::filesystem::path& agent::bus_dir() const noexcept { return p_->dir; }
+const agent_stats& agent::stats() const noexcept { return p_->stats; }
+bool agent::stopping() const noexcept { return p_->stop; }
+std::uint64_t agent::backlog() const noexcept { return p_->own ? p_->own->size() : 0; }
+
+void agent::stop(int exit_code) noexcept {
+  p_->stop = true;
+  p_->exit_code = exit_code;
+}
+
+backpressure::send_outcome agent::send_detailed(std::string_view to, std::string_view type,
+                                                std::string_view payload, inbox::priority prio) {
+  backpressure::send_outcome out;
+  inbox::inbox* dest = p_->destination(to);
+  if (dest) {
+    auto policy = p_->opts.send;
+    // Stopping: deliver what fits now, wait for nothing.
+    if (p_->opts.handle_signals && stop_requested()) policy.wait = false;
+    out = backpressure::send_with_backpressure(*dest, {p_->name, type, payload, prio}, policy,
+                                               backpressure::null_observer(),
+                                               p_->opts.handle_signals ? p_->clock
+                                                                       : backpressure::monotonic_time());
+  }
+  p_->stats.backpressure_waits += out.waits;
+  p_->stats.backpressure_time += out.waited;
+  if (out.status == backpressure::send_status::sent) {
+    ++p_->stats.sent;
+  } else if (out.status == backpressure::send_status::full) {
+    ++p_->stats.full;  // the caller asked not to wait and decides what to do
+  } else {
+    ++p_->stats.send_failures;
+    if (dest) spdlog::warn("{}: send to '{}' failed: {}", p_->name, to, backpressure::to_string(out.status));
+  }
+  return out;
+}
+
+backpressure::send_status agent::send(std::string_view to, std::string_view type,
+                                      std::string_view payload, inbox::priority prio) {
+  return send_detailed(to, type, payload, prio).status;
+}
+
+backpressure::send_status agent::reply(const inbox::received_message& to, std::string_view type,
+                                       std::string_view payload) {
+  return send(to.from, type, payload);
+}
+
+namespace {
+
+struct pump_state {
+  std::shared_ptr<agent::impl> p;
+  std::shared_ptr<agent_handlers> h;
+  std::shared_ptr<int> exit_code;
+  static inline const char* name = "sluice.agent";
+};
+
+void finish(caf::stateful_actor<pump_state>* self, int code) {
+  auto& s = self->state;
+  if (s.exit_code) *s.exit_code = code;
+  s.p->consumer.reset();  // releases the inbox lock now, not when the actor is destroyed
+  self->quit();
+}
+
+// One turn: a batch into the handler and a commit, or a bounded doorbell wait.
+void turn(caf::stateful_actor<pump_state>* self) {
+  auto& s = self->state;
+  agent::impl& p = *s.p;
+  agent a(p);
+  if (const int sig = stop_signal.load(); sig != 0 && p.opts.handle_signals) {
+    spdlog::info("{}: stopping on signal {}", p.name, sig);
+    p.stop = true;
+  }
+  if (p.stop) return finish(self, p.exit_code);
+  auto batch = p.consumer->pop_batch(p.batch_size());
+  if (batch.empty()) {
+    (void)p.own->wait_not_empty(p.opts.idle_wait);
+  } else {
+    try {
+      for (const auto& m : batch) {
+        if (p.opts.handle_signals && stop_requested()) {
+          // Not committed: the whole batch is delivered again to the next run of this agent.
+          spdlog::info("{}: stopping on signal mid-batch; the batch stays for the next run", p.name);
+          return finish(self, p.exit_code);
+        }
+        ++p.stats.received;
+        if (s.h->on_message) s.h->on_message(a, m);
+      }
+    } catch (const std::exception& e) {
+      // Not committed: the batch is delivered again to the next run of this agent.
+      spdlog::error("{}: handler failed: {} (batch left uncommitted)", p.name, e.what());
+      return finish(self, 1);
+    }
+    p.consumer->commit();
+    ++p.stats.batches;
+  }
+  if (s.h->on_idle && !p.stop) s.h->on_idle(a);
+  self->send(self, pump_atom::value);
+}
+
+caf::behavior pump(caf::stateful_actor<pump_state>* self, std::shared_ptr<agent::impl> p,
+                   std::shared_ptr<agent_handlers> h, std::shared_ptr<int> exit_code) {
+  self->state.p = std::move(p);
+  self->state.h = std::move(h);
+  self->state.exit_code = std::move(exit_code);
+  auto& impl = *self->state.p;
+  auto own = inbox::inbox::open_or_create(impl.dir, impl.name);
+  std::optional<inbox::result<inbox::consumer>> attached;
+  if (own) attached.emplace(own->attach_consumer());
+  if (!own || !*attached) {
+    spdlog::error("{}: cannot attach to its inbox: {}", impl.name,
+                  own ? (*attached).err().message : own.err().message);
+    finish(self, 69);
+    return {};
+  }
+  impl.own.emplace(std::move(own.value()));
+  impl.consumer.emplace(std::move(attached->value()));
+  if (self->state.h->on_start) {
+    agent a(impl);
+    self->state.h->on_start(a);
+  }
+  self->send(self, pump_atom::value);
+  return {[=](pump_atom) { turn(self); }};
+}
+
+}  // namespace
+
+caf::actor spawn_agent(caf::actor_system& sys, agent_handlers handlers, agent_options opts,
+                       std::shared_ptr<int> exit_code) {
+  auto p = std::make_shared<agent::impl>();
+  p->name = opts.name;
+  if (p->name.empty()) {
+    const char* env = std::getenv("SLUICE_AGENT");
+    p->name = env ? env : "";
+  }
+  p->dir = opts.bus_dir;
+  if (p->dir.empty()) {
+    if (auto loc = runtime::resolve_bus({})) p->dir = loc->dir;
+  }
+  runtime::config cfg(p->dir);
+  if (auto b = cfg.batch_size()) p->default_batch = b.value();
+  if (opts.handle_signals) install_signal_handlers();
+  p->opts = std::move(opts);
+  if (!exit_code) exit_code = std::make_shared<int>(0);
+  return sys.spawn<caf::detached>(pump, std::move(p),
+                                  std::make_shared<agent_handlers>(std::move(handlers)),
+                                  std::move(exit_code));
+}
+
+int run_agent(agent_handlers handlers, agent_options opts) {
+  (void)runtime::init_logging_from_env();
+  if (opts.name.empty() && !std::getenv("SLUICE_AGENT")) {
+    spdlog::error("no agent name: set SLUICE_AGENT (sluice launch does) or agent_options.name");
+    return 64;
+  }
+  auto code = std::make_shared<int>(0);
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 1);
+  caf::actor_system sys{cfg};
+  auto pump_actor = spawn_agent(sys, std::move(handlers), std::move(opts), code);
+  caf::scoped_actor self{sys};
+  self->monitor(pump_actor);
+  self->receive([](const caf::down_msg&) {});
+  return *code;
+}
+
+}  // namespace sluice::actors

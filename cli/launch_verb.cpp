@@ -1,0 +1,65 @@
+// `sluice launch <manifest.toml> [--keep] [--grace 5s]` (DESIGN.md section 6). The actor
+// system lives in actors/launcher; this file only parses flags and maps errors to exit codes.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "actors/launcher.hpp"
+#include "cli/verb.hpp"
+#include "runtime/duration.hpp"
+#include "runtime/manifest.hpp"
+
+namespace sluice::cli {
+
+namespace {
+
+struct launch_flags {
+  std::string manifest;
+  bool keep = false;
+  std::string grace = "5s";
+};
+
+// Shell agents call the same sluice that launched them, wherever it is installed.
+std::string own_executable() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+int run_launch(const global_options& globals, const launch_flags& f) {
+  auto m = runtime::load_manifest(f.manifest);
+  if (!m)
+    throw cli_error{m.err().code == runtime::errc::invalid_argument ? exit_code::bad_input
+                                                                    : exit_code::io_error,
+                    m.err().message};
+  auto grace = runtime::parse_duration(f.grace, "--grace");
+  if (!grace) throw cli_error{exit_code::usage, grace.err().message};
+
+  actors::launch_options opts;
+  opts.bus = {globals.dir, globals.bus};
+  opts.keep = f.keep;
+  opts.grace = std::chrono::duration_cast<std::chrono::milliseconds>(grace.value());
+  opts.sluice_bin = own_executable();
+  auto code = actors::launch(m.value(), opts);
+  if (!code) throw cli_error{exit_code::os_error, code.err().message};
+  return code.value();
+}
+
+}  // namespace
+
+void add_launch_verbs(CLI::App& app, cli_state& state) {
+  auto flags = std::make_shared<launch_flags>();
+  auto* cmd = app.add_subcommand(
+      "launch", "run the agents of a TOML manifest under supervision until the jobs finish or "
+                "SIGINT/SIGTERM; exit 0 when every agent ended cleanly");
+  cmd->add_option("manifest", flags->manifest, "the manifest (see examples/swarm.toml)")->required();
+  cmd->add_flag("--keep", flags->keep, "leave the bus (inboxes, bus.ctl, logs) in place afterwards");
+  cmd->add_option("--grace", flags->grace, "time between SIGTERM and SIGKILL when stopping (default 5s)");
+  cmd->callback([&state, flags] {
+    state.action = [&state, flags] { return run_launch(state.globals, *flags); };
+  });
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,39 @@
+// A worker with faults to order, for the demos and the tests:
+//   --delay-us N      take N microseconds per task (the swarm's deliberately slow worker)
+//   --crash-every N   die (exit 3) in the middle of a batch after every N tasks, without
+//                     committing it: the batch comes back after the restart, nothing is lost
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "actors/agent.hpp"
+
+int main(int argc, char** argv) {
+  using namespace sluice;
+  long delay_us = 0;
+  long crash_every = 0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--delay-us") == 0) delay_us = std::atol(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--crash-every") == 0) crash_every = std::atol(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "usage: faulty_worker [--delay-us N] [--crash-every N]\n");
+      return 64;
+    }
+  }
+  long handled = 0;
+  actors::agent_handlers h;
+  h.on_message = [&](actors::agent& self, const inbox::received_message& task) {
+    if (task.type != "task") return;
+    if (delay_us > 0) ::usleep(static_cast<useconds_t>(delay_us));
+    self.reply(task, "result", task.payload);
+    if (crash_every > 0 && ++handled % crash_every == 0) {
+      std::printf("crashing after %ld tasks (batch not committed)\n", handled);
+      std::fflush(stdout);
+      std::_Exit(3);
+    }
+  };
+  return actors::run_agent(std::move(h));
+}
