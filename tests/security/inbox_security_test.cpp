@@ -1,0 +1,268 @@
+// Hostile conditions at the inbox layer: another user, symlinks planted in the bus, a full
+// /dev/shm, and payloads at the size limit. Tests that need root (switching users, mounting a
+// tmpfs) say so and pass vacuously when not run as root.
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "inbox/inbox.hpp"
+
+using namespace sluice::inbox;
+namespace fs = std::filesystem;
+
+namespace {
+
+class temp_root {
+ public:
+  temp_root() {
+    std::string tmpl = (fs::temp_directory_path() / "sluice-security-XXXXXX").string();
+    root_ = ::mkdtemp(tmpl.data());
+  }
+  ~temp_root() {
+    if (mounted_) ::umount2(root_.c_str(), MNT_DETACH);
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+  temp_root(const temp_root&) = delete;
+  temp_root& operator=(const temp_root&) = delete;
+  const fs::path& path() const { return root_; }
+  // Mounts a tmpfs of `bytes` on the root; false when this process may not mount.
+  bool mount_tmpfs(std::size_t bytes) {
+    const std::string opts = "size=" + std::to_string(bytes) + ",mode=0700";
+    mounted_ = ::mount("tmpfs", root_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, opts.c_str()) == 0;
+    return mounted_;
+  }
+
+ private:
+  fs::path root_;
+  bool mounted_ = false;
+};
+
+message_view msg(std::string_view payload) {
+  return message_view{"tester", "note", payload, priority::normal};
+}
+
+// Files in dir other than the given inbox names: temp files a failed creation left behind.
+std::vector<std::string> stray_files(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    out.push_back(it->path().filename().string());
+  }
+  return out;
+}
+
+// Runs fn as user nobody / group nogroup in a child; returns its exit code.
+template <class F>
+int as_nobody(F fn) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    const passwd* pw = ::getpwnam("nobody");
+    const group* gr = ::getgrnam("nogroup");
+    if (pw == nullptr || gr == nullptr) ::_exit(90);
+    if (::setgroups(0, nullptr) != 0 || ::setgid(gr->gr_gid) != 0 || ::setuid(pw->pw_uid) != 0)
+      ::_exit(91);
+    ::_exit(fn());
+  }
+  int status = 0;
+  if (::waitpid(child, &status, 0) != child || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+bool is_root() {
+  return ::geteuid() == 0;
+}
+
+}  // namespace
+
+TEST_CASE("a bus directory is created 0700 and an inbox 0600 whatever the umask") {
+  temp_root root;
+  const mode_t old = ::umask(0);
+  auto in = inbox::open_or_create(root.path() / "bus", "agent");
+  ::umask(old);
+  REQUIRE(in);
+  struct stat st {};
+  REQUIRE(::stat((root.path() / "bus").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+  REQUIRE(::stat(in->path().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("another user can neither read nor write an inbox, even in a directory it may enter") {
+  if (!is_root()) {
+    WARN("not root: cannot switch to user nobody, nothing checked");
+    return;
+  }
+  temp_root root;
+  auto in = inbox::open_or_create(root.path() / "bus", "agent");
+  REQUIRE(in);
+  REQUIRE(in->try_push(msg("secret")) == push_result::ok);
+  const fs::path file = in->path();
+  // 1. The default: the 0700 bus directory keeps nobody out entirely.
+  REQUIRE(::chmod(root.path().c_str(), 0755) == 0);
+  CHECK(as_nobody([&] {
+          auto other = inbox::open(root.path() / "bus", "agent");
+          return !other && other.err().code == errc::permission_denied ? 0 : 1;
+        }) == 0);
+  // 2. Even with the directory opened up by mistake, the 0600 file is closed to other users.
+  REQUIRE(::chmod((root.path() / "bus").c_str(), 0755) == 0);
+  CHECK(as_nobody([&] {
+          if (::open(file.c_str(), O_RDONLY) >= 0 || errno != EACCES) return 1;
+          if (::open(file.c_str(), O_WRONLY) >= 0 || errno != EACCES) return 2;
+          auto other = inbox::open(root.path() / "bus", "agent");
+          if (other || other.err().code != errc::permission_denied) return 3;
+          return other.err().message.find("permission denied") != std::string::npos ? 0 : 4;
+        }) == 0);
+  CHECK(in->size() == 1);
+}
+
+TEST_CASE("a symlinked inbox file is refused and the file it points to is left untouched") {
+  temp_root root;
+  const fs::path dir = root.path() / "bus";
+  REQUIRE(inbox::open_or_create(dir, "real"));
+  const fs::path victim = root.path() / "victim.txt";
+  std::ofstream(victim) << "precious";
+  fs::create_symlink(victim, dir / "evil.inbox");
+  auto opened = inbox::open_or_create(dir, "evil");
+  REQUIRE_FALSE(opened);
+  CHECK(opened.err().code == errc::path_is_symlink);
+  std::ifstream in(victim);
+  std::string content;
+  std::getline(in, content);
+  CHECK(content == "precious");
+  CHECK(fs::file_size(victim) == 8);
+}
+
+TEST_CASE(
+    "a symlink to another user's inbox is refused, so a planted link cannot redirect messages") {
+  temp_root root;
+  const fs::path real = root.path() / "real";
+  const fs::path planted = root.path() / "planted";
+  auto target = inbox::open_or_create(real, "target");
+  REQUIRE(target);
+  fs::create_directory(planted);
+  fs::create_symlink(target->path(), planted / "agent.inbox");
+  auto opened = inbox::open(planted, "agent");
+  REQUIRE_FALSE(opened);
+  CHECK(opened.err().code == errc::path_is_symlink);
+  CHECK(target->size() == 0);
+}
+
+TEST_CASE("a symlinked bus directory is refused for opening and for creating") {
+  temp_root root;
+  const fs::path real = root.path() / "real";
+  REQUIRE(inbox::open_or_create(real, "agent"));
+  fs::create_directory_symlink(real, root.path() / "link");
+  auto opened = inbox::open(root.path() / "link", "agent");
+  REQUIRE_FALSE(opened);
+  CHECK(opened.err().code == errc::path_is_symlink);
+  auto created = inbox::open_or_create(root.path() / "link", "other");
+  REQUIRE_FALSE(created);
+  CHECK(created.err().code == errc::path_is_symlink);
+  CHECK_FALSE(fs::exists(real / "other.inbox"));
+}
+
+TEST_CASE("a full tmpfs refuses a new inbox with no_space and leaves no half-created file") {
+  if (!is_root()) {
+    WARN(
+        "not root: cannot mount a tmpfs, nothing checked (the file-size-limit test covers the same "
+        "path)");
+    return;
+  }
+  temp_root root;
+  if (!root.mount_tmpfs(1u << 20)) {
+    WARN("mounting a tmpfs failed here, nothing checked");
+    return;
+  }
+  const fs::path dir = root.path() / "bus";
+  // Default geometry reserves about 4.5 MB: it cannot fit in 1 MiB.
+  auto big = inbox::open_or_create(dir, "big");
+  REQUIRE_FALSE(big);
+  CHECK(big.err().code == errc::no_space);
+  CHECK(big.err().message.find("no space") != std::string::npos);
+  CHECK(stray_files(dir).empty());
+}
+
+TEST_CASE(
+    "creating inboxes until the tmpfs is full fails cleanly and keeps the earlier inboxes "
+    "working") {
+  if (!is_root()) {
+    WARN("not root: cannot mount a tmpfs, nothing checked");
+    return;
+  }
+  temp_root root;
+  if (!root.mount_tmpfs(1u << 20)) {
+    WARN("mounting a tmpfs failed here, nothing checked");
+    return;
+  }
+  const fs::path dir = root.path() / "bus";
+  // 16 regular + 1 critical slot of 4 KiB: about 100 KB reserved each.
+  const create_options small{16, 1, 4096, 0600};
+  int made = 0;
+  result<inbox> last = error{errc::io_error, ""};
+  for (; made < 100; ++made) {
+    last = inbox::open_or_create(dir, "agent" + std::to_string(made), small);
+    if (!last) break;
+  }
+  REQUIRE(made > 0);
+  REQUIRE(made < 100);
+  CHECK(last.err().code == errc::no_space);
+  CHECK(stray_files(dir).size() == static_cast<std::size_t>(made));
+  CHECK_FALSE(fs::exists(dir / ("agent" + std::to_string(made) + ".inbox")));
+  auto first = inbox::open(dir, "agent0");
+  REQUIRE(first);
+  CHECK(first->try_push(msg("still works")) == push_result::ok);
+}
+
+TEST_CASE(
+    "a file-size limit hit while creating an inbox answers no_space and leaves nothing behind") {
+  temp_root root;
+  const fs::path dir = root.path() / "bus";
+  const pid_t child = ::fork();
+  if (child == 0) {
+    std::signal(SIGXFSZ, SIG_IGN);  // so ftruncate/fallocate answer EFBIG instead of killing us
+    const rlimit lim{64 * 1024, 64 * 1024};
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(90);
+    auto in = inbox::open_or_create(dir, "agent");
+    if (in) ::_exit(1);
+    ::_exit(in.err().code == errc::no_space ? 0 : 2);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(stray_files(dir).empty());
+}
+
+TEST_CASE(
+    "a payload of exactly the maximum size is delivered intact and one byte more is refused") {
+  temp_root root;
+  auto in = inbox::open_or_create(root.path() / "bus", "agent", create_options{8, 1, 1024, 0600});
+  REQUIRE(in);
+  const std::uint32_t max = in->snapshot().max_payload;
+  CHECK(max == 1024 - 136);
+  std::string exact(max, '\0');
+  for (std::size_t i = 0; i < exact.size(); ++i) exact[i] = static_cast<char>(i * 7 + 3);
+  CHECK(in->try_push(msg(exact)) == push_result::ok);
+  CHECK(in->try_push(msg(std::string(max + 1, 'x'))) == push_result::too_large);
+  CHECK(in->size() == 1);
+  auto c = in->attach_consumer();
+  REQUIRE(c);
+  auto got = c->pop_batch(4);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].payload == exact);
+  c->commit();
+  CHECK(in->snapshot().rejected_full == 0);
+}
