@@ -30,7 +30,9 @@ using layout::make_ctl;
 // Lanes in file order (critical, normal, high, low), as map_file() in open.cpp lays them out.
 constexpr std::size_t file_order[layout::lane_count] = {layout::critical_lane, 1, 2, 0};
 
-const char* lane_name(std::size_t lane) { return to_string(static_cast<priority>(lane)); }
+const char* lane_name(std::size_t lane) {
+  return to_string(static_cast<priority>(lane));
+}
 
 // A private read-write mapping of a validated inbox file.
 class mapping {
@@ -45,22 +47,27 @@ class mapping {
 
   std::optional<error> map(const fs::path& path, const stats& validated) {
     fd_ = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    if (fd_ < 0) return error{errc::io_error, "cannot open " + path.string() + ": " + std::strerror(errno)};
+    if (fd_ < 0)
+      return error{errc::io_error, "cannot open " + path.string() + ": " + std::strerror(errno)};
     struct stat st {};
     layout::identity id{};
-    if (::fstat(fd_, &st) != 0 || ::pread(fd_, &id, sizeof id, 0) != static_cast<ssize_t>(sizeof id)) {
+    if (::fstat(fd_, &st) != 0 ||
+        ::pread(fd_, &id, sizeof id, 0) != static_cast<ssize_t>(sizeof id)) {
       return error{errc::io_error, "cannot read " + path.string() + ": " + std::strerror(errno)};
     }
     // The file inbox::open validated may have been replaced since: check this one again.
     const std::uint32_t ring = layout::next_pow2(id.capacity);
-    const std::uint64_t expect = layout::header_size + (3ull * ring + id.critical_reserve) * id.slot_size;
+    const std::uint64_t expect =
+        layout::header_size + (3ull * ring + id.critical_reserve) * id.slot_size;
     if (id.capacity != validated.capacity || id.slot_size != validated.slot_size ||
-        id.critical_reserve != validated.critical_reserve || id.ring_size != ring || id.file_size != expect ||
-        static_cast<std::uint64_t>(st.st_size) != expect) {
-      return error{errc::io_error, path.string() + " changed while the doctor was looking at it; run it again"};
+        id.critical_reserve != validated.critical_reserve || id.ring_size != ring ||
+        id.file_size != expect || static_cast<std::uint64_t>(st.st_size) != expect) {
+      return error{errc::io_error,
+                   path.string() + " changed while the doctor was looking at it; run it again"};
     }
     void* base = ::mmap(nullptr, expect, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
-    if (base == MAP_FAILED) return error{errc::io_error, "cannot map " + path.string() + ": " + std::strerror(errno)};
+    if (base == MAP_FAILED)
+      return error{errc::io_error, "cannot map " + path.string() + ": " + std::strerror(errno)};
     base_ = base;
     size_ = expect;
     dev_ = st.st_dev;
@@ -69,7 +76,8 @@ class mapping {
     std::uint64_t offset = layout::header_size;
     for (const std::size_t lane : file_order) {
       const std::uint32_t r = lane == layout::critical_lane ? id.critical_reserve : ring;
-      lanes_[lane] = lane_view{static_cast<std::uint8_t*>(base_) + offset, r, static_cast<std::uint32_t>(__builtin_ctz(r))};
+      lanes_[lane] = lane_view{static_cast<std::uint8_t*>(base_) + offset, r,
+                               static_cast<std::uint32_t>(__builtin_ctz(r))};
       offset += static_cast<std::uint64_t>(r) * id.slot_size;
     }
     return std::nullopt;
@@ -131,20 +139,24 @@ slot_state classify(std::uint64_t ctl, std::uint32_t lap) {
   if (owner == layout::abandoned_owner) return slot_state::marked;
   if ((owner & layout::published_bit) != 0) return slot_state::published;
   if (owner == 0) return slot_state::unstamped;
-  return detail::process_alive(static_cast<pid_t>(owner & layout::pid_mask)) ? slot_state::live_claim : slot_state::dead_claim;
+  return detail::process_alive(static_cast<pid_t>(owner & layout::pid_mask))
+             ? slot_state::live_claim
+             : slot_state::dead_claim;
 }
 
 std::string plural(std::uint64_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-diagnosis inspect(const mapping& m, const fs::path& path, std::string_view agent, const stats& snapshot) {
+diagnosis inspect(const mapping& m, const fs::path& path, std::string_view agent,
+                  const stats& snapshot) {
   diagnosis d;
   d.path = path;
   d.agent = std::string(agent);
   d.counters = snapshot;
   d.ring_size = m.ring(1);
-  d.file_size = layout::header_size + (3ull * m.ring(1) + m.ring(layout::critical_lane)) * snapshot.slot_size;
+  d.file_size =
+      layout::header_size + (3ull * m.ring(1) + m.ring(layout::critical_lane)) * snapshot.slot_size;
   const layout::header& h = m.header();
   // relaxed everywhere below: a diagnosis is a snapshot; nothing is read through these values
   // except slot control words, which are bounds-checked positions inside the mapping.
@@ -162,8 +174,9 @@ diagnosis inspect(const mapping& m, const fs::path& path, std::string_view agent
     if (ls.tail < ls.head || ls.tail - ls.head > ls.ring) {
       indexes_ok = false;
       d.findings.push_back({finding_kind::corrupt_indexes,
-                            std::string(lane_name(lane)) + " lane indexes are out of range (head " + std::to_string(ls.head) +
-                                ", tail " + std::to_string(ls.tail) + ", ring " + std::to_string(ls.ring) +
+                            std::string(lane_name(lane)) + " lane indexes are out of range (head " +
+                                std::to_string(ls.head) + ", tail " + std::to_string(ls.tail) +
+                                ", ring " + std::to_string(ls.ring) +
                                 "): drain what peek shows, then recreate the inbox",
                             false});
       continue;
@@ -175,10 +188,13 @@ diagnosis inspect(const mapping& m, const fs::path& path, std::string_view agent
       const std::uint64_t ctl = m.slot(lane, pos)->ctl.load(std::memory_order_relaxed);
       const slot_state st = classify(ctl, static_cast<std::uint32_t>(pos >> m.shift(lane)));
       if (st == slot_state::marked) ++marked;
-      if (st == slot_state::dead_claim || st == slot_state::unstamped || st == slot_state::stale_lap) {
+      if (st == slot_state::dead_claim || st == slot_state::unstamped ||
+          st == slot_state::stale_lap) {
         const std::uint32_t owner = layout::ctl_owner(ctl);
         d.stuck.push_back({static_cast<priority>(lane), pos,
-                           st == slot_state::dead_claim ? static_cast<std::int32_t>(owner & layout::pid_mask) : 0});
+                           st == slot_state::dead_claim
+                               ? static_cast<std::int32_t>(owner & layout::pid_mask)
+                               : 0});
       }
     }
   }
@@ -189,50 +205,64 @@ diagnosis inspect(const mapping& m, const fs::path& path, std::string_view agent
   const std::int32_t holder = flock_holder(m.dev(), m.ino());
   d.consumer_lock_held = holder != 0;
   if (recorded != 0 && !d.consumer_lock_held) {
-    d.findings.push_back({finding_kind::stale_consumer_pid,
-                          "consumer pid " + std::to_string(recorded) + " is recorded but " +
-                              (d.recorded_consumer_alive ? "no longer holds the consumer lock" : "is dead") +
-                              " (the kernel released its lock; the next consumer takes over)",
-                          true});
+    d.findings.push_back(
+        {finding_kind::stale_consumer_pid,
+         "consumer pid " + std::to_string(recorded) + " is recorded but " +
+             (d.recorded_consumer_alive ? "no longer holds the consumer lock" : "is dead") +
+             " (the kernel released its lock; the next consumer takes over)",
+         true});
   }
   if (!d.stuck.empty()) {
-    std::string first = std::string(lane_name(static_cast<std::size_t>(d.stuck.front().lane))) + " lane position " +
-                        std::to_string(d.stuck.front().position);
-    first += d.stuck.front().claimant != 0 ? " claimed by dead pid " + std::to_string(d.stuck.front().claimant)
-                                           : " claimed by a producer that died before stamping it";
-    d.findings.push_back({finding_kind::abandoned_claim,
-                          plural(d.stuck.size(), "slot") + " claimed but never published by a dead producer (first: " + first +
-                              (d.consumer_lock_held ? "); the running consumer skips them after its grace period"
-                                                    : "); repair marks them abandoned, the messages behind them stay pending"),
-                          !d.consumer_lock_held});
+    std::string first = std::string(lane_name(static_cast<std::size_t>(d.stuck.front().lane))) +
+                        " lane position " + std::to_string(d.stuck.front().position);
+    first += d.stuck.front().claimant != 0
+                 ? " claimed by dead pid " + std::to_string(d.stuck.front().claimant)
+                 : " claimed by a producer that died before stamping it";
+    d.findings.push_back(
+        {finding_kind::abandoned_claim,
+         plural(d.stuck.size(), "slot") +
+             " claimed but never published by a dead producer (first: " + first +
+             (d.consumer_lock_held
+                  ? "); the running consumer skips them after its grace period"
+                  : "); repair marks them abandoned, the messages behind them stay pending"),
+         !d.consumer_lock_held});
   }
   if (indexes_ok) {
     d.leaked_admissions = static_cast<std::int64_t>(claims - releases - outstanding);
     if (d.leaked_admissions > 0) {
       d.findings.push_back({finding_kind::leaked_admissions,
                             plural(static_cast<std::uint64_t>(d.leaked_admissions), "admission") +
-                                " taken by producers that died before claiming a slot: the inbox looks that much fuller to senders" +
-                                (d.consumer_lock_held ? " until the consumer re-attaches" : "; repair gives them back"),
+                                " taken by producers that died before claiming a slot: the inbox "
+                                "looks that much fuller to senders" +
+                                (d.consumer_lock_held ? " until the consumer re-attaches"
+                                                      : "; repair gives them back"),
                             !d.consumer_lock_held});
     } else if (d.leaked_admissions < 0) {
       d.findings.push_back({finding_kind::counter_mismatch,
-                            "more admissions released than taken (" + std::to_string(-d.leaked_admissions) +
-                                "): senders in flight right now, or a damaged header; run doctor again when the bus is idle",
+                            "more admissions released than taken (" +
+                                std::to_string(-d.leaked_admissions) +
+                                "): senders in flight right now, or a damaged header; run doctor "
+                                "again when the bus is idle",
                             false});
     }
     const auto& c = snapshot;
-    d.counter_drift = static_cast<std::int64_t>(committed + marked - (c.dequeued + c.dropped + c.abandoned + c.corrupt));
+    d.counter_drift = static_cast<std::int64_t>(committed + marked -
+                                                (c.dequeued + c.dropped + c.abandoned + c.corrupt));
     if (d.counter_drift != 0) {
-      d.findings.push_back({finding_kind::counter_mismatch,
-                            "counters do not add up: " + std::to_string(committed) + " committed positions + " + std::to_string(marked) +
-                                " skipped slots vs dequeued " + std::to_string(c.dequeued) + " + dropped " + std::to_string(c.dropped) +
-                                " + abandoned " + std::to_string(c.abandoned) + " + corrupt " + std::to_string(c.corrupt) +
-                                " (a consumer died inside commit; statistics only, no message is affected)",
-                            false});
+      d.findings.push_back(
+          {finding_kind::counter_mismatch,
+           "counters do not add up: " + std::to_string(committed) + " committed positions + " +
+               std::to_string(marked) + " skipped slots vs dequeued " + std::to_string(c.dequeued) +
+               " + dropped " + std::to_string(c.dropped) + " + abandoned " +
+               std::to_string(c.abandoned) + " + corrupt " + std::to_string(c.corrupt) +
+               " (a consumer died inside commit; statistics only, no message is affected)",
+           false});
     }
   }
   if (h.consumer.closed.load(std::memory_order_relaxed) != 0) {
-    d.findings.push_back({finding_kind::closed, "the inbox is closed: every send is refused; recreate it to reopen", false});
+    d.findings.push_back({finding_kind::closed,
+                          "the inbox is closed: every send is refused; recreate it to reopen",
+                          false});
   }
   return d;
 }
@@ -241,7 +271,8 @@ diagnosis inspect(const mapping& m, const fs::path& path, std::string_view agent
 pid_t temp_file_pid(const std::string& name) {
   if (name.empty() || name[0] != '.') return 0;
   const auto at = name.find(".inbox.tmp.");
-  if (at == std::string::npos || !is_valid_agent_name(std::string_view(name).substr(1, at - 1))) return 0;
+  if (at == std::string::npos || !is_valid_agent_name(std::string_view(name).substr(1, at - 1)))
+    return 0;
   const std::string rest = name.substr(at + 11);
   const auto dot = rest.find('.');
   if (dot == std::string::npos || dot == 0 || dot > 9) return 0;
@@ -269,12 +300,18 @@ result<opened> open_validated(const fs::path& bus_dir, std::string_view agent) {
 
 const char* to_string(finding_kind k) noexcept {
   switch (k) {
-    case finding_kind::stale_consumer_pid: return "stale_consumer_pid";
-    case finding_kind::abandoned_claim: return "abandoned_claim";
-    case finding_kind::leaked_admissions: return "leaked_admissions";
-    case finding_kind::counter_mismatch: return "counter_mismatch";
-    case finding_kind::corrupt_indexes: return "corrupt_indexes";
-    case finding_kind::closed: return "closed";
+    case finding_kind::stale_consumer_pid:
+      return "stale_consumer_pid";
+    case finding_kind::abandoned_claim:
+      return "abandoned_claim";
+    case finding_kind::leaked_admissions:
+      return "leaked_admissions";
+    case finding_kind::counter_mismatch:
+      return "counter_mismatch";
+    case finding_kind::corrupt_indexes:
+      return "corrupt_indexes";
+    case finding_kind::closed:
+      return "closed";
   }
   return "unknown";
 }
@@ -288,7 +325,8 @@ result<diagnosis> diagnose(const fs::path& bus_dir, std::string_view agent) {
   return inspect(m, o->path, agent, snap);
 }
 
-result<repair_outcome> repair(const fs::path& bus_dir, std::string_view agent, std::chrono::milliseconds grace) {
+result<repair_outcome> repair(const fs::path& bus_dir, std::string_view agent,
+                              std::chrono::milliseconds grace) {
   auto o = open_validated(bus_dir, agent);
   if (!o) return o.err();
   mapping m;
@@ -301,7 +339,9 @@ result<repair_outcome> repair(const fs::path& bus_dir, std::string_view agent, s
     auto c = o->box.attach_consumer(consumer_options{grace});
     if (!c) return c.err();
     if (before.leaked_admissions > 0) {
-      out.actions.push_back("gave back " + plural(static_cast<std::uint64_t>(before.leaked_admissions), "leaked admission"));
+      out.actions.push_back(
+          "gave back " +
+          plural(static_cast<std::uint64_t>(before.leaked_admissions), "leaked admission"));
     }
     layout::header& h = m.header();
     struct candidate {
@@ -313,12 +353,15 @@ result<repair_outcome> repair(const fs::path& bus_dir, std::string_view agent, s
     for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
       // acquire: we hold the consumer lock; pairs with the last consumer's commit.
       const std::uint64_t head = h.head[lane].value.load(std::memory_order_acquire);  // sync: head
-      const std::uint64_t tail = h.tail[lane].value.load(std::memory_order_relaxed);  // relaxed: bounds-checked below
+      const std::uint64_t tail =
+          h.tail[lane].value.load(std::memory_order_relaxed);  // relaxed: bounds-checked below
       if (tail < head || tail - head > m.ring(lane)) continue;
       for (std::uint64_t pos = head; pos != tail; ++pos) {
-        const std::uint64_t ctl = m.slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
+        const std::uint64_t ctl =
+            m.slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
         const slot_state st = classify(ctl, static_cast<std::uint32_t>(pos >> m.shift(lane)));
-        if (st == slot_state::dead_claim || st == slot_state::unstamped || st == slot_state::stale_lap) {
+        if (st == slot_state::dead_claim || st == slot_state::unstamped ||
+            st == slot_state::stale_lap) {
           candidates.push_back({lane, pos, ctl});
         }
       }
@@ -330,20 +373,25 @@ result<repair_outcome> repair(const fs::path& bus_dir, std::string_view agent, s
     for (const auto& cand : candidates) {
       const auto lap = static_cast<std::uint32_t>(cand.pos >> m.shift(cand.lane));
       const slot_state st = classify(cand.ctl, lap);
-      if (st != slot_state::dead_claim && st != slot_state::unstamped && st != slot_state::stale_lap) continue;
+      if (st != slot_state::dead_claim && st != slot_state::unstamped &&
+          st != slot_state::stale_lap)
+        continue;
       std::uint64_t expected = cand.ctl;
       // acq_rel: wins the slot against a late stamp, exactly like the consumer's resolve_stuck.
-      if (m.slot(cand.lane, cand.pos)->ctl.compare_exchange_strong(expected, make_ctl(lap, layout::abandoned_owner),
-                                                                   std::memory_order_acq_rel)) {  // sync: abandon
+      if (m.slot(cand.lane, cand.pos)
+              ->ctl.compare_exchange_strong(expected, make_ctl(lap, layout::abandoned_owner),
+                                            std::memory_order_acq_rel)) {  // sync: abandon
         auto& counter = st == slot_state::stale_lap ? h.count.corrupt : h.count.abandoned;
         counter.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
         ++skipped;
       }
     }
-    if (skipped != 0) out.actions.push_back("marked " + plural(skipped, "slot") + " of dead producers abandoned");
+    if (skipped != 0)
+      out.actions.push_back("marked " + plural(skipped, "slot") + " of dead producers abandoned");
   }
   if (before.recorded_consumer_pid != 0 && !before.consumer_lock_held) {
-    out.actions.push_back("cleared stale consumer pid " + std::to_string(before.recorded_consumer_pid));
+    out.actions.push_back("cleared stale consumer pid " +
+                          std::to_string(before.recorded_consumer_pid));
   }
   out.after = inspect(m, o->path, agent, o->box.snapshot());
   return out;

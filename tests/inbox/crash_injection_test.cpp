@@ -52,7 +52,8 @@ struct shared_log {
 };
 
 shared_log* make_log() {
-  void* p = ::mmap(nullptr, sizeof(shared_log), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* p = ::mmap(nullptr, sizeof(shared_log), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                   -1, 0);
   REQUIRE(p != MAP_FAILED);
   return new (p) shared_log{};
 }
@@ -91,7 +92,8 @@ int produce(const std::filesystem::path& dir, shared_log* log, const producer_pl
   while (seq < messages_per_producer) {
     std::size_t sent = 0;
     if (p.batched) {
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(8, messages_per_producer - seq));
+      const auto n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(8, messages_per_producer - seq));
       for (std::size_t i = 0; i < n; ++i) {
         tags[i] = tagged{p.id, 0, seq + i};
         views[i] = message_view{"producer", "seq", as_payload(tags[i]), p.lane};
@@ -99,7 +101,9 @@ int produce(const std::filesystem::path& dir, shared_log* log, const producer_pl
       sent = in->try_push_batch(views, n);
     } else {
       const tagged t{p.id, 0, seq};
-      sent = in->try_push(message_view{"producer", "seq", as_payload(t), p.lane}) == push_result::ok ? 1 : 0;
+      sent = in->try_push(message_view{"producer", "seq", as_payload(t), p.lane}) == push_result::ok
+                 ? 1
+                 : 0;
     }
     seq += sent;
     log->acked[p.id].store(seq, std::memory_order_release);
@@ -141,7 +145,8 @@ int consume(const std::filesystem::path& dir, shared_log* log, const consumer_pl
       seen[t.producer] = true;
       session_last[t.producer] = t.seq;
     }
-    if (n > 0 && plan.how == fate::hook_kill && ++batches >= plan.after) ::raise(SIGKILL);  // handled, not committed
+    if (n > 0 && plan.how == fate::hook_kill && ++batches >= plan.after)
+      ::raise(SIGKILL);  // handled, not committed
     c.commit();
     if (n == 0) {
       if (log->stop.load() != 0 && in->size() == 0) return 0;
@@ -198,7 +203,8 @@ struct round_result {
 
 std::uint32_t env_or(const char* name, std::uint32_t fallback) {
   const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? static_cast<std::uint32_t>(std::strtoul(v, nullptr, 10)) : fallback;
+  return v != nullptr && *v != '\0' ? static_cast<std::uint32_t>(std::strtoul(v, nullptr, 10))
+                                    : fallback;
 }
 
 fate pick_fate(std::mt19937& rng) {
@@ -206,16 +212,19 @@ fate pick_fate(std::mt19937& rng) {
   return r == 0 ? fate::lives : r == 1 ? fate::hook_kill : fate::external_kill;
 }
 
-round_result run_round(const temp_bus& bus, inbox& in, shared_log* log, std::mt19937& rng, std::uint32_t round) {
+round_result run_round(const temp_bus& bus, inbox& in, shared_log* log, std::mt19937& rng,
+                       std::uint32_t round) {
   round_result res;
   supervisor sup;
   const auto start = std::chrono::steady_clock::now();
   std::vector<producer_plan> plans;
   const priority lanes[4] = {priority::low, priority::normal, priority::high, priority::critical};
   for (std::uint32_t k = 0; k < producers_per_round; ++k) {
-    producer_plan p{round * producers_per_round + k, lanes[std::uniform_int_distribution<int>(0, 3)(rng)],
+    producer_plan p{round * producers_per_round + k,
+                    lanes[std::uniform_int_distribution<int>(0, 3)(rng)],
                     std::uniform_int_distribution<int>(0, 1)(rng) == 1, pick_fate(rng), 0};
-    p.after = p.how == fate::hook_kill ? std::uniform_int_distribution<long>(1, static_cast<long>(messages_per_producer))(rng)
+    p.after = p.how == fate::hook_kill ? std::uniform_int_distribution<long>(
+                                             1, static_cast<long>(messages_per_producer))(rng)
                                        : std::uniform_int_distribution<long>(0, 20'000)(rng);
     plans.push_back(p);
   }
@@ -274,7 +283,8 @@ round_result run_round(const temp_bus& bus, inbox& in, shared_log* log, std::mt1
     if (all_done) log->stop.store(1);
     consumer_status = poll_child(cons);
     if (consumer_status != running) {
-      if (consumer_status == 128 + SIGKILL && !consumer_external_pending && cplan.how != fate::lives) {
+      if (consumer_status == 128 + SIGKILL && !consumer_external_pending &&
+          cplan.how != fate::lives) {
         // The planned death: a survivor takes over and may see the dead one's batch again.
         cplan = consumer_plan{fate::lives, 0, true};
         cons = spawn([&] { return consume(bus.dir(), log, cplan); });
@@ -288,11 +298,14 @@ round_result run_round(const temp_bus& bus, inbox& in, shared_log* log, std::mt1
       }
     }
     if (now > deadline) {
-      std::string state = "pending " + std::to_string(in.size()) + ", consumer fate " + std::to_string(static_cast<int>(cplan.how));
+      std::string state = "pending " + std::to_string(in.size()) + ", consumer fate " +
+                          std::to_string(static_cast<int>(cplan.how));
       for (std::size_t i = 0; i < plans.size(); ++i) {
-        state += "; producer " + std::to_string(plans[i].id) + (prod_done[i] ? " done" : " running") + " fate " +
-                 std::to_string(static_cast<int>(plans[i].how)) + " lane " + to_string(plans[i].lane) + " acked " +
-                 std::to_string(log->acked[plans[i].id].load()) + " delivered " + std::to_string(log->high[plans[i].id].load());
+        state +=
+            "; producer " + std::to_string(plans[i].id) + (prod_done[i] ? " done" : " running") +
+            " fate " + std::to_string(static_cast<int>(plans[i].how)) + " lane " +
+            to_string(plans[i].lane) + " acked " + std::to_string(log->acked[plans[i].id].load()) +
+            " delivered " + std::to_string(log->high[plans[i].id].load());
       }
       res.fail("round did not finish in time: the inbox is wedged (" + state + ")");
       for (const pid_t p : prods) ::kill(p, SIGKILL);
@@ -310,8 +323,8 @@ round_result run_round(const temp_bus& bus, inbox& in, shared_log* log, std::mt1
     const std::uint64_t acked = log->acked[p.id].load();
     const std::uint64_t high = log->high[p.id].load();
     if (high < acked) {
-      res.fail("producer " + std::to_string(p.id) + ": " + std::to_string(acked) + " sends returned ok, only " +
-               std::to_string(high) + " delivered");
+      res.fail("producer " + std::to_string(p.id) + ": " + std::to_string(acked) +
+               " sends returned ok, only " + std::to_string(high) + " delivered");
     }
   }
   // counters
@@ -319,28 +332,32 @@ round_result run_round(const temp_bus& bus, inbox& in, shared_log* log, std::mt1
   if (s.size != 0) res.fail("inbox not drained: " + std::to_string(s.size) + " pending");
   const std::uint64_t positions = s.enqueued + s.abandoned + s.corrupt;  // every claimed position
   if (positions != s.dequeued + s.size + s.abandoned + s.corrupt + s.dropped) {
-    res.fail("counters do not add up: enqueued " + std::to_string(s.enqueued) + " != dequeued " + std::to_string(s.dequeued) +
-             " + pending " + std::to_string(s.size) + " + dropped " + std::to_string(s.dropped) + " (abandoned " +
-             std::to_string(s.abandoned) + ", corrupt " + std::to_string(s.corrupt) + ")");
+    res.fail("counters do not add up: enqueued " + std::to_string(s.enqueued) + " != dequeued " +
+             std::to_string(s.dequeued) + " + pending " + std::to_string(s.size) + " + dropped " +
+             std::to_string(s.dropped) + " (abandoned " + std::to_string(s.abandoned) +
+             ", corrupt " + std::to_string(s.corrupt) + ")");
   }
   // no stale consumer state, and the doctor agrees
   auto d = diagnose(bus.dir(), "sink");
   if (!d) {
     res.fail("doctor cannot open the inbox: " + d.err().message);
   } else {
-    for (const auto& f : d->findings) res.fail(std::string("doctor: ") + to_string(f.kind) + ": " + f.message);
+    for (const auto& f : d->findings)
+      res.fail(std::string("doctor: ") + to_string(f.kind) + ": " + f.message);
   }
   auto probe = in.attach_consumer(consumer_options{grace});
   if (!probe) res.fail("a new consumer cannot attach: " + probe.err().message);
   return res;
 }
 
-
 }  // namespace
 
-TEST_CASE("producers and consumers SIGKILLed at random points for 100 rounds never lose an acknowledged message, reorder, or wedge the inbox") {
+TEST_CASE(
+    "producers and consumers SIGKILLed at random points for 100 rounds never lose an acknowledged "
+    "message, reorder, or wedge the inbox") {
   const std::uint32_t rounds = env_or("SLUICE_CRASH_ROUNDS", 100);
-  const std::uint32_t seed = env_or("SLUICE_CRASH_SEED", static_cast<std::uint32_t>(std::random_device{}()));
+  const std::uint32_t seed =
+      env_or("SLUICE_CRASH_SEED", static_cast<std::uint32_t>(std::random_device{}()));
   REQUIRE(rounds * producers_per_round <= max_producers);
   temp_bus bus;
   // Small rings so every round wraps around many times; 256 B slots.
@@ -360,14 +377,22 @@ TEST_CASE("producers and consumers SIGKILLed at random points for 100 rounds nev
     if (res.violations != 0 && violations > 20) break;  // enough to debug; keep the log short
   }
   violations += log->gaps.load() + log->reorders.load() + log->unexplained_repeats.load();
-  const auto secs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count() / 1000.0;
+  const auto secs =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count() /
+      1000.0;
   const stats s = in.snapshot();
-  std::printf("crash injection: %u rounds in %.1f s (seed %u): %llu violations; gaps %llu, reorders %llu, "
-              "repeats after a consumer crash %llu, unexplained repeats %llu; delivered %llu, abandoned %llu, corrupt %llu\n",
-              ran, secs, seed, static_cast<unsigned long long>(violations), static_cast<unsigned long long>(log->gaps.load()),
-              static_cast<unsigned long long>(log->reorders.load()), static_cast<unsigned long long>(log->repeats.load()),
-              static_cast<unsigned long long>(log->unexplained_repeats.load()), static_cast<unsigned long long>(s.dequeued),
-              static_cast<unsigned long long>(s.abandoned), static_cast<unsigned long long>(s.corrupt));
+  std::printf(
+      "crash injection: %u rounds in %.1f s (seed %u): %llu violations; gaps %llu, reorders %llu, "
+      "repeats after a consumer crash %llu, unexplained repeats %llu; delivered %llu, abandoned "
+      "%llu, corrupt %llu\n",
+      ran, secs, seed, static_cast<unsigned long long>(violations),
+      static_cast<unsigned long long>(log->gaps.load()),
+      static_cast<unsigned long long>(log->reorders.load()),
+      static_cast<unsigned long long>(log->repeats.load()),
+      static_cast<unsigned long long>(log->unexplained_repeats.load()),
+      static_cast<unsigned long long>(s.dequeued), static_cast<unsigned long long>(s.abandoned),
+      static_cast<unsigned long long>(s.corrupt));
   std::fflush(stdout);
   INFO("seed " << seed << " (rerun with SLUICE_CRASH_SEED=" << seed << ")");
   CHECK(ran == rounds);
