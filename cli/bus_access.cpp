@@ -16,16 +16,15 @@ std::filesystem::path resolve_bus_dir(const global_options& globals) {
 }
 
 std::string quote(std::string_view text) {
-  return nlohmann::json(std::string(text)).dump(-1, ' ', false,
-                                                nlohmann::json::error_handler_t::replace);
+  return nlohmann::json(std::string(text))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void require_agent_name(std::string_view name, std::string_view role) {
   if (inbox::is_valid_agent_name(name)) return;
   throw cli_error{exit_code::bad_input,
-                  "invalid agent name " + quote(name) + " for " + std::string(role) +
-                      ": use 1-" + std::to_string(inbox::max_agent_name) +
-                      " characters from A-Z a-z 0-9 _ -"};
+                  "invalid agent name " + quote(name) + " for " + std::string(role) + ": use 1-" +
+                      std::to_string(inbox::max_agent_name) + " characters from A-Z a-z 0-9 _ -"};
 }
 
 int exit_code_for(inbox::errc code) noexcept {
@@ -50,7 +49,9 @@ int exit_code_for(inbox::errc code) noexcept {
   return exit_code::software;
 }
 
-void fail(const inbox::error& err) { throw cli_error{exit_code_for(err.code), err.message}; }
+void fail(const inbox::error& err) {
+  throw cli_error{exit_code_for(err.code), err.message};
+}
 
 namespace {
 
@@ -121,8 +122,8 @@ inbox::inbox open_or_create(const std::filesystem::path& dir, std::string_view a
   auto created = take(inbox::inbox::open_or_create(dir, agent, opts));
   // Another process may have created it between our open and create; its capacity wins.
   if (created.capacity() != opts.capacity) {
-    spdlog::warn("inbox {} was created concurrently with capacity {}: using it",
-                 std::string(agent), created.capacity());
+    spdlog::warn("inbox {} was created concurrently with capacity {}: using it", std::string(agent),
+                 created.capacity());
   }
   return created;
 }

@@ -1,7 +1,7 @@
 // Creating and removing inboxes and whole buses: init, init-system, cleanup, cleanup-system.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -75,17 +75,16 @@ int run_cleanup_system(const global_options& globals) {
 
 void add_bus_verbs(CLI::App& app, cli_state& state) {
   auto init = std::make_shared<init_args>();
-  auto* init_cmd = app.add_subcommand("init", "create inboxes (existing ones are kept as they are)");
+  auto* init_cmd =
+      app.add_subcommand("init", "create inboxes (existing ones are kept as they are)");
   init_cmd->add_option("agent", init->agents, "agent names, [A-Za-z0-9_-]{1,64}")->required();
-  init_cmd->callback([&state, init] {
-    state.action = [&state, init] { return run_init(state.globals, *init); };
-  });
+  init_cmd->callback(
+      [&state, init] { state.action = [&state, init] { return run_init(state.globals, *init); }; });
 
   auto* system_cmd = app.add_subcommand(
       "init-system", "create the bus directory and bus.ctl; prints the bus directory");
-  system_cmd->callback([&state] {
-    state.action = [&state] { return run_init_system(state.globals); };
-  });
+  system_cmd->callback(
+      [&state] { state.action = [&state] { return run_init_system(state.globals); }; });
 
   auto agent = std::make_shared<std::string>();
   auto* cleanup_cmd = app.add_subcommand(
@@ -98,9 +97,8 @@ void add_bus_verbs(CLI::App& app, cli_state& state) {
   auto* cleanup_system_cmd = app.add_subcommand(
       "cleanup-system",
       "remove every sluice file of the bus (refuses a directory that is not a sluice bus)");
-  cleanup_system_cmd->callback([&state] {
-    state.action = [&state] { return run_cleanup_system(state.globals); };
-  });
+  cleanup_system_cmd->callback(
+      [&state] { state.action = [&state] { return run_cleanup_system(state.globals); }; });
 }
 
 }  // namespace sluice::cli

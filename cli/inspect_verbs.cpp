@@ -1,8 +1,8 @@
 // Read-only verbs in the bash tool's output formats: count (alias get-size), check-capacity,
 // get-utilization, get-stats. None of them creates anything: a missing inbox is an empty one.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -21,7 +21,8 @@ namespace {
 
 void print(const std::string& text) {
   if (!write_fully(text)) {
-    throw cli_error{exit_code::io_error, "cannot write to stdout: " + std::string(std::strerror(errno))};
+    throw cli_error{exit_code::io_error,
+                    "cannot write to stdout: " + std::string(std::strerror(errno))};
   }
 }
 
@@ -116,9 +117,7 @@ void add_inspect_verbs(CLI::App& app, cli_state& state) {
              run_utilization);
   auto* stats_cmd = app.add_subcommand(
       "get-stats", "print a JSON array with every inbox's size, capacity, counters and breaker");
-  stats_cmd->callback([&state] {
-    state.action = [&state] { return run_stats(state.globals); };
-  });
+  stats_cmd->callback([&state] { state.action = [&state] { return run_stats(state.globals); }; });
 }
 
 }  // namespace sluice::cli

@@ -54,7 +54,9 @@ message_fields fields_of(const inbox::message& m, std::string_view to) noexcept 
   return {m.id, m.sequence, m.sent_ns, m.prio, m.from, to, m.type, m.payload};
 }
 
-std::string format_msg_id(std::uint64_t id) { return std::to_string(id); }
+std::string format_msg_id(std::uint64_t id) {
+  return std::to_string(id);
+}
 
 std::string to_json_line(const message_fields& m) {
   std::string out;

@@ -1,7 +1,6 @@
 // Consuming verbs: recv (alias receive), peek, clear. recv commits a batch only after its JSON
 // reached stdout, so a reader that went away costs nothing: the messages stay in the inbox.
 #include <CLI/CLI.hpp>
-
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -34,7 +33,9 @@ struct recv_args {
 };
 
 volatile std::sig_atomic_t stop_requested = 0;
-extern "C" void request_stop(int) { stop_requested = 1; }
+extern "C" void request_stop(int) {
+  stop_requested = 1;
+}
 
 // SIGINT/SIGTERM end --follow between batches, never inside one: the batch being written
 // is either committed or left in the inbox.
@@ -64,8 +65,9 @@ std::size_t batch_limit(const recv_args& args, const std::filesystem::path& dir,
       used = 0;
     }
     if (used != args.batch.size() || n == 0) {
-      throw cli_error{exit_code::bad_input, "--batch " + quote(args.batch) +
-                                                " is not valid: use --batch auto or a positive count"};
+      throw cli_error{
+          exit_code::bad_input,
+          "--batch " + quote(args.batch) + " is not valid: use --batch auto or a positive count"};
     }
     return n;
   }
@@ -87,7 +89,8 @@ std::vector<message_fields> fields(const std::vector<inbox::received_message>& b
 }
 
 // Writes the batch and commits it; false when stdout failed (nothing committed).
-[[nodiscard]] bool deliver(inbox::consumer& consumer, const std::vector<inbox::received_message>& batch,
+[[nodiscard]] bool deliver(inbox::consumer& consumer,
+                           const std::vector<inbox::received_message>& batch,
                            std::string_view agent, bool jsonl) {
   if (!write_fully(render_batch(fields(batch, agent), jsonl))) return false;
   consumer.commit();
@@ -97,8 +100,7 @@ std::vector<message_fields> fields(const std::vector<inbox::received_message>& b
 [[noreturn]] void stdout_failed(std::size_t n) {
   throw cli_error{exit_code::io_error,
                   "cannot write to stdout (" + std::string(std::strerror(errno)) + "): the " +
-                      std::to_string(n) +
-                      " messages read were not consumed and stay in the inbox"};
+                      std::to_string(n) + " messages read were not consumed and stay in the inbox"};
 }
 
 int run_follow(inbox::inbox& box, inbox::consumer& consumer, const recv_args& args,
@@ -158,7 +160,8 @@ int run_peek(const global_options& globals, const peek_args& args) {
   out.reserve(pending.size());
   for (const auto& m : pending) out.push_back(fields_of(m, args.agent));
   if (!write_fully(render_batch(out, args.jsonl))) {
-    throw cli_error{exit_code::io_error, "cannot write to stdout: " + std::string(std::strerror(errno))};
+    throw cli_error{exit_code::io_error,
+                    "cannot write to stdout: " + std::string(std::strerror(errno))};
   }
   return exit_code::ok;
 }
@@ -195,20 +198,19 @@ void add_recv_verbs(CLI::App& app, cli_state& state) {
                        "'auto': batch size from bus.ctl (set by the load monitor), or a count");
   recv_cmd->add_option("--wait", recv->wait,
                        "block up to DURATION (250ms, 5s, 1.5) until a message arrives");
-  recv_cmd->add_flag("--follow", recv->follow,
-                     "stream forever as JSON lines, committing each batch; stops on SIGINT/SIGTERM");
-  recv_cmd->callback([&state, recv] {
-    state.action = [&state, recv] { return run_recv(state.globals, *recv); };
-  });
+  recv_cmd->add_flag(
+      "--follow", recv->follow,
+      "stream forever as JSON lines, committing each batch; stops on SIGINT/SIGTERM");
+  recv_cmd->callback(
+      [&state, recv] { state.action = [&state, recv] { return run_recv(state.globals, *recv); }; });
 
   auto peek = std::make_shared<peek_args>();
   auto* peek_cmd = app.add_subcommand("peek", "print pending messages without consuming them");
   peek_cmd->add_option("agent", peek->agent, "the agent whose inbox to look at")->required();
   peek_cmd->add_flag("--jsonl", peek->jsonl, "one JSON object per line instead of an array");
   peek_cmd->add_option("--max", peek->max, "show at most N messages")->check(CLI::PositiveNumber);
-  peek_cmd->callback([&state, peek] {
-    state.action = [&state, peek] { return run_peek(state.globals, *peek); };
-  });
+  peek_cmd->callback(
+      [&state, peek] { state.action = [&state, peek] { return run_peek(state.globals, *peek); }; });
 
   auto agent = std::make_shared<std::string>();
   auto* clear_cmd =

@@ -1,7 +1,6 @@
 // send and its seed name send-backpressure: validate everything, then one backpressured push.
 // Nothing is created or sent unless every argument and setting is valid.
 #include <CLI/CLI.hpp>
-
 #include <memory>
 #include <string>
 
@@ -51,9 +50,9 @@ checked_send check_arguments(const send_args& a) {
   require_agent_name(a.from, "from");
   require_agent_name(a.to, "to");
   if (!is_valid_type(a.type)) {
-    throw cli_error{exit_code::bad_input,
-                    "invalid message type " + quote(a.type) + ": use 1-" +
-                        std::to_string(inbox::max_type_name) + " characters from A-Z a-z 0-9 _ - . :"};
+    throw cli_error{exit_code::bad_input, "invalid message type " + quote(a.type) + ": use 1-" +
+                                              std::to_string(inbox::max_type_name) +
+                                              " characters from A-Z a-z 0-9 _ - . :"};
   }
   checked_send c{};
   const auto prio = inbox::parse_priority(a.priority);
@@ -100,7 +99,8 @@ int report(const backpressure::send_outcome& out, const send_args& a, const inbo
   switch (out.status) {
     case send_status::sent:
       if (a.print_id && !write_fully(format_msg_id(out.receipt.id) + "\n")) {
-        throw cli_error{exit_code::io_error, "the message was sent but its id could not be written to stdout"};
+        throw cli_error{exit_code::io_error,
+                        "the message was sent but its id could not be written to stdout"};
       }
       return exit_code::ok;
     case send_status::full:
@@ -119,18 +119,20 @@ int report(const backpressure::send_outcome& out, const send_args& a, const inbo
                           " is open after repeated full-inbox failures: nothing sent; retry in " +
                           millis(out.retry_after)};
     case send_status::rate_limited:
-      throw cli_error{exit_code::temp_fail, "rate limit for " + a.from + " reached: nothing sent; retry in " +
+      throw cli_error{exit_code::temp_fail, "rate limit for " + a.from +
+                                                " reached: nothing sent; retry in " +
                                                 millis(out.retry_after)};
     case send_status::rejected:
       if (out.last_push == inbox::push_result::too_large) {
-        throw cli_error{exit_code::bad_input,
-                        "payload is " + std::to_string(payload_size) + " bytes, inbox " + a.to +
-                            " takes at most " + std::to_string(dest.snapshot().max_payload) +
-                            ": send a path to a file instead"};
+        throw cli_error{exit_code::bad_input, "payload is " + std::to_string(payload_size) +
+                                                  " bytes, inbox " + a.to + " takes at most " +
+                                                  std::to_string(dest.snapshot().max_payload) +
+                                                  ": send a path to a file instead"};
       }
-      throw cli_error{exit_code::unavailable, "inbox " + a.to + " refused the message (" +
-                                                  (out.last_push ? inbox::to_string(*out.last_push) : "no reason") +
-                                                  "): nothing sent"};
+      throw cli_error{exit_code::unavailable,
+                      "inbox " + a.to + " refused the message (" +
+                          (out.last_push ? inbox::to_string(*out.last_push) : "no reason") +
+                          "): nothing sent"};
   }
   return exit_code::software;
 }
@@ -165,9 +167,8 @@ void add_send_verb(CLI::App& app, cli_state& state, const char* name, const char
   cmd->add_option("--overflow", a->overflow,
                   "reject (default) or drop-oldest: evict the oldest message to make room");
   cmd->add_flag("--print-id", a->print_id, "print the message id on success");
-  cmd->callback([&state, a] {
-    state.action = [&state, a] { return run_send(state.globals, *a); };
-  });
+  cmd->callback(
+      [&state, a] { state.action = [&state, a] { return run_send(state.globals, *a); }; });
 }
 
 }  // namespace

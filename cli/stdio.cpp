@@ -12,10 +12,11 @@ namespace sluice::cli {
 std::string read_payload(std::string_view arg, std::size_t limit) {
   if (arg != "-") {
     if (arg.size() > limit) {
-      throw cli_error{exit_code::bad_input,
-                      "payload is " + std::to_string(arg.size()) + " bytes, the inbox takes at most " +
-                          std::to_string(limit) +
-                          ": send a path to a file instead, or raise SLUICE_SLOT_SIZE for a new bus"};
+      throw cli_error{
+          exit_code::bad_input,
+          "payload is " + std::to_string(arg.size()) + " bytes, the inbox takes at most " +
+              std::to_string(limit) +
+              ": send a path to a file instead, or raise SLUICE_SLOT_SIZE for a new bus"};
     }
     return std::string(arg);
   }
@@ -26,17 +27,18 @@ std::string read_payload(std::string_view arg, std::size_t limit) {
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw cli_error{exit_code::io_error, std::string("cannot read the payload from stdin: ") +
-                                               std::strerror(errno) +
-                                               ": pipe or redirect the payload into sluice, or pass it as an argument"};
+      throw cli_error{exit_code::io_error,
+                      std::string("cannot read the payload from stdin: ") + std::strerror(errno) +
+                          ": pipe or redirect the payload into sluice, or pass it as an argument"};
     }
     data.append(buf, static_cast<std::size_t>(n));
     // One byte of slack for the trailing newline that is stripped below.
     if (data.size() > limit + 1) {
-      throw cli_error{exit_code::bad_input,
-                      "payload on stdin is more than " + std::to_string(limit) +
-                          " bytes, the most the inbox takes: send a path to a file instead, or raise "
-                          "SLUICE_SLOT_SIZE for a new bus"};
+      throw cli_error{
+          exit_code::bad_input,
+          "payload on stdin is more than " + std::to_string(limit) +
+              " bytes, the most the inbox takes: send a path to a file instead, or raise "
+              "SLUICE_SLOT_SIZE for a new bus"};
     }
   }
   if (!data.empty() && data.back() == '\n') data.pop_back();

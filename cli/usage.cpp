@@ -1,7 +1,6 @@
 #include "cli/usage.hpp"
 
 #include <CLI/CLI.hpp>
-
 #include <string_view>
 
 namespace sluice::cli {

@@ -14,16 +14,16 @@ namespace sluice::cli {
 // Exit codes (sysexits.h values; `sluice --help` lists them in its footer).
 namespace exit_code {
 inline constexpr int ok = 0;
-inline constexpr int failure = 1;       // e.g. check-capacity: full
-inline constexpr int usage = 64;        // EX_USAGE: unknown verb, missing or bad flags
-inline constexpr int bad_input = 65;    // EX_DATAERR: bad name, payload too large, bad value,
-                                        // corrupt inbox file
-inline constexpr int unavailable = 69;  // EX_UNAVAILABLE: circuit open
-inline constexpr int software = 70;     // EX_SOFTWARE: internal error
-inline constexpr int os_error = 71;     // EX_OSERR: the OS refused (not a directory, no space)
-inline constexpr int io_error = 74;     // EX_IOERR: could not read input / write output
-inline constexpr int temp_fail = 75;    // EX_TEMPFAIL: backpressure exhausted, inbox still full,
-                                        // or another consumer holds the inbox
+inline constexpr int failure = 1;         // e.g. check-capacity: full
+inline constexpr int usage = 64;          // EX_USAGE: unknown verb, missing or bad flags
+inline constexpr int bad_input = 65;      // EX_DATAERR: bad name, payload too large, bad value,
+                                          // corrupt inbox file
+inline constexpr int unavailable = 69;    // EX_UNAVAILABLE: circuit open
+inline constexpr int software = 70;       // EX_SOFTWARE: internal error
+inline constexpr int os_error = 71;       // EX_OSERR: the OS refused (not a directory, no space)
+inline constexpr int io_error = 74;       // EX_IOERR: could not read input / write output
+inline constexpr int temp_fail = 75;      // EX_TEMPFAIL: backpressure exhausted, inbox still full,
+                                          // or another consumer holds the inbox
 inline constexpr int no_permission = 77;  // EX_NOPERM: file of another user, symlink, EACCES
 }  // namespace exit_code
 

@@ -68,10 +68,9 @@ TEST_CASE("an unknown flag exits 64") {
 
 TEST_CASE("every verb answers --help with its usage and exit 0") {
   bus_fixture bus;
-  for (const char* verb :
-       {"init", "init-system", "cleanup", "cleanup-system", "send", "send-backpressure", "recv",
-        "receive", "peek", "clear", "count", "get-size", "check-capacity", "get-utilization",
-        "get-stats"}) {
+  for (const char* verb : {"init", "init-system", "cleanup", "cleanup-system", "send",
+                           "send-backpressure", "recv", "receive", "peek", "clear", "count",
+                           "get-size", "check-capacity", "get-utilization", "get-stats"}) {
     const auto r = bus.run({verb, "--help"});
     INFO(verb);
     CHECK(r.exit_code == 0);
@@ -233,9 +232,12 @@ TEST_CASE("an inbox owned by another user is refused with 77 even when running a
   const uid_t nobody = 65534;
   REQUIRE(::chown(bus.inbox_file("b").c_str(), nobody, nobody) == 0);
   REQUIRE(::chmod(bus.inbox_file("b").c_str(), 0600) == 0);
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"recv", "b"}, {"peek", "b"}, {"count", "b"}, {"clear", "b"},
-        {"send", "a", "b", "t", "y"}, {"cleanup", "b"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"recv", "b"},
+                                               {"peek", "b"},
+                                               {"count", "b"},
+                                               {"clear", "b"},
+                                               {"send", "a", "b", "t", "y"},
+                                               {"cleanup", "b"}}) {
     const auto r = bus.run(args);
     INFO(args[0] << ": " << r.err);
     CHECK(r.exit_code == 77);

@@ -1,7 +1,6 @@
 #pragma once
 // Assertion helpers shared by the CLI tests.
 #include <catch2/catch.hpp>
-
 #include <nlohmann/json.hpp>
 #include <string>
 

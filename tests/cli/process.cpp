@@ -62,7 +62,9 @@ void drain_once(int& fd, std::string& buf) {
 
 }  // namespace
 
-const char* sluice_path() { return SLUICE_EXE; }
+const char* sluice_path() {
+  return SLUICE_EXE;
+}
 
 process::process(const options& opts) {
   (void)sigpipe_ignored;

@@ -40,8 +40,8 @@ TEST_CASE("the fields of a message are printed in the documented order") {
   bus_fixture bus;
   ok_out(bus, {"send", "alice", "bob", "task", "x"});
   const auto out = ok_out(bus, {"recv", "bob", "--jsonl"});
-  const char* keys[] = {"\"version\"", "\"msg_id\"", "\"from\"",     "\"to\"",     "\"timestamp\"",
-                        "\"sequence\"", "\"type\"",  "\"priority\"", "\"payload\""};
+  const char* keys[] = {"\"version\"",  "\"msg_id\"", "\"from\"",     "\"to\"",     "\"timestamp\"",
+                        "\"sequence\"", "\"type\"",   "\"priority\"", "\"payload\""};
   std::size_t at = 0;
   for (const char* key : keys) {
     const auto found = out.find(key, at);
