@@ -39,6 +39,16 @@ runtime::load_level to_runtime(monitors::load_level l) noexcept {
   return runtime::load_level::unknown;
 }
 
+std::optional<monitors::load_level> from_runtime(runtime::load_level l) noexcept {
+  switch (l) {
+    case runtime::load_level::low: return monitors::load_level::low;
+    case runtime::load_level::medium: return monitors::load_level::medium;
+    case runtime::load_level::high: return monitors::load_level::high;
+    case runtime::load_level::unknown: break;
+  }
+  return std::nullopt;
+}
+
 std::filesystem::path or_default(const std::filesystem::path& p, const std::filesystem::path& dir,
                                  const char* name) {
   return p.empty() ? dir / name : p;
@@ -108,12 +118,18 @@ runtime::result<load_step> load_step::open(const monitor_settings& s) {
                                      static_cast<std::uint32_t>(runtime::defaults::backpressure_wait.count())};
   auto ctl = runtime::bus_control::open_or_create(s.bus_dir, initial);
   if (!ctl) return ctl.err();
-  return load_step{s, std::move(ctl.value())};
+  // Resume from the level the last monitor published, so hysteresis spans restarts and
+  // one-shot `apply-rate-limit` runs.
+  monitors::load_policy policy{s.load};
+  if (const auto last = ctl->load(); last.updated_ns != 0) {
+    if (const auto level = from_runtime(last.level)) policy = monitors::load_policy{s.load, *level};
+  }
+  return load_step{s, std::move(ctl.value()), policy};
 }
 
-load_step::load_step(const monitor_settings& s, runtime::bus_control ctl)
+load_step::load_step(const monitor_settings& s, runtime::bus_control ctl, monitors::load_policy policy)
     : sampler_(s.proc_dir, s.source),
-      policy_(s.load),
+      policy_(policy),
       ctl_(std::move(ctl)),
       metrics_(or_default(s.metrics_file, s.bus_dir, runtime::defaults::metrics_file_name)) {}
 

@@ -51,7 +51,7 @@ class load_step {
   load_step_result step(std::chrono::steady_clock::time_point now);
 
  private:
-  load_step(const monitor_settings& s, runtime::bus_control ctl);
+  load_step(const monitor_settings& s, runtime::bus_control ctl, monitors::load_policy policy);
 
   load_sampler sampler_;
   monitors::load_policy policy_;

@@ -41,6 +41,9 @@ struct load_decision {
 class load_policy {
  public:
   explicit load_policy(load_policy_config c = {}) noexcept : c_(c) {}
+  // Continues from a level decided earlier (a restarted monitor, a one-shot adjustment), so
+  // hysteresis holds across processes instead of restarting from no level.
+  load_policy(load_policy_config c, load_level resume_from) noexcept : c_(c), level_(resume_from) {}
 
   load_decision step(double load_per_cpu) noexcept;
 

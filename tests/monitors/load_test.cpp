@@ -146,6 +146,15 @@ TEST_CASE("falling load steps down through the band on each level") {
   CHECK(p.step(0.51).level == load_level::medium);  // rising needs no band
 }
 
+TEST_CASE("a policy resumed at high keeps high for a load inside the band") {
+  load_policy p{load_policy_config{}, load_level::high};
+  auto d = p.step(0.78);
+  CHECK(d.level == load_level::high);
+  CHECK_FALSE(d.changed);
+  load_policy fresh;
+  CHECK(fresh.step(0.78).level == load_level::medium);
+}
+
 TEST_CASE("a sudden drop from high to idle goes straight to low") {
   load_policy p;
   (void)p.step(0.95);
