@@ -69,6 +69,10 @@ inline void publish(layout::slot_header* s, std::uint64_t lap, std::uint32_t pid
                std::memory_order_release);  // sync: publish
 }
 
+// Re-reads of an unmoving critical tail before the lane is judged corrupt; a live race
+// resolves in a handful of reads.
+constexpr std::uint32_t max_stuck_tail_reads = 1u << 16;
+
 }  // namespace
 
 void inbox::impl::ring_not_empty() noexcept {
@@ -107,6 +111,10 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
       auto& tail = h.tail[lane].value;
       const auto& g = m.lanes[lane];
       pos = tail.load(std::memory_order_relaxed);  // relaxed: validated by the slot ctl below
+      // A slot already used at this lap means another producer moved the tail past pos before
+      // stamping it, so re-reading the tail makes progress at once. A tail that never moves
+      // is a corrupt file (fuzzing found one): give up instead of spinning forever.
+      std::uint32_t stuck = 0;
       for (;;) {
         s = m.slot(lane, pos);
         const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: slot-free
@@ -119,7 +127,12 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
           h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
           return push_result::full;
         } else {
-          pos = tail.load(std::memory_order_relaxed);  // relaxed: as above
+          const std::uint64_t next = tail.load(std::memory_order_relaxed);  // relaxed: as above
+          if (next == pos && ++stuck > max_stuck_tail_reads) {
+            h.count.corrupt.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+            return push_result::full;
+          }
+          pos = next;
         }
       }
       // Critical messages take a sequence number but no regular admission.
