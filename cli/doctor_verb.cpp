@@ -90,8 +90,10 @@ int run_doctor(const global_options& globals, const doctor_flags& flags) {
   const auto dir = resolve_bus_dir(globals);
   nlohmann::ordered_json report;
   report["bus"] = dir.string();
-  auto& inboxes = report["inboxes"] = nlohmann::ordered_json::object();
-  auto& leftovers = report["leftover_files"] = nlohmann::ordered_json::array();
+  // Filled here and placed in the report at the end: ordered_json keeps its members in a
+  // vector, so a reference into it dies when another member is added.
+  auto inboxes = nlohmann::ordered_json::object();
+  auto leftovers = nlohmann::ordered_json::array();
   bool healthy = true;
   if (auto present = runtime::check_bus_dir(dir); !present) {
     if (present.err().code != inbox::errc::not_found) fail(present.err());
@@ -124,6 +126,8 @@ int run_doctor(const global_options& globals, const doctor_flags& flags) {
     for (const auto& f : files) leftovers.push_back(f.filename().string());
     if (!flags.repair && !files.empty()) healthy = false;
   }
+  report["inboxes"] = inboxes;
+  report["leftover_files"] = leftovers;
   report["healthy"] = healthy;
   std::string text;
   if (flags.json) {
