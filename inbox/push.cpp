@@ -72,6 +72,9 @@ inline void publish(layout::slot_header* s, std::uint64_t lap, std::uint32_t pid
 // Re-reads of an unmoving critical tail before the lane is judged corrupt; a live race
 // resolves in a handful of reads.
 constexpr std::uint32_t max_stuck_tail_reads = 1u << 16;
+// Slots a push may lose before the inbox is judged corrupt; losing one already takes a
+// producer stalled past the grace period.
+constexpr std::uint32_t max_failed_stamps = 1u << 16;
 
 }  // namespace
 
@@ -103,6 +106,7 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
   const auto pid = static_cast<std::uint32_t>(detail::self_pid());
   const auto lane = static_cast<std::size_t>(msg.prio) & 3u;
 
+  std::uint32_t failed_stamps = 0;
   for (;;) {
     std::uint64_t seq = 0;
     std::uint64_t pos = 0;
@@ -154,7 +158,15 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
       s = m.slot(lane, pos);
     }
     const std::uint64_t lap = pos >> m.lanes[lane].shift;
-    if (!stamp(s, lap, pid)) continue;
+    if (!stamp(s, lap, pid)) {
+      // Lost a slot the consumer gave up on while we stalled: take the next one. A stamp that
+      // never succeeds is a corrupt file (lying admission counters), not contention.
+      if (++failed_stamps > max_failed_stamps) {
+        h.count.corrupt.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+        return push_result::full;
+      }
+      continue;
+    }
     call_after_claim_hook();
     const std::uint64_t id = m.id_prefix | (seq & ((1ull << 40) - 1));
     write_slot(s, msg, id, seq, detail::realtime_ns());
@@ -177,6 +189,7 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
   const auto pid = static_cast<std::uint32_t>(detail::self_pid());
   std::size_t done = 0;
   bool published_any = false;
+  std::size_t lost_total = 0;
   while (done < n) {
     const message_view& first = msgs[done];
     const auto lane = static_cast<std::size_t>(first.prio) & 3u;
@@ -235,6 +248,12 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
     }
     published_any = true;
     done += take - lost;
+    lost_total += lost;
+    if (lost_total > max_failed_stamps) {  // as in try_push: a corrupt file, not contention
+      h.count.corrupt.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+      if (stopped != nullptr) *stopped = push_result::full;
+      break;
+    }
     if (take < run) {
       h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
       if (stopped != nullptr) *stopped = push_result::full;
