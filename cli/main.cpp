@@ -14,8 +14,9 @@ void add_bus_verbs(CLI::App& app, cli_state& state);
 void add_send_verbs(CLI::App& app, cli_state& state);
 void add_recv_verbs(CLI::App& app, cli_state& state);
 void add_inspect_verbs(CLI::App& app, cli_state& state);
-void add_monitor_verbs(CLI::App& app, cli_state& state);
 void add_launch_verbs(CLI::App& app, cli_state& state);
+void add_monitor_verbs(CLI::App& app, cli_state& state);
+void add_doctor_verbs(CLI::App& app, cli_state& state);
 void add_loadtest_verbs(CLI::App& app, cli_state& state);
 void add_top_verbs(CLI::App& app, cli_state& state);
 }
@@ -36,8 +37,9 @@ int main(int argc, char** argv) {
   add_send_verbs(app, state);
   add_recv_verbs(app, state);
   add_inspect_verbs(app, state);
-  add_monitor_verbs(app, state);
   add_launch_verbs(app, state);
+  add_monitor_verbs(app, state);
+  add_doctor_verbs(app, state);
   add_loadtest_verbs(app, state);
   add_top_verbs(app, state);
 
