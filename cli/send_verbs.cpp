@@ -1,7 +1,9 @@
 // send and its seed name send-backpressure: validate everything, then one backpressured push.
 // Nothing is created or sent unless every argument and setting is valid.
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "backpressure/send.hpp"
@@ -28,6 +30,8 @@ struct send_args {
   bool no_wait = false;
   std::string overflow = "reject";
   bool print_id = false;
+  std::string rate_limit;       // "RATE[:BURST]" per sender, shared by every process via bus.ctl
+  std::string pair_rate_limit;  // the same for this sender -> destination pair
 };
 
 bool is_valid_type(std::string_view type) {
@@ -44,7 +48,40 @@ struct checked_send {
   inbox::priority prio;
   inbox::overflow_policy overflow;
   std::optional<std::chrono::nanoseconds> deadline;
+  std::optional<backpressure::rate_limit> rate;       // per sender
+  std::optional<backpressure::rate_limit> pair_rate;  // per sender -> destination
 };
+
+// "RATE[:BURST]": RATE messages per second (fractions allowed), BURST messages at once.
+std::optional<backpressure::rate_limit> parse_rate_limit(const std::string& text,
+                                                         const char* flag) {
+  if (text.empty()) return std::nullopt;
+  const auto colon = text.find(':');
+  const std::string rate_text = text.substr(0, colon);
+  const std::string burst_text = colon == std::string::npos ? "1" : text.substr(colon + 1);
+  backpressure::rate_limit limit;
+  std::size_t used_rate = 0;
+  std::size_t used_burst = 0;
+  unsigned long burst = 0;
+  try {
+    limit.per_second = std::stod(rate_text, &used_rate);
+    burst = std::stoul(burst_text, &used_burst);
+  } catch (const std::exception&) {
+    used_rate = 0;
+  }
+  const bool valid = used_rate == rate_text.size() && used_burst == burst_text.size() &&
+                     std::isfinite(limit.per_second) && limit.per_second > 0 &&
+                     limit.per_second <= 1e9 && burst >= 1 && burst <= 1000000 &&
+                     burst_text.find('-') == std::string::npos;
+  if (!valid) {
+    throw cli_error{exit_code::bad_input,
+                    std::string("invalid ") + flag + " " + quote(text) +
+                        ": use RATE[:BURST], RATE messages per second (> 0, e.g. 0.5 or 200) "
+                        "and BURST from 1 to 1000000"};
+  }
+  limit.burst = static_cast<std::uint32_t>(burst);
+  return limit;
+}
 
 checked_send check_arguments(const send_args& a) {
   require_agent_name(a.from, "from");
@@ -70,6 +107,8 @@ checked_send check_arguments(const send_args& a) {
                     "invalid --overflow " + quote(a.overflow) + ": use reject or drop-oldest"};
   }
   if (!a.timeout.empty()) c.deadline = take(runtime::parse_duration(a.timeout, "--timeout"));
+  c.rate = parse_rate_limit(a.rate_limit, "--rate-limit");
+  c.pair_rate = parse_rate_limit(a.pair_rate_limit, "--pair-rate-limit");
   return c;
 }
 
@@ -87,6 +126,31 @@ backpressure::send_policy make_policy(const checked_send& c, const send_args& a,
   policy.wait = !a.no_wait;
   policy.overflow = c.overflow;
   return policy;
+}
+
+// Points the policy's rate gates at the shared buckets in bus.ctl; `control` must outlive
+// the send. A full bucket table is an error rather than a silently unlimited send.
+void attach_rate_gates(backpressure::send_policy& policy, const checked_send& c, const send_args& a,
+                       const std::filesystem::path& dir, runtime::config& config,
+                       std::optional<runtime::bus_control>& control) {
+  if (!c.rate && !c.pair_rate) return;
+  const runtime::rate_policy initial{
+      take(config.batch_size()),
+      static_cast<std::uint32_t>(take(config.backpressure_wait()).count())};
+  control.emplace(take(runtime::bus_control::open_or_create(dir, initial)));
+  std::size_t gate = 0;
+  auto add = [&](const std::optional<backpressure::rate_limit>& limit, std::uint64_t key) {
+    if (!limit) return;
+    backpressure::token_bucket_cell* cell = control->bucket_for(key);
+    if (cell == nullptr) {
+      throw cli_error{exit_code::temp_fail,
+                      "every rate-limit bucket of bus.ctl is taken: nothing sent; remove the bus "
+                      "(sluice cleanup-system) or use fewer distinct limited senders"};
+    }
+    policy.rate_gates[gate++] = backpressure::rate_gate{cell, *limit};
+  };
+  add(c.rate, runtime::rate_key(a.from));
+  add(c.pair_rate, runtime::rate_key(a.from, a.to));
 }
 
 std::string millis(std::chrono::nanoseconds d) {
@@ -146,6 +210,8 @@ int run_send(const global_options& globals, const send_args& a) {
   // smaller) limit is checked by try_push.
   const std::string payload = read_payload(a.payload, take(config.slot_size()));
   auto dest = open_or_create(dir, a.to, config, globals);
+  std::optional<runtime::bus_control> control;  // after the inbox: that creates the bus dir
+  attach_rate_gates(policy, checked, a, dir, config, control);
   runtime::metrics_send_observer telemetry(config);
   const auto out = backpressure::send_with_backpressure(
       dest, inbox::message_view{a.from, a.type, payload, checked.prio}, policy, telemetry);
@@ -167,6 +233,11 @@ void add_send_verb(CLI::App& app, cli_state& state, const char* name, const char
   cmd->add_option("--overflow", a->overflow,
                   "reject (default) or drop-oldest: evict the oldest message to make room");
   cmd->add_flag("--print-id", a->print_id, "print the message id on success");
+  cmd->add_option("--rate-limit", a->rate_limit,
+                  "RATE[:BURST]: at most RATE msgs/s from this sender, across every process; "
+                  "waits for a token (exit 75 when it would outlast --timeout or with --no-wait)");
+  cmd->add_option("--pair-rate-limit", a->pair_rate_limit,
+                  "RATE[:BURST]: the same for this sender -> destination pair");
   cmd->callback(
       [&state, a] { state.action = [&state, a] { return run_send(state.globals, *a); }; });
 }

@@ -321,3 +321,56 @@ TEST_CASE("clear drops every pending message and prints how many") {
   CHECK(count_of(bus, "b") == 0);
   CHECK(ok_out(bus, {"clear", "ghost"}) == "0\n");
 }
+
+TEST_CASE(
+    "a sender past its --rate-limit is refused with exit 75 when the next token lies beyond its "
+    "budget") {
+  bus_fixture bus;
+  // One message per 1000 s: the second token is far past the 5 s send budget.
+  ok_out(bus, {"send", "a", "b", "t", "1", "--rate-limit", "0.001:1"});
+  const auto r = bus.run({"send", "a", "b", "t", "2", "--rate-limit", "0.001:1"});
+  CHECK(r.exit_code == 75);
+  CHECK(is_one_line(r.err));
+  CHECK(r.err.find("rate limit") != std::string::npos);
+  CHECK(count_of(bus, "b") == 1);
+}
+
+TEST_CASE("a --rate-limit bucket belongs to its sender: other senders are not limited by it") {
+  bus_fixture bus;
+  ok_out(bus, {"send", "a", "b", "t", "1", "--rate-limit", "0.001:1"});
+  ok_out(bus, {"send", "c", "b", "t", "2", "--rate-limit", "0.001:1"});
+  CHECK(bus.run({"send", "a", "b", "t", "3", "--rate-limit", "0.001:1"}).exit_code == 75);
+  CHECK(count_of(bus, "b") == 2);
+}
+
+TEST_CASE("a --pair-rate-limit limits one sender -> destination pair only") {
+  bus_fixture bus;
+  ok_out(bus, {"send", "a", "b", "t", "1", "--pair-rate-limit", "0.001:1"});
+  ok_out(bus, {"send", "a", "d", "t", "2", "--pair-rate-limit", "0.001:1"});
+  CHECK(bus.run({"send", "a", "b", "t", "3", "--pair-rate-limit", "0.001:1"}).exit_code == 75);
+  CHECK(count_of(bus, "b") == 1);
+  CHECK(count_of(bus, "d") == 1);
+}
+
+TEST_CASE(
+    "a burst of --rate-limit messages is sent at once, and a sender within its rate waits for "
+    "tokens") {
+  bus_fixture bus;
+  for (int i = 0; i < 3; ++i) ok_out(bus, {"send", "a", "b", "t", "x", "--rate-limit", "0.001:3"});
+  CHECK(bus.run({"send", "a", "b", "t", "x", "--rate-limit", "0.001:3"}).exit_code == 75);
+  // 50 tokens a second: the next send waits for its token instead of failing.
+  ok_out(bus, {"send", "e", "b", "t", "x", "--rate-limit", "50:1"});
+  ok_out(bus, {"send", "e", "b", "t", "x", "--rate-limit", "50:1"});
+  CHECK(count_of(bus, "b") == 5);
+}
+
+TEST_CASE("an invalid --rate-limit is refused with exit 65 before anything is created") {
+  bus_fixture bus;
+  for (const char* bad : {"abc", "0", "-1", "5:0", "5:x", "nan", "1e12", "5:-2"}) {
+    const auto r = bus.run({"send", "a", "b", "t", "1", "--rate-limit", bad});
+    INFO(bad);
+    CHECK(r.exit_code == 65);
+    CHECK(is_one_line(r.err));
+  }
+  CHECK_FALSE(fs::exists(bus.dir() / "b.inbox"));
+}
