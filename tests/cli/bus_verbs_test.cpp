@@ -54,7 +54,7 @@ TEST_CASE("init-system creates the bus directory and bus.ctl and prints the dire
   CHECK(fs::is_regular_file(bus.dir() / "bus.ctl"));
 }
 
-TEST_CASE("--dir on the command line wins over SLUICE_DIR") {
+TEST_CASE("a --dir flag on the command line wins over SLUICE_DIR") {
   bus_fixture bus;
   const auto other = bus.root() / "other";
   ok_out(bus, {"--dir", other.string(), "init", "alice"});
@@ -65,7 +65,7 @@ TEST_CASE("--dir on the command line wins over SLUICE_DIR") {
   CHECK(ok_out(bus, {"count", "alice", "--dir", other.string()}) == "1\n");
 }
 
-TEST_CASE("--bus picks a named bus under /dev/shm/sluice when no directory is given") {
+TEST_CASE("a --bus flag picks a named bus under /dev/shm/sluice when no directory is given") {
   bus_fixture bus;
   bus.env.erase("SLUICE_DIR");
   const std::string name = "clitest-" + std::to_string(::getpid());

@@ -76,7 +76,7 @@ TEST_CASE(
   CHECK(got[0]["payload"] == "secret");
 }
 
-TEST_CASE("--group shares an inbox with the members of its group and nobody else") {
+TEST_CASE("the --group mode shares an inbox with the members of its group and nobody else") {
   if (!is_root()) {
     WARN("not root: cannot switch users, nothing checked");
     return;
