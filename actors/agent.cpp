@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
@@ -80,7 +81,12 @@ struct agent::impl {
     if (!control) {
       if (auto c = runtime::bus_control::open(dir)) control.emplace(std::move(c.value()));
     }
-    return control ? std::max<std::uint32_t>(1, control->policy().batch_size) : default_batch;
+    if (!control) return default_batch;
+    // policy_at, not policy: a setting whose monitor stopped renewing it has expired.
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+    return std::max<std::uint32_t>(1, control->policy_at(now, {default_batch, 0}).batch_size);
   }
 
   inbox::inbox* destination(std::string_view to) {

@@ -21,6 +21,10 @@ namespace {
 using monitor_tick_atom = caf::atom_constant<caf::atom("montick")>;
 using clock = std::chrono::steady_clock;
 
+// A load setting lives three intervals: a monitor that died (or hangs) stops renewing it, and
+// senders fall back to their configured defaults instead of obeying a stale high-load setting.
+constexpr int policy_lifetime_ticks = 3;
+
 // Shared by both monitors: the prom file is the whole bus (see monitor_exposition.hpp).
 void write_prom(const monitor_settings& s, bool& warned) {
   if (!s.write_prom) return;
@@ -85,7 +89,7 @@ caf::behavior load_actor(caf::stateful_actor<load_actor_state>* self, monitor_se
               spdlog::warn("load monitor cannot open bus.ctl yet: {}", opened.err().message);
             }
           }
-          if (st.step) st.step->step(clock::now());
+          if (st.step) st.step->step(clock::now(), policy_lifetime_ticks * s.interval);
           write_prom(s, st.prom_warned);
         });
         self->delayed_send(self, s.interval, monitor_tick_atom::value);

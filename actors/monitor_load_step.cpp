@@ -133,7 +133,8 @@ load_step::load_step(const monitor_settings& s, runtime::bus_control ctl, monito
       ctl_(std::move(ctl)),
       metrics_(or_default(s.metrics_file, s.bus_dir, runtime::defaults::metrics_file_name)) {}
 
-load_step_result load_step::step(std::chrono::steady_clock::time_point now) {
+load_step_result load_step::step(std::chrono::steady_clock::time_point now,
+                                 std::chrono::nanoseconds valid_for) {
   const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
   ctl_.beat(static_cast<std::int32_t>(::getpid()), now_ns);
   const auto r = sampler_.sample();
@@ -142,7 +143,8 @@ load_step_result load_step::step(std::chrono::steady_clock::time_point now) {
   const auto d = policy_.step(*r.load);
   out.decision = d;
   const auto milli = static_cast<std::uint32_t>(std::lround(std::clamp(d.load, 0.0, 1000.0) * 1000.0));
-  ctl_.publish({d.setting.batch_size, d.setting.wait_ms}, milli, to_runtime(d.level), now_ns);
+  ctl_.publish({d.setting.batch_size, d.setting.wait_ms}, milli, to_runtime(d.level), now_ns,
+               valid_for.count());
   if (d.changed)
     spdlog::info("load {:.2f} per cpu ({}): {} -> batch {}, wait {} ms", d.load, to_string(r.source),
                  to_string(d.level), d.setting.batch_size, d.setting.wait_ms);

@@ -48,7 +48,11 @@ class load_step {
   // Opens (or creates) bus.ctl in s.bus_dir; fails with the reason when it cannot.
   static runtime::result<load_step> open(const monitor_settings& s);
 
-  load_step_result step(std::chrono::steady_clock::time_point now);
+  // valid_for > 0: the published setting expires unless the next step renews it in time, so
+  // senders return to their defaults when the monitor dies. Zero keeps it until replaced (the
+  // one-shot `apply-rate-limit`, as the bash tool's exported setting did).
+  load_step_result step(std::chrono::steady_clock::time_point now,
+                        std::chrono::nanoseconds valid_for = std::chrono::nanoseconds::zero());
 
  private:
   load_step(const monitor_settings& s, runtime::bus_control ctl, monitors::load_policy policy);

@@ -140,3 +140,17 @@ TEST_CASE("metrics.prom written by the monitors passes promtool check metrics") 
   const auto cmd = "promtool check metrics < '" + prom.string() + "' >&2";
   CHECK(std::system(cmd.c_str()) == 0);
 }
+
+TEST_CASE("a load setting expires when its monitor stops renewing it") {
+  test::temp_bus bus;
+  auto s = settings_for(bus, actors::load_source::loadavg);
+  write_file(s.proc_dir / "loadavg", "512.00 300.00 100.00 3/96 7294\n");
+  {
+    running_monitors m;
+    m.actors.push_back(actors::spawn_load_monitor(*m.sys, s));
+    REQUIRE(eventually([&] { return policy_is(s.bus_dir, 5, 200); }));
+  }
+  // The monitor is gone: three intervals later readers get their own defaults ({0, 0} here),
+  // not the high-load setting it left behind.
+  REQUIRE(eventually([&] { return policy_is(s.bus_dir, 0, 0); }));
+}
