@@ -1,21 +1,29 @@
 // Consumer side: pop_batch/commit over the lanes, skipping slots of dead producers, the
 // not_empty doorbell, and peek() for readers that do not hold the consumer lock.
 //
-// Per lane the consumer reads positions [committed, cursor) without freeing them; commit()
-// frees them (ctl -> (lap + 1, 0)), stores the lane head, and gives the admissions back. A
-// consumer that dies before commit leaves head unchanged, so the next one reads them again.
+// Per lane the consumer reads positions [committed, cursor) without freeing them. commit()
+// first writes the ledger (layout.hpp): the new heads together with what the batch's
+// positions became (delivered, or skipped as abandoned / corrupt), published by one release
+// store, so a consumer killed at any point leaves heads and counters agreeing. Only then does
+// it free the slots (ctl -> (lap + 1, 0)) and publish `freed`, which gives the admissions
+// back. A consumer killed before the ledger store leaves its batch pending for the next one
+// (at-least-once); one killed after it leaves at most some committed slots unfreed just below
+// the heads, which the next consumer frees when it attaches (impl::adopt_ledger), so they are
+// never mistaken for stuck or corrupt slots.
 //
 // A slot that is claimed but not published is waited for. When it stays that way longer than
 // the grace period, the consumer looks at the claimant: a dead pid (kill(pid, 0) == ESRCH), or
 // no stamp at all (the producer died between tail claim and stamp), turns it into abandoned
 // with a CAS, so a late producer notices (its stamp CAS fails) and retries elsewhere. A live,
-// merely slow producer is waited for.
+// merely slow producer is waited for. Marks are counted when the batch that passes over them
+// is committed, so a consumer that dies in between does not count them twice.
 #include <algorithm>
 #include <cstring>
 
 #include "inbox/futex.hpp"
 #include "inbox/impl.hpp"
 #include "inbox/process.hpp"
+#include "inbox/test_hooks.hpp"
 
 namespace sluice::inbox {
 
@@ -49,7 +57,7 @@ std::size_t inbox::impl::take(std::size_t lane, received_message* out, std::size
   std::size_t got = 0;
   while (got < k) {
     const std::uint64_t pos = c.cursor[lane];
-    if (pos - c.committed[lane] >= g.ring)
+    if (pos - c.committed.head[lane] >= g.ring)
       break;  // the rest of the ring is our own uncommitted batch
     layout::slot_header* s = slot(lane, pos);
     const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
@@ -58,7 +66,8 @@ std::size_t inbox::impl::take(std::size_t lane, received_message* out, std::size
       c.blocked = true;  // not this lap's state: empty, or corrupt (resolve_stuck decides)
       break;
     }
-    if (owner == layout::abandoned_owner) {
+    if (layout::is_skipped(owner)) {
+      ++(owner == layout::abandoned_owner ? c.skipped_abandoned : c.skipped_corrupt);
       ++c.cursor[lane];
       continue;
     }
@@ -67,13 +76,12 @@ std::size_t inbox::impl::take(std::size_t lane, received_message* out, std::size
       break;
     }
     if (!decode_slot(s, max_payload, lane, out[got])) {
-      // A published slot with lying lengths: skip it for good and count it, never follow it.
+      // A published slot with lying lengths: mark it for good (counted when committed, by the
+      // pass over the mark below), never follow it.
       std::uint64_t expected = ctl;
-      if (s->ctl.compare_exchange_strong(
-              expected, make_ctl(pos >> g.shift, layout::abandoned_owner),
-              std::memory_order_relaxed)) {  // relaxed: no data is read from it
-        h->count.corrupt.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
-      }
+      (void)s->ctl.compare_exchange_strong(
+          expected, make_ctl(pos >> g.shift, layout::corrupt_owner),
+          std::memory_order_relaxed);  // relaxed: no data is read from it
       continue;
     }
     c.pending[lane].valid = false;
@@ -91,14 +99,13 @@ bool inbox::impl::resolve_stuck(bool read_tails) noexcept {
     const auto& g = lanes[lane];
     const std::uint64_t pos = c.cursor[lane];
     auto& p = c.pending[lane];
-    if (pos - c.committed[lane] >= g.ring) continue;
+    if (pos - c.committed.head[lane] >= g.ring) continue;
     layout::slot_header* s = slot(lane, pos);
     const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
     const std::uint32_t owner = layout::ctl_owner(ctl);
     const auto lap = static_cast<std::uint32_t>(pos >> g.shift);
     const bool this_lap = layout::ctl_lap(ctl) == lap;
-    if (this_lap && (owner == layout::abandoned_owner || (owner & layout::published_bit) != 0))
-      continue;
+    if (this_lap && (layout::is_skipped(owner) || (owner & layout::published_bit) != 0)) continue;
     if (!this_lap || owner == 0) {
       // Free-looking slot: stuck only if a producer took the position (tail moved past it).
       if (!read_tails) continue;
@@ -121,11 +128,12 @@ bool inbox::impl::resolve_stuck(bool read_tails) noexcept {
       continue;
     }
     std::uint64_t expected = ctl;
-    // acq_rel: wins the slot against a late stamp (see push.cpp step 3).
-    if (s->ctl.compare_exchange_strong(expected, make_ctl(lap, layout::abandoned_owner),
+    // acq_rel: wins the slot against a late stamp (see push.cpp step 3). A slot at another
+    // lap than its position's is a lie (committed-but-unfreed slots sit below the head, never
+    // here), so it is marked corrupt, a dead or missing claimant abandoned.
+    const std::uint32_t mark = this_lap ? layout::abandoned_owner : layout::corrupt_owner;
+    if (s->ctl.compare_exchange_strong(expected, make_ctl(lap, mark),
                                        std::memory_order_acq_rel)) {  // sync: abandon
-      auto& counter = this_lap ? h->count.abandoned : h->count.corrupt;
-      counter.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
       p.valid = false;
       skipped = true;
     }
@@ -137,12 +145,12 @@ bool inbox::impl::has_work(bool may_resolve) noexcept {
   for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
     const auto& g = lanes[lane];
     const std::uint64_t pos = cons.cursor[lane];
-    if (pos - cons.committed[lane] >= g.ring) continue;
+    if (pos - cons.committed.head[lane] >= g.ring) continue;
     const std::uint64_t ctl =
         slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
     const std::uint32_t owner = layout::ctl_owner(ctl);
     if (layout::ctl_lap(ctl) == static_cast<std::uint32_t>(pos >> g.shift) &&
-        (owner == layout::abandoned_owner || (owner & layout::published_bit) != 0)) {
+        (layout::is_skipped(owner) || (owner & layout::published_bit) != 0)) {
       return true;
     }
   }
@@ -162,10 +170,9 @@ wake_reason inbox::wait_not_empty(std::chrono::nanoseconds timeout) noexcept {
   impl& m = *p_;
   if (!m.consuming) {
     // Without a consumer attached here, "work" is judged from the committed heads.
-    for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
-      m.cons.committed[lane] = m.h->head[lane].value.load(std::memory_order_acquire);  // sync: head
-      m.cons.cursor[lane] = m.cons.committed[lane];
-    }
+    m.cons.committed = m.read_ledger();
+    std::copy(std::begin(m.cons.committed.head), std::end(m.cons.committed.head),
+              std::begin(m.cons.cursor));
   }
   layout::doorbell& d = m.h->not_empty;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -198,9 +205,10 @@ wake_reason inbox::wait_not_empty(std::chrono::nanoseconds timeout) noexcept {
 std::size_t consumer::pop_batch(received_message* out, std::size_t max) noexcept {
   inbox::impl& m = *s_->in;
   auto& c = m.cons;
-  std::copy(std::begin(c.committed), std::end(c.committed), std::begin(c.cursor));
+  std::copy(std::begin(c.committed.head), std::end(c.committed.head), std::begin(c.cursor));
   c.wrr = c.wrr_committed;
   c.blocked = false;
+  c.skipped_abandoned = c.skipped_corrupt = 0;
   std::size_t n = m.take(layout::critical_lane, out, max);
   int idle = 0;
   while (n < max && idle < 3) {
@@ -246,22 +254,6 @@ void consumer::commit() noexcept {
   inbox::impl& m = *s_->in;
   auto& c = m.cons;
   layout::header& h = *m.h;
-  std::uint64_t freed_regular = 0;
-  bool freed_any = false;
-  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
-    const auto& g = m.lanes[lane];
-    const std::uint64_t from = c.committed[lane];
-    const std::uint64_t to = c.cursor[lane];
-    if (to == from) continue;
-    for (std::uint64_t pos = from; pos != to; ++pos) {
-      m.slot(lane, pos)->ctl.store(make_ctl((pos >> g.shift) + 1, 0),
-                                   std::memory_order_release);  // sync: slot-free
-    }
-    h.head[lane].value.store(to, std::memory_order_release);  // sync: head
-    if (lane != layout::critical_lane) freed_regular += to - from;
-    c.committed[lane] = to;
-    freed_any = true;
-  }
   c.wrr_committed = c.wrr;
   // At most one heartbeat store per millisecond: producers read `closed` on the same line
   // on every push, so a store per commit would cost them a cache miss per batch.
@@ -270,12 +262,28 @@ void consumer::commit() noexcept {
     c.heartbeat_ns = now;
     h.consumer.heartbeat_ns.store(now, std::memory_order_relaxed);  // relaxed: informational
   }
-  if (c.delivered != 0)
-    h.count.dequeued.fetch_add(c.delivered, std::memory_order_relaxed);  // relaxed: statistics
-  c.delivered = 0;
-  if (!freed_any) return;
-  if (freed_regular != 0)
-    h.releases.value.fetch_add(freed_regular, std::memory_order_release);  // sync: admission
+  if (std::equal(std::begin(c.cursor), std::end(c.cursor), std::begin(c.committed.head))) return;
+  // 1. The ledger: new heads and what the positions became, in one store.
+  const detail::ledger_state before = c.committed;
+  detail::ledger_state& next = c.committed;
+  std::copy(std::begin(c.cursor), std::end(c.cursor), std::begin(next.head));
+  next.dequeued += c.delivered;
+  next.abandoned += c.skipped_abandoned;
+  next.corrupt += c.skipped_corrupt;
+  c.delivered = c.skipped_abandoned = c.skipped_corrupt = 0;
+  m.write_ledger(next);
+#ifdef SLUICE_INBOX_TEST_HOOKS
+  if (test_hooks::inside_commit != nullptr) test_hooks::inside_commit();
+#endif
+  // 2. Free the slots for the next lap, then 3. give the admissions back.
+  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+    const auto& g = m.lanes[lane];
+    for (std::uint64_t pos = before.head[lane]; pos != next.head[lane]; ++pos) {
+      m.slot(lane, pos)->ctl.store(make_ctl((pos >> g.shift) + 1, 0),
+                                   std::memory_order_release);  // sync: slot-free
+    }
+  }
+  m.publish_freed(next);
   m.ring_not_full();
 }
 
@@ -295,9 +303,8 @@ std::vector<message> inbox::peek(std::size_t max) const {
   if (!p_) return out;
   const impl& m = *p_;
   std::uint64_t cursor[layout::lane_count];
-  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
-    cursor[lane] = m.h->head[lane].value.load(std::memory_order_acquire);  // sync: head
-  }
+  const detail::ledger_state committed = m.read_ledger();
+  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) cursor[lane] = committed.head[lane];
   const std::uint64_t start[layout::lane_count] = {cursor[0], cursor[1], cursor[2], cursor[3]};
   // Copies one message if the slot at the lane's cursor is published; re-checks ctl after the
   // copy, since a consumer may free and a producer reuse the slot while we read it.
@@ -310,7 +317,7 @@ std::vector<message> inbox::peek(std::size_t max) const {
       const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
       const std::uint32_t owner = layout::ctl_owner(ctl);
       if (layout::ctl_lap(ctl) != static_cast<std::uint32_t>(pos >> g.shift)) return false;
-      if (owner == layout::abandoned_owner) {
+      if (layout::is_skipped(owner)) {
         ++cursor[lane];
         continue;
       }

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "inbox/impl.hpp"
 #include "inbox/layout.hpp"
 #include "inbox/process.hpp"
 
@@ -136,7 +137,7 @@ enum class slot_state { published, marked, live_claim, dead_claim, unstamped, st
 slot_state classify(std::uint64_t ctl, std::uint32_t lap) {
   const std::uint32_t owner = layout::ctl_owner(ctl);
   if (layout::ctl_lap(ctl) != lap) return slot_state::stale_lap;
-  if (owner == layout::abandoned_owner) return slot_state::marked;
+  if (layout::is_skipped(owner)) return slot_state::marked;
   if ((owner & layout::published_bit) != 0) return slot_state::published;
   if (owner == 0) return slot_state::unstamped;
   return detail::process_alive(static_cast<pid_t>(owner & layout::pid_mask))
@@ -162,14 +163,16 @@ diagnosis inspect(const mapping& m, const fs::path& path, std::string_view agent
   // except slot control words, which are bounds-checked positions inside the mapping.
   const std::uint64_t claims = h.claims.value.load(std::memory_order_relaxed);
   const std::uint64_t releases = h.releases.value.load(std::memory_order_relaxed);
+  const detail::ledger_state ledger = detail::read_ledger(h);
+  const std::uint64_t freed = h.freed.value.load(std::memory_order_relaxed);
   std::uint64_t outstanding = 0;
   std::uint64_t committed = 0;
-  std::uint64_t marked = 0;
+  std::uint64_t committed_regular = 0;
   bool indexes_ok = true;
   for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
     auto& ls = d.lanes[lane];
     ls.ring = m.ring(lane);
-    ls.head = h.head[lane].value.load(std::memory_order_relaxed);
+    ls.head = ledger.head[lane];
     ls.tail = h.tail[lane].value.load(std::memory_order_relaxed);
     if (ls.tail < ls.head || ls.tail - ls.head > ls.ring) {
       indexes_ok = false;
@@ -183,11 +186,20 @@ diagnosis inspect(const mapping& m, const fs::path& path, std::string_view agent
     }
     ls.pending = ls.tail - ls.head;
     committed += ls.head;
-    if (lane != layout::critical_lane) outstanding += ls.pending;
+    if (lane != layout::critical_lane) {
+      outstanding += ls.pending;
+      committed_regular += ls.head;
+    }
+    // Committed slots still at their own lap just below the head: a commit cut short.
+    for (std::uint64_t pos = ls.head; pos > 0 && ls.head - pos < ls.ring; --pos) {
+      const std::uint64_t ctl = m.slot(lane, pos - 1)->ctl.load(std::memory_order_relaxed);
+      const slot_state st = classify(ctl, static_cast<std::uint32_t>((pos - 1) >> m.shift(lane)));
+      if (st != slot_state::marked && st != slot_state::published) break;
+      ++d.unfreed_committed;
+    }
     for (std::uint64_t pos = ls.head; pos != ls.tail; ++pos) {
       const std::uint64_t ctl = m.slot(lane, pos)->ctl.load(std::memory_order_relaxed);
       const slot_state st = classify(ctl, static_cast<std::uint32_t>(pos >> m.shift(lane)));
-      if (st == slot_state::marked) ++marked;
       if (st == slot_state::dead_claim || st == slot_state::unstamped ||
           st == slot_state::stale_lap) {
         const std::uint32_t owner = layout::ctl_owner(ctl);
@@ -228,7 +240,19 @@ diagnosis inspect(const mapping& m, const fs::path& path, std::string_view agent
          !d.consumer_lock_held});
   }
   if (indexes_ok) {
-    d.leaked_admissions = static_cast<std::int64_t>(claims - releases - outstanding);
+    if (d.unfreed_committed != 0 || freed != committed_regular) {
+      d.findings.push_back(
+          {finding_kind::unfinished_commit,
+           "a consumer died inside commit: " +
+               plural(std::max<std::uint64_t>(d.unfreed_committed, committed_regular - freed),
+                      "committed slot") +
+               " not yet given back to senders" +
+               (d.consumer_lock_held ? std::string(" (a consumer is attaching right now?)")
+                                     : std::string("; the next consumer or repair frees them")),
+           !d.consumer_lock_held});
+    }
+    d.leaked_admissions =
+        static_cast<std::int64_t>(claims - releases - committed_regular - outstanding);
     if (d.leaked_admissions > 0) {
       d.findings.push_back({finding_kind::leaked_admissions,
                             plural(static_cast<std::uint64_t>(d.leaked_admissions), "admission") +
@@ -245,17 +269,17 @@ diagnosis inspect(const mapping& m, const fs::path& path, std::string_view agent
                                 "again when the bus is idle",
                             false});
     }
-    const auto& c = snapshot;
-    d.counter_drift = static_cast<std::int64_t>(committed + marked -
+    const auto& c = ledger;
+    d.counter_drift = static_cast<std::int64_t>(committed -
                                                 (c.dequeued + c.dropped + c.abandoned + c.corrupt));
     if (d.counter_drift != 0) {
       d.findings.push_back(
           {finding_kind::counter_mismatch,
-           "counters do not add up: " + std::to_string(committed) + " committed positions + " +
-               std::to_string(marked) + " skipped slots vs dequeued " + std::to_string(c.dequeued) +
-               " + dropped " + std::to_string(c.dropped) + " + abandoned " +
-               std::to_string(c.abandoned) + " + corrupt " + std::to_string(c.corrupt) +
-               " (a consumer died inside commit; statistics only, no message is affected)",
+           "counters do not add up: " + std::to_string(committed) +
+               " committed positions vs dequeued " + std::to_string(c.dequeued) + " + dropped " +
+               std::to_string(c.dropped) + " + abandoned " + std::to_string(c.abandoned) +
+               " + corrupt " + std::to_string(c.corrupt) +
+               " (the header was damaged; statistics only, no message is affected)",
            false});
     }
   }
@@ -308,6 +332,8 @@ const char* to_string(finding_kind k) noexcept {
       return "leaked_admissions";
     case finding_kind::counter_mismatch:
       return "counter_mismatch";
+    case finding_kind::unfinished_commit:
+      return "unfinished_commit";
     case finding_kind::corrupt_indexes:
       return "corrupt_indexes";
     case finding_kind::closed:
@@ -338,6 +364,10 @@ result<repair_outcome> repair(const fs::path& bus_dir, std::string_view agent,
     // returns leaked admissions and overwrites a stale pid, which the detach then clears.
     auto c = o->box.attach_consumer(consumer_options{grace});
     if (!c) return c.err();
+    for (const auto& f : before.findings) {
+      if (f.kind == finding_kind::unfinished_commit)
+        out.actions.push_back("finished the commit a dead consumer left half done");
+    }
     if (before.leaked_admissions > 0) {
       out.actions.push_back(
           "gave back " +
@@ -350,9 +380,11 @@ result<repair_outcome> repair(const fs::path& bus_dir, std::string_view agent,
       std::uint64_t ctl;
     };
     std::vector<candidate> candidates;
+    // We hold the consumer lock: the ledger is ours to read.
+    const detail::ledger_state ledger = detail::read_ledger(h);
     for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
       // acquire: we hold the consumer lock; pairs with the last consumer's commit.
-      const std::uint64_t head = h.head[lane].value.load(std::memory_order_acquire);  // sync: head
+      const std::uint64_t head = ledger.head[lane];
       const std::uint64_t tail =
           h.tail[lane].value.load(std::memory_order_relaxed);  // relaxed: bounds-checked below
       if (tail < head || tail - head > m.ring(lane)) continue;
@@ -377,12 +409,13 @@ result<repair_outcome> repair(const fs::path& bus_dir, std::string_view agent,
           st != slot_state::stale_lap)
         continue;
       std::uint64_t expected = cand.ctl;
+      const std::uint32_t mark =
+          st == slot_state::stale_lap ? layout::corrupt_owner : layout::abandoned_owner;
       // acq_rel: wins the slot against a late stamp, exactly like the consumer's resolve_stuck.
+      // Counted by the consumer that commits past it.
       if (m.slot(cand.lane, cand.pos)
-              ->ctl.compare_exchange_strong(expected, make_ctl(lap, layout::abandoned_owner),
+              ->ctl.compare_exchange_strong(expected, make_ctl(lap, mark),
                                             std::memory_order_acq_rel)) {  // sync: abandon
-        auto& counter = st == slot_state::stale_lap ? h.count.corrupt : h.count.abandoned;
-        counter.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
         ++skipped;
       }
     }

@@ -10,9 +10,10 @@
 // |             | whether the counters add up. Safe while producers and a consumer run      |
 // |             | (their in-flight work may then show as transient findings)                |
 // | repair      | takes the consumer lock (refused while a live consumer holds it), so it   |
-// |             | acts as the consumer would on attach: returns leaked admissions, marks    |
-// |             | the slots of dead or never-stamped claimants abandoned (counted, as the   |
-// |             | consumer does after its grace period) and clears a stale consumer pid;    |
+// |             | acts as the consumer would on attach: finishes a commit a dead consumer   |
+// |             | left half done, returns leaked admissions, marks the slots of dead or     |
+// |             | never-stamped claimants abandoned (counted when a consumer commits past   |
+// |             | them, as after its grace period) and clears a stale consumer pid;         |
 // |             | remove_leftover_temp_files() removes what creators that died left behind  |
 // | never       | touches a published slot, a head index or a payload: every pending        |
 // |             | message is still pending, in the same order, after a repair               |
@@ -34,7 +35,8 @@ enum class finding_kind {
   stale_consumer_pid,  // a consumer pid is recorded but no process holds the consumer lock
   abandoned_claim,     // a slot is claimed but unpublished and its claimant is gone
   leaked_admissions,   // admissions taken by producers that died before claiming a slot
-  counter_mismatch,    // the counters do not add up (a process died inside commit)
+  counter_mismatch,    // the counters do not add up (a damaged header)
+  unfinished_commit,   // a consumer died inside commit: committed slots not yet given back
   corrupt_indexes,     // head/tail out of range: the file was damaged, nothing is followed
   closed,              // close() was called: every push answers closed
 };
@@ -71,6 +73,7 @@ struct diagnosis {
   bool consumer_lock_held = false;  // some process holds the flock right now
   std::int64_t leaked_admissions = 0;
   std::int64_t counter_drift = 0;  // committed positions minus the counters that explain them
+  std::uint64_t unfreed_committed = 0;  // committed positions not yet given back to senders
   std::vector<stuck_slot> stuck;
   std::vector<finding> findings;
 

@@ -39,14 +39,28 @@ struct pending_claim {
   bool valid = false;
 };
 
-// The single consumer's cursors. committed mirrors header.head (which only this process
+// A copy of one commit record of the ledger (layout.hpp).
+struct ledger_state {
+  std::uint64_t head[layout::lane_count] = {};
+  std::uint64_t dequeued = 0;
+  std::uint64_t abandoned = 0;
+  std::uint64_t corrupt = 0;
+  std::uint64_t dropped = 0;
+};
+
+// The current commit record of a header's ledger.
+ledger_state read_ledger(const layout::header& h) noexcept;
+
+// The single consumer's cursors. committed mirrors the ledger (which only this process
 // writes while it holds the flock); cursor runs ahead over the uncommitted batch.
 struct consumer_cursors {
-  std::uint64_t committed[layout::lane_count] = {};
+  ledger_state committed;  // the current ledger record, as this process wrote it
   std::uint64_t cursor[layout::lane_count] = {};
   wrr_state wrr_committed;
   wrr_state wrr;
   std::uint64_t delivered = 0;  // messages in the uncommitted batch
+  std::uint64_t skipped_abandoned = 0;  // marked slots the uncommitted batch passes over
+  std::uint64_t skipped_corrupt = 0;
   pending_claim pending[layout::lane_count];
   std::uint64_t heartbeat_ns = 0;  // last value stored in header.consumer.heartbeat_ns
   std::uint32_t empty_polls = 0;
@@ -78,6 +92,19 @@ struct inbox::impl {
   }
 
   ~impl();
+
+  // Ledger (open.cpp). read_ledger: the current record (any process; a record that a later
+  // commit is rewriting reads as newer values, never older ones). write_ledger: the flock
+  // holder commits `next` with one release store.
+  detail::ledger_state read_ledger() const noexcept;
+  void write_ledger(const detail::ledger_state& next) noexcept;
+  // Called by a new flock holder (consumer attach, drop-oldest eviction) before it acts:
+  // validates the heads against the tails, frees slots a holder killed inside commit left
+  // committed but unfreed, publishes `freed`, and gives back admissions of producers that died
+  // before claiming a position. Fills `st` with the current record; false (and nothing
+  // changed) when the lane indexes lie, *bad_lane then says which lane.
+  bool adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane) noexcept;
+  void publish_freed(const detail::ledger_state& st) noexcept;
 
   // consume.cpp
   std::size_t take(std::size_t lane, received_message* out, std::size_t k) noexcept;

@@ -20,7 +20,17 @@
 //   (lap, pid)                 claimed by process pid (stamped after the tail claim)
 //   (lap, pid | published_bit) written and visible to the consumer
 //   (lap, abandoned_owner)     skipped by the consumer: claimant died or never stamped
+//   (lap, corrupt_owner)       skipped by the consumer: the slot lied (lengths, lap)
 //   commit stores (lap + 1, 0) free for the next lap.
+//
+// The ledger (one store commits): the consumer's heads and the counters that say how every
+// committed position ended (dequeued, abandoned, corrupt, dropped) live in two records; the
+// flock holder writes the spare record completely, then flips `seq` with one release store.
+// A holder killed at any point leaves either the old or the new record current, never a mix,
+// so heads and counters always agree: sum(head) == dequeued + abandoned + corrupt + dropped.
+// Slots are freed only after the flip; a holder killed between the flip and the last free
+// leaves committed slots unfreed just below a head, which the next flock holder frees
+// (impl::adopt_ledger) before it publishes `freed`.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -31,7 +41,7 @@ namespace sluice::inbox::layout {
 
 inline constexpr std::size_t cache_line = 64;
 inline constexpr char magic[8] = {'S', 'L', 'U', 'I', 'C', 'E', '\0', '\0'};
-inline constexpr std::uint32_t layout_version = 1;
+inline constexpr std::uint32_t layout_version = 2;
 inline constexpr std::uint32_t header_size = 4096;
 inline constexpr std::size_t lane_count = 4;  // indexed by priority: low, normal, high, critical
 inline constexpr std::size_t critical_lane = 3;
@@ -47,7 +57,14 @@ inline constexpr std::uint64_t max_file_size = 16ull << 30;
 
 inline constexpr std::uint32_t published_bit = 1u << 30;
 inline constexpr std::uint32_t abandoned_owner = 1u << 31;
+inline constexpr std::uint32_t corrupt_owner = abandoned_owner | 1u;
 inline constexpr std::uint32_t pid_mask = published_bit - 1;
+
+// Skipped by the consumer (either marker; any other value with the top bit set is a lie and
+// is treated as corrupt).
+constexpr bool is_skipped(std::uint32_t owner) noexcept {
+  return (owner & abandoned_owner) != 0;
+}
 
 constexpr std::uint64_t make_ctl(std::uint64_t lap, std::uint32_t owner) noexcept {
   return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(lap)) << 32) | owner;
@@ -86,14 +103,26 @@ struct alignas(cache_line) doorbell {
   std::atomic<std::uint32_t> waiters;
 };
 
+// Counters any process may bump; what committed positions became is in the ledger.
 struct alignas(cache_line) counters {
-  std::atomic<std::uint64_t> dequeued;
   std::atomic<std::uint64_t> rejected_full;
-  std::atomic<std::uint64_t> dropped;
-  std::atomic<std::uint64_t> abandoned;
   std::atomic<std::uint64_t> backpressure_waits;
   std::atomic<std::uint64_t> send_failures;
-  std::atomic<std::uint64_t> corrupt;
+  std::atomic<std::uint64_t> corrupt_pushes;  // pushes refused because the file lied
+};
+
+// One committed state of the consumer side (see "The ledger" above).
+struct commit_record {
+  std::atomic<std::uint64_t> head[lane_count];  // first uncommitted position, per lane
+  std::atomic<std::uint64_t> dequeued;          // committed positions that were delivered
+  std::atomic<std::uint64_t> abandoned;         // ... skipped: the claimant died
+  std::atomic<std::uint64_t> corrupt;           // ... skipped: the slot lied
+  std::atomic<std::uint64_t> dropped;           // ... evicted by drop_oldest
+};
+
+struct alignas(cache_line) ledger {
+  commit_record rec[2];
+  std::atomic<std::uint64_t> seq;  // rec[seq & 1] is current
 };
 
 struct alignas(cache_line) consumer_info {
@@ -107,7 +136,10 @@ struct header {
   identity id;
   consumer_info consumer;
   // claims: every regular admission and every sequence number (fetch_add, producers only).
-  // releases: freed regular slots (consumer) and refused admissions (producers).
+  // releases: refused admissions (producers) and admissions of producers that died before
+  // claiming a position (given back by the consumer). freed: regular positions freed, i.e.
+  // the sum of the regular heads (stored only by the flock holder, after the slots are free).
+  // A producer is admitted while claims - releases - freed < capacity.
   padded_u64 claims;
   padded_u64 releases;
   doorbell not_empty;
@@ -115,7 +147,8 @@ struct header {
   counters count;
   breaker_cell breaker;
   padded_u64 tail[lane_count];  // next position to claim, per lane (producers)
-  padded_u64 head[lane_count];  // first uncommitted position, per lane (consumer)
+  ledger commits;               // heads and counters of the consumer side
+  padded_u64 freed;
 };
 
 struct slot_header {
@@ -149,7 +182,10 @@ static_assert(offsetof(header, not_full) == 320);
 static_assert(offsetof(header, count) == 384);
 static_assert(offsetof(header, breaker) == 448);
 static_assert(offsetof(header, tail) == 512);
-static_assert(offsetof(header, head) == 768);
+static_assert(sizeof(commit_record) == 64);
+static_assert(offsetof(header, commits) == 768);
+static_assert(offsetof(ledger, seq) == 128);
+static_assert(offsetof(header, freed) == 960);
 static_assert(sizeof(header) == 1024 && sizeof(header) <= header_size);
 static_assert(offsetof(slot_header, ctl) == 0);
 static_assert(offsetof(slot_header, payload_len) == 32);

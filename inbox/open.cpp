@@ -340,6 +340,95 @@ result<inbox> inbox::open(const std::filesystem::path& bus_dir, std::string_view
   return inbox(std::unique_ptr<impl>(r.value()));
 }
 
+detail::ledger_state detail::read_ledger(const layout::header& h) noexcept {
+  const layout::ledger& l = h.commits;
+  const std::uint64_t seq = l.seq.load(std::memory_order_acquire);  // sync: head
+  const layout::commit_record& r = l.rec[seq & 1];
+  detail::ledger_state st;
+  // relaxed: ordered after the seq load above; the writer filled the record before its flip.
+  for (std::size_t lane = 0; lane < layout::lane_count; ++lane)
+    st.head[lane] = r.head[lane].load(std::memory_order_relaxed);
+  st.dequeued = r.dequeued.load(std::memory_order_relaxed);
+  st.abandoned = r.abandoned.load(std::memory_order_relaxed);
+  st.corrupt = r.corrupt.load(std::memory_order_relaxed);
+  st.dropped = r.dropped.load(std::memory_order_relaxed);
+  return st;
+}
+
+detail::ledger_state inbox::impl::read_ledger() const noexcept {
+  return detail::read_ledger(*h);
+}
+
+void inbox::impl::write_ledger(const detail::ledger_state& next) noexcept {
+  layout::ledger& l = h->commits;
+  // relaxed: only the flock holder writes the ledger, and the flock orders holders.
+  const std::uint64_t seq = l.seq.load(std::memory_order_relaxed);
+  layout::commit_record& r = l.rec[(seq + 1) & 1];
+  // relaxed: the spare record is published by the seq store below.
+  for (std::size_t lane = 0; lane < layout::lane_count; ++lane)
+    r.head[lane].store(next.head[lane], std::memory_order_relaxed);
+  r.dequeued.store(next.dequeued, std::memory_order_relaxed);
+  r.abandoned.store(next.abandoned, std::memory_order_relaxed);
+  r.corrupt.store(next.corrupt, std::memory_order_relaxed);
+  r.dropped.store(next.dropped, std::memory_order_relaxed);
+  l.seq.store(seq + 1, std::memory_order_release);  // sync: head (the commit point)
+}
+
+void inbox::impl::publish_freed(const detail::ledger_state& st) noexcept {
+  std::uint64_t freed = 0;
+  for (std::size_t lane = 0; lane < layout::critical_lane; ++lane) freed += st.head[lane];
+  h->freed.value.store(freed, std::memory_order_release);  // sync: admission
+}
+
+bool inbox::impl::adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane) noexcept {
+  st = read_ledger();
+  std::uint64_t outstanding = 0;
+  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+    const std::uint64_t head = st.head[lane];
+    // relaxed: checked, not followed; read before claims below (see the leak estimate).
+    const std::uint64_t tail = h->tail[lane].value.load(std::memory_order_relaxed);
+    if (tail < head || tail - head > 2ull * lanes[lane].ring) {
+      *bad_lane = lane;
+      return false;
+    }
+    if (lane != layout::critical_lane) outstanding += tail - head;
+  }
+  // Committed slots a holder killed inside commit left unfreed: a run just below the head
+  // still at its own lap (a finished commit moved every slot below the head to the next lap).
+  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+    const auto& g = lanes[lane];
+    std::uint64_t from = st.head[lane];
+    while (from > 0 && st.head[lane] - from < g.ring) {
+      const std::uint64_t pos = from - 1;
+      const std::uint64_t ctl = slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
+      const std::uint32_t owner = layout::ctl_owner(ctl);
+      if (layout::ctl_lap(ctl) != static_cast<std::uint32_t>(pos >> g.shift) ||
+          !(layout::is_skipped(owner) || (owner & layout::published_bit) != 0))
+        break;
+      from = pos;
+    }
+    for (std::uint64_t pos = from; pos != st.head[lane]; ++pos) {
+      slot(lane, pos)->ctl.store(layout::make_ctl((pos >> g.shift) + 1, 0),
+                                 std::memory_order_release);  // sync: slot-free
+    }
+  }
+  publish_freed(st);
+  // Admissions taken by producers that died before claiming a position are never given back
+  // by a commit: claims - releases - freed - (tail - head) counts them. Claims is read last,
+  // so a producer that passes between the reads is never counted; one caught between its two
+  // steps right now is, and gets its admission twice (the inbox takes one message more
+  // than its capacity until the next attach; rings are larger than the capacity).
+  std::uint64_t freed = 0;
+  for (std::size_t lane = 0; lane < layout::critical_lane; ++lane) freed += st.head[lane];
+  const std::uint64_t releases = h->releases.value.load(std::memory_order_acquire);  // sync: admission
+  const std::uint64_t claims = h->claims.value.load(std::memory_order_acquire);  // sync: admission
+  const auto leaked = static_cast<std::int64_t>(claims - releases - freed - outstanding);
+  if (leaked > 0)
+    h->releases.value.fetch_add(static_cast<std::uint64_t>(leaked),
+                                std::memory_order_release);  // sync: admission
+  return true;
+}
+
 result<consumer> inbox::attach_consumer(const consumer_options& opts) {
   if (!p_) return fail(errc::io_error, "attach_consumer on a moved-from inbox");
   impl& m = *p_;
@@ -364,32 +453,21 @@ result<consumer> inbox::attach_consumer(const consumer_options& opts) {
     if (err == EWOULDBLOCK) return busy();
     return from_errno(err, "cannot lock inbox", m.path);
   }
+  detail::ledger_state adopted;
+  std::size_t bad = 0;
+  if (!m.adopt_ledger(adopted, &bad)) {
+    ::close(lock_fd);
+    const std::uint64_t tail =
+        h.tail[bad].value.load(std::memory_order_relaxed);  // relaxed: for the message only
+    return fail(errc::corrupt, m.path.string() + " has inconsistent lane indexes (head " +
+                                   std::to_string(adopted.head[bad]) + ", tail " +
+                                   std::to_string(tail) +
+                                   "); drain what you can with peek, then recreate it");
+  }
   auto& c = m.cons;
   c = detail::consumer_cursors{};
-  std::uint64_t outstanding = 0;
-  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
-    const std::uint64_t head = h.head[lane].value.load(std::memory_order_acquire);  // sync: head
-    const std::uint64_t tail =
-        h.tail[lane].value.load(std::memory_order_relaxed);  // relaxed: checked, not followed
-    if (tail < head || tail - head > 2ull * m.lanes[lane].ring) {
-      ::close(lock_fd);
-      return fail(errc::corrupt, m.path.string() + " has inconsistent lane indexes (head " +
-                                     std::to_string(head) + ", tail " + std::to_string(tail) +
-                                     "); drain what you can with peek, then recreate it");
-    }
-    c.committed[lane] = c.cursor[lane] = head;
-    if (lane != layout::critical_lane) outstanding += tail - head;
-  }
-  // Admissions taken by producers that died before claiming a position are never given back
-  // by a commit; the new consumer returns them. A producer caught between its two steps right
-  // now may be counted too: that over-release is harmless, its stamp then fails and it retries.
-  const std::uint64_t claims = h.claims.value.load(std::memory_order_acquire);  // sync: admission
-  const std::uint64_t releases =
-      h.releases.value.load(std::memory_order_acquire);  // sync: admission
-  const auto leaked = static_cast<std::int64_t>(claims - releases - outstanding);
-  if (leaked > 0)
-    h.releases.value.fetch_add(static_cast<std::uint64_t>(leaked),
-                               std::memory_order_release);  // sync: admission
+  c.committed = adopted;
+  std::copy(std::begin(c.committed.head), std::end(c.committed.head), std::begin(c.cursor));
   c.wrr_committed = c.wrr = detail::wrr_state{0, detail::wrr_weight[0]};
   m.grace = opts.abandon_grace;
   m.consuming = true;
@@ -437,9 +515,10 @@ stats inbox::snapshot() const noexcept {
   s.slot_size = m.slot_size;
   s.max_payload = m.max_payload;
   std::uint64_t claimed = 0;
+  const detail::ledger_state committed = m.read_ledger();
   for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+    const std::uint64_t head = committed.head[lane];
     // relaxed: a statistics snapshot; lanes may move while we read.
-    const std::uint64_t head = h.head[lane].value.load(std::memory_order_relaxed);
     const std::uint64_t tail = h.tail[lane].value.load(std::memory_order_relaxed);
     const std::uint64_t n =
         tail > head ? std::min<std::uint64_t>(tail - head, m.lanes[lane].ring) : 0;
@@ -447,15 +526,18 @@ stats inbox::snapshot() const noexcept {
     s.size += n;
     claimed += tail;
   }
+  s.dequeued = committed.dequeued;
+  s.dropped = committed.dropped;
+  s.abandoned = committed.abandoned;
   // relaxed: statistics.
-  s.dequeued = h.count.dequeued.load(std::memory_order_relaxed);
   s.rejected_full = h.count.rejected_full.load(std::memory_order_relaxed);
-  s.dropped = h.count.dropped.load(std::memory_order_relaxed);
-  s.abandoned = h.count.abandoned.load(std::memory_order_relaxed);
-  s.corrupt = h.count.corrupt.load(std::memory_order_relaxed);
   s.backpressure_waits = h.count.backpressure_waits.load(std::memory_order_relaxed);
   s.send_failures = h.count.send_failures.load(std::memory_order_relaxed);
-  s.enqueued = claimed > s.abandoned + s.corrupt ? claimed - s.abandoned - s.corrupt : 0;
+  s.corrupt = committed.corrupt + h.count.corrupt_pushes.load(std::memory_order_relaxed);
+  // Every claimed position is a message (enqueued) or a skipped slot; skipped slots are known
+  // once committed.
+  const std::uint64_t skipped = committed.abandoned + committed.corrupt;
+  s.enqueued = claimed > skipped ? claimed - skipped : 0;
   const std::int32_t pid = h.consumer.pid.load(std::memory_order_relaxed);
   s.consumer_pid = detail::process_alive(pid) ? pid : 0;
   s.created_ns = h.id.created_ns;
@@ -465,9 +547,10 @@ stats inbox::snapshot() const noexcept {
 std::uint64_t inbox::size() const noexcept {
   if (!p_) return 0;
   std::uint64_t total = 0;
+  const detail::ledger_state committed = p_->read_ledger();
   for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+    const std::uint64_t head = committed.head[lane];
     // relaxed: a momentary count; lanes may move while we read.
-    const std::uint64_t head = p_->h->head[lane].value.load(std::memory_order_relaxed);
     const std::uint64_t tail = p_->h->tail[lane].value.load(std::memory_order_relaxed);
     if (tail > head) total += std::min<std::uint64_t>(tail - head, p_->lanes[lane].ring);
   }
@@ -483,7 +566,9 @@ bool inbox::full() const noexcept {
   // acquire: pairs with the consumer's release of admissions (sync: admission).
   const std::uint64_t claims = p_->h->claims.value.load(std::memory_order_acquire);
   const std::uint64_t releases = p_->h->releases.value.load(std::memory_order_acquire);
-  return static_cast<std::int64_t>(claims - releases) >= static_cast<std::int64_t>(p_->capacity);
+  const std::uint64_t freed = p_->h->freed.value.load(std::memory_order_acquire);
+  return static_cast<std::int64_t>(claims - releases - freed) >=
+         static_cast<std::int64_t>(p_->capacity);
 }
 
 breaker_cell& inbox::breaker() noexcept {

@@ -2,7 +2,7 @@
 //
 // Fast path for a regular message (no syscall, no lock):
 //   1. claims.fetch_add(1): admission ticket and inbox sequence number in one RMW; refused
-//      (and given back through releases) when claims - releases would exceed capacity.
+//      (and given back through releases) when claims - releases - freed would exceed capacity.
 //   2. tail[lane].fetch_add(1): the position; admission guarantees its slot was freed.
 //   3. CAS the slot ctl (lap, 0) -> (lap, pid): the stamp. If the consumer already gave up on
 //      this position (we were stalled longer than the grace period) the CAS fails and we start
@@ -24,6 +24,8 @@ namespace sluice::inbox {
 
 #ifdef SLUICE_INBOX_TEST_HOOKS
 void (*test_hooks::after_claim)() = nullptr;
+void (*test_hooks::after_admission)() = nullptr;
+void (*test_hooks::inside_commit)() = nullptr;
 #endif
 
 namespace {
@@ -33,6 +35,12 @@ using layout::make_ctl;
 inline void call_after_claim_hook() noexcept {
 #ifdef SLUICE_INBOX_TEST_HOOKS
   if (test_hooks::after_claim != nullptr) test_hooks::after_claim();
+#endif
+}
+
+inline void call_after_admission_hook() noexcept {
+#ifdef SLUICE_INBOX_TEST_HOOKS
+  if (test_hooks::after_admission != nullptr) test_hooks::after_admission();
 #endif
 }
 
@@ -133,7 +141,7 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
         } else {
           const std::uint64_t next = tail.load(std::memory_order_relaxed);  // relaxed: as above
           if (next == pos && ++stuck > max_stuck_tail_reads) {
-            h.count.corrupt.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+            h.count.corrupt_pushes.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
             return push_result::full;
           }
           pos = next;
@@ -145,14 +153,15 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
       h.releases.value.fetch_add(1, std::memory_order_relaxed);    // relaxed: as above
     } else {
       seq = h.claims.value.fetch_add(1, std::memory_order_acquire);  // sync: admission
-      const std::uint64_t rel =
-          h.releases.value.load(std::memory_order_acquire);  // sync: admission
+      const std::uint64_t rel = h.freed.value.load(std::memory_order_acquire) +  // sync: admission
+                                h.releases.value.load(std::memory_order_acquire);  // sync: admission
       if (static_cast<std::int64_t>(seq - rel) >= static_cast<std::int64_t>(m.capacity)) {
         h.releases.value.fetch_add(1, std::memory_order_release);  // sync: admission (give it back)
         if (policy == overflow_policy::drop_oldest && m.try_evict_oldest()) continue;
         h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
         return push_result::full;
       }
+      call_after_admission_hook();
       // relaxed: admission above already ordered us after the free of this slot.
       pos = h.tail[lane].value.fetch_add(1, std::memory_order_relaxed);
       s = m.slot(lane, pos);
@@ -162,7 +171,7 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
       // Lost a slot the consumer gave up on while we stalled: take the next one. A stamp that
       // never succeeds is a corrupt file (lying admission counters), not contention.
       if (++failed_stamps > max_failed_stamps) {
-        h.count.corrupt.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+        h.count.corrupt_pushes.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
         return push_result::full;
       }
       continue;
@@ -218,7 +227,8 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
     }
     const std::uint64_t seq =
         h.claims.value.fetch_add(run, std::memory_order_acquire);                // sync: admission
-    const std::uint64_t rel = h.releases.value.load(std::memory_order_acquire);  // sync: admission
+    const std::uint64_t rel = h.freed.value.load(std::memory_order_acquire) +  // sync: admission
+                              h.releases.value.load(std::memory_order_acquire);  // sync: admission
     const auto room = static_cast<std::int64_t>(m.capacity) - static_cast<std::int64_t>(seq - rel);
     const std::size_t take =
         room <= 0 ? 0 : std::min<std::size_t>(run, static_cast<std::size_t>(room));
@@ -229,6 +239,7 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
       if (stopped != nullptr) *stopped = push_result::full;
       break;
     }
+    call_after_admission_hook();
     // relaxed: admission above already ordered us after the free of these slots.
     const std::uint64_t pos0 = h.tail[lane].value.fetch_add(take, std::memory_order_relaxed);
     const std::uint64_t now = detail::realtime_ns();
@@ -250,7 +261,7 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
     done += take - lost;
     lost_total += lost;
     if (lost_total > max_failed_stamps) {  // as in try_push: a corrupt file, not contention
-      h.count.corrupt.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+      h.count.corrupt_pushes.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
       if (stopped != nullptr) *stopped = push_result::full;
       break;
     }
@@ -266,51 +277,55 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
 
 // drop-oldest: evicting is a consumer's act, so a producer may do it only while it can take
 // the consumer lock itself (no consumer attached). With a live consumer the inbox drains by
-// itself and the sender is told `full` instead.
+// itself and the sender is told `full` instead. Like a consumer it first adopts the ledger
+// (finishing a commit a dead consumer left half done), then commits each step through it, so
+// every position ends counted exactly once: a skipped head as abandoned or corrupt, a
+// published one as dropped.
 bool inbox::impl::try_evict_oldest() noexcept {
   if (consuming || ::flock(fd, LOCK_EX | LOCK_NB) != 0) return false;
   layout::header& hd = *h;
-  // Frees the head slot of a lane as a consumer's commit would.
-  auto free_head = [&](std::size_t lane, std::uint64_t pos) {
-    slot(lane, pos)->ctl.store(make_ctl((pos >> lanes[lane].shift) + 1, 0),
-                               std::memory_order_release);          // sync: slot-free
-    hd.head[lane].value.store(pos + 1, std::memory_order_release);  // sync: head
-    hd.releases.value.fetch_add(1, std::memory_order_release);      // sync: admission
-  };
-  bool evicted = false;
-  // Bounded: each round frees one slot; abandoned heads are freed on the way (not counted
-  // as dropped, they held no message).
-  for (std::uint32_t round = 0; round <= capacity && !evicted; ++round) {
+  bool made_room = false;
+  detail::ledger_state st;
+  std::size_t bad_lane = 0;
+  if (adopt_ledger(st, &bad_lane)) {
+    // Commits the head slot of a lane as a consumer's commit would.
+    auto commit_head = [&](std::size_t lane, std::uint64_t& counter) {
+      const std::uint64_t pos = st.head[lane];
+      ++st.head[lane];
+      ++counter;
+      write_ledger(st);
+      slot(lane, pos)->ctl.store(make_ctl((pos >> lanes[lane].shift) + 1, 0),
+                                 std::memory_order_release);  // sync: slot-free
+      publish_freed(st);
+    };
+    // A skipped head (a dead producer's slot) makes room without losing a message; only
+    // when there is none is the oldest published message dropped.
     std::size_t best_lane = layout::lane_count;
     std::uint64_t best_seq = 0;
-    bool freed_abandoned = false;
-    for (std::size_t lane = 0; lane < layout::critical_lane && !freed_abandoned; ++lane) {
-      // relaxed: we hold the consumer lock, and the flock orders us after the last consumer.
-      const std::uint64_t pos = hd.head[lane].value.load(std::memory_order_relaxed);
-      if (hd.tail[lane].value.load(std::memory_order_relaxed) <= pos)
-        continue;  // relaxed: a bound only
+    for (std::size_t lane = 0; lane < layout::critical_lane && !made_room; ++lane) {
+      const std::uint64_t pos = st.head[lane];
+      // relaxed: a bound only; the slot ctl below carries the synchronisation.
+      if (hd.tail[lane].value.load(std::memory_order_relaxed) <= pos) continue;
       const layout::slot_header* s = slot(lane, pos);
       const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
       const std::uint32_t owner = layout::ctl_owner(ctl);
       if (layout::ctl_lap(ctl) != static_cast<std::uint32_t>(pos >> lanes[lane].shift)) continue;
-      if (owner == layout::abandoned_owner) {
-        free_head(lane, pos);
-        freed_abandoned = true;
+      if (layout::is_skipped(owner)) {
+        commit_head(lane, owner == layout::abandoned_owner ? st.abandoned : st.corrupt);
+        made_room = true;
       } else if ((owner & layout::published_bit) != 0 &&
                  (best_lane == layout::lane_count || s->sequence < best_seq)) {
         best_lane = lane;
         best_seq = s->sequence;
       }
     }
-    if (freed_abandoned) continue;
-    if (best_lane == layout::lane_count) break;
-    free_head(best_lane, hd.head[best_lane].value.load(
-                             std::memory_order_relaxed));      // relaxed: we hold the lock
-    hd.count.dropped.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
-    evicted = true;
+    if (!made_room && best_lane != layout::lane_count) {
+      commit_head(best_lane, st.dropped);
+      made_room = true;
+    }
   }
   ::flock(fd, LOCK_UN);
-  return evicted;
+  return made_room;
 }
 
 wake_reason inbox::wait_not_full(std::chrono::nanoseconds timeout) noexcept {

@@ -4,7 +4,8 @@
 //   - at-least-once: every message whose send returned ok was delivered
 //   - order: per producer (each producer uses one lane), no gaps and no reordering; repeats
 //     only right after a consumer died holding an uncommitted batch
-//   - counters: claimed positions = dequeued + pending + abandoned + corrupt + dropped
+//   - counters: claimed positions = dequeued + pending + abandoned + corrupt + dropped, in
+//     every round, including rounds that killed the consumer (inside commit too)
 //   - no stale consumer state: the doctor finds nothing and a new consumer can attach
 // Kill points: the test hook between claim and publish, between pop_batch and commit (the
 // consumer kills itself there), and SIGKILL from outside at a random moment.
@@ -212,15 +213,8 @@ fate pick_fate(std::mt19937& rng) {
   return r == 0 ? fate::lives : r == 1 ? fate::hook_kill : fate::external_kill;
 }
 
-// Counter drift (claimed positions minus what the counters account for) that a consumer
-// killed inside commit left behind: README "Counters are statistics" documents it, so it is
-// tolerated only in a round whose consumer was killed, and must not change in any other round.
-struct counter_drift {
-  std::int64_t accepted = 0;
-};
-
 round_result run_round(const temp_bus& bus, inbox& in, shared_log* log, std::mt19937& rng,
-                       std::uint32_t round, counter_drift& drift) {
+                       std::uint32_t round) {
   round_result res;
   supervisor sup;
   const auto start = std::chrono::steady_clock::now();
@@ -236,7 +230,6 @@ round_result run_round(const temp_bus& bus, inbox& in, shared_log* log, std::mt1
     plans.push_back(p);
   }
   consumer_plan cplan{pick_fate(rng), 0, false};
-  const bool consumer_plan_killed = cplan.how != fate::lives;
   cplan.after = cplan.how == fate::hook_kill ? std::uniform_int_distribution<long>(1, 40)(rng)
                                              : std::uniform_int_distribution<long>(0, 20'000)(rng);
 
@@ -339,23 +332,11 @@ round_result run_round(const temp_bus& bus, inbox& in, shared_log* log, std::mt1
   const stats s = in.snapshot();
   if (s.size != 0) res.fail("inbox not drained: " + std::to_string(s.size) + " pending");
   const std::uint64_t positions = s.enqueued + s.abandoned + s.corrupt;  // every claimed position
-  const auto now_drift =
-      static_cast<std::int64_t>(positions) -
-      static_cast<std::int64_t>(s.dequeued + s.size + s.abandoned + s.corrupt + s.dropped);
-  const bool consumer_killed = consumer_plan_killed;
-  if (now_drift != drift.accepted) {
-    if (consumer_killed) {
-      std::printf(
-          "round %u: a consumer killed inside commit left counter drift %lld (documented "
-          "limit; no message affected)\n",
-          round, static_cast<long long>(now_drift));
-      drift.accepted = now_drift;
-    } else {
-      res.fail("counters do not add up: enqueued " + std::to_string(s.enqueued) + " != dequeued " +
-               std::to_string(s.dequeued) + " + pending " + std::to_string(s.size) + " + dropped " +
-               std::to_string(s.dropped) + " (abandoned " + std::to_string(s.abandoned) +
-               ", corrupt " + std::to_string(s.corrupt) + ")");
-    }
+  if (positions != s.dequeued + s.size + s.abandoned + s.corrupt + s.dropped) {
+    res.fail("counters do not add up: enqueued " + std::to_string(s.enqueued) + " != dequeued " +
+             std::to_string(s.dequeued) + " + pending " + std::to_string(s.size) + " + dropped " +
+             std::to_string(s.dropped) + " (abandoned " + std::to_string(s.abandoned) +
+             ", corrupt " + std::to_string(s.corrupt) + ")");
   }
   // no stale consumer state, and the doctor agrees
   auto d = diagnose(bus.dir(), "sink");
@@ -363,8 +344,6 @@ round_result run_round(const temp_bus& bus, inbox& in, shared_log* log, std::mt1
     res.fail("doctor cannot open the inbox: " + d.err().message);
   } else {
     for (const auto& f : d->findings) {
-      // The drift accepted above is the doctor's counter_mismatch; everything else fails.
-      if (f.kind == finding_kind::counter_mismatch && now_drift == drift.accepted) continue;
       res.fail(std::string("doctor: ") + to_string(f.kind) + ": " + f.message);
     }
   }
@@ -392,9 +371,8 @@ TEST_CASE(
   std::uint64_t violations = 0;
   std::uint32_t ran = 0;
   const auto t0 = std::chrono::steady_clock::now();
-  counter_drift drift;
   for (std::uint32_t r = 0; r < rounds; ++r) {
-    auto res = run_round(bus, in, log, rng, r, drift);
+    auto res = run_round(bus, in, log, rng, r);
     ++ran;
     violations += res.violations;
     for (const auto& w : res.why) std::printf("round %u: %s\n", r, w.c_str());

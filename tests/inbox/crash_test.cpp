@@ -234,3 +234,100 @@ TEST_CASE(
        << std::chrono::duration_cast<std::chrono::milliseconds>(longest_silence).count() << " ms");
   CHECK(longest_silence < 5s);
 }
+
+TEST_CASE("a consumer killed inside commit leaves counters that add up and no slot counted corrupt") {
+  temp_bus bus;
+  auto in = make(bus, 8);  // ring of 8: the refill below reuses every slot of the dead commit
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(in.try_push(message_view{"p", "t", std::to_string(i), priority::normal}) ==
+            push_result::ok);
+  const pid_t victim = spawn([&] {
+    auto c = in.attach_consumer(consumer_options{grace});
+    if (!c) return 1;
+    if (c->pop_batch(3).size() != 3) return 2;
+    test_hooks::inside_commit = die_now;  // after the ledger store, before the slots are freed
+    c->commit();
+    return 3;
+  });
+  REQUIRE(reap(victim) == 128 + SIGKILL);
+  stats s = in.snapshot();
+  CHECK(s.dequeued == 3);  // the ledger store committed the batch, counters included
+  CHECK(s.size == 2);
+  CHECK(s.enqueued == s.dequeued + s.size);
+  auto c = attach(in);  // frees the three committed slots the dead consumer left
+  auto rest = drain(in, c, 2);
+  REQUIRE(rest.size() == 2);
+  CHECK(rest[0].payload == "3");
+  CHECK(rest[1].payload == "4");
+  // The whole capacity is back, and the slots of the dead commit take new messages.
+  for (int i = 0; i < 8; ++i)
+    REQUIRE(in.try_push(message_view{"p", "t", "again", priority::normal}) == push_result::ok);
+  CHECK(in.try_push(message_view{"p", "t", "one too many", priority::normal}) == push_result::full);
+  CHECK(drain(in, c, 8).size() == 8);
+  s = in.snapshot();
+  CHECK(s.corrupt == 0);
+  CHECK(s.abandoned == 0);
+  CHECK(s.dequeued == 13);
+  CHECK(s.enqueued == s.dequeued + s.size);
+}
+
+TEST_CASE("a producer killed between admission and position claim gives its slot of capacity back") {
+  temp_bus bus;
+  auto in = make(bus, 4);
+  const pid_t victim = spawn([&] {
+    test_hooks::after_admission = die_now;
+    (void)in.try_push(message_view{"victim", "t", "never claimed", priority::normal});
+    return 0;
+  });
+  REQUIRE(reap(victim) == 128 + SIGKILL);
+  // Its admission is held by nobody: without a consumer only three of four slots take messages.
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(in.try_push(message_view{"p", "t", std::to_string(i), priority::normal}) ==
+            push_result::ok);
+  CHECK(in.try_push(message_view{"p", "t", "leaked", priority::normal}) == push_result::full);
+  // A consumer attaching counts the admission no position explains and gives it back.
+  auto c = attach(in);
+  REQUIRE(in.try_push(message_view{"p", "t", "3", priority::normal}) == push_result::ok);
+  CHECK(in.try_push(message_view{"p", "t", "over", priority::normal}) == push_result::full);
+  const auto got = drain(in, c, 4);
+  REQUIRE(got.size() == 4);
+  CHECK(got[3].payload == "3");
+  const stats s = in.snapshot();
+  CHECK(s.enqueued == s.dequeued);
+  CHECK(s.abandoned == 0);
+}
+
+TEST_CASE("drop_oldest counts a dead producer's head slot once, as abandoned, and drops nothing") {
+  temp_bus bus;
+  auto in = make(bus, 2);
+  const pid_t victim = spawn([&] {
+    test_hooks::after_claim = die_now;
+    (void)in.try_push(message_view{"victim", "t", "never published", priority::normal});
+    return 0;
+  });
+  REQUIRE(reap(victim) == 128 + SIGKILL);
+  REQUIRE(in.try_push(message_view{"p", "t", "a", priority::normal}) == push_result::ok);
+  {
+    // A consumer marks the dead slot abandoned after the grace period, then leaves without
+    // committing: the marked slot stays the head of the lane.
+    auto c = attach(in);
+    std::vector<received_message> batch;
+    while (batch.empty() && in.wait_not_empty(10s) == wake_reason::rang) batch = c.pop_batch(4);
+    REQUIRE(batch.size() == 1);
+    CHECK(batch[0].payload == "a");
+  }
+  CHECK(in.try_push(message_view{"p", "t", "b", priority::normal}, nullptr,
+                    overflow_policy::drop_oldest) == push_result::ok);
+  stats s = in.snapshot();
+  CHECK(s.abandoned == 1);
+  CHECK(s.dropped == 0);
+  auto c = attach(in);
+  const auto got = drain(in, c, 2);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].payload == "a");
+  CHECK(got[1].payload == "b");
+  s = in.snapshot();
+  CHECK(s.abandoned == 1);
+  CHECK(s.dropped == 0);
+  CHECK(s.enqueued == s.dequeued + s.size + s.dropped);
+}

@@ -183,7 +183,8 @@ TEST_CASE("lane indexes that lie are refused when a consumer attaches") {
   testing::temp_bus bus;
   const fs::path p = make_inbox(bus);
   const std::uint64_t head = 5000;  // head beyond tail
-  poke(p, offsetof(layout::header, head) + sizeof(layout::padded_u64), &head, sizeof head);
+  // The normal lane's head in the current (first) commit record of a fresh inbox.
+  poke(p, offsetof(layout::header, commits) + sizeof(std::uint64_t), &head, sizeof head);
   auto in = inbox::open(bus.dir(), "a");
   REQUIRE(in);
   auto c = in->attach_consumer();
