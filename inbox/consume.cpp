@@ -93,6 +93,7 @@ std::size_t inbox::impl::take(std::size_t lane, received_message* out, std::size
 
 bool inbox::impl::resolve_stuck(bool read_tails) noexcept {
   auto& c = cons;
+  if (read_tails) watch_admissions();
   bool skipped = false;
   std::uint64_t now = 0;
   for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
@@ -139,6 +140,31 @@ bool inbox::impl::resolve_stuck(bool read_tails) noexcept {
     }
   }
   return skipped;
+}
+
+// Gives back, while the consumer runs, admissions that producers killed between admission
+// and position claim hold forever. One estimate may also count a live producer caught
+// between its two steps, so only the smallest estimate over a whole grace period (at least
+// two looks) is acted on: a live producer passes its two steps within the grace period, as
+// resolve_stuck also assumes. Should every look still have caught some live producer, the
+// excess shows later as a negative estimate (never below the truth) and is taken back.
+void inbox::impl::watch_admissions() noexcept {
+  auto& c = cons;
+  const std::int64_t estimate = leaked_admissions();
+  const std::uint64_t now = detail::monotonic_ns();
+  if (c.leak_samples == 0 || estimate < c.leak_min) c.leak_min = estimate;
+  if (c.leak_samples++ == 0) c.leak_since_ns = now;
+  if (c.leak_samples < 2 || now - c.leak_since_ns < static_cast<std::uint64_t>(grace.count()))
+    return;
+  if (c.leak_min > 0) {
+    h->releases.value.fetch_add(static_cast<std::uint64_t>(c.leak_min),
+                                std::memory_order_release);  // sync: admission
+    ring_not_full();
+  } else if (c.leak_min < 0) {
+    h->releases.value.fetch_sub(static_cast<std::uint64_t>(-c.leak_min),
+                                std::memory_order_release);  // sync: admission
+  }
+  c.leak_samples = 0;
 }
 
 bool inbox::impl::has_work(bool may_resolve) noexcept {

@@ -64,6 +64,10 @@ struct consumer_cursors {
   pending_claim pending[layout::lane_count];
   std::uint64_t heartbeat_ns = 0;  // last value stored in header.consumer.heartbeat_ns
   std::uint32_t empty_polls = 0;
+  // watch_admissions: the smallest leak estimate seen since since_ns, over `samples` looks.
+  std::int64_t leak_min = 0;
+  std::uint64_t leak_since_ns = 0;
+  std::uint32_t leak_samples = 0;
   bool blocked = false;  // last pop stopped at a claimed, unpublished slot
 };
 
@@ -105,6 +109,11 @@ struct inbox::impl {
   // changed) when the lane indexes lie, *bad_lane then says which lane.
   bool adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane) noexcept;
   void publish_freed(const detail::ledger_state& st) noexcept;
+  // Admissions taken that no placed position explains: those of producers that died between
+  // admission and position claim, plus live ones between the two right now. Never below the
+  // dead ones' count (see open.cpp). Consumer side only, with `freed` up to date.
+  std::int64_t leaked_admissions() const noexcept;
+  void watch_admissions() noexcept;  // consume.cpp
 
   // consume.cpp
   std::size_t take(std::size_t lane, received_message* out, std::size_t k) noexcept;

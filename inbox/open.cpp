@@ -380,6 +380,22 @@ void inbox::impl::publish_freed(const detail::ledger_state& st) noexcept {
   h->freed.value.store(freed, std::memory_order_release);  // sync: admission
 }
 
+std::int64_t inbox::impl::leaked_admissions() const noexcept {
+  // Tails first, claims last: a producer that passes between the reads is then counted as
+  // neither admitted nor placed, so the estimate is never below the admissions held by dead
+  // producers (plus, possibly, live ones between their two steps).
+  std::uint64_t placed = 0;
+  for (std::size_t lane = 0; lane < layout::critical_lane; ++lane) {
+    // relaxed: an estimate; nothing is read through it.
+    placed += h->tail[lane].value.load(std::memory_order_relaxed);
+  }
+  const std::uint64_t releases = h->releases.value.load(std::memory_order_acquire);  // sync: admission
+  const std::uint64_t claims = h->claims.value.load(std::memory_order_acquire);  // sync: admission
+  // Each regular position placed holds one admission until it is freed, and then `freed`
+  // holds it: claims - releases - placed are the admissions no position explains.
+  return static_cast<std::int64_t>(claims - releases - placed);
+}
+
 bool inbox::impl::adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane) noexcept {
   st = read_ledger();
   std::uint64_t outstanding = 0;
@@ -414,15 +430,9 @@ bool inbox::impl::adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane) 
   }
   publish_freed(st);
   // Admissions taken by producers that died before claiming a position are never given back
-  // by a commit: claims - releases - freed - (tail - head) counts them. Claims is read last,
-  // so a producer that passes between the reads is never counted; one caught between its two
-  // steps right now is, and gets its admission twice (the inbox takes one message more
-  // than its capacity until the next attach; rings are larger than the capacity).
-  std::uint64_t freed = 0;
-  for (std::size_t lane = 0; lane < layout::critical_lane; ++lane) freed += st.head[lane];
-  const std::uint64_t releases = h->releases.value.load(std::memory_order_acquire);  // sync: admission
-  const std::uint64_t claims = h->claims.value.load(std::memory_order_acquire);  // sync: admission
-  const auto leaked = static_cast<std::int64_t>(claims - releases - freed - outstanding);
+  // by a commit. A producer caught between its two steps right now is counted too and gets
+  // its admission twice; the running consumer takes such an excess back (watch_admissions).
+  const std::int64_t leaked = leaked_admissions();
   if (leaked > 0)
     h->releases.value.fetch_add(static_cast<std::uint64_t>(leaked),
                                 std::memory_order_release);  // sync: admission

@@ -150,7 +150,12 @@ int consume(const std::filesystem::path& dir, shared_log* log, const consumer_pl
       ::raise(SIGKILL);  // handled, not committed
     c.commit();
     if (n == 0) {
-      if (log->stop.load() != 0 && in->size() == 0) return 0;
+      if (log->stop.load() != 0 && in->size() == 0) {
+        // A producer killed between admission and position claim holds an admission that a
+        // running consumer gives back after one quiet grace period: stay that long.
+        if (in->wait_not_empty(3 * grace) == wake_reason::timed_out) return 0;
+        continue;
+      }
       (void)in->wait_not_empty(10ms);
     }
   }

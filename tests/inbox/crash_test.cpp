@@ -331,3 +331,27 @@ TEST_CASE("drop_oldest counts a dead producer's head slot once, as abandoned, an
   CHECK(s.dropped == 0);
   CHECK(s.enqueued == s.dequeued + s.size + s.dropped);
 }
+
+TEST_CASE("a running consumer gives back the admission of a producer killed before its claim") {
+  temp_bus bus;
+  auto in = make(bus, 4);
+  auto c = attach(in);
+  const pid_t victim = spawn([&] {
+    test_hooks::after_admission = die_now;
+    (void)in.try_push(message_view{"victim", "t", "never claimed", priority::normal});
+    return 0;
+  });
+  REQUIRE(reap(victim) == 128 + SIGKILL);
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(in.try_push(message_view{"p", "t", std::to_string(i), priority::normal}) ==
+            push_result::ok);
+  CHECK(in.full());
+  // The consumer keeps polling without committing: within a grace period of looks (every 64th
+  // poll that returns less than asked) it counts the admission no position explains.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (in.full() && std::chrono::steady_clock::now() < deadline) (void)c.pop_batch(8);
+  REQUIRE_FALSE(in.full());
+  REQUIRE(in.try_push(message_view{"p", "t", "3", priority::normal}) == push_result::ok);
+  CHECK(in.try_push(message_view{"p", "t", "over", priority::normal}) == push_result::full);
+  CHECK(drain(in, c, 4).size() == 4);
+}
