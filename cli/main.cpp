@@ -19,6 +19,7 @@ void add_monitor_verbs(CLI::App& app, cli_state& state);
 void add_doctor_verbs(CLI::App& app, cli_state& state);
 void add_loadtest_verbs(CLI::App& app, cli_state& state);
 void add_top_verbs(CLI::App& app, cli_state& state);
+void add_bridge_verbs(CLI::App& app, cli_state& state);
 }
 
 int main(int argc, char** argv) {
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   add_doctor_verbs(app, state);
   add_loadtest_verbs(app, state);
   add_top_verbs(app, state);
+  add_bridge_verbs(app, state);
 
   try {
     app.parse(argc, argv);

@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_packages=(
   cmake ninja-build g++ pkg-config git
-  libcaf-dev libboost-dev libspdlog-dev libfmt-dev
+  libcaf-dev libboost-dev libspdlog-dev libfmt-dev libssl-dev
   catch2 nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libbenchmark-dev
 )
 # Tools the test suite drives: flock/setpriv (util-linux), jq (the bash bus baseline),

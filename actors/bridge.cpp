@@ -1,0 +1,469 @@
+// `sluice bridge`: the acceptor (listening side), the dialer (connecting side, reconnects with
+// backoff), the status reporter, and run_bridge, which wires them to an actor system with the
+// caf::io middleman. The link actors themselves are in bridge_link.cpp.
+#include "actors/bridge.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/behavior.hpp>
+#include <caf/system_messages.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <thread>
+#include <tuple>
+
+#include "actors/bridge_auth.hpp"
+#include "actors/bridge_link.hpp"
+#include "backpressure/backoff.hpp"
+#include "backpressure/bridge_route.hpp"
+#include "backpressure/random_source.hpp"
+#include "runtime/bridge_status.hpp"
+#include "runtime/config.hpp"
+#include "runtime/metric_sink.hpp"
+#include "runtime/timestamp.hpp"
+
+namespace sluice::actors {
+
+namespace {
+
+using dial_atom = caf::atom_constant<caf::atom("bdial")>;
+using report_atom = caf::atom_constant<caf::atom("breport")>;
+using done_atom = caf::atom_constant<caf::atom("bdone")>;
+
+constexpr auto handshake_timeout = std::chrono::seconds(5);
+constexpr auto report_interval = std::chrono::milliseconds(200);
+constexpr int reports_per_metric = 5;  // metric lines once a second
+// Reconnect: 100 ms doubling to 5 s, full jitter, but never faster than 50 ms.
+constexpr backpressure::backoff_config reconnect_backoff{std::chrono::milliseconds(100),
+                                                         std::chrono::seconds(5)};
+constexpr auto min_reconnect = std::chrono::milliseconds(50);
+
+constexpr auto relaxed = std::memory_order_relaxed;  // display counters, see bridge_peer
+
+using hello_reply = std::tuple<bool, std::string, std::string, std::string>;  // ok, name|why, nonce, proof
+using auth_reply = std::tuple<bool, std::string, caf::actor, caf::actor>;     // ok, why, sender, receiver
+
+struct link_pair {
+  caf::actor sender;
+  caf::actor receiver;
+};
+
+link_pair spawn_links(caf::actor_system& sys, const std::shared_ptr<bridge_context>& ctx,
+                      const std::string& peer) {
+  return {spawn_bridge_sender(sys, ctx, peer), spawn_bridge_receiver(sys, ctx, peer)};
+}
+
+void start_links(const link_pair& mine, const caf::actor& far_sender, const caf::actor& far_receiver) {
+  caf::anon_send(mine.sender, bridge_start_atom::value, far_sender, far_receiver);
+  caf::anon_send(mine.receiver, bridge_start_atom::value, far_sender, far_receiver);
+}
+
+void stop_links(const link_pair& p) {
+  if (p.sender) caf::anon_send_exit(p.sender, caf::exit_reason::user_shutdown);
+  if (p.receiver) caf::anon_send_exit(p.receiver, caf::exit_reason::user_shutdown);
+}
+
+// ---- listening side -------------------------------------------------------------------------
+
+struct acceptor_state {
+  std::shared_ptr<bridge_context> ctx;
+  std::map<std::string, std::pair<std::string, std::string>> pending;  // nonce_s -> (peer, nonce_c)
+  std::map<std::string, link_pair> links;                               // peer -> local pair
+  static inline const char* name = "sluice.bridge.acceptor";
+  ~acceptor_state() {
+    for (auto& [peer, pair] : links) stop_links(pair);
+  }
+};
+
+using acceptor_actor = caf::stateful_actor<acceptor_state>;
+
+std::string refuse(bridge_context& ctx, const std::string& peer, std::string why) {
+  spdlog::error("bridge {}: refused peer '{}': {}", ctx.name, peer, why);
+  if (backpressure::is_valid_peer_name(peer)) ctx.peer(peer)->set_state("refused", why);
+  return why;
+}
+
+caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx) {
+  self->state.ctx = std::move(ctx);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    for (auto it = self->state.links.begin(); it != self->state.links.end(); ++it) {
+      if (it->second.sender.address() != dm.source && it->second.receiver.address() != dm.source) continue;
+      stop_links(it->second);
+      self->state.ctx->peer(it->first)->set_state("disconnected");
+      spdlog::info("bridge {}: link to '{}' is down ({})", self->state.ctx->name, it->first, to_string(dm.reason));
+      self->state.links.erase(it);
+      return;
+    }
+  });
+  return {
+      [self](bridge_hello_atom, const std::string& peer, const std::string& nonce_c,
+             bool peer_has_secret) -> hello_reply {
+        auto& s = self->state;
+        const bool have_secret = !s.ctx->secret.empty();
+        if (!backpressure::is_valid_peer_name(peer))
+          return {false, refuse(*s.ctx, peer, "its name is not a valid bridge name (^[A-Za-z0-9_-]{1,57}$)"), "", ""};
+        if (peer == s.ctx->name)
+          return {false, refuse(*s.ctx, peer, "it has the same name as this bridge; give each side its own --name"), "", ""};
+        if (have_secret && !peer_has_secret)
+          return {false, refuse(*s.ctx, peer, "this bridge requires --secret-file and the peer has none"), "", ""};
+        if (!have_secret && peer_has_secret)
+          return {false, refuse(*s.ctx, peer, "the peer uses --secret-file and this bridge has none"), "", ""};
+        auto nonce_s = make_nonce();
+        s.pending[nonce_s] = {peer, nonce_c};
+        auto proof = have_secret ? auth_proof(s.ctx->secret, "server", nonce_c, s.ctx->name, peer) : "";
+        return {true, s.ctx->name, nonce_s, proof};
+      },
+      [self](bridge_auth_atom, const std::string& nonce_s, const std::string& proof_c,
+             const caf::actor& far_sender, const caf::actor& far_receiver) -> auth_reply {
+        auto& s = self->state;
+        const auto it = s.pending.find(nonce_s);
+        if (it == s.pending.end()) return {false, refuse(*s.ctx, "?", "unknown or reused challenge"), {}, {}};
+        const std::string peer = it->second.first;
+        s.pending.erase(it);
+        if (!s.ctx->secret.empty() &&
+            !proof_matches(auth_proof(s.ctx->secret, "client", nonce_s, peer, s.ctx->name), proof_c))
+          return {false, refuse(*s.ctx, peer, "its HMAC proof does not match this bridge's --secret-file"), {}, {}};
+        if (!far_sender || !far_receiver) return {false, refuse(*s.ctx, peer, "it sent no link actors"), {}, {}};
+        if (auto old = s.links.find(peer); old != s.links.end()) {
+          // The peer reconnected before this side noticed the old connection drop.
+          stop_links(old->second);
+          s.links.erase(old);
+        }
+        auto mine = spawn_links(self->system(), s.ctx, peer);
+        self->monitor(mine.sender);
+        self->monitor(mine.receiver);
+        start_links(mine, far_sender, far_receiver);
+        s.links[peer] = mine;
+        auto p = s.ctx->peer(peer);
+        p->connects.fetch_add(1, relaxed);
+        p->set_state("connected");
+        spdlog::info("bridge {}: peer '{}' connected{}", s.ctx->name, peer,
+                     s.ctx->secret.empty() ? "" : " (authenticated)");
+        return {true, "", mine.sender, mine.receiver};
+      },
+  };
+}
+
+// ---- connecting side ------------------------------------------------------------------------
+
+struct dialer_state {
+  std::shared_ptr<bridge_context> ctx;
+  std::string host;
+  std::uint16_t port = 0;
+  std::string peer;  // known after the first handshake
+  std::uint32_t attempt = 0;
+  link_pair links;
+  caf::actor notify;
+  static inline const char* name = "sluice.bridge.dialer";
+  ~dialer_state() { stop_links(links); }
+};
+
+using dialer_actor = caf::stateful_actor<dialer_state>;
+
+void retry_later(dialer_actor* self, const std::string& why) {
+  auto& s = self->state;
+  stop_links(s.links);
+  s.links = {};
+  const auto ceiling = backpressure::backoff_ceiling(reconnect_backoff, s.attempt);
+  const auto delay = std::max<std::chrono::nanoseconds>(
+      min_reconnect, backpressure::backoff_delay(reconnect_backoff, s.attempt, backpressure::default_random()));
+  if (s.attempt < 32) ++s.attempt;
+  spdlog::warn("bridge {}: {}:{}: {}; retrying in {} ms (backoff up to {} ms)", s.ctx->name, s.host, s.port, why,
+               std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(ceiling).count());
+  if (!s.peer.empty()) s.ctx->peer(s.peer)->set_state("backoff", why);
+  self->delayed_send(self, delay, dial_atom::value);
+}
+
+void refused(dialer_actor* self, const std::string& why) {
+  auto& s = self->state;
+  spdlog::error("bridge {}: authentication with {}:{} failed: {}; no messages were exchanged", s.ctx->name,
+                s.host, s.port, why);
+  if (!s.peer.empty()) s.ctx->peer(s.peer)->set_state("refused", why);
+  stop_links(s.links);
+  s.links = {};
+  self->send(s.notify, done_atom::value, bridge_exit_refused);
+  self->quit();
+}
+
+void handshake(dialer_actor* self, const caf::actor& far) {
+  auto& s = self->state;
+  const auto nonce_c = make_nonce();
+  const bool have_secret = !s.ctx->secret.empty();
+  self->request(far, handshake_timeout, bridge_hello_atom::value, s.ctx->name, nonce_c, have_secret)
+      .then(
+          [self, far, nonce_c, have_secret](bool ok, const std::string& who, const std::string& nonce_s,
+                                             const std::string& proof_s) {
+            auto& st = self->state;
+            if (!ok) return refused(self, "the peer refused: " + who);
+            if (!backpressure::is_valid_peer_name(who)) return refused(self, "the peer's name is not valid");
+            st.peer = who;
+            std::string proof_c;
+            if (have_secret) {
+              if (!proof_matches(auth_proof(st.ctx->secret, "server", nonce_c, who, st.ctx->name), proof_s))
+                return refused(self, "peer '" + who + "' did not prove it holds our --secret-file");
+              proof_c = auth_proof(st.ctx->secret, "client", nonce_s, st.ctx->name, who);
+            }
+            st.links = spawn_links(self->system(), st.ctx, who);
+            self->monitor(st.links.sender);
+            self->monitor(st.links.receiver);
+            self->request(far, handshake_timeout, bridge_auth_atom::value, nonce_s, proof_c, st.links.sender,
+                          st.links.receiver)
+                .then(
+                    [self](bool ok2, const std::string& why, const caf::actor& far_sender,
+                           const caf::actor& far_receiver) {
+                      auto& st2 = self->state;
+                      if (!ok2) return refused(self, "the peer refused: " + why);
+                      start_links(st2.links, far_sender, far_receiver);
+                      st2.attempt = 0;
+                      auto p = st2.ctx->peer(st2.peer);
+                      p->connects.fetch_add(1, relaxed);
+                      p->set_state("connected");
+                      spdlog::info("bridge {}: connected to '{}' at {}:{}{}", st2.ctx->name, st2.peer, st2.host,
+                                   st2.port, st2.ctx->secret.empty() ? "" : " (authenticated)");
+                    },
+                    [self](caf::error& e) { retry_later(self, "handshake failed: " + to_string(e)); });
+          },
+          [self](caf::error& e) { retry_later(self, "handshake failed: " + to_string(e)); });
+}
+
+caf::behavior dialer(dialer_actor* self, std::shared_ptr<bridge_context> ctx, std::string host, std::uint16_t port,
+                     caf::actor notify) {
+  auto& s = self->state;
+  s.ctx = std::move(ctx);
+  s.host = std::move(host);
+  s.port = port;
+  s.notify = std::move(notify);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (st.links.sender.address() != dm.source && st.links.receiver.address() != dm.source) return;
+    retry_later(self, "link to '" + st.peer + "' down (" + to_string(dm.reason) + ")");
+  });
+  self->send(self, dial_atom::value);
+  return {
+      [self](dial_atom) {
+        auto& st = self->state;
+        if (!st.peer.empty()) st.ctx->peer(st.peer)->set_state("connecting");
+        auto mm = self->system().middleman().actor_handle();
+        self->request(mm, handshake_timeout, caf::connect_atom::value, st.host, st.port)
+            .then(
+                [self](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+                  if (!ptr) return retry_later(self, "no bridge published there");
+                  handshake(self, caf::actor_cast<caf::actor>(ptr));
+                },
+                [self](caf::error& e) { retry_later(self, "cannot connect: " + to_string(e)); });
+      },
+  };
+}
+
+// ---- status ---------------------------------------------------------------------------------
+
+struct reporter_state {
+  std::shared_ptr<bridge_context> ctx;
+  std::unique_ptr<runtime::metric_sink> metrics;
+  int ticks = 0;
+  bool write_failed_logged = false;
+  static inline const char* name = "sluice.bridge.reporter";
+};
+
+using reporter_actor = caf::stateful_actor<reporter_state>;
+
+runtime::bridge_link_status snapshot(bridge_context& ctx, const std::string& peer_name, bridge_peer& p) {
+  runtime::bridge_link_status st;
+  st.peer = peer_name;
+  st.name = ctx.name;
+  st.outbound = backpressure::outbound_inbox(peer_name);
+  st.credits = p.credits.load(relaxed);
+  st.in_flight = p.in_flight.load(relaxed);
+  st.sent = p.sent.load(relaxed);
+  st.resent = p.resent.load(relaxed);
+  st.acked = p.acked.load(relaxed);
+  st.received = p.received.load(relaxed);
+  st.duplicates = p.duplicates.load(relaxed);
+  st.undeliverable = p.undeliverable.load(relaxed);
+  st.connects = p.connects.load(relaxed);
+  st.pid = static_cast<std::uint64_t>(::getpid());
+  {
+    std::lock_guard<std::mutex> lock(p.m);
+    st.state = p.state;
+    st.error = p.error;
+    st.endpoint = p.endpoint;
+  }
+  st.updated = runtime::iso8601_ms(std::chrono::system_clock::now());
+  return st;
+}
+
+void report(reporter_state& s, bool final_report) {
+  const bool metrics_now = !final_report && (s.ticks++ % reports_per_metric) == 0;
+  for (const auto& [name, p] : s.ctx->peers()) {
+    if (!backpressure::is_valid_peer_name(name)) continue;
+    auto st = snapshot(*s.ctx, name, *p);
+    if (final_report) st.state = "stopped";
+    if (auto ok = runtime::write_bridge_status(s.ctx->bus_dir, st); !ok && !s.write_failed_logged) {
+      s.write_failed_logged = true;
+      spdlog::warn("bridge {}: {}", s.ctx->name, ok.err().message);
+    }
+    if (!metrics_now || !s.metrics) continue;
+    const std::initializer_list<runtime::tag> tags{{"peer", name}, {"bridge", s.ctx->name}};
+    s.metrics->emit("bridge.connected", st.state == "connected" ? 1 : 0, "bool", tags);
+    s.metrics->emit("bridge.credits", static_cast<double>(st.credits), "count", tags);
+    s.metrics->emit("bridge.in_flight", static_cast<double>(st.in_flight), "count", tags);
+    s.metrics->emit("bridge.sent", static_cast<double>(st.sent), "count", tags);
+    s.metrics->emit("bridge.resent", static_cast<double>(st.resent), "count", tags);
+    s.metrics->emit("bridge.received", static_cast<double>(st.received), "count", tags);
+  }
+}
+
+caf::behavior reporter(reporter_actor* self, std::shared_ptr<bridge_context> ctx, std::filesystem::path metrics_file) {
+  self->state.ctx = std::move(ctx);
+  if (!metrics_file.empty()) self->state.metrics = std::make_unique<runtime::metric_sink>(metrics_file);
+  self->send(self, report_atom::value);
+  return {
+      [self](report_atom) {
+        report(self->state, false);
+        self->delayed_send(self, report_interval, report_atom::value);
+      },
+  };
+}
+
+// ---- process --------------------------------------------------------------------------------
+
+struct blocked_stop_signals {
+  sigset_t set;
+  sigset_t previous;
+  blocked_stop_signals() noexcept {
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &set, &previous);
+  }
+  ~blocked_stop_signals() { ::pthread_sigmask(SIG_SETMASK, &previous, nullptr); }
+  blocked_stop_signals(const blocked_stop_signals&) = delete;
+  blocked_stop_signals& operator=(const blocked_stop_signals&) = delete;
+};
+
+std::filesystem::path metrics_path(const std::filesystem::path& dir) {
+  runtime::config conf{dir};
+  auto f = conf.metrics_file();
+  if (!f) return dir / runtime::defaults::metrics_file_name;
+  return f->is_relative() ? dir / f.value() : f.value();
+}
+
+}  // namespace
+
+runtime::result<std::pair<std::string, std::uint16_t>> parse_endpoint(std::string_view text, std::string_view flag,
+                                                                      bool allow_zero) {
+  const auto colon = text.rfind(':');
+  const auto bad = [&](const std::string& why) {
+    return runtime::error{runtime::errc::invalid_argument,
+                          std::string(flag) + " '" + std::string(text) + "': " + why + " (expected HOST:PORT)"};
+  };
+  if (colon == std::string_view::npos || colon == 0) return bad("no host or no port");
+  const auto port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535 ||
+      (port == 0 && !allow_zero))
+    return bad(allow_zero ? "the port must be 0..65535" : "the port must be 1..65535");
+  return std::pair<std::string, std::uint16_t>{std::string(text.substr(0, colon)), static_cast<std::uint16_t>(port)};
+}
+
+runtime::result<int> run_bridge(const bridge_options& opts) {
+  if (opts.listen.empty() == opts.connect.empty())
+    return runtime::error{runtime::errc::invalid_argument, "give exactly one of --listen HOST:PORT or --connect HOST:PORT"};
+  auto where = opts.listen.empty() ? parse_endpoint(opts.connect, "--connect", false)
+                                   : parse_endpoint(opts.listen, "--listen", true);
+  if (!where) return where.err();
+  auto loc = runtime::resolve_bus(opts.bus);
+  if (!loc) return loc.err();
+  auto ctx = std::make_shared<bridge_context>();
+  ctx->bus_dir = loc->dir;
+  ctx->name = opts.name.empty() ? loc->bus : opts.name;
+  if (ctx->name.empty())
+    return runtime::error{runtime::errc::invalid_argument, "the bus was given by directory: name this bridge with --name"};
+  if (!backpressure::is_valid_peer_name(ctx->name))
+    return runtime::error{runtime::errc::invalid_name,
+                          "bridge name '" + ctx->name + "' must match ^[A-Za-z0-9_-]{1,57}$ (--name)"};
+  if (!opts.secret_file.empty()) {
+    auto secret = read_secret_file(opts.secret_file);
+    if (!secret) return secret.err();
+    ctx->secret = std::move(secret.value());
+  }
+  if (auto ok = runtime::ensure_bus_dir(ctx->bus_dir); !ok) return ok.err();
+  runtime::config conf{ctx->bus_dir};
+  if (auto cap = conf.max_inbox_size()) ctx->inbox_opts.capacity = cap.value();
+  if (auto slot = conf.slot_size()) ctx->inbox_opts.slot_size = slot.value();
+  if (auto reserve = conf.critical_reserve()) ctx->inbox_opts.critical_reserve = reserve.value();
+  ctx->batch = std::max<std::size_t>(1, opts.batch);
+  ctx->endpoint = fmt::format("{}:{}", where->first, where->second);
+
+  // Blocked before CAF starts its threads (they inherit the mask); sigwait below takes them.
+  const blocked_stop_signals blocked;
+  ::signal(SIGPIPE, SIG_IGN);
+  int code = bridge_exit_ok;
+  {
+    caf::actor_system_config cfg;
+    cfg.set("scheduler.max-threads", 2);
+    // Heartbeats let a silent peer (host gone, cable pulled) time out instead of hanging.
+    cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
+    cfg.load<caf::io::middleman>();
+    caf::actor_system sys{cfg};
+    caf::scoped_actor self{sys};
+    auto rep = sys.spawn(reporter, ctx, metrics_path(ctx->bus_dir));
+    caf::actor side;
+    if (!opts.listen.empty()) {
+      side = sys.spawn(acceptor, ctx);
+      auto port = sys.middleman().publish(side, where->second, where->first.c_str(), true);
+      if (!port) {
+        caf::anon_send_exit(side, caf::exit_reason::user_shutdown);
+        caf::anon_send_exit(rep, caf::exit_reason::user_shutdown);
+        return runtime::error{runtime::errc::io_error,
+                              "--listen " + opts.listen + ": cannot listen: " + to_string(port.error())};
+      }
+      ctx->endpoint = fmt::format("{}:{}", where->first, *port);
+      spdlog::info("bridge {}: listening on {} (bus {})", ctx->name, ctx->endpoint, ctx->bus_dir.string());
+      std::printf("{\"event\":\"listening\",\"name\":\"%s\",\"host\":\"%s\",\"port\":%u}\n", ctx->name.c_str(),
+                  where->first.c_str(), static_cast<unsigned>(*port));
+      std::fflush(stdout);
+    } else {
+      side = sys.spawn(dialer, ctx, where->first, where->second, caf::actor_cast<caf::actor>(self));
+      spdlog::info("bridge {}: connecting to {} (bus {})", ctx->name, ctx->endpoint, ctx->bus_dir.string());
+    }
+    std::thread waiter([&blocked, &self] {
+      int sig = 0;
+      ::sigwait(&blocked.set, &sig);
+      caf::anon_send(caf::actor_cast<caf::actor>(self), done_atom::value, -sig);
+    });
+    self->receive([&](done_atom, int result) { code = result; });
+    if (code >= 0) ::pthread_kill(waiter.native_handle(), SIGTERM);  // wakes its sigwait
+    waiter.join();
+    if (code < 0) {
+      spdlog::info("bridge {}: {}; stopping", ctx->name, code == -SIGINT ? "SIGINT" : "SIGTERM");
+      code = bridge_exit_ok;
+    }
+    caf::anon_send_exit(side, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(rep, caf::exit_reason::user_shutdown);
+  }
+  // Every actor is gone (the system's destructor waited): the last word on each link.
+  reporter_state last;
+  last.ctx = ctx;
+  report(last, true);
+  return code;
+}
+
+}  // namespace sluice::actors

@@ -1,0 +1,59 @@
+// `sluice bridge --listen HOST:PORT | --connect HOST:PORT [--name N] [--secret-file F]`
+// (DESIGN.md section 9). The actor system lives in actors/bridge; this file parses flags and
+// maps errors to exit codes.
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "actors/bridge.hpp"
+#include "cli/verb.hpp"
+
+namespace sluice::cli {
+
+namespace {
+
+int exit_code_for_bridge(runtime::errc code) {
+  switch (code) {
+    case runtime::errc::invalid_argument:
+    case runtime::errc::invalid_name: return exit_code::usage;
+    case runtime::errc::permission_denied:
+    case runtime::errc::path_is_symlink: return exit_code::no_permission;
+    case runtime::errc::not_found: return exit_code::io_error;
+    default: return exit_code::os_error;
+  }
+}
+
+int run_bridge_verb(const global_options& globals, actors::bridge_options opts) {
+  opts.bus = {globals.dir, globals.bus};
+  auto code = actors::run_bridge(opts);
+  if (!code) throw cli_error{exit_code_for_bridge(code.err().code), code.err().message};
+  return code.value();
+}
+
+}  // namespace
+
+void add_bridge_verbs(CLI::App& app, cli_state& state) {
+  auto opts = std::make_shared<actors::bridge_options>();
+  auto secret = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand(
+      "bridge", "join this bus to a bus on another host (caf::io): `send me far@NAME ...` on one bus "
+                "reaches inbox far on the bus whose bridge is NAME; runs until SIGINT/SIGTERM; exit 77 "
+                "when authentication fails");
+  cmd->add_option("--name", opts->name, "this bridge's name, used by the far side in agent@NAME (default: the bus name)");
+  auto* listen = cmd->add_option("--listen", opts->listen, "accept a peer on HOST:PORT (port 0: any free port; "
+                                                           "a JSON line on stdout says which)");
+  auto* connect = cmd->add_option("--connect", opts->connect, "connect to the peer at HOST:PORT, reconnecting with backoff");
+  listen->excludes(connect);
+  cmd->add_option("--secret-file", *secret, "shared secret (mode 0600) both sides must hold: HMAC challenge-response");
+  cmd->add_option("--batch", opts->batch, "messages taken from the outbound inbox per commit (default 256)")
+      ->check(CLI::Range(1, 4096));
+  cmd->callback([&state, opts, secret] {
+    state.action = [&state, opts, secret] {
+      auto o = *opts;
+      o.secret_file = *secret;
+      return run_bridge_verb(state.globals, std::move(o));
+    };
+  });
+}
+
+}  // namespace sluice::cli
