@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "inbox/inbox.hpp"
 
@@ -38,9 +39,11 @@ class temp_root {
   temp_root(const temp_root&) = delete;
   temp_root& operator=(const temp_root&) = delete;
   const fs::path& path() const { return root_; }
-  // Mounts a tmpfs of `bytes` on the root; false when this process may not mount.
-  bool mount_tmpfs(std::size_t bytes) {
-    const std::string opts = "size=" + std::to_string(bytes) + ",mode=0700";
+  // Mounts a tmpfs of `bytes` (and at most `inodes` files and directories, 0: the default)
+  // on the root; false when this process may not mount.
+  bool mount_tmpfs(std::size_t bytes, std::size_t inodes = 0) {
+    std::string opts = "size=" + std::to_string(bytes) + ",mode=0700";
+    if (inodes != 0) opts += ",nr_inodes=" + std::to_string(inodes);
     mounted_ = ::mount("tmpfs", root_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, opts.c_str()) == 0;
     return mounted_;
   }
@@ -84,6 +87,25 @@ int as_nobody(F fn) {
 bool is_root() {
   return ::geteuid() == 0;
 }
+
+// Every file in dir is a complete inbox: it opens and takes a message. Returns the names of
+// those that do not, and of anything that is not an inbox at all (a temp file left behind).
+std::vector<std::string> broken_inboxes(const fs::path& dir) {
+  std::vector<std::string> broken;
+  for (const auto& name : stray_files(dir)) {
+    const fs::path file(name);
+    if (file.extension() != ".inbox" || name.front() == '.') {
+      broken.push_back(name);
+      continue;
+    }
+    auto in = inbox::open(dir, file.stem().string());
+    if (!in || in->try_push(msg("still works")) != push_result::ok) broken.push_back(name);
+  }
+  return broken;
+}
+
+// 16 regular + 1 critical slot of 4 KiB: about 100 KB reserved each.
+const create_options small_inbox{16, 1, 4096, 0600};
 
 }  // namespace
 
@@ -208,12 +230,10 @@ TEST_CASE(
     return;
   }
   const fs::path dir = root.path() / "bus";
-  // 16 regular + 1 critical slot of 4 KiB: about 100 KB reserved each.
-  const create_options small{16, 1, 4096, 0600};
   int made = 0;
   result<inbox> last = error{errc::io_error, ""};
   for (; made < 100; ++made) {
-    last = inbox::open_or_create(dir, "agent" + std::to_string(made), small);
+    last = inbox::open_or_create(dir, "agent" + std::to_string(made), small_inbox);
     if (!last) break;
   }
   REQUIRE(made > 0);
@@ -265,4 +285,90 @@ TEST_CASE(
   CHECK(got[0].payload == exact);
   c->commit();
   CHECK(in->snapshot().rejected_full == 0);
+}
+
+TEST_CASE(
+    "creating inboxes until the bus directory has no inode left answers no_space and leaves only "
+    "complete inboxes") {
+  if (!is_root()) {
+    WARN("not root: cannot mount a tmpfs, nothing checked");
+    return;
+  }
+  temp_root root;
+  // Space for 100 small inboxes, but only 10 inodes: the tmpfs root, the bus directory and
+  // one per inbox (the temp file a creation writes becomes the inbox by a hard link).
+  if (!root.mount_tmpfs(100 * 256 * 1024, 10)) {
+    WARN("mounting a tmpfs failed here, nothing checked");
+    return;
+  }
+  const fs::path dir = root.path() / "bus";
+  int made = 0;
+  result<inbox> last = error{errc::io_error, ""};
+  for (; made < 100; ++made) {
+    last = inbox::open_or_create(dir, "agent" + std::to_string(made), small_inbox);
+    if (!last) break;
+  }
+  REQUIRE(made > 0);
+  REQUIRE(made < 100);
+  INFO(last.err().message);
+  CHECK(last.err().code == errc::no_space);
+  CHECK(last.err().message.find("agent" + std::to_string(made)) != std::string::npos);
+  CHECK(stray_files(dir).size() == static_cast<std::size_t>(made));
+  CHECK(broken_inboxes(dir).empty());
+}
+
+TEST_CASE(
+    "a process out of file descriptors gets a clear error for one more inbox and leaves only "
+    "complete inboxes") {
+  temp_root root;
+  const fs::path dir = root.path() / "bus";
+  int report[2];
+  REQUIRE(::pipe(report) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Every open inbox keeps one descriptor. New descriptors take the lowest free numbers and
+    // must stay below the limit: put it just above the 24th free number.
+    int free_fds = 0;
+    int fd = 0;
+    for (; free_fds < 24; ++fd)
+      if (::fcntl(fd, F_GETFD) == -1) ++free_fds;
+    const auto limit = static_cast<rlim_t>(fd);
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_max < limit) ::_exit(90);
+    lim.rlim_cur = limit;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(91);
+    std::vector<inbox> open;
+    std::string line = "none";
+    for (int i = 0; i < 200; ++i) {
+      auto in = inbox::open_or_create(dir, "agent" + std::to_string(i), small_inbox);
+      if (!in) {
+        line = std::to_string(i) + " " + to_string(in.err().code) + " " + in.err().message;
+        break;
+      }
+      open.push_back(std::move(in.value()));
+    }
+    (void)!::write(report[1], line.data(), line.size());
+    ::_exit(0);
+  }
+  ::close(report[1]);
+  std::string line;
+  char buf[512];
+  for (ssize_t n; (n = ::read(report[0], buf, sizeof buf)) > 0;) line.append(buf, static_cast<std::size_t>(n));
+  ::close(report[0]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  INFO(line);
+  REQUIRE(line != "none");
+  const int made = std::stoi(line);
+  CHECK(made > 0);
+  CHECK(line.find("agent" + std::to_string(made)) != std::string::npos);
+  CHECK(line.find("Too many open files") != std::string::npos);
+  // The failing call may have published its inbox before running out (the mapping needs a
+  // descriptor of its own); that inbox must then be complete, like all the others.
+  const auto left = stray_files(dir).size();
+  CHECK((left == static_cast<std::size_t>(made) || left == static_cast<std::size_t>(made) + 1));
+  CHECK(broken_inboxes(dir).empty());
 }
