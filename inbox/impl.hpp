@@ -84,6 +84,9 @@ struct inbox::impl {
   std::uint32_t slot_size = 0;
   std::uint32_t max_payload = 0;
   std::uint64_t id_prefix = 0;  // incarnation << 40
+  // Pushes this process made per lane, counted up to the ring size: during its first lap a
+  // producer reads a slot before writing it (see push.cpp, touch_first_lap).
+  std::uint32_t first_lap_pushes[layout::lane_count] = {};
 
   // Consumer side, valid while a consumer is attached through this object.
   bool consuming = false;
