@@ -1,35 +1,40 @@
 #pragma once
 // sluice inbox: one bounded, crash-safe, shared-memory inbox per agent.
 //
-// | property              | value                                                                 |
-// |-----------------------|-----------------------------------------------------------------------|
-// | producers / consumers | many processes / exactly one consumer process at a time (flock)       |
-// | capacity              | MAX_INBOX_SIZE (default 1000) regular slots shared by high/normal/low,
-// | |                       | plus a critical reserve (default 64, rounded up to a power of two) |
-// |                       | that only critical messages use                                       |
-// | slot                  | fixed size, default 4096 B incl. a 136 B header; larger payload (or a |
-// |                       | sender name > 64 / type > 32 chars): too_large, never truncated       |
-// | memory                | one ring per lane (see layout.hpp): file 12.9 MB at defaults, of which
-// | |                       | 4.5 MB (header, critical, normal) is reserved at creation and the
-// high | |                       | and low rings take memory only once used. /dev/shm in containers
-// is   | |                       | often 64 MB: about 4 busy inboxes at defaults; lower the
-// capacity or  | |                       | slot size there | | order                 | FIFO per
-// lane; critical first, then high:normal:low weighted 4:2:1    | |                       |
-// (round-robin, work-conserving), so low is never starved               | | full                  |
-// try_push returns full; nothing evicted unless drop_oldest was asked,  | |                       |
-// which evicts only while no consumer is attached (counted as dropped)  | | blocking              |
-// none in try_push/pop_batch; waiting is the caller's choice (doorbell, | |                       |
-// futex, no syscall on the push path while nobody sleeps)               | | delivery              |
-// at-least-once: a batch is freed by commit(); a consumer that dies     | |                       |
-// before commit leaves it for the next consumer                         | | crash safety          |
-// a producer killed mid-write never wedges the inbox: after the grace   | |                       |
-// period (consumer_options, default 100 ms) its slot is skipped and     | |                       |
-// counted as abandoned; a live, slow producer is waited for             | | ids                   |
-// id = 24-bit random incarnation of the file << 40 | inbox sequence;    | |                       |
-// the sequence is a fetch_add on the header, so ids never repeat within | |                       |
-// an inbox (2^40 messages) and differ between re-created inboxes        | | trust                 |
-// nothing read from shared memory is trusted: all bounds-checked; a     | |                       |
-// message with lying lengths is skipped and counted as corrupt          |
+// clang-format off
+// | property        | value                                                                  |
+// |-----------------|------------------------------------------------------------------------|
+// | producers /     | many processes / exactly one consumer process at a time (flock)        |
+// | consumers       |                                                                        |
+// | capacity        | MAX_INBOX_SIZE (default 1000) regular slots shared by high/normal/low, |
+// |                 | plus a critical reserve (default 64, rounded up to a power of two)     |
+// | slot            | fixed size, default 4096 B incl. a 136 B header; a larger payload (or  |
+// |                 | a sender name > 64 / type > 32 chars) is too_large, never truncated    |
+// | memory          | one ring per lane (layout.hpp): file 12.9 MB at defaults, of which     |
+// |                 | 4.5 MB (header, critical, normal) is reserved at creation; the high    |
+// |                 | and low rings take memory only once used. /dev/shm in containers is    |
+// |                 | often 64 MB: about 4 busy inboxes at defaults; lower the capacity or   |
+// |                 | the slot size there                                                    |
+// | order           | FIFO per lane; critical first, then high:normal:low weighted 4:2:1     |
+// |                 | (round-robin, work-conserving), so low is never starved                |
+// | full            | try_push returns full; nothing is evicted unless drop_oldest was       |
+// |                 | asked, which evicts only while no consumer is attached (counted)       |
+// | blocking        | none in try_push/pop_batch; waiting is the caller's choice (doorbell,  |
+// |                 | futex, no syscall on the push path while nobody sleeps)                |
+// | delivery        | at-least-once: a batch is freed by commit(); a consumer that dies      |
+// |                 | before commit leaves it for the next consumer                          |
+// | crash safety    | a producer killed mid-write never wedges the inbox: after the grace    |
+// |                 | period (consumer_options, default 100 ms) its slot is skipped and      |
+// |                 | counted as abandoned; a live, slow producer is waited for. A consumer  |
+// |                 | killed anywhere, even inside commit, leaves counters that add up; a    |
+// |                 | producer killed between admission and claim costs one slot of capacity |
+// |                 | for about a grace period (the consumer gives it back)                  |
+// | ids             | id = 24-bit random incarnation of the file << 40 | inbox sequence; the |
+// |                 | sequence is a fetch_add on the header, so ids never repeat within an   |
+// |                 | inbox (2^40 messages) and differ between re-created inboxes            |
+// | trust           | nothing read from shared memory is trusted: all bounds-checked; a      |
+// |                 | message with lying lengths is skipped and counted as corrupt           |
+// clang-format on
 //
 #include <chrono>
 #include <cstdint>
@@ -116,14 +121,17 @@ struct stats {
   std::uint32_t max_payload = 0;       // slot_size minus the slot header
   std::uint64_t size = 0;              // pending messages, all lanes
   std::uint64_t size_by_lane[4] = {};  // indexed by priority
+  // dequeued, dropped, abandoned and (slot) corrupt count committed positions and change
+  // with the heads in one store (layout.hpp, the ledger), so after a crash anywhere:
+  // enqueued + abandoned + corrupt == dequeued + size + abandoned + corrupt + dropped.
   std::uint64_t enqueued = 0;
   std::uint64_t dequeued = 0;
   std::uint64_t rejected_full = 0;
   std::uint64_t dropped = 0;
-  std::uint64_t abandoned = 0;
+  std::uint64_t abandoned = 0;  // skipped slots of producers that died before publishing
   std::uint64_t backpressure_waits = 0;
   std::uint64_t send_failures = 0;
-  std::uint64_t corrupt = 0;      // messages skipped because their slot lied
+  std::uint64_t corrupt = 0;  // slots skipped because they lied, plus pushes a lying file refused
   std::int32_t consumer_pid = 0;  // 0 when no consumer holds the inbox
   std::uint64_t created_ns = 0;
 };
