@@ -107,10 +107,12 @@ struct inbox::impl {
   void write_ledger(const detail::ledger_state& next) noexcept;
   // Called by a new flock holder (consumer attach, drop-oldest eviction) before it acts:
   // validates the heads against the tails, frees slots a holder killed inside commit left
-  // committed but unfreed, publishes `freed`, and gives back admissions of producers that died
-  // before claiming a position. Fills `st` with the current record; false (and nothing
-  // changed) when the lane indexes lie, *bad_lane then says which lane.
-  bool adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane) noexcept;
+  // committed but unfreed, publishes `freed`, and (give_back_leaks, a consumer attaching)
+  // gives back admissions of producers that died before claiming a position. Fills `st` with
+  // the current record; false (and nothing changed) when the lane indexes lie, *bad_lane then
+  // says which lane.
+  bool adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane,
+                    bool give_back_leaks) noexcept;
   void publish_freed(const detail::ledger_state& st) noexcept;
   // Admissions taken that no placed position explains: those of producers that died between
   // admission and position claim, plus live ones between the two right now. Never below the

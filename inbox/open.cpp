@@ -416,7 +416,8 @@ std::int64_t inbox::impl::leaked_admissions() const noexcept {
   return static_cast<std::int64_t>(claims - releases - placed);
 }
 
-bool inbox::impl::adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane) noexcept {
+bool inbox::impl::adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane,
+                               bool give_back_leaks) noexcept {
   st = read_ledger();
   std::uint64_t outstanding = 0;
   for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
@@ -449,9 +450,12 @@ bool inbox::impl::adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane) 
     }
   }
   publish_freed(st);
+  if (!give_back_leaks) return true;
   // Admissions taken by producers that died before claiming a position are never given back
   // by a commit. A producer caught between its two steps right now is counted too and gets
   // its admission twice; the running consumer takes such an excess back (watch_admissions).
+  // An evicting producer does not do this: senders retrying on a full inbox are always in
+  // that window, and no running consumer would take the excess back.
   const std::int64_t leaked = leaked_admissions();
   if (leaked > 0)
     h->releases.value.fetch_add(static_cast<std::uint64_t>(leaked),
@@ -485,7 +489,7 @@ result<consumer> inbox::attach_consumer(const consumer_options& opts) {
   }
   detail::ledger_state adopted;
   std::size_t bad = 0;
-  if (!m.adopt_ledger(adopted, &bad)) {
+  if (!m.adopt_ledger(adopted, &bad, true)) {
     ::close(lock_fd);
     const std::uint64_t tail =
         h.tail[bad].value.load(std::memory_order_relaxed);  // relaxed: for the message only

@@ -300,7 +300,7 @@ bool inbox::impl::try_evict_oldest() noexcept {
   bool made_room = false;
   detail::ledger_state st;
   std::size_t bad_lane = 0;
-  if (adopt_ledger(st, &bad_lane)) {
+  if (adopt_ledger(st, &bad_lane, false)) {
     // Commits the head slot of a lane as a consumer's commit would.
     auto commit_head = [&](std::size_t lane, std::uint64_t& counter) {
       const std::uint64_t pos = st.head[lane];
