@@ -1,12 +1,13 @@
 #include "runtime/process.hpp"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,21 +41,60 @@ void close_fd(int& fd) noexcept {
   fd = -1;
 }
 
-// RAII for posix_spawn's attribute and file-action objects.
-struct spawn_setup {
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_t actions;
-  spawn_setup() {
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_init(&actions);
-  }
-  ~spawn_setup() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-  spawn_setup(const spawn_setup&) = delete;
-  spawn_setup& operator=(const spawn_setup&) = delete;
+// What the child does between fork and exec. The launcher has threads, so only
+// async-signal-safe calls are allowed here: no allocation, no locks, no stdio.
+struct child_setup {
+  pid_t parent;
+  const char* executable;
+  char* const* argv;
+  char* const* envp;
+  const char* cwd;  // nullptr: inherit
+  int out;          // write ends of the output pipes, -1 when not captured
+  int err;
+  int report;       // close-on-exec pipe: errno of a failed step, nothing once exec succeeded
 };
+
+// The fd must end up as `target` without close-on-exec (dup2 onto itself would keep the flag).
+bool move_fd(int fd, int target) noexcept {
+  if (fd == target) return ::fcntl(fd, F_SETFD, 0) == 0;
+  return ::dup2(fd, target) == target;
+}
+
+[[noreturn]] void fail_child(int report) noexcept {
+  const int e = errno;
+  (void)!::write(report, &e, sizeof e);
+  ::_exit(127);
+}
+
+[[noreturn]] void run_child(const child_setup& c) noexcept {
+  // An agent must not outlive its launcher, even a SIGKILLed one that cannot stop it. SIGKILL
+  // because nobody is left to escalate past an agent that ignores SIGTERM; at-least-once
+  // delivery means an uncommitted batch is handed to the next consumer, not lost.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail_child(c.report);
+  // The launcher may have died before prctl armed the signal: then we were already
+  // re-parented and would never get it.
+  if (::getppid() != c.parent) ::_exit(127);
+  // Own process group; a child must not inherit launch's blocked SIGINT/SIGTERM or any
+  // handler or ignored disposition (the mask was blocked across fork so no handler of
+  // ours can run here before this).
+  if (::setpgid(0, 0) != 0) fail_child(c.report);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) (void)::sigaction(sig, &dfl, nullptr);  // EINVAL for KILL/STOP
+  sigset_t none;
+  sigemptyset(&none);
+  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) fail_child(c.report);
+
+  const int null = ::open("/dev/null", O_RDONLY);
+  if (null < 0 || !move_fd(null, 0)) fail_child(c.report);
+  if (c.out >= 0 && (!move_fd(c.out, 1) || !move_fd(c.err, 2))) fail_child(c.report);
+  // Whatever else this process has open (inbox mappings, epoll, CAF sockets) is not the
+  // agent's business. Close on exec rather than now: the report pipe is still needed.
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail_child(c.report);
+  if (c.cwd && ::chdir(c.cwd) != 0) fail_child(c.report);
+  ::execve(c.executable, c.argv, c.envp);
+  fail_child(c.report);
+}
 
 std::vector<std::string> merged_environment(
     const std::vector<std::pair<std::string, std::string>>& overrides) {
@@ -86,29 +126,6 @@ result<child_process> child_process::spawn(const spawn_options& opts) {
       return os_error(what + " (stderr pipe)", e);
     }
   }
-  spawn_setup s;
-  posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
-  if (opts.capture_output) {
-    posix_spawn_file_actions_adddup2(&s.actions, out[1], 1);
-    posix_spawn_file_actions_adddup2(&s.actions, err[1], 2);
-  }
-  // Whatever else this process has open (inbox mappings, epoll, CAF sockets) is not the
-  // agent's business.
-  posix_spawn_file_actions_addclosefrom_np(&s.actions, 3);
-  if (!opts.cwd.empty()) posix_spawn_file_actions_addchdir_np(&s.actions, opts.cwd.c_str());
-
-  // Own process group; launch blocks SIGINT/SIGTERM in its threads, and a child must not
-  // inherit that mask or any ignored disposition.
-  sigset_t none;
-  sigset_t all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setpgroup(&s.attr, 0);
-  posix_spawnattr_setsigmask(&s.attr, &none);
-  posix_spawnattr_setsigdefault(&s.attr, &all);
-  posix_spawnattr_setflags(&s.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
-
   std::vector<char*> argv;
   for (const auto& a : opts.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -117,19 +134,50 @@ result<child_process> child_process::spawn(const spawn_options& opts) {
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
 
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, opts.executable.c_str(), &s.actions, &s.attr, argv.data(),
-                               envp.data());
+  int report[2] = {-1, -1};
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    const int e = errno;
+    for (int fd : {out[0], out[1], err[0], err[1]})
+      if (fd >= 0) ::close(fd);
+    return os_error(what + " (report pipe)", e);
+  }
+  const child_setup setup{::getpid(), opts.executable.c_str(), argv.data(), envp.data(),
+                          opts.cwd.empty() ? nullptr : opts.cwd.c_str(), out[1], err[1], report[1]};
+  // posix_spawn cannot arm a parent-death signal, so fork and exec by hand. All signals are
+  // blocked across fork so that none of this process's handlers runs in the child.
+  sigset_t all;
+  sigset_t old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  const pid_t pid = ::fork();
+  if (pid == 0) run_child(setup);
+  const int fork_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::close(report[1]);
   if (opts.capture_output) {
     ::close(out[1]);
     ::close(err[1]);
   }
-  if (rc != 0) {
+  int child_errno = pid < 0 ? fork_errno : 0;
+  if (pid > 0) {
+    // EOF: exec succeeded (the pipe closed on exec); an int: the step that failed.
+    ssize_t n = 0;
+    while ((n = ::read(report[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
+    }
+    if (n != static_cast<ssize_t>(sizeof child_errno)) child_errno = 0;
+    if (child_errno != 0) {
+      int status = 0;
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+  ::close(report[0]);
+  if (child_errno != 0) {
     if (opts.capture_output) {
       ::close(out[0]);
       ::close(err[0]);
     }
-    return os_error(what, rc);
+    return os_error(what, child_errno);
   }
   child_process c;
   c.pid_ = pid;

@@ -1,6 +1,6 @@
 #pragma once
-// Agent processes for `sluice launch` (DESIGN.md section 6): spawn with posix_spawn, signal
-// and reap through a pidfd (a recycled pid can never be hit), and a watcher thread that
+// Agent processes for `sluice launch` (DESIGN.md section 6): fork and exec, signal and reap
+// through a pidfd (a recycled pid can never be hit), and a watcher thread that
 // waits on every child's pidfd and output pipes with one epoll set — no polling, no SIGCHLD
 // handler — and hands out whole output lines and exit statuses.
 //
@@ -9,6 +9,12 @@
 // bash agent's `sluice recv --follow | while read` pipeline stops with it), and when the
 // leader exits, whatever is left of its group is killed (a leftover `recv --follow` would
 // otherwise keep holding the agent's inbox and its output pipe).
+//
+// An agent dies with its launcher: the child arms PR_SET_PDEATHSIG (SIGKILL) before exec, so
+// a launcher killed with SIGKILL, which can stop nothing itself, leaves no agent behind.
+// Linux sends that signal when the *thread* that spawned the child ends, so spawn only from
+// threads that live as long as their children should (launch's CAF scheduler threads do). An
+// agent's own children are not covered; they lose their output pipe with the launcher.
 #include <sys/types.h>
 
 #include <cstdint>
@@ -45,7 +51,9 @@ std::string describe(const exit_status&);
 class child_process {
  public:
   // Spawns the child in its own process group with a default signal mask and dispositions,
-  // stdin from /dev/null. Errors name the executable and the OS reason.
+  // stdin from /dev/null, killed when the calling thread ends. Errors name the executable
+  // and the OS reason (a failed exec included). Returns once the child has exec'd (a close-on-exec
+  // pipe tells), so a concurrent fork elsewhere in this process that never execs holds it.
   static result<child_process> spawn(const spawn_options& opts);
 
   child_process(child_process&&) noexcept;

@@ -1,6 +1,10 @@
 // Agent processes: spawned with their environment, output split into lines, reaped through
 // the watcher without polling, stopped as a whole process group.
+#include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -169,4 +173,45 @@ TEST_CASE("the watcher delivers signals from its signalfd") {
     CHECK(f.get() == SIGUSR1);
   }
   ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+}
+
+TEST_CASE("an agent dies with a launcher that was killed with SIGKILL") {
+  // Orphans are re-parented to this process instead of init, so the agent can be reaped here
+  // and its cause of death read.
+  REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+  int pids[2];
+  REQUIRE(::pipe(pids) == 0);
+  const pid_t launcher = ::fork();
+  REQUIRE(launcher >= 0);
+  if (launcher == 0) {
+    ::close(pids[0]);
+    spawn_options o;
+    o.executable = "/bin/sleep";
+    o.argv = {"sleep", "600"};
+    auto agent = child_process::spawn(o);
+    const pid_t pid = agent ? agent->pid() : -1;
+    (void)!::write(pids[1], &pid, sizeof pid);
+    for (;;) ::pause();  // a launcher that never gets to stop its agent
+  }
+  ::close(pids[1]);
+  pid_t agent = -1;
+  REQUIRE(::read(pids[0], &agent, sizeof agent) == static_cast<ssize_t>(sizeof agent));
+  ::close(pids[0]);
+  REQUIRE(agent > 0);
+  // The launcher has not reaped the agent, so the pid still names it.
+  const int agent_fd = static_cast<int>(::syscall(SYS_pidfd_open, agent, 0));
+  REQUIRE(agent_fd >= 0);
+
+  REQUIRE(::kill(launcher, SIGKILL) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(launcher, &status, 0) == launcher);
+
+  pollfd exited{agent_fd, POLLIN, 0};
+  const int ready = ::poll(&exited, 1, 20'000);
+  if (ready != 1) ::kill(agent, SIGKILL);  // do not leave it behind when the test fails
+  CHECK(ready == 1);
+  REQUIRE(::waitpid(agent, &status, 0) == agent);
+  ::close(agent_fd);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
 }
