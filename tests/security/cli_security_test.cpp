@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "cli_checks.hpp"
 
@@ -170,4 +172,48 @@ TEST_CASE(
   INFO("left in the bus directory: " << names.size());
   for (const auto& n : names) CHECK(n.find(".inbox") == std::string::npos);
   CHECK(left <= 1);  // at most the bus marker
+}
+
+TEST_CASE(
+    "sluice init stops with a clear error when the bus has no room for one more inbox and leaves "
+    "only complete inboxes") {
+  if (!is_root()) {
+    WARN("not root: cannot mount a tmpfs, nothing checked");
+    return;
+  }
+  bus_fixture bus;
+  const fs::path mnt = bus.root() / "few-inodes";
+  fs::create_directory(mnt);
+  // Plenty of space, but only 8 inodes: too few for the 20 inboxes asked for.
+  if (::system(("mount -t tmpfs -o size=64m,nr_inodes=8 tmpfs " + mnt.string()).c_str()) != 0) {
+    WARN("mounting a tmpfs failed here, nothing checked");
+    return;
+  }
+  const std::string dir = (mnt / "bus").string();
+  std::vector<std::string> args = {"--dir", dir, "init"};
+  for (int i = 0; i < 20; ++i) args.push_back("agent" + std::to_string(i));
+  const auto r = bus.run_env({{"MAX_INBOX_SIZE", "16"}}, args);
+  std::vector<std::string> inboxes;
+  std::vector<std::string> others;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const auto name = e.path().filename().string();
+    (e.path().extension() == ".inbox" ? inboxes : others).push_back(name);
+  }
+  std::vector<int> counts;
+  std::vector<int> sends;
+  for (const auto& name : inboxes) {
+    const auto agent = fs::path(name).stem().string();
+    sends.push_back(bus.run({"--dir", dir, "send", "a", agent, "t", "still works"}).exit_code);
+    counts.push_back(bus.run({"--dir", dir, "count", agent}).exit_code);
+  }
+  (void)::system(("umount -l " + mnt.string()).c_str());
+  INFO(r.err);
+  CHECK(r.exit_code == 71);
+  CHECK(is_one_line(r.err));
+  CHECK(r.err.find("no space") != std::string::npos);
+  CHECK(!inboxes.empty());
+  CHECK(inboxes.size() < 20);
+  for (const auto& name : others) CHECK(name.find(".tmp") == std::string::npos);
+  CHECK(sends == std::vector<int>(inboxes.size(), 0));
+  CHECK(counts == std::vector<int>(inboxes.size(), 0));
 }

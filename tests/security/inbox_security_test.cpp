@@ -320,6 +320,13 @@ TEST_CASE(
 TEST_CASE(
     "a process out of file descriptors gets a clear error for one more inbox and leaves only "
     "complete inboxes") {
+#if defined(SLUICE_TEST_UBSAN)
+  // UBSan's vptr check tests whether memory is readable through a pipe of its own, so with no
+  // descriptor left it reports a valid object (Boost's exception) as invalid. The plain and
+  // TSan builds run this test.
+  WARN("UBSan needs descriptors of its own, nothing checked in this build");
+  return;
+#endif
   temp_root root;
   const fs::path dir = root.path() / "bus";
   int report[2];
