@@ -6,7 +6,7 @@ set -euo pipefail
 build_packages=(
   cmake ninja-build g++ pkg-config git
   libcaf-dev libboost-dev libspdlog-dev libfmt-dev libssl-dev
-  catch2 nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libbenchmark-dev
+  catch2 nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libbenchmark-dev lld
 )
 # Tools the test suite drives: flock/setpriv (util-linux), jq (the bash bus baseline),
 # promtool (prometheus), tmux (sluice top), clang + compiler-rt (libFuzzer), hyperfine (bench/cli).
