@@ -215,9 +215,18 @@ void handshake(dialer_actor* self, const caf::actor& far) {
             st.peer = who;
             std::string proof_c;
             if (have_secret) {
-              if (!proof_matches(auth_proof(st.ctx->secret, "server", nonce_c, who, st.ctx->name), proof_s))
-                return refused(self, "peer '" + who + "' did not prove it holds our --secret-file");
               proof_c = auth_proof(st.ctx->secret, "client", nonce_s, st.ctx->name, who);
+              if (!proof_matches(auth_proof(st.ctx->secret, "server", nonce_c, who, st.ctx->name), proof_s)) {
+                // Still answer the challenge (without link actors), so the far side checks our
+                // proof and logs its own refusal; then give up either way.
+                const std::string why = "peer '" + who + "' did not prove it holds our --secret-file";
+                self->request(far, handshake_timeout, bridge_auth_atom::value, nonce_s, proof_c, caf::actor{},
+                              caf::actor{})
+                    .then([self, why](bool, const std::string&, const caf::actor&,
+                                      const caf::actor&) { refused(self, why); },
+                          [self, why](caf::error&) { refused(self, why); });
+                return;
+              }
             }
             st.links = spawn_links(self->system(), st.ctx, who);
             self->monitor(st.links.sender);

@@ -25,9 +25,11 @@ namespace {
 using pump_atom = caf::atom_constant<caf::atom("bpump")>;
 using tick_atom = caf::atom_constant<caf::atom("btick")>;
 
-// How long an idle sender sleeps on the doorbell before it looks at its mailbox again (an exit
-// or a credit waits at most this long).
-constexpr auto idle_wait = std::chrono::milliseconds(10);
+// How often an idle sender looks at its outbound inbox. A timer, not the not_empty doorbell:
+// blocking a scheduler thread on the doorbell would stall every other actor, and a detached
+// actor that blocks keeps CAF's shutdown waiting for its thread. Costs up to this much latency
+// on a quiet link; a busy link never waits (the next batch is read as soon as one commits).
+constexpr auto idle_poll = std::chrono::milliseconds(1);
 // Another sender (an older connection's, not yet down) may still hold the outbound inbox.
 constexpr auto attach_retry = std::chrono::milliseconds(20);
 // How often a receiver retries parked messages and re-grants credit to a full destination.
@@ -139,8 +141,7 @@ void pump(sender_actor* self) {
   s.buf.resize(s.ctx->batch);
   const std::size_t n = s.cons->pop_batch(s.buf.data(), s.buf.size());
   if (n == 0) {
-    (void)s.box->wait_not_empty(idle_wait);
-    self->send(self, pump_atom::value);
+    self->delayed_send(self, idle_poll, pump_atom::value);
     return;
   }
   std::vector<backpressure::credit_window::entry> entries;
@@ -340,7 +341,7 @@ caf::behavior bridge_receiver(receiver_actor* self, std::shared_ptr<bridge_conte
 }  // namespace
 
 caf::actor spawn_bridge_sender(caf::actor_system& sys, std::shared_ptr<bridge_context> ctx, std::string peer) {
-  return sys.spawn<caf::detached>(bridge_sender, std::move(ctx), std::move(peer));
+  return sys.spawn(bridge_sender, std::move(ctx), std::move(peer));
 }
 
 caf::actor spawn_bridge_receiver(caf::actor_system& sys, std::shared_ptr<bridge_context> ctx,

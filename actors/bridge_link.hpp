@@ -26,8 +26,7 @@ using bridge_want_atom = caf::atom_constant<caf::atom("bwant")>;
 using bridge_hello_atom = caf::atom_constant<caf::atom("bhello")>;
 using bridge_auth_atom = caf::atom_constant<caf::atom("bauth")>;
 
-// The sender runs detached (its own thread): while its outbound inbox is empty it sleeps on
-// the inbox's not_empty doorbell instead of polling.
+// The sender polls its outbound inbox every millisecond while it is empty (see idle_poll).
 caf::actor spawn_bridge_sender(caf::actor_system& sys, std::shared_ptr<bridge_context> ctx,
                                std::string peer);
 caf::actor spawn_bridge_receiver(caf::actor_system& sys, std::shared_ptr<bridge_context> ctx,

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "backpressure/bridge_route.hpp"
 #include "backpressure/send.hpp"
 #include "cli/bus_access.hpp"
 #include "cli/message_json.hpp"
@@ -202,14 +203,20 @@ int report(const backpressure::send_outcome& out, const send_args& a, const inbo
   return exit_code::software;
 }
 
-int run_send(const global_options& globals, const send_args& a) {
+int run_send(const global_options& globals, const send_args& given) {
+  // agent@peer goes into the outbound inbox of the bridge to peer, the agent in an envelope
+  // (backpressure/bridge_route.hpp), so backpressure and the breaker apply to it unchanged.
+  const auto remote = take(backpressure::parse_address(given.to));
+  send_args a = given;
+  if (remote) a.to = backpressure::outbound_inbox(remote->peer);
   const auto checked = check_arguments(a);
   const auto dir = resolve_bus_dir(globals);
   runtime::config config(dir);
   auto policy = make_policy(checked, a, dir, config);
   // The slot size bounds the payload before any file is touched; the inbox's own (possibly
   // smaller) limit is checked by try_push.
-  const std::string payload = read_payload(a.payload, take(config.slot_size()));
+  std::string payload = read_payload(a.payload, take(config.slot_size()));
+  if (remote) payload = backpressure::wrap_envelope(remote->agent, payload);
   auto dest = open_or_create(dir, a.to, config, globals);
   std::optional<runtime::bus_control> control;  // after the inbox: that creates the bus dir
   attach_rate_gates(policy, checked, a, dir, config, control);
@@ -223,7 +230,7 @@ void add_send_verb(CLI::App& app, cli_state& state, const char* name, const char
   auto a = std::make_shared<send_args>();
   auto* cmd = app.add_subcommand(name, help);
   cmd->add_option("from", a->from, "sending agent")->required();
-  cmd->add_option("to", a->to, "destination agent (its inbox is created when missing)")->required();
+  cmd->add_option("to", a->to, "destination agent (its inbox is created when missing), or agent@bridge for a bridged bus")->required();
   cmd->add_option("type", a->type, "message type, 1-32 of A-Z a-z 0-9 _ - . :")->required();
   cmd->add_option("payload", a->payload, "payload text (JSON or not), or - to read stdin")
       ->required();

@@ -105,4 +105,12 @@ std::vector<bridge_link_status> read_bridge_statuses(const std::filesystem::path
   return out;
 }
 
+std::optional<bridge_link_status> bridge_status_of_inbox(const std::filesystem::path& bus_dir,
+                                                        const std::string& agent) {
+  if (agent.rfind(file_prefix, 0) != 0) return std::nullopt;
+  for (auto& s : read_bridge_statuses(bus_dir))
+    if (s.outbound == agent) return std::move(s);
+  return std::nullopt;
+}
+
 }  // namespace sluice::runtime

@@ -5,6 +5,7 @@
 // file, rename) whenever it reports; a reader sees the old or the new file, never half of one.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ status write_bridge_status(const std::filesystem::path& bus_dir, const bridge_li
 
 // Every readable bridge-*.json of the bus, sorted by peer; unreadable files are skipped.
 std::vector<bridge_link_status> read_bridge_statuses(const std::filesystem::path& bus_dir);
+
+// The link whose outbound inbox is `agent` (bridge-<peer>), for `get-stats` rows.
+std::optional<bridge_link_status> bridge_status_of_inbox(const std::filesystem::path& bus_dir,
+                                                        const std::string& agent);
 
 std::string to_json(const bridge_link_status& s);
 
