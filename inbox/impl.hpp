@@ -3,6 +3,7 @@
 // here is process-local; everything behind `h` and `lanes[].base` is shared and untrusted.
 #include <boost/interprocess/file_mapping.hpp>
 #include <boost/interprocess/mapped_region.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -85,8 +86,9 @@ struct inbox::impl {
   std::uint32_t max_payload = 0;
   std::uint64_t id_prefix = 0;  // incarnation << 40
   // Pushes this process made per lane, counted up to the ring size: during its first lap a
-  // producer reads a slot before writing it (see push.cpp, touch_first_lap).
-  std::uint32_t first_lap_pushes[layout::lane_count] = {};
+  // producer reads a slot before writing it (see push.cpp, touch_first_lap). Atomic because
+  // threads of one process may push through the same inbox object.
+  std::atomic<std::uint32_t> first_lap_pushes[layout::lane_count] = {};
 
   // Consumer side, valid while a consumer is attached through this object.
   bool consuming = false;

@@ -69,10 +69,12 @@ inline void write_slot(layout::slot_header* s, const message_view& m, std::uint6
 // around, 16 pages): so during its first lap over a lane a producer reads the slot before its
 // stamp. Later the pages are mapped and the read would only cost a second cache-line transfer.
 inline void touch_first_lap(inbox::impl& m, std::size_t lane, const layout::slot_header* s) noexcept {
-  auto& n = m.first_lap_pushes[lane];
+  auto& pushes = m.first_lap_pushes[lane];
+  // relaxed: a process-local hint; a lost count only means one more or one fewer read.
+  const std::uint32_t n = pushes.load(std::memory_order_relaxed);
   if (n >= m.lanes[lane].ring) return;
-  ++n;
-  (void)s->ctl.load(std::memory_order_relaxed);  // relaxed: only maps the page
+  pushes.store(n + 1, std::memory_order_relaxed);  // relaxed: as above
+  (void)s->ctl.load(std::memory_order_relaxed);    // relaxed: only maps the page
 }
 
 // Step 3 above. acquire: the consumer's free store (lap, 0) must be visible before we write.
