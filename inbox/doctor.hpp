@@ -15,8 +15,8 @@
 // |             | never-stamped claimants abandoned (counted when a consumer commits past   |
 // |             | them, as after its grace period) and clears a stale consumer pid;         |
 // |             | remove_leftover_temp_files() removes what creators that died left behind  |
-// | never       | touches a published slot, a head index or a payload: every pending        |
-// |             | message is still pending, in the same order, after a repair               |
+// | never       | touches a pending published slot, moves a head or changes a payload:     |
+// |             | every pending message is still pending, in the same order, after a repair |
 // | lock        | the flock itself needs no repair: the kernel releases it when its holder |
 // |             | dies                                                                      |
 #include <chrono>
