@@ -161,7 +161,8 @@ void inbox::impl::watch_admissions() noexcept {
                                 std::memory_order_release);  // sync: admission
     ring_not_full();
   } else if (c.leak_min < 0) {
-    h->releases.value.fetch_sub(static_cast<std::uint64_t>(-c.leak_min),
+    // Negated in unsigned arithmetic: a hostile file may make the estimate INT64_MIN.
+    h->releases.value.fetch_sub(0 - static_cast<std::uint64_t>(c.leak_min),
                                 std::memory_order_release);  // sync: admission
   }
   c.leak_samples = 0;
