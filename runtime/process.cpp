@@ -51,7 +51,7 @@ struct child_setup {
   const char* cwd;  // nullptr: inherit
   int out;          // write ends of the output pipes, -1 when not captured
   int err;
-  int report;       // close-on-exec pipe: errno of a failed step, nothing once exec succeeded
+  int report;  // close-on-exec pipe: errno of a failed step, nothing once exec succeeded
 };
 
 // The fd must end up as `target` without close-on-exec (dup2 onto itself would keep the flag).
@@ -80,7 +80,8 @@ bool move_fd(int fd, int target) noexcept {
   if (::setpgid(0, 0) != 0) fail_child(c.report);
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) (void)::sigaction(sig, &dfl, nullptr);  // EINVAL for KILL/STOP
+  for (int sig = 1; sig < NSIG; ++sig)
+    (void)::sigaction(sig, &dfl, nullptr);  // EINVAL for KILL/STOP
   sigset_t none;
   sigemptyset(&none);
   if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) fail_child(c.report);
@@ -141,8 +142,14 @@ result<child_process> child_process::spawn(const spawn_options& opts) {
       if (fd >= 0) ::close(fd);
     return os_error(what + " (report pipe)", e);
   }
-  const child_setup setup{::getpid(), opts.executable.c_str(), argv.data(), envp.data(),
-                          opts.cwd.empty() ? nullptr : opts.cwd.c_str(), out[1], err[1], report[1]};
+  const child_setup setup{::getpid(),
+                          opts.executable.c_str(),
+                          argv.data(),
+                          envp.data(),
+                          opts.cwd.empty() ? nullptr : opts.cwd.c_str(),
+                          out[1],
+                          err[1],
+                          report[1]};
   // posix_spawn cannot arm a parent-death signal, so fork and exec by hand. All signals are
   // blocked across fork so that none of this process's handlers runs in the child.
   sigset_t all;
@@ -214,7 +221,9 @@ child_process& child_process::operator=(child_process&& o) noexcept {
   return *this;
 }
 
-child_process::~child_process() { close_all(); }
+child_process::~child_process() {
+  close_all();
+}
 
 void child_process::close_all() noexcept {
   if (pid_ > 0 && !reaped_) {
@@ -237,7 +246,8 @@ std::optional<exit_status> child_process::try_reap() noexcept {
   if (reaped_) return status_;
   if (pid_ <= 0) return std::nullopt;
   siginfo_t info{};
-  if (::waitid(P_PIDFD, static_cast<id_t>(pidfd_), &info, WEXITED | WNOHANG) != 0) return std::nullopt;
+  if (::waitid(P_PIDFD, static_cast<id_t>(pidfd_), &info, WEXITED | WNOHANG) != 0)
+    return std::nullopt;
   if (info.si_pid == 0) return std::nullopt;
   // The leader is gone; what remains of its group would keep the agent's inbox and pipes.
   ::kill(-pid_, SIGKILL);
@@ -253,7 +263,8 @@ exit_status child_process::reap() noexcept {
     if (auto s = try_reap()) return *s;
     siginfo_t info{};
     // Wait without reaping (WNOWAIT) so that try_reap can clear the group first.
-    if (::waitid(P_PIDFD, static_cast<id_t>(pidfd_), &info, WEXITED | WNOWAIT) != 0 && errno != EINTR)
+    if (::waitid(P_PIDFD, static_cast<id_t>(pidfd_), &info, WEXITED | WNOWAIT) != 0 &&
+        errno != EINTR)
       reaped_ = true;  // someone else reaped our child: nothing left to wait for
   }
   return status_;
@@ -306,10 +317,10 @@ struct process_watcher::impl {
   };
 
   int epoll = -1;
-  int wake = -1;    // eventfd: stop request
-  int sigfd = -1;   // signalfd, when watch_signals was called
+  int wake = -1;   // eventfd: stop request
+  int sigfd = -1;  // signalfd, when watch_signals was called
   std::function<void(int)> on_signal;
-  std::mutex mu;    // guards entries (the map), each entry's child (signal vs reap), sigfd/on_signal
+  std::mutex mu;  // guards entries (the map), each entry's child (signal vs reap), sigfd/on_signal
   std::map<child_id, std::unique_ptr<entry>> entries;
   child_id next_id = 1;
   bool stopping = false;
@@ -376,7 +387,8 @@ struct process_watcher::impl {
           continue;
         }
         if (e.status) {
-          const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(e.drain_deadline - now);
+          const auto left =
+              std::chrono::duration_cast<std::chrono::milliseconds>(e.drain_deadline - now);
           const int ms = static_cast<int>(left.count()) + 1;
           timeout = timeout < 0 ? ms : std::min(timeout, ms);
         }
@@ -389,7 +401,8 @@ struct process_watcher::impl {
         drain(*e, which);
         if (e->fds[which] >= 0) {
           e->split[which].finish([&](std::string_view line) {
-            if (e->cb.on_line) e->cb.on_line(which == 0 ? output_stream::out : output_stream::err, line);
+            if (e->cb.on_line)
+              e->cb.on_line(which == 0 ? output_stream::out : output_stream::err, line);
           });
           ::epoll_ctl(epoll, EPOLL_CTL_DEL, e->fds[which], nullptr);
           close_fd(e->fds[which]);
@@ -476,7 +489,8 @@ bool process_watcher::signal(child_id id, int sig) {
   return it != p_->entries.end() && it->second->child.signal_group(sig);
 }
 
-void process_watcher::watch_signals(const std::vector<int>& signals, std::function<void(int)> on_signal) {
+void process_watcher::watch_signals(const std::vector<int>& signals,
+                                    std::function<void(int)> on_signal) {
   sigset_t set;
   sigemptyset(&set);
   for (int s : signals) sigaddset(&set, s);

@@ -35,8 +35,8 @@ struct spawn_options {
   std::filesystem::path executable;  // absolute, or relative to the current directory
   std::vector<std::string> argv;     // argv[0] included
   std::vector<std::pair<std::string, std::string>> env;  // set on top of the inherited env
-  std::filesystem::path cwd;         // empty: inherit
-  bool capture_output = true;        // stdout/stderr to pipes (else inherited)
+  std::filesystem::path cwd;                             // empty: inherit
+  bool capture_output = true;                            // stdout/stderr to pipes (else inherited)
 };
 
 struct exit_status {

@@ -1,5 +1,7 @@
 // Agent processes: spawned with their environment, output split into lines, reaped through
 // the watcher without polling, stopped as a whole process group.
+#include "runtime/process.hpp"
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -15,8 +17,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "runtime/process.hpp"
 
 using namespace sluice::runtime;
 using namespace std::chrono_literals;
@@ -110,7 +110,8 @@ TEST_CASE("signalling an agent stops its whole process group, pipeline included"
   process_watcher w;
   recorder r;
   // The pipeline's members print their pids, then everything sleeps.
-  auto child = child_process::spawn(sh("sleep 60 | (echo $$; sh -c 'echo $PPID'; cat) & echo $!; wait"));
+  auto child =
+      child_process::spawn(sh("sleep 60 | (echo $$; sh -c 'echo $PPID'; cat) & echo $!; wait"));
   REQUIRE(child);
   const pid_t leader = child->pid();
   const auto id = w.watch(std::move(child.value()), r.callbacks());

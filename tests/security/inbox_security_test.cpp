@@ -361,7 +361,8 @@ TEST_CASE(
   ::close(report[1]);
   std::string line;
   char buf[512];
-  for (ssize_t n; (n = ::read(report[0], buf, sizeof buf)) > 0;) line.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(report[0], buf, sizeof buf)) > 0;)
+    line.append(buf, static_cast<std::size_t>(n));
   ::close(report[0]);
   int status = 0;
   REQUIRE(::waitpid(child, &status, 0) == child);
