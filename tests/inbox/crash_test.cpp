@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "inbox/doctor.hpp"
 #include "inbox/inbox.hpp"
 #include "inbox/test_hooks.hpp"
 #include "procs.hpp"
@@ -254,7 +255,15 @@ TEST_CASE("a consumer killed inside commit leaves counters that add up and no sl
   CHECK(s.dequeued == 3);  // the ledger store committed the batch, counters included
   CHECK(s.size == 2);
   CHECK(s.enqueued == s.dequeued + s.size);
+  auto before = diagnose(bus.dir(), "sink");
+  REQUIRE(before);
+  CHECK(before->unfreed_committed == 3);
+  CHECK(before->counter_drift == 0);
   auto c = attach(in);  // frees the three committed slots the dead consumer left
+  auto after = diagnose(bus.dir(), "sink");
+  REQUIRE(after);
+  CHECK(after->unfreed_committed == 0);
+  CHECK(after->leaked_admissions == 0);
   auto rest = drain(in, c, 2);
   REQUIRE(rest.size() == 2);
   CHECK(rest[0].payload == "3");
