@@ -13,6 +13,7 @@
 #include "cli/bus_access.hpp"
 #include "cli/stdio.hpp"
 #include "cli/verb.hpp"
+#include "runtime/bridge_status.hpp"
 #include "runtime/bus_dir.hpp"
 
 namespace sluice::cli {
@@ -71,6 +72,9 @@ nlohmann::ordered_json stats_entry(const std::filesystem::path& dir, const std::
     entry["rejected_full"] = s.rejected_full;
     entry["dropped"] = s.dropped;
     entry["breaker"] = backpressure::to_string(backpressure::inspect(box->breaker()).state);
+    // The outbound inbox of a `sluice bridge` (bridge-<peer>) also shows its link.
+    if (auto link = runtime::bridge_status_of_inbox(dir, agent))
+      entry["bridge"] = nlohmann::ordered_json::parse(runtime::to_json(*link));
   } catch (const cli_error& e) {
     // One unreadable inbox must not hide the others: it is listed with its reason.
     spdlog::warn("{}", e.message);

@@ -65,6 +65,19 @@ TEST_CASE("a message to far@east sent on west arrives in inbox far of east, and 
     return w && w->sent == 1 && w->acked == 1 && w->received == 1 && w->in_flight == 0;
   }));
   CHECK(size_of(b.west.dir(), "bridge-east") == 0);  // committed only after the far side acked
+  // get-stats shows the link on the row of its outbound inbox.
+  const auto stats = nlohmann::json::parse(b.west.run({"get-stats"}).out);
+  bool shown = false;
+  for (const auto& row : stats) {
+    if (row["agent"] != "bridge-east") continue;
+    shown = true;
+    CHECK(row["bridge"]["peer"] == "east");
+    CHECK(row["bridge"]["state"] == "connected");
+    CHECK(row["bridge"]["sent"] == 1);
+    CHECK(row["bridge"].contains("credits"));
+    CHECK(row["bridge"].contains("resent"));
+  }
+  CHECK(shown);
   b.stop();
   CHECK(link_of(b.west, "east")->state == "stopped");
 }
