@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "inbox/layout.hpp"
 #include "runtime/bus_dir.hpp"
 
 namespace sluice::cli {
@@ -98,6 +99,16 @@ std::optional<inbox::inbox> open_existing(const std::filesystem::path& dir, std:
 
 inbox::inbox open_or_create(const std::filesystem::path& dir, std::string_view agent,
                             runtime::config& config, const global_options& globals) {
+  return open_or_create(dir, agent, config, globals, open_existing(dir, agent, globals));
+}
+
+std::uint32_t new_inbox_max_payload(runtime::config& config) {
+  return take(config.slot_size()) - inbox::layout::slot_header_size;
+}
+
+inbox::inbox open_or_create(const std::filesystem::path& dir, std::string_view agent,
+                            runtime::config& config, const global_options& globals,
+                            std::optional<inbox::inbox> existing) {
   // Validate the configuration before touching the disk, so a bad MAX_INBOX_SIZE leaves
   // nothing behind.
   inbox::create_options opts;
@@ -106,7 +117,7 @@ inbox::inbox open_or_create(const std::filesystem::path& dir, std::string_view a
   opts.critical_reserve = take(config.critical_reserve());
   opts.mode = globals.group ? 0660 : 0600;
 
-  if (auto existing = open_existing(dir, agent, globals)) {
+  if (existing) {
     if (existing->capacity() != opts.capacity &&
         config.source_of(runtime::knob::max_inbox_size) != "default") {
       spdlog::warn(

@@ -35,6 +35,15 @@ std::optional<inbox::inbox> open_existing(const std::filesystem::path& dir, std:
 inbox::inbox open_or_create(const std::filesystem::path& dir, std::string_view agent,
                             runtime::config& config, const global_options& globals);
 
+// The same, for a caller that already looked with open_existing (send does, to refuse a
+// payload the inbox cannot take before anything is created).
+inbox::inbox open_or_create(const std::filesystem::path& dir, std::string_view agent,
+                            runtime::config& config, const global_options& globals,
+                            std::optional<inbox::inbox> existing);
+
+// The largest payload an inbox created now would take (slot size minus the slot header).
+std::uint32_t new_inbox_max_payload(runtime::config& config);
+
 // Unwraps a runtime/inbox result or exits through fail().
 template <class T>
 T take(inbox::result<T>&& r) {

@@ -1,12 +1,12 @@
 // `sluice launch <manifest.toml> [--keep] [--grace 5s]` (DESIGN.md section 6). The actor
 // system lives in actors/launcher; this file only parses flags and maps errors to exit codes.
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
 
 #include "actors/launcher.hpp"
+#include "cli/actor_verbs.hpp"
+#include "cli/forward.hpp"
 #include "cli/verb.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/manifest.hpp"
@@ -21,11 +21,11 @@ struct launch_flags {
   std::string grace = "5s";
 };
 
-// Shell agents call the same sluice that launched them, wherever it is installed.
-std::string own_executable() {
-  char buf[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+// Shell agents call the same sluice that launched them, wherever it is installed: the one
+// next to this sluice-actors.
+std::string own_sluice() {
+  const auto dir = own_directory();
+  return dir.empty() ? std::string() : (dir / "sluice").string();
 }
 
 int run_launch(const global_options& globals, const launch_flags& f) {
@@ -41,7 +41,7 @@ int run_launch(const global_options& globals, const launch_flags& f) {
   opts.bus = {globals.dir, globals.bus};
   opts.keep = f.keep;
   opts.grace = std::chrono::duration_cast<std::chrono::milliseconds>(grace.value());
-  opts.sluice_bin = own_executable();
+  opts.sluice_bin = own_sluice();
   auto code = actors::launch(m.value(), opts);
   if (!code) throw cli_error{exit_code::os_error, code.err().message};
   return code.value();
@@ -51,12 +51,13 @@ int run_launch(const global_options& globals, const launch_flags& f) {
 
 void add_launch_verbs(CLI::App& app, cli_state& state) {
   auto flags = std::make_shared<launch_flags>();
-  auto* cmd = app.add_subcommand(
-      "launch", "run the agents of a TOML manifest under supervision until the jobs finish or "
-                "SIGINT/SIGTERM; exit 0 when every agent ended cleanly");
-  cmd->add_option("manifest", flags->manifest, "the manifest (see examples/swarm.toml)")->required();
-  cmd->add_flag("--keep", flags->keep, "leave the bus (inboxes, bus.ctl, logs) in place afterwards");
-  cmd->add_option("--grace", flags->grace, "time between SIGTERM and SIGKILL when stopping (default 5s)");
+  auto* cmd = app.add_subcommand("launch", actor_verb_description("launch"));
+  cmd->add_option("manifest", flags->manifest, "the manifest (see examples/swarm.toml)")
+      ->required();
+  cmd->add_flag("--keep", flags->keep,
+                "leave the bus (inboxes, bus.ctl, logs) in place afterwards");
+  cmd->add_option("--grace", flags->grace,
+                  "time between SIGTERM and SIGKILL when stopping (default 5s)");
   cmd->callback([&state, flags] {
     state.action = [&state, flags] { return run_launch(state.globals, *flags); };
   });

@@ -21,6 +21,7 @@
 #include "actors/loadtest_message.hpp"
 #include "actors/loadtest_run.hpp"
 #include "actors/loadtest_sender.hpp"
+#include "cli/actor_verbs.hpp"
 #include "cli/loadtest_report.hpp"
 #include "cli/verb.hpp"
 #include "runtime/bus_dir.hpp"
@@ -309,7 +310,7 @@ int run_sender_verb(const std::string& config_json) {
 
 void add_loadtest_verbs(CLI::App& app, cli_state& state) {
   auto flags = std::make_shared<loadtest_flags>();
-  auto* lt = app.add_subcommand("loadtest", "synthetic senders into sink agents: loss, order, throughput, latency");
+  auto* lt = app.add_subcommand("loadtest", actor_verb_description("loadtest"));
   lt->add_option("--senders", flags->senders, "number of senders (default 4)");
   lt->add_option("--sinks", flags->sinks, "number of sink agents (default 1)");
   lt->add_flag("--threads", flags->threads, "run senders as threads of this process instead of processes");

@@ -21,6 +21,7 @@
 #include "actors/monitor_exposition.hpp"
 #include "actors/monitor_load_step.hpp"
 #include "actors/monitors.hpp"
+#include "cli/actor_verbs.hpp"
 #include "cli/bus_access.hpp"
 #include "cli/verb.hpp"
 #include "runtime/bus_dir.hpp"
@@ -150,9 +151,7 @@ void add_http_flag(CLI::App* cmd, monitor_flags& f) {
 
 void add_monitor_verbs(CLI::App& app, cli_state& state) {
   auto overflow = std::make_shared<monitor_flags>();
-  auto* o = app.add_subcommand("monitor-overflow",
-                               "watch every inbox in the foreground: inbox.size/inbox.utilization "
-                               "metrics, overflow alerts, metrics.prom; Ctrl-C stops");
+  auto* o = app.add_subcommand("monitor-overflow", actor_verb_description("monitor-overflow"));
   add_common(o, *overflow, true);
   o->add_option("--for", overflow->for_samples, "samples a condition must hold before firing or resolving (1)")
       ->check(CLI::PositiveNumber);
@@ -166,9 +165,7 @@ void add_monitor_verbs(CLI::App& app, cli_state& state) {
   });
 
   auto rate = std::make_shared<monitor_flags>();
-  auto* r = app.add_subcommand("monitor-rate-limit",
-                               "adapt batch size and backpressure wait to CPU load in the foreground, "
-                               "published in bus.ctl for every process; Ctrl-C stops");
+  auto* r = app.add_subcommand("monitor-rate-limit", actor_verb_description("monitor-rate-limit"));
   add_common(r, *rate, true);
   add_load_flags(r, *rate);
   add_http_flag(r, *rate);
@@ -179,9 +176,7 @@ void add_monitor_verbs(CLI::App& app, cli_state& state) {
   });
 
   auto once = std::make_shared<monitor_flags>();
-  auto* a = app.add_subcommand("apply-rate-limit",
-                               "measure CPU load once, publish batch size and wait in bus.ctl, print "
-                               "the decision as JSON");
+  auto* a = app.add_subcommand("apply-rate-limit", actor_verb_description("apply-rate-limit"));
   add_load_flags(a, *once);
   a->callback([&state, once] {
     state.action = [&state, once] { return apply_once(settings_from(state.globals, *once)); };

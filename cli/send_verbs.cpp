@@ -155,6 +155,12 @@ void attach_rate_gates(backpressure::send_policy& policy, const checked_send& c,
   add(c.pair_rate, runtime::rate_key(a.from, a.to));
 }
 
+cli_error payload_too_large(std::size_t size, const std::string& to, std::uint32_t limit) {
+  return cli_error{exit_code::bad_input, "payload is " + std::to_string(size) + " bytes, inbox " +
+                                             to + " takes at most " + std::to_string(limit) +
+                                             ": nothing sent; send a path to a file instead"};
+}
+
 std::string millis(std::chrono::nanoseconds d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
 }
@@ -190,10 +196,7 @@ int report(const backpressure::send_outcome& out, const send_args& a, const inbo
                                                 millis(out.retry_after)};
     case send_status::rejected:
       if (out.last_push == inbox::push_result::too_large) {
-        throw cli_error{exit_code::bad_input, "payload is " + std::to_string(payload_size) +
-                                                  " bytes, inbox " + a.to + " takes at most " +
-                                                  std::to_string(dest.snapshot().max_payload) +
-                                                  ": send a path to a file instead"};
+        throw payload_too_large(payload_size, a.to, dest.snapshot().max_payload);
       }
       throw cli_error{exit_code::unavailable,
                       "inbox " + a.to + " refused the message (" +
@@ -213,11 +216,16 @@ int run_send(const global_options& globals, const send_args& given) {
   const auto dir = resolve_bus_dir(globals);
   runtime::config config(dir);
   auto policy = make_policy(checked, a, dir, config);
-  // The slot size bounds the payload before any file is touched; the inbox's own (possibly
-  // smaller) limit is checked by try_push.
+  // The slot size bounds what is read; the inbox's own limit (an existing inbox's, or what a
+  // new one would take) is checked before anything is created, so a payload that would be
+  // refused leaves no inbox behind.
   std::string payload = read_payload(a.payload, take(config.slot_size()));
   if (remote) payload = backpressure::wrap_envelope(remote->agent, payload);
-  auto dest = open_or_create(dir, a.to, config, globals);
+  auto existing = open_existing(dir, a.to, globals);
+  const std::uint32_t limit =
+      existing ? existing->snapshot().max_payload : new_inbox_max_payload(config);
+  if (payload.size() > limit) throw payload_too_large(payload.size(), a.to, limit);
+  auto dest = open_or_create(dir, a.to, config, globals, std::move(existing));
   std::optional<runtime::bus_control> control;  // after the inbox: that creates the bus dir
   attach_rate_gates(policy, checked, a, dir, config, control);
   runtime::metrics_send_observer telemetry(config);

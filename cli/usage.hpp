@@ -11,6 +11,7 @@ namespace sluice::cli {
 
 // "unknown verb 'frob': run 'sluice --help' for the list of verbs", or
 // "send: 4 required positionals missing: from to type payload (see 'sluice send --help')".
+// Always one line: control bytes from argv are escaped as \xNN.
 std::string describe_usage_error(CLI::App& app, const CLI::ParseError& e, int argc, char** argv);
 
 }  // namespace sluice::cli

@@ -1,7 +1,9 @@
 #pragma once
-// How a verb plugs into the `sluice` executable: each verb file defines one
-// `void add_<name>_verbs(CLI::App&, cli_state&)`, listed in main.cpp. A verb's CLI11 callback
-// stores the action to run in state.action; main runs it after parsing and exits with its code.
+// How a verb plugs into the command line: each verb file defines one
+// `void add_<name>_verbs(CLI::App&, cli_state&)`, listed in cli/app.cpp (one-shot verbs, the
+// `sluice` executable) or cli/actors_main.cpp (verbs that run an actor system, the
+// `sluice-actors` executable; see cli/actor_verbs.hpp). A verb's CLI11 callback stores the
+// action to run in state.action; run_app() runs it after parsing and exits with its code.
 #include <functional>
 #include <string>
 
@@ -18,7 +20,8 @@ inline constexpr int failure = 1;         // e.g. check-capacity: full
 inline constexpr int usage = 64;          // EX_USAGE: unknown verb, missing or bad flags
 inline constexpr int bad_input = 65;      // EX_DATAERR: bad name, payload too large, bad value,
                                           // corrupt inbox file
-inline constexpr int unavailable = 69;    // EX_UNAVAILABLE: circuit open
+inline constexpr int unavailable = 69;    // EX_UNAVAILABLE: circuit open, or sluice-actors
+                                          // (a support program) missing
 inline constexpr int software = 70;       // EX_SOFTWARE: internal error
 inline constexpr int os_error = 71;       // EX_OSERR: the OS refused (not a directory, no space)
 inline constexpr int io_error = 74;       // EX_IOERR: could not read input / write output
@@ -30,9 +33,10 @@ inline constexpr int no_permission = 77;  // EX_NOPERM: file of another user, sy
 // The footer of `sluice --help`, so scripts can look the codes up where they use them.
 inline constexpr const char* exit_code_help =
     "Exit codes: 0 ok, 1 check-capacity: full, 64 usage, 65 bad input (name, payload, value,\n"
-    "corrupt inbox), 69 circuit open, 70 internal error, 71 OS error (bus dir not creatable,\n"
-    "no space), 74 I/O error (stdin unreadable, stdout closed: nothing was consumed),\n"
-    "75 backpressure exhausted or inbox busy, 77 permission (another user's inbox, symlink).";
+    "corrupt inbox), 69 circuit open or sluice-actors missing, 70 internal error, 71 OS error\n"
+    "(bus dir not creatable, no space), 74 I/O error (stdin unreadable, stdout closed: nothing\n"
+    "was consumed), 75 backpressure exhausted or inbox busy, 77 permission (another user's inbox,\n"
+    "symlink).";
 
 struct global_options {
   std::string bus;     // --bus / SLUICE_BUS
@@ -43,6 +47,7 @@ struct global_options {
 struct cli_state {
   global_options globals;
   std::function<int()> action;
+  char** argv = nullptr;  // main's argv, which a forwarded verb hands to sluice-actors unchanged
 };
 
 // Thrown by verbs for a one-line error on stderr and the given exit code.

@@ -151,6 +151,22 @@ TEST_CASE("a payload just over the inbox's own limit is refused by the inbox wit
   CHECK(count_of(bus, "b") == 0);
 }
 
+TEST_CASE("a payload a new inbox could not take creates neither the inbox nor the bus") {
+  bus_fixture bus;
+  const std::string big(4090, 'x');  // under the slot size, over the slot minus its header
+  auto r = bus.run({"send", "a", "b", "t", big});
+  CHECK(r.exit_code == 65);
+  CHECK(is_one_line(r.err));
+  CHECK(mentions(r.err, "nothing sent"));
+  r = bus.run({"send", "a", "b", "t", "-"}, big);
+  CHECK(r.exit_code == 65);
+  CHECK_FALSE(fs::exists(bus.inbox_file("b")));
+  CHECK_FALSE(fs::exists(bus.dir()));
+  // The largest payload that fits is sent, into the inbox created for it.
+  ok_out(bus, {"send", "a", "b", "t", std::string(4096 - 136, 'x')});
+  CHECK(count_of(bus, "b") == 1);
+}
+
 TEST_CASE("unreadable stdin exits 74 and sends nothing") {
   bus_fixture bus;
   // A directory as stdin: open succeeds, read fails with EISDIR.

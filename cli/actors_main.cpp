@@ -1,0 +1,25 @@
+// The `sluice-actors` executable: the verbs that run a CAF actor system. People do not call
+// it; `sluice <verb>` execs it with the same argv (cli/forward.hpp), so help and errors say
+// "sluice". Every verb added here also needs its entry in cli/actor_verbs.hpp.
+#include <CLI/CLI.hpp>
+
+#include "cli/app.hpp"
+#include "cli/verb.hpp"
+
+namespace sluice::cli {
+void add_launch_verbs(CLI::App& app, cli_state& state);
+void add_monitor_verbs(CLI::App& app, cli_state& state);
+void add_loadtest_verbs(CLI::App& app, cli_state& state);
+void add_bridge_verbs(CLI::App& app, cli_state& state);
+}  // namespace sluice::cli
+
+int main(int argc, char** argv) {
+  using namespace sluice::cli;
+  cli_state state;
+  const auto app = make_base_app(state);
+  add_launch_verbs(*app, state);
+  add_monitor_verbs(*app, state);
+  add_loadtest_verbs(*app, state);
+  add_bridge_verbs(*app, state);
+  return run_app(*app, state, argc, argv);
+}

@@ -1,0 +1,27 @@
+#pragma once
+// The command lines of the two executables, built the same way: make_base_app gives the
+// global flags and the footer, each executable adds its verbs, run_app parses and runs.
+//   sluice         make_app(): every one-shot verb, plus a forwarder per actor verb
+//   sluice-actors  cli/actors_main.cpp: the verbs that run a CAF actor system
+#include <memory>
+
+namespace CLI {
+class App;
+}
+
+namespace sluice::cli {
+
+struct cli_state;
+
+// "sluice" with --bus, --dir, --group (before or after the verb), --version, the exit codes.
+std::unique_ptr<CLI::App> make_base_app(cli_state& state);
+
+// The `sluice` command line. Parsing it only fills `state` (state.action is what would run),
+// so the argv fuzzer parses it without touching a bus.
+std::unique_ptr<CLI::App> make_app(cli_state& state);
+
+// Parses argv into `state`, then runs the chosen verb's action; returns the exit code.
+// Every error is one line on stderr (usage 64, or the verb's own code).
+int run_app(CLI::App& app, cli_state& state, int argc, char** argv);
+
+}  // namespace sluice::cli

@@ -1,0 +1,55 @@
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+
+#include "cli/app.hpp"
+#include "cli/usage.hpp"
+#include "cli/verb.hpp"
+#include "runtime/logging.hpp"
+
+namespace sluice::cli {
+
+std::unique_ptr<CLI::App> make_base_app(cli_state& state) {
+  auto app = std::make_unique<CLI::App>("sluice: bounded shared-memory inboxes for local agents",
+                                        "sluice");
+  app->require_subcommand(1);
+  app->fallthrough();  // global flags may follow the verb: `sluice recv a --dir /tmp/bus`
+  app->footer(exit_code_help);
+  app->set_version_flag("--version", "sluice " SLUICE_VERSION);
+  app->add_option("--bus", state.globals.bus, "bus name (env SLUICE_BUS, default 'default')");
+  app->add_option("--dir", state.globals.dir, "bus directory (env SLUICE_DIR)");
+  app->add_flag("--group", state.globals.group,
+                "share with the file's group: create inboxes 0660, open group members' inboxes");
+  return app;
+}
+
+int run_app(CLI::App& app, cli_state& state, int argc, char** argv) {
+  state.argv = argv;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "sluice: %s\n", describe_usage_error(app, e, argc, argv).c_str());
+    return exit_code::usage;
+  }
+  // A reader that closed the pipe must surface as EPIPE from write(2), which recv turns into
+  // "not committed", instead of killing the process between write and commit.
+  std::signal(SIGPIPE, SIG_IGN);
+  if (auto logging = sluice::runtime::init_logging_from_env(); !logging) {
+    std::fprintf(stderr, "sluice: %s\n", logging.err().message.c_str());
+    return exit_code::bad_input;
+  }
+  try {
+    return state.action ? state.action() : exit_code::ok;
+  } catch (const cli_error& e) {
+    std::fprintf(stderr, "sluice: %s\n", e.message.c_str());
+    return e.code;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sluice: internal error: %s\n", e.what());
+    return exit_code::software;
+  }
+}
+
+}  // namespace sluice::cli
