@@ -3,23 +3,22 @@
 // caf::io middleman. The link actors themselves are in bridge_link.cpp.
 #include "actors/bridge.hpp"
 
+#include <fmt/format.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/behavior.hpp>
-#include <caf/system_messages.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
+#include <caf/system_messages.hpp>
 #include <charconv>
 #include <cstdio>
 #include <map>
@@ -55,8 +54,10 @@ constexpr auto min_reconnect = std::chrono::milliseconds(50);
 
 constexpr auto relaxed = std::memory_order_relaxed;  // display counters, see bridge_peer
 
-using hello_reply = std::tuple<bool, std::string, std::string, std::string>;  // ok, name|why, nonce, proof
-using auth_reply = std::tuple<bool, std::string, caf::actor, caf::actor>;     // ok, why, sender, receiver
+using hello_reply =
+    std::tuple<bool, std::string, std::string, std::string>;  // ok, name|why, nonce, proof
+using auth_reply =
+    std::tuple<bool, std::string, caf::actor, caf::actor>;  // ok, why, sender, receiver
 
 struct link_pair {
   caf::actor sender;
@@ -68,7 +69,8 @@ link_pair spawn_links(caf::actor_system& sys, const std::shared_ptr<bridge_conte
   return {spawn_bridge_sender(sys, ctx, peer), spawn_bridge_receiver(sys, ctx, peer)};
 }
 
-void start_links(const link_pair& mine, const caf::actor& far_sender, const caf::actor& far_receiver) {
+void start_links(const link_pair& mine, const caf::actor& far_sender,
+                 const caf::actor& far_receiver) {
   caf::anon_send(mine.sender, bridge_start_atom::value, far_sender, far_receiver);
   caf::anon_send(mine.receiver, bridge_start_atom::value, far_sender, far_receiver);
 }
@@ -83,7 +85,7 @@ void stop_links(const link_pair& p) {
 struct acceptor_state {
   std::shared_ptr<bridge_context> ctx;
   std::map<std::string, std::pair<std::string, std::string>> pending;  // nonce_s -> (peer, nonce_c)
-  std::map<std::string, link_pair> links;                               // peer -> local pair
+  std::map<std::string, link_pair> links;                              // peer -> local pair
   static inline const char* name = "sluice.bridge.acceptor";
   ~acceptor_state() {
     for (auto& [peer, pair] : links) stop_links(pair);
@@ -102,10 +104,12 @@ caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx
   self->state.ctx = std::move(ctx);
   self->set_down_handler([self](caf::down_msg& dm) {
     for (auto it = self->state.links.begin(); it != self->state.links.end(); ++it) {
-      if (it->second.sender.address() != dm.source && it->second.receiver.address() != dm.source) continue;
+      if (it->second.sender.address() != dm.source && it->second.receiver.address() != dm.source)
+        continue;
       stop_links(it->second);
       self->state.ctx->peer(it->first)->set_state("disconnected");
-      spdlog::info("bridge {}: link to '{}' is down ({})", self->state.ctx->name, it->first, to_string(dm.reason));
+      spdlog::info("bridge {}: link to '{}' is down ({})", self->state.ctx->name, it->first,
+                   to_string(dm.reason));
       self->state.links.erase(it);
       return;
     }
@@ -116,29 +120,46 @@ caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx
         auto& s = self->state;
         const bool have_secret = !s.ctx->secret.empty();
         if (!backpressure::is_valid_peer_name(peer))
-          return {false, refuse(*s.ctx, peer, "its name is not a valid bridge name (^[A-Za-z0-9_-]{1,57}$)"), "", ""};
+          return {
+              false,
+              refuse(*s.ctx, peer, "its name is not a valid bridge name (^[A-Za-z0-9_-]{1,57}$)"),
+              "", ""};
         if (peer == s.ctx->name)
-          return {false, refuse(*s.ctx, peer, "it has the same name as this bridge; give each side its own --name"), "", ""};
+          return {false,
+                  refuse(*s.ctx, peer,
+                         "it has the same name as this bridge; give each side its own --name"),
+                  "", ""};
         if (have_secret && !peer_has_secret)
-          return {false, refuse(*s.ctx, peer, "this bridge requires --secret-file and the peer has none"), "", ""};
+          return {false,
+                  refuse(*s.ctx, peer, "this bridge requires --secret-file and the peer has none"),
+                  "", ""};
         if (!have_secret && peer_has_secret)
-          return {false, refuse(*s.ctx, peer, "the peer uses --secret-file and this bridge has none"), "", ""};
+          return {false,
+                  refuse(*s.ctx, peer, "the peer uses --secret-file and this bridge has none"), "",
+                  ""};
         auto nonce_s = make_nonce();
         s.pending[nonce_s] = {peer, nonce_c};
-        auto proof = have_secret ? auth_proof(s.ctx->secret, "server", nonce_c, s.ctx->name, peer) : "";
+        auto proof =
+            have_secret ? auth_proof(s.ctx->secret, "server", nonce_c, s.ctx->name, peer) : "";
         return {true, s.ctx->name, nonce_s, proof};
       },
       [self](bridge_auth_atom, const std::string& nonce_s, const std::string& proof_c,
              const caf::actor& far_sender, const caf::actor& far_receiver) -> auth_reply {
         auto& s = self->state;
         const auto it = s.pending.find(nonce_s);
-        if (it == s.pending.end()) return {false, refuse(*s.ctx, "?", "unknown or reused challenge"), {}, {}};
+        if (it == s.pending.end())
+          return {false, refuse(*s.ctx, "?", "unknown or reused challenge"), {}, {}};
         const std::string peer = it->second.first;
         s.pending.erase(it);
         if (!s.ctx->secret.empty() &&
-            !proof_matches(auth_proof(s.ctx->secret, "client", nonce_s, peer, s.ctx->name), proof_c))
-          return {false, refuse(*s.ctx, peer, "its HMAC proof does not match this bridge's --secret-file"), {}, {}};
-        if (!far_sender || !far_receiver) return {false, refuse(*s.ctx, peer, "it sent no link actors"), {}, {}};
+            !proof_matches(auth_proof(s.ctx->secret, "client", nonce_s, peer, s.ctx->name),
+                           proof_c))
+          return {false,
+                  refuse(*s.ctx, peer, "its HMAC proof does not match this bridge's --secret-file"),
+                  {},
+                  {}};
+        if (!far_sender || !far_receiver)
+          return {false, refuse(*s.ctx, peer, "it sent no link actors"), {}, {}};
         if (auto old = s.links.find(peer); old != s.links.end()) {
           // The peer reconnected before this side noticed the old connection drop.
           stop_links(old->second);
@@ -181,10 +202,11 @@ void retry_later(dialer_actor* self, const std::string& why) {
   s.links = {};
   const auto ceiling = backpressure::backoff_ceiling(reconnect_backoff, s.attempt);
   const auto delay = std::max<std::chrono::nanoseconds>(
-      min_reconnect, backpressure::backoff_delay(reconnect_backoff, s.attempt, backpressure::default_random()));
+      min_reconnect,
+      backpressure::backoff_delay(reconnect_backoff, s.attempt, backpressure::default_random()));
   if (s.attempt < 32) ++s.attempt;
-  spdlog::warn("bridge {}: {}:{}: {}; retrying in {} ms (backoff up to {} ms)", s.ctx->name, s.host, s.port, why,
-               std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(),
+  spdlog::warn("bridge {}: {}:{}: {}; retrying in {} ms (backoff up to {} ms)", s.ctx->name, s.host,
+               s.port, why, std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(),
                std::chrono::duration_cast<std::chrono::milliseconds>(ceiling).count());
   if (!s.peer.empty()) s.ctx->peer(s.peer)->set_state("backoff", why);
   self->delayed_send(self, delay, dial_atom::value);
@@ -192,8 +214,8 @@ void retry_later(dialer_actor* self, const std::string& why) {
 
 void refused(dialer_actor* self, const std::string& why) {
   auto& s = self->state;
-  spdlog::error("bridge {}: authentication with {}:{} failed: {}; no messages were exchanged", s.ctx->name,
-                s.host, s.port, why);
+  spdlog::error("bridge {}: authentication with {}:{} failed: {}; no messages were exchanged",
+                s.ctx->name, s.host, s.port, why);
   if (!s.peer.empty()) s.ctx->peer(s.peer)->set_state("refused", why);
   stop_links(s.links);
   s.links = {};
@@ -207,21 +229,25 @@ void handshake(dialer_actor* self, const caf::actor& far) {
   const bool have_secret = !s.ctx->secret.empty();
   self->request(far, handshake_timeout, bridge_hello_atom::value, s.ctx->name, nonce_c, have_secret)
       .then(
-          [self, far, nonce_c, have_secret](bool ok, const std::string& who, const std::string& nonce_s,
-                                             const std::string& proof_s) {
+          [self, far, nonce_c, have_secret](bool ok, const std::string& who,
+                                            const std::string& nonce_s,
+                                            const std::string& proof_s) {
             auto& st = self->state;
             if (!ok) return refused(self, "the peer refused: " + who);
-            if (!backpressure::is_valid_peer_name(who)) return refused(self, "the peer's name is not valid");
+            if (!backpressure::is_valid_peer_name(who))
+              return refused(self, "the peer's name is not valid");
             st.peer = who;
             std::string proof_c;
             if (have_secret) {
               proof_c = auth_proof(st.ctx->secret, "client", nonce_s, st.ctx->name, who);
-              if (!proof_matches(auth_proof(st.ctx->secret, "server", nonce_c, who, st.ctx->name), proof_s)) {
+              if (!proof_matches(auth_proof(st.ctx->secret, "server", nonce_c, who, st.ctx->name),
+                                 proof_s)) {
                 // Still answer the challenge (without link actors), so the far side checks our
                 // proof and logs its own refusal; then give up either way.
-                const std::string why = "peer '" + who + "' did not prove it holds our --secret-file";
-                self->request(far, handshake_timeout, bridge_auth_atom::value, nonce_s, proof_c, caf::actor{},
-                              caf::actor{})
+                const std::string why =
+                    "peer '" + who + "' did not prove it holds our --secret-file";
+                self->request(far, handshake_timeout, bridge_auth_atom::value, nonce_s, proof_c,
+                              caf::actor{}, caf::actor{})
                     .then([self, why](bool, const std::string&, const caf::actor&,
                                       const caf::actor&) { refused(self, why); },
                           [self, why](caf::error&) { refused(self, why); });
@@ -231,8 +257,8 @@ void handshake(dialer_actor* self, const caf::actor& far) {
             st.links = spawn_links(self->system(), st.ctx, who);
             self->monitor(st.links.sender);
             self->monitor(st.links.receiver);
-            self->request(far, handshake_timeout, bridge_auth_atom::value, nonce_s, proof_c, st.links.sender,
-                          st.links.receiver)
+            self->request(far, handshake_timeout, bridge_auth_atom::value, nonce_s, proof_c,
+                          st.links.sender, st.links.receiver)
                 .then(
                     [self](bool ok2, const std::string& why, const caf::actor& far_sender,
                            const caf::actor& far_receiver) {
@@ -243,16 +269,19 @@ void handshake(dialer_actor* self, const caf::actor& far) {
                       auto p = st2.ctx->peer(st2.peer);
                       p->connects.fetch_add(1, relaxed);
                       p->set_state("connected");
-                      spdlog::info("bridge {}: connected to '{}' at {}:{}{}", st2.ctx->name, st2.peer, st2.host,
-                                   st2.port, st2.ctx->secret.empty() ? "" : " (authenticated)");
+                      spdlog::info("bridge {}: connected to '{}' at {}:{}{}", st2.ctx->name,
+                                   st2.peer, st2.host, st2.port,
+                                   st2.ctx->secret.empty() ? "" : " (authenticated)");
                     },
-                    [self](caf::error& e) { retry_later(self, "handshake failed: " + to_string(e)); });
+                    [self](caf::error& e) {
+                      retry_later(self, "handshake failed: " + to_string(e));
+                    });
           },
           [self](caf::error& e) { retry_later(self, "handshake failed: " + to_string(e)); });
 }
 
-caf::behavior dialer(dialer_actor* self, std::shared_ptr<bridge_context> ctx, std::string host, std::uint16_t port,
-                     caf::actor notify) {
+caf::behavior dialer(dialer_actor* self, std::shared_ptr<bridge_context> ctx, std::string host,
+                     std::uint16_t port, caf::actor notify) {
   auto& s = self->state;
   s.ctx = std::move(ctx);
   s.host = std::move(host);
@@ -271,7 +300,8 @@ caf::behavior dialer(dialer_actor* self, std::shared_ptr<bridge_context> ctx, st
         auto mm = self->system().middleman().actor_handle();
         self->request(mm, handshake_timeout, caf::connect_atom::value, st.host, st.port)
             .then(
-                [self](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+                [self](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                       const std::set<std::string>&) {
                   if (!ptr) return retry_later(self, "no bridge published there");
                   handshake(self, caf::actor_cast<caf::actor>(ptr));
                 },
@@ -292,7 +322,8 @@ struct reporter_state {
 
 using reporter_actor = caf::stateful_actor<reporter_state>;
 
-runtime::bridge_link_status snapshot(bridge_context& ctx, const std::string& peer_name, bridge_peer& p) {
+runtime::bridge_link_status snapshot(bridge_context& ctx, const std::string& peer_name,
+                                     bridge_peer& p) {
   runtime::bridge_link_status st;
   st.peer = peer_name;
   st.name = ctx.name;
@@ -338,9 +369,11 @@ void report(reporter_state& s, bool final_report) {
   }
 }
 
-caf::behavior reporter(reporter_actor* self, std::shared_ptr<bridge_context> ctx, std::filesystem::path metrics_file) {
+caf::behavior reporter(reporter_actor* self, std::shared_ptr<bridge_context> ctx,
+                       std::filesystem::path metrics_file) {
   self->state.ctx = std::move(ctx);
-  if (!metrics_file.empty()) self->state.metrics = std::make_unique<runtime::metric_sink>(metrics_file);
+  if (!metrics_file.empty())
+    self->state.metrics = std::make_unique<runtime::metric_sink>(metrics_file);
   self->send(self, report_atom::value);
   return {
       [self](report_atom) {
@@ -375,26 +408,31 @@ std::filesystem::path metrics_path(const std::filesystem::path& dir) {
 
 }  // namespace
 
-runtime::result<std::pair<std::string, std::uint16_t>> parse_endpoint(std::string_view text, std::string_view flag,
+runtime::result<std::pair<std::string, std::uint16_t>> parse_endpoint(std::string_view text,
+                                                                      std::string_view flag,
                                                                       bool allow_zero) {
   const auto colon = text.rfind(':');
   const auto bad = [&](const std::string& why) {
-    return runtime::error{runtime::errc::invalid_argument,
-                          std::string(flag) + " '" + std::string(text) + "': " + why + " (expected HOST:PORT)"};
+    return runtime::error{
+        runtime::errc::invalid_argument,
+        std::string(flag) + " '" + std::string(text) + "': " + why + " (expected HOST:PORT)"};
   };
   if (colon == std::string_view::npos || colon == 0) return bad("no host or no port");
   const auto port_text = text.substr(colon + 1);
   unsigned port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535 ||
       (port == 0 && !allow_zero))
     return bad(allow_zero ? "the port must be 0..65535" : "the port must be 1..65535");
-  return std::pair<std::string, std::uint16_t>{std::string(text.substr(0, colon)), static_cast<std::uint16_t>(port)};
+  return std::pair<std::string, std::uint16_t>{std::string(text.substr(0, colon)),
+                                               static_cast<std::uint16_t>(port)};
 }
 
 runtime::result<int> run_bridge(const bridge_options& opts) {
   if (opts.listen.empty() == opts.connect.empty())
-    return runtime::error{runtime::errc::invalid_argument, "give exactly one of --listen HOST:PORT or --connect HOST:PORT"};
+    return runtime::error{runtime::errc::invalid_argument,
+                          "give exactly one of --listen HOST:PORT or --connect HOST:PORT"};
   auto where = opts.listen.empty() ? parse_endpoint(opts.connect, "--connect", false)
                                    : parse_endpoint(opts.listen, "--listen", true);
   if (!where) return where.err();
@@ -404,10 +442,12 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
   ctx->bus_dir = loc->dir;
   ctx->name = opts.name.empty() ? loc->bus : opts.name;
   if (ctx->name.empty())
-    return runtime::error{runtime::errc::invalid_argument, "the bus was given by directory: name this bridge with --name"};
+    return runtime::error{runtime::errc::invalid_argument,
+                          "the bus was given by directory: name this bridge with --name"};
   if (!backpressure::is_valid_peer_name(ctx->name))
-    return runtime::error{runtime::errc::invalid_name,
-                          "bridge name '" + ctx->name + "' must match ^[A-Za-z0-9_-]{1,57}$ (--name)"};
+    return runtime::error{
+        runtime::errc::invalid_name,
+        "bridge name '" + ctx->name + "' must match ^[A-Za-z0-9_-]{1,57}$ (--name)"};
   if (!opts.secret_file.empty()) {
     auto secret = read_secret_file(opts.secret_file);
     if (!secret) return secret.err();
@@ -441,17 +481,20 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
       if (!port) {
         caf::anon_send_exit(side, caf::exit_reason::user_shutdown);
         caf::anon_send_exit(rep, caf::exit_reason::user_shutdown);
-        return runtime::error{runtime::errc::io_error,
-                              "--listen " + opts.listen + ": cannot listen: " + to_string(port.error())};
+        return runtime::error{
+            runtime::errc::io_error,
+            "--listen " + opts.listen + ": cannot listen: " + to_string(port.error())};
       }
       ctx->endpoint = fmt::format("{}:{}", where->first, *port);
-      spdlog::info("bridge {}: listening on {} (bus {})", ctx->name, ctx->endpoint, ctx->bus_dir.string());
-      std::printf("{\"event\":\"listening\",\"name\":\"%s\",\"host\":\"%s\",\"port\":%u}\n", ctx->name.c_str(),
-                  where->first.c_str(), static_cast<unsigned>(*port));
+      spdlog::info("bridge {}: listening on {} (bus {})", ctx->name, ctx->endpoint,
+                   ctx->bus_dir.string());
+      std::printf("{\"event\":\"listening\",\"name\":\"%s\",\"host\":\"%s\",\"port\":%u}\n",
+                  ctx->name.c_str(), where->first.c_str(), static_cast<unsigned>(*port));
       std::fflush(stdout);
     } else {
       side = sys.spawn(dialer, ctx, where->first, where->second, caf::actor_cast<caf::actor>(self));
-      spdlog::info("bridge {}: connecting to {} (bus {})", ctx->name, ctx->endpoint, ctx->bus_dir.string());
+      spdlog::info("bridge {}: connecting to {} (bus {})", ctx->name, ctx->endpoint,
+                   ctx->bus_dir.string());
     }
     std::thread waiter([&blocked, &self] {
       int sig = 0;

@@ -31,21 +31,24 @@ std::string hex(const unsigned char* data, std::size_t n) {
 runtime::result<std::string> read_secret_file(const std::filesystem::path& file) {
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0)
-    return runtime::error{runtime::errc::not_found, "--secret-file " + file.string() + ": cannot read it"};
+    return runtime::error{runtime::errc::not_found,
+                          "--secret-file " + file.string() + ": cannot read it"};
   if ((st.st_mode & 0077) != 0)
-    return runtime::error{runtime::errc::permission_denied,
-                          "--secret-file " + file.string() +
-                              ": other users may read it; chmod 600 " + file.string()};
+    return runtime::error{
+        runtime::errc::permission_denied,
+        "--secret-file " + file.string() + ": other users may read it; chmod 600 " + file.string()};
   std::ifstream in(file, std::ios::binary);
   if (!in)
-    return runtime::error{runtime::errc::permission_denied, "--secret-file " + file.string() + ": cannot open it"};
+    return runtime::error{runtime::errc::permission_denied,
+                          "--secret-file " + file.string() + ": cannot open it"};
   std::stringstream text;
   text << in.rdbuf();
   std::string secret = text.str();
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
   if (secret.empty())
-    return runtime::error{runtime::errc::invalid_argument,
-                          "--secret-file " + file.string() + " is empty; put a long random string in it"};
+    return runtime::error{
+        runtime::errc::invalid_argument,
+        "--secret-file " + file.string() + " is empty; put a long random string in it"};
   return secret;
 }
 

@@ -3,13 +3,13 @@
 // and the wire and keep the counters that bridge-<peer>.json shows.
 #include "actors/bridge_link.hpp"
 
-#include <caf/actor_system.hpp>
-#include <caf/behavior.hpp>
-#include <caf/system_messages.hpp>
-#include <caf/event_based_actor.hpp>
-#include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include <caf/actor_system.hpp>
+#include <caf/behavior.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
 #include <chrono>
 #include <deque>
 #include <optional>
@@ -39,7 +39,7 @@ constexpr auto relaxed = std::memory_order_relaxed;  // display counters, see br
 
 inbox::priority to_priority(std::uint8_t p) noexcept {
   return p <= static_cast<std::uint8_t>(inbox::priority::critical) ? static_cast<inbox::priority>(p)
-                                                                    : inbox::priority::normal;
+                                                                   : inbox::priority::normal;
 }
 
 // ---- sender -------------------------------------------------------------------------------
@@ -59,7 +59,7 @@ struct sender_state {
   std::string peer_name;
   std::string outbound;
   caf::actor far_receiver;
-  std::optional<inbox::inbox> box;       // declared before cons: the inbox outlives its consumer
+  std::optional<inbox::inbox> box;  // declared before cons: the inbox outlives its consumer
   std::optional<inbox::consumer> cons;
   backpressure::credit_window win;
   std::vector<frame> frames;
@@ -118,7 +118,8 @@ bool attach(sender_actor* self) {
     auto b = inbox::inbox::open_or_create(s.ctx->bus_dir, s.outbound, s.ctx->inbox_opts);
     if (!b) {
       if (!s.open_error_logged)
-        spdlog::error("bridge {}: cannot open outbound inbox {}: {}", s.ctx->name, s.outbound, b.err().message);
+        spdlog::error("bridge {}: cannot open outbound inbox {}: {}", s.ctx->name, s.outbound,
+                      b.err().message);
       s.open_error_logged = true;
       return false;
     }
@@ -160,9 +161,10 @@ void pump(sender_actor* self) {
       f.type = std::string(m.type);
       f.payload = std::string(env->payload);
     } else {
-      spdlog::warn("bridge {}: message {} from '{}' in {} has no '<agent>\\n' envelope; not forwarded "
-                   "(counted as undeliverable; send to agent@{} instead)",
-                   s.ctx->name, m.id, m.from, s.outbound, s.peer_name);
+      spdlog::warn(
+          "bridge {}: message {} from '{}' in {} has no '<agent>\\n' envelope; not forwarded "
+          "(counted as undeliverable; send to agent@{} instead)",
+          s.ctx->name, m.id, m.from, s.outbound, s.peer_name);
       s.peer->undeliverable.fetch_add(1, relaxed);
     }
     entries.push_back({m.id, f.dest, !env});
@@ -172,7 +174,8 @@ void pump(sender_actor* self) {
   send_ready(self);
 }
 
-caf::behavior bridge_sender(sender_actor* self, std::shared_ptr<bridge_context> ctx, std::string peer) {
+caf::behavior bridge_sender(sender_actor* self, std::shared_ptr<bridge_context> ctx,
+                            std::string peer) {
   auto& s = self->state;
   s.peer = ctx->peer(peer);
   s.ctx = std::move(ctx);
@@ -231,8 +234,8 @@ inbox::inbox* box_for(receiver_state& s, const std::string& agent) {
   auto b = inbox::inbox::open_or_create(s.ctx->bus_dir, agent, s.ctx->inbox_opts);
   if (!b) {
     if (s.failed_logged.insert(agent).second)
-      spdlog::error("bridge {}: cannot open inbox '{}' for messages from {}: {}", s.ctx->name, agent,
-                    "the peer", b.err().message);
+      spdlog::error("bridge {}: cannot open inbox '{}' for messages from {}: {}", s.ctx->name,
+                    agent, "the peer", b.err().message);
     return nullptr;
   }
   return &s.boxes.emplace(agent, std::move(b.value())).first->second;
@@ -251,14 +254,18 @@ delivery deliver(receiver_state& s, const incoming& m) {
   if (box == nullptr) return delivery::failed;
   const inbox::message_view v{m.from, m.type, m.payload, to_priority(m.prio)};
   switch (box->try_push(v)) {
-    case inbox::push_result::ok: return delivery::delivered;
-    case inbox::push_result::full: return delivery::full;
+    case inbox::push_result::ok:
+      return delivery::delivered;
+    case inbox::push_result::full:
+      return delivery::full;
     case inbox::push_result::too_large:
-    case inbox::push_result::closed: break;
+    case inbox::push_result::closed:
+      break;
   }
-  spdlog::error("bridge {}: message {} from '{}' to '{}' cannot go into that inbox (too large or "
-                "closed); not delivered, counted as undeliverable",
-                s.ctx->name, m.id, m.from, m.to);
+  spdlog::error(
+      "bridge {}: message {} from '{}' to '{}' cannot go into that inbox (too large or "
+      "closed); not delivered, counted as undeliverable",
+      s.ctx->name, m.id, m.from, m.to);
   return delivery::failed;
 }
 
@@ -294,7 +301,8 @@ void on_tick(receiver_actor* self) {
   self->delayed_send(self, receiver_tick, tick_atom::value);
 }
 
-caf::behavior bridge_receiver(receiver_actor* self, std::shared_ptr<bridge_context> ctx, std::string peer) {
+caf::behavior bridge_receiver(receiver_actor* self, std::shared_ptr<bridge_context> ctx,
+                              std::string peer) {
   auto& s = self->state;
   s.peer = ctx->peer(peer);
   s.ctx = std::move(ctx);
@@ -309,10 +317,11 @@ caf::behavior bridge_receiver(receiver_actor* self, std::shared_ptr<bridge_conte
       [self](tick_atom) { on_tick(self); },
       [self](bridge_want_atom, const std::string& dest) {
         auto& st = self->state;
-        self->send(st.far_sender, bridge_credit_atom::value, dest, st.ledger.limit(dest, free_slots(st, dest)));
+        self->send(st.far_sender, bridge_credit_atom::value, dest,
+                   st.ledger.limit(dest, free_slots(st, dest)));
       },
-      [self](bridge_data_atom, std::uint64_t id, std::uint8_t prio, std::string& from, std::string& to,
-             std::string& type, std::string& payload) {
+      [self](bridge_data_atom, std::uint64_t id, std::uint8_t prio, std::string& from,
+             std::string& to, std::string& type, std::string& payload) {
         auto& st = self->state;
         st.ledger.on_received(to);
         incoming m{id, prio, std::move(from), std::move(to), std::move(type), std::move(payload)};
@@ -340,7 +349,8 @@ caf::behavior bridge_receiver(receiver_actor* self, std::shared_ptr<bridge_conte
 
 }  // namespace
 
-caf::actor spawn_bridge_sender(caf::actor_system& sys, std::shared_ptr<bridge_context> ctx, std::string peer) {
+caf::actor spawn_bridge_sender(caf::actor_system& sys, std::shared_ptr<bridge_context> ctx,
+                               std::string peer) {
   return sys.spawn(bridge_sender, std::move(ctx), std::move(peer));
 }
 

@@ -10,7 +10,6 @@
 // quits, and the uncommitted batch stays in the outbound inbox for the next connection.
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
-
 #include <memory>
 #include <string>
 

@@ -77,9 +77,13 @@ std::uint64_t credit_window::credits() const noexcept {
   return total;
 }
 
-void credit_ledger::on_received(const std::string& dest) { ++dests_[dest].received; }
+void credit_ledger::on_received(const std::string& dest) {
+  ++dests_[dest].received;
+}
 
-void credit_ledger::on_parked(const std::string& dest) { ++dests_[dest].parked; }
+void credit_ledger::on_parked(const std::string& dest) {
+  ++dests_[dest].parked;
+}
 
 void credit_ledger::on_unparked(const std::string& dest) {
   auto& d = dests_[dest];
@@ -94,7 +98,7 @@ std::uint64_t credit_ledger::limit(const std::string& dest, std::uint64_t free_s
 }
 
 std::optional<std::uint64_t> credit_ledger::fresh_grant(const std::string& dest,
-                                                         std::uint64_t free_slots) {
+                                                        std::uint64_t free_slots) {
   const auto before = dests_[dest].granted;
   const auto now = limit(dest, free_slots);
   if (now > before) return now;

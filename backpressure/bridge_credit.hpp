@@ -51,7 +51,9 @@ class credit_window {
   [[nodiscard]] const entry& at(std::size_t index) const { return batch_.at(index); }
   [[nodiscard]] bool empty() const noexcept { return batch_.empty(); }
   // Every message of the loaded batch acknowledged (or skipped): the batch may be committed.
-  [[nodiscard]] bool complete() const noexcept { return !batch_.empty() && acked_ == batch_.size(); }
+  [[nodiscard]] bool complete() const noexcept {
+    return !batch_.empty() && acked_ == batch_.size();
+  }
   void clear() noexcept;
 
   [[nodiscard]] std::size_t in_flight() const noexcept { return sent_count_ - acked_sent_; }

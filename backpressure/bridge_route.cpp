@@ -14,9 +14,9 @@ inbox::result<std::optional<remote_address>> parse_address(std::string_view to) 
   const auto agent = to.substr(0, at);
   const auto peer = to.substr(at + 1);
   if (!inbox::is_valid_agent_name(agent))
-    return inbox::error{inbox::errc::invalid_name,
-                        "address '" + std::string(to) +
-                            "': the agent before '@' must match ^[A-Za-z0-9_-]{1,64}$"};
+    return inbox::error{
+        inbox::errc::invalid_name,
+        "address '" + std::string(to) + "': the agent before '@' must match ^[A-Za-z0-9_-]{1,64}$"};
   if (!is_valid_peer_name(peer))
     return inbox::error{inbox::errc::invalid_name,
                         "address '" + std::string(to) +

@@ -15,11 +15,15 @@ namespace {
 int exit_code_for_bridge(runtime::errc code) {
   switch (code) {
     case runtime::errc::invalid_argument:
-    case runtime::errc::invalid_name: return exit_code::usage;
+    case runtime::errc::invalid_name:
+      return exit_code::usage;
     case runtime::errc::permission_denied:
-    case runtime::errc::path_is_symlink: return exit_code::no_permission;
-    case runtime::errc::not_found: return exit_code::io_error;
-    default: return exit_code::os_error;
+    case runtime::errc::path_is_symlink:
+      return exit_code::no_permission;
+    case runtime::errc::not_found:
+      return exit_code::io_error;
+    default:
+      return exit_code::os_error;
   }
 }
 
@@ -36,16 +40,22 @@ void add_bridge_verbs(CLI::App& app, cli_state& state) {
   auto opts = std::make_shared<actors::bridge_options>();
   auto secret = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(
-      "bridge", "join this bus to a bus on another host (caf::io): `send me far@NAME ...` on one bus "
-                "reaches inbox far on the bus whose bridge is NAME; runs until SIGINT/SIGTERM; exit 77 "
-                "when authentication fails");
-  cmd->add_option("--name", opts->name, "this bridge's name, used by the far side in agent@NAME (default: the bus name)");
-  auto* listen = cmd->add_option("--listen", opts->listen, "accept a peer on HOST:PORT (port 0: any free port; "
-                                                           "a JSON line on stdout says which)");
-  auto* connect = cmd->add_option("--connect", opts->connect, "connect to the peer at HOST:PORT, reconnecting with backoff");
+      "bridge",
+      "join this bus to a bus on another host (caf::io): `send me far@NAME ...` on one bus "
+      "reaches inbox far on the bus whose bridge is NAME; runs until SIGINT/SIGTERM; exit 77 "
+      "when authentication fails");
+  cmd->add_option("--name", opts->name,
+                  "this bridge's name, used by the far side in agent@NAME (default: the bus name)");
+  auto* listen = cmd->add_option("--listen", opts->listen,
+                                 "accept a peer on HOST:PORT (port 0: any free port; "
+                                 "a JSON line on stdout says which)");
+  auto* connect = cmd->add_option("--connect", opts->connect,
+                                  "connect to the peer at HOST:PORT, reconnecting with backoff");
   listen->excludes(connect);
-  cmd->add_option("--secret-file", *secret, "shared secret (mode 0600) both sides must hold: HMAC challenge-response");
-  cmd->add_option("--batch", opts->batch, "messages taken from the outbound inbox per commit (default 256)")
+  cmd->add_option("--secret-file", *secret,
+                  "shared secret (mode 0600) both sides must hold: HMAC challenge-response");
+  cmd->add_option("--batch", opts->batch,
+                  "messages taken from the outbound inbox per commit (default 256)")
       ->check(CLI::Range(1, 4096));
   cmd->callback([&state, opts, secret] {
     state.action = [&state, opts, secret] {

@@ -18,14 +18,22 @@ constexpr std::string_view file_prefix = "bridge-";
 constexpr std::string_view file_suffix = ".json";
 
 nlohmann::json to_object(const bridge_link_status& s) {
-  return {{"peer", s.peer},           {"name", s.name},
-          {"state", s.state},         {"endpoint", s.endpoint},
-          {"outbound", s.outbound},   {"credits", s.credits},
-          {"in_flight", s.in_flight}, {"sent", s.sent},
-          {"resent", s.resent},       {"acked", s.acked},
-          {"received", s.received},   {"duplicates", s.duplicates},
-          {"undeliverable", s.undeliverable}, {"connects", s.connects},
-          {"pid", s.pid},             {"error", s.error},
+  return {{"peer", s.peer},
+          {"name", s.name},
+          {"state", s.state},
+          {"endpoint", s.endpoint},
+          {"outbound", s.outbound},
+          {"credits", s.credits},
+          {"in_flight", s.in_flight},
+          {"sent", s.sent},
+          {"resent", s.resent},
+          {"acked", s.acked},
+          {"received", s.received},
+          {"duplicates", s.duplicates},
+          {"undeliverable", s.undeliverable},
+          {"connects", s.connects},
+          {"pid", s.pid},
+          {"error", s.error},
           {"updated", s.updated}};
 }
 
@@ -42,11 +50,14 @@ void read_field(const nlohmann::json& j, const char* key, T& out) {
 
 }  // namespace
 
-std::filesystem::path bridge_status_file(const std::filesystem::path& bus_dir, const std::string& peer) {
+std::filesystem::path bridge_status_file(const std::filesystem::path& bus_dir,
+                                         const std::string& peer) {
   return bus_dir / (std::string(file_prefix) + peer + std::string(file_suffix));
 }
 
-std::string to_json(const bridge_link_status& s) { return to_object(s).dump(); }
+std::string to_json(const bridge_link_status& s) {
+  return to_object(s).dump();
+}
 
 status write_bridge_status(const std::filesystem::path& bus_dir, const bridge_link_status& s) {
   const auto target = bridge_status_file(bus_dir, s.peer);
@@ -106,7 +117,7 @@ std::vector<bridge_link_status> read_bridge_statuses(const std::filesystem::path
 }
 
 std::optional<bridge_link_status> bridge_status_of_inbox(const std::filesystem::path& bus_dir,
-                                                        const std::string& agent) {
+                                                         const std::string& agent) {
   if (agent.rfind(file_prefix, 0) != 0) return std::nullopt;
   for (auto& s : read_bridge_statuses(bus_dir))
     if (s.outbound == agent) return std::move(s);

@@ -38,14 +38,17 @@ using clock_type = std::chrono::steady_clock;
 
 std::uint64_t now_ns() {
   return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
+          .count());
 }
 
 std::string default_sluice() {
   char buf[4096];
   const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n > 0) {
-    const auto sibling = std::filesystem::path(std::string(buf, static_cast<std::size_t>(n))).parent_path().parent_path() /
+    const auto sibling = std::filesystem::path(std::string(buf, static_cast<std::size_t>(n)))
+                             .parent_path()
+                             .parent_path() /
                          "cli" / "sluice";
     if (std::filesystem::exists(sibling)) return sibling.string();
   }
@@ -57,7 +60,8 @@ struct child {
   int out = -1;
 };
 
-child spawn_bridge(const std::string& exe, const std::filesystem::path& dir, std::vector<std::string> args) {
+child spawn_bridge(const std::string& exe, const std::filesystem::path& dir,
+                   std::vector<std::string> args) {
   int fds[2];
   if (::pipe(fds) != 0) return {};
   posix_spawn_file_actions_t fa;
@@ -113,8 +117,8 @@ double percentile(std::vector<double> v, double q) {
 }
 
 // dest: where the producer pushes; sink: where the consumer reads; remote: wrap in an envelope.
-numbers measure_path(inbox::inbox& dest, inbox::inbox& sink, bool remote, std::size_t count, std::size_t payload,
-                     std::size_t samples) {
+numbers measure_path(inbox::inbox& dest, inbox::inbox& sink, bool remote, std::size_t count,
+                     std::size_t payload, std::size_t samples) {
   auto cons = sink.attach_consumer();
   if (!cons) {
     std::fprintf(stderr, "sluice-bench bridge: %s\n", cons.err().message.c_str());
@@ -146,7 +150,8 @@ numbers measure_path(inbox::inbox& dest, inbox::inbox& sink, bool remote, std::s
       continue;
     }
     const auto t = now_ns();
-    for (const auto& m : batch) loaded.push_back(static_cast<double>(t - std::stoull(std::string(m.payload))) / 1e3);
+    for (const auto& m : batch)
+      loaded.push_back(static_cast<double>(t - std::stoull(std::string(m.payload))) / 1e3);
     got += batch.size();
     cons->commit();
     last = clock_type::now();
@@ -163,7 +168,8 @@ numbers measure_path(inbox::inbox& dest, inbox::inbox& sink, bool remote, std::s
         (void)sink.wait_not_empty(std::chrono::milliseconds(100));
         continue;
       }
-      lat.push_back(static_cast<double>(now_ns() - std::stoull(std::string(batch[0].payload))) / 1e3);
+      lat.push_back(static_cast<double>(now_ns() - std::stoull(std::string(batch[0].payload))) /
+                    1e3);
       cons->commit();
       break;
     }
@@ -197,7 +203,9 @@ int run_bridge_bench(int argc, char** argv) {
     stop(east);
     return 70;
   }
-  child west = spawn_bridge(exe, west_dir, {"bridge", "--name", "west", "--connect", "127.0.0.1:" + std::to_string(*port)});
+  child west =
+      spawn_bridge(exe, west_dir,
+                   {"bridge", "--name", "west", "--connect", "127.0.0.1:" + std::to_string(*port)});
   auto out = inbox::inbox::open_or_create(west_dir, "bridge-east");
   auto far = inbox::inbox::open_or_create(east_dir, "far");
   auto local = inbox::inbox::open_or_create(west_dir, "local");
@@ -216,21 +224,23 @@ int run_bridge_bench(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::remove_all(root, ec);
 
-  std::printf("bridge over 127.0.0.1 vs local inbox, %zu B payload, %zu messages, %zu latency samples\n", payload,
-              count, samples);
-  std::printf("  %-26s %12s %14s %10s %10s\n", "path", "msgs/s", "p50 loaded us", "p50 us", "p99 us");
-  std::printf("  %-26s %12.0f %14.1f %10.1f %10.1f\n", "local inbox", direct.msgs_per_s, direct.loaded_p50_us,
-              direct.p50_us, direct.p99_us);
-  std::printf("  %-26s %12.0f %14.1f %10.1f %10.1f\n", "bridged (2 bridges, tcp)", bridged.msgs_per_s,
-              bridged.loaded_p50_us, bridged.p50_us, bridged.p99_us);
+  std::printf(
+      "bridge over 127.0.0.1 vs local inbox, %zu B payload, %zu messages, %zu latency samples\n",
+      payload, count, samples);
+  std::printf("  %-26s %12s %14s %10s %10s\n", "path", "msgs/s", "p50 loaded us", "p50 us",
+              "p99 us");
+  std::printf("  %-26s %12.0f %14.1f %10.1f %10.1f\n", "local inbox", direct.msgs_per_s,
+              direct.loaded_p50_us, direct.p50_us, direct.p99_us);
+  std::printf("  %-26s %12.0f %14.1f %10.1f %10.1f\n", "bridged (2 bridges, tcp)",
+              bridged.msgs_per_s, bridged.loaded_p50_us, bridged.p50_us, bridged.p99_us);
   std::printf("  bridged / local: throughput x%.3f, p50 latency x%.0f\n",
               direct.msgs_per_s > 0 ? bridged.msgs_per_s / direct.msgs_per_s : 0.0,
               direct.p50_us > 0 ? bridged.p50_us / direct.p50_us : 0.0);
   return 0;
 }
 
-const verb_registration reg{"bridge", "bridged (two sluice bridge processes over tcp) vs local inbox",
-                            run_bridge_bench};
+const verb_registration reg{
+    "bridge", "bridged (two sluice bridge processes over tcp) vs local inbox", run_bridge_bench};
 
 }  // namespace
 }  // namespace sluice::bench

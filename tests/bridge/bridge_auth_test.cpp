@@ -1,10 +1,11 @@
 // The HMAC challenge-response pieces of `sluice bridge --secret-file`.
+#include "actors/bridge_auth.hpp"
+
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <fstream>
 
-#include "actors/bridge_auth.hpp"
 #include "temp_dir.hpp"
 
 using namespace sluice::actors;

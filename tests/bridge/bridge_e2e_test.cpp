@@ -49,7 +49,8 @@ TEST_CASE("a message to far@east sent on west arrives in inbox far of east, and 
   b.start();
   REQUIRE(b.west.run({"send", "me", "far@east", "greet", "hello east"}).exit_code == 0);
   REQUIRE(b.east.run({"send", "you", "near@west", "greet", "hello\nwest"}).exit_code == 0);
-  REQUIRE(eventually([&] { return size_of(b.east.dir(), "far") == 1 && size_of(b.west.dir(), "near") == 1; }));
+  REQUIRE(eventually(
+      [&] { return size_of(b.east.dir(), "far") == 1 && size_of(b.west.dir(), "near") == 1; }));
   const auto far = recv_all(b.east, "far");
   REQUIRE(far.size() == 1);
   CHECK(far[0]["from"] == "me");
@@ -92,12 +93,15 @@ TEST_CASE("a stopped remote consumer makes the local sender back off and then op
   // Nobody consumes far on east: 4 messages fill it, 4 more fill west's outbound inbox.
   for (int i = 0; i < 8; ++i)
     REQUIRE(b.west.run({"send", "me", "far@east", "n", "m" + std::to_string(i)}).exit_code == 0);
-  REQUIRE(eventually([&] { return size_of(b.east.dir(), "far") == 4 && size_of(b.west.dir(), "bridge-east") == 4; }));
+  REQUIRE(eventually([&] {
+    return size_of(b.east.dir(), "far") == 4 && size_of(b.west.dir(), "bridge-east") == 4;
+  }));
   CHECK(link_of(b.west, "east")->credits == 0);
   // Exactly what a full local inbox does: backpressure exhausted (75), then the breaker (69).
   std::vector<int> codes;
   for (int i = 0; i < 8 && (codes.empty() || codes.back() != 69); ++i)
-    codes.push_back(b.west.run({"send", "me", "far@east", "n", "late", "--timeout", "50ms"}).exit_code);
+    codes.push_back(
+        b.west.run({"send", "me", "far@east", "n", "late", "--timeout", "50ms"}).exit_code);
   REQUIRE(codes.size() >= 2);
   CHECK(codes.front() == 75);
   CHECK(codes.back() == 69);
@@ -111,8 +115,10 @@ TEST_CASE("a stopped remote consumer makes the local sender back off and then op
   b.stop();
 }
 
-TEST_CASE("bridges killed with SIGKILL mid-stream and restarted lose nothing and keep each sender's order",
-          "[stress]") {
+TEST_CASE(
+    "bridges killed with SIGKILL mid-stream and restarted lose nothing and keep each sender's "
+    "order",
+    "[stress]") {
   test::bridged_buses b;
   b.start();
   auto out = inbox::inbox::open_or_create(b.west.dir(), "bridge-east");
@@ -159,10 +165,12 @@ TEST_CASE("bridges killed with SIGKILL mid-stream and restarted lose nothing and
     consumer->commit();
   };
   auto drain_until = [&](int count) {
-    return eventually([&] {
-      drain();
-      return unique >= count;
-    }, std::chrono::seconds(30));
+    return eventually(
+        [&] {
+          drain();
+          return unique >= count;
+        },
+        std::chrono::seconds(30));
   };
 
   REQUIRE(drain_until(per_sender / 2));

@@ -2,7 +2,6 @@
 // resend filter, the status file, and a model of a whole link (window + ledger + a bounded
 // inbox) through drops and resends. Built and run under every sanitizer, TSan included.
 #include <catch2/catch.hpp>
-
 #include <deque>
 #include <fstream>
 #include <map>
@@ -16,7 +15,9 @@
 using namespace sluice::backpressure;
 using sluice::runtime::bridge_link_status;
 
-TEST_CASE("an address agent@peer routes to the outbound inbox bridge-peer with the agent in an envelope") {
+TEST_CASE(
+    "an address agent@peer routes to the outbound inbox bridge-peer with the agent in an "
+    "envelope") {
   auto r = parse_address("far@east");
   REQUIRE(r);
   REQUIRE(r.value().has_value());
@@ -56,7 +57,8 @@ TEST_CASE("a payload without a valid agent line is not an envelope") {
 }
 
 namespace {
-std::vector<credit_window::entry> batch_of(std::initializer_list<std::pair<std::uint64_t, const char*>> items) {
+std::vector<credit_window::entry> batch_of(
+    std::initializer_list<std::pair<std::uint64_t, const char*>> items) {
   std::vector<credit_window::entry> out;
   for (const auto& [id, dest] : items) out.push_back({id, dest, false});
   return out;
@@ -110,7 +112,8 @@ TEST_CASE("a credit window keeps order: a message waiting for credit holds back 
   REQUIRE(w.next_sendable() == std::size_t{1});
 }
 
-TEST_CASE("a batch is complete only when every sent message was acknowledged, skipped ones included") {
+TEST_CASE(
+    "a batch is complete only when every sent message was acknowledged, skipped ones included") {
   credit_window w;
   std::vector<credit_window::entry> b = batch_of({{1, "far"}, {2, ""}, {3, "far"}});
   b[1].skip = true;
@@ -129,7 +132,9 @@ TEST_CASE("a batch is complete only when every sent message was acknowledged, sk
   CHECK(w.empty());
 }
 
-TEST_CASE("a credit ledger grants what arrived plus free slots minus parked, and never less than before") {
+TEST_CASE(
+    "a credit ledger grants what arrived plus free slots minus parked, and never less than "
+    "before") {
   credit_ledger l;
   CHECK(l.limit("far", 5) == 5);
   CHECK_FALSE(l.fresh_grant("far", 5));
@@ -159,7 +164,8 @@ TEST_CASE("the resend filter forgets the oldest ids first") {
 // A whole link without threads: the outbound inbox is a deque, the far inbox holds `cap`
 // messages and is drained at random, and the link drops at random. Every message must arrive,
 // per sender in order, and the far inbox must never be asked to hold more than fits.
-TEST_CASE("a modelled link delivers every message in order through drops, resends and a full inbox") {
+TEST_CASE(
+    "a modelled link delivers every message in order through drops, resends and a full inbox") {
   std::mt19937 rng(42);
   struct msg {
     std::uint64_t id;

@@ -28,7 +28,8 @@ inline bool eventually(const std::function<bool()>& cond,
   return true;
 }
 
-inline std::optional<runtime::bridge_link_status> link_of(const bus_fixture& bus, const std::string& peer) {
+inline std::optional<runtime::bridge_link_status> link_of(const bus_fixture& bus,
+                                                          const std::string& peer) {
   for (auto& s : runtime::read_bridge_statuses(bus.dir()))
     if (s.peer == peer) return s;
   return std::nullopt;
@@ -44,7 +45,8 @@ struct bridged_buses {
   std::vector<std::string> west_extra;
 
   void start_east() {
-    std::vector<std::string> args{"bridge", "--name", "east", "--listen", "127.0.0.1:" + std::to_string(port)};
+    std::vector<std::string> args{"bridge", "--name", "east", "--listen",
+                                  "127.0.0.1:" + std::to_string(port)};
     args.insert(args.end(), east_extra.begin(), east_extra.end());
     east_bridge.emplace(east.options_for(args));
     const auto line = east_bridge->read_line(std::chrono::seconds(15));
@@ -54,7 +56,8 @@ struct bridged_buses {
     port = j.at("port").get<std::uint16_t>();
   }
   void start_west() {
-    std::vector<std::string> args{"bridge", "--name", "west", "--connect", "127.0.0.1:" + std::to_string(port)};
+    std::vector<std::string> args{"bridge", "--name", "west", "--connect",
+                                  "127.0.0.1:" + std::to_string(port)};
     args.insert(args.end(), west_extra.begin(), west_extra.end());
     west_bridge.emplace(west.options_for(args));
   }
