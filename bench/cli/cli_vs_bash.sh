@@ -5,6 +5,7 @@
 #   2. one send into a non-full inbox: `sluice send` vs bash_bus.sh send
 #   3. receive of 10 messages: `sluice recv` vs bash_bus.sh receive (the 10 messages are put
 #      in by --prepare, which hyperfine does not time)
+# Only one-shot verbs are measured: they run in `sluice` itself, never in sluice-actors.
 # Prints each median and the ratios; targets (issue 5): sluice send <= 2 ms median and at
 # least 10x faster than the bash send.
 #
@@ -87,6 +88,11 @@ if libs=$(ldd "$sluice" 2>/dev/null | awk '/=>/ {print $1}' | tr '\n' ' ') && [[
   echo "linking: dynamic, $(wc -w <<<"$libs") shared libraries ($libs)"
 else
   echo "linking: static"
+fi
+# Instructions do not depend on the machine's load, unlike the wall times above.
+instr() { perf stat -x, -e instructions:u "$@" 2>&1 >/dev/null | cut -d, -f1; }
+if command -v perf >/dev/null && n_count=$(instr "$sluice" count nobody) && [[ $n_count =~ ^[0-9]+$ ]]; then
+  echo "instructions (user): start-up (count) $n_count, send $(instr "$sluice" send bench-from bench-to task "$payload")"
 fi
 awk -v s="$s_send" -v b="$b_send" 'BEGIN {
   ok = (s <= 2.0 && b / s >= 10.0)
