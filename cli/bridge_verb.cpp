@@ -6,6 +6,7 @@
 #include <string>
 
 #include "actors/bridge.hpp"
+#include "cli/actor_verbs.hpp"
 #include "cli/verb.hpp"
 
 namespace sluice::cli {
@@ -39,11 +40,7 @@ int run_bridge_verb(const global_options& globals, actors::bridge_options opts) 
 void add_bridge_verbs(CLI::App& app, cli_state& state) {
   auto opts = std::make_shared<actors::bridge_options>();
   auto secret = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand(
-      "bridge",
-      "join this bus to a bus on another host (caf::io): `send me far@NAME ...` on one bus "
-      "reaches inbox far on the bus whose bridge is NAME; runs until SIGINT/SIGTERM; exit 77 "
-      "when authentication fails");
+  auto* cmd = app.add_subcommand("bridge", actor_verb_description("bridge"));
   cmd->add_option("--name", opts->name,
                   "this bridge's name, used by the far side in agent@NAME (default: the bus name)");
   auto* listen = cmd->add_option("--listen", opts->listen,
