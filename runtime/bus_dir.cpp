@@ -50,6 +50,24 @@ error symlink_error(const fs::path& p) {
                            p.string())};
 }
 
+// bridge-<peer>.json and its temp file bridge-<peer>.json.tmp<pid>, written by
+// runtime/bridge_status.cpp (peers follow the agent-name rule).
+bool is_bridge_status_file(std::string_view name) {
+  constexpr std::string_view prefix = "bridge-";
+  constexpr std::string_view suffix = ".json";
+  if (!starts_with(name, prefix)) return false;
+  const auto json = name.find(suffix, prefix.size());
+  if (json == std::string_view::npos ||
+      !is_valid_name(name.substr(prefix.size(), json - prefix.size())))
+    return false;
+  const auto rest = name.substr(json + suffix.size());
+  if (rest.empty()) return true;
+  if (!starts_with(rest, ".tmp")) return false;
+  const auto pid = rest.substr(4);
+  return !pid.empty() &&
+         std::all_of(pid.begin(), pid.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 // Files sluice itself puts into a bus directory.
 bool is_sluice_file(std::string_view name) {
   static constexpr std::string_view exact[] = {bus_marker_name, "bus.ctl", "metrics.prom",
@@ -65,6 +83,7 @@ bool is_sluice_file(std::string_view name) {
     }
   }
   if (ends_with(name, ".inbox")) return is_valid_name(name.substr(0, name.size() - 6));
+  if (is_bridge_status_file(name)) return true;
   // Temporary files of atomic writers: metrics.prom.tmp.<pid>, bus.ctl.tmp.<pid>,
   // .<agent>.inbox.tmp.<pid>.<n> (inbox/open.cpp). Owned by sluice, safe to delete.
   const auto tmp = name.find(".tmp.");

@@ -56,7 +56,8 @@ std::vector<std::string> list_agents(const std::filesystem::path& dir);
 
 // true when dir is a real directory that holds the bus marker, or that holds at least one
 // sluice file and nothing but sluice files (inboxes, bus.ctl, metrics/alerts logs and their
-// rotations and lock files, metrics.prom and its temp files, sluice.toml).
+// rotations and lock files, metrics.prom and its temp files, bridge-<peer>.json link status
+// files and their temp files, sluice.toml).
 bool is_sluice_bus(const std::filesystem::path& dir);
 
 // Removes a bus: refuses (errc::invalid_argument, "not a sluice bus") unless

@@ -223,3 +223,22 @@ TEST_CASE("remove_bus on a marked bus never deletes files sluice did not make") 
   CHECK(fs::exists(bus / "sub"));
   CHECK_FALSE(fs::exists(bus / "w1.inbox"));
 }
+
+TEST_CASE("a bus that ran a bridge is recognised and removed with its link status files") {
+  temp_dir tmp;
+  const fs::path bus = tmp.path() / "bus";
+  REQUIRE(fs::create_directory(bus));
+  for (const char* f : {"w1.inbox", "bridge-east.inbox", "bridge-east.json",
+                        "bridge-east.json.tmp4242", "bridge-west_2.json"}) {
+    touch(bus / f);
+  }
+  CHECK(is_sluice_bus(bus));  // no marker: every file is one sluice writes
+  for (const char* f : {"bridge-.json", "bridge-a b.json", "bridge-east.json.tmpx",
+                        "bridge-east.json.tmp", "bridge-east.jsonl"}) {
+    touch(bus / f);
+    CHECK_FALSE(is_sluice_bus(bus));
+    fs::remove(bus / f);
+  }
+  REQUIRE(remove_bus(bus));
+  CHECK_FALSE(fs::exists(bus));
+}
