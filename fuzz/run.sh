@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:?usage: fuzz/run.sh <seconds-per-target> [target...]}
 shift
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(inbox_open_fuzz inbox_slots_fuzz config_fuzz manifest_fuzz cli_values_fuzz)
+[[ ${#targets[@]} -gt 0 ]] || targets=(inbox_open_fuzz inbox_slots_fuzz config_fuzz manifest_fuzz cli_values_fuzz cli_argv_fuzz)
 build=build-fuzz
 
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
