@@ -419,7 +419,6 @@ std::int64_t inbox::impl::leaked_admissions() const noexcept {
 bool inbox::impl::adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane,
                                bool give_back_leaks) noexcept {
   st = read_ledger();
-  std::uint64_t outstanding = 0;
   for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
     const std::uint64_t head = st.head[lane];
     // relaxed: checked, not followed; read before claims below (see the leak estimate).
@@ -428,7 +427,6 @@ bool inbox::impl::adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane,
       *bad_lane = lane;
       return false;
     }
-    if (lane != layout::critical_lane) outstanding += tail - head;
   }
   // Committed slots a holder killed inside commit left unfreed: a run just below the head
   // still at its own lap (a finished commit moved every slot below the head to the next lap).
