@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fuzz/run.sh <seconds-per-target> [target...]: builds the libFuzzer targets with clang,
 # ASan and UBSan in build-fuzz, then runs each one for the given time from its seed corpus
-# (fuzz/corpus/<target>, kept read-only; new inputs go to build-fuzz/corpus/<target>).
+# (fuzz/corpus/<target>, kept read-only; new inputs go to build-fuzz/corpus/<target>), as many
+# targets at a time as there are cores.
 # Crashes, leaks and hangs (> 10 s for one input) are written to build-fuzz/artifacts/ and
 # fail the run; commit a reproducer under fuzz/regressions/<target>/ and it is replayed on
 # every run from then on.
@@ -22,21 +23,25 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 unset SLUICE_DIR SLUICE_BUS MAX_INBOX_SIZE SLUICE_SLOT_SIZE SLUICE_CRITICAL_RESERVE XDG_CONFIG_HOME
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 mkdir -p "$build/artifacts"
-status=0
-for t in "${targets[@]}"; do
-  if ! cmake --build "$build" -j2 --target "$t"; then
-    echo "== $t: does not build"
-    status=1
-    continue
-  fi
-  work="$build/corpus/$t"
+if ! cmake --build "$build" -j2 --target "${targets[@]}"; then
+  echo "== fuzz targets do not build"
+  exit 1
+fi
+
+# One target: replay its regressions, then fuzz. Prints its own report, returns non-zero on a
+# finding. Run as a background job, so the report goes to a file printed in target order.
+fuzz_one() {
+  local t=$1 status=0
+  local work="$build/corpus/$t" log="$build/artifacts/$t.log"
   mkdir -p "$work"
   if [[ -d fuzz/regressions/$t ]] && compgen -G "fuzz/regressions/$t/*" >/dev/null; then
     echo "== $t: replaying regressions"
-    "$build/fuzz/$t" -timeout=10 -runs=1 fuzz/regressions/"$t"/* || status=1
+    "$build/fuzz/$t" -timeout=10 -runs=1 fuzz/regressions/"$t"/* >"$log.replay" 2>&1 || {
+      status=1
+      tail -5 "$log.replay"
+    }
   fi
   echo "== $t: fuzzing for $seconds s"
-  log="$build/artifacts/$t.log"
   if "$build/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
       -artifact_prefix="$build/artifacts/$t-" -print_final_stats=1 "$work" "fuzz/corpus/$t" >"$log" 2>&1; then
     echo "   $(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}') executions, no crash"
@@ -45,5 +50,20 @@ for t in "${targets[@]}"; do
     echo "   FAILED: see $log and $build/artifacts/$t-*"
     grep -E "ERROR|SUMMARY|Test unit written" "$log" | head -5 || true
   fi
+  return $status
+}
+
+# As many targets at once as there are cores: each fuzzer is single-threaded.
+jobs=$(nproc)
+declare -A pid_of
+for t in "${targets[@]}"; do
+  while (( $(jobs -rp | wc -l) >= jobs )); do wait -n || true; done
+  fuzz_one "$t" >"$build/artifacts/$t.report" 2>&1 &
+  pid_of[$t]=$!
+done
+status=0
+for t in "${targets[@]}"; do
+  wait "${pid_of[$t]}" || status=1
+  cat "$build/artifacts/$t.report"
 done
 exit $status
