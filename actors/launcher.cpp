@@ -129,6 +129,38 @@ struct blocked_stop_signals {
   blocked_stop_signals& operator=(const blocked_stop_signals&) = delete;
 };
 
+// The [bridge] section as one more supervised process: `sluice bridge` for this bus (the
+// supervisor gives it SLUICE_DIR), restarted per its policy like an agent. A separate
+// process rather than bridge actors in this actor system, so a bridge that fails (a port
+// taken, a refused peer) is restarted with backoff like any agent, and run_bridge's own
+// signal handling and exit codes stay as they are for `sluice bridge`.
+runtime::result<runtime::agent_spec> bridge_process(const runtime::bridge_spec& b,
+                                                    const runtime::bus_location& loc,
+                                                    const std::filesystem::path& sluice_bin) {
+  if (sluice_bin.empty())
+    return runtime::error{runtime::errc::not_found,
+                          "[bridge]: cannot find the sluice executable to run `sluice bridge`"};
+  const std::string name = b.name.empty() ? loc.bus : b.name;
+  if (name.empty())
+    return runtime::error{runtime::errc::invalid_argument,
+                          "[bridge]: the bus was given as a directory, so the bridge needs a "
+                          "name: add name = \"...\" to the [bridge] section"};
+  runtime::agent_spec a;
+  a.name = runtime::bridge_process_name;
+  a.executable = sluice_bin;
+  a.command = {sluice_bin.string(), "bridge", "--name", name};
+  if (!b.listen.empty()) a.command.insert(a.command.end(), {"--listen", b.listen});
+  if (!b.connect.empty()) a.command.insert(a.command.end(), {"--connect", b.connect});
+  if (!b.secret_file.empty())
+    a.command.insert(a.command.end(), {"--secret-file", b.secret_file.string()});
+  a.role = runtime::agent_role::service;
+  a.restart = b.restart;
+  a.max_restarts = b.max_restarts;
+  a.restart_backoff = b.restart_backoff;
+  a.line = b.line;
+  return a;
+}
+
 monitor_settings monitor_config(const std::filesystem::path& dir, std::chrono::milliseconds every) {
   monitor_settings s;
   s.bus_dir = dir;
@@ -147,6 +179,12 @@ runtime::result<int> launch(const runtime::manifest& m, const launch_options& op
   auto loc = locate_bus(m, opts.bus);
   if (!loc) return loc.err();
   const auto dir = loc->dir;
+  std::vector<runtime::agent_spec> processes = m.agents;
+  if (m.bridge) {
+    auto bridge = bridge_process(*m.bridge, loc.value(), opts.sluice_bin);
+    if (!bridge) return bridge.err();
+    processes.push_back(std::move(bridge.value()));
+  }
   if (auto ok = prepare_bus(m, dir); !ok) {
     if (!opts.keep) (void)runtime::remove_bus(dir);
     return ok.err();
@@ -172,7 +210,7 @@ runtime::result<int> launch(const runtime::manifest& m, const launch_options& op
     runtime::process_watcher watcher;
 
     std::vector<std::string> names;
-    for (const auto& a : m.agents) names.push_back(a.name);
+    for (const auto& a : processes) names.push_back(a.name);
     auto ctx = std::make_shared<launch_context>();
     ctx->bus_dir = dir;
     ctx->bus = loc->bus;
@@ -189,7 +227,7 @@ runtime::result<int> launch(const runtime::manifest& m, const launch_options& op
       monitors.push_back(spawn_load_monitor(sys, monitor_config(dir, m.monitors.load_interval)));
 
     caf::scoped_actor self{sys};
-    auto mgr = sys.spawn(manager, m.agents, std::shared_ptr<const launch_context>(ctx),
+    auto mgr = sys.spawn(manager, std::move(processes), std::shared_ptr<const launch_context>(ctx),
                          caf::actor_cast<caf::actor>(self));
     watcher.watch_signals({SIGINT, SIGTERM},
                           [mgr](int sig) { caf::anon_send(mgr, shutdown_atom::value, sig); });

@@ -7,6 +7,9 @@
 // setup error leaves nothing running — then spawn the agents and the monitors. SIGINT or
 // SIGTERM (or the last job finishing) stops every agent (SIGTERM, grace, SIGKILL); a second
 // SIGINT skips the grace. Finally the bus is removed unless `keep`.
+//
+// A manifest's [bridge] runs as `sluice_bin bridge ...` under the process name "bridge",
+// supervised and restarted like an agent (it has no inbox of its own).
 #include <chrono>
 #include <filesystem>
 

@@ -1,5 +1,6 @@
 #include "runtime/manifest.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "backpressure/bridge_route.hpp"
 #include "runtime/duration.hpp"
 
 namespace sluice::runtime {
@@ -177,6 +179,84 @@ std::optional<std::filesystem::path> resolve_executable(const std::string& cmd,
   return std::nullopt;
 }
 
+// restart, max_restarts, restart_backoff: the same keys for agents and the bridge.
+void read_restart(const checker& c, const toml::table& t, const std::string& key,
+                  restart_mode& restart, unsigned& max_restarts,
+                  std::chrono::milliseconds& backoff) {
+  if (auto n = t.get("restart")) {
+    const auto r = c.get_string(*n, key + ".restart");
+    if (r == "never")
+      restart = restart_mode::never;
+    else if (r == "on-failure")
+      restart = restart_mode::on_failure;
+    else if (r == "always")
+      restart = restart_mode::always;
+    else
+      c.fail(n->source(), key + ".restart", "'" + r + "' is not one of: never, on-failure, always");
+  }
+  if (auto n = t.get("max_restarts"))
+    max_restarts = static_cast<unsigned>(c.get_int(*n, key + ".max_restarts", 0, 1'000'000));
+  if (auto n = t.get("restart_backoff")) {
+    backoff = c.get_duration(*n, key + ".restart_backoff");
+    if (backoff > max_restart_backoff)
+      c.fail(n->source(), key + ".restart_backoff", "must be at most 30s");
+  }
+}
+
+// HOST:PORT as `sluice bridge` takes it; port 0 (any free port) only for listen.
+void check_endpoint(const checker& c, const toml::node& n, const std::string& key,
+                    const std::string& text, bool allow_zero) {
+  const auto colon = text.rfind(':');
+  const std::string port = colon == std::string::npos ? std::string() : text.substr(colon + 1);
+  const bool digits =
+      !port.empty() && port.size() <= 5 &&
+      std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  const long value = digits ? std::stol(port) : -1;
+  if (colon == std::string::npos || colon == 0 || value < (allow_zero ? 0 : 1) || value > 65535)
+    c.fail(n.source(), key,
+           "'" + text + "' is not HOST:PORT with a port " + (allow_zero ? "0" : "1") + "..65535");
+}
+
+void read_bridge(const checker& c, const toml::table& t, manifest& m) {
+  c.only_known(
+      t, "bridge",
+      {"name", "listen", "connect", "secret_file", "restart", "max_restarts", "restart_backoff"});
+  bridge_spec b;
+  b.line = t.source().begin.line;
+  if (auto n = t.get("name")) {
+    b.name = c.get_string(*n, "bridge.name");
+    if (!backpressure::is_valid_peer_name(b.name))
+      c.fail(n->source(), "bridge.name",
+             "'" + b.name + "' is not a valid bridge name (1-" +
+                 std::to_string(backpressure::max_peer_name) + " of A-Z a-z 0-9 _ -)");
+  }
+  const toml::node* listen = t.get("listen");
+  const toml::node* connect = t.get("connect");
+  if ((listen == nullptr) == (connect == nullptr))
+    c.fail(t.source(), "bridge",
+           "give exactly one of listen = \"HOST:PORT\" or connect = \"HOST:PORT\"");
+  if (listen) {
+    b.listen = c.get_string(*listen, "bridge.listen");
+    check_endpoint(c, *listen, "bridge.listen", b.listen, true);
+  } else {
+    b.connect = c.get_string(*connect, "bridge.connect");
+    check_endpoint(c, *connect, "bridge.connect", b.connect, false);
+  }
+  if (auto n = t.get("secret_file")) {
+    std::filesystem::path f = c.get_string(*n, "bridge.secret_file");
+    if (f.is_relative()) f = m.directory / f;
+    struct stat st {};
+    if (::stat(f.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(f.c_str(), R_OK) != 0)
+      c.fail(n->source(), "bridge.secret_file", f.string() + " is not a readable file");
+    if ((st.st_mode & 0077) != 0)
+      c.fail(n->source(), "bridge.secret_file",
+             f.string() + ": other users may read it; chmod 600 " + f.string());
+    b.secret_file = f.lexically_normal();
+  }
+  read_restart(c, t, "bridge", b.restart, b.max_restarts, b.restart_backoff);
+  m.bridge = std::move(b);
+}
+
 void read_agent(const checker& c, const toml::table& t, std::size_t index, const manifest& m,
                 std::vector<agent_spec>& out) {
   const std::string where = "agent[" + std::to_string(index) + "]";
@@ -217,20 +297,7 @@ void read_agent(const checker& c, const toml::table& t, std::size_t index, const
     else if (role == "service") a.role = agent_role::service;
     else c.fail(n->source(), key + ".role", "'" + role + "' is not one of: service, job");
   }
-  if (auto n = t.get("restart")) {
-    const auto r = c.get_string(*n, key + ".restart");
-    if (r == "never") a.restart = restart_mode::never;
-    else if (r == "on-failure") a.restart = restart_mode::on_failure;
-    else if (r == "always") a.restart = restart_mode::always;
-    else c.fail(n->source(), key + ".restart", "'" + r + "' is not one of: never, on-failure, always");
-  }
-  if (auto n = t.get("max_restarts"))
-    a.max_restarts = static_cast<unsigned>(c.get_int(*n, key + ".max_restarts", 0, 1'000'000));
-  if (auto n = t.get("restart_backoff")) {
-    a.restart_backoff = c.get_duration(*n, key + ".restart_backoff");
-    if (a.restart_backoff > max_restart_backoff)
-      c.fail(n->source(), key + ".restart_backoff", "must be at most 30s");
-  }
+  read_restart(c, t, key, a.restart, a.max_restarts, a.restart_backoff);
   if (auto n = t.get("env")) {
     const auto& env = c.get_table(*n, key + ".env");
     for (auto&& [k, v] : env) {
@@ -274,7 +341,7 @@ manifest parse(std::string_view text, const std::filesystem::path& file) {
   std::error_code ec;
   m.directory = std::filesystem::absolute(file, ec).parent_path();
 
-  c.only_known(root, "", {"bus", "inbox", "monitors", "agent"});
+  c.only_known(root, "", {"bus", "inbox", "monitors", "agent", "bridge"});
   if (auto n = root.get("bus")) {
     m.bus = c.get_string(*n, "bus");
     if (!inbox::is_valid_agent_name(*m.bus))
@@ -283,16 +350,24 @@ manifest parse(std::string_view text, const std::filesystem::path& file) {
   if (auto n = root.get("inbox")) read_inbox_options(c, c.get_table(*n, "inbox"), "inbox", m.inbox_defaults);
   if (auto n = root.get("monitors")) read_monitors(c, c.get_table(*n, "monitors"), m.monitors);
 
+  if (auto n = root.get("bridge")) read_bridge(c, c.get_table(*n, "bridge"), m);
+
   const toml::node* agents = root.get("agent");
-  if (!agents) throw manifest_problem{file.string() + ":1: agent: no [[agent]] tables; nothing to launch"};
-  const toml::array* list = agents->as_array();
-  if (!list || !list->is_array_of_tables())
-    c.fail(agents->source(), "agent", "must be an array of tables ([[agent]])");
-  std::size_t index = 0;
-  for (auto&& entry : *list) read_agent(c, *entry.as_table(), index++, m, m.agents);
+  if (!agents && !m.bridge)
+    throw manifest_problem{file.string() + ":1: agent: no [[agent]] tables and no [bridge]; nothing to launch"};
+  if (agents) {
+    const toml::array* list = agents->as_array();
+    if (!list || !list->is_array_of_tables())
+      c.fail(agents->source(), "agent", "must be an array of tables ([[agent]])");
+    std::size_t index = 0;
+    for (auto&& entry : *list) read_agent(c, *entry.as_table(), index++, m, m.agents);
+  }
 
   std::set<std::string> seen;
   for (const auto& a : m.agents) {
+    if (m.bridge && a.name == bridge_process_name)
+      throw manifest_problem{file.string() + ':' + std::to_string(a.line) + ": agent '" + a.name +
+                             "'.name: taken by the [bridge] section's process; rename the agent"};
     if (seen.insert(a.name).second) continue;
     throw manifest_problem{file.string() + ':' + std::to_string(a.line) + ": agent '" + a.name +
                            "'.name: duplicate agent name (names, after replica expansion, must be unique)"};

@@ -17,7 +17,13 @@
 //   restart_backoff = "200ms"             # doubles per restart, capped at 30 s
 //   env = { MODE = "fast" }
 //   inbox = { capacity = 2000 }           # overrides [inbox] for this agent
+//   [bridge]                              # optional: `sluice bridge` as one more service
+//   name = "east"                         # default: the bus name (needed with --dir)
+//   listen = "127.0.0.1:7400"             # or connect = "host:port" (exactly one of them)
+//   secret_file = "bridge.secret"         # optional, mode 0600, relative to the manifest
+//   restart = "on-failure"                # as for agents, also max_restarts, restart_backoff
 //
+// A manifest needs at least one [[agent]] or a [bridge].
 // Loading validates everything before anything is spawned: unknown keys, wrong types, bad
 // values, duplicate or invalid names and commands that are not executable are errors of the
 // form "<file>:<line>: <key>: <problem>".
@@ -55,6 +61,21 @@ struct agent_spec {
   std::size_t line = 0;  // where the [[agent]] table starts, for messages
 };
 
+// The [bridge] section: launch supervises `sluice bridge` under the process name "bridge"
+// (so no agent may be called that), restarting it per `restart` like an agent.
+struct bridge_spec {
+  std::string name;                   // empty: the bus name
+  std::string listen;                 // HOST:PORT, or empty
+  std::string connect;                // HOST:PORT, or empty (exactly one of the two is set)
+  std::filesystem::path secret_file;  // absolute; empty: no authentication
+  restart_mode restart = restart_mode::on_failure;
+  unsigned max_restarts = 5;
+  std::chrono::milliseconds restart_backoff{200};
+  std::size_t line = 0;
+};
+
+inline constexpr const char* bridge_process_name = "bridge";
+
 struct monitor_spec {
   bool overflow = true;
   std::chrono::milliseconds overflow_interval{1000};
@@ -70,6 +91,7 @@ struct manifest {
   inbox::create_options inbox_defaults;
   monitor_spec monitors;
   std::vector<agent_spec> agents;
+  std::optional<bridge_spec> bridge;
 
   bool has_jobs() const noexcept;
 };

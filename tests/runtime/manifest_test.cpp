@@ -147,3 +147,68 @@ TEST_CASE("loading a manifest that does not exist says which file") {
   CHECK(r.err().code == errc::not_found);
   CHECK_THAT(r.err().message, Catch::Contains("/nonexistent/swarm.toml"));
 }
+
+TEST_CASE("a [bridge] section is read with its defaults, and is enough to launch") {
+  manifest_dir d;
+  d.write("bridge.secret", "s3cret\n", 0600);
+  auto m = d.parse(R"(
+[bridge]
+name = "east"
+listen = "127.0.0.1:0"
+secret_file = "bridge.secret"
+)");
+  REQUIRE(m);
+  REQUIRE(m->bridge);
+  CHECK(m->agents.empty());
+  CHECK(m->bridge->name == "east");
+  CHECK(m->bridge->listen == "127.0.0.1:0");
+  CHECK(m->bridge->connect.empty());
+  CHECK(m->bridge->secret_file == d.dir / "bridge.secret");
+  CHECK(m->bridge->restart == restart_mode::on_failure);
+  CHECK(m->bridge->line == 2);
+
+  auto c = d.parse(
+      "[bridge]\nconnect = \"peer.example:7400\"\nrestart = \"always\"\n"
+      "restart_backoff = \"1s\"\n[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\n");
+  REQUIRE(c);
+  CHECK(c->bridge->name.empty());  // the bus name, chosen at launch
+  CHECK(c->bridge->connect == "peer.example:7400");
+  CHECK(c->bridge->restart == restart_mode::always);
+  CHECK(c->bridge->restart_backoff == std::chrono::seconds(1));
+  CHECK(c->agents.size() == 1);
+}
+
+TEST_CASE("a bad [bridge] section is a one-line error naming the line and the key") {
+  manifest_dir d;
+  auto err = [&](const std::string& text) {
+    const auto msg = error_of(d.parse(text));
+    CHECK(msg.find('\n') == std::string::npos);
+    return msg;
+  };
+  using Catch::Matchers::Contains;
+  using Catch::Matchers::StartsWith;
+  const std::string file = (d.dir / "swarm.toml").string();
+  CHECK_THAT(err("[bridge]\nname = \"east\"\n"),
+             StartsWith(file + ":1: bridge: give exactly one of listen"));
+  CHECK_THAT(err("[bridge]\nlisten = \"127.0.0.1:1\"\nconnect = \"h:2\"\n"),
+             Contains("give exactly one of"));
+  CHECK_THAT(err("[bridge]\nlisten = \"7400\"\n"),
+             StartsWith(file + ":2: bridge.listen: '7400' is not HOST:PORT"));
+  CHECK_THAT(err("[bridge]\nconnect = \"h:0\"\n"),
+             Contains("bridge.connect: 'h:0' is not HOST:PORT with a port 1..65535"));
+  CHECK_THAT(err("[bridge]\nconnect = \"h:65536\"\n"), Contains("bridge.connect"));
+  CHECK_THAT(err("[bridge]\nlisten = \"h:0\"\nname = \"a.b\"\n"),
+             Contains(":3: bridge.name: 'a.b' is not a valid bridge name"));
+  CHECK_THAT(err("[bridge]\nlisten = \"h:0\"\nport = 1\n"), Contains("bridge.port: unknown key"));
+  CHECK_THAT(err("[bridge]\nlisten = \"h:0\"\nrestart = \"often\"\n"),
+             Contains("bridge.restart: 'often' is not one of"));
+  CHECK_THAT(
+      err("[bridge]\nlisten = \"h:0\"\nsecret_file = \"missing\"\n"),
+      Contains("bridge.secret_file: " + (d.dir / "missing").string() + " is not a readable file"));
+  d.write("open.secret", "s\n", 0644);
+  CHECK_THAT(err("[bridge]\nlisten = \"h:0\"\nsecret_file = \"open.secret\"\n"),
+             Contains("other users may read it; chmod 600"));
+  CHECK_THAT(err("[bridge]\nlisten = \"h:0\"\n[[agent]]\nname = \"bridge\"\ncommand = [\"sh\"]\n"),
+             Contains("agent 'bridge'.name: taken by the [bridge] section's process"));
+  CHECK_THAT(err("bus = \"b\"\n"), Contains("no [[agent]] tables and no [bridge]"));
+}

@@ -1,0 +1,79 @@
+// A manifest's [bridge] section: `sluice launch` runs `sluice bridge` for its bus as a
+// supervised process. A plain `sluice bridge` on a second bus connects to it; messages cross
+// both before and after the launched bridge is SIGKILLed and restarted by its supervisor,
+// and stopping launch removes the bus, bridge status files included.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "bridged_buses.hpp"
+#include "inbox/inbox.hpp"
+
+using namespace sluice;
+using sluice::test::eventually;
+using sluice::test::link_of;
+
+namespace {
+
+std::uint64_t size_of(const std::filesystem::path& dir, const std::string& agent) {
+  auto in = inbox::inbox::open(dir, agent);
+  return in ? in->size() : 0;
+}
+
+// A port the OS just handed out on 127.0.0.1; the manifest names a fixed port so the
+// restarted bridge listens where the connecting side keeps dialling.
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("a launch manifest's [bridge] runs a supervised bridge that messages cross") {
+  test::bridged_buses b;
+  b.port = free_port();
+  const auto manifest = b.east.root() / "bridge.toml";
+  std::ofstream(manifest) << "[bridge]\nname = \"east\"\nlisten = \"127.0.0.1:" << b.port
+                          << "\"\nrestart = \"on-failure\"\nrestart_backoff = \"50ms\"\n";
+  test::process launch(b.east.options_for({"launch", manifest.string()}));
+  b.start_west();
+  const auto connected_to = [&](std::uint64_t not_pid) {
+    return eventually(
+        [&] {
+          auto w = link_of(b.west, "east");
+          auto e = link_of(b.east, "west");
+          return w && e && w->state == "connected" && e->state == "connected" && e->pid != not_pid;
+        },
+        std::chrono::seconds(30));
+  };
+  REQUIRE(connected_to(0));
+  const auto first_pid = link_of(b.east, "west")->pid;
+  CHECK(first_pid != static_cast<std::uint64_t>(launch.pid()));  // a child of launch
+
+  REQUIRE(b.west.run({"send", "me", "far@east", "greet", "one"}).exit_code == 0);
+  REQUIRE(eventually([&] { return size_of(b.east.dir(), "far") == 1; }));
+
+  // The supervisor restarts a bridge that dies; the far side reconnects to it.
+  REQUIRE(::kill(static_cast<pid_t>(first_pid), SIGKILL) == 0);
+  REQUIRE(connected_to(first_pid));
+  REQUIRE(b.west.run({"send", "me", "far@east", "greet", "two"}).exit_code == 0);
+  REQUIRE(eventually([&] { return size_of(b.east.dir(), "far") == 2; }));
+
+  b.stop();
+  launch.signal(SIGTERM);
+  const auto done = launch.finish({}, std::chrono::seconds(30));
+  INFO(done.err);
+  CHECK(done.exit_code == 0);
+  CHECK_FALSE(std::filesystem::exists(b.east.dir()));  // bridge-west.json was no obstacle
+}
