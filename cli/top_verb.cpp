@@ -1,5 +1,6 @@
 // `sluice top`: a live view of every inbox on a bus (DESIGN.md section 8): size, utilization,
-// in/out rates, breaker state, active alerts, and the batch size and load from bus.ctl.
+// in/out rates, breaker state, active alerts, and the batch size and load from bus.ctl; below
+// them one row per bridge link (state, credits, in-flight, sent, resent) from its status file.
 // Refreshes every second on a terminal (q quits); prints one plain snapshot with --once or
 // when stdout is not a terminal. Reads only: it never attaches as a consumer.
 #include <poll.h>
@@ -29,6 +30,7 @@
 #include "backpressure/circuit_breaker.hpp"
 #include "cli/verb.hpp"
 #include "inbox/inbox.hpp"
+#include "runtime/bridge_status.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
@@ -49,6 +51,7 @@ struct bus_view {
   std::optional<runtime::rate_policy> policy;
   std::optional<runtime::load_reading> load;
   std::map<std::string, std::vector<std::string>> alerts;  // agent -> "severity type"
+  std::vector<runtime::bridge_link_status> bridges;        // from bridge-<peer>.json
   std::chrono::steady_clock::time_point at;
 };
 
@@ -130,6 +133,7 @@ bus_view collect(const std::filesystem::path& dir, const std::filesystem::path& 
     v.load = ctl->load();
   }
   v.alerts = active_alerts(alert_file);
+  v.bridges = runtime::read_bridge_statuses(dir);
   return v;
 }
 
@@ -189,6 +193,15 @@ std::string render(const bus_view& v, const bus_view* prev, std::size_t max_rows
                      row.breaker, alerts);
   }
   if (v.rows.empty()) s += "(no inboxes on this bus)\n";
+  // One row per bridge link (<this bridge>-><peer>), as its bridge last reported it.
+  if (!v.bridges.empty()) {
+    s += fmt::format("\n{:<24} {:<12} {:>9} {:>9} {:>12} {:>9} {}\n", "LINK", "STATE", "CREDITS",
+                     "IN-FLIGHT", "SENT", "RESENT", "ENDPOINT");
+    for (const auto& b : v.bridges) {
+      s += fmt::format("{:<24} {:<12} {:>9} {:>9} {:>12} {:>9} {}\n", b.name + "->" + b.peer,
+                       b.state, b.credits, b.in_flight, b.sent, b.resent, b.endpoint);
+    }
+  }
   // No trailing blanks (rows without alerts end in padding), so copied output stays clean.
   std::string trimmed;
   std::size_t start = 0;
