@@ -28,6 +28,7 @@
 
 #include "actors/bridge_auth.hpp"
 #include "actors/bridge_link.hpp"
+#include "actors/stop_signals.hpp"
 #include "backpressure/backoff.hpp"
 #include "backpressure/bridge_route.hpp"
 #include "backpressure/random_source.hpp"
@@ -384,20 +385,6 @@ caf::behavior reporter(reporter_actor* self, std::shared_ptr<bridge_context> ctx
 }
 
 // ---- process --------------------------------------------------------------------------------
-
-struct blocked_stop_signals {
-  sigset_t set;
-  sigset_t previous;
-  blocked_stop_signals() noexcept {
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    ::pthread_sigmask(SIG_BLOCK, &set, &previous);
-  }
-  ~blocked_stop_signals() { ::pthread_sigmask(SIG_SETMASK, &previous, nullptr); }
-  blocked_stop_signals(const blocked_stop_signals&) = delete;
-  blocked_stop_signals& operator=(const blocked_stop_signals&) = delete;
-};
 
 std::filesystem::path metrics_path(const std::filesystem::path& dir) {
   runtime::config conf{dir};

@@ -17,6 +17,7 @@
 
 #include "actors/monitor_exposition.hpp"
 #include "actors/monitors.hpp"
+#include "actors/stop_signals.hpp"
 #include "actors/supervisor.hpp"
 #include "inbox/inbox.hpp"
 #include "runtime/bus_control.hpp"
@@ -114,20 +115,6 @@ runtime::status prepare_bus(const runtime::manifest& m, const std::filesystem::p
   }
   return runtime::done{};
 }
-
-struct blocked_stop_signals {
-  sigset_t previous;
-  blocked_stop_signals() noexcept {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    ::pthread_sigmask(SIG_BLOCK, &set, &previous);
-  }
-  ~blocked_stop_signals() { ::pthread_sigmask(SIG_SETMASK, &previous, nullptr); }
-  blocked_stop_signals(const blocked_stop_signals&) = delete;
-  blocked_stop_signals& operator=(const blocked_stop_signals&) = delete;
-};
 
 // The [bridge] section as one more supervised process: `sluice bridge` for this bus (the
 // supervisor gives it SLUICE_DIR), restarted per its policy like an agent. A separate
