@@ -16,6 +16,7 @@
 #include <optional>
 #include <spdlog/spdlog.h>
 
+#include "backpressure/bridge_route.hpp"
 #include "backpressure/send.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
@@ -114,7 +115,19 @@ void agent::stop(int exit_code) noexcept {
 backpressure::send_outcome agent::send_detailed(std::string_view to, std::string_view type,
                                                 std::string_view payload, inbox::priority prio) {
   backpressure::send_outcome out;
-  inbox::inbox* dest = p_->destination(to);
+  // agent@peer goes into the outbound inbox of the bridge to peer, the agent in an envelope,
+  // exactly as `sluice send` does (backpressure/bridge_route.hpp).
+  std::string wrapped;
+  inbox::inbox* dest = nullptr;
+  if (auto remote = backpressure::parse_address(to); !remote) {
+    spdlog::error("{}: cannot send to '{}': {}", p_->name, to, remote.err().message);
+  } else if (*remote) {
+    wrapped = backpressure::wrap_envelope((*remote)->agent, payload);
+    payload = wrapped;
+    dest = p_->destination(backpressure::outbound_inbox((*remote)->peer));
+  } else {
+    dest = p_->destination(to);
+  }
   if (dest) {
     auto policy = p_->opts.send;
     // Stopping: deliver what fits now, wait for nothing.

@@ -63,7 +63,9 @@ class agent {
   const std::string& name() const noexcept;
   const std::filesystem::path& bus_dir() const noexcept;
 
-  // Backpressured send to another agent's inbox (opened on first use and kept).
+  // Backpressured send to another agent's inbox (opened on first use and kept). `to` may be
+  // `agent@peer`: the message then goes into `bridge-<peer>`, the outbound inbox of the
+  // running `sluice bridge` to that peer, as `sluice send` does.
   backpressure::send_status send(std::string_view to, std::string_view type,
                                  std::string_view payload,
                                  inbox::priority prio = inbox::priority::normal);
