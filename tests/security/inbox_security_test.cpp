@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "inbox/inbox.hpp"
@@ -106,6 +107,18 @@ std::vector<std::string> broken_inboxes(const fs::path& dir) {
 
 // 16 regular + 1 critical slot of 4 KiB: about 100 KB reserved each.
 const create_options small_inbox{16, 1, 4096, 0600};
+
+// Creates agent0, agent1, ... until creation fails (at most 100): how many were made, and the
+// last result (the refusal, when made < 100).
+std::pair<int, result<inbox>> create_until_refused(const fs::path& dir) {
+  int made = 0;
+  result<inbox> last = error{errc::io_error, ""};
+  for (; made < 100; ++made) {
+    last = inbox::open_or_create(dir, "agent" + std::to_string(made), small_inbox);
+    if (!last) break;
+  }
+  return {made, std::move(last)};
+}
 
 }  // namespace
 
@@ -230,12 +243,7 @@ TEST_CASE(
     return;
   }
   const fs::path dir = root.path() / "bus";
-  int made = 0;
-  result<inbox> last = error{errc::io_error, ""};
-  for (; made < 100; ++made) {
-    last = inbox::open_or_create(dir, "agent" + std::to_string(made), small_inbox);
-    if (!last) break;
-  }
+  const auto [made, last] = create_until_refused(dir);
   REQUIRE(made > 0);
   REQUIRE(made < 100);
   CHECK(last.err().code == errc::no_space);
@@ -302,12 +310,7 @@ TEST_CASE(
     return;
   }
   const fs::path dir = root.path() / "bus";
-  int made = 0;
-  result<inbox> last = error{errc::io_error, ""};
-  for (; made < 100; ++made) {
-    last = inbox::open_or_create(dir, "agent" + std::to_string(made), small_inbox);
-    if (!last) break;
-  }
+  const auto [made, last] = create_until_refused(dir);
   REQUIRE(made > 0);
   REQUIRE(made < 100);
   INFO(last.err().message);
