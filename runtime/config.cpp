@@ -61,9 +61,11 @@ struct raw_value {
 
 std::string shown(const raw_value& raw) {
   if (raw.from != raw_value::origin::toml) return "'" + raw.text + "'";
-  if (auto str = raw.node.value<std::string>(); raw.node.is_string() && str) return "\"" + *str + "\"";
-  if (auto i = raw.node.value<std::int64_t>(); raw.node.is_integer() && i) return std::to_string(*i);
-  if (auto d = raw.node.value<double>(); raw.node.is_floating_point() && d) return fmt::format("{}", *d);
+  // Ask the type before the value: toml++'s value<int64_t>() of a float converts it, which is
+  // undefined for 5.1e100 (found by config_fuzz).
+  if (raw.node.is_string()) return "\"" + raw.node.value<std::string>().value_or("") + "\"";
+  if (raw.node.is_integer()) return std::to_string(raw.node.value<std::int64_t>().value_or(0));
+  if (raw.node.is_floating_point()) return fmt::format("{}", raw.node.value<double>().value_or(0.0));
   if (raw.node.is_boolean()) return "(a boolean)";
   if (raw.node.is_table()) return "(a table)";
   if (raw.node.is_array()) return "(an array)";
