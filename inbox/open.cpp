@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <boost/interprocess/exceptions.hpp>
@@ -47,6 +48,16 @@ error from_errno(int err, const std::string& what, const fs::path& path) {
     return fail(errc::path_is_symlink,
                 path.string() + " is a symlink; sluice never follows symlinks, remove it");
   if (err == ENOSPC || err == EFBIG || err == EDQUOT) {
+    // ENOSPC also means "no inode left", where a smaller inbox would not help: say which.
+    struct statvfs fsinfo {};
+    const bool out_of_inodes = err == ENOSPC &&
+                               ::statvfs(path.parent_path().c_str(), &fsinfo) == 0 &&
+                               fsinfo.f_files != 0 && fsinfo.f_favail == 0;
+    if (out_of_inodes)
+      return fail(errc::no_space, what + " " + path.string() +
+                                      ": no space left: the filesystem has no free inode (too "
+                                      "many files); remove unused inboxes (sluice cleanup) or "
+                                      "mount it with more inodes (tmpfs nr_inodes)");
     return fail(errc::no_space,
                 what + " " + path.string() + ": no space left (" + os_text(err) +
                     "); free space in /dev/shm or lower MAX_INBOX_SIZE / the slot size");
@@ -155,10 +166,13 @@ result<int> create_file(const fs::path& dir, std::string_view agent, const fs::p
              std::to_string(random_incarnation()));
   const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, opts.mode);
   if (fd < 0) return from_errno(errno, "cannot create inbox", tmp);
+  // The error is worded before the temp file goes, so it sees the filesystem as it was when
+  // the step failed (an out-of-inodes check would otherwise find the temp file's inode free).
   auto abandon = [&](int err, const char* what) {
+    error e = from_errno(err, what, final_path);
     ::close(fd);
     ::unlink(tmp.c_str());
-    return from_errno(err, what, final_path);
+    return e;
   };
   if (::fchmod(fd, opts.mode) != 0) return abandon(errno, "cannot set the mode of inbox");
   if (::ftruncate(fd, static_cast<off_t>(g->file_size)) != 0)
@@ -188,13 +202,11 @@ result<int> create_file(const fs::path& dir, std::string_view agent, const fs::p
     return abandon(errno != 0 ? errno : EIO, "cannot write inbox header");
   if (::link(tmp.c_str(), final_path.c_str()) != 0) {
     const int err = errno;
+    if (err != EEXIST) return abandon(err, "cannot publish inbox");
     ::close(fd);
     ::unlink(tmp.c_str());
-    if (err == EEXIST) {
-      lost_race = true;
-      return fail(errc::io_error, "lost the creation race");
-    }
-    return from_errno(err, "cannot publish inbox", final_path);
+    lost_race = true;
+    return fail(errc::io_error, "lost the creation race");
   }
   ::unlink(tmp.c_str());
   return fd;
@@ -409,7 +421,8 @@ std::int64_t inbox::impl::leaked_admissions() const noexcept {
     // relaxed: an estimate; nothing is read through it.
     placed += h->tail[lane].value.load(std::memory_order_relaxed);
   }
-  const std::uint64_t releases = h->releases.value.load(std::memory_order_acquire);  // sync: admission
+  const std::uint64_t releases =
+      h->releases.value.load(std::memory_order_acquire);                         // sync: admission
   const std::uint64_t claims = h->claims.value.load(std::memory_order_acquire);  // sync: admission
   // Each regular position placed holds one admission until it is freed, and then `freed`
   // holds it: claims - releases - placed are the admissions no position explains.
@@ -435,7 +448,8 @@ bool inbox::impl::adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane,
     std::uint64_t from = st.head[lane];
     while (from > 0 && st.head[lane] - from < g.ring) {
       const std::uint64_t pos = from - 1;
-      const std::uint64_t ctl = slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
+      const std::uint64_t ctl =
+          slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
       const std::uint32_t owner = layout::ctl_owner(ctl);
       if (layout::ctl_lap(ctl) != static_cast<std::uint32_t>(pos >> g.shift) ||
           !(layout::is_skipped(owner) || (owner & layout::published_bit) != 0))

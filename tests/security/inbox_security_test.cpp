@@ -316,6 +316,9 @@ TEST_CASE(
   INFO(last.err().message);
   CHECK(last.err().code == errc::no_space);
   CHECK(last.err().message.find("agent" + std::to_string(made)) != std::string::npos);
+  // Out of inodes, not bytes: the advice is to remove files, not to shrink inboxes.
+  CHECK(last.err().message.find("no free inode") != std::string::npos);
+  CHECK(last.err().message.find("MAX_INBOX_SIZE") == std::string::npos);
   CHECK(stray_files(dir).size() == static_cast<std::size_t>(made));
   CHECK(broken_inboxes(dir).empty());
 }
