@@ -71,6 +71,8 @@ struct agent::impl {
   std::optional<inbox::consumer> consumer;
   std::optional<runtime::bus_control> control;  // absent until bus.ctl exists
   std::uint32_t default_batch = 10;
+  inbox::create_options new_inbox;  // geometry of the inboxes this agent creates (config)
+  std::string config_error;         // an invalid knob: the agent refuses to start
   std::map<std::string, inbox::inbox, std::less<>> destinations;
   stoppable_time clock;
   agent_stats stats;
@@ -83,16 +85,16 @@ struct agent::impl {
       if (auto c = runtime::bus_control::open(dir)) control.emplace(std::move(c.value()));
     }
     if (!control) return default_batch;
-    // policy_at, not policy: a setting whose monitor stopped renewing it has expired.
-    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::steady_clock::now().time_since_epoch())
-                         .count();
-    return std::max<std::uint32_t>(1, control->policy_at(now, {default_batch, 0}).batch_size);
+    // policy_now, not policy: a setting whose monitor stopped renewing it has expired.
+    return std::max<std::uint32_t>(1, control->policy_now({default_batch, 0}).batch_size);
   }
 
-  inbox::inbox* destination(std::string_view to) {
+  // create: a bridge's outbound inbox, created as `sluice send` creates it, so an agent can
+  // send to agent@peer before the bridge to peer has started; other destinations must exist.
+  inbox::inbox* destination(std::string_view to, bool create = false) {
     if (auto it = destinations.find(to); it != destinations.end()) return &it->second;
-    auto opened = inbox::inbox::open(dir, to);
+    auto opened =
+        create ? inbox::inbox::open_or_create(dir, to, new_inbox) : inbox::inbox::open(dir, to);
     if (!opened) {
       spdlog::error("{}: cannot send to '{}': {}", name, to, opened.err().message);
       return nullptr;
@@ -124,7 +126,7 @@ backpressure::send_outcome agent::send_detailed(std::string_view to, std::string
   } else if (*remote) {
     wrapped = backpressure::wrap_envelope((*remote)->agent, payload);
     payload = wrapped;
-    dest = p_->destination(backpressure::outbound_inbox((*remote)->peer));
+    dest = p_->destination(backpressure::outbound_inbox((*remote)->peer), true);
   } else {
     dest = p_->destination(to);
   }
@@ -218,7 +220,12 @@ caf::behavior pump(caf::stateful_actor<pump_state>* self, std::shared_ptr<agent:
   self->state.h = std::move(h);
   self->state.exit_code = std::move(exit_code);
   auto& impl = *self->state.p;
-  auto own = inbox::inbox::open_or_create(impl.dir, impl.name);
+  if (!impl.config_error.empty()) {
+    spdlog::error("{}: {}", impl.name, impl.config_error);
+    finish(self, 65);
+    return {};
+  }
+  auto own = inbox::inbox::open_or_create(impl.dir, impl.name, impl.new_inbox);
   std::optional<inbox::result<inbox::consumer>> attached;
   if (own) attached.emplace(own->attach_consumer());
   if (!own || !*attached) {
@@ -252,7 +259,17 @@ caf::actor spawn_agent(caf::actor_system& sys, agent_handlers handlers, agent_op
     if (auto loc = runtime::resolve_bus({})) p->dir = loc->dir;
   }
   runtime::config cfg(p->dir);
-  if (auto b = cfg.batch_size()) p->default_batch = b.value();
+  // An invalid knob is an error the agent reports at start, never a silent default.
+  if (auto b = cfg.batch_size()) {
+    p->default_batch = b.value();
+  } else {
+    p->config_error = b.err().message;
+  }
+  if (auto made = cfg.new_inbox_options()) {
+    p->new_inbox = *made;
+  } else {
+    p->config_error = made.err().message;
+  }
   if (opts.handle_signals) install_signal_handlers();
   p->opts = std::move(opts);
   if (!exit_code) exit_code = std::make_shared<int>(0);

@@ -19,7 +19,6 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
-#include <charconv>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -34,6 +33,7 @@
 #include "backpressure/random_source.hpp"
 #include "runtime/bridge_status.hpp"
 #include "runtime/config.hpp"
+#include "runtime/endpoint.hpp"
 #include "runtime/metric_sink.hpp"
 #include "runtime/timestamp.hpp"
 
@@ -395,34 +395,15 @@ std::filesystem::path metrics_path(const std::filesystem::path& dir) {
 
 }  // namespace
 
-runtime::result<std::pair<std::string, std::uint16_t>> parse_endpoint(std::string_view text,
-                                                                      std::string_view flag,
-                                                                      bool allow_zero) {
-  const auto colon = text.rfind(':');
-  const auto bad = [&](const std::string& why) {
-    return runtime::error{
-        runtime::errc::invalid_argument,
-        std::string(flag) + " '" + std::string(text) + "': " + why + " (expected HOST:PORT)"};
-  };
-  if (colon == std::string_view::npos || colon == 0) return bad("no host or no port");
-  const auto port_text = text.substr(colon + 1);
-  unsigned port = 0;
-  const auto [end, ec] =
-      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535 ||
-      (port == 0 && !allow_zero))
-    return bad(allow_zero ? "the port must be 0..65535" : "the port must be 1..65535");
-  return std::pair<std::string, std::uint16_t>{std::string(text.substr(0, colon)),
-                                               static_cast<std::uint16_t>(port)};
-}
-
 runtime::result<int> run_bridge(const bridge_options& opts) {
   if (opts.listen.empty() == opts.connect.empty())
     return runtime::error{runtime::errc::invalid_argument,
                           "give exactly one of --listen HOST:PORT or --connect HOST:PORT"};
-  auto where = opts.listen.empty() ? parse_endpoint(opts.connect, "--connect", false)
-                                   : parse_endpoint(opts.listen, "--listen", true);
-  if (!where) return where.err();
+  const bool listening = !opts.listen.empty();
+  auto where = runtime::parse_endpoint(listening ? opts.listen : opts.connect, listening);
+  if (!where)
+    return runtime::error{where.err().code,
+                          (listening ? "--listen " : "--connect ") + where.err().message};
   auto loc = runtime::resolve_bus(opts.bus);
   if (!loc) return loc.err();
   auto ctx = std::make_shared<bridge_context>();
@@ -440,13 +421,15 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
     if (!secret) return secret.err();
     ctx->secret = std::move(secret.value());
   }
-  if (auto ok = runtime::ensure_bus_dir(ctx->bus_dir); !ok) return ok.err();
   runtime::config conf{ctx->bus_dir};
-  if (auto cap = conf.max_inbox_size()) ctx->inbox_opts.capacity = cap.value();
-  if (auto slot = conf.slot_size()) ctx->inbox_opts.slot_size = slot.value();
-  if (auto reserve = conf.critical_reserve()) ctx->inbox_opts.critical_reserve = reserve.value();
+  // An invalid MAX_INBOX_SIZE (or slot size, reserve) is an error, not a silent default;
+  // checked before the bus directory is created, so it leaves nothing behind.
+  auto inbox_opts = conf.new_inbox_options();
+  if (!inbox_opts) return inbox_opts.err();
+  ctx->inbox_opts = *inbox_opts;
+  if (auto ok = runtime::ensure_bus_dir(ctx->bus_dir); !ok) return ok.err();
   ctx->batch = std::max<std::size_t>(1, opts.batch);
-  ctx->endpoint = fmt::format("{}:{}", where->first, where->second);
+  ctx->endpoint = fmt::format("{}:{}", where->host, where->port);
 
   // Blocked before CAF starts its threads (they inherit the mask); sigwait below takes them.
   const blocked_stop_signals blocked;
@@ -464,7 +447,7 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
     caf::actor side;
     if (!opts.listen.empty()) {
       side = sys.spawn(acceptor, ctx);
-      auto port = sys.middleman().publish(side, where->second, where->first.c_str(), true);
+      auto port = sys.middleman().publish(side, where->port, where->host.c_str(), true);
       if (!port) {
         caf::anon_send_exit(side, caf::exit_reason::user_shutdown);
         caf::anon_send_exit(rep, caf::exit_reason::user_shutdown);
@@ -472,14 +455,14 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
             runtime::errc::io_error,
             "--listen " + opts.listen + ": cannot listen: " + to_string(port.error())};
       }
-      ctx->endpoint = fmt::format("{}:{}", where->first, *port);
+      ctx->endpoint = fmt::format("{}:{}", where->host, *port);
       spdlog::info("bridge {}: listening on {} (bus {})", ctx->name, ctx->endpoint,
                    ctx->bus_dir.string());
       std::printf("{\"event\":\"listening\",\"name\":\"%s\",\"host\":\"%s\",\"port\":%u}\n",
-                  ctx->name.c_str(), where->first.c_str(), static_cast<unsigned>(*port));
+                  ctx->name.c_str(), where->host.c_str(), static_cast<unsigned>(*port));
       std::fflush(stdout);
     } else {
-      side = sys.spawn(dialer, ctx, where->first, where->second, caf::actor_cast<caf::actor>(self));
+      side = sys.spawn(dialer, ctx, where->host, where->port, caf::actor_cast<caf::actor>(self));
       spdlog::info("bridge {}: connecting to {} (bus {})", ctx->name, ctx->endpoint,
                    ctx->bus_dir.string());
     }

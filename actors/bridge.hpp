@@ -38,9 +38,4 @@ inline constexpr int bridge_exit_refused = 77;  // the peer refused us, or we re
 // port cannot be bound.
 runtime::result<int> run_bridge(const bridge_options& opts);
 
-// "host:port" -> {host, port}; the port must be 0..65535 (0 only where allowed).
-runtime::result<std::pair<std::string, std::uint16_t>> parse_endpoint(std::string_view text,
-                                                                      std::string_view flag,
-                                                                      bool allow_zero);
-
 }  // namespace sluice::actors

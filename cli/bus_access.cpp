@@ -111,10 +111,7 @@ inbox::inbox open_or_create(const std::filesystem::path& dir, std::string_view a
                             std::optional<inbox::inbox> existing) {
   // Validate the configuration before touching the disk, so a bad MAX_INBOX_SIZE leaves
   // nothing behind.
-  inbox::create_options opts;
-  opts.capacity = take(config.max_inbox_size());
-  opts.slot_size = take(config.slot_size());
-  opts.critical_reserve = take(config.critical_reserve());
+  inbox::create_options opts = take(config.new_inbox_options());
   opts.mode = globals.group ? 0660 : 0600;
 
   if (existing) {

@@ -181,6 +181,13 @@ rate_policy bus_control::policy_at(std::int64_t now_ns, const rate_policy& defau
   return published;
 }
 
+rate_policy bus_control::policy_now(const rate_policy& defaults) const noexcept {
+  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                       .count();
+  return policy_at(now, defaults);
+}
+
 load_reading bus_control::load() const noexcept {
   const std::uint64_t word = block_->policy.load_and_level.load();
   auto level = static_cast<std::uint32_t>(word & 0xffffffffu);
@@ -260,14 +267,17 @@ std::uint64_t rate_key(std::string_view from, std::string_view to) noexcept {
 
 const fs::path& bus_control::path() const noexcept { return path_; }
 
+result<rate_policy> configured_policy(config& c) {
+  auto batch = c.batch_size();
+  if (!batch) return batch.err();
+  auto wait = c.backpressure_wait();
+  if (!wait) return wait.err();
+  return rate_policy{*batch, static_cast<std::uint32_t>(wait->count())};
+}
+
 result<rate_policy> read_policy(const fs::path& dir, const rate_policy& defaults) {
   auto ctl = bus_control::open(dir);
-  if (ctl) {
-    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::steady_clock::now().time_since_epoch())
-                         .count();
-    return ctl->policy_at(now, defaults);
-  }
+  if (ctl) return ctl->policy_now(defaults);
   if (ctl.err().code == errc::not_found) return defaults;
   return ctl.err();
 }

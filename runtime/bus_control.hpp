@@ -13,6 +13,7 @@
 
 #include "backpressure/token_bucket.hpp"
 #include "runtime/bus_control_layout.hpp"
+#include "runtime/config.hpp"
 #include "runtime/result.hpp"
 
 namespace sluice::runtime {
@@ -59,6 +60,8 @@ class bus_control {
   // The policy to use at now_ns (CLOCK_MONOTONIC): `defaults` once the last publish has
   // expired (its publisher stopped renewing it).
   [[nodiscard]] rate_policy policy_at(std::int64_t now_ns, const rate_policy& defaults) const noexcept;
+  // policy_at the current CLOCK_MONOTONIC time: what a sender should use now.
+  [[nodiscard]] rate_policy policy_now(const rate_policy& defaults) const noexcept;
   [[nodiscard]] load_reading load() const noexcept;
   // One publish from the load monitor: policy, load and time, each an atomic word.
   // valid_for_ns > 0 makes the policy expire unless published again within that time (a
@@ -91,6 +94,11 @@ class bus_control {
 // process maps the same names to the same cell).
 [[nodiscard]] std::uint64_t rate_key(std::string_view from) noexcept;
 [[nodiscard]] std::uint64_t rate_key(std::string_view from, std::string_view to) noexcept;
+
+// Batch size and backpressure wait from flags / environment / sluice.toml: what senders use
+// while no load monitor publishes a policy (none runs, or its last publish expired), and what
+// a new bus.ctl starts with.
+result<rate_policy> configured_policy(config& c);
 
 // The policy a sender should use now: bus.ctl's unexpired policy when the file exists, else
 // `defaults`. A bus.ctl that exists but is invalid is an error (it says why), never silently

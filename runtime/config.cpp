@@ -297,6 +297,19 @@ result<std::uint32_t> config::slot_size() {
 result<std::uint32_t> config::critical_reserve() {
   return p_->get_uint(knob::critical_reserve, defaults::critical_reserve, 0, 10000);
 }
+result<inbox::create_options> config::new_inbox_options() {
+  inbox::create_options opts;
+  auto capacity = max_inbox_size();
+  if (!capacity) return capacity.err();
+  auto slot = slot_size();
+  if (!slot) return slot.err();
+  auto reserve = critical_reserve();
+  if (!reserve) return reserve.err();
+  opts.capacity = *capacity;
+  opts.slot_size = *slot;
+  opts.critical_reserve = *reserve;
+  return opts;
+}
 result<milliseconds> config::backpressure_wait() {
   auto ms = p_->get_uint(knob::backpressure_wait,
                          static_cast<std::uint32_t>(defaults::backpressure_wait.count()), 1, 60000);

@@ -31,6 +31,7 @@
 #include <string>
 #include <string_view>
 
+#include "inbox/inbox.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/result.hpp"
 
@@ -119,6 +120,9 @@ class config {
   result<std::uint32_t> max_inbox_size();
   result<std::uint32_t> slot_size();
   result<std::uint32_t> critical_reserve();
+  // The geometry of an inbox this process creates (capacity, slot size, critical reserve;
+  // mode 0600), so every creator (CLI, agents, bridge) makes the same inbox.
+  result<inbox::create_options> new_inbox_options();
   result<std::chrono::milliseconds> backpressure_wait();
   result<std::uint32_t> backpressure_retries();
   result<std::chrono::milliseconds> check_interval();

@@ -15,6 +15,7 @@
 
 #include "backpressure/bridge_route.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/endpoint.hpp"
 
 namespace sluice::runtime {
 
@@ -203,18 +204,11 @@ void read_restart(const checker& c, const toml::table& t, const std::string& key
   }
 }
 
-// HOST:PORT as `sluice bridge` takes it; port 0 (any free port) only for listen.
+// HOST:PORT exactly as `sluice bridge` takes it; port 0 (any free port) only for listen.
 void check_endpoint(const checker& c, const toml::node& n, const std::string& key,
                     const std::string& text, bool allow_zero) {
-  const auto colon = text.rfind(':');
-  const std::string port = colon == std::string::npos ? std::string() : text.substr(colon + 1);
-  const bool digits =
-      !port.empty() && port.size() <= 5 &&
-      std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-  const long value = digits ? std::stol(port) : -1;
-  if (colon == std::string::npos || colon == 0 || value < (allow_zero ? 0 : 1) || value > 65535)
-    c.fail(n.source(), key,
-           "'" + text + "' is not HOST:PORT with a port " + (allow_zero ? "0" : "1") + "..65535");
+  if (auto parsed = parse_endpoint(text, allow_zero); !parsed)
+    c.fail(n.source(), key, parsed.err().message);
 }
 
 void read_bridge(const checker& c, const toml::table& t, manifest& m) {
