@@ -4,6 +4,7 @@
 #include "inbox/inbox.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
+#include "runtime/config.hpp"
 #include "runtime/prometheus.hpp"
 
 namespace sluice::actors {
@@ -45,9 +46,14 @@ void add_control(std::vector<runtime::prom_sample>& out, const std::filesystem::
   auto ctl = runtime::bus_control::open(dir);
   if (!ctl) return;
   const auto load = ctl->load();
-  const auto policy = ctl->policy();
   if (load.updated_ns != 0)
     out.push_back({&runtime::prom::load_per_cpu, {}, load.load_milli / 1000.0});
+  // What senders use now: the configured policy once the load monitor's publish expired.
+  // An invalid configuration has no policy to show (the verbs that read it refuse to run).
+  runtime::config conf{dir};
+  auto configured = runtime::configured_policy(conf);
+  if (!configured) return;
+  const auto policy = ctl->policy_now(*configured);
   out.push_back({&runtime::prom::batch_size, {}, static_cast<double>(policy.batch_size)});
   out.push_back({&backpressure_wait_seconds, {}, policy.backpressure_wait_ms / 1000.0});
 }

@@ -51,10 +51,7 @@ std::size_t batch_limit(const recv_args& args, const std::filesystem::path& dir,
                         runtime::config& config, const inbox::inbox& box) {
   if (args.max > 0) return args.max;
   if (args.batch == "auto") {
-    const runtime::rate_policy fallback{
-        take(config.batch_size()),
-        static_cast<std::uint32_t>(take(config.backpressure_wait()).count())};
-    return take(runtime::read_policy(dir, fallback)).batch_size;
+    return take(runtime::read_policy(dir, take(runtime::configured_policy(config)))).batch_size;
   }
   if (!args.batch.empty()) {
     std::size_t used = 0;

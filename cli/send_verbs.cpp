@@ -113,20 +113,14 @@ checked_send check_arguments(const send_args& a) {
   return c;
 }
 
-// Batch size and wait from flags / environment / sluice.toml: what senders use when no load
-// monitor has published a policy in bus.ctl, and what a new bus.ctl starts with.
-runtime::rate_policy configured_rate_policy(runtime::config& config) {
-  return runtime::rate_policy{take(config.batch_size()),
-                              static_cast<std::uint32_t>(take(config.backpressure_wait()).count())};
-}
-
 backpressure::send_policy make_policy(const checked_send& c, const send_args& a,
                                       const std::filesystem::path& dir, runtime::config& config) {
   backpressure::send_policy policy;
   policy.max_retries = take(config.backpressure_retries());
   // The load monitor's choice in bus.ctl wins over the configured base wait (DESIGN.md 4).
   policy.backoff.base = std::chrono::milliseconds(
-      take(runtime::read_policy(dir, configured_rate_policy(config))).backpressure_wait_ms);
+      take(runtime::read_policy(dir, take(runtime::configured_policy(config))))
+          .backpressure_wait_ms);
   policy.deadline = c.deadline;
   policy.wait = !a.no_wait;
   policy.overflow = c.overflow;
@@ -139,7 +133,8 @@ void attach_rate_gates(backpressure::send_policy& policy, const checked_send& c,
                        const std::filesystem::path& dir, runtime::config& config,
                        std::optional<runtime::bus_control>& control) {
   if (!c.rate && !c.pair_rate) return;
-  control.emplace(take(runtime::bus_control::open_or_create(dir, configured_rate_policy(config))));
+  control.emplace(
+      take(runtime::bus_control::open_or_create(dir, take(runtime::configured_policy(config)))));
   std::size_t gate = 0;
   auto add = [&](const std::optional<backpressure::rate_limit>& limit, std::uint64_t key) {
     if (!limit) return;

@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backpressure/circuit_breaker.hpp"
+#include "cli/bus_access.hpp"
 #include "cli/verb.hpp"
 #include "inbox/inbox.hpp"
 #include "runtime/bridge_status.hpp"
@@ -112,7 +113,10 @@ const char* level_name(runtime::load_level level) {
   }
 }
 
-bus_view collect(const std::filesystem::path& dir, const std::filesystem::path& alert_file) {
+// configured: the policy senders fall back to when no load monitor publishes one, so top
+// shows what senders use now, not a stale publish.
+bus_view collect(const std::filesystem::path& dir, const std::filesystem::path& alert_file,
+                 const runtime::rate_policy& configured) {
   bus_view v;
   v.dir = dir;
   v.at = std::chrono::steady_clock::now();
@@ -129,7 +133,7 @@ bus_view collect(const std::filesystem::path& dir, const std::filesystem::path& 
     v.rows.push_back(std::move(row));
   }
   if (auto ctl = runtime::bus_control::open(dir)) {
-    v.policy = ctl->policy();
+    v.policy = ctl->policy_now(configured);
     v.load = ctl->load();
   }
   v.alerts = active_alerts(alert_file);
@@ -162,9 +166,14 @@ std::string render(const bus_view& v, const bus_view* prev, std::size_t max_rows
   s += fmt::format("{:<24} {:>11} {:>5} {:<22} {:>9} {:>9} {:<9} {}\n", "AGENT", "SIZE/CAP", "UTIL", "", "IN/s",
                    "OUT/s", "BREAKER", "ALERTS");
   const double dt = prev ? std::chrono::duration<double>(v.at - prev->at).count() : 0;
+  // Link rows (with their blank line and heading) come out of the same terminal height;
+  // at least two lines stay for inboxes.
+  const std::size_t link_rows = v.bridges.empty() ? 0 : v.bridges.size() + 2;
+  const std::size_t inbox_rows =
+      max_rows == 0 ? 0 : std::max<std::size_t>(2, max_rows > link_rows ? max_rows - link_rows : 0);
   std::size_t shown = 0;
   for (const auto& row : v.rows) {
-    if (max_rows != 0 && shown + 1 >= max_rows && v.rows.size() > max_rows) {
+    if (inbox_rows != 0 && shown + 1 >= inbox_rows && v.rows.size() > inbox_rows) {
       s += fmt::format("... {} more inboxes (enlarge the terminal)\n", v.rows.size() - shown);
       break;
     }
@@ -258,12 +267,13 @@ int run_top(const global_options& globals, bool once, double interval_s) {
   auto alert_file = conf.alert_log_file();
   const std::filesystem::path alerts = alert_file ? *alert_file : dir / runtime::defaults::alert_file_name;
   const auto interval = std::chrono::duration<double>(std::max(0.1, interval_s));
+  const auto configured = take(runtime::configured_policy(conf));
 
   if (once || isatty(STDOUT_FILENO) != 1) {
     // Two samples a quarter second apart, so the rates mean something in a one-shot view.
-    const auto first = collect(dir, alerts);
+    const auto first = collect(dir, alerts, configured);
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    const auto second = collect(dir, alerts);
+    const auto second = collect(dir, alerts, configured);
     std::fputs(render(second, &first, 0).c_str(), stdout);
     return exit_code::ok;
   }
@@ -276,7 +286,7 @@ int run_top(const global_options& globals, bool once, double interval_s) {
   raw_terminal term;
   std::optional<bus_view> prev;
   while (!quit_requested.load()) {
-    auto view = collect(dir, alerts);
+    auto view = collect(dir, alerts, configured);
     const std::string screen = render(view, prev ? &*prev : nullptr, terminal_rows());
     std::string frame = "\033[H\033[2J" + screen + "\nq quits\n";
     std::fputs(frame.c_str(), stdout);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include "cli_checks.hpp"
@@ -81,4 +82,35 @@ TEST_CASE("top in a terminal shows the inbox rows and quits on q") {
   }
   tmux(bus, socket, {"kill-server"});
   REQUIRE(gone);
+}
+
+TEST_CASE("top in a short terminal keeps the link rows and says how many inboxes it left out") {
+  bus_fixture bus;
+  std::vector<std::string> init = {"init"};
+  for (int i = 0; i < 30; ++i) init.push_back("agent" + std::to_string(100 + i));
+  ok_out(bus, init);
+  // A link as its bridge reports it (bridge-east.json); no bridge needs to run for top.
+  std::ofstream(bus.dir() / "bridge-east.json")
+      << R"({"peer":"east","name":"west","state":"connected","endpoint":"127.0.0.1:7400",)"
+      << R"("outbound":"bridge-east","credits":5,"in_flight":0,"sent":1,"resent":0})";
+  const std::string socket = "sluice-top-short-" + std::to_string(getpid());
+  const std::string cmd = std::string{sluice_path()} + " top --dir " + bus.dir().string();
+  const int height = 16;
+  REQUIRE(tmux(bus, socket,
+               {"new-session", "-d", "-x", "160", "-y", std::to_string(height), "-s", "top", cmd})
+              .exit_code == 0);
+  std::string screen;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    screen = tmux(bus, socket, {"capture-pane", "-p", "-t", "top"}).out;
+    if (screen.find("q quits") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  tmux(bus, socket, {"kill-server"});
+  INFO(screen);
+  // The whole frame fits: the link row and the quit hint were not pushed off the screen.
+  CHECK(screen.find("west->east") != std::string::npos);
+  CHECK(screen.find("q quits") != std::string::npos);
+  CHECK(screen.find("more inboxes") != std::string::npos);
+  CHECK(screen.find("agent100") != std::string::npos);
 }
