@@ -96,7 +96,11 @@ TEST_CASE("a stopped remote consumer makes the local sender back off and then op
   REQUIRE(eventually([&] {
     return size_of(b.east.dir(), "far") == 4 && size_of(b.west.dir(), "bridge-east") == 4;
   }));
-  CHECK(link_of(b.west, "east")->credits == 0);
+  // The status file is rewritten every 200 ms: await the report that follows the fill.
+  CHECK(eventually([&] {
+    auto w = link_of(b.west, "east");
+    return w && w->credits == 0;
+  }));
   // Exactly what a full local inbox does: backpressure exhausted (75), then the breaker (69).
   std::vector<int> codes;
   for (int i = 0; i < 8 && (codes.empty() || codes.back() != 69); ++i)
