@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "bench/bench.hpp"
+#include "bench/machine_jitter.hpp"
 
 namespace sluice::bench {
 namespace {
@@ -44,11 +45,15 @@ std::string fmt_num(double v, const char* f = "%.1f") {
   return buf;
 }
 
-void print_table(const std::vector<case_result>& results) {
+void print_table(const std::vector<case_result>& results, const machine_jitter& jitter) {
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::map<std::string, double>> tp;
   for (const auto& r : results) tp[{r.producers, r.payload}][r.transport] = r.msgs_per_s;
-  std::printf("machine: %s, %u hardware threads\n\n", cpu_model().c_str(),
+  std::printf("machine: %s, %u hardware threads\n", cpu_model().c_str(),
               std::thread::hardware_concurrency());
+  std::printf(
+      "jitter: a spinning thread lost its CPU for > 5 us %.0f times/s (%.1f %% of 50 us "
+      "windows), longest %.0f us\n\n",
+      jitter.gaps_over_5us_per_s, jitter.windows_hit_pct, jitter.max_gap_us);
   std::printf("%-14s %4s %6s %12s %8s %8s %9s %9s %10s %10s\n", "transport", "prod", "bytes",
               "msgs/s", "x boost", "x raw", "p50 spin", "p99 spin", "p50 sleep", "p99 sleep");
   for (const auto& r : results) {
@@ -66,11 +71,19 @@ void print_table(const std::vector<case_result>& results) {
       "\nmsgs/s: median of the runs, consumer spinning; sluice uses try_push_batch (32) and "
       "pop_batch,\n"
       "sluice_single one try_push per message. Latency: one-way, one message per producer every 50 "
-      "us.\n");
+      "us.\n"
+      "jitter: while more than 1 %% of 50 us windows lose the CPU for > 5 us, no transport's p99\n"
+      "can stay under 5 us on this machine.\n");
 }
 
-void print_json(const std::vector<case_result>& results) {
+void print_json(const std::vector<case_result>& results, const machine_jitter& jitter) {
   nlohmann::json out;
+  out["machine"] = {{"cpu", cpu_model()},
+                    {"hardware_threads", std::thread::hardware_concurrency()},
+                    {"spin_gaps_over_5us_per_s", jitter.gaps_over_5us_per_s},
+                    {"windows_hit_pct", jitter.windows_hit_pct},
+                    {"max_gap_us", jitter.max_gap_us},
+                    {"lost_pct", jitter.lost_pct}};
   out["results"] = nlohmann::json::array();
   for (const auto& r : results) {
     nlohmann::json j{{"transport", r.transport}, {"producers", r.producers},
@@ -97,6 +110,8 @@ int run_inbox(int argc, char** argv) {
       ->check(CLI::Range(10, 100000));
   app.add_option("--only", only, "transports to run (default: all)");
   CLI11_PARSE(app, argc, argv);
+  std::fprintf(stderr, "machine jitter: spinning for 2 s...\n");
+  const machine_jitter jitter = measure_machine_jitter(std::chrono::seconds(2));
   std::vector<case_result> results;
   for (const std::uint32_t producers : {1u, 4u}) {
     for (const std::uint32_t payload : {64u, 1024u}) {
@@ -112,9 +127,9 @@ int run_inbox(int argc, char** argv) {
     }
   }
   if (json) {
-    print_json(results);
+    print_json(results, jitter);
   } else {
-    print_table(results);
+    print_table(results, jitter);
   }
   return 0;
 }
