@@ -3,7 +3,10 @@
 #include "cli/app.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <vector>
 
+#include "cli/actor_verbs.hpp"
 #include "cli/forward.hpp"
 #include "cli/verb.hpp"
 
@@ -16,16 +19,51 @@ void add_inspect_verbs(CLI::App& app, cli_state& state);
 void add_doctor_verbs(CLI::App& app, cli_state& state);
 void add_top_verbs(CLI::App& app, cli_state& state);
 
-std::unique_ptr<CLI::App> make_app(cli_state& state) {
+namespace {
+
+using add_verbs_fn = void (*)(CLI::App&, cli_state&);
+
+struct verb_group {
+  add_verbs_fn add;
+  std::vector<std::string_view> verbs;  // the names and aliases its function adds
+};
+
+const std::vector<verb_group>& verb_groups() {
+  static const std::vector<verb_group> groups = [] {
+    std::vector<verb_group> g = {
+        {add_bus_verbs, {"init", "init-system", "cleanup", "cleanup-system"}},
+        {add_send_verbs, {"send", "send-backpressure"}},
+        {add_recv_verbs, {"recv", "receive", "peek", "clear"}},
+        {add_inspect_verbs,
+         {"count", "get-size", "check-capacity", "get-utilization", "get-stats"}},
+        {add_doctor_verbs, {"doctor"}},
+        {add_top_verbs, {"top"}},
+        {add_forwarded_verbs, {}},
+    };
+    for (const auto& v : actor_verbs) g.back().verbs.emplace_back(v.name);
+    return g;
+  }();
+  return groups;
+}
+
+}  // namespace
+
+std::unique_ptr<CLI::App> make_app(cli_state& state, std::string_view first_arg) {
   auto app = make_base_app(state);
-  add_bus_verbs(*app, state);
-  add_send_verbs(*app, state);
-  add_recv_verbs(*app, state);
-  add_inspect_verbs(*app, state);
-  add_doctor_verbs(*app, state);
-  add_top_verbs(*app, state);
-  add_forwarded_verbs(*app, state);
+  const auto& groups = verb_groups();
+  for (const auto& g : groups) {
+    if (std::find(g.verbs.begin(), g.verbs.end(), first_arg) == g.verbs.end()) continue;
+    g.add(*app, state);
+    return app;
+  }
+  for (const auto& g : groups) g.add(*app, state);
   return app;
+}
+
+std::vector<std::string_view> grouped_verbs() {
+  std::vector<std::string_view> all;
+  for (const auto& g : verb_groups()) all.insert(all.end(), g.verbs.begin(), g.verbs.end());
+  return all;
 }
 
 }  // namespace sluice::cli

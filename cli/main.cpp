@@ -7,6 +7,6 @@
 
 int main(int argc, char** argv) {
   sluice::cli::cli_state state;
-  const auto app = sluice::cli::make_app(state);
+  const auto app = sluice::cli::make_app(state, argc > 1 ? argv[1] : "");
   return sluice::cli::run_app(*app, state, argc, argv);
 }
