@@ -128,6 +128,8 @@ struct inbox::impl {
   bool has_work(bool may_resolve) noexcept;      // something pop_batch can act on
   bool anything_in_flight() const noexcept;
   // push.cpp
+  // freed + releases: admissions given back. Read before taking a ticket (push.cpp, step 1).
+  std::uint64_t admissions_returned() const noexcept;
   bool try_evict_oldest() noexcept;
   void ring_not_empty() noexcept;
   void ring_not_full() noexcept;

@@ -139,7 +139,8 @@ struct header {
   // releases: refused admissions (producers) and admissions of producers that died before
   // claiming a position (given back by the consumer). freed: regular positions freed, i.e.
   // the sum of the regular heads (stored only by the flock holder, after the slots are free).
-  // A producer is admitted while claims - releases - freed < capacity.
+  // A producer is admitted while its ticket (claims before its own) minus releases + freed,
+  // both read before it took the ticket, is below capacity (push.cpp, step 1).
   padded_u64 claims;
   padded_u64 releases;
   doorbell not_empty;

@@ -1,8 +1,14 @@
 // Producer side: admission, slot claim, publish, drop-oldest eviction, the not_full doorbell.
 //
 // Fast path for a regular message (no syscall, no lock):
-//   1. claims.fetch_add(1): admission ticket and inbox sequence number in one RMW; refused
-//      (and given back through releases) when claims - releases - freed would exceed capacity.
+//   1. read freed + releases, then claims.fetch_add(1): admission ticket and inbox sequence
+//      number in one RMW; refused (and given back through releases) when the tickets before
+//      ours minus what was freed or released would leave no room. The two reads come before
+//      the ticket: read after it, they could count releases and frees of tickets younger
+//      than ours, which our ticket number does not count, and admit more than capacity (two
+//      producers each taking the last room). That happened under load (4 producers, 2 cores):
+//      the extra position's slot was not free, its stamp failed, and the consumer stalled a
+//      grace period on it. tests/inbox/admission_test.cpp replays the interleaving.
 //   2. tail[lane].fetch_add(1): the position; admission guarantees its slot was freed.
 //   3. CAS the slot ctl (lap, 0) -> (lap, pid): the stamp. If the consumer already gave up on
 //      this position (we were stalled longer than the grace period) the CAS fails and we start
@@ -25,6 +31,7 @@ namespace sluice::inbox {
 #ifdef SLUICE_INBOX_TEST_HOOKS
 void (*test_hooks::after_claim)() = nullptr;
 void (*test_hooks::after_admission)() = nullptr;
+void (*test_hooks::after_ticket)() = nullptr;
 void (*test_hooks::inside_commit)() = nullptr;
 #endif
 
@@ -35,6 +42,12 @@ using layout::make_ctl;
 inline void call_after_claim_hook() noexcept {
 #ifdef SLUICE_INBOX_TEST_HOOKS
   if (test_hooks::after_claim != nullptr) test_hooks::after_claim();
+#endif
+}
+
+inline void call_after_ticket_hook() noexcept {
+#ifdef SLUICE_INBOX_TEST_HOOKS
+  if (test_hooks::after_ticket != nullptr) test_hooks::after_ticket();
 #endif
 }
 
@@ -98,6 +111,11 @@ constexpr std::uint32_t max_stuck_tail_reads = 1u << 16;
 constexpr std::uint32_t max_failed_stamps = 1u << 16;
 
 }  // namespace
+
+std::uint64_t inbox::impl::admissions_returned() const noexcept {
+  return h->freed.value.load(std::memory_order_acquire) +    // sync: admission
+         h->releases.value.load(std::memory_order_acquire);  // sync: admission
+}
 
 void inbox::impl::ring_not_empty() noexcept {
   // Dekker pair with wait_not_empty: our publish store, then a barrier, then the waiters
@@ -165,9 +183,10 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
           h.claims.value.fetch_add(1, std::memory_order_relaxed);  // relaxed: a unique number only
       h.releases.value.fetch_add(1, std::memory_order_relaxed);    // relaxed: as above
     } else {
-      seq = h.claims.value.fetch_add(1, std::memory_order_acquire);  // sync: admission
-      const std::uint64_t rel = h.freed.value.load(std::memory_order_acquire) +  // sync: admission
-                                h.releases.value.load(std::memory_order_acquire);  // sync: admission
+      const std::uint64_t rel = m.admissions_returned();
+      // acq_rel: a younger ticket that reads ours is ordered after our reads above.
+      seq = h.claims.value.fetch_add(1, std::memory_order_acq_rel);  // sync: admission
+      call_after_ticket_hook();
       if (static_cast<std::int64_t>(seq - rel) >= static_cast<std::int64_t>(m.capacity)) {
         h.releases.value.fetch_add(1, std::memory_order_release);  // sync: admission (give it back)
         if (policy == overflow_policy::drop_oldest && m.try_evict_oldest()) continue;
@@ -239,10 +258,11 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
       ++done;
       continue;
     }
+    // Returned admissions before the ticket, as in try_push (step 1 above).
+    const std::uint64_t rel = m.admissions_returned();
     const std::uint64_t seq =
-        h.claims.value.fetch_add(run, std::memory_order_acquire);                // sync: admission
-    const std::uint64_t rel = h.freed.value.load(std::memory_order_acquire) +  // sync: admission
-                              h.releases.value.load(std::memory_order_acquire);  // sync: admission
+        h.claims.value.fetch_add(run, std::memory_order_acq_rel);  // sync: admission
+    call_after_ticket_hook();
     const auto room = static_cast<std::int64_t>(m.capacity) - static_cast<std::int64_t>(seq - rel);
     const std::size_t take =
         room <= 0 ? 0 : std::min<std::size_t>(run, static_cast<std::size_t>(room));

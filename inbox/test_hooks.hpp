@@ -7,6 +7,9 @@ namespace sluice::inbox::test_hooks {
 // Called by a producer after it claimed and stamped a slot, before it writes the message,
 // so a test can SIGKILL a process at exactly that point.
 extern void (*after_claim)();
+// Called by a producer right after it took its admission ticket (claims), before it decides
+// whether the ticket fits, so a test can interleave other producers at exactly that point.
+extern void (*after_ticket)();
 // Called by a producer after it took a regular admission, before it claims a position.
 extern void (*after_admission)();
 // Called by a consumer inside commit, after the ledger store and before the slots are freed.
