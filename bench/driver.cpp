@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
@@ -230,8 +232,13 @@ case_result measure(transport& t, const endpoint_config& cfg, const run_options&
   r.producers = cfg.producers;
   r.payload = cfg.payload;
   std::vector<double> tp, p50, p99, s50, s99;
+  // SLUICE_BENCH_VERBOSE=1 prints every run, to tell a bimodal case from a noisy one.
+  const bool verbose = std::getenv("SLUICE_BENCH_VERBOSE") != nullptr;
   for (int i = 0; i < opts.runs; ++i) {
     tp.push_back(throughput_once(t, cfg, c.operator->()));
+    if (verbose)
+      std::fprintf(stderr, "  %s %u x %u B run %d: %.0f msgs/s\n", r.transport.c_str(),
+                   cfg.producers, cfg.payload, i + 1, tp.back());
     const auto spin = latency_once(t, cfg, c.operator->(), false, opts.latency_samples);
     p50.push_back(spin.p50);
     p99.push_back(spin.p99);
