@@ -255,7 +255,11 @@ extern "C" void on_quit_signal(int) { quit_requested.store(true); }
 
 std::size_t terminal_rows() {
   winsize ws{};
-  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 5) return ws.ws_row - 5u;
+  // The frame around the table rows: title, policy, blank, heading, then blank and "q quits"
+  // (printed without a final newline, which would scroll the title off a full screen).
+  constexpr unsigned short frame_lines = 6;
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > frame_lines)
+    return ws.ws_row - frame_lines;
   return 0;
 }
 
@@ -264,8 +268,8 @@ int run_top(const global_options& globals, bool once, double interval_s) {
   if (!where) throw cli_error{exit_code::bad_input, where.err().message};
   const auto dir = where->dir;
   runtime::config conf{dir};
-  auto alert_file = conf.alert_log_file();
-  const std::filesystem::path alerts = alert_file ? *alert_file : dir / runtime::defaults::alert_file_name;
+  // An invalid ALERT_LOG_FILE is an error here as everywhere, not a quiet default.
+  const std::filesystem::path alerts = take(conf.alert_log_file());
   const auto interval = std::chrono::duration<double>(std::max(0.1, interval_s));
   const auto configured = take(runtime::configured_policy(conf));
 
@@ -288,7 +292,7 @@ int run_top(const global_options& globals, bool once, double interval_s) {
   while (!quit_requested.load()) {
     auto view = collect(dir, alerts, configured);
     const std::string screen = render(view, prev ? &*prev : nullptr, terminal_rows());
-    std::string frame = "\033[H\033[2J" + screen + "\nq quits\n";
+    std::string frame = "\033[H\033[2J" + screen + "\nq quits";
     std::fputs(frame.c_str(), stdout);
     std::fflush(stdout);
     prev = std::move(view);

@@ -108,7 +108,10 @@ TEST_CASE("top in a short terminal keeps the link rows and says how many inboxes
   }
   tmux(bus, socket, {"kill-server"});
   INFO(screen);
-  // The whole frame fits: the link row and the quit hint were not pushed off the screen.
+  // The whole frame fits: neither the title above nor the link row and quit hint below were
+  // pushed off the screen.
+  CHECK(screen.find("sluice top") != std::string::npos);
+  CHECK(screen.find("AGENT") != std::string::npos);
   CHECK(screen.find("west->east") != std::string::npos);
   CHECK(screen.find("q quits") != std::string::npos);
   CHECK(screen.find("more inboxes") != std::string::npos);
