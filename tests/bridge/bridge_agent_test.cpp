@@ -12,6 +12,19 @@
 
 using namespace sluice;
 
+namespace {
+
+// Runs agent "me" on the bus in `dir` in this process until a handler stops it.
+int run_me(const std::filesystem::path& dir, actors::agent_handlers h) {
+  actors::agent_options opts;
+  opts.name = "me";
+  opts.bus_dir = dir;
+  opts.handle_signals = false;
+  return actors::run_agent(std::move(h), opts);
+}
+
+}  // namespace
+
 TEST_CASE(
     "a C++ agent's send to far@east creates bridge-east and lands there with far in the "
     "envelope") {
@@ -29,11 +42,7 @@ TEST_CASE(
     malformed = self.send("far@", "task", "nowhere");
     self.stop(0);
   };
-  actors::agent_options opts;
-  opts.name = "me";
-  opts.bus_dir = dir;
-  opts.handle_signals = false;
-  REQUIRE(actors::run_agent(std::move(h), opts) == 0);
+  REQUIRE(run_me(dir, std::move(h)) == 0);
 
   CHECK(remote == backpressure::send_status::sent);
   CHECK(malformed != backpressure::send_status::sent);
@@ -63,11 +72,7 @@ TEST_CASE("an agent with an invalid inbox size in the configuration refuses to s
     started = true;
     self.stop(0);
   };
-  actors::agent_options opts;
-  opts.name = "me";
-  opts.bus_dir = dir;
-  opts.handle_signals = false;
-  CHECK(actors::run_agent(std::move(h), opts) == 65);
+  CHECK(run_me(dir, std::move(h)) == 65);
   CHECK_FALSE(started);
   CHECK_FALSE(std::filesystem::exists(dir / "me.inbox"));
 }
