@@ -445,7 +445,7 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
     caf::scoped_actor self{sys};
     auto rep = sys.spawn(reporter, ctx, metrics_path(ctx->bus_dir));
     caf::actor side;
-    if (!opts.listen.empty()) {
+    if (listening) {
       side = sys.spawn(acceptor, ctx);
       auto port = sys.middleman().publish(side, where->port, where->host.c_str(), true);
       if (!port) {

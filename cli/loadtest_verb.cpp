@@ -241,9 +241,7 @@ int run_loadtest_verb(const loadtest_flags& f, const global_options& globals) {
   cfg.bus_dir = where.dir;
   take(runtime::ensure_bus_dir(cfg.bus_dir));
   runtime::config conf{cfg.bus_dir};
-  cfg.inbox_options.capacity = take(conf.max_inbox_size());
-  cfg.inbox_options.slot_size = take(conf.slot_size());
-  cfg.inbox_options.critical_reserve = take(conf.critical_reserve());
+  cfg.inbox_options = take(conf.new_inbox_options());
   if (!f.threads) {
     std::error_code ec;
     cfg.sender_exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();

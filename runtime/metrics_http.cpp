@@ -5,7 +5,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <charconv>
 #include <chrono>
 #include <exception>
 #include <thread>
@@ -98,24 +97,17 @@ struct metrics_http_server::impl {
 };
 
 result<http_endpoint> parse_http_endpoint(std::string_view text, std::string_view what) {
-  const auto bad = [&](const char* why) {
-    return error{errc::invalid_argument,
-                 std::string(what) + " " + std::string(text) + ": " + why +
-                     " (expected host:port, e.g. 127.0.0.1:9464)"};
-  };
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return bad("missing host or port");
-  auto host = text.substr(0, colon);
-  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  const auto port_text = text.substr(colon + 1);
-  unsigned port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535)
-    return bad("port must be a number in 0..65535");
+  auto at = parse_endpoint(text, true);
+  if (!at) return error{at.err().code, std::string(what) + " " + at.err().message};
+  if (at->host.size() >= 2 && at->host.front() == '[' && at->host.back() == ']')
+    at->host = at->host.substr(1, at->host.size() - 2);
   beast::error_code aec;
-  asio::ip::make_address(std::string(host), aec);
-  if (aec) return bad("host must be a numeric IPv4 or IPv6 address");
-  return http_endpoint{std::string(host), static_cast<std::uint16_t>(port)};
+  asio::ip::make_address(at->host, aec);
+  if (aec)
+    return error{errc::invalid_argument, std::string(what) + " '" + std::string(text) +
+                                             "': the host must be a numeric IPv4 or IPv6 "
+                                             "address, e.g. 127.0.0.1:9464"};
+  return std::move(at.value());
 }
 
 result<std::unique_ptr<metrics_http_server>> metrics_http_server::start(const http_endpoint& at,

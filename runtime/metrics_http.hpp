@@ -9,16 +9,16 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/endpoint.hpp"
 #include "runtime/result.hpp"
 
 namespace sluice::runtime {
 
-struct http_endpoint {
-  std::string host;        // numeric address, e.g. 127.0.0.1 or ::1
-  std::uint16_t port = 0;  // 0: any free port (tests)
-};
+// host: a numeric address, e.g. 127.0.0.1 or ::1; port 0: any free port (tests).
+using http_endpoint = endpoint;
 
-// Parses "host:port" or "[v6]:port"; `what` names the flag in the error ("--http").
+// Parses "host:port" or "[v6]:port" (parse_endpoint, then the host must be numeric); `what`
+// names the flag in the error ("--http").
 result<http_endpoint> parse_http_endpoint(std::string_view text, std::string_view what);
 
 class metrics_http_server {
