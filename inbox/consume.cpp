@@ -22,6 +22,7 @@
 
 #include "inbox/futex.hpp"
 #include "inbox/impl.hpp"
+#include "inbox/prefetch.hpp"
 #include "inbox/process.hpp"
 #include "inbox/test_hooks.hpp"
 
@@ -72,7 +73,15 @@ std::size_t inbox::impl::take(std::size_t lane, received_message* out, std::size
       continue;
     }
     if ((owner & layout::published_bit) == 0) {
-      if (owner != 0) c.blocked = true;
+      if (owner != 0) {
+        c.blocked = true;
+      } else {
+        // Waiting for a producer: fetch the next slot's control word now, or taking the
+        // message would end with a cache miss on it (slots a page apart are long evicted when
+        // they come round). Not when this slot is claimed: its producer is then likely
+        // writing the next one too, and reading it would take the line from under it.
+        detail::prefetch_for_read(slot(lane, pos + 1));
+      }
       break;
     }
     if (!decode_slot(s, max_payload, lane, out[got])) {
@@ -168,6 +177,20 @@ void inbox::impl::watch_admissions() noexcept {
   c.leak_samples = 0;
 }
 
+bool inbox::impl::sweep_due() noexcept {
+  // The sweep reads the producers' counters (tails, claims), which turns their cache lines
+  // shared: each producer's next ticket and tail claim then wait for a cross-core transfer.
+  // Swept every 64 empty polls, a spinning consumer did that every few microseconds, so most
+  // messages paid for it; dead producers only need finding within a grace period. The clock
+  // is read once per 64 empty polls.
+  auto& c = cons;
+  if ((++c.empty_polls & 63u) != 0) return false;
+  const std::uint64_t now = detail::monotonic_ns();
+  if (now - c.last_sweep_ns < static_cast<std::uint64_t>(grace.count()) / 8) return false;
+  c.last_sweep_ns = now;
+  return true;
+}
+
 bool inbox::impl::has_work(bool may_resolve) noexcept {
   for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
     const auto& g = lanes[lane];
@@ -252,9 +275,10 @@ std::size_t consumer::pop_batch(received_message* out, std::size_t max) noexcept
     }
   }
   c.delivered = n;
-  // Rarely (or when a lane stopped at a claimed slot) look for slots of dead producers.
+  // When a lane stopped at a claimed slot, or every eighth of a grace period, look for slots
+  // of dead producers.
   if (n < max) {
-    const bool periodic = (++c.empty_polls & 63u) == 0;
+    const bool periodic = m.sweep_due();
     if ((c.blocked || periodic) && m.resolve_stuck(periodic)) return n + pop_more(out + n, max - n);
   }
   return n;

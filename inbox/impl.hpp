@@ -65,6 +65,7 @@ struct consumer_cursors {
   pending_claim pending[layout::lane_count];
   std::uint64_t heartbeat_ns = 0;  // last value stored in header.consumer.heartbeat_ns
   std::uint32_t empty_polls = 0;
+  std::uint64_t last_sweep_ns = 0;  // monotonic ns of the last periodic resolve_stuck
   // watch_admissions: the smallest leak estimate seen since since_ns, over `samples` looks.
   std::int64_t leak_min = 0;
   std::uint64_t leak_since_ns = 0;
@@ -89,6 +90,10 @@ struct inbox::impl {
   // producer reads a slot before writing it (see push.cpp, touch_first_lap). Atomic because
   // threads of one process may push through the same inbox object.
   std::atomic<std::uint32_t> first_lap_pushes[layout::lane_count] = {};
+  // The consumer's `freed` as this process last read it. `freed` only grows, so an old value
+  // admits less, never more; reading it fresh on every push cost a cross-core transfer per
+  // message (the consumer writes it on every commit). See push.cpp, step 1.
+  std::atomic<std::uint64_t> freed_seen{0};
 
   // Consumer side, valid while a consumer is attached through this object.
   bool consuming = false;
@@ -125,11 +130,15 @@ struct inbox::impl {
   // consume.cpp
   std::size_t take(std::size_t lane, received_message* out, std::size_t k) noexcept;
   bool resolve_stuck(bool read_tails) noexcept;  // true when a stuck slot was skipped
+  bool sweep_due() noexcept;                     // time for a periodic resolve_stuck
   bool has_work(bool may_resolve) noexcept;      // something pop_batch can act on
   bool anything_in_flight() const noexcept;
   // push.cpp
-  // freed + releases: admissions given back. Read before taking a ticket (push.cpp, step 1).
+  // freed + releases: admissions given back, with `freed` as this process last read it
+  // (freed_seen). Read before taking a ticket (push.cpp, step 1).
   std::uint64_t admissions_returned() const noexcept;
+  // Reads `freed` into freed_seen; true when it moved on since the last read.
+  bool refresh_freed() noexcept;
   bool try_evict_oldest() noexcept;
   void ring_not_empty() noexcept;
   void ring_not_full() noexcept;

@@ -80,3 +80,60 @@ TEST_CASE(
   CHECK(s.enqueued == 4);
   CHECK(in->size() == 0);
 }
+
+// A producer decides admission with `freed` as it last read it (push.cpp, step 1), which is
+// stale as soon as the consumer commits. Stale may only mean "read it again", never a full
+// answer, a rejected_full count or an eviction while there is room.
+TEST_CASE(
+    "a producer whose view of the freed slots is a lap old still fills the whole inbox, "
+    "answering full only when it is") {
+  temp_bus bus;
+  auto in = inbox::open_or_create(bus.dir(), "sink", create_options{8, 1, 256, 0600});
+  REQUIRE(in);
+  auto producer = inbox::open(bus.dir(), "sink");
+  REQUIRE(producer);
+  received_message got[16];
+  auto drain = [&] {
+    auto c = in->attach_consumer();
+    REQUIRE(c);
+    CHECK(c->pop_batch(got, 16) == 8);
+    c->commit();
+  };
+  auto fill_one_by_one = [&](overflow_policy policy) {
+    for (int i = 0; i < 8; ++i)
+      REQUIRE(producer->try_push(msg("m"), nullptr, policy) == push_result::ok);
+  };
+
+  fill_one_by_one(overflow_policy::reject);
+  CHECK(producer->try_push(msg("over")) == push_result::full);
+  drain();  // the producer last read `freed` before this commit
+
+  SECTION("one at a time") {
+    fill_one_by_one(overflow_policy::reject);
+    CHECK(producer->try_push(msg("over")) == push_result::full);
+    CHECK(in->snapshot().rejected_full == 2);
+  }
+  SECTION("in one batch") {
+    std::vector<message_view> batch(9, msg("b"));
+    push_result stopped = push_result::ok;
+    CHECK(producer->try_push_batch(batch.data(), batch.size(), &stopped) == 8);
+    CHECK(stopped == push_result::full);
+    CHECK(in->snapshot().rejected_full == 2);
+  }
+  SECTION("with drop-oldest, nothing is dropped while there is room") {
+    fill_one_by_one(overflow_policy::drop_oldest);
+    CHECK(in->snapshot().dropped == 0);
+    CHECK(producer->try_push(msg("evicts"), nullptr, overflow_policy::drop_oldest) ==
+          push_result::ok);
+    CHECK(in->snapshot().dropped == 1);
+  }
+  SECTION("with drop-oldest, a push into an inbox another producer filled drops exactly one") {
+    auto other = inbox::open(bus.dir(), "sink");
+    REQUIRE(other);
+    for (int i = 0; i < 8; ++i) REQUIRE(other->try_push(msg("o")) == push_result::ok);
+    CHECK(producer->try_push(msg("evicts"), nullptr, overflow_policy::drop_oldest) ==
+          push_result::ok);
+    CHECK(in->snapshot().dropped == 1);
+  }
+  CHECK(in->size() == 8);
+}

@@ -355,8 +355,9 @@ TEST_CASE("a running consumer gives back the admission of a producer killed befo
     REQUIRE(in.try_push(message_view{"p", "t", std::to_string(i), priority::normal}) ==
             push_result::ok);
   CHECK(in.full());
-  // The consumer keeps polling without committing: within a grace period of looks (every 64th
-  // poll that returns less than asked) it counts the admission no position explains.
+  // The consumer keeps polling without committing: within a grace period of looks (one per
+  // eighth of a grace period, among polls that return less than asked) it counts the
+  // admission no position explains.
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (in.full() && std::chrono::steady_clock::now() < deadline) (void)c.pop_batch(8);
   REQUIRE_FALSE(in.full());
