@@ -80,6 +80,9 @@ struct case_result {
 struct run_options {
   int runs = 3;                          // each measurement is the median of this many runs
   std::uint32_t latency_samples = 2000;  // per producer per run
+  // Unmeasured messages per producer before the samples (driver.cpp): one lap of a
+  // 1000-slot ring, so the samples see warm mappings and caches.
+  std::uint32_t latency_warmup = 1024;
 };
 
 // Throughput and latency of one transport for one (producers, payload) case.

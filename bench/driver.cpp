@@ -6,6 +6,10 @@
 // has a batch API), the consumer spins; msgs/s = total / (last receive - start).
 // Latency: every producer sends one message every `pace`, stamped with CLOCK_MONOTONIC; the
 // consumer takes the difference on receipt. Paced, so it measures hand-over, not queueing.
+// Each producer first sends one ring's worth of unstamped messages that are not measured:
+// fresh processes take page faults on their first pass over a ring (every transport does),
+// which is start-up cost, not hand-over; without the warm-up half of a run's samples were
+// first-pass ones and p99 measured page faults.
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -170,8 +174,11 @@ struct percentiles {
 };
 
 percentiles latency_once(transport& t, const endpoint_config& cfg, control* c, bool sleeping,
-                         std::uint32_t samples) {
+                         const run_options& opts) {
+  const std::uint32_t samples = opts.latency_samples;
   const std::uint64_t total = static_cast<std::uint64_t>(samples) * cfg.producers;
+  const std::uint32_t warmup = opts.latency_warmup;
+  const std::uint64_t expected = total + static_cast<std::uint64_t>(warmup) * cfg.producers;
   const std::uint64_t pace_ns = 50'000;
   std::vector<char> buf(cfg.payload, 'l');
   const bool ok = run_once(
@@ -179,7 +186,7 @@ percentiles latency_once(transport& t, const endpoint_config& cfg, control* c, b
       [&](sender& s, std::uint32_t index) {
         // Stagger producers so their sends do not all land at the same instant.
         std::uint64_t next = now_ns() + index * pace_ns / cfg.producers;
-        for (std::uint32_t i = 0; i < samples; ++i) {
+        for (std::uint32_t i = 0; i < warmup + samples; ++i) {
           while (now_ns() < next) {
             const std::uint64_t left = next - now_ns();
             if (left > 20'000) {
@@ -187,7 +194,7 @@ percentiles latency_once(transport& t, const endpoint_config& cfg, control* c, b
               ::nanosleep(&ts, nullptr);
             }
           }
-          const std::uint64_t stamp = now_ns();
+          const std::uint64_t stamp = i < warmup ? 0 : now_ns();  // 0: warm-up, not measured
           std::memcpy(buf.data(), &stamp, sizeof stamp);
           s.send(buf.data(), cfg.payload);
           next += pace_ns;
@@ -196,17 +203,18 @@ percentiles latency_once(transport& t, const endpoint_config& cfg, control* c, b
       },
       [&](receiver& r) {
         std::uint64_t got = 0;
+        std::uint64_t measured = 0;
         const on_message fn = [&](const char* data, std::size_t size) {
           const std::uint64_t now = now_ns();
           std::uint64_t stamp = 0;
           if (size >= sizeof stamp) std::memcpy(&stamp, data, sizeof stamp);
-          if (got < total) c->samples[got] = now - stamp;
+          if (stamp != 0 && measured < total) c->samples[measured++] = now - stamp;
           ++got;
         };
         const std::uint64_t start = now_ns();
-        while (got < total && now_ns() - start < run_cap_ns) r.receive(sleeping, fn);
-        c->sample_count = got;
-        c->capped = got < total ? 1 : 0;
+        while (got < expected && now_ns() - start < run_cap_ns) r.receive(sleeping, fn);
+        c->sample_count = measured;
+        c->capped = got < expected ? 1 : 0;
         return 0;
       });
   if (!ok) return {};
@@ -239,11 +247,11 @@ case_result measure(transport& t, const endpoint_config& cfg, const run_options&
     if (verbose)
       std::fprintf(stderr, "  %s %u x %u B run %d: %.0f msgs/s\n", r.transport.c_str(),
                    cfg.producers, cfg.payload, i + 1, tp.back());
-    const auto spin = latency_once(t, cfg, c.operator->(), false, opts.latency_samples);
+    const auto spin = latency_once(t, cfg, c.operator->(), false, opts);
     p50.push_back(spin.p50);
     p99.push_back(spin.p99);
     if (t.can_sleep()) {
-      const auto sleep = latency_once(t, cfg, c.operator->(), true, opts.latency_samples);
+      const auto sleep = latency_once(t, cfg, c.operator->(), true, opts);
       s50.push_back(sleep.p50);
       s99.push_back(sleep.p99);
     }
