@@ -12,6 +12,7 @@
 // first-pass ones and p99 measured page faults.
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +38,14 @@ std::uint64_t now_ns() {
          static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
+// How often the scheduler has taken the CPU from this process (ru_nivcsw): a spinning
+// consumer that is preempted delays whatever arrives meanwhile, whatever the transport.
+long involuntary_switches() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return u.ru_nivcsw;
+}
+
 // No single run lasts longer than this (see run_once).
 constexpr std::uint64_t run_cap_ns = 3'000'000'000;
 
@@ -49,6 +58,8 @@ struct control {
   std::uint32_t capped;    // the consumer stopped at run_cap before everything arrived
   std::uint64_t checksum;  // keeps the consumer's reads of each payload observable
   std::uint64_t sample_count;
+  std::uint64_t consumer_preemptions;  // ru_nivcsw over the latency run
+  std::uint64_t consumer_ns;
   std::uint64_t samples[1];  // latency samples in ns (sized at mapping time)
 };
 
@@ -171,6 +182,7 @@ double throughput_once(transport& t, const endpoint_config& cfg, control* c) {
 struct percentiles {
   double p50 = 0;
   double p99 = 0;
+  double consumer_preemptions_per_s = 0;  // involuntary context switches of the consumer
 };
 
 percentiles latency_once(transport& t, const endpoint_config& cfg, control* c, bool sleeping,
@@ -212,7 +224,11 @@ percentiles latency_once(transport& t, const endpoint_config& cfg, control* c, b
           ++got;
         };
         const std::uint64_t start = now_ns();
+        const long preempted_before = involuntary_switches();
         while (got < expected && now_ns() - start < run_cap_ns) r.receive(sleeping, fn);
+        c->consumer_preemptions =
+            static_cast<std::uint64_t>(involuntary_switches() - preempted_before);
+        c->consumer_ns = now_ns() - start;
         c->sample_count = measured;
         c->capped = got < expected ? 1 : 0;
         return 0;
@@ -223,7 +239,9 @@ percentiles latency_once(transport& t, const endpoint_config& cfg, control* c, b
   if (v.empty()) return {};
   std::sort(v.begin(), v.end());
   return {static_cast<double>(v[v.size() / 2]) / 1e3,
-          static_cast<double>(v[v.size() * 99 / 100]) / 1e3};
+          static_cast<double>(v[v.size() * 99 / 100]) / 1e3,
+          static_cast<double>(c->consumer_preemptions) * 1e9 /
+              static_cast<double>(std::max<std::uint64_t>(c->consumer_ns, 1))};
 }
 
 double median(std::vector<double> v) {
@@ -250,6 +268,12 @@ case_result measure(transport& t, const endpoint_config& cfg, const run_options&
     const auto spin = latency_once(t, cfg, c.operator->(), false, opts);
     p50.push_back(spin.p50);
     p99.push_back(spin.p99);
+    if (verbose)
+      std::fprintf(stderr,
+                   "  %s %u x %u B run %d: spinning p50 %.2f us p99 %.2f us, consumer "
+                   "preempted %.0f times/s\n",
+                   r.transport.c_str(), cfg.producers, cfg.payload, i + 1, spin.p50, spin.p99,
+                   spin.consumer_preemptions_per_s);
     if (t.can_sleep()) {
       const auto sleep = latency_once(t, cfg, c.operator->(), true, opts);
       s50.push_back(sleep.p50);
