@@ -19,7 +19,6 @@ std::int64_t monotonic_ns() {
 struct spin_result {
   std::uint64_t over_5us = 0;
   std::int64_t lost_ns = 0;
-  std::int64_t late_ns = 0;  // sum of (gap - 5 us) over gaps > 5 us
   std::int64_t max_gap_ns = 0;
 };
 
@@ -33,10 +32,7 @@ spin_result spin(std::int64_t duration_ns) {
     if (gap > 1'000) {
       r.lost_ns += gap;
       r.max_gap_ns = std::max(r.max_gap_ns, gap);
-      if (gap > 5'000) {
-        ++r.over_5us;
-        r.late_ns += gap - 5'000;
-      }
+      if (gap > 5'000) ++r.over_5us;
     }
     last = t;
     if (t - start >= duration_ns) return r;
@@ -59,8 +55,6 @@ machine_jitter measure_machine_jitter(std::chrono::milliseconds duration, unsign
     j.gaps_over_5us_per_s += static_cast<double>(r.over_5us) / seconds / threads;
     j.windows_hit_pct += 100.0 * static_cast<double>(r.over_5us) / windows / threads;
     j.lost_pct += 100.0 * static_cast<double>(r.lost_ns) / static_cast<double>(ns) / threads;
-    j.late_over_5us_pct +=
-        100.0 * static_cast<double>(r.late_ns) / static_cast<double>(ns) / threads;
     j.max_gap_us = std::max(j.max_gap_us, static_cast<double>(r.max_gap_ns) / 1000.0);
   }
   return j;
