@@ -373,7 +373,7 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
     published_any = true;
     warm_lane = lane;
     warm_pos = pos0 + take;
-    warm_bytes = slot_bytes(msgs[done + take - lost - 1]);
+    warm_bytes = slot_bytes(first);  // the run's messages are alike enough for a hint
     done += take - lost;
     lost_total += lost;
     if (lost_total > max_failed_stamps) {  // as in try_push: a corrupt file, not contention
