@@ -106,6 +106,20 @@ pid_t spawn(F fn) {
   return pid;
 }
 
+// --pin (endpoint_config::pin_consumer): CPU 0 for the consumer, every other CPU for producers.
+void pin_to(bool consumer) {
+  const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus < 2) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (consumer) {
+    CPU_SET(0, &set);
+  } else {
+    for (long cpu = 1; cpu < cpus; ++cpu) CPU_SET(static_cast<int>(cpu), &set);
+  }
+  (void)::sched_setaffinity(0, sizeof set, &set);
+}
+
 // Runs producers and a consumer once; returns false if a child failed.
 template <class Produce, class Consume>
 bool run_once(transport& t, const endpoint_config& cfg, control* c, Produce produce,
@@ -116,12 +130,14 @@ bool run_once(transport& t, const endpoint_config& cfg, control* c, Produce prod
   t.setup(cfg);
   std::vector<pid_t> kids;
   kids.push_back(spawn([&] {
+    if (cfg.pin_consumer) pin_to(true);
     auto r = t.open_receiver();
     wait_go(c);
     return consume(*r);
   }));
   for (std::uint32_t i = 0; i < cfg.producers; ++i) {
     kids.push_back(spawn([&, i] {
+      if (cfg.pin_consumer) pin_to(false);
       auto s = t.open_sender(i);
       wait_go(c);
       return produce(*s, i);

@@ -73,12 +73,15 @@ void print_table(const std::vector<case_result>& results, const machine_jitter& 
       "pop_batch,\n"
       "sluice_single one try_push per message. Latency: one-way, one message per producer every 50 "
       "us,\n"
-      "after %u unmeasured warm-up messages per producer.\n"
+      "after %u unmeasured warm-up messages per producer.%s\n"
       "jitter: one thread spinning for 2 s before the runs, for context only. What sets the p99\n"
       "is whether the scheduler preempts the spinning consumer (SLUICE_BENCH_VERBOSE=1 prints\n"
       "how often per run): with four producers on two cores it often does, and every transport's\n"
       "p99 is then tens of microseconds.\n",
-      opts.latency_warmup);
+      opts.latency_warmup,
+      opts.pin_consumer
+          ? "\npinned (--pin): the consumer alone on CPU 0, the producers on the others."
+          : "");
 }
 
 void print_json(const std::vector<case_result>& results, const machine_jitter& jitter,
@@ -91,6 +94,7 @@ void print_json(const std::vector<case_result>& results, const machine_jitter& j
                     {"max_gap_us", jitter.max_gap_us},
                     {"lost_pct", jitter.lost_pct}};
   out["latency_warmup_per_producer"] = opts.latency_warmup;
+  out["pinned"] = opts.pin_consumer;
   out["results"] = nlohmann::json::array();
   for (const auto& r : results) {
     nlohmann::json j{{"transport", r.transport}, {"producers", r.producers},
@@ -120,6 +124,9 @@ int run_inbox(int argc, char** argv) {
                  "a fresh process's first pass takes page faults, which is start-up, not "
                  "hand-over)")
       ->check(CLI::Range(0, 100000));
+  app.add_flag("--pin", opts.pin_consumer,
+               "run the consumer alone on CPU 0 and the producers on the other CPUs (the "
+               "scheduler then never preempts the spinning consumer for a producer)");
   app.add_option("--only", only, "transports to run (default: all)");
   CLI11_PARSE(app, argc, argv);
   std::fprintf(stderr, "machine jitter: spinning for 2 s...\n");
@@ -135,6 +142,7 @@ int run_inbox(int argc, char** argv) {
         endpoint_config cfg;
         cfg.producers = producers;
         cfg.payload = payload;
+        cfg.pin_consumer = opts.pin_consumer;
         results.push_back(measure(*t, cfg, opts));
       }
     }
