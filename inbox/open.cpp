@@ -295,7 +295,7 @@ result<inbox::impl*> map_file(int fd, const fs::path& path, std::string_view age
   m->slot_size = id.slot_size;
   m->max_payload = id.slot_size - layout::slot_header_size;
   m->id_prefix = static_cast<std::uint64_t>(id.incarnation) << 40;
-  m->refresh_freed();
+  (void)m->refresh_freed();  // from 0, a first push would be refused once and then retried
   // File order: critical, normal, high, low (creation backs the first two).
   const std::size_t order[layout::lane_count] = {layout::critical_lane, 1, 2, 0};
   std::uint64_t offset = layout::header_size;
