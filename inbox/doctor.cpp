@@ -262,16 +262,19 @@ diagnosis inspect(const mapping& m, const fs::path& path, std::string_view agent
                                                       : "; repair gives them back"),
                             !d.consumer_lock_held});
     } else if (d.leaked_admissions < 0) {
-      d.findings.push_back({finding_kind::counter_mismatch,
-                            "more admissions released than taken (" +
-                                std::to_string(-d.leaked_admissions) +
-                                "): senders in flight right now, or a damaged header; run doctor "
-                                "again when the bus is idle",
-                            false});
+      d.findings.push_back(
+          {finding_kind::counter_mismatch,
+           "more admissions released than taken (" +
+               // Negated in unsigned arithmetic: a damaged header may
+               // make the difference INT64_MIN (inbox_slots_fuzz found it).
+               std::to_string(0 - static_cast<std::uint64_t>(d.leaked_admissions)) +
+               "): senders in flight right now, or a damaged header; run doctor "
+               "again when the bus is idle",
+           false});
     }
     const auto& c = ledger;
-    d.counter_drift = static_cast<std::int64_t>(committed -
-                                                (c.dequeued + c.dropped + c.abandoned + c.corrupt));
+    d.counter_drift =
+        static_cast<std::int64_t>(committed - (c.dequeued + c.dropped + c.abandoned + c.corrupt));
     if (d.counter_drift != 0) {
       d.findings.push_back(
           {finding_kind::counter_mismatch,

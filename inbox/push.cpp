@@ -134,9 +134,15 @@ inline void publish(layout::slot_header* s, std::uint64_t lap, std::uint32_t pid
 // Re-reads of an unmoving critical tail before the lane is judged corrupt; a live race
 // resolves in a handful of reads.
 constexpr std::uint32_t max_stuck_tail_reads = 1u << 16;
-// Slots a push may lose before the inbox is judged corrupt; losing one already takes a
-// producer stalled past the grace period.
-constexpr std::uint32_t max_failed_stamps = 1u << 16;
+// Slots a push may lose before the inbox is judged corrupt. The consumer gives up on an
+// unstamped position only after a grace period at its cursor, one position at a time, so
+// losing a whole ring's worth takes a producer stalled for ring x grace (100 s at the
+// defaults): more than that is lying counters. The floor keeps tiny rings from judging early.
+// (A fixed 65,536 before: a lying file kept a push looping for tens of milliseconds, which
+// made inbox_slots_fuzz run ~400 inputs a second.)
+inline std::uint64_t max_lost_stamps(const inbox::impl& m, std::size_t lane) noexcept {
+  return std::max<std::uint64_t>(m.lanes[lane].ring, 64);
+}
 
 }  // namespace
 
@@ -192,7 +198,7 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
   const auto pid = static_cast<std::uint32_t>(detail::self_pid());
   const auto lane = static_cast<std::size_t>(msg.prio) & 3u;
 
-  std::uint32_t failed_stamps = 0;
+  std::uint64_t failed_stamps = 0;
   bool refreshed = false;  // freed_seen re-read after a refusal (at most once per push)
   for (;;) {
     std::uint64_t rel = 0;
@@ -259,7 +265,7 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
     if (!stamp(s, lap, pid)) {
       // Lost a slot the consumer gave up on while we stalled: take the next one. A stamp that
       // never succeeds is a corrupt file (lying admission counters), not contention.
-      if (++failed_stamps > max_failed_stamps) {
+      if (++failed_stamps > max_lost_stamps(m, lane)) {
         h.count.corrupt_pushes.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
         return push_result::full;
       }
@@ -376,7 +382,7 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
     warm_bytes = slot_bytes(first);  // the run's messages are alike enough for a hint
     done += take - lost;
     lost_total += lost;
-    if (lost_total > max_failed_stamps) {  // as in try_push: a corrupt file, not contention
+    if (lost_total > max_lost_stamps(m, lane)) {  // as in try_push: lying counters
       h.count.corrupt_pushes.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
       if (stopped != nullptr) *stopped = push_result::full;
       break;
