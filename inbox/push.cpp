@@ -69,8 +69,9 @@ inline bool fits(const message_view& m, std::uint32_t max_payload) noexcept {
          m.type.size() <= max_type_name;
 }
 
-inline void write_slot(layout::slot_header* s, const message_view& m, std::uint64_t id,
-                       std::uint64_t seq, std::uint64_t now_ns) noexcept {
+// Returns the bytes of the slot the message now covers (header, names, payload).
+inline std::size_t write_slot(layout::slot_header* s, const message_view& m, std::uint64_t id,
+                              std::uint64_t seq, std::uint64_t now_ns) noexcept {
   s->id = id;
   s->sequence = seq;
   s->sent_ns = now_ns;
@@ -82,13 +83,15 @@ inline void write_slot(layout::slot_header* s, const message_view& m, std::uint6
   std::memcpy(bytes, m.from.data(), m.from.size());
   std::memcpy(bytes + m.from.size(), m.type.data(), m.type.size());
   std::memcpy(bytes + m.from.size() + m.type.size(), m.payload.data(), m.payload.size());
+  return layout::slot_fixed_size + m.from.size() + m.type.size() + m.payload.size();
 }
 
 // A process's first write to a slot page would take a page fault per page (about 2 us, inside
 // the push). A read fault instead lets the kernel map the neighbouring pages with it (fault
 // around, 16 pages): so during its first lap over a lane a producer reads the slot before its
 // stamp. Later the pages are mapped and the read would only cost a second cache-line transfer.
-inline void touch_first_lap(inbox::impl& m, std::size_t lane, const layout::slot_header* s) noexcept {
+inline void touch_first_lap(inbox::impl& m, std::size_t lane,
+                            const layout::slot_header* s) noexcept {
   auto& pushes = m.first_lap_pushes[lane];
   // relaxed: a process-local hint; a lost count only means one more or one fewer read.
   const std::uint32_t n = pushes.load(std::memory_order_relaxed);
@@ -112,10 +115,6 @@ inline void warm_next_slot(inbox::impl& m, std::size_t lane, std::uint64_t next_
   const std::size_t end = std::min<std::size_t>(bytes_used, m.slot_size);
   for (std::size_t off = detail::cache_line_bytes; off < end; off += detail::cache_line_bytes)
     detail::prefetch_for_write(next + off);
-}
-
-inline std::size_t slot_bytes(const message_view& m) noexcept {
-  return layout::slot_fixed_size + m.from.size() + m.type.size() + m.payload.size();
 }
 
 // Step 3 above. acquire: the consumer's free store (lap, 0) must be visible before we write.
@@ -161,11 +160,21 @@ bool inbox::impl::refresh_freed() noexcept {
 
 namespace {
 
-// After a push: refresh freed_seen when the inbox looks more than half full through it, so
-// the next push is seldom refused for a stale value. One read per half lap at low load.
-inline void refresh_if_half_full(inbox::impl& m, std::uint64_t next_ticket,
-                                 std::uint64_t returned) noexcept {
-  if (next_ticket - returned > m.capacity / 2) (void)m.refresh_freed();
+// The last regular run a push published, for the work done after its doorbell.
+struct published_run {
+  std::size_t lane = 0;
+  std::uint64_t next_pos = 0;     // the position after the run's last one
+  std::size_t bytes = 0;          // slot bytes its last message covered
+  std::uint64_t next_ticket = 0;  // the ticket after the run's last admitted one
+  std::uint64_t returned = 0;     // admissions_returned() its admission was measured against
+};
+
+// After the doorbell, off the message's path: warm the next slot, and refresh freed_seen when
+// the inbox looks more than half full through it, so the next push is seldom refused for a
+// stale value (one read per half lap at low load).
+inline void after_publish(inbox::impl& m, const published_run& r) noexcept {
+  warm_next_slot(m, r.lane, r.next_pos, r.bytes);
+  if (r.next_ticket - r.returned > m.capacity / 2) (void)m.refresh_freed();
 }
 
 }  // namespace
@@ -273,13 +282,10 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
     }
     call_after_claim_hook();
     const std::uint64_t id = m.id_prefix | (seq & ((1ull << 40) - 1));
-    write_slot(s, msg, id, seq, detail::realtime_ns());
+    const std::size_t bytes = write_slot(s, msg, id, seq, detail::realtime_ns());
     publish(s, lap, pid);
     m.ring_not_empty();
-    if (lane != layout::critical_lane) {
-      warm_next_slot(m, lane, pos + 1, slot_bytes(msg));
-      refresh_if_half_full(m, seq + 1, rel);
-    }
+    if (lane != layout::critical_lane) after_publish(m, {lane, pos + 1, bytes, seq + 1, rel});
     if (receipt != nullptr) *receipt = push_receipt{id, seq};
     return push_result::ok;
   }
@@ -297,12 +303,8 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
   const auto pid = static_cast<std::uint32_t>(detail::self_pid());
   std::size_t done = 0;
   bool published_any = false;
-  bool refreshed = false;         // freed_seen re-read after a refusal (at most once per call)
-  std::uint64_t next_ticket = 0;  // after the last admitted run, and what it was measured against
-  std::uint64_t returned = 0;
-  std::size_t warm_lane = 0;  // the slot after the last published run (warm_next_slot)
-  std::uint64_t warm_pos = 0;
-  std::size_t warm_bytes = 0;
+  bool refreshed = false;  // freed_seen re-read after a refusal (at most once per call)
+  published_run last;
   std::size_t lost_total = 0;
   while (done < n) {
     const message_view& first = msgs[done];
@@ -345,8 +347,6 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
       again = !refreshed && m.refresh_freed();
       refreshed = refreshed || again;
     }
-    next_ticket = seq + take;
-    returned = rel;
     if (take == 0 && again) continue;
     if (take == 0) {
       h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
@@ -358,6 +358,7 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
     const std::uint64_t pos0 = h.tail[lane].value.fetch_add(take, std::memory_order_relaxed);
     const std::uint64_t now = detail::realtime_ns();
     std::size_t lost = 0;  // positions the consumer gave up on while we were stalled
+    std::size_t bytes = 0;
     for (std::size_t i = 0; i < take; ++i) {
       const std::uint64_t pos = pos0 + i;
       layout::slot_header* s = m.slot(lane, pos);
@@ -373,13 +374,12 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
       }
       call_after_claim_hook();
       const std::uint64_t sq = seq + i;
-      write_slot(s, msgs[done + i - lost], m.id_prefix | (sq & ((1ull << 40) - 1)), sq, now);
+      bytes =
+          write_slot(s, msgs[done + i - lost], m.id_prefix | (sq & ((1ull << 40) - 1)), sq, now);
       publish(s, lap, pid);
     }
     published_any = true;
-    warm_lane = lane;
-    warm_pos = pos0 + take;
-    warm_bytes = slot_bytes(first);  // the run's messages are alike enough for a hint
+    last = published_run{lane, pos0 + take, bytes, seq + take, rel};
     done += take - lost;
     lost_total += lost;
     if (lost_total > max_lost_stamps(m, lane)) {  // as in try_push: lying counters
@@ -395,8 +395,7 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
   }
   if (published_any) {
     m.ring_not_empty();
-    warm_next_slot(m, warm_lane, warm_pos, warm_bytes);
-    refresh_if_half_full(m, next_ticket, returned);
+    after_publish(m, last);
   }
   return done;
 }
