@@ -18,9 +18,6 @@ struct endpoint_config {
   std::uint32_t payload = 64;  // bytes per message
   std::uint32_t slot_size = 4096;
   std::uint32_t capacity = 1000;
-  // --pin: the consumer alone on the first CPU, the producers on the others, so the scheduler
-  // never puts a producer on the spinning consumer's core. Needs two or more CPUs.
-  bool pin_consumer = false;
 };
 
 // Called once per received message with its payload bytes.
@@ -86,7 +83,9 @@ struct run_options {
   // Unmeasured messages per producer before the samples (driver.cpp): one lap of a
   // 1000-slot ring, so the samples see warm mappings and caches.
   std::uint32_t latency_warmup = 1024;
-  bool pin_consumer = false;  // --pin, copied into every endpoint_config
+  // --pin: the consumer alone on the first CPU, the producers on the others, so the scheduler
+  // never puts a producer on the spinning consumer's core. Needs two or more CPUs.
+  bool pin_consumer = false;
 };
 
 // Throughput and latency of one transport for one (producers, payload) case.

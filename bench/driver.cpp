@@ -106,7 +106,7 @@ pid_t spawn(F fn) {
   return pid;
 }
 
-// --pin (endpoint_config::pin_consumer): CPU 0 for the consumer, every other CPU for producers.
+// --pin (run_options::pin_consumer): CPU 0 for the consumer, every other CPU for producers.
 void pin_to(bool consumer) {
   const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
   if (cpus < 2) return;
@@ -122,22 +122,22 @@ void pin_to(bool consumer) {
 
 // Runs producers and a consumer once; returns false if a child failed.
 template <class Produce, class Consume>
-bool run_once(transport& t, const endpoint_config& cfg, control* c, Produce produce,
-              Consume consume) {
+bool run_once(transport& t, const endpoint_config& cfg, const run_options& opts, control* c,
+              Produce produce, Consume consume) {
   c->ready = 0;
   c->go = 0;
   c->capped = 0;
   t.setup(cfg);
   std::vector<pid_t> kids;
   kids.push_back(spawn([&] {
-    if (cfg.pin_consumer) pin_to(true);
+    if (opts.pin_consumer) pin_to(true);
     auto r = t.open_receiver();
     wait_go(c);
     return consume(*r);
   }));
   for (std::uint32_t i = 0; i < cfg.producers; ++i) {
     kids.push_back(spawn([&, i] {
-      if (cfg.pin_consumer) pin_to(false);
+      if (opts.pin_consumer) pin_to(false);
       auto s = t.open_sender(i);
       wait_go(c);
       return produce(*s, i);
@@ -156,13 +156,14 @@ bool run_once(transport& t, const endpoint_config& cfg, control* c, Produce prod
   return ok;
 }
 
-double throughput_once(transport& t, const endpoint_config& cfg, control* c) {
+double throughput_once(transport& t, const endpoint_config& cfg, const run_options& opts,
+                       control* c) {
   const std::uint64_t total = t.throughput_messages() / cfg.producers * cfg.producers;
   const std::uint64_t share = total / cfg.producers;
   constexpr std::size_t chunk = 32;
   std::vector<char> buf(chunk * cfg.payload, 'p');
   const bool ok = run_once(
-      t, cfg, c,
+      t, cfg, opts, c,
       [&](sender& s, std::uint32_t) {
         for (std::uint64_t sent = 0; sent < share;) {
           const std::size_t n =
@@ -210,7 +211,7 @@ percentiles latency_once(transport& t, const endpoint_config& cfg, control* c, b
   const std::uint64_t pace_ns = 50'000;
   std::vector<char> buf(cfg.payload, 'l');
   const bool ok = run_once(
-      t, cfg, c,
+      t, cfg, opts, c,
       [&](sender& s, std::uint32_t index) {
         // Stagger producers so their sends do not all land at the same instant.
         std::uint64_t next = now_ns() + index * pace_ns / cfg.producers;
@@ -277,7 +278,7 @@ case_result measure(transport& t, const endpoint_config& cfg, const run_options&
   // SLUICE_BENCH_VERBOSE=1 prints every run, to tell a bimodal case from a noisy one.
   const bool verbose = std::getenv("SLUICE_BENCH_VERBOSE") != nullptr;
   for (int i = 0; i < opts.runs; ++i) {
-    tp.push_back(throughput_once(t, cfg, c.operator->()));
+    tp.push_back(throughput_once(t, cfg, opts, c.operator->()));
     if (verbose)
       std::fprintf(stderr, "  %s %u x %u B run %d: %.0f msgs/s\n", r.transport.c_str(),
                    cfg.producers, cfg.payload, i + 1, tp.back());

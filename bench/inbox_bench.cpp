@@ -142,7 +142,6 @@ int run_inbox(int argc, char** argv) {
         endpoint_config cfg;
         cfg.producers = producers;
         cfg.payload = payload;
-        cfg.pin_consumer = opts.pin_consumer;
         results.push_back(measure(*t, cfg, opts));
       }
     }
