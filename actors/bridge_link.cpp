@@ -257,14 +257,16 @@ delivery deliver(receiver_state& s, const incoming& m) {
     case inbox::push_result::ok:
       return delivery::delivered;
     case inbox::push_result::full:
+    case inbox::push_result::no_space:  // the filesystem may have room again later
       return delivery::full;
     case inbox::push_result::too_large:
     case inbox::push_result::closed:
+    case inbox::push_result::broken:
       break;
   }
   spdlog::error(
-      "bridge {}: message {} from '{}' to '{}' cannot go into that inbox (too large or "
-      "closed); not delivered, counted as undeliverable",
+      "bridge {}: message {} from '{}' to '{}' cannot go into that inbox (too large, closed, "
+      "or its file was damaged); not delivered, counted as undeliverable",
       s.ctx->name, m.id, m.from, m.to);
   return delivery::failed;
 }

@@ -6,6 +6,7 @@
 #include "cli/app.hpp"
 #include "cli/usage.hpp"
 #include "cli/verb.hpp"
+#include "inbox/std_fds.hpp"
 #include "runtime/logging.hpp"
 
 namespace sluice::cli {
@@ -25,6 +26,8 @@ std::unique_ptr<CLI::App> make_base_app(cli_state& state) {
 }
 
 int run_app(CLI::App& app, cli_state& state, int argc, char** argv) {
+  // Before anything is opened: a closed stdout must not become an inbox (inbox/std_fds.hpp).
+  if (!inbox::ensure_std_fds_open()) return exit_code::io_error;
   state.argv = argv;
   try {
     app.parse(argc, argv);

@@ -54,6 +54,13 @@ void fail(const inbox::error& err) {
   throw cli_error{exit_code_for(err.code), err.message};
 }
 
+void fail_broken(const inbox::inbox& box) {
+  throw cli_error{exit_code::io_error,
+                  box.path().string() +
+                      " shrank or lost its memory while in use (truncated, or its filesystem is "
+                      "full): stopped, nothing more was read or committed; run sluice doctor"};
+}
+
 namespace {
 
 bool in_my_groups(gid_t gid) {

@@ -21,6 +21,10 @@ void require_agent_name(std::string_view name, std::string_view role);
 int exit_code_for(inbox::errc code) noexcept;
 [[noreturn]] void fail(const inbox::error& err);
 
+// Exits (io_error) for an inbox whose file shrank or lost its memory while open
+// (inbox::broken()): one line naming the file, what to check and that nothing more was done.
+[[noreturn]] void fail_broken(const inbox::inbox& box);
+
 // A JSON-quoted copy for error messages, so spaces, control bytes and broken UTF-8 show.
 std::string quote(std::string_view text);
 

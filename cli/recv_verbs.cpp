@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "cli/verb.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/config.hpp"
+#include "runtime/count.hpp"
 #include "runtime/duration.hpp"
 
 namespace sluice::cli {
@@ -26,7 +28,7 @@ using clock = std::chrono::steady_clock;
 struct recv_args {
   std::string agent;
   bool jsonl = false;
-  std::size_t max = 0;  // 0: everything pending
+  std::string max;      // a count; empty: everything pending
   std::string batch;    // "auto" or a count; empty: not given
   std::string wait;     // duration; empty: do not wait
   bool follow = false;
@@ -47,29 +49,42 @@ void install_stop_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-std::size_t batch_limit(const recv_args& args, const std::filesystem::path& dir,
-                        runtime::config& config, const inbox::inbox& box) {
-  if (args.max > 0) return args.max;
-  if (args.batch == "auto") {
-    return take(runtime::read_policy(dir, take(runtime::configured_policy(config)))).batch_size;
-  }
-  if (!args.batch.empty()) {
-    std::size_t used = 0;
-    unsigned long n = 0;
-    try {
-      n = std::stoul(args.batch, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != args.batch.size() || n == 0) {
-      throw cli_error{
-          exit_code::bad_input,
-          "--batch " + quote(args.batch) + " is not valid: use --batch auto or a positive count"};
-    }
-    return n;
-  }
+// Every message an inbox can hold at once: no batch is larger, whatever was asked for.
+std::size_t holds_at_most(const inbox::inbox& box) {
   const auto s = box.snapshot();
   return static_cast<std::size_t>(s.capacity) + s.critical_reserve;
+}
+
+// A positive count from a flag, or a usage error naming it. Any size is accepted: what is
+// asked for is an upper bound (batch_limit caps it).
+std::size_t count_flag(const std::string& text, const char* flag) {
+  auto n = runtime::parse_count(text, flag, 1, SIZE_MAX);
+  if (!n) throw cli_error{exit_code::usage, n.err().message};
+  return static_cast<std::size_t>(*n);
+}
+
+// The batch the flags ask for, checked before anything is opened: --max N, --batch N, or
+// nullopt (--batch auto, or everything pending).
+std::optional<std::size_t> asked_batch(const recv_args& args) {
+  if (!args.max.empty()) return count_flag(args.max, "--max");
+  if (!args.batch.empty() && args.batch != "auto")
+    return count_flag(args.batch, "--batch (or 'auto')");
+  return std::nullopt;
+}
+
+// The batch is allocated up front, so it is bounded by what the inbox can hold: --max 1e8
+// means "everything, up to 1e8", not 1e8 empty slots.
+std::size_t batch_limit(std::optional<std::size_t> asked, const recv_args& args,
+                        const std::filesystem::path& dir, runtime::config& config,
+                        const inbox::inbox& box) {
+  std::size_t n = holds_at_most(box);
+  if (asked) {
+    n = std::min(n, *asked);
+  } else if (args.batch == "auto") {
+    n = std::min<std::size_t>(
+        n, take(runtime::read_policy(dir, take(runtime::configured_policy(config)))).batch_size);
+  }
+  return n;
 }
 
 std::chrono::nanoseconds wait_budget(const recv_args& args) {
@@ -109,7 +124,7 @@ int run_follow(inbox::inbox& box, inbox::consumer& consumer, const recv_args& ar
   while (stop_requested == 0) {
     auto batch = consumer.pop_batch(limit);
     if (batch.empty()) {
-      (void)box.wait_not_empty(slice);
+      if (box.wait_not_empty(slice) == inbox::wake_reason::broken) fail_broken(box);
       continue;
     }
     if (!deliver(consumer, batch, args.agent, true)) stdout_failed(batch.size());
@@ -120,19 +135,22 @@ int run_follow(inbox::inbox& box, inbox::consumer& consumer, const recv_args& ar
 int run_recv(const global_options& globals, const recv_args& args) {
   require_agent_name(args.agent, "recv");
   const auto budget = wait_budget(args);
+  const auto asked = asked_batch(args);
   const auto dir = resolve_bus_dir(globals);
   runtime::config config(dir);
+  require_writable_stdout();
   auto box = open_or_create(dir, args.agent, config, globals);
-  const std::size_t limit = batch_limit(args, dir, config, box);
+  const std::size_t limit = batch_limit(asked, args, dir, config, box);
   auto consumer = take(box.attach_consumer());
   if (args.follow) return run_follow(box, consumer, args, limit);
 
   auto batch = consumer.pop_batch(limit);
   const auto deadline = clock::now() + budget;
   while (batch.empty() && clock::now() < deadline) {
-    (void)box.wait_not_empty(deadline - clock::now());
+    if (box.wait_not_empty(deadline - clock::now()) == inbox::wake_reason::broken) break;
     batch = consumer.pop_batch(limit);
   }
+  if (box.broken()) fail_broken(box);
   if (!deliver(consumer, batch, args.agent, args.jsonl)) stdout_failed(batch.size());
   return exit_code::ok;
 }
@@ -140,18 +158,18 @@ int run_recv(const global_options& globals, const recv_args& args) {
 struct peek_args {
   std::string agent;
   bool jsonl = false;
-  std::size_t max = 0;
+  std::string max;  // a count; empty: everything pending
 };
 
 int run_peek(const global_options& globals, const peek_args& args) {
   require_agent_name(args.agent, "peek");
+  const std::size_t asked = args.max.empty() ? SIZE_MAX : count_flag(args.max, "--max");
   const auto dir = resolve_bus_dir(globals);
   auto box = open_existing(dir, args.agent, globals);
   std::vector<inbox::message> pending;
   if (box) {
-    const auto s = box->snapshot();
-    pending = box->peek(args.max > 0 ? args.max
-                                     : static_cast<std::size_t>(s.capacity) + s.critical_reserve);
+    pending = box->peek(std::min(asked, holds_at_most(*box)));
+    if (box->broken()) fail_broken(*box);
   }
   std::vector<message_fields> out;
   out.reserve(pending.size());
@@ -166,11 +184,13 @@ int run_peek(const global_options& globals, const peek_args& args) {
 int run_clear(const global_options& globals, const std::string& agent) {
   require_agent_name(agent, "clear");
   const auto dir = resolve_bus_dir(globals);
+  require_writable_stdout();
   auto box = open_existing(dir, agent, globals);
   std::uint64_t dropped = 0;
   if (box) {
     auto consumer = take(box->attach_consumer());
     dropped = consumer.clear();
+    if (box->broken()) fail_broken(*box);
   }
   // The count is the only record of what was dropped, so a failed write is reported.
   if (!write_fully(std::to_string(dropped) + "\n")) {
@@ -189,8 +209,7 @@ void add_recv_verbs(CLI::App& app, cli_state& state) {
   recv_cmd->alias("receive");
   recv_cmd->add_option("agent", recv->agent, "the agent whose inbox to read")->required();
   recv_cmd->add_flag("--jsonl", recv->jsonl, "one JSON object per line instead of an array");
-  recv_cmd->add_option("--max", recv->max, "consume at most N messages")
-      ->check(CLI::PositiveNumber);
+  recv_cmd->add_option("--max", recv->max, "consume at most N messages");
   recv_cmd->add_option("--batch", recv->batch,
                        "'auto': batch size from bus.ctl (set by the load monitor), or a count");
   recv_cmd->add_option("--wait", recv->wait,
@@ -205,7 +224,7 @@ void add_recv_verbs(CLI::App& app, cli_state& state) {
   auto* peek_cmd = app.add_subcommand("peek", "print pending messages without consuming them");
   peek_cmd->add_option("agent", peek->agent, "the agent whose inbox to look at")->required();
   peek_cmd->add_flag("--jsonl", peek->jsonl, "one JSON object per line instead of an array");
-  peek_cmd->add_option("--max", peek->max, "show at most N messages")->check(CLI::PositiveNumber);
+  peek_cmd->add_option("--max", peek->max, "show at most N messages");
   peek_cmd->callback(
       [&state, peek] { state.action = [&state, peek] { return run_peek(state.globals, *peek); }; });
 

@@ -193,6 +193,14 @@ int report(const backpressure::send_outcome& out, const send_args& a, const inbo
       if (out.last_push == inbox::push_result::too_large) {
         throw payload_too_large(payload_size, a.to, dest.snapshot().max_payload);
       }
+      if (out.last_push == inbox::push_result::no_space) {
+        throw cli_error{exit_code::os_error,
+                        "no space left to back the " + a.priority + " lane of inbox " + a.to +
+                            " (" + dest.path().parent_path().string() +
+                            " is full): nothing sent; free space there, or send at normal "
+                            "priority, whose lane is reserved when an inbox is created"};
+      }
+      if (out.last_push == inbox::push_result::broken) fail_broken(dest);
       throw cli_error{exit_code::unavailable,
                       "inbox " + a.to + " refused the message (" +
                           (out.last_push ? inbox::to_string(*out.last_push) : "no reason") +
@@ -208,6 +216,7 @@ int run_send(const global_options& globals, const send_args& given) {
   send_args a = given;
   if (remote) a.to = backpressure::outbound_inbox(remote->peer);
   const auto checked = check_arguments(a);
+  if (a.print_id) require_writable_stdout();  // before sending: the id would be lost
   const auto dir = resolve_bus_dir(globals);
   runtime::config config(dir);
   auto policy = make_policy(checked, a, dir, config);

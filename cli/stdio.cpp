@@ -51,6 +51,16 @@ std::string read_payload(std::string_view arg, std::size_t limit) {
   return data;
 }
 
+void require_writable_stdout() {
+  // A zero-byte write checks that the descriptor is open for writing (EBADF otherwise)
+  // without writing anything.
+  if (::write(STDOUT_FILENO, "", 0) < 0 && errno == EBADF) {
+    throw cli_error{exit_code::io_error,
+                    "stdout is closed: nothing was read or consumed; give sluice somewhere to "
+                    "write (> file, | command, or > /dev/null to discard)"};
+  }
+}
+
 bool write_fully(std::string_view text) noexcept {
   const char* p = text.data();
   std::size_t left = text.size();

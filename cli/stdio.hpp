@@ -13,6 +13,12 @@ namespace sluice::cli {
 // than `limit` bytes (reading stops there, so a huge stdin is not slurped).
 std::string read_payload(std::string_view arg, std::size_t limit);
 
+// Throws cli_error(io_error) when stdout cannot be written at all (closed when sluice
+// started: inbox/std_fds.hpp leaves a placeholder that refuses writes), so a verb that
+// consumes or drops messages refuses before it touches the inbox. A reader that goes away
+// later is still caught by write_fully.
+void require_writable_stdout();
+
 // Writes all of text to stdout (fd 1), retrying short writes and EINTR. false on any error,
 // e.g. EPIPE when the reader has gone (SIGPIPE is ignored by main for this reason).
 [[nodiscard]] bool write_fully(std::string_view text) noexcept;

@@ -56,6 +56,7 @@ std::size_t inbox::impl::take(std::size_t lane, received_message* out, std::size
   auto& c = cons;
   const auto& g = lanes[lane];
   std::size_t got = 0;
+  if (!lane_in_use(lane)) return 0;
   while (got < k) {
     const std::uint64_t pos = c.cursor[lane];
     if (pos - c.committed.head[lane] >= g.ring)
@@ -109,7 +110,7 @@ bool inbox::impl::resolve_stuck(bool read_tails) noexcept {
     const auto& g = lanes[lane];
     const std::uint64_t pos = c.cursor[lane];
     auto& p = c.pending[lane];
-    if (pos - c.committed.head[lane] >= g.ring) continue;
+    if (pos - c.committed.head[lane] >= g.ring || !lane_in_use(lane)) continue;
     layout::slot_header* s = slot(lane, pos);
     const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
     const std::uint32_t owner = layout::ctl_owner(ctl);
@@ -129,26 +130,89 @@ bool inbox::impl::resolve_stuck(bool read_tails) noexcept {
     if (now == 0) now = detail::monotonic_ns();
     if (!p.valid || p.pos != pos || p.ctl != ctl) {
       p = detail::pending_claim{pos, ctl, now, true};
+      remember_stuck(lane, p);
       continue;
     }
     if (now - p.since_ns < static_cast<std::uint64_t>(grace.count())) continue;
     const std::uint32_t pid = owner & layout::pid_mask;
     if (this_lap && pid != 0 && detail::process_alive(static_cast<pid_t>(pid))) {
       p.since_ns = now;  // alive and slow: keep waiting, look again after another grace period
+      remember_stuck(lane, p);
       continue;
     }
-    std::uint64_t expected = ctl;
-    // acq_rel: wins the slot against a late stamp (see push.cpp step 3). A slot at another
-    // lap than its position's is a lie (committed-but-unfreed slots sit below the head, never
-    // here), so it is marked corrupt, a dead or missing claimant abandoned.
-    const std::uint32_t mark = this_lap ? layout::abandoned_owner : layout::corrupt_owner;
-    if (s->ctl.compare_exchange_strong(expected, make_ctl(lap, mark),
-                                       std::memory_order_acq_rel)) {  // sync: abandon
+    if (mark_skipped(lane, pos, ctl)) {
       p.valid = false;
       skipped = true;
     }
   }
   return skipped;
+}
+
+bool inbox::impl::mark_skipped(std::size_t lane, std::uint64_t pos, std::uint64_t ctl) noexcept {
+  const auto lap = static_cast<std::uint32_t>(pos >> lanes[lane].shift);
+  std::uint64_t expected = ctl;
+  // acq_rel: wins the slot against a late stamp (see push.cpp step 3). A slot at another
+  // lap than its position's is a lie (committed-but-unfreed slots sit below the head, never
+  // here), so it is marked corrupt, a dead or missing claimant abandoned.
+  const std::uint32_t mark =
+      layout::ctl_lap(ctl) == lap ? layout::abandoned_owner : layout::corrupt_owner;
+  return slot(lane, pos)->ctl.compare_exchange_strong(
+      expected, make_ctl(lap, mark), std::memory_order_acq_rel);  // sync: abandon
+}
+
+void inbox::impl::remember_stuck(std::size_t lane, const detail::pending_claim& p) noexcept {
+  layout::stuck_claim& r = h->stuck.lane[lane];
+  // relaxed: written and read only by flock holders, which the flock orders.
+  r.since_ns.store(0, std::memory_order_relaxed);
+  r.pos.store(p.pos, std::memory_order_relaxed);
+  r.ctl.store(p.ctl, std::memory_order_relaxed);
+  r.since_ns.store(p.since_ns, std::memory_order_relaxed);
+}
+
+void inbox::impl::adopt_stuck_claims() noexcept {
+  const std::uint64_t now = detail::monotonic_ns();
+  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+    auto& p = cons.pending[lane];
+    p = detail::pending_claim{};
+    if (!lane_in_use(lane)) continue;
+    const auto& g = lanes[lane];
+    const std::uint64_t head = cons.committed.head[lane];
+    const std::uint64_t tail =
+        h->tail[lane].value.load(std::memory_order_relaxed);  // relaxed: a bound only
+    // relaxed: the record is written and read only by flock holders (we hold it now).
+    const layout::stuck_claim& r = h->stuck.lane[lane];
+    const std::uint64_t since = std::min(r.since_ns.load(std::memory_order_relaxed), now);
+    const std::uint64_t seen_pos = r.pos.load(std::memory_order_relaxed);
+    const std::uint64_t seen_ctl = r.ctl.load(std::memory_order_relaxed);
+    // The slots at the head that a claimant left: one stamped by a process that is gone will
+    // never be published, so it is skipped now rather than after a grace period, and a one-shot
+    // consumer gets past it on its first call. One not stamped (its producer died between
+    // position claim and stamp) is skipped once the grace period has passed since an earlier
+    // consumer first saw it (the record in the file). Slots behind a published one are left
+    // to the running consumer's own sweep.
+    for (std::uint64_t pos = head; pos < tail && pos - head < g.ring; ++pos) {
+      const std::uint64_t ctl = slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
+      const std::uint32_t owner = layout::ctl_owner(ctl);
+      const bool this_lap = layout::ctl_lap(ctl) == static_cast<std::uint32_t>(pos >> g.shift);
+      if (this_lap && layout::is_skipped(owner)) continue;
+      if (this_lap && (owner & layout::published_bit) != 0) break;
+      const std::uint32_t pid = owner & layout::pid_mask;
+      const bool stamped = this_lap && pid != 0;
+      if (stamped && !detail::process_alive(static_cast<pid_t>(pid))) {
+        if (mark_skipped(lane, pos, ctl)) continue;
+        break;
+      }
+      const bool timed = since != 0 && seen_pos == pos && seen_ctl == ctl;
+      if (timed && !stamped && now - since >= static_cast<std::uint64_t>(grace.count())) {
+        if (mark_skipped(lane, pos, ctl)) continue;
+        break;
+      }
+      // Still within its grace period, or stamped by a live (slow) producer: keep timing it.
+      p = detail::pending_claim{pos, ctl, timed ? since : now, true};
+      if (!timed) remember_stuck(lane, p);
+      break;
+    }
+  }
 }
 
 // Gives back, while the consumer runs, admissions that producers killed between admission
@@ -195,7 +259,7 @@ bool inbox::impl::has_work(bool may_resolve) noexcept {
   for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
     const auto& g = lanes[lane];
     const std::uint64_t pos = cons.cursor[lane];
-    if (pos - cons.committed.head[lane] >= g.ring) continue;
+    if (pos - cons.committed.head[lane] >= g.ring || !lane_in_use(lane)) continue;
     const std::uint64_t ctl =
         slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
     const std::uint32_t owner = layout::ctl_owner(ctl);
@@ -227,10 +291,11 @@ wake_reason inbox::wait_not_empty(std::chrono::nanoseconds timeout) noexcept {
   layout::doorbell& d = m.h->not_empty;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (int i = 0; i < 64; ++i) {
-    if (m.has_work(false)) return wake_reason::rang;
+    if (m.has_work(false)) return m.region.broken() ? wake_reason::broken : wake_reason::rang;
     detail::cpu_relax();
   }
   for (;;) {
+    if (m.region.broken()) return wake_reason::broken;
     detail::register_waiter(d.waiters);                                 // sync: not-empty-dekker
     const std::uint32_t seen = d.bell.load(std::memory_order_acquire);  // sync: not-empty-bell
     if (m.has_work(m.consuming)) {
@@ -255,6 +320,7 @@ wake_reason inbox::wait_not_empty(std::chrono::nanoseconds timeout) noexcept {
 std::size_t consumer::pop_batch(received_message* out, std::size_t max) noexcept {
   inbox::impl& m = *s_->in;
   auto& c = m.cons;
+  if (m.region.broken()) return 0;
   std::copy(std::begin(c.committed.head), std::end(c.committed.head), std::begin(c.cursor));
   c.wrr = c.wrr_committed;
   c.blocked = false;
@@ -279,9 +345,10 @@ std::size_t consumer::pop_batch(received_message* out, std::size_t max) noexcept
   // of dead producers.
   if (n < max) {
     const bool periodic = m.sweep_due();
-    if ((c.blocked || periodic) && m.resolve_stuck(periodic)) return n + pop_more(out + n, max - n);
+    if ((c.blocked || periodic) && m.resolve_stuck(periodic)) n += pop_more(out + n, max - n);
   }
-  return n;
+  // What was read after a fault is zeros, not messages: deliver none of it.
+  return m.region.broken() ? 0 : n;
 }
 
 std::size_t consumer::pop_more(received_message* out, std::size_t max) noexcept {
@@ -394,13 +461,14 @@ std::vector<message> inbox::peek(std::size_t max) const {
       return true;
     }
   };
-  while (out.size() < max && copy_one(layout::critical_lane)) {
+  while (out.size() < max && m.lane_in_use(layout::critical_lane) &&
+         copy_one(layout::critical_lane)) {
   }
   detail::wrr_state wrr{0, detail::wrr_weight[0]};
   int idle = 0;
   while (out.size() < max && idle < 3) {
     const std::size_t lane = detail::wrr_order[wrr.turn];
-    const bool got = copy_one(lane);
+    const bool got = m.lane_in_use(lane) && copy_one(lane);
     if (got) --wrr.left;
     idle = got ? 0 : idle + 1;
     if (!got || wrr.left == 0) {
@@ -408,6 +476,7 @@ std::vector<message> inbox::peek(std::size_t max) const {
       wrr.left = detail::wrr_weight[wrr.turn];
     }
   }
+  if (m.region.broken()) out.clear();  // zeros read after a fault are not messages
   return out;
 }
 

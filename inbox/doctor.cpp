@@ -1,7 +1,8 @@
 // sluice doctor: diagnosis and repair of an inbox file (see doctor.hpp for the contract).
 //
-// The doctor maps the file itself (after inbox::open validated it) to read the raw indexes
-// and slot control words that the public API does not expose. Who holds the consumer lock is
+// The doctor reads the raw indexes and slot control words that the public API does not expose
+// through the inbox's own mapping (inbox_access), so it sees exactly what inbox::open
+// validated, with the same SIGBUS guard and the same lanes skipped while never backed. Who holds the consumer lock is
 // read from /proc/locks rather than probed with flock(), so diagnosing never makes a
 // consumer that attaches at the same moment fail with "busy".
 #include "inbox/doctor.hpp"
@@ -28,86 +29,9 @@ namespace {
 namespace fs = std::filesystem;
 using layout::make_ctl;
 
-// Lanes in file order (critical, normal, high, low), as map_file() in open.cpp lays them out.
-constexpr std::size_t file_order[layout::lane_count] = {layout::critical_lane, 1, 2, 0};
-
 const char* lane_name(std::size_t lane) {
   return to_string(static_cast<priority>(lane));
 }
-
-// A private read-write mapping of a validated inbox file.
-class mapping {
- public:
-  mapping() = default;
-  mapping(const mapping&) = delete;
-  mapping& operator=(const mapping&) = delete;
-  ~mapping() {
-    if (base_ != nullptr) ::munmap(base_, size_);
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  std::optional<error> map(const fs::path& path, const stats& validated) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    if (fd_ < 0)
-      return error{errc::io_error, "cannot open " + path.string() + ": " + std::strerror(errno)};
-    struct stat st {};
-    layout::identity id{};
-    if (::fstat(fd_, &st) != 0 ||
-        ::pread(fd_, &id, sizeof id, 0) != static_cast<ssize_t>(sizeof id)) {
-      return error{errc::io_error, "cannot read " + path.string() + ": " + std::strerror(errno)};
-    }
-    // The file inbox::open validated may have been replaced since: check this one again.
-    const std::uint32_t ring = layout::next_pow2(id.capacity);
-    const std::uint64_t expect =
-        layout::header_size + (3ull * ring + id.critical_reserve) * id.slot_size;
-    if (id.capacity != validated.capacity || id.slot_size != validated.slot_size ||
-        id.critical_reserve != validated.critical_reserve || id.ring_size != ring ||
-        id.file_size != expect || static_cast<std::uint64_t>(st.st_size) != expect) {
-      return error{errc::io_error,
-                   path.string() + " changed while the doctor was looking at it; run it again"};
-    }
-    void* base = ::mmap(nullptr, expect, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
-    if (base == MAP_FAILED)
-      return error{errc::io_error, "cannot map " + path.string() + ": " + std::strerror(errno)};
-    base_ = base;
-    size_ = expect;
-    dev_ = st.st_dev;
-    ino_ = st.st_ino;
-    slot_size_ = id.slot_size;
-    std::uint64_t offset = layout::header_size;
-    for (const std::size_t lane : file_order) {
-      const std::uint32_t r = lane == layout::critical_lane ? id.critical_reserve : ring;
-      lanes_[lane] = lane_view{static_cast<std::uint8_t*>(base_) + offset, r,
-                               static_cast<std::uint32_t>(__builtin_ctz(r))};
-      offset += static_cast<std::uint64_t>(r) * id.slot_size;
-    }
-    return std::nullopt;
-  }
-
-  layout::header& header() const { return *static_cast<layout::header*>(base_); }
-  std::uint32_t ring(std::size_t lane) const { return lanes_[lane].ring; }
-  std::uint32_t shift(std::size_t lane) const { return lanes_[lane].shift; }
-  layout::slot_header* slot(std::size_t lane, std::uint64_t pos) const {
-    const auto& l = lanes_[lane];
-    return reinterpret_cast<layout::slot_header*>(l.base + (pos & (l.ring - 1)) * slot_size_);
-  }
-  dev_t dev() const { return dev_; }
-  ino_t ino() const { return ino_; }
-
- private:
-  struct lane_view {
-    std::uint8_t* base = nullptr;
-    std::uint32_t ring = 0;
-    std::uint32_t shift = 0;
-  };
-  int fd_ = -1;
-  void* base_ = nullptr;
-  std::size_t size_ = 0;
-  dev_t dev_ = 0;
-  ino_t ino_ = 0;
-  std::uint32_t slot_size_ = 0;
-  lane_view lanes_[layout::lane_count];
-};
 
 // The pid holding an flock on (dev, ino), from /proc/locks; 0 when nobody does.
 std::int32_t flock_holder(dev_t dev, ino_t ino) {
@@ -149,16 +73,15 @@ std::string plural(std::uint64_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-diagnosis inspect(const mapping& m, const fs::path& path, std::string_view agent,
+diagnosis inspect(const inbox::impl& m, const fs::path& path, std::string_view agent,
                   const stats& snapshot) {
   diagnosis d;
   d.path = path;
   d.agent = std::string(agent);
   d.counters = snapshot;
-  d.ring_size = m.ring(1);
-  d.file_size =
-      layout::header_size + (3ull * m.ring(1) + m.ring(layout::critical_lane)) * snapshot.slot_size;
-  const layout::header& h = m.header();
+  d.ring_size = m.lanes[layout::normal_lane].ring;
+  d.file_size = m.region.size();
+  const layout::header& h = *m.h;
   // relaxed everywhere below: a diagnosis is a snapshot; nothing is read through these values
   // except slot control words, which are bounds-checked positions inside the mapping.
   const std::uint64_t claims = h.claims.value.load(std::memory_order_relaxed);
@@ -171,7 +94,8 @@ diagnosis inspect(const mapping& m, const fs::path& path, std::string_view agent
   bool indexes_ok = true;
   for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
     auto& ls = d.lanes[lane];
-    ls.ring = m.ring(lane);
+    ls.ring = m.lanes[lane].ring;
+    if (!m.lane_in_use(lane)) continue;  // never backed: nothing was ever sent on it
     ls.head = ledger.head[lane];
     ls.tail = h.tail[lane].value.load(std::memory_order_relaxed);
     if (ls.tail < ls.head || ls.tail - ls.head > ls.ring) {
@@ -193,13 +117,14 @@ diagnosis inspect(const mapping& m, const fs::path& path, std::string_view agent
     // Committed slots still at their own lap just below the head: a commit cut short.
     for (std::uint64_t pos = ls.head; pos > 0 && ls.head - pos < ls.ring; --pos) {
       const std::uint64_t ctl = m.slot(lane, pos - 1)->ctl.load(std::memory_order_relaxed);
-      const slot_state st = classify(ctl, static_cast<std::uint32_t>((pos - 1) >> m.shift(lane)));
+      const slot_state st =
+          classify(ctl, static_cast<std::uint32_t>((pos - 1) >> m.lanes[lane].shift));
       if (st != slot_state::marked && st != slot_state::published) break;
       ++d.unfreed_committed;
     }
     for (std::uint64_t pos = ls.head; pos != ls.tail; ++pos) {
       const std::uint64_t ctl = m.slot(lane, pos)->ctl.load(std::memory_order_relaxed);
-      const slot_state st = classify(ctl, static_cast<std::uint32_t>(pos >> m.shift(lane)));
+      const slot_state st = classify(ctl, static_cast<std::uint32_t>(pos >> m.lanes[lane].shift));
       if (st == slot_state::dead_claim || st == slot_state::unstamped ||
           st == slot_state::stale_lap) {
         const std::uint32_t owner = layout::ctl_owner(ctl);
@@ -214,7 +139,8 @@ diagnosis inspect(const mapping& m, const fs::path& path, std::string_view agent
   const std::int32_t recorded = h.consumer.pid.load(std::memory_order_relaxed);
   d.recorded_consumer_pid = recorded;
   d.recorded_consumer_alive = recorded > 0 && detail::process_alive(recorded);
-  const std::int32_t holder = flock_holder(m.dev(), m.ino());
+  struct stat st {};
+  const std::int32_t holder = ::fstat(m.fd, &st) == 0 ? flock_holder(st.st_dev, st.st_ino) : 0;
   d.consumer_lock_held = holder != 0;
   if (recorded != 0 && !d.consumer_lock_held) {
     d.findings.push_back(
@@ -294,21 +220,31 @@ diagnosis inspect(const mapping& m, const fs::path& path, std::string_view agent
   return d;
 }
 
-// Parses `.<agent>.inbox.tmp.<pid>.<n>`; returns the pid, or 0 when the name is not one.
-pid_t temp_file_pid(const std::string& name) {
-  if (name.empty() || name[0] != '.') return 0;
-  const auto at = name.find(".inbox.tmp.");
-  if (at == std::string::npos || !is_valid_agent_name(std::string_view(name).substr(1, at - 1)))
-    return 0;
-  const std::string rest = name.substr(at + 11);
+// The pid in a temp file name `<name>.tmp.<pid>` or `<name>.tmp.<pid>.<n>` (how every sluice
+// creator names the file it builds before linking or renaming it into place); 0 otherwise.
+pid_t temp_file_pid(std::string_view name) {
+  const auto at = name.rfind(".tmp.");
+  if (at == std::string_view::npos || at == 0) return 0;
+  std::string_view rest = name.substr(at + 5);
   const auto dot = rest.find('.');
-  if (dot == std::string::npos || dot == 0 || dot > 9) return 0;
-  pid_t pid = 0;
-  for (std::size_t i = 0; i < dot; ++i) {
-    if (rest[i] < '0' || rest[i] > '9') return 0;
-    pid = pid * 10 + (rest[i] - '0');
+  const std::string_view digits = rest.substr(0, dot);
+  if (dot != std::string_view::npos) {
+    const std::string_view n = rest.substr(dot + 1);
+    if (n.empty() || n.find_first_not_of("0123456789") != std::string_view::npos) return 0;
   }
+  if (digits.empty() || digits.size() > 9 ||
+      digits.find_first_not_of("0123456789") != std::string_view::npos)
+    return 0;
+  pid_t pid = 0;
+  for (const char ch : digits) pid = pid * 10 + (ch - '0');
   return pid;
+}
+
+error broken_while_reading(const fs::path& path) {
+  return error{errc::io_error, path.string() +
+                                   " shrank or could not be backed by memory while the doctor "
+                                   "read it (truncated, or the filesystem is full); the doctor "
+                                   "stopped there; check the file and run doctor again"};
 }
 
 struct opened {
@@ -348,18 +284,18 @@ const char* to_string(finding_kind k) noexcept {
 result<diagnosis> diagnose(const fs::path& bus_dir, std::string_view agent) {
   auto o = open_validated(bus_dir, agent);
   if (!o) return o.err();
-  mapping m;
+  const inbox::impl& m = detail::inbox_access::of(o->box);
   const stats snap = o->box.snapshot();
-  if (auto e = m.map(o->path, snap)) return *e;
-  return inspect(m, o->path, agent, snap);
+  diagnosis d = inspect(m, o->path, agent, snap);
+  if (o->box.broken()) return broken_while_reading(o->path);
+  return d;
 }
 
 result<repair_outcome> repair(const fs::path& bus_dir, std::string_view agent,
                               std::chrono::milliseconds grace) {
   auto o = open_validated(bus_dir, agent);
   if (!o) return o.err();
-  mapping m;
-  if (auto e = m.map(o->path, o->box.snapshot())) return *e;
+  inbox::impl& m = detail::inbox_access::of(o->box);
   const diagnosis before = inspect(m, o->path, agent, o->box.snapshot());
   repair_outcome out;
   {
@@ -376,7 +312,7 @@ result<repair_outcome> repair(const fs::path& bus_dir, std::string_view agent,
           "gave back " +
           plural(static_cast<std::uint64_t>(before.leaked_admissions), "leaked admission"));
     }
-    layout::header& h = m.header();
+    layout::header& h = *m.h;
     struct candidate {
       std::size_t lane;
       std::uint64_t pos;
@@ -390,11 +326,12 @@ result<repair_outcome> repair(const fs::path& bus_dir, std::string_view agent,
       const std::uint64_t head = ledger.head[lane];
       const std::uint64_t tail =
           h.tail[lane].value.load(std::memory_order_relaxed);  // relaxed: bounds-checked below
-      if (tail < head || tail - head > m.ring(lane)) continue;
+      if (!m.lane_in_use(lane) || tail < head || tail - head > m.lanes[lane].ring) continue;
       for (std::uint64_t pos = head; pos != tail; ++pos) {
         const std::uint64_t ctl =
             m.slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
-        const slot_state st = classify(ctl, static_cast<std::uint32_t>(pos >> m.shift(lane)));
+        const slot_state st =
+            classify(ctl, static_cast<std::uint32_t>(pos >> m.lanes[lane].shift));
         if (st == slot_state::dead_claim || st == slot_state::unstamped ||
             st == slot_state::stale_lap) {
           candidates.push_back({lane, pos, ctl});
@@ -406,7 +343,7 @@ result<repair_outcome> repair(const fs::path& bus_dir, std::string_view agent,
     if (!candidates.empty()) std::this_thread::sleep_for(grace);
     std::uint64_t skipped = 0;
     for (const auto& cand : candidates) {
-      const auto lap = static_cast<std::uint32_t>(cand.pos >> m.shift(cand.lane));
+      const auto lap = static_cast<std::uint32_t>(cand.pos >> m.lanes[cand.lane].shift);
       const slot_state st = classify(cand.ctl, lap);
       if (st != slot_state::dead_claim && st != slot_state::unstamped &&
           st != slot_state::stale_lap)
@@ -430,6 +367,7 @@ result<repair_outcome> repair(const fs::path& bus_dir, std::string_view agent,
                           std::to_string(before.recorded_consumer_pid));
   }
   out.after = inspect(m, o->path, agent, o->box.snapshot());
+  if (o->box.broken()) return broken_while_reading(o->path);
   return out;
 }
 

@@ -1,8 +1,6 @@
 #pragma once
 // inbox::impl: one process's view of a mapped inbox file (internal to inbox/). Everything
 // here is process-local; everything behind `h` and `lanes[].base` is shared and untrusted.
-#include <boost/interprocess/file_mapping.hpp>
-#include <boost/interprocess/mapped_region.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -11,6 +9,7 @@
 
 #include "inbox/inbox.hpp"
 #include "inbox/layout.hpp"
+#include "inbox/shared_mapping.hpp"
 
 namespace sluice::inbox {
 
@@ -79,7 +78,7 @@ struct inbox::impl {
   std::filesystem::path path;
   std::string agent;
   int fd = -1;  // our own O_NOFOLLOW descriptor; also the flock handle for drop-oldest
-  boost::interprocess::mapped_region region;
+  shared_mapping region;
   layout::header* h = nullptr;
   detail::lane_geometry lanes[layout::lane_count];
   std::uint32_t capacity = 0;
@@ -94,6 +93,9 @@ struct inbox::impl {
   // admits less, never more; reading it fresh on every push cost a cross-core transfer per
   // message (the consumer writes it on every commit). See push.cpp, step 1.
   std::atomic<std::uint64_t> freed_seen{0};
+  // header.backed as this process last read it: bits are never cleared, so once seen a lane
+  // stays backed and its check costs no shared read.
+  mutable std::atomic<std::uint32_t> backed_seen{0};
 
   // Consumer side, valid while a consumer is attached through this object.
   bool consuming = false;
@@ -106,6 +108,20 @@ struct inbox::impl {
   }
 
   ~impl();
+
+  // True when the lane's ring is backed by memory, i.e. a producer has used it: readers skip
+  // a lane that is not, since touching its sparse pages on a full tmpfs raises SIGBUS.
+  bool lane_in_use(std::size_t lane) const noexcept {
+    const std::uint32_t bit = 1u << lane;
+    // relaxed: process-local cache of a bit that is never cleared.
+    if ((backed_seen.load(std::memory_order_relaxed) & bit) != 0) return true;
+    const std::uint32_t now = h->backed.mask.load(std::memory_order_acquire);  // sync: backing
+    backed_seen.fetch_or(now, std::memory_order_relaxed);  // relaxed: as above
+    return (now & bit) != 0;
+  }
+  // Backs the lane's ring before a producer first claims a position in it (push.cpp).
+  // false when the filesystem has no room: the push then answers no_space.
+  bool back_lane(std::size_t lane) noexcept;
 
   // Ledger (open.cpp). read_ledger: the current record (any process; a record that a later
   // commit is rewriting reads as newer values, never older ones). write_ledger: the flock
@@ -130,6 +146,13 @@ struct inbox::impl {
   // consume.cpp
   std::size_t take(std::size_t lane, received_message* out, std::size_t k) noexcept;
   bool resolve_stuck(bool read_tails) noexcept;  // true when a stuck slot was skipped
+  // Marks the slot at pos abandoned (or corrupt, when it is not at its lap); false when a
+  // producer changed it first.
+  bool mark_skipped(std::size_t lane, std::uint64_t pos, std::uint64_t ctl) noexcept;
+  // Keeps the consumer's view of a stuck slot in the file (header.stuck), and loads it at
+  // attach together with skipping dead claimants at the heads.
+  void remember_stuck(std::size_t lane, const detail::pending_claim& p) noexcept;
+  void adopt_stuck_claims() noexcept;
   bool sweep_due() noexcept;                     // time for a periodic resolve_stuck
   bool has_work(bool may_resolve) noexcept;      // something pop_batch can act on
   bool anything_in_flight() const noexcept;
@@ -143,6 +166,12 @@ struct inbox::impl {
   void ring_not_empty() noexcept;
   void ring_not_full() noexcept;
 };
+
+namespace detail {
+struct inbox_access {
+  static inbox::impl& of(inbox& b) noexcept { return *b.p_; }
+};
+}  // namespace detail
 
 struct consumer::state {
   inbox::impl* in = nullptr;

@@ -63,14 +63,18 @@ enum class priority : std::uint8_t { low = 0, normal = 1, high = 2, critical = 3
 const char* to_string(priority) noexcept;
 std::optional<priority> parse_priority(std::string_view) noexcept;
 
-enum class [[nodiscard]] push_result{ok, full, too_large, closed};
+// no_space: the lane's ring could not be backed (the filesystem is full); nothing was written.
+// broken: the inbox file shrank under this process or could not be backed while in use
+// (inbox::broken()); the message did not reach the file.
+enum class [[nodiscard]] push_result{ok, full, too_large, closed, no_space, broken};
 const char* to_string(push_result) noexcept;
 
 // reject: a full inbox answers full. drop_oldest (opt-in): the oldest pending regular
 // message is evicted and counted in `dropped` so the new one fits.
 enum class overflow_policy { reject, drop_oldest };
 
-enum class wake_reason { rang, timed_out };
+// broken: the inbox can no longer be used from this process (inbox::broken()).
+enum class wake_reason { rang, timed_out, broken };
 
 struct message_view {
   std::string_view from;     // sender agent name (<= 64)
@@ -143,6 +147,9 @@ struct consumer_options {
 };
 
 class consumer;
+namespace detail {
+struct inbox_access;  // the doctor's way to the raw mapping (impl.hpp)
+}
 
 class inbox {
  public:
@@ -179,6 +186,12 @@ class inbox {
   // Copies up to max pending messages in delivery order without consuming them.
   std::vector<message> peek(std::size_t max) const;
 
+  // True once the file shrank under this process (someone truncated it) or a page of it could
+  // not be backed: the mapping then reads zeros and nothing written reaches the file
+  // (shared_mapping.hpp). Pushes answer broken, pop_batch and peek find nothing, waits answer
+  // broken at once; the caller reports it and drops the inbox object.
+  bool broken() const noexcept;
+
   // Marks the inbox closed: every later push answers closed; wakes all sleepers.
   void close() noexcept;
   bool closed() const noexcept;
@@ -202,6 +215,7 @@ class inbox {
   explicit inbox(std::unique_ptr<impl> p);
   std::unique_ptr<impl> p_;
   friend class consumer;
+  friend struct detail::inbox_access;
 };
 
 class consumer {

@@ -8,9 +8,11 @@
 // |            | the critical ring next_pow2(critical_reserve); a shared admission count    |
 // |            | (claims - releases <= capacity) bounds high + normal + low together        |
 // | memory     | file = 4 KiB + (3 x ring + critical ring) x slot_size: 12.9 MB at defaults |
-// |            | (1024 slots per regular lane). tmpfs backs only touched pages: creation    |
-// |            | reserves header + critical + normal ring (4.5 MB at defaults), high and    |
-// |            | low rings take memory only once those lanes are used                       |
+// |            | (1024 slots per regular lane). Creation backs header + critical + normal   |
+// |            | ring (4.5 MB at defaults); the high and low rings are backed by the first  |
+// |            | producer that uses them (posix_fallocate, then a bit in `backed`), so a   |
+// |            | full filesystem answers no_space to that push instead of SIGBUS, and a     |
+// |            | reader never touches a ring whose bit is not set                           |
 // | slot ctl   | 64-bit word: lap (high 32 bits) | owner (low 32 bits), see below           |
 // | pointers   | none: every position is an index, bounds-checked before use                |
 //
@@ -41,10 +43,11 @@ namespace sluice::inbox::layout {
 
 inline constexpr std::size_t cache_line = 64;
 inline constexpr char magic[8] = {'S', 'L', 'U', 'I', 'C', 'E', '\0', '\0'};
-inline constexpr std::uint32_t layout_version = 2;
+inline constexpr std::uint32_t layout_version = 3;
 inline constexpr std::uint32_t header_size = 4096;
 inline constexpr std::size_t lane_count = 4;  // indexed by priority: low, normal, high, critical
 inline constexpr std::size_t critical_lane = 3;
+inline constexpr std::size_t normal_lane = 1;
 
 // Limits checked at creation and again on open (a header is never trusted).
 inline constexpr std::uint32_t min_capacity = 1;
@@ -132,6 +135,28 @@ struct alignas(cache_line) consumer_info {
       heartbeat_ns;  // CLOCK_MONOTONIC of its last attach/commit (1 ms grain)
 };
 
+// Lanes whose ring is backed by memory, bit (1 << lane). Set once per lane, by the creator
+// (critical, normal) or by the first producer of the lane after its posix_fallocate; never
+// cleared. On a line of its own that is written at most twice in an inbox's life, so readers
+// that poll it keep it in their caches.
+struct alignas(cache_line) lane_backing {
+  std::atomic<std::uint32_t> mask;
+};
+
+// A slot the flock holder found claimed but unpublished, and since when (CLOCK_MONOTONIC),
+// kept in the file so the grace period runs across consumer processes: a one-shot `recv`
+// every few seconds would otherwise start the clock again each time and never skip it.
+// Written only by the flock holder.
+struct stuck_claim {
+  std::atomic<std::uint64_t> pos;
+  std::atomic<std::uint64_t> ctl;
+  std::atomic<std::uint64_t> since_ns;  // 0: none recorded
+};
+
+struct alignas(cache_line) stuck_claims {
+  stuck_claim lane[lane_count];
+};
+
 struct header {
   identity id;
   consumer_info consumer;
@@ -150,6 +175,8 @@ struct header {
   padded_u64 tail[lane_count];  // next position to claim, per lane (producers)
   ledger commits;               // heads and counters of the consumer side
   padded_u64 freed;
+  lane_backing backed;
+  stuck_claims stuck;
 };
 
 struct slot_header {
@@ -187,7 +214,9 @@ static_assert(sizeof(commit_record) == 64);
 static_assert(offsetof(header, commits) == 768);
 static_assert(offsetof(ledger, seq) == 128);
 static_assert(offsetof(header, freed) == 960);
-static_assert(sizeof(header) == 1024 && sizeof(header) <= header_size);
+static_assert(offsetof(header, backed) == 1024);
+static_assert(offsetof(header, stuck) == 1088);
+static_assert(sizeof(header) == 1216 && sizeof(header) <= header_size);
 static_assert(offsetof(slot_header, ctl) == 0);
 static_assert(offsetof(slot_header, payload_len) == 32);
 static_assert(sizeof(slot_header) == slot_fixed_size);

@@ -47,6 +47,10 @@ const char* to_string(push_result r) noexcept {
       return "too_large";
     case push_result::closed:
       return "closed";
+    case push_result::no_space:
+      return "no_space";
+    case push_result::broken:
+      return "broken";
   }
   return "unknown";
 }

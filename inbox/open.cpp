@@ -13,7 +13,6 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <boost/interprocess/exceptions.hpp>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -23,12 +22,12 @@
 #include "inbox/futex.hpp"
 #include "inbox/impl.hpp"
 #include "inbox/process.hpp"
+#include "inbox/std_fds.hpp"
 
 namespace sluice::inbox {
 namespace {
 
 namespace fs = std::filesystem;
-namespace bip = boost::interprocess;
 
 error fail(errc code, std::string text) {
   return error{code, std::move(text)};
@@ -200,6 +199,10 @@ result<int> create_file(const fs::path& dir, std::string_view agent, const fs::p
   id.file_size = g->file_size;
   if (::pwrite(fd, &id, sizeof id, 0) != static_cast<ssize_t>(sizeof id))
     return abandon(errno != 0 ? errno : EIO, "cannot write inbox header");
+  const std::uint32_t backed = (1u << layout::critical_lane) | (1u << layout::normal_lane);
+  if (::pwrite(fd, &backed, sizeof backed, offsetof(layout::header, backed)) !=
+      static_cast<ssize_t>(sizeof backed))
+    return abandon(errno != 0 ? errno : EIO, "cannot write inbox header");
   if (::link(tmp.c_str(), final_path.c_str()) != 0) {
     const int err = errno;
     if (err != EEXIST) return abandon(err, "cannot publish inbox");
@@ -279,17 +282,10 @@ result<inbox::impl*> map_file(int fd, const fs::path& path, std::string_view age
   m->fd = fd;
   m->path = path;
   m->agent = std::string(agent);
-  try {
-    bip::file_mapping fm(path.c_str(), bip::read_write);
-    if (!same_file(fd, fm.get_mapping_handle().handle)) {
-      return fail(errc::path_is_symlink,
-                  path.string() + " was replaced while it was being opened; try again");
-    }
-    m->region = bip::mapped_region(fm, bip::read_write, 0, id.file_size);
-  } catch (const bip::interprocess_exception& e) {
-    return fail(errc::io_error, "cannot map " + path.string() + ": " + e.what());
-  }
-  auto* base = static_cast<std::uint8_t*>(m->region.get_address());
+  // Our own O_NOFOLLOW|O_CLOEXEC descriptor, so what is mapped is the file that was validated.
+  if (!m->region.map(fd, id.file_size))
+    return fail(errc::io_error, "cannot map " + path.string() + ": " + os_text(errno));
+  std::uint8_t* base = m->region.data();
   m->h = reinterpret_cast<layout::header*>(base);
   m->capacity = id.capacity;
   m->slot_size = id.slot_size;
@@ -297,7 +293,7 @@ result<inbox::impl*> map_file(int fd, const fs::path& path, std::string_view age
   m->id_prefix = static_cast<std::uint64_t>(id.incarnation) << 40;
   (void)m->refresh_freed();  // from 0, a first push would be refused once and then retried
   // File order: critical, normal, high, low (creation backs the first two).
-  const std::size_t order[layout::lane_count] = {layout::critical_lane, 1, 2, 0};
+  const std::size_t order[layout::lane_count] = {layout::critical_lane, layout::normal_lane, 2, 0};
   std::uint64_t offset = layout::header_size;
   for (const std::size_t lane : order) {
     const std::uint32_t ring = lane == layout::critical_lane ? id.critical_reserve : id.ring_size;
@@ -331,6 +327,8 @@ result<inbox::impl*> open_path(const fs::path& path, std::string_view agent, boo
 
 result<inbox::impl*> open_impl(const fs::path& bus_dir, std::string_view agent,
                                const create_options* create) {
+  if (!ensure_std_fds_open())
+    return fail(errc::io_error, "descriptors 0-2 are closed and /dev/null cannot be opened");
   if (!is_valid_agent_name(agent)) {
     return fail(errc::invalid_name, "invalid agent name \"" + std::string(agent) +
                                         "\": use 1-64 characters from A-Z a-z 0-9 _ -");
@@ -446,6 +444,7 @@ bool inbox::impl::adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane,
   // still at its own lap (a finished commit moved every slot below the head to the next lap).
   for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
     const auto& g = lanes[lane];
+    if (!lane_in_use(lane)) continue;
     std::uint64_t from = st.head[lane];
     while (from > 0 && st.head[lane] - from < g.ring) {
       const std::uint64_t pos = from - 1;
@@ -517,6 +516,7 @@ result<consumer> inbox::attach_consumer(const consumer_options& opts) {
   std::copy(std::begin(c.committed.head), std::end(c.committed.head), std::begin(c.cursor));
   c.wrr_committed = c.wrr = detail::wrr_state{0, detail::wrr_weight[0]};
   m.grace = opts.abandon_grace;
+  m.adopt_stuck_claims();
   m.consuming = true;
   h.consumer.pid.store(detail::self_pid(), std::memory_order_relaxed);  // relaxed: informational
   h.consumer.heartbeat_ns.store(detail::monotonic_ns(),
@@ -635,6 +635,10 @@ void inbox::close() noexcept {
   p_->h->consumer.closed.store(1, std::memory_order_relaxed);  // relaxed: advisory flag
   p_->ring_not_full();
   p_->ring_not_empty();
+}
+
+bool inbox::broken() const noexcept {
+  return p_ && p_->region.broken();
 }
 
 bool inbox::closed() const noexcept {

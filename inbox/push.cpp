@@ -22,9 +22,11 @@
 //   4. write the message, then store (lap, pid | published) with release.
 //   5. ring not_empty only if someone sleeps on it.
 // Critical messages use their own ring and a Vyukov check on the slot instead of admission.
+#include <fcntl.h>
 #include <sys/file.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "inbox/futex.hpp"
@@ -179,6 +181,20 @@ inline void after_publish(inbox::impl& m, const published_run& r) noexcept {
 
 }  // namespace
 
+bool inbox::impl::back_lane(std::size_t lane) noexcept {
+  if (lane_in_use(lane)) return true;
+  const auto& g = lanes[lane];
+  const auto offset = static_cast<off_t>(g.base - region.data());
+  const auto length = static_cast<off_t>(static_cast<std::uint64_t>(g.ring) * slot_size);
+  int err = 0;
+  do {
+    err = ::posix_fallocate(fd, offset, length);
+  } while (err == EINTR);
+  if (err != 0) return false;
+  h->backed.mask.fetch_or(1u << lane, std::memory_order_release);  // sync: backing
+  return true;
+}
+
 void inbox::impl::ring_not_empty() noexcept {
   // Dekker pair with wait_not_empty: our publish store, then a barrier, then the waiters
   // load; the sleeper increments waiters, barrier, then re-reads the slots. One side always
@@ -206,6 +222,8 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
   if (!fits(msg, m.max_payload)) return push_result::too_large;
   const auto pid = static_cast<std::uint32_t>(detail::self_pid());
   const auto lane = static_cast<std::size_t>(msg.prio) & 3u;
+  if (m.region.broken()) return push_result::broken;
+  if (!m.back_lane(lane)) return push_result::no_space;
 
   std::uint64_t failed_stamps = 0;
   bool refreshed = false;  // freed_seen re-read after a refusal (at most once per push)
@@ -285,6 +303,7 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
     const std::size_t bytes = write_slot(s, msg, id, seq, detail::realtime_ns());
     publish(s, lap, pid);
     m.ring_not_empty();
+    if (m.region.broken()) return push_result::broken;  // what we wrote never reached the file
     if (lane != layout::critical_lane) after_publish(m, {lane, pos + 1, bytes, seq + 1, rel});
     if (receipt != nullptr) *receipt = push_receipt{id, seq};
     return push_result::ok;
@@ -315,6 +334,10 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
       why = push_result::closed;
     } else if (!fits(first, m.max_payload)) {
       why = push_result::too_large;
+    } else if (m.region.broken()) {
+      why = push_result::broken;
+    } else if (!m.back_lane(lane)) {
+      why = push_result::no_space;
     }
     // A run of same-lane messages that fit, taken with one admission and one tail claim.
     std::size_t run = 0;
@@ -395,6 +418,10 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
   }
   if (published_any) {
     m.ring_not_empty();
+    if (m.region.broken()) {  // none of it reached the file, as far as anyone can tell
+      if (stopped != nullptr) *stopped = push_result::broken;
+      return 0;
+    }
     after_publish(m, last);
   }
   return done;
@@ -459,10 +486,11 @@ wake_reason inbox::wait_not_full(std::chrono::nanoseconds timeout) noexcept {
   layout::doorbell& d = m.h->not_full;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (int i = 0; i < 64; ++i) {
-    if (!full()) return wake_reason::rang;
+    if (!full()) return m.region.broken() ? wake_reason::broken : wake_reason::rang;
     detail::cpu_relax();
   }
   for (;;) {
+    if (m.region.broken()) return wake_reason::broken;
     detail::register_waiter(d.waiters);                                 // sync: not-full-dekker
     const std::uint32_t seen = d.bell.load(std::memory_order_acquire);  // sync: not-full-bell
     if (!full()) {

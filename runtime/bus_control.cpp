@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "inbox/std_fds.hpp"
+
 namespace sluice::runtime {
 namespace {
 
@@ -33,8 +35,10 @@ error os_error(const fs::path& p, const char* what, int err) {
                              "is read-only)",
                              what, p.string(), std::strerror(err))};
   }
-  if (err == ENOSPC) {
-    return error{errc::no_space, fmt::format("cannot {} {}: {}", what, p.string(), std::strerror(err))};
+  if (err == ENOSPC || err == EDQUOT || err == EFBIG) {
+    return error{errc::no_space,
+                 fmt::format("cannot {} {}: {}; free space on its filesystem (df {})", what,
+                             p.string(), std::strerror(err), p.parent_path().string())};
   }
   return error{errc::io_error, fmt::format("cannot {} {}: {}", what, p.string(), std::strerror(err))};
 }
@@ -50,7 +54,7 @@ std::uint64_t pack(std::uint32_t hi, std::uint32_t lo) noexcept {
 }
 
 // Maps an open bus.ctl after checking, through pread, that it is one this build understands.
-result<control_block*> map_validated(int fd, const fs::path& p) {
+result<inbox::shared_mapping> map_validated(int fd, const fs::path& p) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return os_error(p, "inspect", errno);
   if (!S_ISREG(st.st_mode)) return invalid_file(errc::corrupt, p, "not a regular file");
@@ -75,14 +79,19 @@ result<control_block*> map_validated(int fd, const fs::path& p) {
     return invalid_file(errc::wrong_size, p,
                         fmt::format("{} bytes, expected {}", st.st_size, block_bytes));
   }
-  void* mem = ::mmap(nullptr, block_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (mem == MAP_FAILED) return os_error(p, "map", errno);
-  return static_cast<control_block*>(mem);
+  inbox::shared_mapping map;
+  if (!map.map(fd, block_bytes)) return os_error(p, "map", errno);
+  return map;
 }
 
-// Writes a complete, valid block into a fresh file (zeroed by ftruncate).
+// Writes a complete, valid block into a fresh file. posix_fallocate, not ftruncate: a sparse
+// file on a full tmpfs would kill the process with SIGBUS at the first store below.
 status initialise(int fd, const fs::path& p, const rate_policy& initial) {
-  if (::ftruncate(fd, static_cast<off_t>(block_bytes)) != 0) return os_error(p, "size", errno);
+  int err = 0;
+  do {
+    err = ::posix_fallocate(fd, 0, static_cast<off_t>(block_bytes));
+  } while (err == EINTR);
+  if (err != 0) return os_error(p, "reserve memory for", err);
   void* mem = ::mmap(nullptr, block_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (mem == MAP_FAILED) return os_error(p, "map", errno);
   auto* block = static_cast<control_block*>(mem);
@@ -103,36 +112,25 @@ status initialise(int fd, const fs::path& p, const rate_policy& initial) {
 
 }  // namespace
 
-bus_control::bus_control(control_block* block, fs::path path) noexcept
-    : block_(block), path_(std::move(path)) {}
+bus_control::bus_control(inbox::shared_mapping map, fs::path path) noexcept
+    : map_(std::move(map)),
+      block_(reinterpret_cast<control_block*>(map_.data())),
+      path_(std::move(path)) {}
 
-bus_control::bus_control(bus_control&& o) noexcept
-    : block_(o.block_), path_(std::move(o.path_)) {
-  o.block_ = nullptr;
-}
-
-bus_control& bus_control::operator=(bus_control&& o) noexcept {
-  if (this != &o) {
-    if (block_ != nullptr) ::munmap(block_, block_bytes);
-    block_ = o.block_;
-    path_ = std::move(o.path_);
-    o.block_ = nullptr;
-  }
-  return *this;
-}
-
-bus_control::~bus_control() {
-  if (block_ != nullptr) ::munmap(block_, block_bytes);
-}
+bus_control::bus_control(bus_control&& o) noexcept = default;
+bus_control& bus_control::operator=(bus_control&& o) noexcept = default;
+bus_control::~bus_control() = default;
 
 result<bus_control> bus_control::open(const fs::path& dir) {
+  if (!inbox::ensure_std_fds_open())
+    return error{errc::io_error, "descriptors 0-2 are closed and /dev/null cannot be opened"};
   fs::path p = dir / control_file_name;
   const int fd = ::open(p.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return os_error(p, "open", errno);
   auto mapped = map_validated(fd, p);
   ::close(fd);  // the mapping keeps the file
   if (!mapped) return mapped.err();
-  return bus_control(*mapped, std::move(p));
+  return bus_control(std::move(mapped.value()), std::move(p));
 }
 
 result<bus_control> bus_control::open_or_create(const fs::path& dir, const rate_policy& initial) {
@@ -152,7 +150,7 @@ result<bus_control> bus_control::open_or_create(const fs::path& dir, const rate_
   const fs::path tmp = final_path.string() + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return os_error(tmp, "create", errno);
-  auto made = initialise(fd, tmp, initial);
+  auto made = initialise(fd, final_path, initial);
   ::close(fd);
   if (!made) {
     ::unlink(tmp.c_str());

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "backpressure/token_bucket.hpp"
+#include "inbox/shared_mapping.hpp"
 #include "runtime/bus_control_layout.hpp"
 #include "runtime/config.hpp"
 #include "runtime/result.hpp"
@@ -83,10 +84,14 @@ class bus_control {
   [[nodiscard]] backpressure::token_bucket_cell* bucket_for(std::uint64_t key) noexcept;
 
   const std::filesystem::path& path() const noexcept;
+  // True once bus.ctl shrank under this process (inbox/shared_mapping.hpp): every read then
+  // sees zeros, which the accessors clamp to valid values, and nothing written is kept.
+  [[nodiscard]] bool broken() const noexcept { return map_.broken(); }
 
  private:
-  bus_control(control_block* block, std::filesystem::path path) noexcept;
-  control_block* block_ = nullptr;
+  bus_control(inbox::shared_mapping map, std::filesystem::path path) noexcept;
+  inbox::shared_mapping map_;
+  control_block* block_ = nullptr;  // map_.data()
   std::filesystem::path path_;
 };
 
