@@ -169,3 +169,32 @@ TEST_CASE("doctor lists the temp files of creators that died and --repair remove
   for (const auto& name : leftovers) CHECK_FALSE(fs::exists(bus.dir() / name));
   ok_out(bus, {"doctor"});
 }
+
+TEST_CASE("a 64 MB /dev/shm holds 15 idle inboxes at the default geometry, 60 with 1 KiB slots") {
+  struct geometry {
+    const char* slot_size;
+    int at_least;
+  };
+  for (const geometry g : {geometry{"4096", 15}, geometry{"1024", 60}}) {
+    DYNAMIC_SECTION("slot size " << g.slot_size) {
+      bus_fixture bus;
+      small_tmpfs fs_(bus.root() / "container-shm", "64m");
+      bus.env["SLUICE_DIR"] = (bus.root() / "container-shm" / "bus").string();
+      bus.env["SLUICE_SLOT_SIZE"] = g.slot_size;
+      int created = 0;
+      run_result last;
+      for (;;) {
+        last = bus.run({"init", "agent" + std::to_string(created)});
+        if (last.exit_code != 0) break;
+        ++created;
+      }
+      INFO(last.err);
+      CHECK(last.exit_code == 71);
+      CHECK(created >= g.at_least);
+      // Every one of them still takes a message (their normal lanes were backed at creation).
+      for (int i = 0; i < created; ++i)
+        ok_out(bus, {"send", "a", "agent" + std::to_string(i), "t", "fits"});
+      WARN("64 MB tmpfs, slot size " << g.slot_size << ": " << created << " inboxes");
+    }
+  }
+}
