@@ -61,36 +61,37 @@ std::size_t inbox::impl::take(std::size_t lane, received_message* out, std::size
     const std::uint64_t pos = c.cursor[lane];
     if (pos - c.committed.head[lane] >= g.ring)
       break;  // the rest of the ring is our own uncommitted batch
-    layout::slot_header* s = slot(lane, pos);
-    const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
-    const std::uint32_t owner = layout::ctl_owner(ctl);
-    if (layout::ctl_lap(ctl) != static_cast<std::uint32_t>(pos >> g.shift)) {
-      c.blocked = true;  // not this lap's state: empty, or corrupt (resolve_stuck decides)
-      break;
-    }
-    if (layout::is_skipped(owner)) {
-      ++(owner == layout::abandoned_owner ? c.skipped_abandoned : c.skipped_corrupt);
-      ++c.cursor[lane];
-      continue;
-    }
-    if ((owner & layout::published_bit) == 0) {
-      if (owner != 0) {
-        c.blocked = true;
-      } else {
+    std::uint64_t ctl = 0;
+    switch (state_at(lane, pos, ctl)) {
+      case layout::slot_state::published:
+        break;
+      case layout::slot_state::abandoned:
+        ++c.skipped_abandoned;
+        ++c.cursor[lane];
+        continue;
+      case layout::slot_state::corrupt:
+        ++c.skipped_corrupt;
+        ++c.cursor[lane];
+        continue;
+      case layout::slot_state::free:
         // Waiting for a producer: fetch the next slot's control word now, or taking the
         // message would end with a cache miss on it (slots a page apart are long evicted when
         // they come round). Not when this slot is claimed: its producer is then likely
         // writing the next one too, and reading it would take the line from under it.
         detail::prefetch_for_read(slot(lane, pos + 1));
-      }
-      break;
+        return got;
+      case layout::slot_state::claimed:
+      case layout::slot_state::other_lap:  // empty, or corrupt: resolve_stuck decides
+        c.blocked = true;
+        return got;
     }
+    layout::slot_header* s = slot(lane, pos);
     if (!decode_slot(s, max_payload, lane, out[got])) {
       // A published slot with lying lengths: mark it for good (counted when committed, by the
       // pass over the mark below), never follow it.
       std::uint64_t expected = ctl;
       (void)s->ctl.compare_exchange_strong(
-          expected, make_ctl(pos >> g.shift, layout::corrupt_owner),
+          expected, make_ctl(lap_of(lane, pos), layout::corrupt_owner),
           std::memory_order_relaxed);  // relaxed: no data is read from it
       continue;
     }
@@ -106,18 +107,15 @@ bool inbox::impl::resolve_stuck(bool read_tails) noexcept {
   if (read_tails) watch_admissions();
   bool skipped = false;
   std::uint64_t now = 0;
-  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+  for (std::size_t lane = 0; lane < lane_count; ++lane) {
     const auto& g = lanes[lane];
     const std::uint64_t pos = c.cursor[lane];
     auto& p = c.pending[lane];
     if (pos - c.committed.head[lane] >= g.ring || !lane_in_use(lane)) continue;
-    layout::slot_header* s = slot(lane, pos);
-    const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
-    const std::uint32_t owner = layout::ctl_owner(ctl);
-    const auto lap = static_cast<std::uint32_t>(pos >> g.shift);
-    const bool this_lap = layout::ctl_lap(ctl) == lap;
-    if (this_lap && (layout::is_skipped(owner) || (owner & layout::published_bit) != 0)) continue;
-    if (!this_lap || owner == 0) {
+    std::uint64_t ctl = 0;
+    const layout::slot_state st = state_at(lane, pos, ctl);
+    if (st == layout::slot_state::published || layout::is_skipped(st)) continue;
+    if (st != layout::slot_state::claimed) {
       // Free-looking slot: stuck only if a producer took the position (tail moved past it).
       if (!read_tails) continue;
       const std::uint64_t tail =
@@ -134,8 +132,8 @@ bool inbox::impl::resolve_stuck(bool read_tails) noexcept {
       continue;
     }
     if (now - p.since_ns < static_cast<std::uint64_t>(grace.count())) continue;
-    const std::uint32_t pid = owner & layout::pid_mask;
-    if (this_lap && pid != 0 && detail::process_alive(static_cast<pid_t>(pid))) {
+    if (st == layout::slot_state::claimed &&
+        detail::process_alive(static_cast<pid_t>(layout::claimant(ctl)))) {
       p.since_ns = now;  // alive and slow: keep waiting, look again after another grace period
       remember_stuck(lane, p);
       continue;
@@ -149,13 +147,14 @@ bool inbox::impl::resolve_stuck(bool read_tails) noexcept {
 }
 
 bool inbox::impl::mark_skipped(std::size_t lane, std::uint64_t pos, std::uint64_t ctl) noexcept {
-  const auto lap = static_cast<std::uint32_t>(pos >> lanes[lane].shift);
+  const std::uint32_t lap = lap_of(lane, pos);
   std::uint64_t expected = ctl;
   // acq_rel: wins the slot against a late stamp (see push.cpp step 3). A slot at another
   // lap than its position's is a lie (committed-but-unfreed slots sit below the head, never
   // here), so it is marked corrupt, a dead or missing claimant abandoned.
-  const std::uint32_t mark =
-      layout::ctl_lap(ctl) == lap ? layout::abandoned_owner : layout::corrupt_owner;
+  const std::uint32_t mark = layout::decode(ctl, lap) == layout::slot_state::other_lap
+                                 ? layout::corrupt_owner
+                                 : layout::abandoned_owner;
   return slot(lane, pos)->ctl.compare_exchange_strong(
       expected, make_ctl(lap, mark), std::memory_order_acq_rel);  // sync: abandon
 }
@@ -171,7 +170,7 @@ void inbox::impl::remember_stuck(std::size_t lane, const detail::pending_claim& 
 
 void inbox::impl::adopt_stuck_claims() noexcept {
   const std::uint64_t now = detail::monotonic_ns();
-  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+  for (std::size_t lane = 0; lane < lane_count; ++lane) {
     auto& p = cons.pending[lane];
     p = detail::pending_claim{};
     if (!lane_in_use(lane)) continue;
@@ -191,14 +190,12 @@ void inbox::impl::adopt_stuck_claims() noexcept {
     // consumer first saw it (the record in the file). Slots behind a published one are left
     // to the running consumer's own sweep.
     for (std::uint64_t pos = head; pos < tail && pos - head < g.ring; ++pos) {
-      const std::uint64_t ctl = slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
-      const std::uint32_t owner = layout::ctl_owner(ctl);
-      const bool this_lap = layout::ctl_lap(ctl) == static_cast<std::uint32_t>(pos >> g.shift);
-      if (this_lap && layout::is_skipped(owner)) continue;
-      if (this_lap && (owner & layout::published_bit) != 0) break;
-      const std::uint32_t pid = owner & layout::pid_mask;
-      const bool stamped = this_lap && pid != 0;
-      if (stamped && !detail::process_alive(static_cast<pid_t>(pid))) {
+      std::uint64_t ctl = 0;
+      const layout::slot_state st = state_at(lane, pos, ctl);
+      if (layout::is_skipped(st)) continue;
+      if (st == layout::slot_state::published) break;
+      const bool stamped = st == layout::slot_state::claimed;
+      if (stamped && !detail::process_alive(static_cast<pid_t>(layout::claimant(ctl)))) {
         if (mark_skipped(lane, pos, ctl)) continue;
         break;
       }
@@ -256,23 +253,18 @@ bool inbox::impl::sweep_due() noexcept {
 }
 
 bool inbox::impl::has_work(bool may_resolve) noexcept {
-  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
-    const auto& g = lanes[lane];
+  for (std::size_t lane = 0; lane < lane_count; ++lane) {
     const std::uint64_t pos = cons.cursor[lane];
-    if (pos - cons.committed.head[lane] >= g.ring || !lane_in_use(lane)) continue;
-    const std::uint64_t ctl =
-        slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
-    const std::uint32_t owner = layout::ctl_owner(ctl);
-    if (layout::ctl_lap(ctl) == static_cast<std::uint32_t>(pos >> g.shift) &&
-        (layout::is_skipped(owner) || (owner & layout::published_bit) != 0)) {
-      return true;
-    }
+    if (pos - cons.committed.head[lane] >= lanes[lane].ring || !lane_in_use(lane)) continue;
+    std::uint64_t ctl = 0;
+    const layout::slot_state st = state_at(lane, pos, ctl);
+    if (st == layout::slot_state::published || layout::is_skipped(st)) return true;
   }
   return may_resolve && resolve_stuck(true);
 }
 
 bool inbox::impl::anything_in_flight() const noexcept {
-  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+  for (std::size_t lane = 0; lane < lane_count; ++lane) {
     // relaxed: a hint that decides how long to sleep, nothing is read through it.
     if (h->tail[lane].value.load(std::memory_order_relaxed) != cons.cursor[lane]) return true;
   }
@@ -325,21 +317,12 @@ std::size_t consumer::pop_batch(received_message* out, std::size_t max) noexcept
   c.wrr = c.wrr_committed;
   c.blocked = false;
   c.skipped_abandoned = c.skipped_corrupt = 0;
-  std::size_t n = m.take(layout::critical_lane, out, max);
-  int idle = 0;
-  while (n < max && idle < 3) {
-    const std::size_t lane = detail::wrr_order[c.wrr.turn];
-    if (c.wrr.left == 0) c.wrr.left = detail::wrr_weight[c.wrr.turn];
-    const std::size_t want = std::min<std::size_t>(c.wrr.left, max - n);
+  std::size_t n = m.take(critical_lane, out, max);
+  detail::weighted_round_robin(c.wrr, max - n, [&](std::size_t lane, std::size_t want) {
     const std::size_t got = m.take(lane, out + n, want);
     n += got;
-    c.wrr.left -= static_cast<std::uint32_t>(got);
-    idle = got == 0 ? idle + 1 : 0;
-    if (got < want || c.wrr.left == 0) {
-      c.wrr.turn = static_cast<std::uint8_t>((c.wrr.turn + 1) % 3);
-      c.wrr.left = detail::wrr_weight[c.wrr.turn];
-    }
-  }
+    return got;
+  });
   c.delivered = n;
   // When a lane stopped at a claimed slot, or every eighth of a grace period, look for slots
   // of dead producers.
@@ -355,7 +338,8 @@ std::size_t consumer::pop_more(received_message* out, std::size_t max) noexcept 
   // After skipping an abandoned slot, continue from where the cursors stand (no reset).
   inbox::impl& m = *s_->in;
   std::size_t n = 0;
-  for (std::size_t lane : {layout::critical_lane, std::size_t{2}, std::size_t{1}, std::size_t{0}}) {
+  n += m.take(critical_lane, out, max);
+  for (const std::size_t lane : round_robin_order) {
     if (n < max) n += m.take(lane, out + n, max - n);
   }
   m.cons.delivered += n;
@@ -394,7 +378,7 @@ void consumer::commit() noexcept {
   if (test_hooks::inside_commit != nullptr) test_hooks::inside_commit();
 #endif
   // 2. Free the slots for the next lap, then 3. give the admissions back.
-  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+  for (std::size_t lane = 0; lane < lane_count; ++lane) {
     const auto& g = m.lanes[lane];
     for (std::uint64_t pos = before.head[lane]; pos != next.head[lane]; ++pos) {
       m.slot(lane, pos)->ctl.store(make_ctl((pos >> g.shift) + 1, 0),
@@ -420,26 +404,24 @@ std::vector<message> inbox::peek(std::size_t max) const {
   std::vector<message> out;
   if (!p_) return out;
   const impl& m = *p_;
-  std::uint64_t cursor[layout::lane_count];
   const detail::ledger_state committed = m.read_ledger();
-  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) cursor[lane] = committed.head[lane];
-  const std::uint64_t start[layout::lane_count] = {cursor[0], cursor[1], cursor[2], cursor[3]};
-  // Copies one message if the slot at the lane's cursor is published; re-checks ctl after the
-  // copy, since a consumer may free and a producer reuse the slot while we read it.
-  auto copy_one = [&](std::size_t lane) -> bool {
-    const auto& g = m.lanes[lane];
-    for (;;) {
+  std::uint64_t cursor[lane_count];
+  std::copy(std::begin(committed.head), std::end(committed.head), std::begin(cursor));
+  // Copies up to `want` messages of a lane from its cursor while they are published; re-checks
+  // ctl after each copy, since a consumer may free and a producer reuse the slot meanwhile.
+  auto copy = [&](std::size_t lane, std::size_t want) -> std::size_t {
+    std::size_t got = 0;
+    if (!m.lane_in_use(lane)) return 0;
+    while (got < want && cursor[lane] - committed.head[lane] < m.lanes[lane].ring) {
       const std::uint64_t pos = cursor[lane];
-      if (pos - start[lane] >= g.ring) return false;
-      const layout::slot_header* s = m.slot(lane, pos);
-      const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
-      const std::uint32_t owner = layout::ctl_owner(ctl);
-      if (layout::ctl_lap(ctl) != static_cast<std::uint32_t>(pos >> g.shift)) return false;
-      if (layout::is_skipped(owner)) {
+      std::uint64_t ctl = 0;
+      const layout::slot_state st = m.state_at(lane, pos, ctl);
+      if (layout::is_skipped(st)) {
         ++cursor[lane];
         continue;
       }
-      if ((owner & layout::published_bit) == 0) return false;
+      if (st != layout::slot_state::published) break;
+      const layout::slot_header* s = m.slot(lane, pos);
       received_message r{};
       if (!decode_slot(s, m.max_payload, lane, r)) {
         ++cursor[lane];
@@ -455,27 +437,16 @@ std::vector<message> inbox::peek(std::size_t max) const {
       // A read-modify-write that changes nothing: its release half keeps the copy above
       // before this re-read of ctl (a plain acquire load would not; fences break TSan).
       if (const_cast<layout::slot_header*>(s)->ctl.fetch_add(0, std::memory_order_acq_rel) != ctl)
-        return false;
+        break;
       out.push_back(std::move(msg));
       ++cursor[lane];
-      return true;
+      ++got;
     }
+    return got;
   };
-  while (out.size() < max && m.lane_in_use(layout::critical_lane) &&
-         copy_one(layout::critical_lane)) {
-  }
-  detail::wrr_state wrr{0, detail::wrr_weight[0]};
-  int idle = 0;
-  while (out.size() < max && idle < 3) {
-    const std::size_t lane = detail::wrr_order[wrr.turn];
-    const bool got = m.lane_in_use(lane) && copy_one(lane);
-    if (got) --wrr.left;
-    idle = got ? 0 : idle + 1;
-    if (!got || wrr.left == 0) {
-      wrr.turn = static_cast<std::uint8_t>((wrr.turn + 1) % 3);
-      wrr.left = detail::wrr_weight[wrr.turn];
-    }
-  }
+  copy(critical_lane, max);
+  detail::wrr_state wrr;
+  detail::weighted_round_robin(wrr, max - out.size(), copy);
   if (m.region.broken()) out.clear();  // zeros read after a fault are not messages
   return out;
 }

@@ -55,18 +55,26 @@ std::int32_t flock_holder(dev_t dev, ino_t ino) {
   return 0;
 }
 
-// Where a slot at `pos` stands, from its control word.
+// The doctor's view of a slot: the shared decoding (layout::decode), with a claim told apart
+// by whether its claimant still lives.
 enum class slot_state { published, marked, live_claim, dead_claim, unstamped, stale_lap };
 
 slot_state classify(std::uint64_t ctl, std::uint32_t lap) {
-  const std::uint32_t owner = layout::ctl_owner(ctl);
-  if (layout::ctl_lap(ctl) != lap) return slot_state::stale_lap;
-  if (layout::is_skipped(owner)) return slot_state::marked;
-  if ((owner & layout::published_bit) != 0) return slot_state::published;
-  if (owner == 0) return slot_state::unstamped;
-  return detail::process_alive(static_cast<pid_t>(owner & layout::pid_mask))
-             ? slot_state::live_claim
-             : slot_state::dead_claim;
+  switch (layout::decode(ctl, lap)) {
+    case layout::slot_state::published:
+      return slot_state::published;
+    case layout::slot_state::abandoned:
+    case layout::slot_state::corrupt:
+      return slot_state::marked;
+    case layout::slot_state::free:
+      return slot_state::unstamped;
+    case layout::slot_state::other_lap:
+      return slot_state::stale_lap;
+    case layout::slot_state::claimed:
+      break;
+  }
+  return detail::process_alive(static_cast<pid_t>(layout::claimant(ctl))) ? slot_state::live_claim
+                                                                           : slot_state::dead_claim;
 }
 
 std::string plural(std::uint64_t n, const char* word) {
@@ -79,7 +87,7 @@ diagnosis inspect(const inbox::impl& m, const fs::path& path, std::string_view a
   d.path = path;
   d.agent = std::string(agent);
   d.counters = snapshot;
-  d.ring_size = m.lanes[layout::normal_lane].ring;
+  d.ring_size = m.lanes[normal_lane].ring;
   d.file_size = m.region.size();
   const layout::header& h = *m.h;
   // relaxed everywhere below: a diagnosis is a snapshot; nothing is read through these values
@@ -92,7 +100,7 @@ diagnosis inspect(const inbox::impl& m, const fs::path& path, std::string_view a
   std::uint64_t committed = 0;
   std::uint64_t committed_regular = 0;
   bool indexes_ok = true;
-  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+  for (std::size_t lane = 0; lane < lane_count; ++lane) {
     auto& ls = d.lanes[lane];
     ls.ring = m.lanes[lane].ring;
     if (!m.lane_in_use(lane)) continue;  // never backed: nothing was ever sent on it
@@ -110,7 +118,7 @@ diagnosis inspect(const inbox::impl& m, const fs::path& path, std::string_view a
     }
     ls.pending = ls.tail - ls.head;
     committed += ls.head;
-    if (lane != layout::critical_lane) {
+    if (lane != critical_lane) {
       outstanding += ls.pending;
       committed_regular += ls.head;
     }
@@ -127,10 +135,9 @@ diagnosis inspect(const inbox::impl& m, const fs::path& path, std::string_view a
       const slot_state st = classify(ctl, static_cast<std::uint32_t>(pos >> m.lanes[lane].shift));
       if (st == slot_state::dead_claim || st == slot_state::unstamped ||
           st == slot_state::stale_lap) {
-        const std::uint32_t owner = layout::ctl_owner(ctl);
         d.stuck.push_back({static_cast<priority>(lane), pos,
                            st == slot_state::dead_claim
-                               ? static_cast<std::int32_t>(owner & layout::pid_mask)
+                               ? static_cast<std::int32_t>(layout::claimant(ctl))
                                : 0});
       }
     }
@@ -321,7 +328,7 @@ result<repair_outcome> repair(const fs::path& bus_dir, std::string_view agent,
     std::vector<candidate> candidates;
     // We hold the consumer lock: the ledger is ours to read.
     const detail::ledger_state ledger = detail::read_ledger(h);
-    for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+    for (std::size_t lane = 0; lane < lane_count; ++lane) {
       // acquire: we hold the consumer lock; pairs with the last consumer's commit.
       const std::uint64_t head = ledger.head[lane];
       const std::uint64_t tail =

@@ -67,7 +67,7 @@ struct diagnosis {
   stats counters;  // inbox::snapshot() of the file
   std::uint32_t ring_size = 0;
   std::uint64_t file_size = 0;
-  lane_state lanes[4];                     // indexed by priority
+  lane_state lanes[lane_count];            // indexed by priority
   std::int32_t recorded_consumer_pid = 0;  // as stored in the header, alive or not
   bool recorded_consumer_alive = false;
   bool consumer_lock_held = false;  // some process holds the flock right now

@@ -1,6 +1,7 @@
 #pragma once
 // inbox::impl: one process's view of a mapped inbox file (internal to inbox/). Everything
 // here is process-local; everything behind `h` and `lanes[].base` is shared and untrusted.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -22,14 +23,35 @@ struct lane_geometry {
   std::uint32_t ring = 0;
 };
 
-// Weighted round-robin position over the regular lanes (high, normal, low).
+// Weighted round-robin position over the regular lanes (lanes.hpp, round_robin_order).
 struct wrr_state {
-  std::uint8_t turn = 0;   // index into wrr_order
-  std::uint32_t left = 0;  // messages the current lane may still deliver this round
+  std::uint8_t turn = 0;   // index into round_robin_order
+  std::uint32_t left = 0;  // messages the current lane may still deliver this turn (0: a full turn)
 };
-inline constexpr std::size_t wrr_order[3] = {2, 1, 0};  // high, normal, low
-// 4:2:1 as in DESIGN.md, scaled by 8 so a large batch switches lanes less often.
-inline constexpr std::uint32_t wrr_weight[3] = {32, 16, 8};
+
+// The one weighted round-robin, for pop_batch and peek alike: a turn takes up to the lane's
+// weight from it (fewer when the batch is nearly full), then the next lane has its turn; a lane
+// that gives fewer than asked ends its turn early (work-conserving). Stops once every regular
+// lane in a row gave nothing. take(lane, want) takes up to want messages and says how many.
+template <class Take>
+std::size_t weighted_round_robin(wrr_state& w, std::size_t max, Take&& take) noexcept {
+  std::size_t n = 0;
+  std::size_t idle = 0;
+  while (n < max && idle < regular_lane_count) {
+    const std::size_t lane = round_robin_order[w.turn];
+    if (w.left == 0) w.left = lane_table[lane].weight;
+    const std::size_t want = std::min<std::size_t>(w.left, max - n);
+    const std::size_t got = take(lane, want);
+    n += got;
+    w.left -= static_cast<std::uint32_t>(got);
+    idle = got == 0 ? idle + 1 : 0;
+    if (got < want || w.left == 0) {
+      w.turn = static_cast<std::uint8_t>((w.turn + 1) % regular_lane_count);
+      w.left = 0;
+    }
+  }
+  return n;
+}
 
 // A slot the consumer found claimed but not published, and since when (monotonic ns).
 struct pending_claim {
@@ -41,7 +63,7 @@ struct pending_claim {
 
 // A copy of one commit record of the ledger (layout.hpp).
 struct ledger_state {
-  std::uint64_t head[layout::lane_count] = {};
+  std::uint64_t head[lane_count] = {};
   std::uint64_t dequeued = 0;
   std::uint64_t abandoned = 0;
   std::uint64_t corrupt = 0;
@@ -55,13 +77,13 @@ ledger_state read_ledger(const layout::header& h) noexcept;
 // writes while it holds the flock); cursor runs ahead over the uncommitted batch.
 struct consumer_cursors {
   ledger_state committed;  // the current ledger record, as this process wrote it
-  std::uint64_t cursor[layout::lane_count] = {};
+  std::uint64_t cursor[lane_count] = {};
   wrr_state wrr_committed;
   wrr_state wrr;
   std::uint64_t delivered = 0;  // messages in the uncommitted batch
   std::uint64_t skipped_abandoned = 0;  // marked slots the uncommitted batch passes over
   std::uint64_t skipped_corrupt = 0;
-  pending_claim pending[layout::lane_count];
+  pending_claim pending[lane_count];
   std::uint64_t heartbeat_ns = 0;  // last value stored in header.consumer.heartbeat_ns
   std::uint32_t empty_polls = 0;
   std::uint64_t last_sweep_ns = 0;  // monotonic ns of the last periodic resolve_stuck
@@ -80,7 +102,7 @@ struct inbox::impl {
   int fd = -1;  // our own O_NOFOLLOW descriptor; also the flock handle for drop-oldest
   shared_mapping region;
   layout::header* h = nullptr;
-  detail::lane_geometry lanes[layout::lane_count];
+  detail::lane_geometry lanes[lane_count];
   std::uint32_t capacity = 0;
   std::uint32_t slot_size = 0;
   std::uint32_t max_payload = 0;
@@ -88,7 +110,7 @@ struct inbox::impl {
   // Pushes this process made per lane, counted up to the ring size: during its first lap a
   // producer reads a slot before writing it (see push.cpp, touch_first_lap). Atomic because
   // threads of one process may push through the same inbox object.
-  std::atomic<std::uint32_t> first_lap_pushes[layout::lane_count] = {};
+  std::atomic<std::uint32_t> first_lap_pushes[lane_count] = {};
   // The consumer's `freed` as this process last read it. `freed` only grows, so an old value
   // admits less, never more; reading it fresh on every push cost a cross-core transfer per
   // message (the consumer writes it on every commit). See push.cpp, step 1.
@@ -105,6 +127,16 @@ struct inbox::impl {
   layout::slot_header* slot(std::size_t lane, std::uint64_t pos) const noexcept {
     const auto& g = lanes[lane];
     return reinterpret_cast<layout::slot_header*>(g.base + (pos & g.mask) * slot_size);
+  }
+  std::uint32_t lap_of(std::size_t lane, std::uint64_t pos) const noexcept {
+    return static_cast<std::uint32_t>(pos >> lanes[lane].shift);
+  }
+  // The slot at pos, its control word (acquire: a published message's bytes are visible
+  // after it; sync: publish) and what it says about pos.
+  layout::slot_state state_at(std::size_t lane, std::uint64_t pos,
+                              std::uint64_t& ctl) const noexcept {
+    ctl = slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
+    return layout::decode(ctl, lap_of(lane, pos));
   }
 
   ~impl();

@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "inbox/breaker_cell.hpp"
+#include "inbox/lanes.hpp"
 #include "inbox/result.hpp"
 
 namespace sluice::inbox {
@@ -59,8 +60,7 @@ inline constexpr std::size_t max_type_name = 32;
 // true when name matches ^[A-Za-z0-9_-]{1,64}$
 bool is_valid_agent_name(std::string_view name) noexcept;
 
-enum class priority : std::uint8_t { low = 0, normal = 1, high = 2, critical = 3 };
-const char* to_string(priority) noexcept;
+const char* to_string(priority) noexcept;  // the lane's name in lanes.hpp
 std::optional<priority> parse_priority(std::string_view) noexcept;
 
 // no_space: the lane's ring could not be backed (the filesystem is full); nothing was written.
@@ -124,7 +124,7 @@ struct stats {
   std::uint32_t slot_size = 0;
   std::uint32_t max_payload = 0;       // slot_size minus the slot header
   std::uint64_t size = 0;              // pending messages, all lanes
-  std::uint64_t size_by_lane[4] = {};  // indexed by priority
+  std::uint64_t size_by_lane[lane_count] = {};  // indexed by priority
   // dequeued, dropped, abandoned and (slot) corrupt count committed positions and change
   // with the heads in one store (layout.hpp, the ledger), so after a crash anywhere:
   // enqueued + abandoned + corrupt == dequeued + size + abandoned + corrupt + dropped.

@@ -36,8 +36,10 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "inbox/breaker_cell.hpp"
+#include "inbox/lanes.hpp"
 
 namespace sluice::inbox::layout {
 
@@ -45,9 +47,6 @@ inline constexpr std::size_t cache_line = 64;
 inline constexpr char magic[8] = {'S', 'L', 'U', 'I', 'C', 'E', '\0', '\0'};
 inline constexpr std::uint32_t layout_version = 3;
 inline constexpr std::uint32_t header_size = 4096;
-inline constexpr std::size_t lane_count = 4;  // indexed by priority: low, normal, high, critical
-inline constexpr std::size_t critical_lane = 3;
-inline constexpr std::size_t normal_lane = 1;
 
 // Limits checked at creation and again on open (a header is never trusted).
 inline constexpr std::uint32_t min_capacity = 1;
@@ -77,6 +76,35 @@ constexpr std::uint32_t ctl_lap(std::uint64_t ctl) noexcept {
 }
 constexpr std::uint32_t ctl_owner(std::uint64_t ctl) noexcept {
   return static_cast<std::uint32_t>(ctl);
+}
+
+// What a slot's control word says about the position whose lap is `lap`: the one decoder that
+// the producers, the consumer, peek and the doctor share.
+enum class slot_state : std::uint8_t {
+  free,       // (lap, 0): waiting for its producer's stamp
+  claimed,    // (lap, pid): stamped, being written
+  published,  // (lap, pid | published_bit): a message
+  abandoned,  // (lap, abandoned_owner): skipped, its claimant died
+  corrupt,    // (lap, any other owner with the top bit): skipped, the slot lied
+  other_lap,  // not this lap's state: free for an earlier lap, committed, or a lie
+};
+
+constexpr slot_state decode(std::uint64_t ctl, std::uint32_t lap) noexcept {
+  if (ctl_lap(ctl) != lap) return slot_state::other_lap;
+  const std::uint32_t owner = ctl_owner(ctl);
+  if (owner == abandoned_owner) return slot_state::abandoned;
+  if (is_skipped(owner)) return slot_state::corrupt;
+  if ((owner & published_bit) != 0) return slot_state::published;
+  return owner == 0 ? slot_state::free : slot_state::claimed;
+}
+
+constexpr bool is_skipped(slot_state s) noexcept {
+  return s == slot_state::abandoned || s == slot_state::corrupt;
+}
+
+// The pid that stamped the slot (0: nobody).
+constexpr std::uint32_t claimant(std::uint64_t ctl) noexcept {
+  return ctl_owner(ctl) & pid_mask;
 }
 
 // Written once into a private temp file before it is linked under its public name, so no
@@ -228,5 +256,49 @@ constexpr std::uint32_t next_pow2(std::uint32_t v) noexcept {
   while (p < v) p <<= 1;
   return p;
 }
+
+// Where everything lies in a file of the given geometry: the one formula that creation,
+// validation on open and the mapping all use.
+struct geometry {
+  std::uint32_t ring_size = 0;      // slots per regular lane: next_pow2(capacity)
+  std::uint32_t critical_ring = 0;  // slots of the critical lane: next_pow2(reserve)
+  std::uint32_t lane_ring[lane_count] = {};
+  std::uint64_t lane_offset[lane_count] = {};  // bytes from the start of the file
+  std::uint64_t file_size = 0;
+  std::uint64_t backed_at_creation = 0;  // [0, this) is backed when the file is made
+};
+
+// nullopt when a value is out of the ranges above.
+constexpr std::optional<geometry> geometry_of(std::uint32_t capacity, std::uint32_t reserve,
+                                              std::uint32_t slot_size) noexcept {
+  if (capacity < min_capacity || capacity > max_capacity) return std::nullopt;
+  if (reserve < min_critical_reserve || reserve > max_critical_reserve) return std::nullopt;
+  if (slot_size < min_slot_size || slot_size > max_slot_size || slot_size % cache_line != 0)
+    return std::nullopt;
+  geometry g;
+  g.ring_size = next_pow2(capacity);
+  g.critical_ring = next_pow2(reserve);
+  std::uint64_t offset = header_size;
+  g.backed_at_creation = offset;
+  for (const std::size_t lane : file_order) {
+    g.lane_ring[lane] = lane == critical_lane ? g.critical_ring : g.ring_size;
+    g.lane_offset[lane] = offset;
+    offset += static_cast<std::uint64_t>(g.lane_ring[lane]) * slot_size;
+    if (lane_table[lane].backed_at_creation) g.backed_at_creation = offset;
+  }
+  g.file_size = offset;
+  if (g.file_size > max_file_size) return std::nullopt;
+  return g;
+}
+
+// Creation backs one range from the start of the file, so the lanes it backs come first.
+static_assert([] {
+  bool unbacked_seen = false;
+  for (const std::size_t lane : file_order) {
+    if (lane_table[lane].backed_at_creation && unbacked_seen) return false;
+    unbacked_seen = unbacked_seen || !lane_table[lane].backed_at_creation;
+  }
+  return true;
+}());
 
 }  // namespace sluice::inbox::layout

@@ -16,24 +16,13 @@ bool is_valid_agent_name(std::string_view name) noexcept {
 }
 
 const char* to_string(priority p) noexcept {
-  switch (p) {
-    case priority::low:
-      return "low";
-    case priority::normal:
-      return "normal";
-    case priority::high:
-      return "high";
-    case priority::critical:
-      return "critical";
-  }
-  return "unknown";
+  const auto lane = static_cast<std::size_t>(p);
+  return lane < lane_count ? lane_table[lane].name : "unknown";
 }
 
 std::optional<priority> parse_priority(std::string_view s) noexcept {
-  if (s == "low") return priority::low;
-  if (s == "normal") return priority::normal;
-  if (s == "high") return priority::high;
-  if (s == "critical") return priority::critical;
+  for (std::size_t lane = 0; lane < lane_count; ++lane)
+    if (s == lane_table[lane].name) return static_cast<priority>(lane);
   return std::nullopt;
 }
 

@@ -102,29 +102,6 @@ std::optional<error> check_dir(const fs::path& dir, bool create) {
   return std::nullopt;
 }
 
-struct geometry {
-  std::uint32_t ring = 0;
-  std::uint32_t critical = 0;
-  std::uint64_t file_size = 0;
-  std::uint64_t reserved_bytes = 0;  // header + critical + normal ring: backed at creation
-};
-
-std::optional<geometry> compute_geometry(std::uint32_t capacity, std::uint32_t reserve,
-                                         std::uint32_t slot_size) {
-  using namespace layout;
-  if (capacity < min_capacity || capacity > max_capacity) return std::nullopt;
-  if (reserve < min_critical_reserve || reserve > max_critical_reserve) return std::nullopt;
-  if (slot_size < min_slot_size || slot_size > max_slot_size || slot_size % cache_line != 0)
-    return std::nullopt;
-  geometry g;
-  g.ring = next_pow2(capacity);
-  g.critical = next_pow2(reserve);
-  g.file_size = header_size + (3ull * g.ring + g.critical) * slot_size;
-  g.reserved_bytes = header_size + (static_cast<std::uint64_t>(g.ring) + g.critical) * slot_size;
-  if (g.file_size > max_file_size) return std::nullopt;
-  return g;
-}
-
 std::uint32_t random_incarnation() {
   std::random_device rd;
   return rd() & 0xFFFFFFu;
@@ -150,7 +127,7 @@ result<int> create_file(const fs::path& dir, std::string_view agent, const fs::p
     return fail(errc::invalid_argument, "inbox mode must be within 0777 and include 0600 (got " +
                                             std::to_string(opts.mode) + ")");
   }
-  const auto g = compute_geometry(opts.capacity, opts.critical_reserve, opts.slot_size);
+  const auto g = layout::geometry_of(opts.capacity, opts.critical_reserve, opts.slot_size);
   if (!g) {
     return fail(errc::invalid_argument,
                 "inbox geometry out of range: capacity 1.." + std::to_string(layout::max_capacity) +
@@ -177,29 +154,29 @@ result<int> create_file(const fs::path& dir, std::string_view agent, const fs::p
   if (::ftruncate(fd, static_cast<off_t>(g->file_size)) != 0)
     return abandon(errno, "cannot size inbox");
   // Back the part every inbox uses now, so ENOSPC shows here and not as SIGBUS in a producer.
-  if (const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(g->reserved_bytes)); err != 0) {
+  if (const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(g->backed_at_creation)); err != 0) {
     return abandon(err, "cannot reserve memory for inbox");
   }
   // And write it once: tmpfs keeps fallocated pages "not yet written", so every process's
   // first touch of each slot page then faults alone (about 2 us, inside a producer's push).
   // Written pages are mapped 16 at a time by the kernel's fault-around on a read fault,
   // which the first touch of a slot in each process is (push.cpp, touch_first_lap).
-  if (const int err = write_zeros(fd, g->reserved_bytes); err != 0)
+  if (const int err = write_zeros(fd, g->backed_at_creation); err != 0)
     return abandon(err, "cannot reserve memory for inbox");
   layout::identity id{};
   std::memcpy(id.magic, layout::magic, sizeof id.magic);
   id.layout_version = layout::layout_version;
   id.header_size = layout::header_size;
   id.capacity = opts.capacity;
-  id.critical_reserve = g->critical;
+  id.critical_reserve = g->critical_ring;
   id.slot_size = opts.slot_size;
-  id.ring_size = g->ring;
+  id.ring_size = g->ring_size;
   id.incarnation = random_incarnation();
   id.created_ns = detail::realtime_ns();
   id.file_size = g->file_size;
   if (::pwrite(fd, &id, sizeof id, 0) != static_cast<ssize_t>(sizeof id))
     return abandon(errno != 0 ? errno : EIO, "cannot write inbox header");
-  const std::uint32_t backed = (1u << layout::critical_lane) | (1u << layout::normal_lane);
+  const std::uint32_t backed = backed_at_creation_mask;
   if (::pwrite(fd, &backed, sizeof backed, offsetof(layout::header, backed)) !=
       static_cast<ssize_t>(sizeof backed))
     return abandon(errno != 0 ? errno : EIO, "cannot write inbox header");
@@ -240,9 +217,9 @@ result<layout::identity> read_identity(int fd, const fs::path& path) {
                     ", this sluice understands " + std::to_string(layout::layout_version) +
                     "; drain it with the matching sluice, then recreate it");
   }
-  const auto g = compute_geometry(id.capacity, id.critical_reserve, id.slot_size);
-  if (id.header_size != layout::header_size || !g || g->critical != id.critical_reserve ||
-      g->ring != id.ring_size || g->file_size != id.file_size || id.incarnation > 0xFFFFFFu) {
+  const auto g = layout::geometry_of(id.capacity, id.critical_reserve, id.slot_size);
+  if (id.header_size != layout::header_size || !g || g->critical_ring != id.critical_reserve ||
+      g->ring_size != id.ring_size || g->file_size != id.file_size || id.incarnation > 0xFFFFFFu) {
     return fail(errc::corrupt, path.string() + " has an inconsistent header (capacity " +
                                    std::to_string(id.capacity) + ", slot size " +
                                    std::to_string(id.slot_size) +
@@ -292,17 +269,14 @@ result<inbox::impl*> map_file(int fd, const fs::path& path, std::string_view age
   m->max_payload = id.slot_size - layout::slot_header_size;
   m->id_prefix = static_cast<std::uint64_t>(id.incarnation) << 40;
   (void)m->refresh_freed();  // from 0, a first push would be refused once and then retried
-  // File order: critical, normal, high, low (creation backs the first two).
-  const std::size_t order[layout::lane_count] = {layout::critical_lane, layout::normal_lane, 2, 0};
-  std::uint64_t offset = layout::header_size;
-  for (const std::size_t lane : order) {
-    const std::uint32_t ring = lane == layout::critical_lane ? id.critical_reserve : id.ring_size;
+  const auto geo = layout::geometry_of(id.capacity, id.critical_reserve, id.slot_size);
+  for (std::size_t lane = 0; lane < lane_count; ++lane) {
+    const std::uint32_t ring = geo->lane_ring[lane];
     auto& g = m->lanes[lane];
-    g.base = base + offset;
+    g.base = base + geo->lane_offset[lane];
     g.ring = ring;
     g.mask = ring - 1;
     g.shift = static_cast<std::uint32_t>(__builtin_ctz(ring));
-    offset += static_cast<std::uint64_t>(ring) * id.slot_size;
   }
   return m.release();
 }
@@ -377,7 +351,7 @@ detail::ledger_state detail::read_ledger(const layout::header& h) noexcept {
   const layout::commit_record& r = l.rec[seq & 1];
   detail::ledger_state st;
   // relaxed: ordered after the seq load above; the writer filled the record before its flip.
-  for (std::size_t lane = 0; lane < layout::lane_count; ++lane)
+  for (std::size_t lane = 0; lane < lane_count; ++lane)
     st.head[lane] = r.head[lane].load(std::memory_order_relaxed);
   st.dequeued = r.dequeued.load(std::memory_order_relaxed);
   st.abandoned = r.abandoned.load(std::memory_order_relaxed);
@@ -396,7 +370,7 @@ void inbox::impl::write_ledger(const detail::ledger_state& next) noexcept {
   const std::uint64_t seq = l.seq.load(std::memory_order_relaxed);
   layout::commit_record& r = l.rec[(seq + 1) & 1];
   // relaxed: the spare record is published by the seq store below.
-  for (std::size_t lane = 0; lane < layout::lane_count; ++lane)
+  for (std::size_t lane = 0; lane < lane_count; ++lane)
     r.head[lane].store(next.head[lane], std::memory_order_relaxed);
   r.dequeued.store(next.dequeued, std::memory_order_relaxed);
   r.abandoned.store(next.abandoned, std::memory_order_relaxed);
@@ -407,7 +381,7 @@ void inbox::impl::write_ledger(const detail::ledger_state& next) noexcept {
 
 void inbox::impl::publish_freed(const detail::ledger_state& st) noexcept {
   std::uint64_t freed = 0;
-  for (std::size_t lane = 0; lane < layout::critical_lane; ++lane) freed += st.head[lane];
+  for (std::size_t lane = 0; lane < critical_lane; ++lane) freed += st.head[lane];
   h->freed.value.store(freed, std::memory_order_release);  // sync: admission
 }
 
@@ -416,7 +390,7 @@ std::int64_t inbox::impl::leaked_admissions() const noexcept {
   // neither admitted nor placed, so the estimate is never below the admissions held by dead
   // producers (plus, possibly, live ones between their two steps).
   std::uint64_t placed = 0;
-  for (std::size_t lane = 0; lane < layout::critical_lane; ++lane) {
+  for (std::size_t lane = 0; lane < critical_lane; ++lane) {
     // relaxed: an estimate; nothing is read through it.
     placed += h->tail[lane].value.load(std::memory_order_relaxed);
   }
@@ -431,7 +405,7 @@ std::int64_t inbox::impl::leaked_admissions() const noexcept {
 bool inbox::impl::adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane,
                                bool give_back_leaks) noexcept {
   st = read_ledger();
-  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+  for (std::size_t lane = 0; lane < lane_count; ++lane) {
     const std::uint64_t head = st.head[lane];
     // relaxed: checked, not followed; read before claims below (see the leak estimate).
     const std::uint64_t tail = h->tail[lane].value.load(std::memory_order_relaxed);
@@ -442,18 +416,15 @@ bool inbox::impl::adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane,
   }
   // Committed slots a holder killed inside commit left unfreed: a run just below the head
   // still at its own lap (a finished commit moved every slot below the head to the next lap).
-  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+  for (std::size_t lane = 0; lane < lane_count; ++lane) {
     const auto& g = lanes[lane];
     if (!lane_in_use(lane)) continue;
     std::uint64_t from = st.head[lane];
     while (from > 0 && st.head[lane] - from < g.ring) {
       const std::uint64_t pos = from - 1;
-      const std::uint64_t ctl =
-          slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
-      const std::uint32_t owner = layout::ctl_owner(ctl);
-      if (layout::ctl_lap(ctl) != static_cast<std::uint32_t>(pos >> g.shift) ||
-          !(layout::is_skipped(owner) || (owner & layout::published_bit) != 0))
-        break;
+      std::uint64_t ctl = 0;
+      const layout::slot_state s = state_at(lane, pos, ctl);
+      if (s != layout::slot_state::published && !layout::is_skipped(s)) break;
       from = pos;
     }
     for (std::uint64_t pos = from; pos != st.head[lane]; ++pos) {
@@ -514,7 +485,7 @@ result<consumer> inbox::attach_consumer(const consumer_options& opts) {
   c = detail::consumer_cursors{};
   c.committed = adopted;
   std::copy(std::begin(c.committed.head), std::end(c.committed.head), std::begin(c.cursor));
-  c.wrr_committed = c.wrr = detail::wrr_state{0, detail::wrr_weight[0]};
+  c.wrr_committed = c.wrr = detail::wrr_state{};
   m.grace = opts.abandon_grace;
   m.adopt_stuck_claims();
   m.consuming = true;
@@ -563,7 +534,7 @@ stats inbox::snapshot() const noexcept {
   s.max_payload = m.max_payload;
   std::uint64_t claimed = 0;
   const detail::ledger_state committed = m.read_ledger();
-  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+  for (std::size_t lane = 0; lane < lane_count; ++lane) {
     const std::uint64_t head = committed.head[lane];
     // relaxed: a statistics snapshot; lanes may move while we read.
     const std::uint64_t tail = h.tail[lane].value.load(std::memory_order_relaxed);
@@ -595,7 +566,7 @@ std::uint64_t inbox::size() const noexcept {
   if (!p_) return 0;
   std::uint64_t total = 0;
   const detail::ledger_state committed = p_->read_ledger();
-  for (std::size_t lane = 0; lane < layout::lane_count; ++lane) {
+  for (std::size_t lane = 0; lane < lane_count; ++lane) {
     const std::uint64_t head = committed.head[lane];
     // relaxed: a momentary count; lanes may move while we read.
     const std::uint64_t tail = p_->h->tail[lane].value.load(std::memory_order_relaxed);

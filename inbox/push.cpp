@@ -1,21 +1,20 @@
 // Producer side: admission, slot claim, publish, drop-oldest eviction, the not_full doorbell.
 //
-// Fast path for a regular message (no syscall, no lock):
-//   1. read freed + releases, then claims.fetch_add(1): admission ticket and inbox sequence
-//      number in one RMW; refused (and given back through releases) when the tickets before
-//      ours minus what was freed or released would leave no room. The two reads come before
-//      the ticket: read after it, they could count releases and frees of tickets younger
-//      than ours, which our ticket number does not count, and admit more than capacity (two
-//      producers each taking the last room). That happened under load (4 producers, 2 cores):
-//      the extra position's slot was not free, its stamp failed, and the consumer stalled a
-//      grace period on it. tests/inbox/admission_test.cpp replays the interleaving.
+// Fast path for regular messages (no syscall, no lock), one message or a run of them alike
+// (push_regular):
+//   1. read freed + releases, then claims.fetch_add(n) (admit): admission tickets and inbox
+//      sequence numbers in one RMW; those that would leave no room are given back through
+//      releases. The two reads come before the ticket: read after it, they could count
+//      releases and frees of tickets younger than ours, which our ticket number does not
+//      count, and admit more than capacity (two producers each taking the last room, whose
+//      slot is then not free). tests/inbox/admission_test.cpp replays that interleaving.
 //      `freed` is the value this process read last (freed_seen), not a fresh one: it only
-//      grows, so an older value is a smaller, safe bound, and the fresh read was a cross-core
-//      transfer on every message (the consumer writes it on every commit). A refusal reads it
-//      again and, if it moved, gives the ticket back and tries once more, so a stale value
-//      never makes a push fail or evict; after a push that leaves the inbox looking more
-//      than half full it is read again, after the publish, off the message's path.
-//   2. tail[lane].fetch_add(1): the position; admission guarantees its slot was freed.
+//      grows, so an older value is a smaller, safe bound, and a fresh read would be a
+//      cross-core transfer on every message (the consumer writes it on every commit). A
+//      refusal reads it again and, if it moved, gives the ticket back and tries once more, so
+//      a stale value never makes a push fail or evict; after a push that leaves the inbox
+//      looking more than half full it is read again, after the publish, off the message's path.
+//   2. tail[lane].fetch_add(n): the positions; admission guarantees their slots were freed.
 //   3. CAS the slot ctl (lap, 0) -> (lap, pid): the stamp. If the consumer already gave up on
 //      this position (we were stalled longer than the grace period) the CAS fails and we start
 //      again from 1, so a slow producer never writes into a slot it no longer owns.
@@ -138,9 +137,8 @@ constexpr std::uint32_t max_stuck_tail_reads = 1u << 16;
 // Slots a push may lose before the inbox is judged corrupt. The consumer gives up on an
 // unstamped position only after a grace period at its cursor, one position at a time, so
 // losing a whole ring's worth takes a producer stalled for ring x grace (100 s at the
-// defaults): more than that is lying counters. The floor keeps tiny rings from judging early.
-// (A fixed 65,536 before: a lying file kept a push looping for tens of milliseconds, which
-// made inbox_slots_fuzz run ~400 inputs a second.)
+// defaults): more than that is lying counters. The floor keeps tiny rings from judging early,
+// and the bound keeps a push on a lying file from looping for long.
 inline std::uint64_t max_lost_stamps(const inbox::impl& m, std::size_t lane) noexcept {
   return std::max<std::uint64_t>(m.lanes[lane].ring, 64);
 }
@@ -212,87 +210,170 @@ void inbox::impl::ring_not_full() noexcept {
   }
 }
 
-push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
-                            overflow_policy policy) noexcept {
-  if (!p_) return push_result::closed;
-  impl& m = *p_;
-  layout::header& h = *m.h;
+namespace {
+
+// The checks every message passes before it may take anything shared.
+push_result precheck(inbox::impl& m, const message_view& msg, std::size_t lane) noexcept {
   // relaxed: a close racing with this push may let it through; close is advisory.
-  if (h.consumer.closed.load(std::memory_order_relaxed) != 0) return push_result::closed;
+  if (m.h->consumer.closed.load(std::memory_order_relaxed) != 0) return push_result::closed;
   if (!fits(msg, m.max_payload)) return push_result::too_large;
-  const auto pid = static_cast<std::uint32_t>(detail::self_pid());
-  const auto lane = static_cast<std::size_t>(msg.prio) & 3u;
   if (m.region.broken()) return push_result::broken;
   if (!m.back_lane(lane)) return push_result::no_space;
+  return push_result::ok;
+}
 
-  std::uint64_t failed_stamps = 0;
-  bool refreshed = false;  // freed_seen re-read after a refusal (at most once per push)
-  for (;;) {
-    std::uint64_t rel = 0;
-    std::uint64_t seq = 0;
-    std::uint64_t pos = 0;
-    layout::slot_header* s = nullptr;
-    if (lane == layout::critical_lane) {
-      auto& tail = h.tail[lane].value;
-      const auto& g = m.lanes[lane];
-      pos = tail.load(std::memory_order_relaxed);  // relaxed: validated by the slot ctl below
-      // A slot already used at this lap means another producer moved the tail past pos before
-      // stamping it, so re-reading the tail makes progress at once. A tail that never moves
-      // is a corrupt file (fuzzing found one): give up instead of spinning forever.
-      std::uint32_t stuck = 0;
-      for (;;) {
-        s = m.slot(lane, pos);
-        const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: slot-free
-        const std::uint64_t lap = pos >> g.shift;
-        if (ctl == make_ctl(lap, 0)) {
-          // relaxed: the slot ctl carries the synchronisation; the tail only hands out positions.
-          if (tail.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
-        } else if (static_cast<std::int32_t>(layout::ctl_lap(ctl) -
-                                             static_cast<std::uint32_t>(lap)) < 0) {
-          h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
-          return push_result::full;
-        } else {
-          const std::uint64_t next = tail.load(std::memory_order_relaxed);  // relaxed: as above
-          if (next == pos && ++stuck > max_stuck_tail_reads) {
-            h.count.corrupt_pushes.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
-            return push_result::full;
-          }
-          pos = next;
-        }
+std::size_t lane_of(const message_view& msg) noexcept {
+  return static_cast<std::size_t>(msg.prio) % lane_count;
+}
+
+// Step 1 for `want` regular messages: one range of tickets; those beyond capacity are given
+// back. `retry` when the refusal was for a stale freed_seen, now re-read (once per push):
+// then the caller takes new tickets instead of answering full.
+struct admission {
+  std::uint64_t seq = 0;       // the first ticket, also the first message's sequence number
+  std::uint64_t returned = 0;  // admissions_returned() the tickets were measured against
+  std::size_t taken = 0;       // how many of `want` were admitted
+  bool retry = false;
+};
+
+admission admit(inbox::impl& m, std::size_t want, bool& refreshed) noexcept {
+  admission a;
+  a.returned = m.admissions_returned();
+  // acq_rel: a younger ticket that reads ours is ordered after our reads above.
+  a.seq = m.h->claims.value.fetch_add(want, std::memory_order_acq_rel);  // sync: admission
+  call_after_ticket_hook();
+  const auto room =
+      static_cast<std::int64_t>(m.capacity) - static_cast<std::int64_t>(a.seq - a.returned);
+  a.taken = room <= 0 ? 0 : std::min<std::size_t>(want, static_cast<std::size_t>(room));
+  if (a.taken < want) {
+    m.h->releases.value.fetch_add(want - a.taken,
+                                  std::memory_order_release);  // sync: admission (give back)
+    a.retry = !refreshed && m.refresh_freed();
+    refreshed = refreshed || a.retry;
+  }
+  return a;
+}
+
+// What one call put into a regular lane.
+struct pushed_run {
+  std::size_t count = 0;
+  push_result stopped = push_result::ok;
+  bool published = false;
+  published_run last;        // for after_publish
+  push_receipt first;        // the receipt of msgs[0], once it went in
+};
+
+// Steps 1-4 for msgs[0..n), all of one regular lane: admission and one tail claim per
+// attempt, then stamp, write and publish each slot. A slot lost to the consumer (we stalled
+// past the grace period) passes its message to the next slot of the claim, and the rest of
+// the run is tried again. drop_oldest evicts to make room when nothing was admitted.
+pushed_run push_regular(inbox::impl& m, std::size_t lane, const message_view* msgs,
+                        std::size_t n, overflow_policy policy, std::uint32_t pid) noexcept {
+  layout::header& h = *m.h;
+  pushed_run r;
+  bool refreshed = false;
+  std::uint64_t lost_total = 0;
+  while (r.count < n) {
+    const std::size_t want = n - r.count;
+    const admission a = admit(m, want, refreshed);
+    if (a.taken == 0) {
+      if (a.retry) continue;
+      if (policy == overflow_policy::drop_oldest && m.try_evict_oldest()) {
+        (void)m.refresh_freed();  // the eviction freed a slot: count it before the next ticket
+        continue;
       }
-      // Critical messages take a sequence number but no regular admission.
-      seq =
-          h.claims.value.fetch_add(1, std::memory_order_relaxed);  // relaxed: a unique number only
-      h.releases.value.fetch_add(1, std::memory_order_relaxed);    // relaxed: as above
-    } else {
-      rel = m.admissions_returned();
-      // acq_rel: a younger ticket that reads ours is ordered after our reads above.
-      seq = h.claims.value.fetch_add(1, std::memory_order_acq_rel);  // sync: admission
-      call_after_ticket_hook();
-      if (static_cast<std::int64_t>(seq - rel) >= static_cast<std::int64_t>(m.capacity)) {
-        h.releases.value.fetch_add(1, std::memory_order_release);  // sync: admission (give it back)
-        if (!refreshed && m.refresh_freed()) {
-          refreshed = true;  // refused for a stale freed_seen: try again with the fresh one
-          continue;
-        }
-        if (policy == overflow_policy::drop_oldest && m.try_evict_oldest()) {
-          (void)m.refresh_freed();  // the eviction freed a slot: count it before the next ticket
-          continue;
-        }
+      h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+      r.stopped = push_result::full;
+      return r;
+    }
+    call_after_admission_hook();
+    // relaxed: admission above already ordered us after the free of these slots.
+    const std::uint64_t pos0 = h.tail[lane].value.fetch_add(a.taken, std::memory_order_relaxed);
+    const std::uint64_t now = detail::realtime_ns();
+    std::size_t lost = 0;
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < a.taken; ++i) {
+      const std::uint64_t pos = pos0 + i;
+      layout::slot_header* s = m.slot(lane, pos);
+      // The next slot's control word was last written by the consumer's commit, so the stamp
+      // below waits for that cache line (a locked CAS cannot run ahead): ask for it now,
+      // while this slot's message is copied.
+      if (i + 1 < a.taken) __builtin_prefetch(m.slot(lane, pos + 1), 1);
+      const std::uint32_t lap = m.lap_of(lane, pos);
+      touch_first_lap(m, lane, s);
+      if (!stamp(s, lap, pid)) {
+        ++lost;
+        continue;
+      }
+      call_after_claim_hook();
+      const std::size_t index = r.count + i - lost;
+      const std::uint64_t seq = a.seq + i;
+      const std::uint64_t id = m.id_prefix | (seq & ((1ull << 40) - 1));
+      bytes = write_slot(s, msgs[index], id, seq, now);
+      publish(s, lap, pid);
+      if (index == 0) r.first = push_receipt{id, seq};
+    }
+    r.published = r.published || lost < a.taken;
+    r.last = published_run{lane, pos0 + a.taken, bytes, a.seq + a.taken, a.returned};
+    r.count += a.taken - lost;
+    lost_total += lost;
+    // Losing more than a ring's worth of slots is lying counters, not a stall.
+    if (lost_total > max_lost_stamps(m, lane)) {
+      h.count.corrupt_pushes.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+      r.stopped = push_result::full;
+      return r;
+    }
+    if (a.taken < want && !a.retry) {
+      h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+      r.stopped = push_result::full;
+      return r;
+    }
+  }
+  return r;
+}
+
+// Critical messages: their own ring and a Vyukov check on the slot instead of admission.
+push_result push_critical(inbox::impl& m, const message_view& msg, std::uint32_t pid,
+                          push_receipt* receipt) noexcept {
+  layout::header& h = *m.h;
+  auto& tail = h.tail[critical_lane].value;
+  const auto& g = m.lanes[critical_lane];
+  std::uint64_t failed_stamps = 0;
+  for (;;) {
+    std::uint64_t pos = tail.load(std::memory_order_relaxed);  // relaxed: validated by the ctl
+    layout::slot_header* s = nullptr;
+    // A slot already used at this lap means another producer moved the tail past pos before
+    // stamping it, so re-reading the tail makes progress at once. A tail that never moves
+    // is a corrupt file (fuzzing found one): give up instead of spinning forever.
+    std::uint32_t stuck = 0;
+    for (;;) {
+      s = m.slot(critical_lane, pos);
+      const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: slot-free
+      const std::uint64_t lap = pos >> g.shift;
+      if (ctl == make_ctl(lap, 0)) {
+        // relaxed: the slot ctl carries the synchronisation; the tail only hands out positions.
+        if (tail.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
+      } else if (static_cast<std::int32_t>(layout::ctl_lap(ctl) -
+                                           static_cast<std::uint32_t>(lap)) < 0) {
         h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
         return push_result::full;
+      } else {
+        const std::uint64_t next = tail.load(std::memory_order_relaxed);  // relaxed: as above
+        if (next == pos && ++stuck > max_stuck_tail_reads) {
+          h.count.corrupt_pushes.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+          return push_result::full;
+        }
+        pos = next;
       }
-      call_after_admission_hook();
-      // relaxed: admission above already ordered us after the free of this slot.
-      pos = h.tail[lane].value.fetch_add(1, std::memory_order_relaxed);
-      s = m.slot(lane, pos);
     }
-    const std::uint64_t lap = pos >> m.lanes[lane].shift;
-    touch_first_lap(m, lane, s);
+    // A sequence number, but no regular admission.
+    const std::uint64_t seq =
+        h.claims.value.fetch_add(1, std::memory_order_relaxed);  // relaxed: a unique number only
+    h.releases.value.fetch_add(1, std::memory_order_relaxed);    // relaxed: as above
+    const std::uint32_t lap = m.lap_of(critical_lane, pos);
+    touch_first_lap(m, critical_lane, s);
     if (!stamp(s, lap, pid)) {
-      // Lost a slot the consumer gave up on while we stalled: take the next one. A stamp that
-      // never succeeds is a corrupt file (lying admission counters), not contention.
-      if (++failed_stamps > max_lost_stamps(m, lane)) {
+      if (++failed_stamps > max_lost_stamps(m, critical_lane)) {
         h.count.corrupt_pushes.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
         return push_result::full;
       }
@@ -300,130 +381,86 @@ push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
     }
     call_after_claim_hook();
     const std::uint64_t id = m.id_prefix | (seq & ((1ull << 40) - 1));
-    const std::size_t bytes = write_slot(s, msg, id, seq, detail::realtime_ns());
+    (void)write_slot(s, msg, id, seq, detail::realtime_ns());
     publish(s, lap, pid);
-    m.ring_not_empty();
-    if (m.region.broken()) return push_result::broken;  // what we wrote never reached the file
-    if (lane != layout::critical_lane) after_publish(m, {lane, pos + 1, bytes, seq + 1, rel});
     if (receipt != nullptr) *receipt = push_receipt{id, seq};
     return push_result::ok;
   }
 }
 
+}  // namespace
+
+push_result inbox::try_push(const message_view& msg, push_receipt* receipt,
+                            overflow_policy policy) noexcept {
+  if (!p_) return push_result::closed;
+  impl& m = *p_;
+  const std::size_t lane = lane_of(msg);
+  if (const push_result why = precheck(m, msg, lane); why != push_result::ok) return why;
+  const auto pid = static_cast<std::uint32_t>(detail::self_pid());
+  if (lane == critical_lane) {
+    const push_result r = push_critical(m, msg, pid, receipt);
+    if (r != push_result::ok) return r;
+    m.ring_not_empty();
+    return m.region.broken() ? push_result::broken : push_result::ok;
+  }
+  const pushed_run r = push_regular(m, lane, &msg, 1, policy, pid);
+  if (r.count == 0) return r.stopped;
+  m.ring_not_empty();
+  if (m.region.broken()) return push_result::broken;  // what we wrote never reached the file
+  after_publish(m, r.last);
+  if (receipt != nullptr) *receipt = r.first;
+  return push_result::ok;
+}
+
 std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
                                   push_result* stopped) noexcept {
-  if (stopped != nullptr) *stopped = push_result::ok;
-  if (!p_) {
-    if (stopped != nullptr) *stopped = push_result::closed;
-    return 0;
-  }
-  impl& m = *p_;
-  layout::header& h = *m.h;
-  const auto pid = static_cast<std::uint32_t>(detail::self_pid());
+  push_result why = push_result::ok;
   std::size_t done = 0;
+  if (!p_) {
+    why = push_result::closed;
+    n = 0;
+  }
+  impl* m = p_.get();
+  const auto pid = static_cast<std::uint32_t>(detail::self_pid());
   bool published_any = false;
-  bool refreshed = false;  // freed_seen re-read after a refusal (at most once per call)
+  bool regular_published = false;
   published_run last;
-  std::size_t lost_total = 0;
   while (done < n) {
     const message_view& first = msgs[done];
-    const auto lane = static_cast<std::size_t>(first.prio) & 3u;
-    push_result why = push_result::ok;
-    if (h.consumer.closed.load(std::memory_order_relaxed) !=
-        0) {  // relaxed: advisory, as in try_push
-      why = push_result::closed;
-    } else if (!fits(first, m.max_payload)) {
-      why = push_result::too_large;
-    } else if (m.region.broken()) {
-      why = push_result::broken;
-    } else if (!m.back_lane(lane)) {
-      why = push_result::no_space;
-    }
-    // A run of same-lane messages that fit, taken with one admission and one tail claim.
-    std::size_t run = 0;
-    if (why == push_result::ok && lane != layout::critical_lane) {
-      while (done + run < n && msgs[done + run].prio == first.prio &&
-             fits(msgs[done + run], m.max_payload))
-        ++run;
-    }
-    if (why != push_result::ok || lane == layout::critical_lane) {
-      if (why == push_result::ok) why = try_push(first);
-      if (why != push_result::ok) {
-        if (stopped != nullptr) *stopped = why;
-        break;
-      }
+    const std::size_t lane = lane_of(first);
+    why = precheck(*m, first, lane);
+    if (why != push_result::ok) break;
+    if (lane == critical_lane) {
+      why = push_critical(*m, first, pid, nullptr);
+      if (why != push_result::ok) break;
+      published_any = true;
       ++done;
       continue;
     }
-    // Returned admissions before the ticket, as in try_push (step 1 above).
-    const std::uint64_t rel = m.admissions_returned();
-    const std::uint64_t seq =
-        h.claims.value.fetch_add(run, std::memory_order_acq_rel);  // sync: admission
-    call_after_ticket_hook();
-    const auto room = static_cast<std::int64_t>(m.capacity) - static_cast<std::int64_t>(seq - rel);
-    const std::size_t take =
-        room <= 0 ? 0 : std::min<std::size_t>(run, static_cast<std::size_t>(room));
-    // Refused for a stale freed_seen: read it again and go on with the next ticket (once).
-    bool again = false;
-    if (take < run) {
-      h.releases.value.fetch_add(run - take, std::memory_order_release);  // sync: admission
-      again = !refreshed && m.refresh_freed();
-      refreshed = refreshed || again;
+    // A run of same-lane messages that fit, taken with one admission and one tail claim.
+    std::size_t run = 1;
+    while (done + run < n && msgs[done + run].prio == first.prio &&
+           fits(msgs[done + run], m->max_payload))
+      ++run;
+    const pushed_run r = push_regular(*m, lane, msgs + done, run, overflow_policy::reject, pid);
+    done += r.count;
+    if (r.published) {
+      published_any = regular_published = true;
+      last = r.last;
     }
-    if (take == 0 && again) continue;
-    if (take == 0) {
-      h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
-      if (stopped != nullptr) *stopped = push_result::full;
-      break;
-    }
-    call_after_admission_hook();
-    // relaxed: admission above already ordered us after the free of these slots.
-    const std::uint64_t pos0 = h.tail[lane].value.fetch_add(take, std::memory_order_relaxed);
-    const std::uint64_t now = detail::realtime_ns();
-    std::size_t lost = 0;  // positions the consumer gave up on while we were stalled
-    std::size_t bytes = 0;
-    for (std::size_t i = 0; i < take; ++i) {
-      const std::uint64_t pos = pos0 + i;
-      layout::slot_header* s = m.slot(lane, pos);
-      // The next slot's control word was last written by the consumer's commit, so the stamp
-      // below waits for that cache line (a locked CAS cannot run ahead): ask for it now,
-      // while this slot's message is copied.
-      if (i + 1 < take) __builtin_prefetch(m.slot(lane, pos + 1), 1);
-      const std::uint64_t lap = pos >> m.lanes[lane].shift;
-      touch_first_lap(m, lane, s);
-      if (!stamp(s, lap, pid)) {
-        ++lost;
-        continue;
-      }
-      call_after_claim_hook();
-      const std::uint64_t sq = seq + i;
-      bytes =
-          write_slot(s, msgs[done + i - lost], m.id_prefix | (sq & ((1ull << 40) - 1)), sq, now);
-      publish(s, lap, pid);
-    }
-    published_any = true;
-    last = published_run{lane, pos0 + take, bytes, seq + take, rel};
-    done += take - lost;
-    lost_total += lost;
-    if (lost_total > max_lost_stamps(m, lane)) {  // as in try_push: lying counters
-      h.count.corrupt_pushes.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
-      if (stopped != nullptr) *stopped = push_result::full;
-      break;
-    }
-    if (take < run && !again) {
-      h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
-      if (stopped != nullptr) *stopped = push_result::full;
-      break;
-    }
+    why = r.stopped;
+    if (why != push_result::ok) break;
   }
   if (published_any) {
-    m.ring_not_empty();
-    if (m.region.broken()) {  // none of it reached the file, as far as anyone can tell
-      if (stopped != nullptr) *stopped = push_result::broken;
-      return 0;
+    m->ring_not_empty();
+    if (m->region.broken()) {  // none of it reached the file, as far as anyone can tell
+      done = 0;
+      why = push_result::broken;
+    } else if (regular_published) {
+      after_publish(*m, last);
     }
-    after_publish(m, last);
   }
+  if (stopped != nullptr) *stopped = why;
   return done;
 }
 
@@ -452,26 +489,25 @@ bool inbox::impl::try_evict_oldest() noexcept {
     };
     // A skipped head (a dead producer's slot) makes room without losing a message; only
     // when there is none is the oldest published message dropped.
-    std::size_t best_lane = layout::lane_count;
+    std::size_t best_lane = lane_count;
     std::uint64_t best_seq = 0;
-    for (std::size_t lane = 0; lane < layout::critical_lane && !made_room; ++lane) {
+    for (std::size_t lane = 0; lane < critical_lane && !made_room; ++lane) {
       const std::uint64_t pos = st.head[lane];
       // relaxed: a bound only; the slot ctl below carries the synchronisation.
       if (hd.tail[lane].value.load(std::memory_order_relaxed) <= pos) continue;
       const layout::slot_header* s = slot(lane, pos);
-      const std::uint64_t ctl = s->ctl.load(std::memory_order_acquire);  // sync: publish
-      const std::uint32_t owner = layout::ctl_owner(ctl);
-      if (layout::ctl_lap(ctl) != static_cast<std::uint32_t>(pos >> lanes[lane].shift)) continue;
-      if (layout::is_skipped(owner)) {
-        commit_head(lane, owner == layout::abandoned_owner ? st.abandoned : st.corrupt);
+      std::uint64_t ctl = 0;
+      const layout::slot_state state = state_at(lane, pos, ctl);
+      if (layout::is_skipped(state)) {
+        commit_head(lane, state == layout::slot_state::abandoned ? st.abandoned : st.corrupt);
         made_room = true;
-      } else if ((owner & layout::published_bit) != 0 &&
-                 (best_lane == layout::lane_count || s->sequence < best_seq)) {
+      } else if (state == layout::slot_state::published &&
+                 (best_lane == lane_count || s->sequence < best_seq)) {
         best_lane = lane;
         best_seq = s->sequence;
       }
     }
-    if (!made_room && best_lane != layout::lane_count) {
+    if (!made_room && best_lane != lane_count) {
       commit_head(best_lane, st.dropped);
       made_room = true;
     }

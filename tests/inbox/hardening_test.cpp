@@ -78,7 +78,7 @@ TEST_CASE("a slot claimed but never stamped is skipped by one-shot consumers onc
   // the slot left as it was. No hook sits there, so the test takes the two steps itself.
   auto& raw = detail::inbox_access::of(*in);
   raw.h->claims.value.fetch_add(1);
-  raw.h->tail[layout::normal_lane].value.fetch_add(1);
+  raw.h->tail[normal_lane].value.fetch_add(1);
   REQUIRE(in->try_push(msg("behind the hole")) == push_result::ok);
 
   const consumer_options opts{5ms};
@@ -148,8 +148,8 @@ TEST_CASE("a new inbox backs its critical and normal rings only; the first high 
   const std::uint64_t ring_bytes = 1024ull * 4096;
   const std::uint64_t at_creation = allocated_bytes(in->path());
   CHECK(at_creation < 2 * ring_bytes + 64 * 4096 + 8192);
-  CHECK(raw.lane_in_use(layout::normal_lane));
-  CHECK(raw.lane_in_use(layout::critical_lane));
+  CHECK(raw.lane_in_use(normal_lane));
+  CHECK(raw.lane_in_use(critical_lane));
   CHECK_FALSE(raw.lane_in_use(static_cast<std::size_t>(priority::high)));
   CHECK_FALSE(raw.lane_in_use(static_cast<std::size_t>(priority::low)));
 
