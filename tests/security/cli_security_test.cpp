@@ -359,6 +359,16 @@ TEST_CASE("sluice --group makes a bus that two users of one group share, and nob
     CHECK(is_one_line(r.err));
   }
   CHECK(parse_json(ok_as(alice, {"--group", "peek", "alice"})).empty());
+  // A group bus below a directory of its owner (a home directory, say): the members trust
+  // the owner already, so that directory may lie on their way.
+  const fs::path home = bus.root() / "alice-home";
+  REQUIRE(command_as(alice, team, {"/bin/mkdir", "-m", "0755", home.string()}));
+  const std::string team_dir = (home / "team").string();
+  ok_as(alice, {"--group", "--dir", team_dir, "init", "alice"});
+  ok_as(bob, {"--group", "--dir", team_dir, "send", "bob", "alice", "t", "via home"});
+  got = parse_json(ok_as(alice, {"--group", "--dir", team_dir, "recv", "alice"}));
+  REQUIRE(got.size() == 1);
+  CHECK(got[0]["payload"] == "via home");
 }
 
 TEST_CASE("sluice refuses a symlinked inbox or bus directory and leaves the target alone") {
