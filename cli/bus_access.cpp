@@ -104,9 +104,9 @@ void check_owner(const std::filesystem::path& file, const global_options& global
 
 std::optional<inbox::inbox> open_existing(const std::filesystem::path& dir, std::string_view agent,
                                           const global_options& globals) {
-  // inbox::open accepts a group bus whatever the caller asked for; without --group it is
-  // refused here.
-  require_trusted(dir, globals);
+  // The bus directory was judged with the caller's --group by resolve_bus_dir; inbox::open
+  // accepts a group bus of the caller's groups whatever was asked, so a group bus that
+  // appeared since then gives nothing away: check_owner still refuses anyone else's inbox.
   check_owner(runtime::inbox_file(dir, agent), globals);
   auto opened = inbox::inbox::open(dir, agent);
   if (!opened) {

@@ -31,8 +31,8 @@ int exit_code_for(inbox::errc code) noexcept;
 std::string quote(std::string_view text);
 
 // The inbox when its file exists, nullopt when it does not (read-only verbs treat a missing
-// inbox as empty). Refuses a bus directory the caller may not trust, and another user's inbox
-// (see check_owner).
+// inbox as empty). Refuses another user's inbox (see check_owner). dir comes from
+// resolve_bus_dir, which judged it.
 std::optional<inbox::inbox> open_existing(const std::filesystem::path& dir, std::string_view agent,
                                           const global_options& globals);
 

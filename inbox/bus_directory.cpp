@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -119,69 +121,98 @@ struct trust {
   bool user(uid_t u) const { return std::find(users.begin(), users.end(), u) != users.end(); }
 };
 
+// Paths are walked as plain strings: every verb walks its bus path at start-up, and
+// std::filesystem::path builds an object per component.
+std::string joined(const std::string& dir, std::string_view name) {
+  std::string out = dir;
+  if (out.back() != '/') out += '/';
+  out += name;
+  return out;
+}
+
+// The parent of a path without symlinks, which is where the kernel's ".." goes.
+std::string parent_of(const std::string& real) {
+  const auto slash = real.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : real.substr(0, slash);
+}
+
 // One directory or symlink that a lookup passes through.
 struct step {
-  fs::path path;
+  std::string path;
   struct stat st;
 };
 
 // A lookup of a path the way the kernel does it, symlinks followed.
 struct lookup {
   std::vector<step> steps;
-  fs::path real = "/";            // where the existing part of the path leads; no symlinks
-  std::vector<fs::path> missing;  // the components after `real` that do not exist
+  std::string real = "/";            // where the existing part of the path leads; no symlinks
+  std::vector<std::string> missing;  // the components after `real` that do not exist
 };
 
 // Walks `path` component by component from look.real; 0 or the errno that stopped it (a
 // missing component is not an error: the rest goes to look.missing).
-int walk(const fs::path& path, lookup& look, int& links_left) {
-  for (const auto& part : path.relative_path()) {
+int walk(std::string_view path, lookup& look, int& links_left) {
+  std::size_t at = 0;
+  while (at < path.size()) {
+    if (path[at] == '/') {
+      ++at;
+      continue;
+    }
+    const auto end = std::min(path.find('/', at), path.size());
+    const std::string_view part = path.substr(at, end - at);
+    at = end;
     if (!look.missing.empty()) {
-      look.missing.push_back(part);
+      look.missing.emplace_back(part);
       continue;
     }
-    if (part.empty() || part == ".") continue;
-    // look.real holds no symlink, so its parent is where the kernel's ".." goes.
+    if (part == ".") continue;
     if (part == "..") {
-      look.real = look.real.parent_path();
+      look.real = parent_of(look.real);
       continue;
     }
-    const fs::path next = look.real / part;
+    std::string next = joined(look.real, part);
     struct stat st {};
     if (::lstat(next.c_str(), &st) != 0) {
       if (errno != ENOENT) return errno;
-      look.missing.push_back(part);
+      look.missing.emplace_back(part);
       continue;
     }
     look.steps.push_back(step{next, st});
     if (S_ISLNK(st.st_mode)) {
       if (--links_left < 0) return ELOOP;
-      std::error_code ec;
-      const fs::path target = fs::read_symlink(next, ec);
-      if (ec) return ec.value();
-      if (target.is_absolute()) look.real = "/";
-      if (const int err = walk(target, look, links_left)) return err;
+      char target[PATH_MAX];
+      const ssize_t n = ::readlink(next.c_str(), target, sizeof target);
+      if (n < 0) return errno;
+      if (static_cast<std::size_t>(n) == sizeof target) return ENAMETOOLONG;
+      if (target[0] == '/') look.real = "/";
+      if (const int err =
+              walk(std::string_view(target, static_cast<std::size_t>(n)), look, links_left))
+        return err;
       continue;
     }
     if (!S_ISDIR(st.st_mode)) return ENOTDIR;
-    look.real = next;
+    look.real = std::move(next);
   }
   return 0;
 }
 
 // The directory a bus path names, split into the path above it and its own name.
 struct bus_path {
-  fs::path parent;
-  fs::path name;
+  std::string parent;
+  std::string name;
 };
 
 std::optional<error> split(const fs::path& dir, bus_path& out) {
-  std::error_code ec;
-  fs::path abs = fs::absolute(dir, ec);
-  if (ec) return os_error(dir, "resolve", ec.value());
-  while (abs.filename().empty() && abs.has_relative_path()) abs = abs.parent_path();
-  out.name = abs.filename();
-  out.parent = abs.parent_path();
+  std::string abs = dir.native();
+  if (abs.empty() || abs.front() != '/') {
+    std::error_code ec;
+    abs = fs::absolute(dir, ec).native();
+    if (ec) return os_error(dir, "resolve", ec.value());
+  }
+  while (abs.size() > 1 && abs.back() == '/') abs.pop_back();
+  const auto slash = abs.rfind('/');
+  out.name = abs.substr(slash + 1);
+  out.parent = slash == 0 ? "/" : abs.substr(0, slash);
   if (out.name.empty() || out.name == "." || out.name == "..") {
     return error{errc::invalid_argument,
                  "bus directory " + dir.string() +
@@ -190,7 +221,7 @@ std::optional<error> split(const fs::path& dir, bus_path& out) {
   return std::nullopt;
 }
 
-std::optional<error> look_up(const fs::path& dir, const fs::path& path, lookup& look) {
+std::optional<error> look_up(const fs::path& dir, std::string_view path, lookup& look) {
   struct stat root {};
   if (::lstat("/", &root) != 0) return os_error("/", "inspect", errno);
   look.steps.push_back(step{"/", root});
@@ -210,7 +241,7 @@ std::optional<error> look_up(const fs::path& dir, const fs::path& path, lookup& 
 std::optional<error> judge_step(const fs::path& dir, const step& s, const trust& t) {
   const auto& st = s.st;
   if (!t.user(st.st_uid)) {
-    return refuse(s.path.string() + ", above bus directory " + dir.string() + ", belongs to " +
+    return refuse(s.path + ", above bus directory " + dir.string() + ", belongs to " +
                   user_text(st.st_uid) + ", not to you (" + user_text(::geteuid()) +
                   ") or root: its owner could swap the bus for theirs; keep the bus under a "
                   "path only you and root control (--dir), or remove it if you did not make it");
@@ -218,18 +249,17 @@ std::optional<error> judge_step(const fs::path& dir, const step& s, const trust&
   if (S_ISLNK(st.st_mode)) return std::nullopt;  // its target's path is judged on its own
   const bool sticky = (st.st_mode & S_ISVTX) != 0;
   if ((st.st_mode & S_IWOTH) != 0 && !sticky) {
-    return refuse(s.path.string() + ", above bus directory " + dir.string() +
+    return refuse(s.path + ", above bus directory " + dir.string() +
                   ", is writable by every user and not sticky (mode " + mode_text(st.st_mode) +
-                  "): anyone could swap the bus for theirs; chmod o-w (or +t) " + s.path.string() +
+                  "): anyone could swap the bus for theirs; chmod o-w (or +t) " + s.path +
                   ", or choose another place with --dir");
   }
   if ((st.st_mode & S_IWGRP) != 0 && !sticky && !(t.group && *t.group == st.st_gid)) {
-    return refuse(s.path.string() + ", above bus directory " + dir.string() +
-                  ", is writable by group " + group_text(st.st_gid) + " and not sticky (mode " +
-                  mode_text(st.st_mode) +
+    return refuse(s.path + ", above bus directory " + dir.string() + ", is writable by group " +
+                  group_text(st.st_gid) + " and not sticky (mode " + mode_text(st.st_mode) +
                   "): any member could swap the bus for theirs; chmod g-w "
                   "(or +t) " +
-                  s.path.string() + ", or choose another place with --dir");
+                  s.path + ", or choose another place with --dir");
   }
   return std::nullopt;
 }
@@ -326,7 +356,7 @@ std::optional<error> judge_bus(const fs::path& dir, const struct stat& st, bus_s
 
 // Creates one missing directory above the bus and judges what is there afterwards (another
 // process may have made it first).
-std::optional<error> make_parent(const fs::path& dir, const fs::path& p, mode_t mode,
+std::optional<error> make_parent(const fs::path& dir, const std::string& p, mode_t mode,
                                  const trust& t) {
   if (::mkdir(p.c_str(), 0700) == 0) {
     if (::chmod(p.c_str(), mode) != 0) return os_error(p, "set the mode of", errno);
@@ -340,7 +370,7 @@ std::optional<error> make_parent(const fs::path& dir, const fs::path& p, mode_t 
   return judge_step(dir, made, t);
 }
 
-std::optional<error> make_bus(const fs::path& real, bus_sharing sharing,
+std::optional<error> make_bus(const std::string& real, bus_sharing sharing,
                               const caller_identity& me) {
   if (::mkdir(real.c_str(), 0700) != 0) {
     if (errno == EEXIST) return std::nullopt;  // judged by the caller like any existing one
@@ -357,8 +387,8 @@ std::optional<error> make_bus(const fs::path& real, bus_sharing sharing,
   return std::nullopt;
 }
 
-std::optional<error> write_marker(const fs::path& dir, const fs::path& real) {
-  const fs::path marker = real / bus_marker_name;
+std::optional<error> write_marker(const fs::path& dir, const std::string& real) {
+  const std::string marker = joined(real, bus_marker_name);
   struct stat st {};
   if (::lstat(marker.c_str(), &st) == 0) return std::nullopt;
   const int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -382,7 +412,7 @@ std::optional<error> check_bus_directory(const fs::path& dir, bus_sharing sharin
   lookup look;
   if (auto e = look_up(dir, where.parent, look)) return e;
   if (!look.missing.empty()) return not_found(dir);
-  const fs::path real = look.real / where.name;
+  const std::string real = joined(look.real, where.name);
   struct stat st {};
   if (::lstat(real.c_str(), &st) != 0) {
     if (errno == ENOENT) return not_found(dir);
@@ -400,7 +430,7 @@ std::optional<error> ensure_bus_directory(const fs::path& dir, bus_sharing shari
   lookup look;
   if (auto e = look_up(dir, where.parent, look)) return e;
   const caller_identity me;
-  fs::path real = look.real / where.name;
+  std::string real = joined(look.real, where.name);
   bool exists = false;
   if (look.missing.empty()) {
     struct stat st {};
@@ -412,7 +442,7 @@ std::optional<error> ensure_bus_directory(const fs::path& dir, bus_sharing shari
     trust t{{me.uid, 0}, {}};
     if (sharing == bus_sharing::group) t.group = me.gid;
     if (auto e = judge_path(dir, look.steps, t)) return e;
-    fs::path at = look.real;
+    std::string at = look.real;
     for (const auto& part : look.missing) {
       if (part == ".") continue;
       if (part == "..") {
@@ -420,12 +450,12 @@ std::optional<error> ensure_bus_directory(const fs::path& dir, bus_sharing shari
                      "bus directory " + dir.string() +
                          " climbs out (..) of a directory that does not exist; give a plain path"};
       }
-      at /= part;
-      const bool shared_root = at == fs::path(shared_bus_root);
+      at = joined(at, part);
+      const bool shared_root = at == shared_bus_root;
       const mode_t mode = shared_root ? 01777 : sharing == bus_sharing::group ? 0750 : 0700;
       if (auto e = make_parent(dir, at, mode, t)) return e;
     }
-    real = at / where.name;
+    real = joined(at, where.name);
     if (auto e = make_bus(real, sharing, me)) return e;
   }
   if (auto e = check_bus_directory(dir, sharing)) return e;

@@ -161,6 +161,11 @@ TEST_CASE("a bus path through a symlink the caller owns is judged where it leads
   fs::create_directory_symlink(real, tmp.path() / "link");
   REQUIRE(ensure_bus_dir(tmp.path() / "link" / "bus"));
   CHECK(fs::exists(real / "bus" / bus_marker_name));
+  // A relative link, and a .. after it, resolve as the kernel resolves them.
+  fs::create_directory(real / "sub");
+  fs::create_directory_symlink("real/sub", tmp.path() / "relative");
+  REQUIRE(ensure_bus_dir(tmp.path() / "relative" / ".." / "bus2"));
+  CHECK(fs::exists(real / "bus2" / bus_marker_name));
   // Where it leads is as open as a directory on the way may not be.
   REQUIRE(::chmod(real.c_str(), 0777) == 0);
   auto checked = check_bus_dir(tmp.path() / "link" / "bus");
