@@ -232,6 +232,11 @@ std::optional<error> look_up(const fs::path& dir, std::string_view path, lookup&
                     ": permission denied on the way; check the modes of the directories above "
                     "it, or choose another with --dir");
     }
+    if (err == ELOOP) {
+      return error{errc::path_is_symlink, "cannot reach bus directory " + dir.string() +
+                                              ": more than 40 symlinks on the way (a loop?); "
+                                              "give the real path with --dir"};
+    }
     return os_error(dir, "look up bus directory", err);
   }
   return std::nullopt;

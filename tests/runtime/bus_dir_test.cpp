@@ -175,6 +175,16 @@ TEST_CASE("a bus path through a symlink the caller owns is judged where it leads
   REQUIRE(::chmod(real.c_str(), 0700) == 0);
 }
 
+TEST_CASE("a symlink loop on the way to a bus is an error, not a hang") {
+  temp_dir tmp;
+  fs::create_directory_symlink(tmp.path() / "b", tmp.path() / "a");
+  fs::create_directory_symlink(tmp.path() / "a", tmp.path() / "b");
+  auto made = ensure_bus_dir(tmp.path() / "a" / "bus");
+  REQUIRE_FALSE(made);
+  CHECK(made.err().code == errc::path_is_symlink);
+  CHECK(made.err().message.find("loop") != std::string::npos);
+}
+
 TEST_CASE("a bus directory named . or .. is refused with the way to name it") {
   temp_dir tmp;
   for (const char* tail : {".", ".."}) {
