@@ -21,7 +21,8 @@ std::unique_ptr<CLI::App> make_base_app(cli_state& state) {
   app->add_option("--bus", state.globals.bus, "bus name (env SLUICE_BUS, default 'default')");
   app->add_option("--dir", state.globals.dir, "bus directory (env SLUICE_DIR)");
   app->add_flag("--group", state.globals.group,
-                "share with the file's group: create inboxes 0660, open group members' inboxes");
+                "share the bus with your group: create it setgid 02770 in your effective group "
+                "(sg GROUP) and inboxes 0660; use a group bus and its members' inboxes");
   return app;
 }
 

@@ -12,8 +12,24 @@
 
 namespace sluice::cli {
 
+inbox::bus_sharing sharing_of(const global_options& globals) noexcept {
+  return globals.group ? inbox::bus_sharing::group : inbox::bus_sharing::private_bus;
+}
+
+namespace {
+
+// A missing bus is every verb's own business (created, or read as empty).
+void require_trusted(const std::filesystem::path& dir, const global_options& globals) {
+  auto e = inbox::check_bus_directory(dir, sharing_of(globals));
+  if (e && e->code != inbox::errc::not_found) fail(*e);
+}
+
+}  // namespace
+
 std::filesystem::path resolve_bus_dir(const global_options& globals) {
-  return take(runtime::resolve_bus({globals.dir, globals.bus})).dir;
+  auto dir = take(runtime::resolve_bus({globals.dir, globals.bus})).dir;
+  require_trusted(dir, globals);
+  return dir;
 }
 
 std::string quote(std::string_view text) {
@@ -95,6 +111,9 @@ void check_owner(const std::filesystem::path& file, const global_options& global
 
 std::optional<inbox::inbox> open_existing(const std::filesystem::path& dir, std::string_view agent,
                                           const global_options& globals) {
+  // The bus directory was judged with the caller's --group by resolve_bus_dir; inbox::open
+  // accepts a group bus of the caller's groups whatever was asked, so a group bus that
+  // appeared since then gives nothing away: check_owner still refuses anyone else's inbox.
   check_owner(runtime::inbox_file(dir, agent), globals);
   auto opened = inbox::inbox::open(dir, agent);
   if (!opened) {
@@ -133,7 +152,7 @@ inbox::inbox open_or_create(const std::filesystem::path& dir, std::string_view a
     }
     return std::move(*existing);
   }
-  if (auto made = runtime::ensure_bus_dir(dir); !made) fail(made.err());
+  // The inbox's mode makes the bus a group bus or a private one (inbox::sharing_of_mode).
   auto created = take(inbox::inbox::open_or_create(dir, agent, opts));
   // Another process may have created it between our open and create; its capacity wins.
   if (created.capacity() != opts.capacity) {

@@ -7,13 +7,19 @@
 #include <string_view>
 
 #include "cli/verb.hpp"
+#include "inbox/bus_directory.hpp"
 #include "inbox/inbox.hpp"
 #include "runtime/config.hpp"
 
 namespace sluice::cli {
 
-// The bus directory from --dir/--bus/SLUICE_DIR/SLUICE_BUS; touches no file.
+// The bus directory from --dir/--bus/SLUICE_DIR/SLUICE_BUS. When it exists it must be one the
+// caller may trust (inbox/bus_directory.hpp; a group bus only with --group), else the verb
+// ends here with exit 77 before any file in it (sluice.toml included) is read.
 std::filesystem::path resolve_bus_dir(const global_options& globals);
+
+// --group: a group bus; otherwise a private one.
+inbox::bus_sharing sharing_of(const global_options& globals) noexcept;
 
 // Throws cli_error(bad_input) naming the role ("to", "agent") and the allowed characters.
 void require_agent_name(std::string_view name, std::string_view role);
@@ -29,11 +35,13 @@ int exit_code_for(inbox::errc code) noexcept;
 std::string quote(std::string_view text);
 
 // The inbox when its file exists, nullopt when it does not (read-only verbs treat a missing
-// inbox as empty). Refuses another user's inbox (see check_owner).
+// inbox as empty). Refuses another user's inbox (see check_owner). dir comes from
+// resolve_bus_dir, which judged it.
 std::optional<inbox::inbox> open_existing(const std::filesystem::path& dir, std::string_view agent,
                                           const global_options& globals);
 
-// Creates the bus directory and the inbox when missing, with the geometry from config
+// Creates the bus directory (a group bus with --group) and the inbox (0660 with --group)
+// when missing, with the geometry from config
 // (MAX_INBOX_SIZE, slot size, critical reserve). An existing inbox keeps its own capacity; if
 // MAX_INBOX_SIZE was set to something else, a warning says so.
 inbox::inbox open_or_create(const std::filesystem::path& dir, std::string_view agent,

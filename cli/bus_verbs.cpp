@@ -39,7 +39,7 @@ int run_init_system(const global_options& globals) {
   const runtime::rate_policy initial{
       take(config.batch_size()),
       static_cast<std::uint32_t>(take(config.backpressure_wait()).count())};
-  if (auto made = runtime::ensure_bus_dir(dir); !made) fail(made.err());
+  if (auto made = runtime::ensure_bus_dir(dir, sharing_of(globals)); !made) fail(made.err());
   take(runtime::bus_control::open_or_create(dir, initial));
   // Printed so a script can `export SLUICE_DIR=$(sluice init-system)`.
   if (!write_fully(dir.string() + "\n")) {

@@ -95,7 +95,7 @@ int run_doctor(const global_options& globals, const doctor_flags& flags) {
   auto inboxes = nlohmann::ordered_json::object();
   auto leftovers = nlohmann::ordered_json::array();
   bool healthy = true;
-  if (auto present = runtime::check_bus_dir(dir); !present) {
+  if (auto present = runtime::check_bus_dir(dir, sharing_of(globals)); !present) {
     if (present.err().code != inbox::errc::not_found) fail(present.err());
   } else {
     for (const auto& agent : runtime::list_agents(dir)) {

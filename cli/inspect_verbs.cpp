@@ -86,7 +86,7 @@ nlohmann::ordered_json stats_entry(const std::filesystem::path& dir, const std::
 int run_stats(const global_options& globals) {
   const auto dir = resolve_bus_dir(globals);
   auto stats = nlohmann::ordered_json::array();
-  if (auto present = runtime::check_bus_dir(dir); !present) {
+  if (auto present = runtime::check_bus_dir(dir, sharing_of(globals)); !present) {
     if (present.err().code != inbox::errc::not_found) fail(present.err());
   } else {
     for (const auto& agent : runtime::list_agents(dir)) {

@@ -52,7 +52,7 @@ actors::load_source parse_source(const std::string& s) {
 actors::monitor_settings settings_from(const global_options& globals, const monitor_flags& f) {
   actors::monitor_settings s;
   s.bus_dir = resolve_bus_dir(globals);
-  if (auto made = runtime::ensure_bus_dir(s.bus_dir); !made) fail(made.err());
+  if (auto made = runtime::ensure_bus_dir(s.bus_dir, sharing_of(globals)); !made) fail(made.err());
   runtime::config config{s.bus_dir};
   if (!f.interval.empty()) config.set_flag(runtime::knob::check_interval, f.interval, "interval");
   s.interval = take(config.check_interval());

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "inbox/bus_directory.hpp"
 #include "inbox/futex.hpp"
 #include "inbox/impl.hpp"
 #include "inbox/process.hpp"
@@ -65,41 +66,6 @@ error from_errno(int err, const std::string& what, const fs::path& path) {
     return fail(errc::not_found,
                 path.string() + " does not exist; create it first (sluice init <agent>)");
   return fail(errc::io_error, what + " " + path.string() + ": " + os_text(err));
-}
-
-std::optional<error> check_dir(const fs::path& dir, bool create) {
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0) {
-    const int err = errno;
-    if (err != ENOENT || !create) {
-      if (err == ENOENT)
-        return fail(errc::not_found,
-                    "bus directory " + dir.string() +
-                        " does not exist; run sluice init-system or check SLUICE_DIR/--bus");
-      return from_errno(err, "cannot inspect bus directory", dir);
-    }
-    // Create missing components one by one, each 0700, refusing any symlink on the way.
-    fs::path partial;
-    for (const auto& part : dir) {
-      partial /= part;
-      if (::lstat(partial.c_str(), &st) == 0) {
-        if (S_ISLNK(st.st_mode) && partial == dir) return from_errno(ELOOP, "", dir);
-        continue;
-      }
-      if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST)
-        return from_errno(errno, "cannot create bus directory", partial);
-    }
-    if (::lstat(dir.c_str(), &st) != 0)
-      return from_errno(errno, "cannot inspect bus directory", dir);
-  }
-  if (S_ISLNK(st.st_mode))
-    return fail(
-        errc::path_is_symlink,
-        "bus directory " + dir.string() +
-            " is a symlink; sluice never follows symlinks, remove it or use a real directory");
-  if (!S_ISDIR(st.st_mode))
-    return fail(errc::io_error, "bus directory " + dir.string() + " is not a directory");
-  return std::nullopt;
 }
 
 std::uint32_t random_incarnation() {
@@ -307,7 +273,11 @@ result<inbox::impl*> open_impl(const fs::path& bus_dir, std::string_view agent,
     return fail(errc::invalid_name, "invalid agent name \"" + std::string(agent) +
                                         "\": use 1-64 characters from A-Z a-z 0-9 _ -");
   }
-  if (auto e = check_dir(bus_dir, create != nullptr)) return *e;
+  // open() cannot say whether the caller shares the bus, so it accepts a group bus of one of
+  // the caller's groups; callers that care (the CLI without --group) judge it first.
+  if (auto e = create != nullptr ? ensure_bus_directory(bus_dir, sharing_of_mode(create->mode))
+                                 : check_bus_directory(bus_dir, bus_sharing::group))
+    return *e;
   const fs::path path = bus_dir / (std::string(agent) + ".inbox");
   for (int attempt = 0; attempt < 3; ++attempt) {
     bool missing = false;

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "inbox/std_fds.hpp"
+#include "inbox/bus_directory.hpp"
 
 namespace sluice::runtime {
 namespace {
@@ -148,8 +149,17 @@ result<bus_control> bus_control::open_or_create(const fs::path& dir, const rate_
   // with EEXIST if another process won the race, and no reader ever sees a half-made file.
   const fs::path final_path = dir / control_file_name;
   const fs::path tmp = final_path.string() + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  // 0660 in a group bus (whatever the umask): every member's sends read the policy and take
+  // rate-limit tokens.
+  const mode_t mode = inbox::bus_file_mode(dir);
+  const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return os_error(tmp, "create", errno);
+  if (::fchmod(fd, mode) != 0) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return os_error(tmp, "set the mode of", err);
+  }
   auto made = initialise(fd, final_path, initial);
   ::close(fd);
   if (!made) {

@@ -1,6 +1,5 @@
 #include "runtime/bus_dir.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -100,19 +99,6 @@ bool is_sluice_file(std::string_view name) {
   return false;
 }
 
-// Missing directories are created 0700, except the shared root /dev/shm/sluice: it is
-// sticky and world-writable like /tmp, so every user can keep buses there while each bus
-// directory stays 0700 (and a name squatted by someone else is refused as not writable).
-status make_dir(const fs::path& p) {
-  const bool shared_root = p == fs::path(default_bus_root);
-  if (::mkdir(p.c_str(), 0700) == 0) {
-    if (shared_root && ::chmod(p.c_str(), 01777) != 0) return os_error(p, "set the mode of", errno);
-    return done{};
-  }
-  if (errno == EEXIST) return done{};
-  return os_error(p, "create", errno);
-}
-
 }  // namespace
 
 result<bus_location> resolve_bus(const bus_flags& flags) {
@@ -143,50 +129,13 @@ result<bus_location> resolve_bus(const bus_flags& flags) {
   return bus_location{fs::path(default_bus_root) / bus, bus, source};
 }
 
-status ensure_bus_dir(const fs::path& dir) {
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0) {
-    if (errno != ENOENT) return os_error(dir, "inspect", errno);
-    // Create missing ancestors (0700, as sluice's own), then the bus directory itself.
-    fs::path partial;
-    for (const auto& part : dir) {
-      partial /= part;
-      if (partial == partial.root_path()) continue;
-      if (auto made = make_dir(partial); !made) return made;
-    }
-    if (::lstat(dir.c_str(), &st) != 0) return os_error(dir, "create", errno);
-  }
-  if (S_ISLNK(st.st_mode)) return symlink_error(dir);
-  if (!S_ISDIR(st.st_mode)) {
-    return error{errc::invalid_argument,
-                 fmt::format("bus directory {} exists but is not a directory; choose another "
-                             "path with --dir",
-                             dir.string())};
-  }
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) return os_error(dir, "write to", errno);
-  const fs::path marker = dir / bus_marker_name;
-  const int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return os_error(dir, "mark as a sluice bus", errno);
-  ::close(fd);
+status ensure_bus_dir(const fs::path& dir, inbox::bus_sharing sharing) {
+  if (auto e = inbox::ensure_bus_directory(dir, sharing)) return *e;
   return done{};
 }
 
-status check_bus_dir(const fs::path& dir) {
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0) {
-    if (errno == ENOENT) {
-      return error{errc::not_found,
-                   fmt::format("bus directory {} does not exist; create it with `sluice "
-                               "init-system` or `sluice init <agent>`",
-                               dir.string())};
-    }
-    return os_error(dir, "inspect", errno);
-  }
-  if (S_ISLNK(st.st_mode)) return symlink_error(dir);
-  if (!S_ISDIR(st.st_mode)) {
-    return error{errc::invalid_argument,
-                 fmt::format("bus directory {} is not a directory", dir.string())};
-  }
+status check_bus_dir(const fs::path& dir, inbox::bus_sharing sharing) {
+  if (auto e = inbox::check_bus_directory(dir, sharing)) return *e;
   return done{};
 }
 

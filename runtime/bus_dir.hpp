@@ -3,23 +3,21 @@
 //
 // Resolution: --dir > $SLUICE_DIR > /dev/shm/sluice/<bus>, bus = --bus > $SLUICE_BUS >
 // "default". Bus names follow the agent-name rule ^[A-Za-z0-9_-]{1,64}$ so a name can never
-// climb out of /dev/shm/sluice. Directories are 0700 and never symlinks (checked with lstat
-// on every component that sluice creates or removes).
+// climb out of /dev/shm/sluice. Who may own a bus directory and the path to it, and how it is
+// created, is decided in one place: inbox/bus_directory.hpp.
 #include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "inbox/bus_directory.hpp"
 #include "runtime/result.hpp"
 
 namespace sluice::runtime {
 
-inline constexpr const char* default_bus_root = "/dev/shm/sluice";
+inline constexpr const char* default_bus_root = inbox::shared_bus_root;
 inline constexpr const char* default_bus_name = "default";
-// Written into a bus directory when sluice creates it, so cleanup-system can tell a bus
-// from any other directory (a bus created by inbox::open_or_create alone is recognised by
-// holding only sluice files, see is_sluice_bus).
-inline constexpr const char* bus_marker_name = ".sluice-bus";
+inline constexpr const char* bus_marker_name = inbox::bus_marker_name;
 
 // Values given on the command line; empty means "not given".
 struct bus_flags {
@@ -37,15 +35,19 @@ struct bus_location {
 // invalid_name for a bad bus name, invalid_argument for an empty SLUICE_DIR / --dir.
 result<bus_location> resolve_bus(const bus_flags& flags);
 
-// Creates dir (and missing parents, each 0700; the shared root /dev/shm/sluice 01777 like
-// /tmp so several users can keep buses there) unless it exists; refuses a symlink at dir;
-// checks that dir is a directory this process can write; writes the bus marker.
-// Errors: path_is_symlink, permission_denied ("not writable: ... ; use --dir"), io_error.
-status ensure_bus_dir(const std::filesystem::path& dir);
+// inbox::ensure_bus_directory: creates dir when missing (0700, or 02770 in the caller's group
+// for a group bus; missing parents 0700 / 0750, the shared root /dev/shm/sluice 01777), refuses
+// a directory or a path to it that someone else could change (permission_denied, exit 77, one
+// line saying what is wrong and how to fix it), a symlink at dir (path_is_symlink), and writes
+// the bus marker.
+status ensure_bus_dir(const std::filesystem::path& dir,
+                      inbox::bus_sharing sharing = inbox::bus_sharing::private_bus);
 
-// For verbs that only read: dir must exist, be a real directory (not a symlink). not_found
-// when it does not exist (callers that treat "no bus" as "empty bus" check for that code).
-status check_bus_dir(const std::filesystem::path& dir);
+// For verbs that only read: inbox::check_bus_directory, the same judgement without creating
+// anything. not_found when dir does not exist (callers that treat "no bus" as "empty bus"
+// check for that code).
+status check_bus_dir(const std::filesystem::path& dir,
+                     inbox::bus_sharing sharing = inbox::bus_sharing::private_bus);
 
 // <dir>/<agent>.inbox (agent is not validated here; inbox::open does that).
 std::filesystem::path inbox_file(const std::filesystem::path& dir, std::string_view agent);

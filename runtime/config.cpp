@@ -1,10 +1,14 @@
 #include "runtime/config.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <system_error>
 #include <vector>
@@ -12,6 +16,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "inbox/bus_directory.hpp"
 #include "runtime/duration.hpp"
 
 namespace sluice::runtime {
@@ -120,6 +125,113 @@ bool is_known_key(std::string_view key) {
   return false;
 }
 
+// A sluice.toml sluice may obey: its text, or nothing when there is none.
+//
+// It may set where metrics and alerts are written and how large inboxes are, so it is obeyed
+// only if nobody but the caller and root can have written it (ssh's rule for ~/.ssh/config):
+// owned by the caller or root, not writable by group or others. In a group bus the bus group
+// is trusted as well (the bus directory is setgid and group-writable, and every member can
+// replace any file in it anyway): there the file may belong to any member and be writable by
+// the bus group, as long as it is group-owned by that group. It is opened first and judged by
+// fstat of what was opened, so it cannot be swapped between the check and the read.
+//
+// The copy in the bus directory is only as trustworthy as the directory: that is judged first
+// (inbox/bus_directory.hpp), and a symlink there is refused. The user's own copy
+// ($XDG_CONFIG_HOME/sluice/sluice.toml) may be a symlink, as dotfile managers make them; the
+// file it leads to is judged the same way.
+struct toml_source {
+  fs::path path;
+  bool in_bus_dir;
+};
+
+constexpr off_t max_toml_bytes = 1 << 20;
+
+result<std::optional<std::string>> read_trusted_toml(const fs::path& bus_dir,
+                                                     const toml_source& source) {
+  using text = std::optional<std::string>;
+  const auto& path = source.path;
+  struct stat dir_st {};
+  bool group_bus = false;
+  if (source.in_bus_dir) {
+    if (auto e = inbox::check_bus_directory(bus_dir, inbox::bus_sharing::group)) {
+      if (e->code == errc::not_found) return text{};
+      return *e;
+    }
+    if (::lstat(bus_dir.c_str(), &dir_st) != 0) return text{};
+    group_bus = (dir_st.st_mode & S_ISGID) != 0 && (dir_st.st_mode & S_IWGRP) != 0;
+  }
+  const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (source.in_bus_dir ? O_NOFOLLOW : 0);
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) {
+    const int err = errno;
+    struct stat st {};
+    if (err == ENOENT || err == ENOTDIR) return text{};
+    if (err == ELOOP && source.in_bus_dir) {
+      return error{errc::path_is_symlink,
+                   fmt::format("{} is a symlink; sluice does not follow symlinks in a bus "
+                               "directory: put the file itself there",
+                               path.string())};
+    }
+    // A user directory this process cannot even enter holds no configuration for it.
+    if (err == EACCES && !source.in_bus_dir && ::stat(path.c_str(), &st) != 0) return text{};
+    return error{err == EACCES ? errc::permission_denied : errc::io_error,
+                 fmt::format("cannot read {}: {}; make it readable or remove it", path.string(),
+                             std::strerror(err))};
+  }
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } close_at_end{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return error{errc::io_error,
+                 fmt::format("cannot inspect {}: {}", path.string(), std::strerror(errno))};
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return error{errc::invalid_argument,
+                 fmt::format("{} is not a regular file; sluice.toml must be one", path.string())};
+  }
+  const bool bus_group_file = group_bus && st.st_gid == dir_st.st_gid;
+  const uid_t me = ::geteuid();
+  if (st.st_uid != me && st.st_uid != 0 && !bus_group_file) {
+    return error{errc::permission_denied,
+                 fmt::format("{} belongs to uid {}, not to you (uid {}) or root: sluice does not "
+                             "obey a configuration someone else wrote; remove it, or chown it to "
+                             "yourself if you trust it",
+                             path.string(), st.st_uid, me)};
+  }
+  const bool group_write_ok = bus_group_file;
+  if ((st.st_mode & S_IWOTH) != 0 || ((st.st_mode & S_IWGRP) != 0 && !group_write_ok)) {
+    return error{
+        errc::permission_denied,
+        fmt::format("{} is writable by {} (mode {:04o}): anyone who can change it could "
+                    "point your metrics and alerts elsewhere; chmod go-w {}",
+                    path.string(), (st.st_mode & S_IWOTH) != 0 ? "every user" : "its group",
+                    st.st_mode & 07777, path.string())};
+  }
+  if (st.st_size > max_toml_bytes) {
+    return error{errc::invalid_argument, fmt::format("{} is {} bytes; a sluice.toml is at most {}",
+                                                     path.string(), st.st_size, max_toml_bytes)};
+  }
+  std::string content;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return error{errc::io_error,
+                   fmt::format("cannot read {}: {}", path.string(), std::strerror(errno))};
+    }
+    if (n == 0) break;
+    content.append(buf, static_cast<std::size_t>(n));
+    if (content.size() > static_cast<std::size_t>(max_toml_bytes)) {
+      return error{errc::invalid_argument, fmt::format("{} grew past {} bytes while being read",
+                                                       path.string(), max_toml_bytes)};
+    }
+  }
+  return text{std::move(content)};
+}
+
 }  // namespace
 
 const knob_info& describe(knob k) noexcept { return knobs[static_cast<std::size_t>(k)]; }
@@ -166,14 +278,20 @@ struct config::impl {
     }
     toml_loaded = true;
     // An empty bus_dir must not turn into ./sluice.toml.
-    std::vector<fs::path> candidates;
-    if (!bus_dir.empty()) candidates.push_back(bus_dir / "sluice.toml");
-    if (auto user = user_config_dir(); !user.empty()) candidates.push_back(user / "sluice.toml");
-    for (const auto& path : candidates) {
-      struct stat st {};
-      if (::stat(path.c_str(), &st) != 0) continue;
+    std::vector<toml_source> candidates;
+    if (!bus_dir.empty()) candidates.push_back({bus_dir / "sluice.toml", true});
+    if (auto user = user_config_dir(); !user.empty())
+      candidates.push_back({user / "sluice.toml", false});
+    for (const auto& source : candidates) {
+      const auto& path = source.path;
+      auto text = read_trusted_toml(bus_dir, source);
+      if (!text) {
+        toml_error = text.err();
+        return *toml_error;
+      }
+      if (!text.value()) continue;
       try {
-        toml_file f{path, toml::parse_file(path.string())};
+        toml_file f{path, toml::parse(*text.value(), path.string())};
         std::optional<error> bad_key;
         f.table.for_each([&](const toml::key& section, const toml::node& node) {
           if (bad_key) return;

@@ -5,6 +5,9 @@
 // is looked up in the bus directory, then in $XDG_CONFIG_HOME/sluice/ (~/.config/sluice/);
 // for each key the first file that sets it wins. Lookup is lazy: a verb asks only for the
 // knobs it uses, and no file is stat'ed or parsed until a knob is not set by flag or env.
+// A sluice.toml is obeyed only if nobody but the caller and root (in a group bus: the bus
+// group) can have written it; anything else is an error (permission_denied, exit 77), never
+// silently skipped (config.cpp, read_trusted_toml).
 // An invalid value is an error naming the variable or key and the accepted range, never a
 // silent default.
 //

@@ -11,14 +11,33 @@
 
 #include <spdlog/spdlog.h>
 
+#include "inbox/bus_directory.hpp"
+
 namespace sluice::runtime {
 namespace {
+
+// Opens p for writing, creating it when missing: 0600, or 0660 in a group bus so every
+// member can append, whatever the umask. Never through a symlink.
+int open_for_writing(const std::filesystem::path& p, int flags) noexcept {
+  const mode_t mode = inbox::bus_file_mode(p.parent_path());
+  // A rotation may rename the file away between the two opens: then create it again.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    int fd = ::open(p.c_str(), flags | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd >= 0) {
+      (void)::fchmod(fd, mode);  // undoes the umask only; the file is usable either way
+      return fd;
+    }
+    if (errno != EEXIST) return -1;
+    fd = ::open(p.c_str(), flags | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0 || errno != ENOENT) return fd;
+  }
+  return -1;
+}
 
 // Holds an flock for the scope; the kernel drops it if the process dies mid-rotation.
 class file_lock {
  public:
-  explicit file_lock(const std::filesystem::path& p) noexcept
-      : fd_(::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) {
+  explicit file_lock(const std::filesystem::path& p) noexcept : fd_(open_for_writing(p, O_RDWR)) {
     if (fd_ >= 0 && ::flock(fd_, LOCK_EX) != 0) {
       ::close(fd_);
       fd_ = -1;
@@ -97,7 +116,7 @@ bool jsonl_file::note_failure(const char* what, int err) noexcept {
 
 bool jsonl_file::open_file() noexcept {
   if (fd_ >= 0) ::close(fd_);
-  fd_ = ::open(file_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  fd_ = open_for_writing(file_, O_WRONLY | O_APPEND);
   if (fd_ < 0) {
     return note_failure("open", errno);
   }

@@ -1,5 +1,7 @@
 #include <stdlib.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -9,6 +11,7 @@
 
 #include "runtime/bus_dir.hpp"
 #include "temp_dir.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace sluice::runtime;
 using sluice::runtime::test::temp_dir;
@@ -113,6 +116,87 @@ TEST_CASE("ensure_bus_dir creates the directory and its parents with mode 0700 a
   CHECK(ensure_bus_dir(dir));  // idempotent
 }
 
+TEST_CASE("with --group ensure_bus_dir makes a setgid 02770 bus in the caller's group") {
+  temp_dir tmp;
+  const fs::path dir = tmp.path() / "team" / "bus";
+  REQUIRE(ensure_bus_dir(dir, sluice::inbox::bus_sharing::group));
+  struct stat st {};
+  REQUIRE(::lstat(dir.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 02770);
+  CHECK(st.st_gid == ::getegid());
+  // A missing parent is made for the group to pass through, not to write.
+  REQUIRE(::lstat((tmp.path() / "team").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0750);
+  CHECK(fs::exists(dir / bus_marker_name));
+  CHECK(check_bus_dir(dir, sluice::inbox::bus_sharing::group));
+  // Sharing is explicit: a private caller is told to pass --group.
+  auto private_check = check_bus_dir(dir);
+  REQUIRE_FALSE(private_check);
+  CHECK(private_check.err().code == errc::permission_denied);
+  CHECK(private_check.err().message.find("--group") != std::string::npos);
+  REQUIRE_FALSE(ensure_bus_dir(dir));
+}
+
+TEST_CASE("ensure_bus_dir refuses a bus directory that is not the caller's and marks nothing") {
+  if (::geteuid() != 0) SLUICE_SKIP("not root: cannot give a directory to another user");
+  temp_dir tmp;
+  const fs::path dir = tmp.path() / "squat";
+  fs::create_directory(dir);
+  REQUIRE(::chown(dir.c_str(), 65534, 65534) == 0);
+  REQUIRE(::chmod(dir.c_str(), 0777) == 0);
+  auto made = ensure_bus_dir(dir);
+  REQUIRE_FALSE(made);
+  CHECK(made.err().code == errc::permission_denied);
+  CHECK(made.err().message.find("belongs to uid 65534") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / bus_marker_name));
+  auto checked = check_bus_dir(dir);
+  REQUIRE_FALSE(checked);
+  CHECK(checked.err().code == errc::permission_denied);
+}
+
+TEST_CASE("a bus path through a symlink the caller owns is judged where it leads") {
+  temp_dir tmp;
+  const fs::path real = tmp.path() / "real";
+  fs::create_directory(real);
+  fs::create_directory_symlink(real, tmp.path() / "link");
+  REQUIRE(ensure_bus_dir(tmp.path() / "link" / "bus"));
+  CHECK(fs::exists(real / "bus" / bus_marker_name));
+  // A relative link, and a .. after it, resolve as the kernel resolves them.
+  fs::create_directory(real / "sub");
+  fs::create_directory_symlink("real/sub", tmp.path() / "relative");
+  REQUIRE(ensure_bus_dir(tmp.path() / "relative" / ".." / "bus2"));
+  CHECK(fs::exists(real / "bus2" / bus_marker_name));
+  // Where it leads is as open as a directory on the way may not be.
+  REQUIRE(::chmod(real.c_str(), 0777) == 0);
+  auto checked = check_bus_dir(tmp.path() / "link" / "bus");
+  REQUIRE_FALSE(checked);
+  CHECK(checked.err().code == errc::permission_denied);
+  CHECK(checked.err().message.find(real.string() + ", above bus directory") != std::string::npos);
+  REQUIRE(::chmod(real.c_str(), 0700) == 0);
+}
+
+TEST_CASE("a symlink loop on the way to a bus is an error, not a hang") {
+  temp_dir tmp;
+  fs::create_directory_symlink(tmp.path() / "b", tmp.path() / "a");
+  fs::create_directory_symlink(tmp.path() / "a", tmp.path() / "b");
+  auto made = ensure_bus_dir(tmp.path() / "a" / "bus");
+  REQUIRE_FALSE(made);
+  CHECK(made.err().code == errc::path_is_symlink);
+  CHECK(made.err().message.find("loop") != std::string::npos);
+}
+
+TEST_CASE("a bus directory named . or .. is refused with the way to name it") {
+  temp_dir tmp;
+  for (const char* tail : {".", ".."}) {
+    auto made = ensure_bus_dir(tmp.path() / tail);
+    REQUIRE_FALSE(made);
+    CHECK(made.err().code == errc::invalid_argument);
+    CHECK(made.err().message.find("$PWD") != std::string::npos);
+  }
+  CHECK(ensure_bus_dir(tmp.path() / "bus/"));
+  CHECK(fs::exists(tmp.path() / "bus" / bus_marker_name));
+}
+
 TEST_CASE("a symlinked bus directory is refused, never followed") {
   temp_dir tmp;
   fs::create_directory(tmp.path() / "real");
@@ -130,19 +214,33 @@ TEST_CASE("a symlinked bus directory is refused, never followed") {
 }
 
 TEST_CASE("a bus directory this process cannot write is reported with the way out") {
-  if (::geteuid() == 0) {
-    SUCCEED("root writes anywhere; the permission check cannot be observed");
+  // 0: refused as permission_denied with the way out; anything else says what went wrong.
+  auto refused_with_way_out = [] {
+    temp_dir tmp;
+    const fs::path dir = tmp.path() / "ro";
+    fs::create_directory(dir);
+    fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec);
+    auto made = ensure_bus_dir(dir);
+    fs::permissions(dir, fs::perms::owner_all);
+    if (made) return 1;
+    if (made.err().code != errc::permission_denied) return 2;
+    return made.err().message.find("--dir") != std::string::npos ? 0 : 3;
+  };
+  if (::geteuid() != 0) {
+    CHECK(refused_with_way_out() == 0);
     return;
   }
-  temp_dir tmp;
-  const fs::path dir = tmp.path() / "ro";
-  fs::create_directory(dir);
-  fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec);
-  auto made = ensure_bus_dir(dir);
-  REQUIRE_FALSE(made);
-  CHECK(made.err().code == errc::permission_denied);
-  CHECK(made.err().message.find("--dir") != std::string::npos);
-  fs::permissions(dir, fs::perms::owner_all);
+  // Root writes anywhere, so the check runs as user nobody.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(90);
+    ::_exit(refused_with_way_out());
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE("a missing bus directory is not_found for read-only verbs") {

@@ -1,4 +1,8 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -6,6 +10,7 @@
 #include "runtime/config.hpp"
 #include "runtime/duration.hpp"
 #include "temp_dir.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace sluice::runtime;
 using namespace std::chrono_literals;
@@ -222,4 +227,100 @@ TEST_CASE("a relative XDG_CONFIG_HOME is ignored, as the XDG spec requires") {
   write(f.tmp.path() / ".config" / "sluice" / "sluice.toml", "[rate_limit]\nbatch_size = 42\n");
   config c(f.bus, f.env.lookup());
   CHECK(c.batch_size().value() == 42);
+}
+
+namespace {
+
+bool mentions(const std::string& text, const std::string& word) {
+  return text.find(word) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("a sluice.toml others may write is not obeyed, in the bus directory or the user's") {
+  for (const bool in_bus : {true, false}) {
+    for (const mode_t mode : {mode_t{0666}, mode_t{0664}, mode_t{0646}}) {
+      fixture f;
+      std::filesystem::create_directories(f.bus);
+      const auto file = (in_bus ? f.bus : f.user) / "sluice.toml";
+      write(file, "[inbox]\nmax_size = 1\n");
+      REQUIRE(::chmod(file.c_str(), mode) == 0);
+      INFO(file << " mode " << std::oct << mode);
+      auto c = f.make();
+      auto size = c.max_inbox_size();
+      REQUIRE_FALSE(size);
+      CHECK(size.err().code == errc::permission_denied);
+      CHECK(mentions(size.err().message, file.string()));
+      CHECK(mentions(size.err().message, "chmod go-w"));
+    }
+  }
+}
+
+TEST_CASE("a sluice.toml owned by another user is not obeyed") {
+  if (::geteuid() != 0) SLUICE_SKIP("not root: cannot give a file to another user");
+  for (const bool in_bus : {true, false}) {
+    fixture f;
+    std::filesystem::create_directories(f.bus);
+    const auto file = (in_bus ? f.bus : f.user) / "sluice.toml";
+    write(file, "[metrics]\nfile = \"/tmp/elsewhere.jsonl\"\n");
+    REQUIRE(::chown(file.c_str(), 65534, 65534) == 0);
+    auto c = f.make();
+    auto metrics = c.metrics_file();
+    REQUIRE_FALSE(metrics);
+    CHECK(metrics.err().code == errc::permission_denied);
+    CHECK(mentions(metrics.err().message, "belongs to uid 65534"));
+  }
+}
+
+TEST_CASE("a symlinked sluice.toml is refused in the bus directory, followed for the user's own") {
+  fixture f;
+  std::filesystem::create_directories(f.bus);
+  const auto real = f.tmp.path() / "dotfiles" / "sluice.toml";
+  write(real, "[inbox]\nmax_size = 7\n");
+  std::filesystem::create_symlink(real, f.bus / "sluice.toml");
+  {
+    auto c = f.make();
+    auto size = c.max_inbox_size();
+    REQUIRE_FALSE(size);
+    CHECK(size.err().code == errc::path_is_symlink);
+  }
+  std::filesystem::remove(f.bus / "sluice.toml");
+  std::filesystem::create_directories(f.user);
+  std::filesystem::create_symlink(real, f.user / "sluice.toml");
+  auto c = f.make();
+  CHECK(c.max_inbox_size().value() == 7);
+}
+
+TEST_CASE("the sluice.toml of a bus directory others may change is not read") {
+  fixture f;
+  write(f.bus / "sluice.toml", "[inbox]\nmax_size = 1\n");
+  REQUIRE(::chmod(f.bus.c_str(), 0777) == 0);
+  auto c = f.make();
+  auto size = c.max_inbox_size();
+  REQUIRE_FALSE(size);
+  CHECK(size.err().code == errc::permission_denied);
+  CHECK(mentions(size.err().message, "bus directory " + f.bus.string()));
+}
+
+TEST_CASE("in a group bus the bus group may write sluice.toml, others still may not") {
+  fixture f;
+  std::filesystem::create_directories(f.bus);
+  REQUIRE(::chmod(f.bus.c_str(), 02770) == 0);
+  const auto file = f.bus / "sluice.toml";
+  write(file, "[inbox]\nmax_size = 5\n");
+  REQUIRE(::chmod(file.c_str(), 0660) == 0);
+  CHECK(f.make().max_inbox_size().value() == 5);
+  REQUIRE(::chmod(file.c_str(), 0666) == 0);
+  auto size = f.make().max_inbox_size();
+  REQUIRE_FALSE(size);
+  CHECK(size.err().code == errc::permission_denied);
+}
+
+TEST_CASE("a sluice.toml that is not a regular file is an error, not a hang") {
+  fixture f;
+  std::filesystem::create_directories(f.bus);
+  REQUIRE(::mkfifo((f.bus / "sluice.toml").c_str(), 0600) == 0);
+  auto size = f.make().max_inbox_size();
+  REQUIRE_FALSE(size);
+  CHECK(mentions(size.err().message, "not a regular file"));
 }

@@ -1,6 +1,6 @@
 // Hostile conditions at the inbox layer: another user, symlinks planted in the bus, a full
 // /dev/shm, and payloads at the size limit. Tests that need root (switching users, mounting a
-// tmpfs) say so and pass vacuously when not run as root.
+// tmpfs) are skipped when not run as root.
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -19,7 +19,9 @@
 #include <utility>
 #include <vector>
 
+#include "inbox/bus_directory.hpp"
 #include "inbox/inbox.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace sluice::inbox;
 namespace fs = std::filesystem;
@@ -58,31 +60,63 @@ message_view msg(std::string_view payload) {
   return message_view{"tester", "note", payload, priority::normal};
 }
 
-// Files in dir other than the given inbox names: temp files a failed creation left behind.
+// Every file in dir but the bus marker (which every bus holds): inboxes, and temp files a
+// failed creation left behind.
 std::vector<std::string> stray_files(const fs::path& dir) {
   std::vector<std::string> out;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    out.push_back(it->path().filename().string());
+    const auto name = it->path().filename().string();
+    if (name != bus_marker_name) out.push_back(name);
   }
   return out;
 }
 
-// Runs fn as user nobody / group nogroup in a child; returns its exit code.
+// Every name in dir, the bus marker included.
+std::vector<std::string> everything_in(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    out.push_back(it->path().filename().string());
+  return out;
+}
+
+// Runs fn as the given user and group (no supplementary groups) in a child; returns its exit
+// code.
 template <class F>
-int as_nobody(F fn) {
+int as_user(uid_t uid, gid_t gid, F fn) {
   const pid_t child = ::fork();
   if (child == 0) {
-    const passwd* pw = ::getpwnam("nobody");
-    const group* gr = ::getgrnam("nogroup");
-    if (pw == nullptr || gr == nullptr) ::_exit(90);
-    if (::setgroups(0, nullptr) != 0 || ::setgid(gr->gr_gid) != 0 || ::setuid(pw->pw_uid) != 0)
-      ::_exit(91);
+    if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(91);
     ::_exit(fn());
   }
   int status = 0;
   if (::waitpid(child, &status, 0) != child || !WIFEXITED(status)) return -1;
   return WEXITSTATUS(status);
+}
+
+const passwd* nobody_user() {
+  return ::getpwnam("nobody");
+}
+
+// Runs fn as user nobody / group nogroup in a child; returns its exit code.
+template <class F>
+int as_nobody(F fn) {
+  const passwd* pw = nobody_user();
+  const group* gr = ::getgrnam("nogroup");
+  if (pw == nullptr || gr == nullptr) return 90;
+  return as_user(pw->pw_uid, gr->gr_gid, fn);
+}
+
+// As nobody: mkdir p with the mode given (set explicitly, whatever the umask).
+void squat_as_nobody(const fs::path& p, mode_t mode) {
+  REQUIRE(as_nobody([&] {
+            return ::mkdir(p.c_str(), 0700) == 0 && ::chmod(p.c_str(), mode) == 0 ? 0 : 1;
+          }) == 0);
+}
+
+bool mentions(const std::string& text, const std::string& word) {
+  return text.find(word) != std::string::npos;
 }
 
 bool is_root() {
@@ -137,8 +171,7 @@ TEST_CASE("a bus directory is created 0700 and an inbox 0600 whatever the umask"
 
 TEST_CASE("another user can neither read nor write an inbox, even in a directory it may enter") {
   if (!is_root()) {
-    WARN("not root: cannot switch to user nobody, nothing checked");
-    return;
+    SLUICE_SKIP("not root: cannot switch to user nobody, nothing checked");
   }
   temp_root root;
   auto in = inbox::open_or_create(root.path() / "bus", "agent");
@@ -211,15 +244,13 @@ TEST_CASE("a symlinked bus directory is refused for opening and for creating") {
 
 TEST_CASE("a full tmpfs refuses a new inbox with no_space and leaves no half-created file") {
   if (!is_root()) {
-    WARN(
+    SLUICE_SKIP(
         "not root: cannot mount a tmpfs, nothing checked (the file-size-limit test covers the same "
         "path)");
-    return;
   }
   temp_root root;
   if (!root.mount_tmpfs(1u << 20)) {
-    WARN("mounting a tmpfs failed here, nothing checked");
-    return;
+    SLUICE_SKIP("mounting a tmpfs failed here, nothing checked");
   }
   const fs::path dir = root.path() / "bus";
   // Default geometry reserves about 4.5 MB: it cannot fit in 1 MiB.
@@ -234,13 +265,11 @@ TEST_CASE(
     "creating inboxes until the tmpfs is full fails cleanly and keeps the earlier inboxes "
     "working") {
   if (!is_root()) {
-    WARN("not root: cannot mount a tmpfs, nothing checked");
-    return;
+    SLUICE_SKIP("not root: cannot mount a tmpfs, nothing checked");
   }
   temp_root root;
   if (!root.mount_tmpfs(1u << 20)) {
-    WARN("mounting a tmpfs failed here, nothing checked");
-    return;
+    SLUICE_SKIP("mounting a tmpfs failed here, nothing checked");
   }
   const fs::path dir = root.path() / "bus";
   const auto [made, last] = create_until_refused(dir);
@@ -299,15 +328,13 @@ TEST_CASE(
     "creating inboxes until the bus directory has no inode left answers no_space and leaves only "
     "complete inboxes") {
   if (!is_root()) {
-    WARN("not root: cannot mount a tmpfs, nothing checked");
-    return;
+    SLUICE_SKIP("not root: cannot mount a tmpfs, nothing checked");
   }
   temp_root root;
   // Space for 100 small inboxes, but only 10 inodes: the tmpfs root, the bus directory and
   // one per inbox (the temp file a creation writes becomes the inbox by a hard link).
   if (!root.mount_tmpfs(100 * 256 * 1024, 10)) {
-    WARN("mounting a tmpfs failed here, nothing checked");
-    return;
+    SLUICE_SKIP("mounting a tmpfs failed here, nothing checked");
   }
   const fs::path dir = root.path() / "bus";
   const auto [made, last] = create_until_refused(dir);
@@ -330,8 +357,7 @@ TEST_CASE(
   // UBSan's vptr check tests whether memory is readable through a pipe of its own, so with no
   // descriptor left it reports a valid object (Boost's exception) as invalid. The plain and
   // TSan builds run this test.
-  WARN("UBSan needs descriptors of its own, nothing checked in this build");
-  return;
+  SLUICE_SKIP("UBSan needs descriptors of its own, nothing checked in this build");
 #endif
   temp_root root;
   const fs::path dir = root.path() / "bus";
@@ -385,4 +411,173 @@ TEST_CASE(
   const auto left = stray_files(dir).size();
   CHECK((left == static_cast<std::size_t>(made) || left == static_cast<std::size_t>(made) + 1));
   CHECK(broken_inboxes(dir).empty());
+}
+
+TEST_CASE("a bus directory another user made is refused and nothing is created in it") {
+  if (!is_root()) SLUICE_SKIP("not root: cannot act as user nobody");
+  temp_root root;
+  // Sticky and world-writable like /dev/shm/sluice, so nobody can make a directory there.
+  REQUIRE(::chmod(root.path().c_str(), 01777) == 0);
+  for (const mode_t mode : {mode_t{0777}, mode_t{0700}}) {
+    INFO("squatted with mode " << std::oct << mode);
+    const fs::path squat = root.path() / ("squat" + std::to_string(mode));
+    squat_as_nobody(squat, mode);
+    auto created = inbox::open_or_create(squat, "agent");
+    REQUIRE_FALSE(created);
+    CHECK(created.err().code == errc::permission_denied);
+    CHECK(
+        mentions(created.err().message, "belongs to uid " + std::to_string(nobody_user()->pw_uid)));
+    CHECK(mentions(created.err().message, "rm -r"));
+    auto shared = inbox::open_or_create(squat, "agent", create_options{16, 1, 4096, 0660});
+    REQUIRE_FALSE(shared);
+    CHECK(shared.err().code == errc::permission_denied);
+    auto opened = inbox::open(squat, "agent");
+    REQUIRE_FALSE(opened);
+    CHECK(opened.err().code == errc::permission_denied);
+    CHECK(everything_in(squat).empty());
+  }
+}
+
+TEST_CASE("a directory above the bus that another user owns is refused before anything is made") {
+  if (!is_root()) SLUICE_SKIP("not root: cannot act as user nobody");
+  temp_root root;
+  REQUIRE(::chmod(root.path().c_str(), 01777) == 0);
+  const fs::path parent = root.path() / "parent";
+  squat_as_nobody(parent, 0755);
+  auto created = inbox::open_or_create(parent / "deeper" / "bus", "agent");
+  REQUIRE_FALSE(created);
+  CHECK(created.err().code == errc::permission_denied);
+  CHECK(mentions(created.err().message, parent.string() + ", above bus directory"));
+  CHECK(everything_in(parent).empty());
+  // A symlink on the way belongs to whoever made it: nobody's link to a root-owned directory
+  // could be pointed elsewhere at any time.
+  const fs::path real = root.path() / "real";
+  fs::create_directory(real);
+  const fs::path link = root.path() / "link";
+  REQUIRE(as_nobody([&] { return ::symlink(real.c_str(), link.c_str()) == 0 ? 0 : 1; }) == 0);
+  created = inbox::open_or_create(link / "bus", "agent");
+  REQUIRE_FALSE(created);
+  CHECK(created.err().code == errc::permission_denied);
+  CHECK(everything_in(real).empty());
+}
+
+TEST_CASE("a world- or group-writable directory above the bus is refused unless it is sticky") {
+  temp_root root;
+  const fs::path open_dir = root.path() / "open";
+  fs::create_directory(open_dir);
+  for (const mode_t mode : {mode_t{0777}, mode_t{0775}}) {
+    INFO("mode " << std::oct << mode);
+    REQUIRE(::chmod(open_dir.c_str(), mode) == 0);
+    auto created = inbox::open_or_create(open_dir / "bus", "agent");
+    REQUIRE_FALSE(created);
+    CHECK(created.err().code == errc::permission_denied);
+    CHECK(mentions(created.err().message, "not sticky"));
+    CHECK(everything_in(open_dir).empty());
+  }
+  // Sticky, like /tmp and /dev/shm: only an entry's owner may rename it.
+  REQUIRE(::chmod(open_dir.c_str(), 01777) == 0);
+  CHECK(inbox::open_or_create(open_dir / "bus", "agent"));
+}
+
+TEST_CASE("a bus directory of one's own that others may write is refused with the fix") {
+  temp_root root;
+  const fs::path dir = root.path() / "bus";
+  fs::create_directory(dir);
+  struct expectation {
+    mode_t mode;
+    const char* fix;
+  };
+  for (const auto& e : {expectation{0777, "chmod o-w"}, expectation{0770, "chmod g-w"},
+                        expectation{0707, "chmod o-w"}}) {
+    INFO("mode " << std::oct << e.mode);
+    REQUIRE(::chmod(dir.c_str(), e.mode) == 0);
+    auto created = inbox::open_or_create(dir, "agent");
+    REQUIRE_FALSE(created);
+    CHECK(created.err().code == errc::permission_denied);
+    CHECK(mentions(created.err().message, e.fix));
+    CHECK(everything_in(dir).empty());
+  }
+  // Readable by others is no threat to the inboxes (0600 each).
+  REQUIRE(::chmod(dir.c_str(), 0755) == 0);
+  CHECK(inbox::open_or_create(dir, "agent"));
+}
+
+TEST_CASE("a private bus in a world-writable sticky directory is kept from other users") {
+  if (!is_root()) SLUICE_SKIP("not root: cannot act as another user");
+  // What /dev/shm/sluice is: one user's bus in a sticky, world-writable root. Another user
+  // may keep a bus of their own next to it but cannot take this one over.
+  temp_root root;
+  REQUIRE(::chmod(root.path().c_str(), 01777) == 0);
+  const fs::path mine = root.path() / "mine";
+  auto in = inbox::open_or_create(mine, "agent");
+  REQUIRE(in);
+  CHECK(as_nobody([&] {
+          auto theirs = inbox::open_or_create(root.path() / "theirs", "agent");
+          if (!theirs) return 1;
+          auto taken = inbox::open_or_create(mine, "intruder");
+          return !taken && taken.err().code == errc::permission_denied ? 0 : 2;
+        }) == 0);
+  CHECK_FALSE(fs::exists(mine / "intruder.inbox"));
+}
+
+TEST_CASE("an unprivileged user refuses a bus directory another unprivileged user made") {
+  if (!is_root()) SLUICE_SKIP("not root: cannot act as two other users");
+  temp_root root;
+  REQUIRE(::chmod(root.path().c_str(), 01777) == 0);
+  const fs::path squat = root.path() / "squat";
+  // The squatter needs no account: a uid of its own is enough to own a directory.
+  const uid_t squatter = 54321;
+  REQUIRE(as_user(squatter, squatter, [&] {
+            return ::mkdir(squat.c_str(), 0700) == 0 && ::chmod(squat.c_str(), 0777) == 0 ? 0 : 1;
+          }) == 0);
+  CHECK(as_nobody([&] {
+          auto created = inbox::open_or_create(squat, "agent");
+          if (created || created.err().code != errc::permission_denied) return 1;
+          return mentions(created.err().message, "belongs to uid 54321") ? 0 : 2;
+        }) == 0);
+  CHECK(everything_in(squat).empty());
+}
+
+TEST_CASE("a group bus is used only when the caller asks to share, and is made setgid 02770") {
+  temp_root root;
+  const fs::path dir = root.path() / "team";
+  const create_options shared{16, 1, 4096, 0660};
+  auto made = inbox::open_or_create(dir, "agent", shared);
+  REQUIRE(made);
+  struct stat st {};
+  REQUIRE(::stat(dir.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 02770);
+  CHECK(st.st_gid == ::getegid());
+  REQUIRE(::stat(made->path().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0660);
+  CHECK(fs::exists(dir / bus_marker_name));
+  CHECK(bus_file_mode(dir) == 0660);
+  // A private inbox is not created in a bus others may write.
+  auto private_one = inbox::open_or_create(dir, "other", create_options{16, 1, 4096, 0600});
+  REQUIRE_FALSE(private_one);
+  CHECK(private_one.err().code == errc::permission_denied);
+  CHECK(mentions(private_one.err().message, "--group"));
+  CHECK(check_bus_directory(dir, bus_sharing::private_bus).has_value());
+  CHECK_FALSE(check_bus_directory(dir, bus_sharing::group).has_value());
+  // open() leaves the choice to its caller (the CLI refuses a group bus without --group).
+  CHECK(inbox::open(dir, "agent"));
+  // Group-writable without setgid: files made there would not belong to the group.
+  REQUIRE(::chmod(dir.c_str(), 0770) == 0);
+  auto lost_group = inbox::open_or_create(dir, "another", shared);
+  REQUIRE_FALSE(lost_group);
+  CHECK(mentions(lost_group.err().message, "chmod g+s"));
+  CHECK(bus_file_mode(dir) == 0600);
+}
+
+TEST_CASE("a group bus of a group the caller is not in is refused") {
+  if (!is_root()) SLUICE_SKIP("not root: cannot act as another user");
+  temp_root root;
+  REQUIRE(::chmod(root.path().c_str(), 0755) == 0);
+  const fs::path dir = root.path() / "team";
+  REQUIRE(inbox::open_or_create(dir, "agent", create_options{16, 1, 4096, 0660}));
+  CHECK(as_nobody([&] {
+          auto e = check_bus_directory(dir, bus_sharing::group);
+          if (!e || e->code != errc::permission_denied) return 1;
+          return mentions(e->message, "not a member") ? 0 : 2;
+        }) == 0);
 }
