@@ -214,6 +214,9 @@ bool child_process::signal_group(int sig) noexcept {
   if (guarded_) {
     // Through the guard's pidfd: it relays the signal to the agent's group, or for SIGKILL
     // kills every descendant. Until we reap the guard its pidfd cannot name anyone else.
+    // SIGSTOP cannot be caught to be relayed (it would stop the guard), and the guard's own
+    // kill signal would mean something else.
+    if (sig == SIGSTOP || sig == guard_kill_signal()) return false;
     const int relayed = sig == SIGKILL ? guard_kill_signal() : sig;
     return ::syscall(SYS_pidfd_send_signal, pidfd_, relayed, nullptr, 0U) == 0;
   }

@@ -80,7 +80,7 @@ class child_process {
 
   // Signals the agent's process group (SIGKILL: and every descendant, if guarded); false
   // once the child has been reaped (then there is nothing left to signal) or when the OS
-  // refuses.
+  // refuses. A guarded child cannot be sent SIGSTOP or SIGRTMAX (the guard's kill signal).
   bool signal_group(int sig) noexcept;
 
   // Non-blocking reap; empty while the child runs. After success the status is kept.

@@ -79,10 +79,10 @@ TEST_CASE("the README's C++ agent replies to a shell agent whose inbox does not 
   // The agents inherit the bus configuration from launch's environment.
   launch_run run(d.path / "m.toml", bus, {}, {{"MAX_INBOX_SIZE", "37"}});
   REQUIRE(await([&] { return fs::exists(bus / "worker.inbox"); }));
+  REQUIRE_FALSE(fs::exists(bus / "planner.inbox"));  // nobody has received as planner yet
   int code = -1;
-  run_sluice(bus, "send planner worker task '{\"n\":1}'", &code);
+  run_sluice(bus, "send planner worker task '{\"n\":1}'", &code);  // creates worker's only
   REQUIRE(code == 0);
-  CHECK_FALSE(fs::exists(bus / "planner.inbox"));  // nobody has received as planner yet
   // The reply creates planner's inbox, with the bus's geometry, as `sluice send` would.
   INFO(run.output());
   REQUIRE(await([&] { return fs::exists(bus / "planner.inbox"); }, 20s));
