@@ -22,9 +22,10 @@
 // Life of a guard: forked by the launcher, it closes everything it inherited, becomes a
 // subreaper, opens a pidfd on the launcher, forks the agent and reports its pid. Then it
 // waits on a signalfd and the launcher's pidfd:
-// - signals from the launcher are relayed to the agent's process group, except the kill
-//   signal (child_setup::kill_signal), which means kill everything; signals from anyone else
-//   are ignored (a terminal's Ctrl-C is for the launcher, which decides how to stop);
+// - signals from the launcher are relayed to the agent's process group (and to descendants
+//   re-parented to the guard outside it), except the kill signal (child_setup::kill_signal),
+//   which means kill everything; signals from anyone else are ignored (a terminal's Ctrl-C
+//   is for the launcher, which decides how to stop);
 // - the launcher's pidfd becoming readable means it died: kill everything;
 // - the agent ending: kill everything left (its group, and every descendant re-parented to
 //   the guard), then exit the way the agent did (same code, or the same signal).
@@ -248,11 +249,19 @@ void kill_everything(guard_state& g) noexcept {
   ::_exit(128 + sig);  // a signal whose default is not to terminate
 }
 
-// Relays a signal to the agent's group, and to the agent itself if it has left the group.
+// Relays a signal to the agent's group, to the agent itself if it has left the group, and to
+// the descendants re-parented to us outside that group (a daemon that double-forked and called
+// setsid), so a stop's SIGTERM reaches them before the SIGKILL that follows the agent's end.
+// Descendants outside the group whose parent still lives get only that SIGKILL.
 void relay(const guard_state& g, int sig) noexcept {
   if (g.agent_reaped) return;
   ::kill(-g.agent, sig);
   if (::getpgid(g.agent) != g.agent) ::kill(g.agent, sig);
+  constexpr int batch = 256;
+  pid_t children[batch];
+  const int found = list_children(children, batch);
+  for (int i = 0; i < found && i < batch; ++i)
+    if (children[i] != g.agent && ::getpgid(children[i]) != g.agent) ::kill(children[i], sig);
 }
 
 [[noreturn]] void watch(guard_state& g, int signals, int launcher_fd) noexcept {

@@ -283,6 +283,36 @@ TEST_CASE("SIGKILL through the watcher kills an agent and every descendant") {
   kill_if_alive(pids);
 }
 
+TEST_CASE("a stop's SIGTERM also reaches a daemon that left the agent's group and lost its parent") {
+  sluice::runtime::test::temp_dir dir;
+  const auto got = dir.path() / "got";
+  {
+    std::ofstream(dir.path() / "daemon.sh")
+        << "trap 'echo term >> " << got.string() << "; exit 0' TERM\n"
+        << "echo $$ > " << (dir.path() / "daemon.pid").string() << "\n"
+        << "while :; do sleep 0.1; done\n";
+  }
+  // The agent starts the daemon (double fork + setsid), and on SIGTERM waits for the daemon
+  // to have had its own SIGTERM before it exits (after which the guard SIGKILLs the rest).
+  process_watcher w;
+  recorder r;
+  auto child = child_process::spawn(
+      sh("trap 'while [ ! -s " + got.string() + " ]; do sleep 0.01; done; exit 0' TERM; " +
+         "sh -c 'setsid sh " + (dir.path() / "daemon.sh").string() + " &'; " +
+         "while [ ! -s " + (dir.path() / "daemon.pid").string() + " ]; do sleep 0.01; done; " +
+         "echo started; " +
+         "sleep 600 & wait"));
+  REQUIRE(child);
+  const auto id = w.watch(std::move(child.value()), r.callbacks());
+  REQUIRE(r.first_line.get_future().wait_for(20s) == std::future_status::ready);
+  CHECK(w.signal(id, SIGTERM));
+  const auto st = await_exit(r);
+  CHECK(st.success());
+  std::ifstream in(got);
+  std::string word;
+  CHECK((in >> word && word == "term"));
+}
+
 TEST_CASE("a guard finds its children through /proc, with or without the children file") {
   std::vector<pid_t> forked;
   for (int i = 0; i < 3; ++i) {
