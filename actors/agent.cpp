@@ -16,8 +16,10 @@
 #include <optional>
 #include <spdlog/spdlog.h>
 
+#include "actors/send_failure.hpp"
 #include "backpressure/bridge_route.hpp"
 #include "backpressure/send.hpp"
+#include "inbox/layout.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
@@ -89,17 +91,57 @@ struct agent::impl {
     return std::max<std::uint32_t>(1, control->policy_now({default_batch, 0}).batch_size);
   }
 
-  // create: a bridge's outbound inbox, created as `sluice send` creates it, so an agent can
-  // send to agent@peer before the bridge to peer has started; other destinations must exist.
-  inbox::inbox* destination(std::string_view to, bool create = false) {
-    if (auto it = destinations.find(to); it != destinations.end()) return &it->second;
-    auto opened =
-        create ? inbox::inbox::open_or_create(dir, to, new_inbox) : inbox::inbox::open(dir, to);
-    if (!opened) {
-      spdlog::error("{}: cannot send to '{}': {}", name, to, opened.err().message);
-      return nullptr;
+  // Lost messages: how many, and the first one's reason and exit code.
+  std::optional<send_failure> first_lost;
+
+  // An existing inbox, or a new one with the configured geometry, as `sluice send` makes it
+  // (so a reply reaches a shell agent that has not received anything yet, and an agent can
+  // send to agent@peer before the bridge to peer has started). A payload a new inbox would
+  // refuse creates nothing.
+  std::optional<send_failure> open_destination(std::string_view to, std::size_t payload_size,
+                                               inbox::inbox*& dest) {
+    if (auto it = destinations.find(to); it != destinations.end()) {
+      dest = &it->second;
+      return std::nullopt;
     }
-    return &destinations.emplace(std::string(to), std::move(opened.value())).first->second;
+    auto opened = inbox::inbox::open(dir, to);
+    if (!opened && opened.err().code == inbox::errc::not_found) {
+      const std::uint32_t limit = new_inbox.slot_size - inbox::layout::slot_header_size;
+      if (payload_size > limit) {
+        backpressure::send_outcome refused;
+        refused.last_push = inbox::push_result::too_large;
+        return describe_send_failure(to, refused, payload_size, limit);
+      }
+      if (auto made = runtime::ensure_bus_dir(dir); !made) return describe_destination_error(made.err());
+      opened = inbox::inbox::open_or_create(dir, to, new_inbox);
+    }
+    if (!opened) return describe_destination_error(opened.err());
+    dest = &destinations.emplace(std::string(to), std::move(opened.value())).first->second;
+    return std::nullopt;
+  }
+
+  // One line per lost message (the first few; a flood is counted, not printed).
+  void lost(std::string_view to, send_failure failure) {
+    constexpr std::uint64_t logged = 10;
+    ++stats.send_failures;
+    if (stats.send_failures <= logged)
+      spdlog::error("{}: message to '{}' not delivered: {}", name, to, failure.reason);
+    if (stats.send_failures == logged)
+      spdlog::error("{}: further undelivered messages are counted, not logged", name);
+    if (!first_lost) {
+      failure.reason = "the first to '" + std::string(to) + "': " + failure.reason;
+      first_lost = std::move(failure);
+    }
+  }
+
+  // The exit code run_agent returns: the handlers' (or a signal's 0), unless that is 0 and a
+  // message was lost.
+  int final_exit_code(int code) const {
+    if (!first_lost) return code;
+    const int final_code = code == 0 && opts.lost_message_fails_exit ? first_lost->exit_code : code;
+    spdlog::error("{}: {} message(s) not delivered ({}); exit code {}", name, stats.send_failures,
+                  first_lost->reason, final_code);
+    return final_code;
   }
 };
 
@@ -120,34 +162,39 @@ backpressure::send_outcome agent::send_detailed(std::string_view to, std::string
   // agent@peer goes into the outbound inbox of the bridge to peer, the agent in an envelope,
   // exactly as `sluice send` does (backpressure/bridge_route.hpp).
   std::string wrapped;
-  inbox::inbox* dest = nullptr;
-  if (auto remote = backpressure::parse_address(to); !remote) {
-    spdlog::error("{}: cannot send to '{}': {}", p_->name, to, remote.err().message);
-  } else if (*remote) {
+  std::string outbound;
+  std::string_view inbox_name = to;
+  auto remote = backpressure::parse_address(to);
+  if (!remote) {
+    p_->lost(to, describe_destination_error(remote.err()));
+    return out;
+  }
+  if (*remote) {
     wrapped = backpressure::wrap_envelope((*remote)->agent, payload);
     payload = wrapped;
-    dest = p_->destination(backpressure::outbound_inbox((*remote)->peer), true);
-  } else {
-    dest = p_->destination(to);
+    outbound = backpressure::outbound_inbox((*remote)->peer);
+    inbox_name = outbound;
   }
-  if (dest) {
-    auto policy = p_->opts.send;
-    // Stopping: deliver what fits now, wait for nothing.
-    if (p_->opts.handle_signals && stop_requested()) policy.wait = false;
-    out = backpressure::send_with_backpressure(*dest, {p_->name, type, payload, prio}, policy,
-                                               backpressure::null_observer(),
-                                               p_->opts.handle_signals ? p_->clock
-                                                                       : backpressure::monotonic_time());
+  inbox::inbox* dest = nullptr;
+  if (auto refused = p_->open_destination(inbox_name, payload.size(), dest)) {
+    p_->lost(to, std::move(*refused));
+    return out;
   }
+  auto policy = p_->opts.send;
+  // Stopping: deliver what fits now, wait for nothing.
+  if (p_->opts.handle_signals && stop_requested()) policy.wait = false;
+  out = backpressure::send_with_backpressure(*dest, {p_->name, type, payload, prio}, policy,
+                                             backpressure::null_observer(),
+                                             p_->opts.handle_signals ? p_->clock
+                                                                     : backpressure::monotonic_time());
   p_->stats.backpressure_waits += out.waits;
   p_->stats.backpressure_time += out.waited;
   if (out.status == backpressure::send_status::sent) {
     ++p_->stats.sent;
-  } else if (out.status == backpressure::send_status::full) {
+  } else if (out.status == backpressure::send_status::full && !p_->opts.send.wait) {
     ++p_->stats.full;  // the caller asked not to wait and decides what to do
   } else {
-    ++p_->stats.send_failures;
-    if (dest) spdlog::warn("{}: send to '{}' failed: {}", p_->name, to, backpressure::to_string(out.status));
+    p_->lost(to, describe_send_failure(inbox_name, out, payload.size(), dest->snapshot().max_payload));
   }
   return out;
 }
@@ -173,6 +220,7 @@ struct pump_state {
 
 void finish(caf::stateful_actor<pump_state>* self, int code) {
   auto& s = self->state;
+  code = s.p->final_exit_code(code);
   if (s.exit_code) *s.exit_code = code;
   s.p->consumer.reset();  // releases the inbox lock now, not when the actor is destroyed
   self->quit();

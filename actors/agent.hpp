@@ -17,6 +17,15 @@
 //
 // The batch size is re-read from bus.ctl every batch (the load monitor shrinks it under
 // load); SIGTERM/SIGINT finish the current batch, commit it and return 0.
+//
+// send/reply create a destination inbox that does not exist yet, with the bus configuration's
+// geometry (MAX_INBOX_SIZE, slot size, reserve), exactly as `sluice send` does, so a reply
+// reaches a shell agent that has not received anything yet. A message that is not delivered
+// anyway (destination stayed full, circuit open, too large, cannot be created) is never
+// silent: one line on stderr naming the destination and the reason, counted in
+// stats().send_failures, and run_agent then returns the exit code `sluice send` would have
+// given (75, 69, 65, 71, 77) instead of 0, so a job that lost a message does not exit 0 and
+// `sluice launch` reports the agent as not ended cleanly.
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -42,6 +51,10 @@ struct agent_options {
   std::uint32_t batch_size = 0;              // 0: from bus.ctl (else CFN_BATCH_SIZE rules)
   std::chrono::milliseconds idle_wait{100};  // doorbell wait per turn while the inbox is empty
   bool handle_signals = true;                // SIGTERM/SIGINT stop the agent cleanly
+  // A message that could not be delivered makes run_agent return non-zero (see the top).
+  // false: for agents that check every send's status and deal with it themselves (e.g.
+  // hand the message to someone else); failures are still logged and counted.
+  bool lost_message_fails_exit = true;
 };
 
 struct agent_stats {
@@ -49,7 +62,7 @@ struct agent_stats {
   std::uint64_t batches = 0;
   std::uint64_t sent = 0;
   std::uint64_t full = 0;                // no-wait sends (send.wait = false) that found it full
-  std::uint64_t send_failures = 0;       // other sends that did not reach the destination
+  std::uint64_t send_failures = 0;       // other sends that did not reach the destination (logged)
   std::uint64_t backpressure_waits = 0;  // waits on full destinations, summed over sends
   std::chrono::nanoseconds backpressure_time{0};
 };
@@ -63,9 +76,11 @@ class agent {
   const std::string& name() const noexcept;
   const std::filesystem::path& bus_dir() const noexcept;
 
-  // Backpressured send to another agent's inbox (opened on first use and kept). `to` may be
-  // `agent@peer`: the message then goes into `bridge-<peer>`, the outbound inbox of the
-  // running `sluice bridge` to that peer, as `sluice send` does.
+  // Backpressured send to another agent's inbox (opened, or created as `sluice send` creates
+  // it, on first use and kept). `to` may be `agent@peer`: the message then goes into
+  // `bridge-<peer>`, the outbound inbox of the running `sluice bridge` to that peer, as
+  // `sluice send` does. Anything but `sent` (or `full` for a no-wait policy) is a lost
+  // message: logged, counted, and it sets run_agent's exit code (see the top).
   backpressure::send_status send(std::string_view to, std::string_view type,
                                  std::string_view payload,
                                  inbox::priority prio = inbox::priority::normal);
@@ -107,7 +122,8 @@ caf::actor spawn_agent(caf::actor_system& sys, agent_handlers handlers, agent_op
 
 // Builds an actor system, runs the agent until it stops and returns the process exit code:
 // the code given to stop() (0 by default or on a signal), 1 if a handler threw, 69 when the
-// inbox cannot be attached.
+// inbox cannot be attached; where that would be 0, the code of the first lost message (see
+// the top) if any was lost.
 int run_agent(agent_handlers handlers, agent_options opts = {});
 
 }  // namespace sluice::actors

@@ -5,8 +5,12 @@
 // Order of events: resolve the bus (flag > env > manifest `bus` > "default"), create its
 // directory, bus.ctl and every agent's inbox — all before any process is spawned, so a
 // setup error leaves nothing running — then spawn the agents and the monitors. SIGINT or
-// SIGTERM (or the last job finishing) stops every agent (SIGTERM, grace, SIGKILL); a second
-// SIGINT skips the grace. Finally the bus is removed unless `keep`.
+// SIGTERM (or the last job finishing) stops every agent (SIGTERM to its process group, grace,
+// SIGKILL to it and everything it started); a second SIGINT skips the grace. Finally the bus
+// is removed unless `keep`. A launch killed outright (even SIGKILL) removes nothing, but
+// each agent's guard kills the agent and all its descendants (runtime/agent_guard.cpp), so
+// nothing keeps consuming from or sending into the bus, and the manifest can be launched
+// again as soon as they are gone (milliseconds).
 //
 // A manifest's [bridge] runs as `sluice_bin bridge ...` under the process name "bridge",
 // supervised and restarted like an agent (it has no inbox of its own).

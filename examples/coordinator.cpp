@@ -183,5 +183,8 @@ int main(int argc, char** argv) {
   };
   actors::agent_options opts;
   opts.send.wait = false;  // a full worker is skipped, never waited for
+  // A task that could not be sent is handed to the next worker, not lost; whether every task
+  // came back is what this job's exit code says.
+  opts.lost_message_fails_exit = false;
   return actors::run_agent(std::move(h), std::move(opts));
 }

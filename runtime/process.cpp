@@ -1,11 +1,9 @@
 #include "runtime/process.hpp"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -16,6 +14,8 @@
 #include <map>
 #include <mutex>
 #include <thread>
+
+#include "runtime/spawn_child.hpp"
 
 extern char** environ;
 
@@ -36,65 +36,15 @@ error os_error(const std::string& what, int err) {
                what + ": " + std::strerror(err)};
 }
 
+// How a guarded child's spawner asks its guard to kill the agent and everything it started
+// (SIGKILL itself would kill only the guard). Any other signal is relayed to the agent.
+int guard_kill_signal() noexcept {
+  return SIGRTMAX;
+}
+
 void close_fd(int& fd) noexcept {
   if (fd >= 0) ::close(fd);
   fd = -1;
-}
-
-// What the child does between fork and exec. The launcher has threads, so only
-// async-signal-safe calls are allowed here: no allocation, no locks, no stdio.
-struct child_setup {
-  pid_t parent;
-  const char* executable;
-  char* const* argv;
-  char* const* envp;
-  const char* cwd;  // nullptr: inherit
-  int out;          // write ends of the output pipes, -1 when not captured
-  int err;
-  int report;  // close-on-exec pipe: errno of a failed step, nothing once exec succeeded
-};
-
-// The fd must end up as `target` without close-on-exec (dup2 onto itself would keep the flag).
-bool move_fd(int fd, int target) noexcept {
-  if (fd == target) return ::fcntl(fd, F_SETFD, 0) == 0;
-  return ::dup2(fd, target) == target;
-}
-
-[[noreturn]] void fail_child(int report) noexcept {
-  const int e = errno;
-  (void)!::write(report, &e, sizeof e);
-  ::_exit(127);
-}
-
-[[noreturn]] void run_child(const child_setup& c) noexcept {
-  // An agent must not outlive its launcher, even a SIGKILLed one that cannot stop it. SIGKILL
-  // because nobody is left to escalate past an agent that ignores SIGTERM; at-least-once
-  // delivery means an uncommitted batch is handed to the next consumer, not lost.
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail_child(c.report);
-  // The launcher may have died before prctl armed the signal: then we were already
-  // re-parented and would never get it.
-  if (::getppid() != c.parent) ::_exit(127);
-  // Own process group; a child must not inherit launch's blocked SIGINT/SIGTERM or any
-  // handler or ignored disposition (the mask was blocked across fork so no handler of
-  // ours can run here before this).
-  if (::setpgid(0, 0) != 0) fail_child(c.report);
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig)
-    (void)::sigaction(sig, &dfl, nullptr);  // EINVAL for KILL/STOP
-  sigset_t none;
-  sigemptyset(&none);
-  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) fail_child(c.report);
-
-  const int null = ::open("/dev/null", O_RDONLY);
-  if (null < 0 || !move_fd(null, 0)) fail_child(c.report);
-  if (c.out >= 0 && (!move_fd(c.out, 1) || !move_fd(c.err, 2))) fail_child(c.report);
-  // Whatever else this process has open (inbox mappings, epoll, CAF sockets) is not the
-  // agent's business. Close on exec rather than now: the report pipe is still needed.
-  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail_child(c.report);
-  if (c.cwd && ::chdir(c.cwd) != 0) fail_child(c.report);
-  ::execve(c.executable, c.argv, c.envp);
-  fail_child(c.report);
 }
 
 std::vector<std::string> merged_environment(
@@ -142,22 +92,27 @@ result<child_process> child_process::spawn(const spawn_options& opts) {
       if (fd >= 0) ::close(fd);
     return os_error(what + " (report pipe)", e);
   }
-  const child_setup setup{::getpid(),
-                          opts.executable.c_str(),
-                          argv.data(),
-                          envp.data(),
-                          opts.cwd.empty() ? nullptr : opts.cwd.c_str(),
-                          out[1],
-                          err[1],
-                          report[1]};
-  // posix_spawn cannot arm a parent-death signal, so fork and exec by hand. All signals are
-  // blocked across fork so that none of this process's handlers runs in the child.
+  const detail::child_setup setup{::getpid(),
+                                  opts.executable.c_str(),
+                                  argv.data(),
+                                  envp.data(),
+                                  opts.cwd.empty() ? nullptr : opts.cwd.c_str(),
+                                  out[1],
+                                  err[1],
+                                  report[1],
+                                  guard_kill_signal()};
+  // posix_spawn cannot arm a parent-death signal or run a guard, so fork by hand. All signals
+  // are blocked across fork so that none of this process's handlers runs in the child (the
+  // guard keeps them blocked and reads them from a signalfd).
   sigset_t all;
   sigset_t old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
   const pid_t pid = ::fork();
-  if (pid == 0) run_child(setup);
+  if (pid == 0) {
+    if (opts.contain_descendants) detail::run_guard(setup);
+    detail::run_child(setup);
+  }
   const int fork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   ::close(report[1]);
@@ -166,13 +121,21 @@ result<child_process> child_process::spawn(const spawn_options& opts) {
     ::close(err[1]);
   }
   int child_errno = pid < 0 ? fork_errno : 0;
+  pid_t agent = opts.contain_descendants ? -1 : pid;
   if (pid > 0) {
-    // EOF: exec succeeded (the pipe closed on exec); an int: the step that failed.
-    ssize_t n = 0;
-    while ((n = ::read(report[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
+    // Records until EOF: the guard's agent pid, and an errno from whichever step failed.
+    // EOF without an errno: the agent exec'd (the pipe is close-on-exec).
+    detail::spawn_record r{};
+    for (;;) {
+      const ssize_t n = ::read(report[0], &r, sizeof r);
+      if (n < 0 && errno == EINTR) continue;
+      if (n != static_cast<ssize_t>(sizeof r)) break;
+      if (r.kind == detail::spawn_record::failed && child_errno == 0) child_errno = r.value;
+      if (r.kind == detail::spawn_record::agent_pid) agent = r.value;
     }
-    if (n != static_cast<ssize_t>(sizeof child_errno)) child_errno = 0;
+    if (child_errno == 0 && agent <= 0) child_errno = ECHILD;  // the guard died before forking
     if (child_errno != 0) {
+      // A guard exits as soon as its agent has.
       int status = 0;
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
@@ -187,13 +150,22 @@ result<child_process> child_process::spawn(const spawn_options& opts) {
     return os_error(what, child_errno);
   }
   child_process c;
-  c.pid_ = pid;
+  c.pid_ = agent;
+  c.guarded_ = opts.contain_descendants;
   c.out_fd_ = out[0];
   c.err_fd_ = err[0];
   // Nobody else reaps our children, so the pid still names this child here.
   // syscall(): glibc 2.36's <sys/pidfd.h> lacks extern "C", so pidfd_open cannot link from C++.
   c.pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (c.pidfd_ < 0) return os_error(what + " (pidfd_open)", errno);
+  if (c.pidfd_ < 0) {
+    const int e = errno;
+    ::kill(pid, c.guarded_ ? guard_kill_signal() : SIGKILL);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    c.reaped_ = true;
+    return os_error(what + " (pidfd_open)", e);
+  }
   ::fcntl(c.pidfd_, F_SETFD, FD_CLOEXEC);
   for (int fd : {c.out_fd_, c.err_fd_})
     if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -205,6 +177,7 @@ child_process::child_process(child_process&& o) noexcept
       pidfd_(std::exchange(o.pidfd_, -1)),
       out_fd_(std::exchange(o.out_fd_, -1)),
       err_fd_(std::exchange(o.err_fd_, -1)),
+      guarded_(o.guarded_),
       reaped_(std::exchange(o.reaped_, true)),
       status_(o.status_) {}
 
@@ -215,6 +188,7 @@ child_process& child_process::operator=(child_process&& o) noexcept {
     pidfd_ = std::exchange(o.pidfd_, -1);
     out_fd_ = std::exchange(o.out_fd_, -1);
     err_fd_ = std::exchange(o.err_fd_, -1);
+    guarded_ = o.guarded_;
     reaped_ = std::exchange(o.reaped_, true);
     status_ = o.status_;
   }
@@ -236,9 +210,18 @@ void child_process::close_all() noexcept {
 }
 
 bool child_process::signal_group(int sig) noexcept {
+  if (pid_ <= 0 || reaped_) return false;
+  if (guarded_) {
+    // Through the guard's pidfd: it relays the signal to the agent's group, or for SIGKILL
+    // kills every descendant. Until we reap the guard its pidfd cannot name anyone else.
+    // SIGSTOP cannot be caught to be relayed (it would stop the guard), and the guard's own
+    // kill signal would mean something else.
+    if (sig == SIGSTOP || sig == guard_kill_signal()) return false;
+    const int relayed = sig == SIGKILL ? guard_kill_signal() : sig;
+    return ::syscall(SYS_pidfd_send_signal, pidfd_, relayed, nullptr, 0U) == 0;
+  }
   // Until reaped, the leader (at least a zombie) holds its pid and so its group id: the
   // group cannot have been recycled.
-  if (pid_ <= 0 || reaped_) return false;
   return ::kill(-pid_, sig) == 0;
 }
 
@@ -250,7 +233,9 @@ std::optional<exit_status> child_process::try_reap() noexcept {
     return std::nullopt;
   if (info.si_pid == 0) return std::nullopt;
   // The leader is gone; what remains of its group would keep the agent's inbox and pipes.
-  ::kill(-pid_, SIGKILL);
+  // (A guard has killed all that before it exited, and reaped the agent: its pid is no
+  // longer ours to signal.)
+  if (!guarded_) ::kill(-pid_, SIGKILL);
   reaped_ = true;
   status_.exited = info.si_code == CLD_EXITED;
   status_.code = status_.exited ? info.si_status : 0;

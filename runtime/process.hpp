@@ -6,15 +6,22 @@
 //
 // An agent is a process group: each child leads its own group (so a terminal's Ctrl-C
 // reaches launch only, and launch decides how to stop), signals go to the whole group (a
-// bash agent's `sluice recv --follow | while read` pipeline stops with it), and when the
-// leader exits, whatever is left of its group is killed (a leftover `recv --follow` would
-// otherwise keep holding the agent's inbox and its output pipe).
+// bash agent's `sluice recv --follow | while read` pipeline stops with it).
 //
-// An agent dies with its launcher: the child arms PR_SET_PDEATHSIG (SIGKILL) before exec, so
-// a launcher killed with SIGKILL, which can stop nothing itself, leaves no agent behind.
-// Linux sends that signal when the *thread* that spawned the child ends, so spawn only from
-// threads that live as long as their children should (launch's CAF scheduler threads do). An
-// agent's own children are not covered; they lose their output pipe with the launcher.
+// Nothing an agent starts outlives it or its launcher (contain_descendants, the default):
+// the child is a small guard process (runtime/agent_guard.cpp; why a guard and not process
+// groups, a cgroup or a PID namespace is explained there) that forks the agent and is a child
+// subreaper, so every descendant of the agent, even one that called setsid(), stays within
+// its reach. When the agent ends, the guard SIGKILLs whatever the agent left running and
+// exits with the agent's status; when the launcher dies, even by SIGKILL, the guard sees its
+// pidfd become readable and SIGKILLs the agent and every descendant. Signals for the agent
+// go through the guard, which relays them to the agent's group (SIGKILL: kills everything).
+// The agent itself also gets SIGKILL when its guard dies (parent-death signal).
+//
+// Unguarded (contain_descendants = false, for a test that runs `sluice launch` itself and
+// must not be the subreaper of what it tests) the child is the agent, armed with
+// PR_SET_PDEATHSIG (SIGKILL), which Linux sends when the *thread* that spawned it ends; its
+// own children are not covered, but whatever is left of its group is killed when it exits.
 #include <sys/types.h>
 
 #include <cstdint>
@@ -37,6 +44,7 @@ struct spawn_options {
   std::vector<std::pair<std::string, std::string>> env;  // set on top of the inherited env
   std::filesystem::path cwd;                             // empty: inherit
   bool capture_output = true;                            // stdout/stderr to pipes (else inherited)
+  bool contain_descendants = true;  // run under a guard (see the top); false: a plain child
 };
 
 struct exit_status {
@@ -51,22 +59,28 @@ std::string describe(const exit_status&);
 class child_process {
  public:
   // Spawns the child in its own process group with a default signal mask and dispositions,
-  // stdin from /dev/null, killed when the calling thread ends. Errors name the executable
-  // and the OS reason (a failed exec included). Returns once the child has exec'd (a close-on-exec
-  // pipe tells), so a concurrent fork elsewhere in this process that never execs holds it.
+  // stdin from /dev/null, under a guard (or killed when the calling thread ends, unguarded).
+  // Errors name the executable and the OS reason (a failed exec included). Returns once the
+  // child has exec'd (a close-on-exec pipe tells), so a concurrent fork elsewhere in this
+  // process that never execs holds it.
   static result<child_process> spawn(const spawn_options& opts);
 
   child_process(child_process&&) noexcept;
   child_process& operator=(child_process&&) noexcept;
-  // Kills (SIGKILL) and reaps a child that is still running: no zombie, no orphan.
+  // Kills (SIGKILL, with everything it started) and reaps a child that is still running:
+  // no zombie, no orphan.
   ~child_process();
 
+  // The agent's pid (not its guard's).
   pid_t pid() const noexcept { return pid_; }
+  // Readable once the child is over: for a guarded child, once the agent and everything it
+  // started have ended.
   int pidfd() const noexcept { return pidfd_; }
   bool reaped() const noexcept { return reaped_; }
 
-  // Signals the whole process group; false once the child has been reaped (then there is
-  // nothing left to signal) or when the OS refuses.
+  // Signals the agent's process group (SIGKILL: and every descendant, if guarded); false
+  // once the child has been reaped (then there is nothing left to signal) or when the OS
+  // refuses. A guarded child cannot be sent SIGSTOP or SIGRTMAX (the guard's kill signal).
   bool signal_group(int sig) noexcept;
 
   // Non-blocking reap; empty while the child runs. After success the status is kept.
@@ -86,6 +100,7 @@ class child_process {
   int pidfd_ = -1;
   int out_fd_ = -1;
   int err_fd_ = -1;
+  bool guarded_ = false;
   bool reaped_ = false;
   exit_status status_;
 };

@@ -60,16 +60,23 @@ struct temp_dir {
 
 class launch_run {
  public:
-  // Starts `sluice launch <manifest> <extra...>` with SLUICE_DIR=bus_dir plus `env`.
+  // Starts `sluice launch <manifest> <extra...>` with SLUICE_DIR=bus_dir plus `env`, run
+  // through `wrapper` when given (e.g. setpriv ... to run it as another user).
   launch_run(const fs::path& manifest, const fs::path& bus_dir, std::vector<std::string> extra = {},
-             std::vector<std::pair<std::string, std::string>> env = {}) {
+             std::vector<std::pair<std::string, std::string>> env = {},
+             std::vector<std::string> wrapper = {}) {
     runtime::spawn_options o;
-    o.executable = SLUICE_EXE;
-    o.argv = {"sluice", "launch", manifest.string()};
+    o.executable = wrapper.empty() ? fs::path(SLUICE_EXE) : fs::path(wrapper.front());
+    o.argv = wrapper.empty() ? std::vector<std::string>{"sluice"} : wrapper;
+    if (!wrapper.empty()) o.argv.push_back(SLUICE_EXE);
+    o.argv.insert(o.argv.end(), {"launch", manifest.string()});
     for (auto& e : extra) o.argv.push_back(std::move(e));
     o.env = std::move(env);
     o.env.emplace_back("SLUICE_DIR", bus_dir.string());
     o.env.emplace_back("NO_COLOR", "1");
+    // Unguarded: a guard here would be the subreaper of everything launch starts and would
+    // clean up after a killed launch itself, hiding what the tests check.
+    o.contain_descendants = false;
     auto child = runtime::child_process::spawn(o);
     if (!child) throw std::runtime_error(child.err().message);
     pid_ = child->pid();

@@ -1,5 +1,8 @@
 // The examples under `sluice launch`, smaller than in the demo, asserting what they claim.
+#include <sys/wait.h>
+
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <string>
 
 #include "tests/actors/launch_harness.hpp"
@@ -14,6 +17,26 @@ const char* swarm_tasks = "1000";
 const char* swarm_tasks = "3000";
 #endif
 const fs::path examples = EXAMPLES_DIR;
+
+// `[env] sluice <args>` on the bus in `bus`; its stdout, and its exit code in *code.
+std::string run_sluice(const fs::path& bus, const std::string& args, int* code = nullptr,
+                       const std::string& env = {}) {
+  const std::string command = env + " " + SLUICE_EXE + " --dir " + bus.string() + " " + args;
+  std::string out;
+  if (FILE* pipe = ::popen(command.c_str(), "r")) {
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
+    const int status = ::pclose(pipe);
+    if (code) *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  return out;
+}
+
+// The README's twenty-line C++ agent (examples/worker.cpp) as the only agent of a launch;
+// `planner` is a shell agent outside the manifest, as in the README's four lines.
+std::string worker_manifest() {
+  return "[[agent]]\nname = \"worker\"\ncommand = [\"" + (examples / "worker").string() + "\"]\n";
+}
 }  // namespace
 
 TEST_CASE("the swarm demo gets every task back exactly once and exits 0") {
@@ -47,4 +70,55 @@ TEST_CASE("the pipeline example computes the right total through two stages") {
   INFO(run.output());
   CHECK(st->success());
   CHECK_THAT(run.output(), Catch::Contains("(correct)"));
+}
+
+TEST_CASE("the README's C++ agent replies to a shell agent whose inbox does not exist yet") {
+  temp_dir d;
+  d.write("m.toml", worker_manifest());
+  const auto bus = d.path / "bus";
+  // The agents inherit the bus configuration from launch's environment.
+  launch_run run(d.path / "m.toml", bus, {}, {{"MAX_INBOX_SIZE", "37"}});
+  REQUIRE(await([&] { return fs::exists(bus / "worker.inbox"); }));
+  REQUIRE_FALSE(fs::exists(bus / "planner.inbox"));  // nobody has received as planner yet
+  int code = -1;
+  run_sluice(bus, "send planner worker task '{\"n\":1}'", &code);  // creates worker's only
+  REQUIRE(code == 0);
+  // The reply creates planner's inbox, with the bus's geometry, as `sluice send` would.
+  INFO(run.output());
+  REQUIRE(await([&] { return fs::exists(bus / "planner.inbox"); }, 20s));
+  const auto got = run_sluice(bus, "recv planner --wait 10s", &code);
+  CHECK(code == 0);
+  CHECK_THAT(got, Catch::Contains("\"from\":\"worker\"") && Catch::Contains("\"type\":\"result\"") &&
+                      Catch::Contains("\"payload\":{\"n\":1}"));
+  CHECK_THAT(run_sluice(bus, "get-stats"), Catch::Contains("{\"agent\":\"planner\",\"size\":0,\"utilization\":0,\"max_size\":37,"));
+  REQUIRE(run.signal(SIGTERM));
+  const auto st = run.wait();
+  REQUIRE(st);
+  CHECK(st->success());
+  CHECK_THAT(run.output(), Catch::Contains("every agent ended cleanly"));
+}
+
+TEST_CASE("a reply the C++ agent cannot deliver is logged, and launch reports it as not ended cleanly") {
+  temp_dir d;
+  d.write("m.toml", worker_manifest());
+  const auto bus = d.path / "bus";
+  launch_run run(d.path / "m.toml", bus);
+  REQUIRE(await([&] { return fs::exists(bus / "worker.inbox"); }));
+  int code = -1;
+  // planner's inbox takes 120-byte payloads; the task (and so its echo) is 300 bytes.
+  run_sluice(bus, "init planner", &code, "SLUICE_SLOT_SIZE=256");
+  REQUIRE(code == 0);
+  run_sluice(bus, "send planner worker task " + std::string(300, 'x'), &code);
+  REQUIRE(code == 0);
+  INFO(run.output());
+  REQUIRE(await([&] { return run.output().find("not delivered") != std::string::npos; }, 20s));
+  CHECK_THAT(run.output(), Catch::Contains("worker | ") &&
+                               Catch::Contains("message to 'planner' not delivered: payload is 300 bytes, inbox planner takes at most 120"));
+  CHECK(run_sluice(bus, "count planner") == "0\n");
+  REQUIRE(run.signal(SIGTERM));
+  const auto st = run.wait();
+  REQUIRE(st);
+  CHECK(st->code == 1);
+  CHECK_THAT(run.output(), Catch::Contains("worker: exit 65"));
+  CHECK_THAT(run.output(), Catch::Contains("some agents did not end cleanly"));
 }
