@@ -20,7 +20,6 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/io/basp_broker.hpp>
 #include <caf/io/middleman.hpp>
-#include <caf/io/network/multiplexer.hpp>
 #include <caf/io/scribe.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -33,6 +32,7 @@
 #include <tuple>
 
 #include "actors/bridge_auth.hpp"
+#include "actors/bridge_capped_scribe.hpp"
 #include "actors/bridge_front_door.hpp"
 #include "actors/bridge_link.hpp"
 #include "actors/stop_signals.hpp"
@@ -59,11 +59,11 @@ using bridge_failed_atom = caf::atom_constant<caf::atom("bfailed")>;
 
 // CAF's own handshake and the link request, once the front door has authenticated the peer.
 constexpr auto link_setup_timeout = std::chrono::seconds(5);
-// How long an authenticated peer has to link over CAF before its connection is closed: a
-// multiple of the front door's handshake deadline, and never under a few seconds, since this
-// is a peer that holds the secret, only slow.
+// How long an authenticated peer has to link over CAF before its connection is cut: a
+// multiple of the front door's handshake deadline, and never under 2 s, since this is a peer
+// that passed the handshake, only slow.
 constexpr int ticket_lifetimes = 2;
-constexpr auto min_ticket_lifetime = std::chrono::seconds(10);
+constexpr auto min_ticket_lifetime = std::chrono::seconds(2);
 constexpr auto report_interval = std::chrono::milliseconds(200);
 constexpr int reports_per_metric = 5;  // metric lines once a second
 // Reconnect: 100 ms doubling to 5 s, full jitter, but never faster than 50 ms.
@@ -102,12 +102,11 @@ void stop_links(const link_pair& p) {
 // A connection that passed the front door's handshake, until its peer links over CAF.
 struct admitted_peer {
   std::string peer;
-  std::uint64_t relay = 0;
+  caf::io::scribe_ptr scribe;  // held only to cut the connection if the peer never links
 };
 
 struct acceptor_state {
   std::shared_ptr<bridge_context> ctx;
-  std::weak_ptr<front_door> door;
   caf::actor basp;     // CAF's BASP broker: takes each admitted connection
   std::uint16_t port;  // the listening port, under which the acceptor is published
   std::chrono::nanoseconds ticket_lifetime{};
@@ -133,16 +132,10 @@ std::string refuse(bridge_context& ctx, const std::string& peer, std::string why
   return why;
 }
 
-void close_relay(const std::weak_ptr<front_door>& door, std::uint64_t relay) {
-  if (auto d = door.lock()) d->close_relay(relay);
-}
-
-caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx,
-                       std::weak_ptr<front_door> door, caf::actor basp, std::uint16_t port,
-                       std::chrono::nanoseconds handshake_timeout) {
+caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx, caf::actor basp,
+                       std::uint16_t port, std::chrono::nanoseconds handshake_timeout) {
   auto& s = self->state;
   s.ctx = std::move(ctx);
-  s.door = std::move(door);
   s.basp = std::move(basp);
   s.port = port;
   s.ticket_lifetime =
@@ -163,9 +156,9 @@ caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx
       // From the front door: a peer passed the handshake. CAF takes the connection as if its
       // own doorman had accepted it, and sends its server handshake with this actor in it.
       [self](bridge_admit_atom, const std::string& peer, const std::string& ticket,
-             std::uint64_t relay, caf::io::scribe_ptr& scribe) {
+             caf::io::scribe_ptr& scribe) {
         auto& st = self->state;
-        st.tickets[ticket] = {peer, relay};
+        st.tickets[ticket] = {peer, scribe};
         self->send(st.basp, caf::publish_atom_v, std::move(scribe), st.port,
                    caf::actor_cast<caf::strong_actor_ptr>(self), std::set<std::string>{});
         self->delayed_send(self, st.ticket_lifetime, bridge_expire_atom::value, ticket);
@@ -176,7 +169,7 @@ caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx
         if (it == st.tickets.end()) return;
         spdlog::warn("bridge {}: peer '{}' authenticated but did not link; closed its connection",
                      st.ctx->name, it->second.peer);
-        close_relay(st.door, it->second.relay);
+        cut_connection(it->second.scribe);
         st.tickets.erase(it);
       },
       [self](bridge_auth_atom, const std::string& ticket, const caf::actor& far_sender,
@@ -215,6 +208,7 @@ struct dialer_state {
   std::shared_ptr<bridge_context> ctx;
   std::weak_ptr<front_door> door;
   caf::actor basp;
+  caf::io::scribe_ptr linking;  // the connection being linked: cut if linking fails
   std::string host;
   std::uint16_t port = 0;
   std::string peer;  // known after the first handshake
@@ -229,6 +223,9 @@ using dialer_actor = caf::stateful_actor<dialer_state>;
 
 void retry_later(dialer_actor* self, const std::string& why) {
   auto& s = self->state;
+  // A connection that did not link is not left open (one that did is CAF's to keep).
+  if (s.linking) cut_connection(s.linking);
+  s.linking = nullptr;
   stop_links(s.links);
   s.links = {};
   const auto ceiling = backpressure::backoff_ceiling(reconnect_backoff, s.attempt);
@@ -256,8 +253,7 @@ void refused(dialer_actor* self, const std::string& why) {
 
 // Over CAF, on a connection the front door authenticated: present the ticket with this side's
 // link actors and start both pairs.
-void link_up(dialer_actor* self, const caf::actor& far, const std::string& ticket,
-             std::uint64_t relay) {
+void link_up(dialer_actor* self, const caf::actor& far, const std::string& ticket) {
   auto& s = self->state;
   s.links = spawn_links(self->system(), s.ctx, s.peer);
   self->monitor(s.links.sender);
@@ -265,13 +261,11 @@ void link_up(dialer_actor* self, const caf::actor& far, const std::string& ticke
   self->request(far, link_setup_timeout, bridge_auth_atom::value, ticket, s.links.sender,
                 s.links.receiver)
       .then(
-          [self, relay](bool ok, const std::string& why, const caf::actor& far_sender,
-                        const caf::actor& far_receiver) {
+          [self](bool ok, const std::string& why, const caf::actor& far_sender,
+                 const caf::actor& far_receiver) {
             auto& st = self->state;
-            if (!ok) {
-              close_relay(st.door, relay);
-              return retry_later(self, "the peer did not link: " + why);
-            }
+            if (!ok) return retry_later(self, "the peer did not link: " + why);
+            st.linking = nullptr;
             start_links(st.links, far_sender, far_receiver);
             st.attempt = 0;
             auto p = st.ctx->peer(st.peer);
@@ -280,10 +274,7 @@ void link_up(dialer_actor* self, const caf::actor& far, const std::string& ticke
             spdlog::info("bridge {}: connected to '{}' at {}:{}{}", st.ctx->name, st.peer, st.host,
                          st.port, st.ctx->secret.empty() ? "" : " (authenticated)");
           },
-          [self, relay](caf::error& e) {
-            close_relay(self->state.door, relay);
-            retry_later(self, "linking failed: " + to_string(e));
-          });
+          [self](caf::error& e) { retry_later(self, "linking failed: " + to_string(e)); });
 }
 
 caf::behavior dialer(dialer_actor* self, std::shared_ptr<bridge_context> ctx,
@@ -309,12 +300,13 @@ caf::behavior dialer(dialer_actor* self, std::shared_ptr<bridge_context> ctx,
         if (!d) return;
         // Runs on the front door's thread: only messages go back from there.
         d->dial(st.host, st.port,
-                [me = caf::actor_cast<caf::actor>(self), sys = &self->system()](dial_result r) {
+                [me = caf::actor_cast<caf::actor>(self), sys = &self->system(),
+                 name = st.ctx->name](dial_result r) {
                   switch (r.outcome) {
                     case dial_outcome::admitted: {
                       auto& c = r.connection;
-                      auto scribe = sys->middleman().backend().new_scribe(c.caf_end.release());
-                      caf::anon_send(me, bridge_admit_atom::value, c.peer, c.ticket, c.relay,
+                      auto scribe = make_capped_scribe(*sys, c, name);
+                      caf::anon_send(me, bridge_admit_atom::value, c.peer, c.ticket,
                                      std::move(scribe));
                       return;
                     }
@@ -335,21 +327,18 @@ caf::behavior dialer(dialer_actor* self, std::shared_ptr<bridge_context> ctx,
       // Authenticated: CAF takes the connection as if it had dialed it, and answers with the
       // far acceptor once the BASP handshake is through.
       [self](bridge_admit_atom, const std::string& peer, const std::string& ticket,
-             std::uint64_t relay, caf::io::scribe_ptr& scribe) {
+             caf::io::scribe_ptr& scribe) {
         auto& st = self->state;
         st.peer = peer;
+        st.linking = scribe;
         self->request(st.basp, link_setup_timeout, caf::connect_atom_v, std::move(scribe), st.port)
             .then(
-                [self, ticket, relay](const caf::node_id&, caf::strong_actor_ptr& ptr,
-                                      const std::set<std::string>&) {
-                  if (!ptr) {
-                    close_relay(self->state.door, relay);
-                    return retry_later(self, "no bridge published there");
-                  }
-                  link_up(self, caf::actor_cast<caf::actor>(ptr), ticket, relay);
+                [self, ticket](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                               const std::set<std::string>&) {
+                  if (!ptr) return retry_later(self, "no bridge published there");
+                  link_up(self, caf::actor_cast<caf::actor>(ptr), ticket);
                 },
-                [self, relay](caf::error& e) {
-                  close_relay(self->state.door, relay);
+                [self](caf::error& e) {
                   retry_later(self, "CAF handshake failed: " + to_string(e));
                 });
       },
@@ -491,7 +480,7 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
     auto rep = sys.spawn(reporter, ctx, metrics_path(ctx->bus_dir));
     auto basp = sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
     // Declared after sys, so it is gone (its thread joined, no callback running) before the
-    // actor system its callbacks send to; actors hold it weakly.
+    // actor system its callbacks use; the dialer holds it weakly.
     const front_door_limits limits{opts.handshake_timeout, opts.max_unauthenticated};
     auto door = std::make_shared<front_door>(handshake_identity{ctx->name, ctx->secret}, limits);
     caf::actor side;
@@ -502,15 +491,13 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
         return runtime::error{runtime::errc::io_error,
                               "--listen " + opts.listen + ": cannot listen: " + port.err().message};
       }
-      side = sys.spawn(acceptor, ctx, std::weak_ptr<front_door>(door), basp, *port,
-                       limits.handshake_timeout);
+      side = sys.spawn(acceptor, ctx, basp, *port, limits.handshake_timeout);
       door->accept(
-          // On the front door's thread: CAF wraps our end of the relay like a socket it
-          // accepted itself; the acceptor hands it to the BASP broker.
-          [side, sys_ptr = &sys](admitted_connection c) {
-            auto scribe = sys_ptr->middleman().backend().new_scribe(c.caf_end.release());
-            caf::anon_send(side, bridge_admit_atom::value, c.peer, c.ticket, c.relay,
-                           std::move(scribe));
+          // On the front door's thread: CAF wraps the socket like one it accepted itself;
+          // the acceptor hands it to the BASP broker.
+          [side, sys_ptr = &sys, name = ctx->name](admitted_connection c) {
+            auto scribe = make_capped_scribe(*sys_ptr, c, name);
+            caf::anon_send(side, bridge_admit_atom::value, c.peer, c.ticket, std::move(scribe));
           },
           [ctx](const std::string& peer, const std::string& why) {
             mark_refused(*ctx, peer, why);

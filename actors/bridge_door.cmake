@@ -5,7 +5,6 @@ if(NOT TARGET sluice_bridge_door)
   find_package(OpenSSL REQUIRED COMPONENTS Crypto)  # bridge_auth: HMAC-SHA256, CSPRNG
   add_library(sluice_bridge_door STATIC
     ${CMAKE_CURRENT_LIST_DIR}/bridge_auth.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/bridge_frame_guard.cpp
     ${CMAKE_CURRENT_LIST_DIR}/bridge_front_door.cpp
     ${CMAKE_CURRENT_LIST_DIR}/bridge_handshake.cpp)
   target_include_directories(sluice_bridge_door PUBLIC ${PROJECT_SOURCE_DIR})

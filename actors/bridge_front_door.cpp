@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -11,18 +10,11 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <cerrno>
-#include <cstring>
-#include <map>
 #include <thread>
-#include <vector>
-
-#include "actors/bridge_frame_guard.hpp"
 
 namespace sluice::actors {
 
@@ -51,8 +43,6 @@ constexpr std::size_t log_lines_per_window = 10;
 constexpr auto log_window = std::chrono::seconds(10);
 // A failed accept (out of file descriptors) is retried after this pause rather than at once.
 constexpr auto accept_retry = std::chrono::milliseconds(100);
-// Read size of the relay in each direction; a frame larger than this simply takes more reads.
-constexpr std::size_t relay_chunk = 64 * 1024;
 
 class log_budget {
  public:
@@ -112,7 +102,6 @@ long long millis(std::chrono::nanoseconds d) {
 }  // namespace
 
 struct front_door::impl {
-  struct relay;
   struct server_session;
   struct dial_session;
 
@@ -129,8 +118,6 @@ struct front_door::impl {
   std::atomic<std::size_t> pending{0};
   bool at_limit = false;
   std::uint64_t closed_at_limit = 0;
-  std::map<std::uint64_t, std::weak_ptr<relay>> relays;
-  std::uint64_t next_relay = 1;
   log_budget budget;
   std::thread thread;
 
@@ -148,101 +135,20 @@ struct front_door::impl {
   void accept();
   void on_accepted(tcp::socket s);
   void handshake_over();
-  runtime::result<admitted_connection> start_relay(tcp::socket s, const std::string& peer,
-                                                   const std::string& ticket,
-                                                   const std::string& remote);
+  static runtime::result<admitted_connection> hand_over(tcp::socket& s, const std::string& peer,
+                                                        const std::string& ticket,
+                                                        const std::string& remote);
   void shutdown();
 };
 
-// ---- relay ----------------------------------------------------------------------------------
-
-struct front_door::impl::relay : std::enable_shared_from_this<relay> {
-  impl& door;
-  std::uint64_t id;
-  std::string peer;
-  std::string remote;
-  tcp::socket net;
-  asio::local::stream_protocol::socket local;
-  basp_frame_guard guard;
-  std::vector<char> up = std::vector<char>(relay_chunk);    // network -> CAF
-  std::vector<char> down = std::vector<char>(relay_chunk);  // CAF -> network
-  bool closed = false;
-
-  relay(impl& d, std::uint64_t i, std::string p, std::string r, tcp::socket s)
-      : door(d), id(i), peer(std::move(p)), remote(std::move(r)), net(std::move(s)), local(d.io) {}
-
-  void start() {
-    pump_up();
-    pump_down();
-  }
-
-  void pump_up() {
-    net.async_read_some(asio::buffer(up), [self = shared_from_this()](error_code ec,
-                                                                      std::size_t n) {
-      if (self->closed) return;
-      if (ec) return self->close();
-      if (!self->guard.admit(self->up.data(), n)) {
-        spdlog::warn(
-            "bridge {}: closed the connection to '{}' ({}): it announced a CAF frame of {} bytes; "
-            "a bridge sends at most {}",
-            self->door.me.name, self->peer, self->remote, self->guard.last_declared(),
-            self->guard.max_payload());
-        return self->close();
-      }
-      asio::async_write(self->local, asio::buffer(self->up.data(), n),
-                        [self](error_code wec, std::size_t) {
-                          if (self->closed) return;
-                          if (wec) return self->close();
-                          self->pump_up();
-                        });
-    });
-  }
-
-  void pump_down() {
-    local.async_read_some(asio::buffer(down),
-                          [self = shared_from_this()](error_code ec, std::size_t n) {
-                            if (self->closed) return;
-                            if (ec) return self->close();
-                            asio::async_write(self->net, asio::buffer(self->down.data(), n),
-                                              [self](error_code wec, std::size_t) {
-                                                if (self->closed) return;
-                                                if (wec) return self->close();
-                                                self->pump_down();
-                                              });
-                          });
-  }
-
-  void close() {
-    if (closed) return;
-    closed = true;
-    error_code ec;
-    net.shutdown(tcp::socket::shutdown_both, ec);
-    net.close(ec);
-    local.close(ec);
-    door.relays.erase(id);
-  }
-};
-
-runtime::result<admitted_connection> front_door::impl::start_relay(tcp::socket s,
-                                                                   const std::string& peer,
-                                                                   const std::string& ticket,
-                                                                   const std::string& remote) {
-  int fds[2] = {-1, -1};
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
-    return runtime::error{runtime::errc::io_error,
-                          std::string("cannot create a socketpair: ") + std::strerror(errno)};
-  owned_fd caf_end{fds[1]};
-  owned_fd mine{fds[0]};
-  const auto id = next_relay++;
-  auto r = std::make_shared<relay>(*this, id, peer, remote, std::move(s));
+runtime::result<admitted_connection> front_door::impl::hand_over(tcp::socket& s,
+                                                                 const std::string& peer,
+                                                                 const std::string& ticket,
+                                                                 const std::string& remote) {
   error_code ec;
-  r->local.assign(asio::local::stream_protocol(), mine.get(), ec);
-  if (ec)
-    return runtime::error{runtime::errc::io_error, "cannot relay a connection: " + ec.message()};
-  (void)mine.release();  // the relay's socket owns it now
-  relays[id] = r;
-  r->start();
-  return admitted_connection{peer, ticket, remote, id, std::move(caf_end)};
+  const int fd = s.release(ec);
+  if (ec) return runtime::error{runtime::errc::io_error, "cannot hand over: " + ec.message()};
+  return admitted_connection{peer, ticket, remote, owned_fd{fd}};
 }
 
 // ---- listening side -------------------------------------------------------------------------
@@ -327,7 +233,7 @@ struct front_door::impl::server_session : std::enable_shared_from_this<server_se
 
   void admit() {
     finish_handshake();
-    auto c = door.start_relay(std::move(sock), hs.peer(), hs.ticket(), remote);
+    auto c = hand_over(sock, hs.peer(), hs.ticket(), remote);
     if (!c) {
       spdlog::error("bridge {}: peer '{}' ({}): {}", door.me.name, hs.peer(), remote,
                     c.err().message);
@@ -494,7 +400,7 @@ struct front_door::impl::dial_session : std::enable_shared_from_this<dial_sessio
   void admit() {
     const auto remote = remote_of(sock);
     if (!stop()) return;
-    auto c = door.start_relay(std::move(sock), hs.peer(), hs.ticket(), remote);
+    auto c = hand_over(sock, hs.peer(), hs.ticket(), remote);
     dial_result r;
     r.peer = hs.peer();
     if (c) {
@@ -534,8 +440,6 @@ void front_door::impl::shutdown() {
   error_code ec;
   acceptor.close(ec);
   accept_pause.cancel(ec);
-  for (auto& [id, weak] : std::map<std::uint64_t, std::weak_ptr<relay>>(relays))
-    if (auto r = weak.lock()) r->close();
   work.reset();
   io.stop();
 }
@@ -599,14 +503,6 @@ void front_door::dial(const std::string& host, std::uint16_t port, dial_fn done)
   asio::post(impl_->io, [p = impl_.get(), bare = without_brackets(host), port,
                          done = std::move(done)]() mutable {
     std::make_shared<impl::dial_session>(*p, std::move(bare), port, std::move(done))->start();
-  });
-}
-
-void front_door::close_relay(std::uint64_t relay) {
-  asio::post(impl_->io, [p = impl_.get(), relay] {
-    const auto it = p->relays.find(relay);
-    if (it == p->relays.end()) return;
-    if (auto r = it->second.lock()) r->close();
   });
 }
 

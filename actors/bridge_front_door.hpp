@@ -6,16 +6,14 @@
 // 32-byte header declares (up to 4 GiB) before any check, and the middleman has no setting to
 // bound that, to close a connection that never authenticates, or to limit connections; an
 // unauthenticated peer could exhaust a listening bridge's memory and stall its links. So the
-// bridge opens its TCP sockets itself (Boost.Asio, one thread) and:
-//   - runs the handshake of bridge_handshake.hpp (HMAC over --secret-file) on each connection,
-//     with frames of at most max_handshake_frame bytes, within handshake_timeout from accept
-//     (a peer that trickles bytes gains nothing), and at most max_unauthenticated
-//     connections at a time (more are closed at once);
-//   - only then creates a socketpair, gives one end to CAF and relays between the other end
-//     and the TCP connection, passing everything from the network through basp_frame_guard
-//     (a header that declares more than max_basp_payload closes the connection).
-// Nothing listens for CAF on any port, so nothing reaches CAF around the front door. The relay
-// copies each byte once more, which costs far less than the bridge's per-message work.
+// bridge opens its TCP sockets itself (Boost.Asio, one thread of its own) and runs the
+// handshake of bridge_handshake.hpp (HMAC over --secret-file) on each connection, with frames
+// of at most max_handshake_frame bytes, within handshake_timeout from accept (a peer that
+// trickles bytes gains nothing), and with at most max_unauthenticated connections in the
+// handshake at once (more are closed at once). Only then is the socket handed over, to be
+// wrapped for CAF by bridge_capped_scribe.hpp. Nothing listens for CAF on any port, so nothing
+// reaches CAF around the front door; after the hand-over CAF reads the socket itself, so the
+// front door costs nothing per message.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -53,13 +51,12 @@ class owned_fd {
   int fd_ = -1;
 };
 
-// A connection that passed the handshake, now relayed to `caf_end`.
+// A connection that passed the handshake.
 struct admitted_connection {
-  std::string peer;         // the far bridge's name
-  std::string ticket;       // from the server's verdict (see bridge_handshake.hpp)
-  std::string remote;       // "address:port" of the far end, for logs
-  std::uint64_t relay = 0;  // for front_door::close_relay
-  owned_fd caf_end;         // the socketpair end for CAF (io::middleman backend().new_scribe)
+  std::string peer;    // the far bridge's name
+  std::string ticket;  // from the server's verdict (see bridge_handshake.hpp)
+  std::string remote;  // "address:port" of the far end, for logs
+  owned_fd socket;     // the TCP socket, from here on the callee's
 };
 
 enum class dial_outcome {
@@ -77,7 +74,7 @@ struct dial_result {
 
 class front_door {
  public:
-  // Called on the front door's thread: must not block. The admitted connection's caf_end is
+  // Called on the front door's thread: must not block. The admitted connection's socket is
   // the callee's to keep or close.
   using admit_fn = std::function<void(admitted_connection)>;
   using refusal_fn = std::function<void(const std::string& peer, const std::string& why)>;
@@ -102,10 +99,6 @@ class front_door {
   // Connects to HOST:PORT and runs the client handshake, all within handshake_timeout;
   // `done` runs exactly once (unless the front door is destroyed first).
   void dial(const std::string& host, std::uint16_t port, dial_fn done);
-
-  // Closes a relay and both its sockets (CAF then sees its end closed). Thread-safe; a relay
-  // that is already gone is ignored.
-  void close_relay(std::uint64_t relay);
 
   // Connections in the handshake right now (for tests and logs). Thread-safe.
   [[nodiscard]] std::size_t unauthenticated() const noexcept;

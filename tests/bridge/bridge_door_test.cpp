@@ -1,6 +1,6 @@
-// The bridge's front door without CAF: the BASP frame guard, the handshake both sides speak
-// before CAF gets a connection, and the front door itself over 127.0.0.1 (deadline, limit on
-// unauthenticated connections, frame caps before and after the handshake, the relay).
+// The bridge's front door without CAF: the handshake both sides speak before CAF gets a
+// connection, and the front door itself over 127.0.0.1 (deadline, limit on unauthenticated
+// connections, the frame cap of the handshake, the hand-over of the socket).
 #include <poll.h>
 #include <unistd.h>
 
@@ -11,7 +11,6 @@
 #include <mutex>
 #include <thread>
 
-#include "actors/bridge_frame_guard.hpp"
 #include "actors/bridge_front_door.hpp"
 #include "actors/bridge_handshake.hpp"
 #include "raw_socket.hpp"
@@ -142,42 +141,6 @@ front_door_limits limits(std::chrono::milliseconds timeout, std::size_t max_unau
 
 }  // namespace
 
-// ---- frame guard ----------------------------------------------------------------------------
-
-TEST_CASE("the frame guard follows BASP frames however the stream is split") {
-  const std::string stream = basp_header(1, 5) + "hello" + basp_header(6, 0) + basp_header(3, 100) +
-                             std::string(100, 'x') + basp_header(6, 0);
-  for (std::size_t step : {std::size_t{1}, std::size_t{7}, std::size_t{31}, std::size_t{32},
-                           std::size_t{33}, stream.size()}) {
-    basp_frame_guard g{100};
-    for (std::size_t at = 0; at < stream.size(); at += step)
-      REQUIRE(g.admit(stream.data() + at, std::min(step, stream.size() - at)));
-  }
-}
-
-TEST_CASE("the frame guard stops at a header announcing more than the limit, even split") {
-  const std::string hostile = basp_header(1, 5) + "hello" + basp_header(1, 0xFFFFFF00u);
-  basp_frame_guard whole;
-  CHECK_FALSE(whole.admit(hostile.data(), hostile.size()));
-  CHECK(whole.last_declared() == 0xFFFFFF00u);
-  basp_frame_guard bytewise;
-  bool ok = true;
-  for (char c : hostile) ok = ok && bytewise.admit(&c, 1);
-  CHECK_FALSE(ok);
-  CHECK_FALSE(bytewise.admit("", 0));  // and it stays stopped
-  basp_frame_guard at_limit{100};
-  const auto h = basp_header(1, 100);
-  CHECK(at_limit.admit(h.data(), h.size()));
-  basp_frame_guard above{100};
-  const auto h2 = basp_header(1, 101);
-  CHECK_FALSE(above.admit(h2.data(), h2.size()));
-}
-
-TEST_CASE("the largest frame a bridge may announce holds the largest inbox slot") {
-  CHECK(max_basp_payload > sluice::inbox::layout::max_slot_size);
-  CHECK(max_basp_payload < 2u * 1024 * 1024);
-}
-
 // ---- handshake ------------------------------------------------------------------------------
 
 TEST_CASE("two bridges with the same secret authenticate each other and agree on a ticket") {
@@ -271,7 +234,7 @@ TEST_CASE("a frame prefix of 0 or above the limit is refused before any body is 
 
 // ---- front door over 127.0.0.1 --------------------------------------------------------------
 
-TEST_CASE("two front doors authenticate and relay CAF frames both ways") {
+TEST_CASE("two front doors authenticate and hand over the two ends of one connection") {
   front_door east{{"east", "s3cret"}, limits(5s)};
   front_door west{{"west", "s3cret"}, limits(5s)};
   admissions in;
@@ -287,17 +250,14 @@ TEST_CASE("two front doors authenticate and relay CAF frames both ways") {
   CHECK(arrived->ticket == out.connection.ticket);
   CHECK(east.unauthenticated() == 0);
 
-  const std::string to_east = basp_header(1, 4) + "ping";
-  write_fd(out.connection.caf_end.get(), to_east);
-  CHECK(read_fd(arrived->caf_end.get(), to_east.size()) == to_east);
-  const std::string to_west = basp_header(1, 4) + "pong";
-  write_fd(arrived->caf_end.get(), to_west);
-  CHECK(read_fd(out.connection.caf_end.get(), to_west.size()) == to_west);
-
-  // Closing a relay closes what CAF holds on both sides.
-  east.close_relay(arrived->relay);
-  CHECK(fd_closed_within(arrived->caf_end.get()));
-  CHECK(fd_closed_within(out.connection.caf_end.get()));
+  // Whatever CAF writes next goes straight through: the front door is out of the way.
+  write_fd(out.connection.socket.get(), "ping");
+  CHECK(read_fd(arrived->socket.get(), 4) == "ping");
+  write_fd(arrived->socket.get(), "pong");
+  CHECK(read_fd(out.connection.socket.get(), 4) == "pong");
+  // Closing one end is seen at the other.
+  arrived->socket = owned_fd{};
+  CHECK(fd_closed_within(out.connection.socket.get()));
 }
 
 TEST_CASE("a front door refuses a peer with the wrong secret, and the dialer learns why") {
@@ -389,43 +349,6 @@ TEST_CASE("a handshake frame announcing more than the limit is refused without w
     CHECK(s.closed_within(10s));
   }
   CHECK(eventually([&] { return east.unauthenticated() == 0; }));
-}
-
-TEST_CASE("after the handshake, a CAF frame announcing more than a bridge sends closes the link") {
-  front_door east{{"east", ""}, limits(5s)};
-  admissions in;
-  auto port = east.listen("127.0.0.1", 0);
-  REQUIRE(port);
-  east.accept(in.admit(), in.refuse());
-  // Without a secret anyone can pass the handshake: the frame cap is what still holds.
-  raw_socket peer{*port};
-  REQUIRE(peer.valid());
-  client_handshake hs{{"mallory", ""}};
-  std::string frame = hs.hello();
-  while (hs.state() == handshake_state::running) {
-    if (!frame.empty()) REQUIRE(peer.send(frame));
-    const auto prefix = peer.receive(2, 10s);
-    REQUIRE(prefix);
-    const auto len = handshake_frame_length(
-        {static_cast<unsigned char>((*prefix)[0]), static_cast<unsigned char>((*prefix)[1])});
-    REQUIRE(len);
-    const auto body = peer.receive(*len, 10s);
-    REQUIRE(body);
-    frame = hs.on_frame(*body);
-  }
-  REQUIRE(hs.state() == handshake_state::accepted);
-  auto arrived = in.next();
-  REQUIRE(arrived);
-
-  // The largest frame allowed passes whole.
-  const std::string big = basp_header(1, max_basp_payload) + std::string(max_basp_payload, 'p');
-  std::thread writer([&] { peer.send(big); });
-  CHECK(read_fd(arrived->caf_end.get(), big.size()).size() == big.size());
-  writer.join();
-  // One byte more is refused: the connection closes on both ends, nothing more reaches CAF.
-  peer.send(basp_header(1, max_basp_payload + 1) + "never delivered");
-  CHECK(peer.closed_within(10s));
-  CHECK(fd_closed_within(arrived->caf_end.get()));
 }
 
 TEST_CASE("a dial to a port where nobody listens fails, to be retried") {
