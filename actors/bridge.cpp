@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -103,13 +104,18 @@ void stop_links(const link_pair& p) {
 struct admitted_peer {
   std::string peer;
   caf::io::scribe_ptr scribe;  // held only to cut the connection if the peer never links
+  std::uint64_t order = 0;     // admissions count up: the smallest is the oldest
 };
 
 struct acceptor_state {
   std::shared_ptr<bridge_context> ctx;
-  caf::actor basp;     // CAF's BASP broker: takes each admitted connection
-  std::uint16_t port;  // the listening port, under which the acceptor is published
+  caf::actor basp;         // CAF's BASP broker: takes each admitted connection
+  std::uint16_t port = 0;  // the listening port, under which the acceptor is published
   std::chrono::nanoseconds ticket_lifetime{};
+  // Without a secret anyone passes the handshake, so connections waiting to link are limited
+  // like those in the handshake: the oldest is cut to make room.
+  std::size_t max_unlinked = 0;
+  std::uint64_t admissions = 0;
   std::map<std::string, admitted_peer> tickets;  // ticket -> the peer it was issued to
   std::map<std::string, link_pair> links;        // peer -> local pair
   static inline const char* name = "sluice.bridge.acceptor";
@@ -133,13 +139,14 @@ std::string refuse(bridge_context& ctx, const std::string& peer, std::string why
 }
 
 caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx, caf::actor basp,
-                       std::uint16_t port, std::chrono::nanoseconds handshake_timeout) {
+                       std::uint16_t port, front_door_limits limits) {
   auto& s = self->state;
   s.ctx = std::move(ctx);
   s.basp = std::move(basp);
   s.port = port;
-  s.ticket_lifetime =
-      std::max<std::chrono::nanoseconds>(min_ticket_lifetime, ticket_lifetimes * handshake_timeout);
+  s.max_unlinked = limits.max_unauthenticated;
+  s.ticket_lifetime = std::max<std::chrono::nanoseconds>(
+      min_ticket_lifetime, ticket_lifetimes * limits.handshake_timeout);
   self->set_down_handler([self](caf::down_msg& dm) {
     for (auto it = self->state.links.begin(); it != self->state.links.end(); ++it) {
       if (it->second.sender.address() != dm.source && it->second.receiver.address() != dm.source)
@@ -158,7 +165,17 @@ caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx
       [self](bridge_admit_atom, const std::string& peer, const std::string& ticket,
              caf::io::scribe_ptr& scribe) {
         auto& st = self->state;
-        st.tickets[ticket] = {peer, scribe};
+        if (st.tickets.size() >= st.max_unlinked) {
+          auto oldest = std::min_element(
+              st.tickets.begin(), st.tickets.end(),
+              [](const auto& a, const auto& b) { return a.second.order < b.second.order; });
+          spdlog::warn(
+              "bridge {}: {} connections are waiting to link; closed the oldest, from '{}'",
+              st.ctx->name, st.tickets.size(), oldest->second.peer);
+          cut_connection(oldest->second.scribe);
+          st.tickets.erase(oldest);
+        }
+        st.tickets[ticket] = {peer, scribe, ++st.admissions};
         self->send(st.basp, caf::publish_atom_v, std::move(scribe), st.port,
                    caf::actor_cast<caf::strong_actor_ptr>(self), std::set<std::string>{});
         self->delayed_send(self, st.ticket_lifetime, bridge_expire_atom::value, ticket);
@@ -491,7 +508,7 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
         return runtime::error{runtime::errc::io_error,
                               "--listen " + opts.listen + ": cannot listen: " + port.err().message};
       }
-      side = sys.spawn(acceptor, ctx, basp, *port, limits.handshake_timeout);
+      side = sys.spawn(acceptor, ctx, basp, *port, limits);
       door->accept(
           // On the front door's thread: CAF wraps the socket like one it accepted itself;
           // the acceptor hands it to the BASP broker.

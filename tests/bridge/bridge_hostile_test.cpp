@@ -404,3 +404,29 @@ TEST_CASE("the frame cap lets the largest message an inbox slot holds cross the 
   consumer->commit();
   b.stop();
 }
+
+TEST_CASE(
+    "without a secret, connections that passed the handshake but have not linked are limited "
+    "like those in it",
+    "[stress]") {
+  test::bridged_buses b;
+  // Tickets then last 2 minutes: whatever closes within the test's waits, the limit closed.
+  b.east_extra = {"--handshake-timeout", "60s", "--max-unauthenticated", "2"};
+  b.start();
+  std::vector<raw_socket> unlinked;
+  for (const char* name : {"m1", "m2", "m3"}) {
+    unlinked.emplace_back(b.port);
+    REQUIRE(unlinked.back().valid());
+    REQUIRE(handshake_then(unlinked.back(), name) == "");
+  }
+  CHECK(unlinked[0].closed_within(15s));
+  CHECK(unlinked[1].open_now());
+  CHECK(unlinked[2].open_now());
+  REQUIRE(b.west.run({"send", "me", "far@east", "t", "unaffected"}).exit_code == 0);
+  CHECK(eventually([&] {
+    auto in = inbox::inbox::open(b.east.dir(), "far");
+    return in && in->size() == 1;
+  }));
+  unlinked.clear();
+  b.stop();
+}
