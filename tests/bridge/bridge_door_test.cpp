@@ -48,7 +48,8 @@ outcome converse(client_handshake& c, server_handshake& s) {
   return {c.state(), s.state()};
 }
 
-// What the front door hands over, collected for the test thread.
+// What the front door hands over, collected for the test thread. Declared before the front
+// doors in each test, so it outlives their threads.
 struct admissions {
   std::mutex m;
   std::condition_variable cv;
@@ -235,9 +236,9 @@ TEST_CASE("a frame prefix of 0 or above the limit is refused before any body is 
 // ---- front door over 127.0.0.1 --------------------------------------------------------------
 
 TEST_CASE("two front doors authenticate and hand over the two ends of one connection") {
+  admissions in;  // first, so it outlives the front doors that call into it
   front_door east{{"east", "s3cret"}, limits(5s)};
   front_door west{{"west", "s3cret"}, limits(5s)};
-  admissions in;
   auto port = east.listen("127.0.0.1", 0);
   REQUIRE(port);
   east.accept(in.admit(), in.refuse());
@@ -261,9 +262,9 @@ TEST_CASE("two front doors authenticate and hand over the two ends of one connec
 }
 
 TEST_CASE("a front door refuses a peer with the wrong secret, and the dialer learns why") {
+  admissions in;
   front_door east{{"east", "right"}, limits(5s)};
   front_door west{{"west", "wrong"}, limits(5s)};
-  admissions in;
   auto port = east.listen("127.0.0.1", 0);
   REQUIRE(port);
   east.accept(in.admit(), in.refuse());
@@ -278,8 +279,8 @@ TEST_CASE("a front door refuses a peer with the wrong secret, and the dialer lea
 }
 
 TEST_CASE("an idle connection is closed once the handshake deadline has passed") {
-  front_door east{{"east", ""}, limits(200ms)};
   admissions in;
+  front_door east{{"east", ""}, limits(200ms)};
   auto port = east.listen("127.0.0.1", 0);
   REQUIRE(port);
   east.accept(in.admit(), in.refuse());
@@ -290,8 +291,8 @@ TEST_CASE("an idle connection is closed once the handshake deadline has passed")
 }
 
 TEST_CASE("a connection trickling a byte at a time is closed at the deadline all the same") {
-  front_door east{{"east", ""}, limits(300ms)};
   admissions in;
+  front_door east{{"east", ""}, limits(300ms)};
   auto port = east.listen("127.0.0.1", 0);
   REQUIRE(port);
   east.accept(in.admit(), in.refuse());
@@ -308,10 +309,10 @@ TEST_CASE("a connection trickling a byte at a time is closed at the deadline all
 }
 
 TEST_CASE("connections beyond the unauthenticated limit are closed at once while the rest wait") {
+  admissions in;
   // A deadline far beyond the test's own waits: whatever closes here, the limit closed.
   front_door east{{"east", ""}, limits(120s, 3)};
   front_door west{{"west", ""}, limits(5s)};
-  admissions in;
   auto port = east.listen("127.0.0.1", 0);
   REQUIRE(port);
   east.accept(in.admit(), in.refuse());
@@ -337,8 +338,8 @@ TEST_CASE("connections beyond the unauthenticated limit are closed at once while
 }
 
 TEST_CASE("a handshake frame announcing more than the limit is refused without waiting") {
-  front_door east{{"east", ""}, limits(120s)};
   admissions in;
+  front_door east{{"east", ""}, limits(120s)};
   auto port = east.listen("127.0.0.1", 0);
   REQUIRE(port);
   east.accept(in.admit(), in.refuse());
