@@ -1,6 +1,11 @@
 // `sluice bridge`: the acceptor (listening side), the dialer (connecting side, reconnects with
 // backoff), the status reporter, and run_bridge, which wires them to an actor system with the
-// caf::io middleman. The link actors themselves are in bridge_link.cpp.
+// caf::io middleman. TCP itself and the authentication belong to the front door
+// (bridge_front_door.hpp): CAF gets each connection only once the peer has authenticated, by
+// the two doors CAF 0.17's BASP broker has for connections it did not open itself:
+// (publish_atom, scribe, port, actor, signatures) on the listening side and
+// (connect_atom, scribe, port) on the connecting side. The link actors themselves are in
+// bridge_link.cpp.
 #include "actors/bridge.hpp"
 
 #include <fmt/format.h>
@@ -8,13 +13,15 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/io/basp_broker.hpp>
 #include <caf/io/middleman.hpp>
-#include <caf/io/middleman_actor.hpp>
+#include <caf/io/scribe.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -26,6 +33,8 @@
 #include <tuple>
 
 #include "actors/bridge_auth.hpp"
+#include "actors/bridge_capped_scribe.hpp"
+#include "actors/bridge_front_door.hpp"
 #include "actors/bridge_link.hpp"
 #include "actors/stop_signals.hpp"
 #include "backpressure/backoff.hpp"
@@ -44,8 +53,18 @@ namespace {
 using dial_atom = caf::atom_constant<caf::atom("bdial")>;
 using report_atom = caf::atom_constant<caf::atom("breport")>;
 using done_atom = caf::atom_constant<caf::atom("bdone")>;
+using bridge_admit_atom = caf::atom_constant<caf::atom("badmit")>;
+using bridge_expire_atom = caf::atom_constant<caf::atom("bexpire")>;
+using bridge_refused_atom = caf::atom_constant<caf::atom("brefused")>;
+using bridge_failed_atom = caf::atom_constant<caf::atom("bfailed")>;
 
-constexpr auto handshake_timeout = std::chrono::seconds(5);
+// CAF's own handshake and the link request, once the front door has authenticated the peer.
+constexpr auto link_setup_timeout = std::chrono::seconds(5);
+// How long an authenticated peer has to link over CAF before its connection is cut: a
+// multiple of the front door's handshake deadline, and never under 2 s, since this is a peer
+// that passed the handshake, only slow.
+constexpr int ticket_lifetimes = 2;
+constexpr auto min_ticket_lifetime = std::chrono::seconds(2);
 constexpr auto report_interval = std::chrono::milliseconds(200);
 constexpr int reports_per_metric = 5;  // metric lines once a second
 // Reconnect: 100 ms doubling to 5 s, full jitter, but never faster than 50 ms.
@@ -55,8 +74,6 @@ constexpr auto min_reconnect = std::chrono::milliseconds(50);
 
 constexpr auto relaxed = std::memory_order_relaxed;  // display counters, see bridge_peer
 
-using hello_reply =
-    std::tuple<bool, std::string, std::string, std::string>;  // ok, name|why, nonce, proof
 using auth_reply =
     std::tuple<bool, std::string, caf::actor, caf::actor>;  // ok, why, sender, receiver
 
@@ -83,10 +100,24 @@ void stop_links(const link_pair& p) {
 
 // ---- listening side -------------------------------------------------------------------------
 
+// A connection that passed the front door's handshake, until its peer links over CAF.
+struct admitted_peer {
+  std::string peer;
+  caf::io::scribe_ptr scribe;  // held only to cut the connection if the peer never links
+  std::uint64_t order = 0;     // admissions count up: the smallest is the oldest
+};
+
 struct acceptor_state {
   std::shared_ptr<bridge_context> ctx;
-  std::map<std::string, std::pair<std::string, std::string>> pending;  // nonce_s -> (peer, nonce_c)
-  std::map<std::string, link_pair> links;                              // peer -> local pair
+  caf::actor basp;         // CAF's BASP broker: takes each admitted connection
+  std::uint16_t port = 0;  // the listening port, under which the acceptor is published
+  std::chrono::nanoseconds ticket_lifetime{};
+  // Without a secret anyone passes the handshake, so connections waiting to link are limited
+  // like those in the handshake: the oldest is cut to make room.
+  std::size_t max_unlinked = 0;
+  std::uint64_t admissions = 0;
+  std::map<std::string, admitted_peer> tickets;  // ticket -> the peer it was issued to
+  std::map<std::string, link_pair> links;        // peer -> local pair
   static inline const char* name = "sluice.bridge.acceptor";
   ~acceptor_state() {
     for (auto& [peer, pair] : links) stop_links(pair);
@@ -95,14 +126,27 @@ struct acceptor_state {
 
 using acceptor_actor = caf::stateful_actor<acceptor_state>;
 
+// A refused peer's link shows it, if the peer ever had one: a name given by someone who did
+// not authenticate must not create status files.
+void mark_refused(bridge_context& ctx, const std::string& peer, const std::string& why) {
+  if (auto p = ctx.find_peer(peer)) p->set_state("refused", why);
+}
+
 std::string refuse(bridge_context& ctx, const std::string& peer, std::string why) {
   spdlog::error("bridge {}: refused peer '{}': {}", ctx.name, peer, why);
-  if (backpressure::is_valid_peer_name(peer)) ctx.peer(peer)->set_state("refused", why);
+  mark_refused(ctx, peer, why);
   return why;
 }
 
-caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx) {
-  self->state.ctx = std::move(ctx);
+caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx, caf::actor basp,
+                       std::uint16_t port, front_door_limits limits) {
+  auto& s = self->state;
+  s.ctx = std::move(ctx);
+  s.basp = std::move(basp);
+  s.port = port;
+  s.max_unlinked = limits.max_unauthenticated;
+  s.ticket_lifetime = std::max<std::chrono::nanoseconds>(
+      min_ticket_lifetime, ticket_lifetimes * limits.handshake_timeout);
   self->set_down_handler([self](caf::down_msg& dm) {
     for (auto it = self->state.links.begin(); it != self->state.links.end(); ++it) {
       if (it->second.sender.address() != dm.source && it->second.receiver.address() != dm.source)
@@ -116,49 +160,43 @@ caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx
     }
   });
   return {
-      [self](bridge_hello_atom, const std::string& peer, const std::string& nonce_c,
-             bool peer_has_secret) -> hello_reply {
-        auto& s = self->state;
-        const bool have_secret = !s.ctx->secret.empty();
-        if (!backpressure::is_valid_peer_name(peer))
-          return {
-              false,
-              refuse(*s.ctx, peer, "its name is not a valid bridge name (^[A-Za-z0-9_-]{1,57}$)"),
-              "", ""};
-        if (peer == s.ctx->name)
-          return {false,
-                  refuse(*s.ctx, peer,
-                         "it has the same name as this bridge; give each side its own --name"),
-                  "", ""};
-        if (have_secret && !peer_has_secret)
-          return {false,
-                  refuse(*s.ctx, peer, "this bridge requires --secret-file and the peer has none"),
-                  "", ""};
-        if (!have_secret && peer_has_secret)
-          return {false,
-                  refuse(*s.ctx, peer, "the peer uses --secret-file and this bridge has none"), "",
-                  ""};
-        auto nonce_s = make_nonce();
-        s.pending[nonce_s] = {peer, nonce_c};
-        auto proof =
-            have_secret ? auth_proof(s.ctx->secret, "server", nonce_c, s.ctx->name, peer) : "";
-        return {true, s.ctx->name, nonce_s, proof};
+      // From the front door: a peer passed the handshake. CAF takes the connection as if its
+      // own doorman had accepted it, and sends its server handshake with this actor in it.
+      [self](bridge_admit_atom, const std::string& peer, const std::string& ticket,
+             caf::io::scribe_ptr& scribe) {
+        auto& st = self->state;
+        if (st.tickets.size() >= st.max_unlinked) {
+          auto oldest = std::min_element(
+              st.tickets.begin(), st.tickets.end(),
+              [](const auto& a, const auto& b) { return a.second.order < b.second.order; });
+          spdlog::warn(
+              "bridge {}: {} connections are waiting to link; closed the oldest, from '{}'",
+              st.ctx->name, st.tickets.size(), oldest->second.peer);
+          cut_connection(oldest->second.scribe);
+          st.tickets.erase(oldest);
+        }
+        st.tickets[ticket] = {peer, scribe, ++st.admissions};
+        self->send(st.basp, caf::publish_atom_v, std::move(scribe), st.port,
+                   caf::actor_cast<caf::strong_actor_ptr>(self), std::set<std::string>{});
+        self->delayed_send(self, st.ticket_lifetime, bridge_expire_atom::value, ticket);
       },
-      [self](bridge_auth_atom, const std::string& nonce_s, const std::string& proof_c,
-             const caf::actor& far_sender, const caf::actor& far_receiver) -> auth_reply {
+      [self](bridge_expire_atom, const std::string& ticket) {
+        auto& st = self->state;
+        const auto it = st.tickets.find(ticket);
+        if (it == st.tickets.end()) return;
+        spdlog::warn("bridge {}: peer '{}' authenticated but did not link; closed its connection",
+                     st.ctx->name, it->second.peer);
+        cut_connection(it->second.scribe);
+        st.tickets.erase(it);
+      },
+      [self](bridge_auth_atom, const std::string& ticket, const caf::actor& far_sender,
+             const caf::actor& far_receiver) -> auth_reply {
         auto& s = self->state;
-        const auto it = s.pending.find(nonce_s);
-        if (it == s.pending.end())
-          return {false, refuse(*s.ctx, "?", "unknown or reused challenge"), {}, {}};
-        const std::string peer = it->second.first;
-        s.pending.erase(it);
-        if (!s.ctx->secret.empty() &&
-            !proof_matches(auth_proof(s.ctx->secret, "client", nonce_s, peer, s.ctx->name),
-                           proof_c))
-          return {false,
-                  refuse(*s.ctx, peer, "its HMAC proof does not match this bridge's --secret-file"),
-                  {},
-                  {}};
+        const auto it = s.tickets.find(ticket);
+        if (it == s.tickets.end())
+          return {false, refuse(*s.ctx, "?", "unknown or expired ticket"), {}, {}};
+        const std::string peer = it->second.peer;
+        s.tickets.erase(it);
         if (!far_sender || !far_receiver)
           return {false, refuse(*s.ctx, peer, "it sent no link actors"), {}, {}};
         if (auto old = s.links.find(peer); old != s.links.end()) {
@@ -185,6 +223,9 @@ caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx
 
 struct dialer_state {
   std::shared_ptr<bridge_context> ctx;
+  std::weak_ptr<front_door> door;
+  caf::actor basp;
+  caf::io::scribe_ptr linking;  // the connection being linked: cut if linking fails
   std::string host;
   std::uint16_t port = 0;
   std::string peer;  // known after the first handshake
@@ -199,6 +240,9 @@ using dialer_actor = caf::stateful_actor<dialer_state>;
 
 void retry_later(dialer_actor* self, const std::string& why) {
   auto& s = self->state;
+  // A connection that did not link is not left open (one that did is CAF's to keep).
+  if (s.linking) cut_connection(s.linking);
+  s.linking = nullptr;
   stop_links(s.links);
   s.links = {};
   const auto ceiling = backpressure::backoff_ceiling(reconnect_backoff, s.attempt);
@@ -224,67 +268,39 @@ void refused(dialer_actor* self, const std::string& why) {
   self->quit();
 }
 
-void handshake(dialer_actor* self, const caf::actor& far) {
+// Over CAF, on a connection the front door authenticated: present the ticket with this side's
+// link actors and start both pairs.
+void link_up(dialer_actor* self, const caf::actor& far, const std::string& ticket) {
   auto& s = self->state;
-  const auto nonce_c = make_nonce();
-  const bool have_secret = !s.ctx->secret.empty();
-  self->request(far, handshake_timeout, bridge_hello_atom::value, s.ctx->name, nonce_c, have_secret)
+  s.links = spawn_links(self->system(), s.ctx, s.peer);
+  self->monitor(s.links.sender);
+  self->monitor(s.links.receiver);
+  self->request(far, link_setup_timeout, bridge_auth_atom::value, ticket, s.links.sender,
+                s.links.receiver)
       .then(
-          [self, far, nonce_c, have_secret](bool ok, const std::string& who,
-                                            const std::string& nonce_s,
-                                            const std::string& proof_s) {
+          [self](bool ok, const std::string& why, const caf::actor& far_sender,
+                 const caf::actor& far_receiver) {
             auto& st = self->state;
-            if (!ok) return refused(self, "the peer refused: " + who);
-            if (!backpressure::is_valid_peer_name(who))
-              return refused(self, "the peer's name is not valid");
-            st.peer = who;
-            std::string proof_c;
-            if (have_secret) {
-              proof_c = auth_proof(st.ctx->secret, "client", nonce_s, st.ctx->name, who);
-              if (!proof_matches(auth_proof(st.ctx->secret, "server", nonce_c, who, st.ctx->name),
-                                 proof_s)) {
-                // Still answer the challenge (without link actors), so the far side checks our
-                // proof and logs its own refusal; then give up either way.
-                const std::string why =
-                    "peer '" + who + "' did not prove it holds our --secret-file";
-                self->request(far, handshake_timeout, bridge_auth_atom::value, nonce_s, proof_c,
-                              caf::actor{}, caf::actor{})
-                    .then([self, why](bool, const std::string&, const caf::actor&,
-                                      const caf::actor&) { refused(self, why); },
-                          [self, why](caf::error&) { refused(self, why); });
-                return;
-              }
-            }
-            st.links = spawn_links(self->system(), st.ctx, who);
-            self->monitor(st.links.sender);
-            self->monitor(st.links.receiver);
-            self->request(far, handshake_timeout, bridge_auth_atom::value, nonce_s, proof_c,
-                          st.links.sender, st.links.receiver)
-                .then(
-                    [self](bool ok2, const std::string& why, const caf::actor& far_sender,
-                           const caf::actor& far_receiver) {
-                      auto& st2 = self->state;
-                      if (!ok2) return refused(self, "the peer refused: " + why);
-                      start_links(st2.links, far_sender, far_receiver);
-                      st2.attempt = 0;
-                      auto p = st2.ctx->peer(st2.peer);
-                      p->connects.fetch_add(1, relaxed);
-                      p->set_state("connected");
-                      spdlog::info("bridge {}: connected to '{}' at {}:{}{}", st2.ctx->name,
-                                   st2.peer, st2.host, st2.port,
-                                   st2.ctx->secret.empty() ? "" : " (authenticated)");
-                    },
-                    [self](caf::error& e) {
-                      retry_later(self, "handshake failed: " + to_string(e));
-                    });
+            if (!ok) return retry_later(self, "the peer did not link: " + why);
+            st.linking = nullptr;
+            start_links(st.links, far_sender, far_receiver);
+            st.attempt = 0;
+            auto p = st.ctx->peer(st.peer);
+            p->connects.fetch_add(1, relaxed);
+            p->set_state("connected");
+            spdlog::info("bridge {}: connected to '{}' at {}:{}{}", st.ctx->name, st.peer, st.host,
+                         st.port, st.ctx->secret.empty() ? "" : " (authenticated)");
           },
-          [self](caf::error& e) { retry_later(self, "handshake failed: " + to_string(e)); });
+          [self](caf::error& e) { retry_later(self, "linking failed: " + to_string(e)); });
 }
 
-caf::behavior dialer(dialer_actor* self, std::shared_ptr<bridge_context> ctx, std::string host,
+caf::behavior dialer(dialer_actor* self, std::shared_ptr<bridge_context> ctx,
+                     std::weak_ptr<front_door> door, caf::actor basp, std::string host,
                      std::uint16_t port, caf::actor notify) {
   auto& s = self->state;
   s.ctx = std::move(ctx);
+  s.door = std::move(door);
+  s.basp = std::move(basp);
   s.host = std::move(host);
   s.port = port;
   s.notify = std::move(notify);
@@ -297,16 +313,51 @@ caf::behavior dialer(dialer_actor* self, std::shared_ptr<bridge_context> ctx, st
   return {
       [self](dial_atom) {
         auto& st = self->state;
-        if (!st.peer.empty()) st.ctx->peer(st.peer)->set_state("connecting");
-        auto mm = self->system().middleman().actor_handle();
-        self->request(mm, handshake_timeout, caf::connect_atom::value, st.host, st.port)
+        auto d = st.door.lock();
+        if (!d) return;
+        // Runs on the front door's thread: only messages go back from there.
+        d->dial(st.host, st.port,
+                [me = caf::actor_cast<caf::actor>(self), sys = &self->system(),
+                 name = st.ctx->name](dial_result r) {
+                  switch (r.outcome) {
+                    case dial_outcome::admitted: {
+                      auto& c = r.connection;
+                      auto scribe = make_capped_scribe(*sys, c, name);
+                      caf::anon_send(me, bridge_admit_atom::value, c.peer, c.ticket,
+                                     std::move(scribe));
+                      return;
+                    }
+                    case dial_outcome::refused:
+                      caf::anon_send(me, bridge_refused_atom::value, r.peer, r.why);
+                      return;
+                    case dial_outcome::failed:
+                      caf::anon_send(me, bridge_failed_atom::value, r.why);
+                      return;
+                  }
+                });
+      },
+      [self](bridge_refused_atom, const std::string& peer, const std::string& why) {
+        if (!peer.empty()) self->state.peer = peer;
+        refused(self, why);
+      },
+      [self](bridge_failed_atom, const std::string& why) { retry_later(self, why); },
+      // Authenticated: CAF takes the connection as if it had dialed it, and answers with the
+      // far acceptor once the BASP handshake is through.
+      [self](bridge_admit_atom, const std::string& peer, const std::string& ticket,
+             caf::io::scribe_ptr& scribe) {
+        auto& st = self->state;
+        st.peer = peer;
+        st.linking = scribe;
+        self->request(st.basp, link_setup_timeout, caf::connect_atom_v, std::move(scribe), st.port)
             .then(
-                [self](const caf::node_id&, caf::strong_actor_ptr& ptr,
-                       const std::set<std::string>&) {
+                [self, ticket](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                               const std::set<std::string>&) {
                   if (!ptr) return retry_later(self, "no bridge published there");
-                  handshake(self, caf::actor_cast<caf::actor>(ptr));
+                  link_up(self, caf::actor_cast<caf::actor>(ptr), ticket);
                 },
-                [self](caf::error& e) { retry_later(self, "cannot connect: " + to_string(e)); });
+                [self](caf::error& e) {
+                  retry_later(self, "CAF handshake failed: " + to_string(e));
+                });
       },
   };
 }
@@ -444,17 +495,30 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
     caf::actor_system sys{cfg};
     caf::scoped_actor self{sys};
     auto rep = sys.spawn(reporter, ctx, metrics_path(ctx->bus_dir));
+    auto basp = sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
+    // Declared after sys, so it is gone (its thread joined, no callback running) before the
+    // actor system its callbacks use; the dialer holds it weakly.
+    const front_door_limits limits{opts.handshake_timeout, opts.max_unauthenticated};
+    auto door = std::make_shared<front_door>(handshake_identity{ctx->name, ctx->secret}, limits);
     caf::actor side;
     if (listening) {
-      side = sys.spawn(acceptor, ctx);
-      auto port = sys.middleman().publish(side, where->port, where->host.c_str(), true);
+      auto port = door->listen(where->host, where->port);
       if (!port) {
-        caf::anon_send_exit(side, caf::exit_reason::user_shutdown);
         caf::anon_send_exit(rep, caf::exit_reason::user_shutdown);
-        return runtime::error{
-            runtime::errc::io_error,
-            "--listen " + opts.listen + ": cannot listen: " + to_string(port.error())};
+        return runtime::error{runtime::errc::io_error,
+                              "--listen " + opts.listen + ": cannot listen: " + port.err().message};
       }
+      side = sys.spawn(acceptor, ctx, basp, *port, limits);
+      door->accept(
+          // On the front door's thread: CAF wraps the socket like one it accepted itself;
+          // the acceptor hands it to the BASP broker.
+          [side, sys_ptr = &sys, name = ctx->name](admitted_connection c) {
+            auto scribe = make_capped_scribe(*sys_ptr, c, name);
+            caf::anon_send(side, bridge_admit_atom::value, c.peer, c.ticket, std::move(scribe));
+          },
+          [ctx](const std::string& peer, const std::string& why) {
+            mark_refused(*ctx, peer, why);
+          });
       ctx->endpoint = fmt::format("{}:{}", where->host, *port);
       spdlog::info("bridge {}: listening on {} (bus {})", ctx->name, ctx->endpoint,
                    ctx->bus_dir.string());
@@ -462,7 +526,8 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
                   ctx->name.c_str(), where->host.c_str(), static_cast<unsigned>(*port));
       std::fflush(stdout);
     } else {
-      side = sys.spawn(dialer, ctx, where->host, where->port, caf::actor_cast<caf::actor>(self));
+      side = sys.spawn(dialer, ctx, std::weak_ptr<front_door>(door), basp, where->host, where->port,
+                       caf::actor_cast<caf::actor>(self));
       spdlog::info("bridge {}: connecting to {} (bus {})", ctx->name, ctx->endpoint,
                    ctx->bus_dir.string());
     }

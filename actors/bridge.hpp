@@ -1,13 +1,17 @@
 #pragma once
 // `sluice bridge` (DESIGN.md section 9): joins this bus to a bus on another host with CAF's
-// network layer (caf::io middleman publish / connect), so `sluice send me far@east ...` on
-// one bus lands in inbox `far` of the bus whose bridge is named `east`.
+// network layer (caf::io BASP, behind the bridge's own front door), so
+// `sluice send me far@east ...` on one bus lands in inbox `far` of the bus whose bridge is
+// named `east`.
 //
-// One side listens (publishes its acceptor actor), the other connects and reconnects with
-// exponential backoff and full jitter. After an optional HMAC challenge-response (both sides
-// hold the same --secret-file), each side runs a sender actor per peer, which consumes the
-// outbound inbox `bridge-<peer>`, and a receiver actor, which pushes into local inboxes.
+// One side listens, the other connects and reconnects with exponential backoff and full
+// jitter. Each connection first passes the bridge's own handshake in its front door (an HMAC
+// challenge-response when both sides hold the same --secret-file; bridge_front_door.hpp says
+// why CAF gets a connection only after that). Then each side runs a sender actor per peer,
+// which consumes the outbound inbox `bridge-<peer>`, and a receiver actor, which pushes into
+// local inboxes.
 // Flow control and delivery guarantees: see backpressure/bridge_credit.hpp.
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -26,6 +30,11 @@ struct bridge_options {
   std::string connect;                // --connect HOST:PORT
   std::filesystem::path secret_file;  // --secret-file; empty: no authentication
   std::size_t batch = 256;            // messages read from the outbound inbox per commit
+  // --handshake-timeout: a connection must finish the bridge handshake this soon after it
+  // was accepted (or, dialing, after the dial began), or it is closed.
+  std::chrono::nanoseconds handshake_timeout = std::chrono::seconds(5);
+  // --max-unauthenticated: connections in the handshake at once; more are closed at once.
+  std::size_t max_unauthenticated = 16;
 };
 
 // Exit codes of run_bridge's value.

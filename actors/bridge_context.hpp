@@ -66,6 +66,12 @@ struct bridge_context {
     }
     return p;
   }
+  // The peer's entry if it has one; never creates it.
+  std::shared_ptr<bridge_peer> find_peer(const std::string& peer_name) {
+    std::lock_guard<std::mutex> lock(m_);
+    const auto it = peers_.find(peer_name);
+    return it == peers_.end() ? nullptr : it->second;
+  }
   std::map<std::string, std::shared_ptr<bridge_peer>> peers() {
     std::lock_guard<std::mutex> lock(m_);
     return peers_;

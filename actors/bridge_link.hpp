@@ -22,7 +22,6 @@ using bridge_data_atom = caf::atom_constant<caf::atom("bdata")>;
 using bridge_ack_atom = caf::atom_constant<caf::atom("back")>;
 using bridge_credit_atom = caf::atom_constant<caf::atom("bcredit")>;
 using bridge_want_atom = caf::atom_constant<caf::atom("bwant")>;
-using bridge_hello_atom = caf::atom_constant<caf::atom("bhello")>;
 using bridge_auth_atom = caf::atom_constant<caf::atom("bauth")>;
 
 // The sender polls its outbound inbox every millisecond while it is empty (see idle_poll).

@@ -1,4 +1,5 @@
-// `sluice bridge --listen HOST:PORT | --connect HOST:PORT [--name N] [--secret-file F]`
+// `sluice bridge --listen HOST:PORT | --connect HOST:PORT [--name N] [--secret-file F]
+//  [--handshake-timeout D] [--max-unauthenticated N]`
 // (DESIGN.md section 9). The actor system lives in actors/bridge; this file parses flags and
 // maps errors to exit codes.
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 #include "actors/bridge.hpp"
 #include "cli/actor_verbs.hpp"
 #include "cli/verb.hpp"
+#include "runtime/duration.hpp"
 
 namespace sluice::cli {
 
@@ -40,6 +42,7 @@ int run_bridge_verb(const global_options& globals, actors::bridge_options opts) 
 void add_bridge_verbs(CLI::App& app, cli_state& state) {
   auto opts = std::make_shared<actors::bridge_options>();
   auto secret = std::make_shared<std::string>();
+  auto handshake_timeout = std::make_shared<std::string>("5s");
   auto* cmd = app.add_subcommand("bridge", actor_verb_description("bridge"));
   cmd->add_option("--name", opts->name,
                   "this bridge's name, used by the far side in agent@NAME (default: the bus name)");
@@ -54,10 +57,21 @@ void add_bridge_verbs(CLI::App& app, cli_state& state) {
   cmd->add_option("--batch", opts->batch,
                   "messages taken from the outbound inbox per commit (default 256)")
       ->check(CLI::Range(1, 4096));
-  cmd->callback([&state, opts, secret] {
-    state.action = [&state, opts, secret] {
+  cmd->add_option("--handshake-timeout", *handshake_timeout,
+                  "a connection that has not finished the bridge handshake this long after it "
+                  "opened is closed (default 5s)");
+  cmd->add_option("--max-unauthenticated", opts->max_unauthenticated,
+                  "connections in the handshake at once; more are closed at once (default 16)")
+      ->check(CLI::Range(1, 4096));
+  cmd->callback([&state, opts, secret, handshake_timeout] {
+    state.action = [&state, opts, secret, handshake_timeout] {
       auto o = *opts;
       o.secret_file = *secret;
+      auto timeout = runtime::parse_duration(*handshake_timeout, "--handshake-timeout");
+      if (!timeout || timeout->count() <= 0)
+        throw cli_error{exit_code::usage, "--handshake-timeout " + *handshake_timeout +
+                                              ": give a positive duration such as 5s or 500ms"};
+      o.handshake_timeout = *timeout;
       return run_bridge_verb(state.globals, std::move(o));
     };
   });
