@@ -4,7 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/app.hpp"
-#include "cli/verb.hpp"
+#include "runtime/cli/verb.hpp"
 
 namespace sluice::cli {
 void add_launch_verbs(CLI::App& app, cli_state& state);

@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <vector>
 
-#include "cli/actor_verbs.hpp"
-#include "cli/forward.hpp"
-#include "cli/verb.hpp"
+#include "runtime/cli/actor_verbs.hpp"
+#include "runtime/cli/forward.hpp"
+#include "runtime/cli/verb.hpp"
 
 namespace sluice::cli {
 

@@ -5,8 +5,8 @@
 
 #include "cli/app.hpp"
 #include "cli/usage.hpp"
-#include "cli/verb.hpp"
-#include "inbox/std_fds.hpp"
+#include "runtime/cli/verb.hpp"
+#include "inbox/files/std_fds.hpp"
 #include "runtime/logging.hpp"
 
 namespace sluice::cli {

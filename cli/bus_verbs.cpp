@@ -8,9 +8,9 @@
 #include <system_error>
 #include <vector>
 
-#include "cli/bus_access.hpp"
-#include "cli/stdio.hpp"
-#include "cli/verb.hpp"
+#include "runtime/cli/bus_access.hpp"
+#include "runtime/cli/stdio.hpp"
+#include "runtime/cli/verb.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"

@@ -10,10 +10,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "cli/bus_access.hpp"
-#include "cli/stdio.hpp"
-#include "cli/verb.hpp"
-#include "inbox/doctor.hpp"
+#include "runtime/cli/bus_access.hpp"
+#include "runtime/cli/stdio.hpp"
+#include "runtime/cli/verb.hpp"
+#include "inbox/doctor/doctor.hpp"
 #include "runtime/bus_dir.hpp"
 
 namespace sluice::cli {

@@ -10,10 +10,10 @@
 #include <string>
 
 #include "backpressure/circuit_breaker.hpp"
-#include "cli/bus_access.hpp"
-#include "cli/stdio.hpp"
-#include "cli/verb.hpp"
-#include "runtime/bridge_status.hpp"
+#include "runtime/cli/bus_access.hpp"
+#include "runtime/cli/stdio.hpp"
+#include "runtime/cli/verb.hpp"
+#include "actors/bridge/status.hpp"
 #include "runtime/bus_dir.hpp"
 
 namespace sluice::cli {

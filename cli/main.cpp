@@ -3,7 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/app.hpp"
-#include "cli/verb.hpp"
+#include "runtime/cli/verb.hpp"
 
 int main(int argc, char** argv) {
   sluice::cli::cli_state state;

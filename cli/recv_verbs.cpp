@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "cli/bus_access.hpp"
+#include "runtime/cli/bus_access.hpp"
 #include "cli/message_json.hpp"
-#include "cli/stdio.hpp"
-#include "cli/verb.hpp"
+#include "runtime/cli/stdio.hpp"
+#include "runtime/cli/verb.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/config.hpp"
 #include "runtime/count.hpp"

@@ -6,12 +6,12 @@
 #include <optional>
 #include <string>
 
-#include "backpressure/bridge_route.hpp"
+#include "backpressure/address.hpp"
 #include "backpressure/send.hpp"
-#include "cli/bus_access.hpp"
+#include "runtime/cli/bus_access.hpp"
 #include "cli/message_json.hpp"
-#include "cli/stdio.hpp"
-#include "cli/verb.hpp"
+#include "runtime/cli/stdio.hpp"
+#include "runtime/cli/verb.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/config.hpp"
 #include "runtime/duration.hpp"

@@ -28,10 +28,10 @@
 #include <nlohmann/json.hpp>
 
 #include "backpressure/circuit_breaker.hpp"
-#include "cli/bus_access.hpp"
-#include "cli/verb.hpp"
+#include "runtime/cli/bus_access.hpp"
+#include "runtime/cli/verb.hpp"
 #include "inbox/inbox.hpp"
-#include "runtime/bridge_status.hpp"
+#include "actors/bridge/status.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/agent.hpp"
+#include "actors/agent/agent.hpp"
 #include "inbox/inbox.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"

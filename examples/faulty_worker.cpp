@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "actors/agent.hpp"
+#include "actors/agent/agent.hpp"
 
 int main(int argc, char** argv) {
   using namespace sluice;

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/agent.hpp"
+#include "actors/agent/agent.hpp"
 
 namespace {
 using namespace sluice;

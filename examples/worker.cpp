@@ -2,7 +2,7 @@
 // Run it under `sluice launch` (see swarm.toml), which names it and points it at the bus.
 #include <string>
 
-#include "actors/agent.hpp"
+#include "actors/agent/agent.hpp"
 
 int main() {
   using namespace sluice;

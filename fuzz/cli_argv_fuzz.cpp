@@ -16,7 +16,7 @@
 
 #include "cli/app.hpp"
 #include "cli/usage.hpp"
-#include "cli/verb.hpp"
+#include "runtime/cli/verb.hpp"
 
 namespace {
 

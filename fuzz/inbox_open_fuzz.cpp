@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "fuzz_support.hpp"
-#include "inbox/doctor.hpp"
+#include "inbox/doctor/doctor.hpp"
 #include "inbox/inbox.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
-#include "inbox/doctor.hpp"
+#include "inbox/doctor/doctor.hpp"
 #include "inbox/inbox.hpp"
 
 namespace {

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "fuzz_support.hpp"
-#include "runtime/manifest.hpp"
+#include "actors/launch/manifest.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace sluice::runtime;

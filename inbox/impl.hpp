@@ -10,7 +10,7 @@
 
 #include "inbox/inbox.hpp"
 #include "inbox/layout.hpp"
-#include "inbox/shared_mapping.hpp"
+#include "inbox/files/shared_mapping.hpp"
 
 namespace sluice::inbox {
 

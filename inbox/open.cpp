@@ -19,11 +19,11 @@
 #include <string>
 #include <vector>
 
-#include "inbox/bus_directory.hpp"
+#include "inbox/files/bus_directory.hpp"
 #include "inbox/futex.hpp"
 #include "inbox/impl.hpp"
-#include "inbox/process.hpp"
-#include "inbox/std_fds.hpp"
+#include "inbox/pid_clock.hpp"
+#include "inbox/files/std_fds.hpp"
 
 namespace sluice::inbox {
 namespace {

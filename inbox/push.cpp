@@ -31,7 +31,7 @@
 #include "inbox/futex.hpp"
 #include "inbox/impl.hpp"
 #include "inbox/prefetch.hpp"
-#include "inbox/process.hpp"
+#include "inbox/pid_clock.hpp"
 #include "inbox/test_hooks.hpp"
 
 namespace sluice::inbox {

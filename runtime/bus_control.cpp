@@ -13,8 +13,8 @@
 
 #include <fmt/format.h>
 
-#include "inbox/std_fds.hpp"
-#include "inbox/bus_directory.hpp"
+#include "inbox/files/std_fds.hpp"
+#include "inbox/files/bus_directory.hpp"
 
 namespace sluice::runtime {
 namespace {

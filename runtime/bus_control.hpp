@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "backpressure/token_bucket.hpp"
-#include "inbox/shared_mapping.hpp"
+#include "inbox/files/shared_mapping.hpp"
 #include "runtime/bus_control_layout.hpp"
 #include "runtime/config.hpp"
 #include "runtime/result.hpp"

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "inbox/bus_directory.hpp"
+#include "inbox/files/bus_directory.hpp"
 #include "runtime/result.hpp"
 
 namespace sluice::runtime {

@@ -16,7 +16,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include "inbox/bus_directory.hpp"
+#include "inbox/files/bus_directory.hpp"
 #include "runtime/duration.hpp"
 
 namespace sluice::runtime {

@@ -11,7 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "inbox/bus_directory.hpp"
+#include "inbox/files/bus_directory.hpp"
 
 namespace sluice::runtime {
 namespace {

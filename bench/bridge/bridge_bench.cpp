@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "backpressure/bridge_route.hpp"
+#include "backpressure/address.hpp"
 #include "backpressure/send.hpp"
 #include "bench/bench.hpp"
 #include "inbox/inbox.hpp"

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cli/app.hpp"
-#include "cli/verb.hpp"
+#include "runtime/cli/verb.hpp"
 
 using namespace sluice::cli;
 

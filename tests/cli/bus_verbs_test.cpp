@@ -6,7 +6,7 @@
 #include <csignal>
 #include <fstream>
 
-#include "cli_checks.hpp"
+#include "support/cli_checks.hpp"
 
 using namespace sluice::test;
 namespace fs = std::filesystem;

@@ -8,7 +8,7 @@
 #include <csignal>
 #include <fstream>
 
-#include "cli_checks.hpp"
+#include "support/cli_checks.hpp"
 #include "inbox/inbox.hpp"
 #include "inbox/test_hooks.hpp"
 

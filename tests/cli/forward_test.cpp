@@ -4,7 +4,7 @@
 #include <map>
 #include <sstream>
 
-#include "cli_checks.hpp"
+#include "support/cli_checks.hpp"
 
 using namespace sluice::test;
 namespace fs = std::filesystem;
@@ -42,7 +42,7 @@ std::map<std::string, std::string> verbs_in_help(const std::string& help) {
 
 run_result run_actors(const bus_fixture& bus, const std::vector<std::string>& args) {
   auto o = bus.options_for(args);
-  o.argv.front() = SLUICE_ACTORS_EXE;
+  o.argv.front() = sluice_actors_path();
   process p(o);
   return p.finish();
 }

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "cli_checks.hpp"
+#include "support/cli_checks.hpp"
 #include "support/skip.hpp"
 
 using namespace sluice::test;

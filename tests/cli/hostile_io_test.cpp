@@ -2,7 +2,7 @@
 // with absurd batch sizes. Nothing may land inside an inbox, be consumed unseen, or crash.
 #include <cstdio>
 
-#include "cli_checks.hpp"
+#include "support/cli_checks.hpp"
 
 using namespace sluice::test;
 namespace fs = std::filesystem;

@@ -1,5 +1,5 @@
 // count / get-size, check-capacity, get-utilization, get-stats in the seed's formats.
-#include "cli_checks.hpp"
+#include "support/cli_checks.hpp"
 
 using namespace sluice::test;
 namespace fs = std::filesystem;

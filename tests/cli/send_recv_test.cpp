@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "cli_checks.hpp"
+#include "support/cli_checks.hpp"
 
 using namespace sluice::test;
 using nlohmann::json;

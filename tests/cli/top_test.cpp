@@ -8,7 +8,7 @@
 #include <fstream>
 #include <thread>
 
-#include "cli_checks.hpp"
+#include "support/cli_checks.hpp"
 
 using namespace sluice::test;
 

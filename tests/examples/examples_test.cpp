@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "tests/actors/launch_harness.hpp"
+#include "support/launch_harness.hpp"
 
 using namespace sluice::test;
 using namespace std::chrono_literals;
@@ -21,7 +21,7 @@ const fs::path examples = EXAMPLES_DIR;
 // `[env] sluice <args>` on the bus in `bus`; its stdout, and its exit code in *code.
 std::string run_sluice(const fs::path& bus, const std::string& args, int* code = nullptr,
                        const std::string& env = {}) {
-  const std::string command = env + " " + SLUICE_EXE + " --dir " + bus.string() + " " + args;
+  const std::string command = env + " " + sluice::test::sluice_path() + " --dir " + bus.string() + " " + args;
   std::string out;
   if (FILE* pipe = ::popen(command.c_str(), "r")) {
     char buf[4096];

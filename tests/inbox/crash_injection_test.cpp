@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "inbox/doctor.hpp"
+#include "inbox/doctor/doctor.hpp"
 #include "inbox/inbox.hpp"
 #include "inbox/test_hooks.hpp"
 #include "procs.hpp"

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "inbox/bus_directory.hpp"
+#include "inbox/files/bus_directory.hpp"
 #include "inbox/inbox.hpp"
 #include "inbox/layout.hpp"
 #include "temp_bus.hpp"

@@ -12,7 +12,7 @@
 
 #include "backpressure/token_bucket.hpp"
 #include "runtime/bus_control.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::runtime;
 using sluice::runtime::test::temp_dir;

@@ -10,8 +10,8 @@
 #include <string>
 
 #include "runtime/bus_dir.hpp"
-#include "temp_dir.hpp"
-#include "tests/support/skip.hpp"
+#include "support/temp_dir.hpp"
+#include "support/skip.hpp"
 
 using namespace sluice::runtime;
 using sluice::runtime::test::temp_dir;

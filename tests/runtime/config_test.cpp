@@ -9,8 +9,8 @@
 
 #include "runtime/config.hpp"
 #include "runtime/duration.hpp"
-#include "temp_dir.hpp"
-#include "tests/support/skip.hpp"
+#include "support/temp_dir.hpp"
+#include "support/skip.hpp"
 
 using namespace sluice::runtime;
 using namespace std::chrono_literals;

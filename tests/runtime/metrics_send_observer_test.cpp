@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "runtime/metrics_send_observer.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::runtime;
 using sluice::runtime::test::temp_dir;

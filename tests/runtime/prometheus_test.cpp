@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "runtime/prometheus.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::runtime;
 using sluice::runtime::test::temp_dir;

@@ -12,7 +12,7 @@
 #include "runtime/alert_sink.hpp"
 #include "runtime/metric_sink.hpp"
 #include "runtime/timestamp.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::runtime;
 using sluice::runtime::test::temp_dir;

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "cli_checks.hpp"
-#include "tests/support/skip.hpp"
+#include "support/cli_checks.hpp"
+#include "support/skip.hpp"
 
 using namespace sluice::test;
 namespace fs = std::filesystem;

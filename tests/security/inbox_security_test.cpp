@@ -19,9 +19,9 @@
 #include <utility>
 #include <vector>
 
-#include "inbox/bus_directory.hpp"
+#include "inbox/files/bus_directory.hpp"
 #include "inbox/inbox.hpp"
-#include "tests/support/skip.hpp"
+#include "support/skip.hpp"
 
 using namespace sluice::inbox;
 namespace fs = std::filesystem;

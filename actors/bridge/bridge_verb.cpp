@@ -1,0 +1,80 @@
+// `sluice bridge --listen HOST:PORT | --connect HOST:PORT [--name N] [--secret-file F]
+//  [--handshake-timeout D] [--max-unauthenticated N]`
+// (DESIGN.md section 9). The actor system lives in actors/bridge; this file parses flags and
+// maps errors to exit codes.
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "actors/bridge/bridge.hpp"
+#include "runtime/cli/actor_verbs.hpp"
+#include "runtime/cli/verb.hpp"
+#include "runtime/duration.hpp"
+
+namespace sluice::cli {
+
+namespace {
+
+int exit_code_for_bridge(runtime::errc code) {
+  switch (code) {
+    case runtime::errc::invalid_argument:
+    case runtime::errc::invalid_name:
+      return exit_code::usage;
+    case runtime::errc::permission_denied:
+    case runtime::errc::path_is_symlink:
+      return exit_code::no_permission;
+    case runtime::errc::not_found:
+      return exit_code::io_error;
+    default:
+      return exit_code::os_error;
+  }
+}
+
+int run_bridge_verb(const global_options& globals, actors::bridge_options opts) {
+  opts.bus = {globals.dir, globals.bus};
+  auto code = actors::run_bridge(opts);
+  if (!code) throw cli_error{exit_code_for_bridge(code.err().code), code.err().message};
+  return code.value();
+}
+
+}  // namespace
+
+void add_bridge_verbs(CLI::App& app, cli_state& state) {
+  auto opts = std::make_shared<actors::bridge_options>();
+  auto secret = std::make_shared<std::string>();
+  auto handshake_timeout = std::make_shared<std::string>("5s");
+  auto* cmd = app.add_subcommand("bridge", actor_verb_description("bridge"));
+  cmd->add_option("--name", opts->name,
+                  "this bridge's name, used by the far side in agent@NAME (default: the bus name)");
+  auto* listen = cmd->add_option("--listen", opts->listen,
+                                 "accept a peer on HOST:PORT (port 0: any free port; "
+                                 "a JSON line on stdout says which)");
+  auto* connect = cmd->add_option("--connect", opts->connect,
+                                  "connect to the peer at HOST:PORT, reconnecting with backoff");
+  listen->excludes(connect);
+  cmd->add_option("--secret-file", *secret,
+                  "shared secret (mode 0600) both sides must hold: HMAC challenge-response");
+  cmd->add_option("--batch", opts->batch,
+                  "messages taken from the outbound inbox per commit (default 256)")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--handshake-timeout", *handshake_timeout,
+                  "a connection that has not finished the bridge handshake this long after it "
+                  "opened is closed (default 5s)");
+  cmd->add_option("--max-unauthenticated", opts->max_unauthenticated,
+                  "connections in the handshake at once; more are closed at once (default 16)")
+      ->check(CLI::Range(1, 4096));
+  cmd->callback([&state, opts, secret, handshake_timeout] {
+    state.action = [&state, opts, secret, handshake_timeout] {
+      auto o = *opts;
+      o.secret_file = *secret;
+      auto timeout = runtime::parse_duration(*handshake_timeout, "--handshake-timeout");
+      if (!timeout || timeout->count() <= 0)
+        throw cli_error{exit_code::usage, "--handshake-timeout " + *handshake_timeout +
+                                              ": give a positive duration such as 5s or 500ms"};
+      o.handshake_timeout = *timeout;
+      return run_bridge_verb(state.globals, std::move(o));
+    };
+  });
+}
+
+}  // namespace sluice::cli

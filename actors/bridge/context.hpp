@@ -1,0 +1,85 @@
+#pragma once
+// What the actors of one bridge process share (no CAF here): the configuration, and per peer
+// the counters that the status reporter writes to bridge-<peer>.json and metrics.jsonl.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+
+#include "actors/bridge/credit.hpp"
+#include "inbox/inbox.hpp"
+#include "actors/bridge/status.hpp"
+
+namespace sluice::actors {
+
+// How many delivered ids a receiver remembers per peer to drop resends (one id is 8 bytes
+// plus hash-set overhead: about 4 MB at this size, far more than one batch in flight).
+inline constexpr std::size_t remembered_ids = 65536;
+
+struct bridge_peer {
+  // relaxed: display counters, written by one link actor, read by the status reporter; no
+  // other memory depends on their values.
+  std::atomic<std::uint64_t> credits{0};
+  std::atomic<std::uint64_t> in_flight{0};
+  std::atomic<std::uint64_t> sent{0};
+  std::atomic<std::uint64_t> resent{0};
+  std::atomic<std::uint64_t> acked{0};
+  std::atomic<std::uint64_t> received{0};
+  std::atomic<std::uint64_t> duplicates{0};
+  std::atomic<std::uint64_t> undeliverable{0};
+  std::atomic<std::uint64_t> connects{0};
+
+  // Guards the strings and the id sets below: link actors of an old and a new connection
+  // may briefly overlap on different threads.
+  std::mutex m;
+  std::string state = "connecting";
+  std::string error;
+  std::string endpoint;
+  backpressure::recent_ids delivered{remembered_ids};  // receiver: drop resends
+  std::unordered_set<std::uint64_t> transmitted;       // sender: ids of the uncommitted batch
+
+  void set_state(std::string s, std::string err = {}) {
+    std::lock_guard<std::mutex> lock(m);
+    state = std::move(s);
+    if (!err.empty()) error = std::move(err);
+  }
+};
+
+struct bridge_context {
+  std::filesystem::path bus_dir;
+  std::string name;
+  std::string secret;  // empty: no authentication
+  std::string endpoint;
+  inbox::create_options inbox_opts;  // for inboxes the bridge creates
+  std::size_t batch = 256;
+
+  std::shared_ptr<bridge_peer> peer(const std::string& peer_name) {
+    std::lock_guard<std::mutex> lock(m_);
+    auto& p = peers_[peer_name];
+    if (!p) {
+      p = std::make_shared<bridge_peer>();
+      p->endpoint = endpoint;
+    }
+    return p;
+  }
+  // The peer's entry if it has one; never creates it.
+  std::shared_ptr<bridge_peer> find_peer(const std::string& peer_name) {
+    std::lock_guard<std::mutex> lock(m_);
+    const auto it = peers_.find(peer_name);
+    return it == peers_.end() ? nullptr : it->second;
+  }
+  std::map<std::string, std::shared_ptr<bridge_peer>> peers() {
+    std::lock_guard<std::mutex> lock(m_);
+    return peers_;
+  }
+
+ private:
+  std::mutex m_;
+  std::map<std::string, std::shared_ptr<bridge_peer>> peers_;
+};
+
+}  // namespace sluice::actors

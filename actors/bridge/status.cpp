@@ -1,0 +1,127 @@
+#include "actors/bridge/status.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace sluice::runtime {
+
+namespace {
+
+constexpr std::string_view file_prefix = "bridge-";
+constexpr std::string_view file_suffix = ".json";
+
+nlohmann::json to_object(const bridge_link_status& s) {
+  return {{"peer", s.peer},
+          {"name", s.name},
+          {"state", s.state},
+          {"endpoint", s.endpoint},
+          {"outbound", s.outbound},
+          {"credits", s.credits},
+          {"in_flight", s.in_flight},
+          {"sent", s.sent},
+          {"resent", s.resent},
+          {"acked", s.acked},
+          {"received", s.received},
+          {"duplicates", s.duplicates},
+          {"undeliverable", s.undeliverable},
+          {"connects", s.connects},
+          {"pid", s.pid},
+          {"error", s.error},
+          {"updated", s.updated}};
+}
+
+template <class T>
+void read_field(const nlohmann::json& j, const char* key, T& out) {
+  if (!j.contains(key)) return;
+  const auto& v = j[key];
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (v.is_string()) out = v.get<std::string>();
+  } else {
+    if (v.is_number_unsigned()) out = v.get<T>();
+  }
+}
+
+}  // namespace
+
+std::filesystem::path bridge_status_file(const std::filesystem::path& bus_dir,
+                                         const std::string& peer) {
+  return bus_dir / (std::string(file_prefix) + peer + std::string(file_suffix));
+}
+
+std::string to_json(const bridge_link_status& s) {
+  return to_object(s).dump();
+}
+
+status write_bridge_status(const std::filesystem::path& bus_dir, const bridge_link_status& s) {
+  const auto target = bridge_status_file(bus_dir, s.peer);
+  auto tmp = target;
+  tmp += ".tmp" + std::to_string(::getpid());
+  const std::string text = to_json(s) + "\n";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return error{errc::io_error, "cannot write " + tmp.string() + ": " + std::strerror(errno)};
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), target.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return error{errc::io_error, "cannot write " + target.string() + ": " + why};
+  }
+  return done{};
+}
+
+std::vector<bridge_link_status> read_bridge_statuses(const std::filesystem::path& bus_dir) {
+  std::vector<bridge_link_status> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(bus_dir, ec)) {
+    const std::string file = e.path().filename().string();
+    if (file.size() <= file_prefix.size() + file_suffix.size() || file.rfind(file_prefix, 0) != 0 ||
+        file.compare(file.size() - file_suffix.size(), file_suffix.size(), file_suffix) != 0)
+      continue;
+    if (!e.is_regular_file(ec) || e.is_symlink(ec)) continue;
+    std::ifstream in(e.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto j = nlohmann::json::parse(text.str(), nullptr, false);
+    if (!j.is_object()) continue;
+    bridge_link_status s;
+    read_field(j, "peer", s.peer);
+    read_field(j, "name", s.name);
+    read_field(j, "state", s.state);
+    read_field(j, "endpoint", s.endpoint);
+    read_field(j, "outbound", s.outbound);
+    read_field(j, "credits", s.credits);
+    read_field(j, "in_flight", s.in_flight);
+    read_field(j, "sent", s.sent);
+    read_field(j, "resent", s.resent);
+    read_field(j, "acked", s.acked);
+    read_field(j, "received", s.received);
+    read_field(j, "duplicates", s.duplicates);
+    read_field(j, "undeliverable", s.undeliverable);
+    read_field(j, "connects", s.connects);
+    read_field(j, "pid", s.pid);
+    read_field(j, "error", s.error);
+    read_field(j, "updated", s.updated);
+    if (s.peer.empty()) continue;
+    out.push_back(std::move(s));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.peer < b.peer; });
+  return out;
+}
+
+std::optional<bridge_link_status> bridge_status_of_inbox(const std::filesystem::path& bus_dir,
+                                                         const std::string& agent) {
+  if (agent.rfind(file_prefix, 0) != 0) return std::nullopt;
+  for (auto& s : read_bridge_statuses(bus_dir))
+    if (s.outbound == agent) return std::move(s);
+  return std::nullopt;
+}
+
+}  // namespace sluice::runtime

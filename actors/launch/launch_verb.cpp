@@ -1,0 +1,66 @@
+// `sluice launch <manifest.toml> [--keep] [--grace 5s]` (DESIGN.md section 6). The actor
+// system lives in actors/launcher; this file only parses flags and maps errors to exit codes.
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "actors/launch/launcher.hpp"
+#include "runtime/cli/actor_verbs.hpp"
+#include "runtime/cli/forward.hpp"
+#include "runtime/cli/verb.hpp"
+#include "runtime/duration.hpp"
+#include "actors/launch/manifest.hpp"
+
+namespace sluice::cli {
+
+namespace {
+
+struct launch_flags {
+  std::string manifest;
+  bool keep = false;
+  std::string grace = "5s";
+};
+
+// Shell agents call the same sluice that launched them, wherever it is installed: the one
+// next to this sluice-actors.
+std::string own_sluice() {
+  const auto dir = own_directory();
+  return dir.empty() ? std::string() : (dir / "sluice").string();
+}
+
+int run_launch(const global_options& globals, const launch_flags& f) {
+  auto m = runtime::load_manifest(f.manifest);
+  if (!m)
+    throw cli_error{m.err().code == runtime::errc::invalid_argument ? exit_code::bad_input
+                                                                    : exit_code::io_error,
+                    m.err().message};
+  auto grace = runtime::parse_duration(f.grace, "--grace");
+  if (!grace) throw cli_error{exit_code::usage, grace.err().message};
+
+  actors::launch_options opts;
+  opts.bus = {globals.dir, globals.bus};
+  opts.keep = f.keep;
+  opts.grace = std::chrono::duration_cast<std::chrono::milliseconds>(grace.value());
+  opts.sluice_bin = own_sluice();
+  auto code = actors::launch(m.value(), opts);
+  if (!code) throw cli_error{exit_code::os_error, code.err().message};
+  return code.value();
+}
+
+}  // namespace
+
+void add_launch_verbs(CLI::App& app, cli_state& state) {
+  auto flags = std::make_shared<launch_flags>();
+  auto* cmd = app.add_subcommand("launch", actor_verb_description("launch"));
+  cmd->add_option("manifest", flags->manifest, "the manifest (see examples/swarm.toml)")
+      ->required();
+  cmd->add_flag("--keep", flags->keep,
+                "leave the bus (inboxes, bus.ctl, logs) in place afterwards");
+  cmd->add_option("--grace", flags->grace,
+                  "time between SIGTERM and SIGKILL when stopping (default 5s)");
+  cmd->callback([&state, flags] {
+    state.action = [&state, flags] { return run_launch(state.globals, *flags); };
+  });
+}
+
+}  // namespace sluice::cli

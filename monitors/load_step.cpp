@@ -1,0 +1,157 @@
+#include "monitors/load_step.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include "monitors/load_sources.hpp"
+#include "runtime/config.hpp"
+
+namespace sluice::actors {
+namespace {
+
+std::optional<std::string> slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) return std::nullopt;
+  return text;
+}
+
+unsigned bit(load_source s) noexcept { return 1U << static_cast<unsigned>(s); }
+
+double online_cpus() noexcept {
+  const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<double>(n) : 1.0;
+}
+
+runtime::load_level to_runtime(monitors::load_level l) noexcept {
+  switch (l) {
+    case monitors::load_level::low: return runtime::load_level::low;
+    case monitors::load_level::medium: return runtime::load_level::medium;
+    case monitors::load_level::high: return runtime::load_level::high;
+  }
+  return runtime::load_level::unknown;
+}
+
+std::optional<monitors::load_level> from_runtime(runtime::load_level l) noexcept {
+  switch (l) {
+    case runtime::load_level::low: return monitors::load_level::low;
+    case runtime::load_level::medium: return monitors::load_level::medium;
+    case runtime::load_level::high: return monitors::load_level::high;
+    case runtime::load_level::unknown: break;
+  }
+  return std::nullopt;
+}
+
+std::filesystem::path or_default(const std::filesystem::path& p, const std::filesystem::path& dir,
+                                 const char* name) {
+  return p.empty() ? dir / name : p;
+}
+
+}  // namespace
+
+const char* to_string(load_source s) noexcept {
+  switch (s) {
+    case load_source::stat: return "stat";
+    case load_source::psi: return "psi";
+    case load_source::loadavg: return "loadavg";
+  }
+  return "unknown";
+}
+
+load_sampler::load_sampler(std::filesystem::path proc_dir, load_source preferred)
+    : proc_dir_(std::move(proc_dir)), preferred_(preferred) {}
+
+std::optional<double> load_sampler::read(load_source s, bool& available) {
+  const char* file = s == load_source::stat ? "stat"
+                     : s == load_source::psi ? "pressure/cpu"
+                                             : "loadavg";
+  const auto path = proc_dir_ / file;
+  const auto text = slurp(path);
+  std::optional<double> load;
+  available = false;
+  if (text) {
+    if (s == load_source::stat) {
+      if (auto t = monitors::parse_proc_stat(*text)) {
+        available = true;
+        load = meter_.step(*t);
+      }
+    } else if (s == load_source::psi) {
+      if (auto r = monitors::parse_psi(*text)) {
+        available = true;
+        load = monitors::psi_load(*r);
+      }
+    } else if (auto l = monitors::parse_loadavg(*text)) {
+      available = true;
+      load = *l / online_cpus();
+    }
+  }
+  if (!available && !(warned_ & bit(s))) {
+    warned_ |= bit(s);
+    spdlog::warn("load source {} ({}) is {}; falling back", to_string(s), path.string(),
+                 text ? "not in the expected format" : "missing or unreadable");
+  }
+  return load;
+}
+
+load_sampler::reading load_sampler::sample() {
+  std::vector<load_source> order{preferred_};
+  if (preferred_ == load_source::psi) order.push_back(load_source::stat);
+  order.push_back(preferred_ == load_source::loadavg ? load_source::stat : load_source::loadavg);
+  for (auto s : order) {
+    bool available = false;
+    auto load = read(s, available);
+    if (available) return {load, s};
+  }
+  return {std::nullopt, order.back()};
+}
+
+runtime::result<load_step> load_step::open(const monitor_settings& s) {
+  if (auto bad = monitors::validate(s.load)) return runtime::error{runtime::errc::invalid_argument, *bad};
+  const runtime::rate_policy initial{runtime::defaults::batch_size,
+                                     static_cast<std::uint32_t>(runtime::defaults::backpressure_wait.count())};
+  auto ctl = runtime::bus_control::open_or_create(s.bus_dir, initial);
+  if (!ctl) return ctl.err();
+  // Resume from the level the last monitor published, so hysteresis spans restarts and
+  // one-shot `apply-rate-limit` runs.
+  monitors::load_policy policy{s.load};
+  if (const auto last = ctl->load(); last.updated_ns != 0) {
+    if (const auto level = from_runtime(last.level)) policy = monitors::load_policy{s.load, *level};
+  }
+  return load_step{s, std::move(ctl.value()), policy};
+}
+
+load_step::load_step(const monitor_settings& s, runtime::bus_control ctl, monitors::load_policy policy)
+    : sampler_(s.proc_dir, s.source),
+      policy_(policy),
+      ctl_(std::move(ctl)),
+      metrics_(or_default(s.metrics_file, s.bus_dir, runtime::defaults::metrics_file_name)) {}
+
+load_step_result load_step::step(std::chrono::steady_clock::time_point now,
+                                 std::chrono::nanoseconds valid_for) {
+  const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+  ctl_.beat(static_cast<std::int32_t>(::getpid()), now_ns);
+  const auto r = sampler_.sample();
+  load_step_result out{r.load, r.source, std::nullopt};
+  if (!r.load) return out;
+  const auto d = policy_.step(*r.load);
+  out.decision = d;
+  const auto milli = static_cast<std::uint32_t>(std::lround(std::clamp(d.load, 0.0, 1000.0) * 1000.0));
+  ctl_.publish({d.setting.batch_size, d.setting.wait_ms}, milli, to_runtime(d.level), now_ns,
+               valid_for.count());
+  if (d.changed)
+    spdlog::info("load {:.2f} per cpu ({}): {} -> batch {}, wait {} ms", d.load, to_string(r.source),
+                 to_string(d.level), d.setting.batch_size, d.setting.wait_ms);
+  (void)metrics_.emit("system.load_per_cpu", d.load, "ratio", {{"source", to_string(r.source)}});
+  (void)metrics_.emit("rate_limit.batch_size", d.setting.batch_size, "count");
+  (void)metrics_.emit("rate_limit.backpressure_wait_ms", d.setting.wait_ms, "milliseconds");
+  return out;
+}
+
+}  // namespace sluice::actors

@@ -1,0 +1,35 @@
+#pragma once
+// One overflow-monitor step without CAF: sample every inbox of the bus, run the pure
+// overflow monitor, append metric and alert lines. The overflow actor runs it on a timer.
+#include <chrono>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "monitors/monitor_actors.hpp"
+#include "monitors/overflow.hpp"
+#include "runtime/alert_sink.hpp"
+#include "runtime/metric_sink.hpp"
+
+namespace sluice::actors {
+
+class overflow_step {
+ public:
+  explicit overflow_step(const monitor_settings& s);
+
+  monitors::overflow_report step(std::chrono::steady_clock::time_point now);
+
+ private:
+  // Every inbox of the bus; one that cannot be opened is skipped (logged once per name).
+  std::vector<monitors::inbox_sample> sample_inboxes();
+  void emit(const monitors::alert_event& e);
+
+  std::filesystem::path bus_dir_;
+  monitors::overflow_monitor monitor_;
+  runtime::metric_sink metrics_;
+  runtime::alert_sink alerts_;
+  std::set<std::string> warned_;
+};
+
+}  // namespace sluice::actors

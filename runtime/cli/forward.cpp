@@ -1,0 +1,51 @@
+#include "runtime/cli/forward.hpp"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "runtime/cli/actor_verbs.hpp"
+#include "runtime/cli/verb.hpp"
+
+namespace sluice::cli {
+
+std::filesystem::path own_directory() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path{} : self.parent_path();
+}
+
+void exec_actors(std::string_view verb, char** argv) {
+  const auto dir = own_directory();
+  const std::string what = std::string(verb) + " runs in " + actors_executable;
+  if (dir.empty()) {
+    throw cli_error{exit_code::unavailable,
+                    what +
+                        ", but /proc/self/exe is unreadable so its directory is unknown: "
+                        "mount /proc"};
+  }
+  const auto target = dir / actors_executable;
+  ::execv(target.c_str(), argv);
+  const int err = errno;
+  throw cli_error{exit_code::unavailable,
+                  what + ", which could not be started (" + target.string() + ": " +
+                      std::strerror(err) +
+                      "): install it next to this sluice, from the same build"};
+}
+
+void add_forwarded_verbs(CLI::App& app, cli_state& state) {
+  for (const auto& verb : actor_verbs) {
+    auto* cmd = app.add_subcommand(verb.name, verb.description);
+    cmd->set_help_flag();     // --help belongs to the real verb in sluice-actors
+    cmd->fallthrough(false);  // so do global flags after the verb: sluice-actors parses argv
+    cmd->prefix_command();    // everything after the verb, unparsed
+    cmd->callback([&state, name = verb.name] {
+      state.action = [&state, name]() -> int { exec_actors(name, state.argv); };
+    });
+  }
+}
+
+}  // namespace sluice::cli

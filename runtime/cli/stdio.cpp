@@ -1,0 +1,79 @@
+#include "runtime/cli/stdio.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "runtime/cli/verb.hpp"
+
+namespace sluice::cli {
+
+std::string read_payload(std::string_view arg, std::size_t limit) {
+  if (arg != "-") {
+    if (arg.size() > limit) {
+      throw cli_error{
+          exit_code::bad_input,
+          "payload is " + std::to_string(arg.size()) + " bytes, the inbox takes at most " +
+              std::to_string(limit) +
+              ": send a path to a file instead, or raise SLUICE_SLOT_SIZE for a new bus"};
+    }
+    return std::string(arg);
+  }
+  std::string data;
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw cli_error{exit_code::io_error,
+                      std::string("cannot read the payload from stdin: ") + std::strerror(errno) +
+                          ": pipe or redirect the payload into sluice, or pass it as an argument"};
+    }
+    data.append(buf, static_cast<std::size_t>(n));
+    // One byte of slack for the trailing newline that is stripped below.
+    if (data.size() > limit + 1) {
+      throw cli_error{
+          exit_code::bad_input,
+          "payload on stdin is more than " + std::to_string(limit) +
+              " bytes, the most the inbox takes: send a path to a file instead, or raise "
+              "SLUICE_SLOT_SIZE for a new bus"};
+    }
+  }
+  if (!data.empty() && data.back() == '\n') data.pop_back();
+  if (data.size() > limit) {
+    throw cli_error{exit_code::bad_input,
+                    "payload on stdin is " + std::to_string(data.size()) +
+                        " bytes, the inbox takes at most " + std::to_string(limit) +
+                        ": send a path to a file instead, or raise SLUICE_SLOT_SIZE for a new bus"};
+  }
+  return data;
+}
+
+void require_writable_stdout() {
+  // A zero-byte write checks that the descriptor is open for writing (EBADF otherwise)
+  // without writing anything.
+  if (::write(STDOUT_FILENO, "", 0) < 0 && errno == EBADF) {
+    throw cli_error{exit_code::io_error,
+                    "stdout is closed: nothing was read or consumed; give sluice somewhere to "
+                    "write (> file, | command, or > /dev/null to discard)"};
+  }
+}
+
+bool write_fully(std::string_view text) noexcept {
+  const char* p = text.data();
+  std::size_t left = text.size();
+  while (left > 0) {
+    const ssize_t n = ::write(STDOUT_FILENO, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace sluice::cli
