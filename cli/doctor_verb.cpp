@@ -15,6 +15,7 @@
 #include "runtime/cli/verb.hpp"
 #include "inbox/doctor/doctor.hpp"
 #include "runtime/bus_dir.hpp"
+#include "runtime/inbox_stats.hpp"
 
 namespace sluice::cli {
 
@@ -41,10 +42,12 @@ nlohmann::ordered_json describe(const inbox::diagnosis& d) {
   j["consumer"] = {{"recorded_pid", d.recorded_consumer_pid},
                    {"recorded_pid_alive", d.recorded_consumer_alive},
                    {"lock_held", d.consumer_lock_held}};
-  j["counters"] = {
-      {"enqueued", d.counters.enqueued},   {"dequeued", d.counters.dequeued},
-      {"abandoned", d.counters.abandoned}, {"corrupt", d.counters.corrupt},
-      {"dropped", d.counters.dropped},     {"rejected_full", d.counters.rejected_full}};
+  auto& counters = j["counters"] = nlohmann::ordered_json::object();
+  for (std::size_t i = 0; i < runtime::inbox_stat_count; ++i) {
+    const auto& row = runtime::inbox_stat_table[i];
+    if ((row.shown & runtime::in_doctor) != 0)
+      counters[row.key] = runtime::json_value(row, d.counters);
+  }
   j["leaked_admissions"] = d.leaked_admissions;
   auto& problems = j["problems"] = nlohmann::ordered_json::array();
   for (const auto& f : d.findings) {

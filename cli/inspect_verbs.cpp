@@ -15,6 +15,7 @@
 #include "runtime/cli/verb.hpp"
 #include "actors/bridge/status.hpp"
 #include "runtime/bus_dir.hpp"
+#include "runtime/inbox_stats.hpp"
 
 namespace sluice::cli {
 
@@ -27,10 +28,9 @@ void print(const std::string& text) {
   }
 }
 
-// The seed's integer percent: size * 100 / capacity, rounded down. Messages in the critical
-// reserve count too, so a full inbox holding critical messages reads above 100.
+// The seed's integer percent of the regular capacity, rounded down (0..100).
 std::uint64_t utilization(const inbox::stats& s) {
-  return s.capacity == 0 ? 0 : s.size * 100 / s.capacity;
+  return static_cast<std::uint64_t>(runtime::utilization_percent(s));
 }
 
 int run_count(const global_options& globals, const std::string& agent) {
@@ -64,13 +64,10 @@ nlohmann::ordered_json stats_entry(const std::filesystem::path& dir, const std::
       return entry;
     }
     const auto s = box->snapshot();
-    entry["size"] = s.size;
-    entry["utilization"] = utilization(s);
-    entry["max_size"] = s.capacity;
-    entry["enqueued"] = s.enqueued;
-    entry["dequeued"] = s.dequeued;
-    entry["rejected_full"] = s.rejected_full;
-    entry["dropped"] = s.dropped;
+    for (std::size_t i = 0; i < runtime::inbox_stat_count; ++i) {
+      const auto& row = runtime::inbox_stat_table[i];
+      if ((row.shown & runtime::in_get_stats) != 0) entry[row.key] = runtime::json_value(row, s);
+    }
     entry["breaker"] = backpressure::to_string(backpressure::inspect(box->breaker()).state);
     // The outbound inbox of a `sluice bridge` (bridge-<peer>) also shows its link.
     if (auto link = runtime::bridge_status_of_inbox(dir, agent))
@@ -117,7 +114,8 @@ void add_inspect_verbs(CLI::App& app, cli_state& state) {
   agent_verb(app, state, "check-capacity",
              "exit 0 when the inbox has room (a missing inbox has room), 1 when it is full",
              run_check_capacity);
-  agent_verb(app, state, "get-utilization", "print size*100/capacity as an integer percent",
+  agent_verb(app, state, "get-utilization",
+             "print the regular messages pending as an integer percent of the capacity (0-100)",
              run_utilization);
   auto* stats_cmd = app.add_subcommand(
       "get-stats", "print a JSON array with every inbox's size, capacity, counters and breaker");

@@ -5,6 +5,7 @@
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
+#include "runtime/inbox_stats.hpp"
 #include "runtime/prometheus.hpp"
 
 namespace sluice::actors {
@@ -28,17 +29,12 @@ double breaker_gauge(backpressure::breaker_state s) noexcept {
 void add_inbox(std::vector<runtime::prom_sample>& out, inbox::inbox& box) {
   const auto s = box.snapshot();
   const auto labels = std::vector<std::pair<std::string, std::string>>{{"agent", box.agent()}};
-  auto add = [&](const runtime::prom_family& f, double v) { out.push_back({&f, labels, v}); };
-  add(runtime::prom::inbox_messages, static_cast<double>(s.size));
-  add(runtime::prom::inbox_capacity, s.capacity);
-  add(runtime::prom::inbox_utilization_ratio,
-      s.capacity == 0 ? 0.0 : static_cast<double>(s.size) / s.capacity);
-  add(runtime::prom::messages_enqueued_total, static_cast<double>(s.enqueued));
-  add(runtime::prom::messages_dequeued_total, static_cast<double>(s.dequeued));
-  add(runtime::prom::send_rejected_full_total, static_cast<double>(s.rejected_full));
-  add(runtime::prom::backpressure_waits_total, static_cast<double>(s.backpressure_waits));
-  add(runtime::prom::circuit_breaker_state,
-      breaker_gauge(backpressure::inspect(box.breaker()).state));
+  for (std::size_t i = 0; i < runtime::inbox_stat_count; ++i) {
+    const auto& row = runtime::inbox_stat_table[i];
+    if (row.prom.name != nullptr) out.push_back({&row.prom, labels, runtime::prom_value(row, s)});
+  }
+  out.push_back({&runtime::prom::circuit_breaker_state, labels,
+                 breaker_gauge(backpressure::inspect(box.breaker()).state)});
 }
 
 void add_control(std::vector<runtime::prom_sample>& out, const std::filesystem::path& dir) {

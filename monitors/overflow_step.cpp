@@ -8,6 +8,7 @@
 #include "inbox/inbox.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
+#include "runtime/inbox_stats.hpp"
 
 namespace sluice::actors {
 namespace {
@@ -41,7 +42,8 @@ nlohmann::json optional_number(const std::optional<double>& v) {
 
 }  // namespace
 
-std::vector<monitors::inbox_sample> overflow_step::sample_inboxes() {
+std::vector<monitors::inbox_sample> overflow_step::sample_inboxes(
+    std::vector<std::pair<std::string, inbox::stats>>& stats) {
   std::vector<monitors::inbox_sample> out;
   for (const auto& agent : runtime::list_agents(bus_dir_)) {
     auto box = inbox::inbox::open(bus_dir_, agent);
@@ -51,7 +53,10 @@ std::vector<monitors::inbox_sample> overflow_step::sample_inboxes() {
       continue;
     }
     const auto s = box->snapshot();
-    out.push_back({agent, s.size, s.capacity, s.enqueued, s.dequeued});
+    // The overflow alerts are about the regular capacity; the critical reserve is apart.
+    const std::uint64_t regular = s.size - std::min(s.size, s.size_by_lane[inbox::critical_lane]);
+    out.push_back({agent, regular, s.capacity, s.enqueued, s.dequeued});
+    stats.emplace_back(agent, s);
   }
   return out;
 }
@@ -63,10 +68,16 @@ overflow_step::overflow_step(const monitor_settings& s)
       alerts_(or_default(s.alert_file, s.bus_dir, runtime::defaults::alert_file_name)) {}
 
 monitors::overflow_report overflow_step::step(std::chrono::steady_clock::time_point now) {
-  auto report = monitor_.step(sample_inboxes(), now);
-  for (const auto& v : report.inboxes) {
-    (void)metrics_.emit("inbox.size", static_cast<double>(v.size), "count", {{"agent", v.agent}});
-    (void)metrics_.emit("inbox.utilization", percent(v.utilization), "percent", {{"agent", v.agent}});
+  std::vector<std::pair<std::string, inbox::stats>> stats;
+  auto report = monitor_.step(sample_inboxes(stats), now);
+  for (const auto& [agent, s] : stats) {
+    for (std::size_t i = 0; i < runtime::inbox_stat_count; ++i) {
+      const auto& row = runtime::inbox_stat_table[i];
+      if (row.metric == nullptr) continue;
+      (void)metrics_.emit(row.metric, runtime::metric_value(row, s),
+                          row.kind == runtime::stat_kind::percent ? "percent" : "count",
+                          {{"agent", agent}});
+    }
   }
   for (const auto& e : report.alerts) emit(e);
   return report;

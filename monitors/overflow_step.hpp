@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "inbox/inbox.hpp"
 #include "monitors/monitor_actors.hpp"
 #include "monitors/overflow.hpp"
 #include "runtime/alert_sink.hpp"
@@ -22,7 +24,9 @@ class overflow_step {
 
  private:
   // Every inbox of the bus; one that cannot be opened is skipped (logged once per name).
-  std::vector<monitors::inbox_sample> sample_inboxes();
+  // One sample per inbox for the monitor, and each inbox's statistics for the metric lines.
+  std::vector<monitors::inbox_sample> sample_inboxes(
+      std::vector<std::pair<std::string, inbox::stats>>& stats);
   void emit(const monitors::alert_event& e);
 
   std::filesystem::path bus_dir_;

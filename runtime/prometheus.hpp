@@ -21,7 +21,8 @@ struct prom_family {
   const char* help;
 };
 
-// The families sluice exports (issue 6), so every producer spells them the same way.
+// The families sluice exports, so every producer spells them the same way. The per-inbox ones
+// are shown through runtime/inbox_stats.hpp.
 namespace prom {
 inline constexpr prom_family inbox_messages{"sluice_inbox_messages", prom_type::gauge,
                                             "Messages pending in the inbox, all lanes."};
@@ -29,7 +30,25 @@ inline constexpr prom_family inbox_capacity{"sluice_inbox_capacity", prom_type::
                                             "Regular slots of the inbox (MAX_INBOX_SIZE)."};
 inline constexpr prom_family inbox_utilization_ratio{
     "sluice_inbox_utilization_ratio", prom_type::gauge,
-    "Pending messages divided by capacity (0 to 1)."};
+    "Regular messages pending divided by the regular capacity (0 to 1)."};
+inline constexpr prom_family inbox_critical_messages{
+    "sluice_inbox_critical_messages", prom_type::gauge,
+    "Critical messages pending in the inbox's reserve."};
+inline constexpr prom_family inbox_critical_capacity{
+    "sluice_inbox_critical_capacity", prom_type::gauge,
+    "Slots of the inbox's critical reserve."};
+inline constexpr prom_family messages_dropped_total{
+    "sluice_messages_dropped_total", prom_type::counter,
+    "Messages evicted by senders that asked for drop-oldest."};
+inline constexpr prom_family slots_abandoned_total{
+    "sluice_slots_abandoned_total", prom_type::counter,
+    "Slots skipped because their producer died before publishing."};
+inline constexpr prom_family slots_corrupt_total{
+    "sluice_slots_corrupt_total", prom_type::counter,
+    "Slots skipped, or pushes refused, because the inbox file lied."};
+inline constexpr prom_family send_failures_total{
+    "sluice_send_failures_total", prom_type::counter,
+    "Sends that gave up: the inbox stayed full until their deadline."};
 inline constexpr prom_family messages_enqueued_total{
     "sluice_messages_enqueued_total", prom_type::counter, "Messages accepted into the inbox."};
 inline constexpr prom_family messages_dequeued_total{
