@@ -52,7 +52,7 @@ struct bus_view {
   std::optional<runtime::rate_policy> policy;
   std::optional<runtime::load_reading> load;
   std::map<std::string, std::vector<std::string>> alerts;  // agent -> "severity type"
-  std::vector<runtime::bridge_link_status> bridges;        // from bridge-<peer>.json
+  std::vector<actors::bridge_link_status> bridges;        // from bridge-<peer>.json
   std::chrono::steady_clock::time_point at;
 };
 
@@ -137,7 +137,7 @@ bus_view collect(const std::filesystem::path& dir, const std::filesystem::path& 
     v.load = ctl->load();
   }
   v.alerts = active_alerts(alert_file);
-  v.bridges = runtime::read_bridge_statuses(dir);
+  v.bridges = actors::read_bridge_statuses(dir);
   return v;
 }
 

@@ -8,7 +8,7 @@
 #include "runtime/inbox_stats.hpp"
 #include "runtime/prometheus.hpp"
 
-namespace sluice::actors {
+namespace sluice::monitors {
 namespace {
 
 // Not in runtime::prom because only the load monitor's exposition has it.
@@ -70,4 +70,4 @@ runtime::status write_bus_metrics(const std::filesystem::path& bus_dir) {
   return runtime::write_file_atomically(bus_dir / prom_file_name, render_bus_metrics(bus_dir));
 }
 
-}  // namespace sluice::actors
+}  // namespace sluice::monitors

@@ -7,7 +7,7 @@
 
 #include "runtime/result.hpp"
 
-namespace sluice::actors {
+namespace sluice::monitors {
 
 inline constexpr const char* prom_file_name = "metrics.prom";
 
@@ -18,4 +18,4 @@ std::string render_bus_metrics(const std::filesystem::path& bus_dir);
 // render_bus_metrics written to <bus_dir>/metrics.prom atomically.
 runtime::status write_bus_metrics(const std::filesystem::path& bus_dir);
 
-}  // namespace sluice::actors
+}  // namespace sluice::monitors

@@ -12,7 +12,7 @@
 #include "monitors/load_sources.hpp"
 #include "runtime/config.hpp"
 
-namespace sluice::actors {
+namespace sluice::monitors {
 namespace {
 
 std::optional<std::string> slurp(const std::filesystem::path& p) {
@@ -154,4 +154,4 @@ load_step_result load_step::step(std::chrono::steady_clock::time_point now,
   return out;
 }
 
-}  // namespace sluice::actors
+}  // namespace sluice::monitors

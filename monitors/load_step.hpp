@@ -14,7 +14,7 @@
 #include "runtime/metric_sink.hpp"
 #include "runtime/result.hpp"
 
-namespace sluice::actors {
+namespace sluice::monitors {
 
 // Reads load per CPU from /proc. When the chosen source is missing or unreadable it falls
 // back (psi -> stat -> loadavg, stat -> loadavg, loadavg -> stat) and warns once per source.
@@ -63,4 +63,4 @@ class load_step {
   runtime::metric_sink metrics_;
 };
 
-}  // namespace sluice::actors
+}  // namespace sluice::monitors

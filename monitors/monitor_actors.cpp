@@ -15,7 +15,7 @@
 #include "monitors/overflow_step.hpp"
 #include "monitors/monitor_actors.hpp"
 
-namespace sluice::actors {
+namespace sluice::monitors {
 namespace {
 
 using monitor_tick_atom = caf::atom_constant<caf::atom("montick")>;
@@ -107,4 +107,4 @@ caf::actor spawn_load_monitor(caf::actor_system& sys, const monitor_settings& s)
   return sys.spawn(load_actor, s);
 }
 
-}  // namespace sluice::actors
+}  // namespace sluice::monitors

@@ -2,11 +2,11 @@
 // The monitor actors (DESIGN.md section 5), for `sluice launch` and `sluice monitor-*`.
 //
 //   caf::actor_system sys{cfg};
-//   sluice::actors::monitor_settings s;
+//   sluice::monitors::monitor_settings s;
 //   s.bus_dir = dir;
 //   s.interval = std::chrono::milliseconds(1000);
-//   auto overflow = sluice::actors::spawn_overflow_monitor(sys, s);
-//   auto load = sluice::actors::spawn_load_monitor(sys, s);
+//   auto overflow = sluice::monitors::spawn_overflow_monitor(sys, s);
+//   auto load = sluice::monitors::spawn_load_monitor(sys, s);
 //   ...
 //   caf::anon_send_exit(overflow, caf::exit_reason::user_shutdown);
 //
@@ -22,7 +22,7 @@
 #include "monitors/alert.hpp"
 #include "monitors/load_policy.hpp"
 
-namespace sluice::actors {
+namespace sluice::monitors {
 
 enum class load_source { stat, psi, loadavg };
 const char* to_string(load_source) noexcept;
@@ -43,4 +43,4 @@ struct monitor_settings {
 caf::actor spawn_overflow_monitor(caf::actor_system& sys, const monitor_settings& s);
 caf::actor spawn_load_monitor(caf::actor_system& sys, const monitor_settings& s);
 
-}  // namespace sluice::actors
+}  // namespace sluice::monitors

@@ -41,16 +41,16 @@ struct monitor_flags {
   std::string http;         // host:port, empty: no endpoint
 };
 
-actors::load_source parse_source(const std::string& s) {
-  if (s == "stat") return actors::load_source::stat;
-  if (s == "psi") return actors::load_source::psi;
-  if (s == "loadavg") return actors::load_source::loadavg;
+monitors::load_source parse_source(const std::string& s) {
+  if (s == "stat") return monitors::load_source::stat;
+  if (s == "psi") return monitors::load_source::psi;
+  if (s == "loadavg") return monitors::load_source::loadavg;
   throw cli_error{exit_code::usage, "--load-source " + quote(s) + ": expected stat, psi or loadavg"};
 }
 
 // Everything both monitors need, from flags > environment > sluice.toml > defaults.
-actors::monitor_settings settings_from(const global_options& globals, const monitor_flags& f) {
-  actors::monitor_settings s;
+monitors::monitor_settings settings_from(const global_options& globals, const monitor_flags& f) {
+  monitors::monitor_settings s;
   s.bus_dir = resolve_bus_dir(globals);
   if (auto made = runtime::ensure_bus_dir(s.bus_dir, sharing_of(globals)); !made) fail(made.err());
   runtime::config config{s.bus_dir};
@@ -72,17 +72,17 @@ actors::monitor_settings settings_from(const global_options& globals, const moni
   return s;
 }
 
-using spawn_fn = caf::actor (*)(caf::actor_system&, const actors::monitor_settings&);
+using spawn_fn = caf::actor (*)(caf::actor_system&, const monitors::monitor_settings&);
 
 // Runs the given monitors until SIGINT or SIGTERM. The signals are blocked before the actor
 // system starts, so its threads inherit the mask and only this thread's sigwait sees them.
-int run_foreground(const actors::monitor_settings& s, const std::string& http,
+int run_foreground(const monitors::monitor_settings& s, const std::string& http,
                    const std::vector<spawn_fn>& spawns) {
   std::unique_ptr<runtime::metrics_http_server> server;
   if (!http.empty()) {
     const auto at = take(runtime::parse_http_endpoint(http, "--http"));
     server = take(runtime::metrics_http_server::start(at, [dir = s.bus_dir] {
-      return actors::render_bus_metrics(dir);
+      return monitors::render_bus_metrics(dir);
     }));
   }
   sigset_t stop_signals;
@@ -108,10 +108,10 @@ int run_foreground(const actors::monitor_settings& s, const std::string& http,
 
 // One adjustment. /proc/stat needs two readings, so a stat source is read twice, a short
 // measuring window apart (the window is the measurement, not a wait for something).
-int apply_once(const actors::monitor_settings& s) {
-  auto step = take(actors::load_step::open(s));
+int apply_once(const monitors::monitor_settings& s) {
+  auto step = take(monitors::load_step::open(s));
   auto r = step.step(std::chrono::steady_clock::now());
-  if (!r.decision && r.source == actors::load_source::stat) {
+  if (!r.decision && r.source == monitors::load_source::stat) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     r = step.step(std::chrono::steady_clock::now());
   }
@@ -121,7 +121,7 @@ int apply_once(const actors::monitor_settings& s) {
                     "/proc/loadavg); bus.ctl left unchanged"};
   const auto& d = *r.decision;
   const nlohmann::json out{{"load_per_cpu", std::round(d.load * 1000.0) / 1000.0},
-                           {"source", actors::to_string(r.source)},
+                           {"source", monitors::to_string(r.source)},
                            {"level", monitors::to_string(d.level)},
                            {"batch_size", d.setting.batch_size},
                            {"backpressure_wait_ms", d.setting.wait_ms},
@@ -160,7 +160,7 @@ void add_monitor_verbs(CLI::App& app, cli_state& state) {
   o->callback([&state, overflow] {
     state.action = [&state, overflow] {
       return run_foreground(settings_from(state.globals, *overflow), overflow->http,
-                            {&actors::spawn_overflow_monitor});
+                            {&monitors::spawn_overflow_monitor});
     };
   });
 
@@ -171,7 +171,7 @@ void add_monitor_verbs(CLI::App& app, cli_state& state) {
   add_http_flag(r, *rate);
   r->callback([&state, rate] {
     state.action = [&state, rate] {
-      return run_foreground(settings_from(state.globals, *rate), rate->http, {&actors::spawn_load_monitor});
+      return run_foreground(settings_from(state.globals, *rate), rate->http, {&monitors::spawn_load_monitor});
     };
   });
 

@@ -10,7 +10,7 @@
 #include "runtime/config.hpp"
 #include "runtime/inbox_stats.hpp"
 
-namespace sluice::actors {
+namespace sluice::monitors {
 namespace {
 
 std::filesystem::path or_default(const std::filesystem::path& p, const std::filesystem::path& dir,
@@ -105,4 +105,4 @@ void overflow_step::emit(const monitors::alert_event& e) {
   (void)alerts_.emit(type, to_runtime(e.transition.level), to_runtime(e.transition.state), message, meta);
 }
 
-}  // namespace sluice::actors
+}  // namespace sluice::monitors

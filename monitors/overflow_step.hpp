@@ -14,7 +14,7 @@
 #include "runtime/alert_sink.hpp"
 #include "runtime/metric_sink.hpp"
 
-namespace sluice::actors {
+namespace sluice::monitors {
 
 class overflow_step {
  public:
@@ -36,4 +36,4 @@ class overflow_step {
   std::set<std::string> warned_;
 };
 
-}  // namespace sluice::actors
+}  // namespace sluice::monitors

@@ -374,9 +374,9 @@ struct reporter_state {
 
 using reporter_actor = caf::stateful_actor<reporter_state>;
 
-runtime::bridge_link_status snapshot(bridge_context& ctx, const std::string& peer_name,
+actors::bridge_link_status snapshot(bridge_context& ctx, const std::string& peer_name,
                                      bridge_peer& p) {
-  runtime::bridge_link_status st;
+  actors::bridge_link_status st;
   st.peer = peer_name;
   st.name = ctx.name;
   st.outbound = backpressure::outbound_inbox(peer_name);
@@ -406,7 +406,7 @@ void report(reporter_state& s, bool final_report) {
     if (!backpressure::is_valid_peer_name(name)) continue;
     auto st = snapshot(*s.ctx, name, *p);
     if (final_report) st.state = "stopped";
-    if (auto ok = runtime::write_bridge_status(s.ctx->bus_dir, st); !ok && !s.write_failed_logged) {
+    if (auto ok = actors::write_bridge_status(s.ctx->bus_dir, st); !ok && !s.write_failed_logged) {
       s.write_failed_logged = true;
       spdlog::warn("bridge {}: {}", s.ctx->name, ok.err().message);
     }

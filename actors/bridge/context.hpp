@@ -39,7 +39,7 @@ struct bridge_peer {
   std::string state = "connecting";
   std::string error;
   std::string endpoint;
-  backpressure::recent_ids delivered{remembered_ids};  // receiver: drop resends
+  actors::recent_ids delivered{remembered_ids};  // receiver: drop resends
   std::unordered_set<std::uint64_t> transmitted;       // sender: ids of the uncommitted batch
 
   void set_state(std::string s, std::string err = {}) {

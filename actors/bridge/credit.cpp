@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace sluice::backpressure {
+namespace sluice::actors {
 
 void credit_window::load(std::vector<entry> batch) {
   batch_ = std::move(batch);
@@ -121,4 +121,4 @@ void recent_ids::insert(std::uint64_t id) {
   }
 }
 
-}  // namespace sluice::backpressure
+}  // namespace sluice::actors

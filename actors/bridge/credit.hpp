@@ -24,7 +24,7 @@
 #include <unordered_set>
 #include <vector>
 
-namespace sluice::backpressure {
+namespace sluice::actors {
 
 // Sending side: one outbound batch in flight at a time, sent strictly in order.
 class credit_window {
@@ -114,4 +114,4 @@ class recent_ids {
   std::unordered_set<std::uint64_t> set_;
 };
 
-}  // namespace sluice::backpressure
+}  // namespace sluice::actors

@@ -1,5 +1,5 @@
 // The sender and receiver actors of a bridge connection. All flow-control arithmetic lives in
-// backpressure::credit_window / credit_ledger; these behaviors move messages between inboxes
+// actors::credit_window / credit_ledger; these behaviors move messages between inboxes
 // and the wire and keep the counters that bridge-<peer>.json shows.
 #include "actors/bridge/link.hpp"
 
@@ -61,7 +61,7 @@ struct sender_state {
   caf::actor far_receiver;
   std::optional<inbox::inbox> box;  // declared before cons: the inbox outlives its consumer
   std::optional<inbox::consumer> cons;
-  backpressure::credit_window win;
+  actors::credit_window win;
   std::vector<frame> frames;
   std::vector<inbox::received_message> buf;
   bool open_error_logged = false;
@@ -145,7 +145,7 @@ void pump(sender_actor* self) {
     self->delayed_send(self, idle_poll, pump_atom::value);
     return;
   }
-  std::vector<backpressure::credit_window::entry> entries;
+  std::vector<actors::credit_window::entry> entries;
   entries.reserve(n);
   s.frames.clear();
   s.frames.reserve(n);
@@ -222,7 +222,7 @@ struct receiver_state {
   caf::actor far_sender;
   std::map<std::string, inbox::inbox> boxes;
   std::set<std::string> failed_logged;
-  backpressure::credit_ledger ledger;
+  actors::credit_ledger ledger;
   std::deque<incoming> parked;  // in arrival order: delivery stays in order behind a full inbox
   static inline const char* name = "sluice.bridge.receiver";
 };

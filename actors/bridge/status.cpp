@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-namespace sluice::runtime {
+namespace sluice::actors {
 
 namespace {
 
@@ -59,22 +59,22 @@ std::string to_json(const bridge_link_status& s) {
   return to_object(s).dump();
 }
 
-status write_bridge_status(const std::filesystem::path& bus_dir, const bridge_link_status& s) {
+runtime::status write_bridge_status(const std::filesystem::path& bus_dir, const bridge_link_status& s) {
   const auto target = bridge_status_file(bus_dir, s.peer);
   auto tmp = target;
   tmp += ".tmp" + std::to_string(::getpid());
   const std::string text = to_json(s) + "\n";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
-    return error{errc::io_error, "cannot write " + tmp.string() + ": " + std::strerror(errno)};
+    return runtime::error{runtime::errc::io_error, "cannot write " + tmp.string() + ": " + std::strerror(errno)};
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), target.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     ::unlink(tmp.c_str());
-    return error{errc::io_error, "cannot write " + target.string() + ": " + why};
+    return runtime::error{runtime::errc::io_error, "cannot write " + target.string() + ": " + why};
   }
-  return done{};
+  return runtime::done{};
 }
 
 std::vector<bridge_link_status> read_bridge_statuses(const std::filesystem::path& bus_dir) {
@@ -124,4 +124,4 @@ std::optional<bridge_link_status> bridge_status_of_inbox(const std::filesystem::
   return std::nullopt;
 }
 
-}  // namespace sluice::runtime
+}  // namespace sluice::actors

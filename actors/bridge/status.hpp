@@ -11,7 +11,7 @@
 
 #include "runtime/result.hpp"
 
-namespace sluice::runtime {
+namespace sluice::actors {
 
 struct bridge_link_status {
   std::string peer;              // the far bridge's name
@@ -37,7 +37,7 @@ std::filesystem::path bridge_status_file(const std::filesystem::path& bus_dir,
                                          const std::string& peer);
 
 // Writes the file atomically (temp + rename), mode 0600.
-status write_bridge_status(const std::filesystem::path& bus_dir, const bridge_link_status& s);
+runtime::status write_bridge_status(const std::filesystem::path& bus_dir, const bridge_link_status& s);
 
 // Every readable bridge-*.json of the bus, sorted by peer; unreadable files are skipped.
 std::vector<bridge_link_status> read_bridge_statuses(const std::filesystem::path& bus_dir);
@@ -48,4 +48,4 @@ std::optional<bridge_link_status> bridge_status_of_inbox(const std::filesystem::
 
 std::string to_json(const bridge_link_status& s);
 
-}  // namespace sluice::runtime
+}  // namespace sluice::actors

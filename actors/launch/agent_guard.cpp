@@ -52,7 +52,7 @@
 
 #include "actors/launch/spawn_child.hpp"
 
-namespace sluice::runtime::detail {
+namespace sluice::actors::detail {
 
 namespace {
 
@@ -344,4 +344,4 @@ void run_guard(const child_setup& c) noexcept {
   watch(g, signals, launcher_fd);
 }
 
-}  // namespace sluice::runtime::detail
+}  // namespace sluice::actors::detail

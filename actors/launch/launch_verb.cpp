@@ -29,7 +29,7 @@ std::string own_sluice() {
 }
 
 int run_launch(const global_options& globals, const launch_flags& f) {
-  auto m = runtime::load_manifest(f.manifest);
+  auto m = actors::load_manifest(f.manifest);
   if (!m)
     throw cli_error{m.err().code == runtime::errc::invalid_argument ? exit_code::bad_input
                                                                     : exit_code::io_error,

@@ -53,12 +53,12 @@ void begin_stop(manager_actor* self, const char* why) {
   for (auto& [name, sup] : s.running) self->send(sup, stop_atom::value);
 }
 
-caf::behavior manager(manager_actor* self, std::vector<runtime::agent_spec> specs,
+caf::behavior manager(manager_actor* self, std::vector<actors::agent_spec> specs,
                       std::shared_ptr<const launch_context> ctx, caf::actor notify) {
   auto& s = self->state;
   s.notify = std::move(notify);
   for (auto& spec : specs) {
-    if (spec.role == runtime::agent_role::job) s.jobs_left.insert(spec.name);
+    if (spec.role == actors::agent_role::job) s.jobs_left.insert(spec.name);
     const std::string name = spec.name;
     auto sup = spawn_supervisor(self->system(), std::move(spec), ctx,
                                 caf::actor_cast<caf::actor>(self));
@@ -91,14 +91,14 @@ caf::behavior manager(manager_actor* self, std::vector<runtime::agent_spec> spec
 }
 
 // flag > environment > the manifest's `bus` > "default".
-runtime::result<runtime::bus_location> locate_bus(const runtime::manifest& m, runtime::bus_flags flags) {
+runtime::result<runtime::bus_location> locate_bus(const actors::manifest& m, runtime::bus_flags flags) {
   const bool from_env = std::getenv("SLUICE_DIR") || std::getenv("SLUICE_BUS");
   if (flags.dir.empty() && flags.bus.empty() && !from_env && m.bus) flags.bus = *m.bus;
   return runtime::resolve_bus(flags);
 }
 
 // Everything on disk, before any process runs.
-runtime::status prepare_bus(const runtime::manifest& m, const std::filesystem::path& dir) {
+runtime::status prepare_bus(const actors::manifest& m, const std::filesystem::path& dir) {
   if (auto ok = runtime::ensure_bus_dir(dir); !ok) return ok.err();
   runtime::config cfg(dir);
   auto batch = cfg.batch_size();
@@ -121,7 +121,7 @@ runtime::status prepare_bus(const runtime::manifest& m, const std::filesystem::p
 // process rather than bridge actors in this actor system, so a bridge that fails (a port
 // taken, a refused peer) is restarted with backoff like any agent, and run_bridge's own
 // signal handling and exit codes stay as they are for `sluice bridge`.
-runtime::result<runtime::agent_spec> bridge_process(const runtime::bridge_spec& b,
+runtime::result<actors::agent_spec> bridge_process(const actors::bridge_spec& b,
                                                     const runtime::bus_location& loc,
                                                     const std::filesystem::path& sluice_bin) {
   if (sluice_bin.empty())
@@ -132,15 +132,15 @@ runtime::result<runtime::agent_spec> bridge_process(const runtime::bridge_spec& 
     return runtime::error{runtime::errc::invalid_argument,
                           "[bridge]: the bus was given as a directory, so the bridge needs a "
                           "name: add name = \"...\" to the [bridge] section"};
-  runtime::agent_spec a;
-  a.name = runtime::bridge_process_name;
+  actors::agent_spec a;
+  a.name = actors::bridge_process_name;
   a.executable = sluice_bin;
   a.command = {sluice_bin.string(), "bridge", "--name", name};
   if (!b.listen.empty()) a.command.insert(a.command.end(), {"--listen", b.listen});
   if (!b.connect.empty()) a.command.insert(a.command.end(), {"--connect", b.connect});
   if (!b.secret_file.empty())
     a.command.insert(a.command.end(), {"--secret-file", b.secret_file.string()});
-  a.role = runtime::agent_role::service;
+  a.role = actors::agent_role::service;
   a.restart = b.restart;
   a.max_restarts = b.max_restarts;
   a.restart_backoff = b.restart_backoff;
@@ -148,8 +148,9 @@ runtime::result<runtime::agent_spec> bridge_process(const runtime::bridge_spec& 
   return a;
 }
 
-monitor_settings monitor_config(const std::filesystem::path& dir, std::chrono::milliseconds every) {
-  monitor_settings s;
+monitors::monitor_settings monitor_config(const std::filesystem::path& dir,
+                                          std::chrono::milliseconds every) {
+  monitors::monitor_settings s;
   s.bus_dir = dir;
   s.interval = every;
   return s;
@@ -157,7 +158,7 @@ monitor_settings monitor_config(const std::filesystem::path& dir, std::chrono::m
 
 }  // namespace
 
-runtime::result<int> launch(const runtime::manifest& m, const launch_options& opts) {
+runtime::result<int> launch(const actors::manifest& m, const launch_options& opts) {
   // Blocked before any thread starts (threads inherit the mask) and read from the watcher's
   // signalfd instead, so a signal is an ordinary message to the manager.
   const blocked_stop_signals blocked;
@@ -166,7 +167,7 @@ runtime::result<int> launch(const runtime::manifest& m, const launch_options& op
   auto loc = locate_bus(m, opts.bus);
   if (!loc) return loc.err();
   const auto dir = loc->dir;
-  std::vector<runtime::agent_spec> processes = m.agents;
+  std::vector<actors::agent_spec> processes = m.agents;
   if (m.bridge) {
     auto bridge = bridge_process(*m.bridge, loc.value(), opts.sluice_bin);
     if (!bridge) return bridge.err();
@@ -179,7 +180,7 @@ runtime::result<int> launch(const runtime::manifest& m, const launch_options& op
   std::unique_ptr<runtime::metrics_http_server> http;
   if (m.monitors.prometheus_port != 0) {
     auto server = runtime::metrics_http_server::start(
-        {"127.0.0.1", m.monitors.prometheus_port}, [dir] { return render_bus_metrics(dir); });
+        {"127.0.0.1", m.monitors.prometheus_port}, [dir] { return monitors::render_bus_metrics(dir); });
     if (!server) {
       if (!opts.keep) (void)runtime::remove_bus(dir);
       return server.err();
@@ -194,7 +195,7 @@ runtime::result<int> launch(const runtime::manifest& m, const launch_options& op
     caf::actor_system_config cfg;
     cfg.set("scheduler.max-threads", 2);
     caf::actor_system sys{cfg};
-    runtime::process_watcher watcher;
+    actors::process_watcher watcher;
 
     std::vector<std::string> names;
     for (const auto& a : processes) names.push_back(a.name);

@@ -32,6 +32,6 @@ struct launch_options {
 
 // The exit code once everything stopped: 0 when every agent ended cleanly, 1 otherwise.
 // An error (nothing spawned) when the bus or an inbox cannot be set up.
-runtime::result<int> launch(const runtime::manifest& m, const launch_options& opts);
+runtime::result<int> launch(const actors::manifest& m, const launch_options& opts);
 
 }  // namespace sluice::actors

@@ -17,7 +17,7 @@
 #include "runtime/duration.hpp"
 #include "runtime/endpoint.hpp"
 
-namespace sluice::runtime {
+namespace sluice::actors {
 
 const char* to_string(restart_mode m) noexcept {
   switch (m) {
@@ -97,7 +97,7 @@ class checker {
   std::chrono::milliseconds get_duration(const toml::node& n, const std::string& key) const {
     if (!n.is_string())
       fail(n.source(), key, std::string("must be a duration string such as \"5s\", not ") + type_name(n));
-    auto d = parse_duration(*n.value<std::string>(), key);
+    auto d = runtime::parse_duration(*n.value<std::string>(), key);
     if (!d) fail(n.source(), key, d.err().message);
     return std::chrono::duration_cast<std::chrono::milliseconds>(d.value());
   }
@@ -207,7 +207,7 @@ void read_restart(const checker& c, const toml::table& t, const std::string& key
 // HOST:PORT exactly as `sluice bridge` takes it; port 0 (any free port) only for listen.
 void check_endpoint(const checker& c, const toml::node& n, const std::string& key,
                     const std::string& text, bool allow_zero) {
-  if (auto parsed = parse_endpoint(text, allow_zero); !parsed)
+  if (auto parsed = runtime::parse_endpoint(text, allow_zero); !parsed)
     c.fail(n.source(), key, parsed.err().message);
 }
 
@@ -371,19 +371,19 @@ manifest parse(std::string_view text, const std::filesystem::path& file) {
 
 }  // namespace
 
-result<manifest> parse_manifest(std::string_view text, const std::filesystem::path& file) {
+runtime::result<manifest> parse_manifest(std::string_view text, const std::filesystem::path& file) {
   try {
     return parse(text, file);
   } catch (const manifest_problem& p) {
-    return error{errc::invalid_argument, p.message};
+    return runtime::error{runtime::errc::invalid_argument, p.message};
   }
 }
 
-result<manifest> load_manifest(const std::filesystem::path& file) {
+runtime::result<manifest> load_manifest(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
     const int err = errno;
-    return error{err == ENOENT ? errc::not_found : errc::io_error,
+    return runtime::error{err == ENOENT ? runtime::errc::not_found : runtime::errc::io_error,
                         "cannot read manifest " + file.string() + ": " + std::strerror(err)};
   }
   std::ostringstream text;
@@ -391,4 +391,4 @@ result<manifest> load_manifest(const std::filesystem::path& file) {
   return parse_manifest(text.str(), file);
 }
 
-}  // namespace sluice::runtime
+}  // namespace sluice::actors

@@ -39,7 +39,7 @@
 #include "inbox/inbox.hpp"
 #include "runtime/result.hpp"
 
-namespace sluice::runtime {
+namespace sluice::actors {
 
 enum class restart_mode { never, on_failure, always };
 const char* to_string(restart_mode) noexcept;
@@ -99,12 +99,12 @@ struct manifest {
 inline constexpr std::chrono::milliseconds max_restart_backoff{30'000};
 inline constexpr unsigned max_replicas = 1024;
 
-// Reads and validates `file`. Errors use errc::invalid_argument (bad content) or
-// errc::not_found / errc::io_error (unreadable file).
-result<manifest> load_manifest(const std::filesystem::path& file);
+// Reads and validates `file`. Errors use runtime::errc::invalid_argument (bad content) or
+// runtime::errc::not_found / runtime::errc::io_error (unreadable file).
+runtime::result<manifest> load_manifest(const std::filesystem::path& file);
 
 // Validates `text` as if it had been read from `file`; relative commands resolve against
 // `file`'s folder. Exposed so tests need no temporary files for content errors.
-result<manifest> parse_manifest(std::string_view text, const std::filesystem::path& file);
+runtime::result<manifest> parse_manifest(std::string_view text, const std::filesystem::path& file);
 
-}  // namespace sluice::runtime
+}  // namespace sluice::actors

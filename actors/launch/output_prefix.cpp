@@ -26,9 +26,9 @@ output_prefixer output_prefixer::for_terminal(const std::vector<std::string>& na
   return output_prefixer(names, allowed && ::isatty(1), allowed && ::isatty(2));
 }
 
-std::string output_prefixer::format(std::string_view agent, runtime::output_stream s,
+std::string output_prefixer::format(std::string_view agent, actors::output_stream s,
                                     std::string_view line) const {
-  const bool color = color_[s == runtime::output_stream::out ? 0 : 1];
+  const bool color = color_[s == actors::output_stream::out ? 0 : 1];
   std::string out;
   out.reserve(width_ + line.size() + 16);
   if (color) {
@@ -45,10 +45,10 @@ std::string output_prefixer::format(std::string_view agent, runtime::output_stre
   return out;
 }
 
-void output_prefixer::write(std::string_view agent, runtime::output_stream s,
+void output_prefixer::write(std::string_view agent, actors::output_stream s,
                             std::string_view line) const {
   const std::string text = format(agent, s, line);
-  const int fd = s == runtime::output_stream::out ? 1 : 2;
+  const int fd = s == actors::output_stream::out ? 1 : 2;
   std::string_view left = text;
   while (!left.empty()) {
     const ssize_t n = ::write(fd, left.data(), left.size());

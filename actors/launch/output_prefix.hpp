@@ -18,8 +18,8 @@ class output_prefixer {
   // Colour from the terminal: isatty(1) / isatty(2), off when NO_COLOR is set.
   static output_prefixer for_terminal(const std::vector<std::string>& names);
 
-  std::string format(std::string_view agent, runtime::output_stream s, std::string_view line) const;
-  void write(std::string_view agent, runtime::output_stream s, std::string_view line) const;
+  std::string format(std::string_view agent, actors::output_stream s, std::string_view line) const;
+  void write(std::string_view agent, actors::output_stream s, std::string_view line) const;
 
  private:
   std::vector<std::string> names_;

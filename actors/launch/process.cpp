@@ -19,7 +19,7 @@
 
 extern char** environ;
 
-namespace sluice::runtime {
+namespace sluice::actors {
 
 std::string describe(const exit_status& s) {
   if (s.exited) return "exit " + std::to_string(s.code);
@@ -29,10 +29,10 @@ std::string describe(const exit_status& s) {
 
 namespace {
 
-error os_error(const std::string& what, int err) {
-  return error{err == EACCES || err == EPERM ? errc::permission_denied
-               : err == ENOENT               ? errc::not_found
-                                             : errc::io_error,
+runtime::error os_error(const std::string& what, int err) {
+  return runtime::error{err == EACCES || err == EPERM ? runtime::errc::permission_denied
+               : err == ENOENT               ? runtime::errc::not_found
+                                             : runtime::errc::io_error,
                what + ": " + std::strerror(err)};
 }
 
@@ -63,7 +63,7 @@ std::vector<std::string> merged_environment(
 
 }  // namespace
 
-result<child_process> child_process::spawn(const spawn_options& opts) {
+runtime::result<child_process> child_process::spawn(const spawn_options& opts) {
   const std::string what = "cannot start " + opts.executable.string();
   int out[2] = {-1, -1};
   int err[2] = {-1, -1};
@@ -485,4 +485,4 @@ void process_watcher::watch_signals(const std::vector<int>& signals,
   p_->add(p_->sigfd, std::uint64_t{1} << 2 | tag_control);
 }
 
-}  // namespace sluice::runtime
+}  // namespace sluice::actors

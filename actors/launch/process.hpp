@@ -36,7 +36,7 @@
 
 #include "runtime/result.hpp"
 
-namespace sluice::runtime {
+namespace sluice::actors {
 
 struct spawn_options {
   std::filesystem::path executable;  // absolute, or relative to the current directory
@@ -63,7 +63,7 @@ class child_process {
   // Errors name the executable and the OS reason (a failed exec included). Returns once the
   // child has exec'd (a close-on-exec pipe tells), so a concurrent fork elsewhere in this
   // process that never execs holds it.
-  static result<child_process> spawn(const spawn_options& opts);
+  static runtime::result<child_process> spawn(const spawn_options& opts);
 
   child_process(child_process&&) noexcept;
   child_process& operator=(child_process&&) noexcept;
@@ -153,4 +153,4 @@ class process_watcher {
   std::unique_ptr<impl> p_;
 };
 
-}  // namespace sluice::runtime
+}  // namespace sluice::actors

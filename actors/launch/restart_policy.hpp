@@ -6,7 +6,7 @@
 //   whatever the exit, except a job (role = "job") that succeeded: a finished job is done.
 // - at most max_restarts restarts in the agent's lifetime; the next exit is final.
 // - the delay doubles per restart: backoff, 2 x backoff, 4 x backoff, ... capped at
-//   runtime::max_restart_backoff (30 s), so a crash loop cannot spin the CPU.
+//   actors::max_restart_backoff (30 s), so a crash loop cannot spin the CPU.
 // - nothing restarts while launch is stopping.
 #include <chrono>
 #include <string>
@@ -23,9 +23,9 @@ struct restart_decision {
 
 class restart_policy {
  public:
-  restart_policy(runtime::restart_mode mode, runtime::agent_role role, unsigned max_restarts,
+  restart_policy(actors::restart_mode mode, actors::agent_role role, unsigned max_restarts,
                  std::chrono::milliseconds backoff) noexcept;
-  explicit restart_policy(const runtime::agent_spec& spec) noexcept;
+  explicit restart_policy(const actors::agent_spec& spec) noexcept;
 
   // The agent's process ended; `success` is exit 0, `stopping` that launch is shutting down.
   restart_decision on_exit(bool success, bool stopping);
@@ -33,8 +33,8 @@ class restart_policy {
   unsigned restarts() const noexcept { return restarts_; }
 
  private:
-  runtime::restart_mode mode_;
-  runtime::agent_role role_;
+  actors::restart_mode mode_;
+  actors::agent_role role_;
   unsigned max_restarts_;
   std::chrono::milliseconds backoff_;
   unsigned restarts_ = 0;

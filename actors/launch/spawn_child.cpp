@@ -9,7 +9,7 @@
 
 #include <cerrno>
 
-namespace sluice::runtime::detail {
+namespace sluice::actors::detail {
 
 namespace {
 
@@ -59,4 +59,4 @@ void run_child(const child_setup& c) noexcept {
   fail_child(c.report);
 }
 
-}  // namespace sluice::runtime::detail
+}  // namespace sluice::actors::detail

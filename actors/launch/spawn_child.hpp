@@ -7,7 +7,7 @@
 
 #include <cstddef>
 
-namespace sluice::runtime::detail {
+namespace sluice::actors::detail {
 
 struct child_setup {
   pid_t parent;  // the process that forked us; gone before we could watch it: exit at once
@@ -49,4 +49,4 @@ struct spawn_record {
 int list_children(pid_t* out, int max) noexcept;
 int list_children_by_scan(pid_t* out, int max) noexcept;
 
-}  // namespace sluice::runtime::detail
+}  // namespace sluice::actors::detail

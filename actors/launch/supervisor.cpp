@@ -17,16 +17,16 @@ namespace sluice::actors {
 namespace {
 
 struct supervisor_state {
-  runtime::agent_spec spec;
+  actors::agent_spec spec;
   std::shared_ptr<const launch_context> ctx;
   caf::actor manager;
   std::optional<restart_policy> policy;
-  std::optional<runtime::process_watcher::child_id> running;
+  std::optional<actors::process_watcher::child_id> running;
   std::uint64_t generation = 0;  // which incarnation an exit or kill message is about
   bool stopping = false;
   bool restart_pending = false;
   bool killed = false;           // needed SIGKILL after the grace period
-  runtime::exit_status last;
+  actors::exit_status last;
   static inline const char* name = "sluice.supervisor";
 };
 
@@ -46,8 +46,8 @@ void report(supervisor_actor* self, bool clean, const std::string& description) 
 void start(supervisor_actor* self) {
   auto& s = self->state;
   s.restart_pending = false;
-  if (s.stopping) return report(self, s.last.success(), runtime::describe(s.last));
-  runtime::spawn_options opts;
+  if (s.stopping) return report(self, s.last.success(), actors::describe(s.last));
+  actors::spawn_options opts;
   opts.executable = s.spec.executable;
   opts.argv = s.spec.command;
   opts.cwd = s.ctx->cwd;
@@ -56,7 +56,7 @@ void start(supervisor_actor* self) {
   if (!s.ctx->bus.empty()) opts.env.emplace_back("SLUICE_BUS", s.ctx->bus);
   opts.env.emplace_back("SLUICE_AGENT", s.spec.name);
   if (!s.ctx->sluice_bin.empty()) opts.env.emplace_back("SLUICE_BIN", s.ctx->sluice_bin.string());
-  auto child = runtime::child_process::spawn(opts);
+  auto child = actors::child_process::spawn(opts);
   if (!child) {
     spdlog::error("{}: {}", s.spec.name, child.err().message);
     return report(self, false, child.err().message);
@@ -66,11 +66,11 @@ void start(supervisor_actor* self) {
   caf::actor me = caf::actor_cast<caf::actor>(self);
   auto output = s.ctx->output;
   const std::string name = s.spec.name;
-  runtime::process_watcher::callbacks cb;
-  cb.on_line = [output, name](runtime::output_stream stream, std::string_view line) {
+  actors::process_watcher::callbacks cb;
+  cb.on_line = [output, name](actors::output_stream stream, std::string_view line) {
     output->write(name, stream, line);
   };
-  cb.on_exit = [me, generation](const runtime::exit_status& st) {
+  cb.on_exit = [me, generation](const actors::exit_status& st) {
     caf::anon_send(me, exited_atom::value, generation, st.exited, st.code, st.signal);
   };
   s.running = s.ctx->watcher->watch(std::move(child.value()), std::move(cb));
@@ -81,8 +81,8 @@ void on_exited(supervisor_actor* self, std::uint64_t generation, bool exited, in
   auto& s = self->state;
   if (generation != s.generation) return;
   s.running.reset();
-  s.last = runtime::exit_status{exited, code, sig};
-  const auto what = runtime::describe(s.last);
+  s.last = actors::exit_status{exited, code, sig};
+  const auto what = actors::describe(s.last);
   const auto decision = s.policy->on_exit(s.last.success(), s.stopping);
   if (decision.restart) {
     spdlog::warn("{}: {}; restarting in {} ms ({})", s.spec.name, what, decision.delay.count(),
@@ -106,10 +106,10 @@ void on_stop(supervisor_actor* self) {
     self->delayed_send(self, s.ctx->grace, kill_atom::value, s.generation);
     return;
   }
-  if (s.restart_pending) report(self, false, runtime::describe(s.last) + ", stopped before its restart");
+  if (s.restart_pending) report(self, false, actors::describe(s.last) + ", stopped before its restart");
 }
 
-caf::behavior supervisor(supervisor_actor* self, runtime::agent_spec spec,
+caf::behavior supervisor(supervisor_actor* self, actors::agent_spec spec,
                          std::shared_ptr<const launch_context> ctx, caf::actor manager) {
   self->state.policy.emplace(spec);
   self->state.spec = std::move(spec);
@@ -142,7 +142,7 @@ caf::behavior supervisor(supervisor_actor* self, runtime::agent_spec spec,
 
 }  // namespace
 
-caf::actor spawn_supervisor(caf::actor_system& sys, runtime::agent_spec spec,
+caf::actor spawn_supervisor(caf::actor_system& sys, actors::agent_spec spec,
                             std::shared_ptr<const launch_context> ctx, caf::actor manager) {
   return sys.spawn(supervisor, std::move(spec), std::move(ctx), std::move(manager));
 }

@@ -37,11 +37,11 @@ struct launch_context {
   std::filesystem::path sluice_bin;  // exported as SLUICE_BIN for shell agents
   std::filesystem::path cwd;         // the manifest's folder
   std::chrono::milliseconds grace{5000};
-  runtime::process_watcher* watcher = nullptr;
+  actors::process_watcher* watcher = nullptr;
   std::shared_ptr<const output_prefixer> output;
 };
 
-caf::actor spawn_supervisor(caf::actor_system& sys, runtime::agent_spec spec,
+caf::actor spawn_supervisor(caf::actor_system& sys, actors::agent_spec spec,
                             std::shared_ptr<const launch_context> ctx, caf::actor manager);
 
 }  // namespace sluice::actors

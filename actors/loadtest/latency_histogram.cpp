@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-namespace sluice::monitors {
+namespace sluice::actors {
 
 namespace {
 unsigned highest_bit(std::uint64_t v) noexcept { return 63U - static_cast<unsigned>(__builtin_clzll(v)); }
@@ -77,4 +77,4 @@ std::vector<latency_histogram::bucket> latency_histogram::buckets() const {
   return out;
 }
 
-}  // namespace sluice::monitors
+}  // namespace sluice::actors

@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace sluice::monitors {
+namespace sluice::actors {
 
 class latency_histogram {
  public:
@@ -61,4 +61,4 @@ class latency_histogram {
   long double sum_ = 0;
 };
 
-}  // namespace sluice::monitors
+}  // namespace sluice::actors

@@ -12,7 +12,7 @@
 
 #include "runtime/cli/verb.hpp"
 
-namespace sluice::cli {
+namespace sluice::actors {
 
 namespace {
 
@@ -146,7 +146,7 @@ std::string line_chart(const std::string& id, const std::string& title, const st
 std::string percent_label(double v) { return fmt::format("{:g}%", round_to(v * 100, 0.1)); }
 
 // Latency distribution on a log time axis: 10 bins per decade, bar height = share of messages.
-std::string latency_chart(const monitors::latency_histogram& h) {
+std::string latency_chart(const actors::latency_histogram& h) {
   const frame f;
   const std::string title = "End-to-end latency distribution";
   std::string svg = fmt::format(
@@ -317,7 +317,7 @@ void write_report(const std::filesystem::path& dir, const actors::loadtest_resul
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
-    throw cli_error{exit_code::os_error,
+    throw cli::cli_error{cli::exit_code::os_error,
                     fmt::format("cannot create report directory {}: {}", dir.string(), ec.message())};
   }
   auto write = [](const std::filesystem::path& path, const std::string& text) {
@@ -325,11 +325,11 @@ void write_report(const std::filesystem::path& dir, const actors::loadtest_resul
     out << text;
     out.flush();
     if (!out) {
-      throw cli_error{exit_code::io_error, fmt::format("cannot write {}: {}", path.string(), std::strerror(errno))};
+      throw cli::cli_error{cli::exit_code::io_error, fmt::format("cannot write {}: {}", path.string(), std::strerror(errno))};
     }
   };
   write(dir / "index.html", render_report_html(result, meta));
   write(dir / "result.json", loadtest_json(result).dump(2) + "\n");
 }
 
-}  // namespace sluice::cli
+}  // namespace sluice::actors

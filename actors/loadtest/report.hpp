@@ -9,7 +9,7 @@
 
 #include "actors/loadtest/result.hpp"
 
-namespace sluice::cli {
+namespace sluice::actors {
 
 // {"sent","received","lost","duplicated","reordered","throughput_msgs_per_s",
 //  "latency_us":{"p50","p90","p99","p999","max"},"backpressure_waits","send_failures",
@@ -31,4 +31,4 @@ std::string render_report_html(const actors::loadtest_result& result, const repo
 void write_report(const std::filesystem::path& dir, const actors::loadtest_result& result,
                   const report_meta& meta);
 
-}  // namespace sluice::cli
+}  // namespace sluice::actors

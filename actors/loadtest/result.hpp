@@ -36,7 +36,7 @@ struct sink_series {
 
 struct loadtest_result {
   loadtest_totals totals;
-  monitors::latency_histogram latency_ns;  // end-to-end, merged over every sink
+  actors::latency_histogram latency_ns;  // end-to-end, merged over every sink
   std::vector<sink_series> sinks;
 };
 

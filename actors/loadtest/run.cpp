@@ -277,7 +277,7 @@ runtime::result<loadtest_result> run_loadtest(const loadtest_config& cfg, const 
     }
     for (const auto& r : reports.value()) {
       for (const auto& s : r.streams) {
-        if (s.sink == i) o->checker.expect(monitors::sequence_checker::stream_of(r.id, s.lane), s.sent);
+        if (s.sink == i) o->checker.expect(actors::sequence_checker::stream_of(r.id, s.lane), s.sent);
       }
     }
     const auto summary = o->checker.summary();

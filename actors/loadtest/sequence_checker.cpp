@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <iterator>
 
-namespace sluice::monitors {
+namespace sluice::actors {
 
 sequence_summary& sequence_summary::operator+=(const sequence_summary& o) noexcept {
   received += o.received;
@@ -73,4 +73,4 @@ sequence_summary sequence_checker::summary() const {
   return out;
 }
 
-}  // namespace sluice::monitors
+}  // namespace sluice::actors

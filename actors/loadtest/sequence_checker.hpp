@@ -14,7 +14,7 @@
 #include <map>
 #include <unordered_map>
 
-namespace sluice::monitors {
+namespace sluice::actors {
 
 enum class sequence_verdict { in_order, gap, late, duplicate };
 
@@ -56,4 +56,4 @@ class sequence_checker {
   sequence_summary totals_;
 };
 
-}  // namespace sluice::monitors
+}  // namespace sluice::actors

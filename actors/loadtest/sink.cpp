@@ -25,7 +25,7 @@ std::size_t loadtest_sink::pump(std::size_t max, std::chrono::nanoseconds wait) 
       ++out_.foreign;
       continue;
     }
-    (void)out_.checker.observe(monitors::sequence_checker::stream_of(h->sender, h->lane), h->sequence);
+    (void)out_.checker.observe(actors::sequence_checker::stream_of(h->sender, h->lane), h->sequence);
     out_.latency_ns.record(now > h->send_ns ? static_cast<std::uint64_t>(now - h->send_ns) : 0);
   }
   out_.last_receive_ns = now;

@@ -13,8 +13,8 @@
 namespace sluice::actors {
 
 struct sink_outcome {
-  monitors::sequence_checker checker;
-  monitors::latency_histogram latency_ns;
+  actors::sequence_checker checker;
+  actors::latency_histogram latency_ns;
   std::uint64_t received = 0;        // every message popped, loadtest or not
   std::uint64_t foreign = 0;         // messages without a loadtest header (not ours)
   std::int64_t last_receive_ns = 0;  // CLOCK_MONOTONIC of the last message

@@ -37,8 +37,8 @@ void write_file(const std::filesystem::path& p, const std::string& text) {
   std::ofstream(p) << text;
 }
 
-actors::monitor_settings settings_for(const test::temp_bus& bus, actors::load_source src) {
-  actors::monitor_settings s;
+monitors::monitor_settings settings_for(const test::temp_bus& bus, monitors::load_source src) {
+  monitors::monitor_settings s;
   s.bus_dir = bus.dir / "bus";
   std::filesystem::create_directory(s.bus_dir);
   s.interval = 100ms;
@@ -57,10 +57,10 @@ bool policy_is(const std::filesystem::path& dir, std::uint32_t batch, std::uint3
 
 TEST_CASE("a loadavg far above the cpu count drives bus.ctl to batch 5 and wait 200 ms") {
   test::temp_bus bus;
-  auto s = settings_for(bus, actors::load_source::loadavg);
+  auto s = settings_for(bus, monitors::load_source::loadavg);
   write_file(s.proc_dir / "loadavg", "512.00 300.00 100.00 3/96 7294\n");
   running_monitors m;
-  m.actors.push_back(actors::spawn_load_monitor(*m.sys, s));
+  m.actors.push_back(monitors::spawn_load_monitor(*m.sys, s));
   REQUIRE(eventually([&] { return policy_is(s.bus_dir, 5, 200); }));
   auto ctl = runtime::bus_control::open(s.bus_dir);
   REQUIRE(ctl);
@@ -76,29 +76,29 @@ TEST_CASE("a loadavg far above the cpu count drives bus.ctl to batch 5 and wait 
 
 TEST_CASE("a missing psi file falls back to the next source and the monitor still publishes") {
   test::temp_bus bus;
-  auto s = settings_for(bus, actors::load_source::psi);
+  auto s = settings_for(bus, monitors::load_source::psi);
   write_file(s.proc_dir / "loadavg", "0.00 0.00 0.00 1/96 7294\n");
   running_monitors m;
-  m.actors.push_back(actors::spawn_load_monitor(*m.sys, s));
+  m.actors.push_back(monitors::spawn_load_monitor(*m.sys, s));
   REQUIRE(eventually([&] { return policy_is(s.bus_dir, 20, 50); }));
 }
 
 TEST_CASE("psi pressure above the high threshold selects the high-load setting") {
   test::temp_bus bus;
-  auto s = settings_for(bus, actors::load_source::psi);
+  auto s = settings_for(bus, monitors::load_source::psi);
   write_file(s.proc_dir / "pressure" / "cpu",
              "some avg10=92.50 avg60=80.00 avg300=40.00 total=123456\n"
              "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
   running_monitors m;
-  m.actors.push_back(actors::spawn_load_monitor(*m.sys, s));
+  m.actors.push_back(monitors::spawn_load_monitor(*m.sys, s));
   REQUIRE(eventually([&] { return policy_is(s.bus_dir, 5, 200); }));
 }
 
 TEST_CASE("with no readable load source the monitor keeps beating and leaves the policy alone") {
   test::temp_bus bus;
-  auto s = settings_for(bus, actors::load_source::stat);
+  auto s = settings_for(bus, monitors::load_source::stat);
   running_monitors m;
-  m.actors.push_back(actors::spawn_load_monitor(*m.sys, s));
+  m.actors.push_back(monitors::spawn_load_monitor(*m.sys, s));
   std::optional<runtime::bus_control> ctl;
   REQUIRE(eventually([&] {
     auto c = runtime::bus_control::open(s.bus_dir);
@@ -113,7 +113,7 @@ TEST_CASE("with no readable load source the monitor keeps beating and leaves the
 
 TEST_CASE("metrics.prom written by the monitors passes promtool check metrics") {
   test::temp_bus bus;
-  auto s = settings_for(bus, actors::load_source::loadavg);
+  auto s = settings_for(bus, monitors::load_source::loadavg);
   write_file(s.proc_dir / "loadavg", "0.70 0.50 0.20 1/96 7294\n");
   inbox::create_options opts;
   opts.capacity = 10;
@@ -121,8 +121,8 @@ TEST_CASE("metrics.prom written by the monitors passes promtool check metrics") 
   REQUIRE(box);
   REQUIRE(box->try_push({"t", "task", "x"}) == inbox::push_result::ok);
   running_monitors m;
-  m.actors.push_back(actors::spawn_load_monitor(*m.sys, s));
-  m.actors.push_back(actors::spawn_overflow_monitor(*m.sys, s));
+  m.actors.push_back(monitors::spawn_load_monitor(*m.sys, s));
+  m.actors.push_back(monitors::spawn_overflow_monitor(*m.sys, s));
   const auto prom = s.bus_dir / "metrics.prom";
   auto text = [&] {
     std::ifstream in(prom);
@@ -143,11 +143,11 @@ TEST_CASE("metrics.prom written by the monitors passes promtool check metrics") 
 
 TEST_CASE("a load setting expires when its monitor stops renewing it") {
   test::temp_bus bus;
-  auto s = settings_for(bus, actors::load_source::loadavg);
+  auto s = settings_for(bus, monitors::load_source::loadavg);
   write_file(s.proc_dir / "loadavg", "512.00 300.00 100.00 3/96 7294\n");
   {
     running_monitors m;
-    m.actors.push_back(actors::spawn_load_monitor(*m.sys, s));
+    m.actors.push_back(monitors::spawn_load_monitor(*m.sys, s));
     REQUIRE(eventually([&] { return policy_is(s.bus_dir, 5, 200); }));
   }
   // The monitor is gone: three intervals later readers get their own defaults ({0, 0} here),

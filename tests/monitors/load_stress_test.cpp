@@ -67,10 +67,10 @@ std::uint32_t wait_seen_by_new_process(const std::filesystem::path& dir) {
 TEST_CASE("full cpu load on every core drives bus.ctl to batch 5 / wait 200 and new senders use it",
           "[stress]") {
   test::temp_bus bus;
-  actors::monitor_settings s;
+  monitors::monitor_settings s;
   s.bus_dir = bus.dir;
   s.interval = 200ms;
-  s.source = actors::load_source::stat;
+  s.source = monitors::load_source::stat;
 
   bool reached = false;
   std::uint32_t seen = 0;
@@ -79,7 +79,7 @@ TEST_CASE("full cpu load on every core drives bus.ctl to batch 5 / wait 200 and 
     caf::actor_system_config cfg;
     cfg.set("scheduler.max-threads", 1);
     caf::actor_system sys{cfg};
-    auto monitor = actors::spawn_load_monitor(sys, s);
+    auto monitor = monitors::spawn_load_monitor(sys, s);
     reached = eventually([&] {
       auto p = runtime::read_policy(bus.dir, {0, 0});
       return p && p->batch_size == 5 && p->backpressure_wait_ms == 200;

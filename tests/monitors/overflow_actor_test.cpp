@@ -42,10 +42,10 @@ struct running_monitor {
   std::unique_ptr<caf::actor_system> sys;
   caf::actor monitor;
 
-  explicit running_monitor(const actors::monitor_settings& s) {
+  explicit running_monitor(const monitors::monitor_settings& s) {
     cfg.set("scheduler.max-threads", 2);
     sys = std::make_unique<caf::actor_system>(cfg);
-    monitor = actors::spawn_overflow_monitor(*sys, s);
+    monitor = monitors::spawn_overflow_monitor(*sys, s);
   }
   ~running_monitor() { caf::anon_send_exit(monitor, caf::exit_reason::user_shutdown); }
 };
@@ -58,7 +58,7 @@ TEST_CASE("the overflow monitor fires warning, escalates to critical and resolve
   opts.capacity = capacity;
   auto box = inbox::inbox::open_or_create(bus.dir, "w1", opts);
   REQUIRE(box);
-  actors::monitor_settings s;
+  monitors::monitor_settings s;
   s.bus_dir = bus.dir;
   s.interval = 100ms;
   running_monitor m{s};
@@ -111,7 +111,7 @@ TEST_CASE("the overflow monitor writes inbox.size and inbox.utilization per inbo
   REQUIRE(a);
   REQUIRE(b);
   fill_to(*a, 5);
-  actors::monitor_settings s;
+  monitors::monitor_settings s;
   s.bus_dir = bus.dir;
   s.interval = 100ms;
   running_monitor m{s};
@@ -131,7 +131,7 @@ TEST_CASE("the overflow monitor writes inbox.size and inbox.utilization per inbo
 
 TEST_CASE("the overflow monitor keeps running when the bus directory does not exist yet") {
   test::temp_bus bus;
-  actors::monitor_settings s;
+  monitors::monitor_settings s;
   s.bus_dir = bus.dir / "later";
   s.interval = 100ms;
   s.metrics_file = bus.dir / "metrics.jsonl";

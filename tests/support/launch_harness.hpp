@@ -66,7 +66,7 @@ class launch_run {
   launch_run(const fs::path& manifest, const fs::path& bus_dir, std::vector<std::string> extra = {},
              std::vector<std::pair<std::string, std::string>> env = {},
              std::vector<std::string> wrapper = {}) {
-    runtime::spawn_options o;
+    actors::spawn_options o;
     o.executable = wrapper.empty() ? fs::path(sluice::test::sluice_path()) : fs::path(wrapper.front());
     o.argv = wrapper.empty() ? std::vector<std::string>{"sluice"} : wrapper;
     if (!wrapper.empty()) o.argv.push_back(sluice::test::sluice_path());
@@ -78,15 +78,15 @@ class launch_run {
     // Unguarded: a guard here would be the subreaper of everything launch starts and would
     // clean up after a killed launch itself, hiding what the tests check.
     o.contain_descendants = false;
-    auto child = runtime::child_process::spawn(o);
+    auto child = actors::child_process::spawn(o);
     if (!child) throw std::runtime_error(child.err().message);
     pid_ = child->pid();
-    runtime::process_watcher::callbacks cb;
-    cb.on_line = [this](runtime::output_stream, std::string_view line) {
+    actors::process_watcher::callbacks cb;
+    cb.on_line = [this](actors::output_stream, std::string_view line) {
       std::lock_guard<std::mutex> lock(mu_);
       output_ += std::string(line) + "\n";
     };
-    cb.on_exit = [this](const runtime::exit_status& st) {
+    cb.on_exit = [this](const actors::exit_status& st) {
       std::lock_guard<std::mutex> lock(mu_);
       status_ = st;
       cv_.notify_all();
@@ -105,7 +105,7 @@ class launch_run {
   pid_t pid() const { return pid_; }
 
   // The exit status, or nullopt when launch is still running after `limit`.
-  std::optional<runtime::exit_status> wait(std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+  std::optional<actors::exit_status> wait(std::chrono::milliseconds limit = std::chrono::seconds(60)) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, limit, [this] { return status_.has_value(); });
     return status_;
@@ -123,11 +123,11 @@ class launch_run {
   std::mutex mu_;
   std::condition_variable cv_;
   std::string output_;
-  std::optional<runtime::exit_status> status_;
+  std::optional<actors::exit_status> status_;
   pid_t pid_ = -1;
-  runtime::process_watcher::child_id id_ = 0;
+  actors::process_watcher::child_id id_ = 0;
   // Last: destroyed first, so its thread never calls back into destroyed members.
-  runtime::process_watcher watcher_;
+  actors::process_watcher watcher_;
 };
 
 }  // namespace sluice::test

@@ -28,9 +28,9 @@ inline bool eventually(const std::function<bool()>& cond,
   return true;
 }
 
-inline std::optional<runtime::bridge_link_status> link_of(const bus_fixture& bus,
+inline std::optional<actors::bridge_link_status> link_of(const bus_fixture& bus,
                                                           const std::string& peer) {
-  for (auto& s : runtime::read_bridge_statuses(bus.dir()))
+  for (auto& s : actors::read_bridge_statuses(bus.dir()))
     if (s.peer == peer) return s;
   return std::nullopt;
 }

@@ -12,6 +12,7 @@
 
 namespace fs = std::filesystem;
 using namespace sluice::runtime;
+using namespace sluice::actors;
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include "actors/launch/output_prefix.hpp"
 
 using sluice::actors::output_prefixer;
-using sluice::runtime::output_stream;
+using sluice::actors::output_stream;
 
 TEST_CASE("agent output lines are prefixed with the agent name, padded to the longest name") {
   const output_prefixer p({"coordinator", "w1"}, false, false);

@@ -26,6 +26,7 @@
 #include "support/temp_dir.hpp"
 
 using namespace sluice::runtime;
+using namespace sluice::actors;
 using namespace std::chrono_literals;
 
 namespace {
@@ -327,11 +328,11 @@ TEST_CASE("a guard finds its children through /proc, with or without the childre
   std::sort(forked.begin(), forked.end());
   pid_t found[2];
   // More children than room: the count says so, the array holds the first ones.
-  CHECK(sluice::runtime::detail::list_children(found, 2) == 3);
-  CHECK(sluice::runtime::detail::list_children_by_scan(found, 2) == 3);
+  CHECK(sluice::actors::detail::list_children(found, 2) == 3);
+  CHECK(sluice::actors::detail::list_children_by_scan(found, 2) == 3);
   pid_t all[8];
-  const int n = sluice::runtime::detail::list_children(all, 8);
-  const int m = sluice::runtime::detail::list_children_by_scan(all + 4, 4);
+  const int n = sluice::actors::detail::list_children(all, 8);
+  const int m = sluice::actors::detail::list_children_by_scan(all + 4, 4);
   REQUIRE(n == 3);
   REQUIRE(m == 3);
   std::vector<pid_t> from_file(all, all + 3);
@@ -345,8 +346,8 @@ TEST_CASE("a guard finds its children through /proc, with or without the childre
     int status = 0;
     ::waitpid(p, &status, 0);
   }
-  CHECK(sluice::runtime::detail::list_children(all, 8) == 0);
-  CHECK(sluice::runtime::detail::list_children_by_scan(all, 8) == 0);
+  CHECK(sluice::actors::detail::list_children(all, 8) == 0);
+  CHECK(sluice::actors::detail::list_children_by_scan(all, 8) == 0);
 }
 
 TEST_CASE("an unguarded child is the agent itself and dies with its spawner") {

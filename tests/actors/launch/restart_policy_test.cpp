@@ -5,8 +5,8 @@
 
 using namespace std::chrono_literals;
 using sluice::actors::restart_policy;
-using sluice::runtime::agent_role;
-using sluice::runtime::restart_mode;
+using sluice::actors::agent_role;
+using sluice::actors::restart_mode;
 
 TEST_CASE("restart never leaves a crashed agent down") {
   restart_policy p(restart_mode::never, agent_role::service, 5, 100ms);

@@ -9,7 +9,7 @@
 
 #include "actors/loadtest/latency_histogram.hpp"
 
-using sluice::monitors::latency_histogram;
+using sluice::actors::latency_histogram;
 
 namespace {
 

@@ -63,7 +63,7 @@ std::vector<std::string> chromium(const fs::path& profile) {
 
 TEST_CASE("headless Chromium renders the report with its SVG charts") {
   const auto dir = temp_dir("report");
-  sluice::cli::write_report(dir, sample_result(), {"sluice loadtest", "2026-01-01T00:00:00Z", "test"});
+  sluice::actors::write_report(dir, sample_result(), {"sluice loadtest", "2026-01-01T00:00:00Z", "test"});
   REQUIRE(fs::exists(dir / "result.json"));
   const auto page = "file://" + (dir / "index.html").string();
 

@@ -14,7 +14,7 @@ using sluice::actors::loadtest_result;
 using sluice::test::sample_result;
 
 TEST_CASE("the result JSON has exactly the documented fields") {
-  const auto j = sluice::cli::loadtest_json(sample_result());
+  const auto j = sluice::actors::loadtest_json(sample_result());
   std::vector<std::string> keys;
   for (const auto& item : j.items()) keys.push_back(item.key());
   std::sort(keys.begin(), keys.end());
@@ -33,8 +33,8 @@ TEST_CASE("the result JSON has exactly the documented fields") {
 }
 
 TEST_CASE("the HTML report is self-contained and holds the three charts") {
-  sluice::cli::report_meta meta{"sluice loadtest --senders 4 <x> & \"y\"", "2026-01-01T00:00:00Z", "4 senders"};
-  const auto html = sluice::cli::render_report_html(sample_result(), meta);
+  sluice::actors::report_meta meta{"sluice loadtest --senders 4 <x> & \"y\"", "2026-01-01T00:00:00Z", "4 senders"};
+  const auto html = sluice::actors::render_report_html(sample_result(), meta);
   REQUIRE(html.find("id=\"throughput-chart\"") != std::string::npos);
   REQUIRE(html.find("id=\"latency-chart\"") != std::string::npos);
   REQUIRE(html.find("id=\"utilization-chart\"") != std::string::npos);
@@ -49,8 +49,8 @@ TEST_CASE("the HTML report is self-contained and holds the three charts") {
 TEST_CASE("a report with losses says so and an empty run still renders") {
   auto r = sample_result();
   r.totals.lost = 3;
-  REQUIRE(sluice::cli::render_report_html(r, {}).find("3 lost") != std::string::npos);
-  const auto empty = sluice::cli::render_report_html(loadtest_result{}, {});
+  REQUIRE(sluice::actors::render_report_html(r, {}).find("3 lost") != std::string::npos);
+  const auto empty = sluice::actors::render_report_html(loadtest_result{}, {});
   REQUIRE(empty.find("no messages received") != std::string::npos);
   REQUIRE(empty.find("id=\"utilization-chart\"") != std::string::npos);
 }

@@ -8,9 +8,9 @@
 
 #include "actors/loadtest/sequence_checker.hpp"
 
-using sluice::monitors::sequence_checker;
-using sluice::monitors::sequence_summary;
-using sluice::monitors::sequence_verdict;
+using sluice::actors::sequence_checker;
+using sluice::actors::sequence_summary;
+using sluice::actors::sequence_verdict;
 
 TEST_CASE("interleaved in-order streams report nothing lost, duplicated or reordered") {
   sequence_checker c;
