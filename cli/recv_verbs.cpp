@@ -18,6 +18,7 @@
 #include "runtime/config.hpp"
 #include "runtime/count.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/stop_signals.hpp"
 
 namespace sluice::cli {
 
@@ -34,20 +35,6 @@ struct recv_args {
   bool follow = false;
 };
 
-volatile std::sig_atomic_t stop_requested = 0;
-extern "C" void request_stop(int) {
-  stop_requested = 1;
-}
-
-// SIGINT/SIGTERM end --follow between batches, never inside one: the batch being written
-// is either committed or left in the inbox.
-void install_stop_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = request_stop;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
 
 // Every message an inbox can hold at once: no batch is larger, whatever was asked for.
 std::size_t holds_at_most(const inbox::inbox& box) {
@@ -117,11 +104,13 @@ std::vector<message_fields> fields(const std::vector<inbox::received_message>& b
 
 int run_follow(inbox::inbox& box, inbox::consumer& consumer, const recv_args& args,
                std::size_t limit) {
-  install_stop_handlers();
+  // SIGINT/SIGTERM end --follow between batches, never inside one: the batch being written
+  // is either committed or left in the inbox.
+  runtime::stop_on_signals();
   // The doorbell wait is sliced so a stop signal is seen within this time even if the
   // futex wait is restarted rather than interrupted.
   constexpr auto slice = std::chrono::milliseconds(100);
-  while (stop_requested == 0) {
+  while (!runtime::stop_requested()) {
     auto batch = consumer.pop_batch(limit);
     if (batch.empty()) {
       if (box.wait_not_empty(slice) == inbox::wake_reason::broken) fail_broken(box);

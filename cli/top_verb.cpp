@@ -35,6 +35,7 @@
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
+#include "runtime/stop_signals.hpp"
 
 namespace sluice::cli {
 namespace {
@@ -250,8 +251,6 @@ class raw_terminal {
   bool active_ = false;
 };
 
-std::atomic<bool> quit_requested{false};
-extern "C" void on_quit_signal(int) { quit_requested.store(true); }
 
 std::size_t terminal_rows() {
   winsize ws{};
@@ -282,14 +281,11 @@ int run_top(const global_options& globals, bool once, double interval_s) {
     return exit_code::ok;
   }
 
-  struct sigaction sa {};
-  sa.sa_handler = on_quit_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  runtime::stop_on_signals();
+  bool quit = false;  // 'q' pressed
   raw_terminal term;
   std::optional<bus_view> prev;
-  while (!quit_requested.load()) {
+  while (!quit && !runtime::stop_requested()) {
     auto view = collect(dir, alerts, configured);
     const std::string screen = render(view, prev ? &*prev : nullptr, terminal_rows());
     std::string frame = "\033[H\033[2J" + screen + "\nq quits";
@@ -298,7 +294,7 @@ int run_top(const global_options& globals, bool once, double interval_s) {
     prev = std::move(view);
     // Waits for a key or the next refresh, whichever comes first.
     const auto deadline = std::chrono::steady_clock::now() + interval;
-    while (!quit_requested.load()) {
+    while (!quit && !runtime::stop_requested()) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
       pollfd pfd{STDIN_FILENO, POLLIN, 0};
@@ -306,7 +302,7 @@ int run_top(const global_options& globals, bool once, double interval_s) {
         char c = 0;
         const ssize_t n = read(STDIN_FILENO, &c, 1);
         if (n == 0) break;  // stdin closed: keep refreshing on the timer
-        if (n == 1 && (c == 'q' || c == 'Q')) quit_requested.store(true);
+        if (n == 1 && (c == 'q' || c == 'Q')) quit = true;
       }
     }
   }

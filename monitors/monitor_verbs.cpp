@@ -28,6 +28,7 @@
 #include "runtime/config.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/metrics_http.hpp"
+#include "runtime/stop_signals.hpp"
 
 namespace sluice::cli {
 namespace {
@@ -85,24 +86,19 @@ int run_foreground(const monitors::monitor_settings& s, const std::string& http,
       return monitors::render_bus_metrics(dir);
     }));
   }
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   int sig = 0;
   {
+    const runtime::blocked_stop_signals blocked;
     caf::actor_system_config cfg;
     cfg.set("scheduler.max-threads", 2);
     caf::actor_system sys{cfg};
     std::vector<caf::actor> running;
     for (auto spawn : spawns) running.push_back(spawn(sys, s));
     spdlog::info("monitoring {} every {} ms; Ctrl-C stops", s.bus_dir.string(), s.interval.count());
-    sigwait(&stop_signals, &sig);
+    sigwait(&blocked.set, &sig);
     spdlog::info("{} received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     for (auto& a : running) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  }  // the actor system waits for its actors here
-  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
+  }  // the actor system waits for its actors here, then the signals are unblocked
   return exit_code::ok;
 }
 

@@ -1,11 +1,26 @@
 #pragma once
-// SIGINT and SIGTERM blocked in this thread for the guard's lifetime. A long-running verb takes
-// it before the actor system starts its threads (they inherit the mask), then receives the
-// signals synchronously (sigwait or a signalfd on `set`), so a stop is an ordinary event
-// instead of a handler racing the actors.
+// SIGINT and SIGTERM, handled one of two ways, and only here:
+//  - a loop that polls (recv --follow, top, an agent's pump, the loadtest) installs
+//    stop_on_signals() and checks stop_requested() between units of work, so a stop never
+//    lands inside a batch: the handler only stores which signal came. No SA_RESTART, so a
+//    doorbell or futex wait returns early instead of sleeping on.
+//  - a verb that runs an actor system blocks both signals (blocked_stop_signals) before CAF
+//    starts its threads (they inherit the mask) and receives them synchronously, with sigwait
+//    or a signalfd on `set`, so a stop is an ordinary event instead of a handler racing the
+//    actors.
 #include <signal.h>
 
-namespace sluice::actors {
+#include <atomic>
+
+namespace sluice::runtime {
+
+// Installs the flag-setting handler for SIGINT and SIGTERM (idempotent).
+void stop_on_signals() noexcept;
+// Whether SIGINT or SIGTERM arrived since stop_on_signals(), and which (0: none).
+bool stop_requested() noexcept;
+int stop_signal() noexcept;
+// The flag itself (the signal's number, 0 while none came), for code that takes a stop flag.
+const std::atomic<int>& stop_flag() noexcept;
 
 struct blocked_stop_signals {
   sigset_t set;
@@ -21,4 +36,4 @@ struct blocked_stop_signals {
   blocked_stop_signals& operator=(const blocked_stop_signals&) = delete;
 };
 
-}  // namespace sluice::actors
+}  // namespace sluice::runtime

@@ -24,6 +24,7 @@
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/stop_signals.hpp"
 
 namespace sluice::actors {
 
@@ -31,23 +32,7 @@ namespace {
 
 using pump_atom = caf::atom_constant<caf::atom("pump")>;
 
-// Set by SIGTERM/SIGINT; the pump checks it between batches. Relaxed would do for a flag
-// read in a loop, but a signal handler may only touch lock-free atomics, which this is.
-std::atomic<int> stop_signal{0};
-static_assert(std::atomic<int>::is_always_lock_free);
-
-extern "C" void on_stop_signal(int sig) { stop_signal.store(sig); }
-
-void install_signal_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;  // no SA_RESTART: a doorbell wait returns early instead of sleeping on
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGINT, &sa, nullptr);
-}
-
-bool stop_requested() noexcept { return stop_signal.load() != 0; }
+using runtime::stop_requested;
 
 // The monotonic clock, except that a stop request (SIGTERM) moves it past every deadline:
 // a send waiting on a full destination gives up at its next wake-up (the signal also cuts
@@ -231,7 +216,7 @@ void turn(caf::stateful_actor<pump_state>* self) {
   auto& s = self->state;
   agent::impl& p = *s.p;
   agent a(p);
-  if (const int sig = stop_signal.load(); sig != 0 && p.opts.handle_signals) {
+  if (const int sig = runtime::stop_signal(); sig != 0 && p.opts.handle_signals) {
     spdlog::info("{}: stopping on signal {}", p.name, sig);
     p.stop = true;
   }
@@ -318,7 +303,7 @@ caf::actor spawn_agent(caf::actor_system& sys, agent_handlers handlers, agent_op
   } else {
     p->config_error = made.err().message;
   }
-  if (opts.handle_signals) install_signal_handlers();
+  if (opts.handle_signals) runtime::stop_on_signals();
   p->opts = std::move(opts);
   if (!exit_code) exit_code = std::make_shared<int>(0);
   return sys.spawn<caf::detached>(pump, std::move(p),

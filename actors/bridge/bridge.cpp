@@ -483,7 +483,7 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
   ctx->endpoint = fmt::format("{}:{}", where->host, where->port);
 
   // Blocked before CAF starts its threads (they inherit the mask); sigwait below takes them.
-  const blocked_stop_signals blocked;
+  const runtime::blocked_stop_signals blocked;
   ::signal(SIGPIPE, SIG_IGN);
   int code = bridge_exit_ok;
   {

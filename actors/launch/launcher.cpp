@@ -161,7 +161,7 @@ monitors::monitor_settings monitor_config(const std::filesystem::path& dir,
 runtime::result<int> launch(const actors::manifest& m, const launch_options& opts) {
   // Blocked before any thread starts (threads inherit the mask) and read from the watcher's
   // signalfd instead, so a signal is an ordinary message to the manager.
-  const blocked_stop_signals blocked;
+  const runtime::blocked_stop_signals blocked;
   // A closed stdout (launch | head) must not kill launch and orphan its agents.
   ::signal(SIGPIPE, SIG_IGN);
   auto loc = locate_bus(m, opts.bus);

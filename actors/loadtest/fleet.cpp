@@ -160,7 +160,7 @@ class thread_fleet final : public sender_fleet {
  private:
   std::promise<void> go_;
   bool started_ = false;
-  std::atomic<bool> stop_{false};
+  std::atomic<int> stop_{0};
   std::vector<std::optional<runtime::result<sender_report>>> results_;
   std::vector<std::atomic<bool>> done_;
   std::vector<std::thread> threads_;

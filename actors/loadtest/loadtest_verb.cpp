@@ -27,20 +27,14 @@
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/stop_signals.hpp"
 
 namespace sluice::cli {
 namespace {
 
-// Set from SIGINT/SIGTERM; polled by the run (senders stop, sinks drain, the result stays exact).
-std::atomic<bool> interrupted{false};
-extern "C" void on_interrupt(int) { interrupted.store(true); }
-
+// SIGINT/SIGTERM are polled by the run (senders stop, sinks drain, the result stays exact).
 void install_interrupt_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_interrupt;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  runtime::stop_on_signals();
   // A sender that died before the start line closes its pipe; writing to it must not kill us.
   signal(SIGPIPE, SIG_IGN);
 }
@@ -251,7 +245,7 @@ int run_loadtest_verb(const loadtest_flags& f, const global_options& globals) {
   install_interrupt_handlers();
   const std::string started_at = utc_now();
   progress_printer printer;
-  auto result = actors::run_loadtest(cfg, [&](const actors::loadtest_progress& p) { printer(p); }, interrupted);
+  auto result = actors::run_loadtest(cfg, [&](const actors::loadtest_progress& p) { printer(p); }, runtime::stop_flag());
   printer.finish();
   const auto r = take(std::move(result));
   const auto j = loadtest_json(r);
@@ -278,8 +272,6 @@ int run_loadtest_verb(const loadtest_flags& f, const global_options& globals) {
   return exit_code::ok;
 }
 
-std::atomic<bool> sender_stop{false};
-extern "C" void on_sender_stop(int) { sender_stop.store(true); }
 
 // The body of one sender process: wait at the start line (one byte, or EOF, on stdin), send,
 // print the report.
@@ -290,15 +282,11 @@ int run_sender_verb(const std::string& config_json) {
   } catch (const nlohmann::json::exception& e) {
     throw cli_error{exit_code::usage, std::string{"loadtest-sender: bad configuration: "} + e.what()};
   }
-  struct sigaction sa {};
-  sa.sa_handler = on_sender_stop;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
+  runtime::stop_on_signals();
   char go = 0;
   while (read(STDIN_FILENO, &go, 1) < 0 && errno == EINTR) {
   }
-  const auto report = take(actors::run_sender(cfg, sender_stop));
+  const auto report = take(actors::run_sender(cfg, runtime::stop_flag()));
   std::printf("%s\n", nlohmann::json(report).dump().c_str());
   std::fflush(stdout);
   return std::ferror(stdout) ? exit_code::io_error : exit_code::ok;

@@ -116,7 +116,7 @@ std::uint64_t share_of(std::uint64_t total, std::uint32_t n, std::uint32_t i) no
 }
 
 runtime::result<loadtest_result> run_loadtest(const loadtest_config& cfg, const progress_fn& on_progress,
-                                              const std::atomic<bool>& interrupted) {
+                                              const std::atomic<int>& interrupted) {
   const auto names = sink_names(cfg);
   // The coordinator's own handles, for snapshots (utilization, live counters, breakers).
   std::vector<inbox::inbox> watch;

@@ -55,7 +55,7 @@ using progress_fn = std::function<void(const loadtest_progress&)>;
 // early; the sinks still drain what was sent, so the result stays exact. Fails when a sink
 // cannot be created or attached, or a sender cannot start or dies without a report.
 runtime::result<loadtest_result> run_loadtest(const loadtest_config& cfg, const progress_fn& on_progress,
-                                              const std::atomic<bool>& interrupted);
+                                              const std::atomic<int>& interrupted);
 
 // Splits total into n shares that differ by at most one.
 std::uint64_t share_of(std::uint64_t total, std::uint32_t n, std::uint32_t i) noexcept;

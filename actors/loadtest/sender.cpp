@@ -39,7 +39,7 @@ class lane_picker {
 
 }  // namespace
 
-runtime::result<sender_report> run_sender(const sender_config& cfg, const std::atomic<bool>& stop) {
+runtime::result<sender_report> run_sender(const sender_config& cfg, const std::atomic<int>& stop) {
   std::vector<inbox::inbox> sinks;
   for (const auto& name : cfg.sinks) {
     auto opened = inbox::inbox::open(cfg.bus_dir, name);

@@ -51,7 +51,7 @@ struct sender_report {
 // fails is counted and retried with the same sequence number, so a gap at the sink always
 // means a lost message, never a give-up. Fails (with a reason) when a sink cannot be opened
 // or refuses a message outright (too large, closed).
-runtime::result<sender_report> run_sender(const sender_config& cfg, const std::atomic<bool>& stop);
+runtime::result<sender_report> run_sender(const sender_config& cfg, const std::atomic<int>& stop);
 
 void to_json(nlohmann::json& j, const sender_config& c);
 void from_json(const nlohmann::json& j, sender_config& c);
