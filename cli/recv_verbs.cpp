@@ -46,7 +46,7 @@ std::size_t holds_at_most(const inbox::inbox& box) {
 // asked for is an upper bound (batch_limit caps it).
 std::size_t count_flag(const std::string& text, const char* flag) {
   auto n = runtime::parse_count(text, flag, 1, SIZE_MAX);
-  if (!n) throw cli_error{exit_code::usage, n.err().message};
+  if (!n) throw cli_error{exit_code::bad_input, n.err().message};
   return static_cast<std::size_t>(*n);
 }
 

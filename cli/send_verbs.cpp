@@ -150,63 +150,18 @@ void attach_rate_gates(backpressure::send_policy& policy, const checked_send& c,
   add(c.pair_rate, runtime::rate_key(a.from, a.to));
 }
 
-cli_error payload_too_large(std::size_t size, const std::string& to, std::uint32_t limit) {
-  return cli_error{exit_code::bad_input, "payload is " + std::to_string(size) + " bytes, inbox " +
-                                             to + " takes at most " + std::to_string(limit) +
-                                             ": nothing sent; send a path to a file instead"};
-}
-
-std::string millis(std::chrono::nanoseconds d) {
-  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
-}
-
 int report(const backpressure::send_outcome& out, const send_args& a, const inbox::inbox& dest,
            std::size_t payload_size) {
-  using backpressure::send_status;
-  switch (out.status) {
-    case send_status::sent:
-      if (a.print_id && !write_fully(format_msg_id(out.receipt.id) + "\n")) {
-        throw cli_error{exit_code::io_error,
-                        "the message was sent but its id could not be written to stdout"};
-      }
-      return exit_code::ok;
-    case send_status::full:
-      throw cli_error{exit_code::temp_fail,
-                      "inbox " + a.to + " is full (" + std::to_string(dest.capacity()) +
-                          " messages) and --no-wait was given: nothing sent; retry later"};
-    case send_status::timed_out:
-      throw cli_error{exit_code::temp_fail,
-                      "inbox " + a.to + " stayed full for " + millis(out.waited) + " (" +
-                          std::to_string(out.attempts) +
-                          " attempts): nothing sent; its consumer is not keeping up (see sluice "
-                          "get-stats), or raise --timeout"};
-    case send_status::circuit_open:
-      throw cli_error{exit_code::unavailable,
-                      "circuit to " + a.to +
-                          " is open after repeated full-inbox failures: nothing sent; retry in " +
-                          millis(out.retry_after)};
-    case send_status::rate_limited:
-      throw cli_error{exit_code::temp_fail, "rate limit for " + a.from +
-                                                " reached: nothing sent; retry in " +
-                                                millis(out.retry_after)};
-    case send_status::rejected:
-      if (out.last_push == inbox::push_result::too_large) {
-        throw payload_too_large(payload_size, a.to, dest.snapshot().max_payload);
-      }
-      if (out.last_push == inbox::push_result::no_space) {
-        throw cli_error{exit_code::os_error,
-                        "no space left to back the " + a.priority + " lane of inbox " + a.to +
-                            " (" + dest.path().parent_path().string() +
-                            " is full): nothing sent; free space there, or send at normal "
-                            "priority, whose lane is reserved when an inbox is created"};
-      }
-      if (out.last_push == inbox::push_result::broken) fail_broken(dest);
-      throw cli_error{exit_code::unavailable,
-                      "inbox " + a.to + " refused the message (" +
-                          (out.last_push ? inbox::to_string(*out.last_push) : "no reason") +
-                          "): nothing sent"};
+  if (out.status == backpressure::send_status::sent) {
+    if (a.print_id && !write_fully(format_msg_id(out.receipt.id) + "\n")) {
+      throw cli_error{exit_code::io_error,
+                      "the message was sent but its id could not be written to stdout"};
+    }
+    return exit_code::ok;
   }
-  return exit_code::software;
+  auto f = runtime::describe_send_failure(a.from, a.to, out, payload_size,
+                                          dest.snapshot().max_payload);
+  throw cli_error{f.code, std::move(f.message)};
 }
 
 int run_send(const global_options& globals, const send_args& given) {
@@ -228,7 +183,10 @@ int run_send(const global_options& globals, const send_args& given) {
   auto existing = open_existing(dir, a.to, globals);
   const std::uint32_t limit =
       existing ? existing->snapshot().max_payload : new_inbox_max_payload(config);
-  if (payload.size() > limit) throw payload_too_large(payload.size(), a.to, limit);
+  if (payload.size() > limit) {
+    auto f = runtime::payload_too_large(payload.size(), a.to, limit);
+    throw cli_error{f.code, std::move(f.message)};
+  }
   auto dest = open_or_create(dir, a.to, config, globals, std::move(existing));
   std::optional<runtime::bus_control> control;  // after the inbox: that creates the bus dir
   attach_rate_gates(policy, checked, a, dir, config, control);

@@ -46,7 +46,7 @@ monitors::load_source parse_source(const std::string& s) {
   if (s == "stat") return monitors::load_source::stat;
   if (s == "psi") return monitors::load_source::psi;
   if (s == "loadavg") return monitors::load_source::loadavg;
-  throw cli_error{exit_code::usage, "--load-source " + quote(s) + ": expected stat, psi or loadavg"};
+  throw cli_error{exit_code::bad_input, "--load-source " + quote(s) + ": expected stat, psi or loadavg"};
 }
 
 // Everything both monitors need, from flags > environment > sluice.toml > defaults.
@@ -61,15 +61,15 @@ monitors::monitor_settings settings_from(const global_options& globals, const mo
   s.load.high = th.high;
   s.load.medium = th.medium;
   s.load.band = f.band;
-  if (auto bad = monitors::validate(s.load)) throw cli_error{exit_code::usage, *bad};
+  if (auto bad = monitors::validate(s.load)) throw cli_error{exit_code::bad_input, *bad};
   s.metrics_file = take(config.metrics_file());
   s.alert_file = take(config.alert_log_file());
   s.source = parse_source(f.load_source);
   s.alerts.for_samples = f.for_samples;
   auto cooldown = runtime::parse_duration(f.cooldown, "--cooldown");
-  if (!cooldown) throw cli_error{exit_code::usage, cooldown.err().message};
+  if (!cooldown) throw cli_error{exit_code::bad_input, cooldown.err().message};
   s.alerts.cooldown = std::chrono::duration_cast<std::chrono::steady_clock::duration>(cooldown.value());
-  if (auto bad = monitors::validate(s.alerts)) throw cli_error{exit_code::usage, *bad};
+  if (auto bad = monitors::validate(s.alerts)) throw cli_error{exit_code::bad_input, *bad};
   return s;
 }
 

@@ -16,13 +16,13 @@
 #include <optional>
 #include <spdlog/spdlog.h>
 
-#include "actors/agent/send_failure.hpp"
 #include "backpressure/address.hpp"
 #include "backpressure/send.hpp"
 #include "inbox/layout.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
+#include "runtime/exit_codes.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/stop_signals.hpp"
 
@@ -77,13 +77,13 @@ struct agent::impl {
   }
 
   // Lost messages: how many, and the first one's reason and exit code.
-  std::optional<send_failure> first_lost;
+  std::optional<runtime::failure> first_lost;
 
   // An existing inbox, or a new one with the configured geometry, as `sluice send` makes it
   // (so a reply reaches a shell agent that has not received anything yet, and an agent can
   // send to agent@peer before the bridge to peer has started). A payload a new inbox would
   // refuse creates nothing.
-  std::optional<send_failure> open_destination(std::string_view to, std::size_t payload_size,
+  std::optional<runtime::failure> open_destination(std::string_view to, std::size_t payload_size,
                                                inbox::inbox*& dest) {
     if (auto it = destinations.find(to); it != destinations.end()) {
       dest = &it->second;
@@ -93,28 +93,30 @@ struct agent::impl {
     if (!opened && opened.err().code == inbox::errc::not_found) {
       const std::uint32_t limit = new_inbox.slot_size - inbox::layout::slot_header_size;
       if (payload_size > limit) {
-        backpressure::send_outcome refused;
-        refused.last_push = inbox::push_result::too_large;
-        return describe_send_failure(to, refused, payload_size, limit);
+        return runtime::payload_too_large(payload_size, to, limit);
       }
-      if (auto made = runtime::ensure_bus_dir(dir); !made) return describe_destination_error(made.err());
+      if (auto made = runtime::ensure_bus_dir(dir); !made) return destination_error(made.err());
       opened = inbox::inbox::open_or_create(dir, to, new_inbox);
     }
-    if (!opened) return describe_destination_error(opened.err());
+    if (!opened) return destination_error(opened.err());
     dest = &destinations.emplace(std::string(to), std::move(opened.value())).first->second;
     return std::nullopt;
   }
 
   // One line per lost message (the first few; a flood is counted, not printed).
-  void lost(std::string_view to, send_failure failure) {
+  static runtime::failure destination_error(const inbox::error& err) {
+    return {runtime::exit_code_for(err.code), err.message};
+  }
+
+  void lost(std::string_view to, runtime::failure failure) {
     constexpr std::uint64_t logged = 10;
     ++stats.send_failures;
     if (stats.send_failures <= logged)
-      spdlog::error("{}: message to '{}' not delivered: {}", name, to, failure.reason);
+      spdlog::error("{}: message to '{}' not delivered: {}", name, to, failure.message);
     if (stats.send_failures == logged)
       spdlog::error("{}: further undelivered messages are counted, not logged", name);
     if (!first_lost) {
-      failure.reason = "the first to '" + std::string(to) + "': " + failure.reason;
+      failure.message = "the first to '" + std::string(to) + "': " + failure.message;
       first_lost = std::move(failure);
     }
   }
@@ -123,9 +125,9 @@ struct agent::impl {
   // message was lost.
   int final_exit_code(int code) const {
     if (!first_lost) return code;
-    const int final_code = code == 0 && opts.lost_message_fails_exit ? first_lost->exit_code : code;
+    const int final_code = code == 0 && opts.lost_message_fails_exit ? first_lost->code : code;
     spdlog::error("{}: {} message(s) not delivered ({}); exit code {}", name, stats.send_failures,
-                  first_lost->reason, final_code);
+                  first_lost->message, final_code);
     return final_code;
   }
 };
@@ -151,7 +153,7 @@ backpressure::send_outcome agent::send_detailed(std::string_view to, std::string
   std::string_view inbox_name = to;
   auto remote = backpressure::parse_address(to);
   if (!remote) {
-    p_->lost(to, describe_destination_error(remote.err()));
+    p_->lost(to, impl::destination_error(remote.err()));
     return out;
   }
   if (*remote) {
@@ -179,7 +181,8 @@ backpressure::send_outcome agent::send_detailed(std::string_view to, std::string
   } else if (out.status == backpressure::send_status::full && !p_->opts.send.wait) {
     ++p_->stats.full;  // the caller asked not to wait and decides what to do
   } else {
-    p_->lost(to, describe_send_failure(inbox_name, out, payload.size(), dest->snapshot().max_payload));
+    p_->lost(to, runtime::describe_send_failure(p_->name, inbox_name, out, payload.size(),
+                                                dest->snapshot().max_payload));
   }
   return out;
 }

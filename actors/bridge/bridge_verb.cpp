@@ -15,25 +15,10 @@ namespace sluice::cli {
 
 namespace {
 
-int exit_code_for_bridge(runtime::errc code) {
-  switch (code) {
-    case runtime::errc::invalid_argument:
-    case runtime::errc::invalid_name:
-      return exit_code::usage;
-    case runtime::errc::permission_denied:
-    case runtime::errc::path_is_symlink:
-      return exit_code::no_permission;
-    case runtime::errc::not_found:
-      return exit_code::io_error;
-    default:
-      return exit_code::os_error;
-  }
-}
-
 int run_bridge_verb(const global_options& globals, actors::bridge_options opts) {
   opts.bus = {globals.dir, globals.bus};
   auto code = actors::run_bridge(opts);
-  if (!code) throw cli_error{exit_code_for_bridge(code.err().code), code.err().message};
+  if (!code) throw cli_error{runtime::exit_code_for(code.err().code), code.err().message};
   return code.value();
 }
 
@@ -69,7 +54,7 @@ void add_bridge_verbs(CLI::App& app, cli_state& state) {
       o.secret_file = *secret;
       auto timeout = runtime::parse_duration(*handshake_timeout, "--handshake-timeout");
       if (!timeout || timeout->count() <= 0)
-        throw cli_error{exit_code::usage, "--handshake-timeout " + *handshake_timeout +
+        throw cli_error{exit_code::bad_input, "--handshake-timeout " + *handshake_timeout +
                                               ": give a positive duration such as 5s or 500ms"};
       o.handshake_timeout = *timeout;
       return run_bridge_verb(state.globals, std::move(o));

@@ -31,11 +31,9 @@ std::string own_sluice() {
 int run_launch(const global_options& globals, const launch_flags& f) {
   auto m = actors::load_manifest(f.manifest);
   if (!m)
-    throw cli_error{m.err().code == runtime::errc::invalid_argument ? exit_code::bad_input
-                                                                    : exit_code::io_error,
-                    m.err().message};
+    throw cli_error{runtime::exit_code_for(m.err().code), m.err().message};
   auto grace = runtime::parse_duration(f.grace, "--grace");
-  if (!grace) throw cli_error{exit_code::usage, grace.err().message};
+  if (!grace) throw cli_error{exit_code::bad_input, grace.err().message};
 
   actors::launch_options opts;
   opts.bus = {globals.dir, globals.bus};
@@ -43,7 +41,7 @@ int run_launch(const global_options& globals, const launch_flags& f) {
   opts.grace = std::chrono::duration_cast<std::chrono::milliseconds>(grace.value());
   opts.sluice_bin = own_sluice();
   auto code = actors::launch(m.value(), opts);
-  if (!code) throw cli_error{exit_code::os_error, code.err().message};
+  if (!code) throw cli_error{runtime::exit_code_for(code.err().code), code.err().message};
   return code.value();
 }
 

@@ -39,21 +39,9 @@ void install_interrupt_handlers() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-int exit_code_of(inbox::errc code) {
-  switch (code) {
-    case inbox::errc::invalid_name:
-    case inbox::errc::invalid_argument: return exit_code::bad_input;
-    case inbox::errc::permission_denied:
-    case inbox::errc::path_is_symlink:
-    case inbox::errc::no_space: return exit_code::os_error;
-    case inbox::errc::busy: return exit_code::temp_fail;
-    default: return exit_code::software;
-  }
-}
-
 template <class T>
 T take(inbox::result<T>&& r) {
-  if (!r) throw cli_error{exit_code_of(r.err().code), r.err().message};
+  if (!r) throw cli_error{runtime::exit_code_for(r.err().code), r.err().message};
   return std::move(r).value();
 }
 
@@ -72,7 +60,8 @@ struct loadtest_flags {
   bool keep = false;
 };
 
-[[noreturn]] void usage(const std::string& message) { throw cli_error{exit_code::usage, message}; }
+// A flag value that is malformed or out of range: bad input, as everywhere.
+[[noreturn]] void bad_value(const std::string& message) { throw cli_error{exit_code::bad_input, message}; }
 
 std::uint64_t parse_count(const std::string& text) {
   // Accepts 1000000 and 1e6: counts this large are easier to type in exponent form.
@@ -84,7 +73,7 @@ std::uint64_t parse_count(const std::string& text) {
     used = 0;
   }
   if (used != text.size() || !(v >= 1) || v > 1e15 || std::floor(v) != v) {
-    usage("--messages wants a whole number of messages >= 1 (e.g. 100000 or 1e6), not '" + text + "'");
+    bad_value("--messages wants a whole number of messages >= 1 (e.g. 100000 or 1e6), not '" + text + "'");
   }
   return static_cast<std::uint64_t>(v);
 }
@@ -98,14 +87,14 @@ std::uint32_t parse_u32(const std::string& text, const char* flag) {
     used = 0;
   }
   if (used != text.size() || text.empty() || text[0] == '-' || v > UINT32_MAX) {
-    usage(std::string{flag} + " wants a non-negative integer, not '" + text + "'");
+    bad_value(std::string{flag} + " wants a non-negative integer, not '" + text + "'");
   }
   return static_cast<std::uint32_t>(v);
 }
 
 std::chrono::nanoseconds parse_time(const std::string& text, const char* flag) {
   auto d = runtime::parse_duration(text, flag);
-  if (!d) usage(d.err().message);
+  if (!d) bad_value(d.err().message);
   return *d;
 }
 
@@ -118,7 +107,7 @@ std::vector<actors::priority_share> parse_mix(const std::string& text) {
     const auto colon = item.find(':');
     const auto prio = colon == std::string::npos ? std::nullopt : inbox::parse_priority(item.substr(0, colon));
     if (!prio) {
-      usage("--priority-mix wants lane:weight pairs such as critical:1,normal:99 (lanes: critical, high, normal, "
+      bad_value("--priority-mix wants lane:weight pairs such as critical:1,normal:99 (lanes: critical, high, normal, "
             "low), not '" + text + "'");
     }
     mix.push_back({*prio, parse_u32(item.substr(colon + 1), "--priority-mix weight")});
@@ -126,7 +115,7 @@ std::vector<actors::priority_share> parse_mix(const std::string& text) {
   }
   std::uint64_t sum = 0;
   for (const auto& m : mix) sum += m.weight;
-  if (sum == 0) usage("--priority-mix weights must not all be 0");
+  if (sum == 0) bad_value("--priority-mix weights must not all be 0");
   return mix;
 }
 
@@ -210,20 +199,20 @@ std::string command_line_of(const loadtest_flags& f) {
 }
 
 int run_loadtest_verb(const loadtest_flags& f, const global_options& globals) {
-  if (f.senders == 0 || f.sinks == 0) usage("--senders and --sinks must be at least 1");
+  if (f.senders == 0 || f.sinks == 0) bad_value("--senders and --sinks must be at least 1");
   actors::loadtest_config cfg;
   cfg.senders = f.senders;
   cfg.sinks = f.sinks;
   if (!f.duration.empty()) cfg.duration = parse_time(f.duration, "--duration");
   if (!f.messages.empty()) cfg.messages = parse_count(f.messages);
   if (f.messages.empty() && f.duration.empty()) cfg.messages = 100000;
-  if (f.rate < 0) usage("--rate must be >= 0 (0 = as fast as possible)");
+  if (f.rate < 0) bad_value("--rate must be >= 0 (0 = as fast as possible)");
   cfg.rate = f.rate;
   const auto dash = f.payload.find('-');
   cfg.payload_min = parse_u32(f.payload.substr(0, dash), "--payload");
   cfg.payload_max = dash == std::string::npos ? cfg.payload_min : parse_u32(f.payload.substr(dash + 1), "--payload");
   if (cfg.payload_min < actors::loadtest_header_size || cfg.payload_max < cfg.payload_min) {
-    usage(fmt::format("--payload wants BYTES or MIN-MAX with {} <= MIN <= MAX (each message carries a {} byte "
+    bad_value(fmt::format("--payload wants BYTES or MIN-MAX with {} <= MIN <= MAX (each message carries a {} byte "
                       "header), not '{}'",
                       actors::loadtest_header_size, actors::loadtest_header_size, f.payload));
   }

@@ -44,30 +44,8 @@ void require_agent_name(std::string_view name, std::string_view role) {
                       std::to_string(inbox::max_agent_name) + " characters from A-Z a-z 0-9 _ -"};
 }
 
-int exit_code_for(inbox::errc code) noexcept {
-  switch (code) {
-    case inbox::errc::invalid_name:
-    case inbox::errc::invalid_argument:
-    case inbox::errc::bad_magic:
-    case inbox::errc::wrong_version:
-    case inbox::errc::wrong_size:
-    case inbox::errc::corrupt:
-      return exit_code::bad_input;
-    case inbox::errc::path_is_symlink:
-    case inbox::errc::permission_denied:
-      return exit_code::no_permission;
-    case inbox::errc::busy:
-      return exit_code::temp_fail;
-    case inbox::errc::not_found:
-    case inbox::errc::no_space:
-    case inbox::errc::io_error:
-      return exit_code::os_error;
-  }
-  return exit_code::software;
-}
-
 void fail(const inbox::error& err) {
-  throw cli_error{exit_code_for(err.code), err.message};
+  throw cli_error{runtime::exit_code_for(err.code), err.message};
 }
 
 void fail_broken(const inbox::inbox& box) {

@@ -24,7 +24,6 @@ inbox::bus_sharing sharing_of(const global_options& globals) noexcept;
 // Throws cli_error(bad_input) naming the role ("to", "agent") and the allowed characters.
 void require_agent_name(std::string_view name, std::string_view role);
 
-int exit_code_for(inbox::errc code) noexcept;
 [[noreturn]] void fail(const inbox::error& err);
 
 // Exits (io_error) for an inbox whose file shrank or lost its memory while open

@@ -7,36 +7,25 @@
 #include <functional>
 #include <string>
 
+#include "runtime/exit_codes.hpp"
+
 namespace CLI {
 class App;
 }
 
 namespace sluice::cli {
 
-// Exit codes (sysexits.h values; `sluice --help` lists them in its footer).
-namespace exit_code {
-inline constexpr int ok = 0;
-inline constexpr int failure = 1;         // e.g. check-capacity: full
-inline constexpr int usage = 64;          // EX_USAGE: unknown verb, missing or bad flags
-inline constexpr int bad_input = 65;      // EX_DATAERR: bad name, payload too large, bad value,
-                                          // corrupt inbox file
-inline constexpr int unavailable = 69;    // EX_UNAVAILABLE: circuit open, or sluice-actors
-                                          // (a support program) missing
-inline constexpr int software = 70;       // EX_SOFTWARE: internal error
-inline constexpr int os_error = 71;       // EX_OSERR: the OS refused (not a directory, no space)
-inline constexpr int io_error = 74;       // EX_IOERR: could not read input / write output
-inline constexpr int temp_fail = 75;      // EX_TEMPFAIL: backpressure exhausted, inbox still full,
-                                          // or another consumer holds the inbox
-inline constexpr int no_permission = 77;  // EX_NOPERM: file of another user, symlink, EACCES
-}  // namespace exit_code
+// Exit codes: the one table in runtime/exit_codes.hpp.
+namespace exit_code = runtime::exit_code;
 
 // The footer of `sluice --help`, so scripts can look the codes up where they use them.
 inline constexpr const char* exit_code_help =
-    "Exit codes: 0 ok, 1 check-capacity: full, 64 usage, 65 bad input (name, payload, value,\n"
-    "corrupt inbox), 69 circuit open or sluice-actors missing, 70 internal error, 71 OS error\n"
-    "(bus dir not creatable, no space), 74 I/O error (stdin unreadable, stdout closed: nothing\n"
-    "was consumed), 75 backpressure exhausted or inbox busy, 77 permission (another user's inbox,\n"
-    "symlink).";
+    "Exit codes: 0 ok, 1 the answer is no (check-capacity: full; doctor: problems; loadtest:\n"
+    "messages lost; launch: an agent failed), 64 usage, 65 bad input (name, payload, value,\n"
+    "corrupt inbox), 66 not found, 69 circuit open or sluice-actors missing, 70 internal error,\n"
+    "71 OS error (bus dir not creatable, no space), 74 I/O error (stdin unreadable, stdout\n"
+    "closed: nothing was consumed), 75 backpressure exhausted or inbox busy, 77 permission\n"
+    "(another user's file or directory, symlink).";
 
 struct global_options {
   std::string bus;     // --bus / SLUICE_BUS

@@ -78,7 +78,7 @@ TEST_CASE("the report directory holds the result and a page with the three chart
   }
 }
 
-TEST_CASE("bad loadtest flags are usage errors with one line naming the flag") {
+TEST_CASE("bad loadtest flag values are bad input (65) with one line naming the flag") {
   bus_fixture bus;
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"loadtest", "--messages", "many"},
@@ -87,7 +87,7 @@ TEST_CASE("bad loadtest flags are usage errors with one line naming the flag") {
            {"loadtest", "--senders", "0"}}) {
     const auto r = bus.run(args);
     INFO(args.back() << ": " << r.err);
-    REQUIRE(r.exit_code == 64);
+    REQUIRE(r.exit_code == 65);
     REQUIRE(is_one_line(r.err));
   }
 }
