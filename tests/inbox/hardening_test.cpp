@@ -132,10 +132,15 @@ TEST_CASE("a SIGBUS outside every inbox mapping still kills the process") {
   const pid_t child = spawn([&] {
     auto in = inbox::open_or_create(bus.dir(), "w", small());  // installs the handler
     if (!in) return 10;
-    ::raise(SIGBUS);  // not a fault in a guarded mapping: the default action applies
+    ::raise(SIGBUS);  // not a fault in a guarded mapping: the handler before ours applies
     return 11;
   });
-  CHECK(reap(child) == 128 + SIGBUS);
+  const int status = reap(child);
+  if (sanitized) {
+    CHECK(status != 11);  // AddressSanitizer's own SIGBUS handler reports it and aborts
+  } else {
+    CHECK(status == 128 + SIGBUS);
+  }
 }
 
 TEST_CASE("a new inbox backs its critical and normal rings only; the first high or low message "
