@@ -1,5 +1,5 @@
 #pragma once
-// Addresses on another bus (DESIGN.md section 9): `agent@peer` names inbox `agent` on the bus
+// Addresses on another bus (docs/architecture.md section 9): `agent@peer` names inbox `agent` on the bus
 // that a `sluice bridge` knows as `peer`. Agent names cannot hold '@', so a sender routes such
 // a message into the local outbound inbox `bridge-<peer>` (an ordinary inbox: backpressure and
 // the breaker work on it unchanged) and the final agent rides in a one-line envelope in front

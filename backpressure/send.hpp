@@ -1,5 +1,5 @@
 #pragma once
-// send_with_backpressure: the sender side of DESIGN.md section 4.
+// send_with_backpressure: the sender side of docs/architecture.md section 4.
 //
 //   auto out = backpressure::send_with_backpressure(dest, {"alice", "task", payload}, policy);
 //   if (out.status != backpressure::send_status::sent) ...  // to_string(out.status)

@@ -117,7 +117,7 @@ backpressure::send_policy make_policy(const checked_send& c, const send_args& a,
                                       const std::filesystem::path& dir, runtime::config& config) {
   backpressure::send_policy policy;
   policy.max_retries = take(config.backpressure_retries());
-  // The load monitor's choice in bus.ctl wins over the configured base wait (DESIGN.md 4).
+  // The load monitor's choice in bus.ctl wins over the configured base wait (docs/architecture.md section 4).
   policy.backoff.base = std::chrono::milliseconds(
       take(runtime::read_policy(dir, take(runtime::configured_policy(config))))
           .backpressure_wait_ms);

@@ -1,4 +1,4 @@
-// `sluice top`: a live view of every inbox on a bus (DESIGN.md section 8): size, utilization,
+// `sluice top`: a live view of every inbox on a bus (docs/architecture.md section 8): size, utilization,
 // in/out rates, breaker state, active alerts, and the batch size and load from bus.ctl; below
 // them one row per bridge link (state, credits, in-flight, sent, resent) from its status file.
 // Refreshes every second on a terminal (q quits); prints one plain snapshot with --once or

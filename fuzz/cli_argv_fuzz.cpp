@@ -1,4 +1,4 @@
-// Whole command lines through the real `sluice` parser (issue 9): the input, split on NUL
+// Whole command lines through the real `sluice` parser: the input, split on NUL
 // bytes, is argv after "sluice". Only parsing runs, never a verb's action: a verb's CLI11
 // callback only stores its action in cli_state (cli/app.hpp), so no bus, file or process is
 // touched and actor verbs are not forwarded. Checked for every input:

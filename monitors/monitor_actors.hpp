@@ -1,5 +1,5 @@
 #pragma once
-// The monitor actors (DESIGN.md section 5), for `sluice launch` and `sluice monitor-*`.
+// The monitor actors (docs/architecture.md section 5), for `sluice launch` and `sluice monitor-*`.
 //
 //   caf::actor_system sys{cfg};
 //   sluice::monitors::monitor_settings s;

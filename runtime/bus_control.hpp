@@ -1,5 +1,5 @@
 #pragma once
-// bus.ctl: the bus-wide control block (DESIGN.md section 2). The load monitor publishes the
+// bus.ctl: the bus-wide control block (docs/architecture.md section 2). The load monitor publishes the
 // batch size and backpressure wait here so every sender in every process sees them at once
 // (the bash tool's `export` in a background loop reached no one). Also holds the monitor's
 // heartbeat and the rate limiter's shared token buckets.

@@ -16,7 +16,7 @@ namespace sluice::runtime {
 inline constexpr std::size_t cache_line_size = 64;
 inline constexpr char control_magic[8] = {'S', 'L', 'U', 'I', 'C', 'E', 'C', 'T'};
 inline constexpr std::uint32_t control_version = 1;
-// Rate-limit token buckets (DESIGN.md section 4): one cell per key (sender, or
+// Rate-limit token buckets (docs/architecture.md section 4): one cell per key (sender, or
 // sender->destination), found by open addressing on a 64-bit key hash.
 inline constexpr std::uint32_t rate_bucket_count = 256;
 inline constexpr std::size_t rate_bucket_cell_size = 64;

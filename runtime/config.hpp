@@ -64,7 +64,7 @@ struct knob_info {
 };
 const knob_info& describe(knob) noexcept;
 
-// Defaults, in one place (DESIGN.md and the seed tool).
+// Defaults, in one place (the bash tool's values where it had the knob).
 namespace defaults {
 inline constexpr std::uint32_t max_inbox_size = 1000;
 inline constexpr std::uint32_t slot_size = 4096;

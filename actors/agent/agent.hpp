@@ -1,5 +1,5 @@
 #pragma once
-// A C++ agent (DESIGN.md section 6): an actor that pumps this process's inbox in batches
+// A C++ agent (docs/architecture.md section 6): an actor that pumps this process's inbox in batches
 // into your handler, with send/reply that apply backpressure. A complete worker:
 //
 //   #include "actors/agent/agent.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// `sluice bridge` (DESIGN.md section 9): joins this bus to a bus on another host with CAF's
+// `sluice bridge` (docs/architecture.md section 9): joins this bus to a bus on another host with CAF's
 // network layer (caf::io BASP, behind the bridge's own front door), so
 // `sluice send me far@east ...` on one bus lands in inbox `far` of the bus whose bridge is
 // named `east`.

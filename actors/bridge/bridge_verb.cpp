@@ -1,6 +1,6 @@
 // `sluice bridge --listen HOST:PORT | --connect HOST:PORT [--name N] [--secret-file F]
 //  [--handshake-timeout D] [--max-unauthenticated N]`
-// (DESIGN.md section 9). The actor system lives in actors/bridge; this file parses flags and
+// (docs/architecture.md section 9). The actor system lives in actors/bridge; this file parses flags and
 // maps errors to exit codes.
 #include <CLI/CLI.hpp>
 #include <memory>

@@ -1,5 +1,5 @@
 #pragma once
-// Credit-based flow control for a bridge link (DESIGN.md section 9), as pure state machines so
+// Credit-based flow control for a bridge link (docs/architecture.md section 9), as pure state machines so
 // they are tested without CAF, sockets or threads (and under TSan).
 //
 // Per link connection and destination inbox d, the receiving bridge grants a cumulative limit:

@@ -1,4 +1,4 @@
-// `sluice launch <manifest.toml> [--keep] [--grace 5s]` (DESIGN.md section 6). The actor
+// `sluice launch <manifest.toml> [--keep] [--grace 5s]` (docs/architecture.md section 6). The actor
 // system lives in actors/launcher; this file only parses flags and maps errors to exit codes.
 #include <CLI/CLI.hpp>
 #include <memory>

@@ -1,5 +1,5 @@
 #pragma once
-// A launch manifest (DESIGN.md section 6): the agents `sluice launch` runs, and how.
+// A launch manifest (docs/architecture.md section 6): the agents `sluice launch` runs, and how.
 //
 //   bus = "swarm"                         # optional: else --bus / SLUICE_BUS / "default"
 //   [inbox]                               # defaults for every agent's inbox

@@ -1,5 +1,5 @@
 #pragma once
-// Agent processes for `sluice launch` (DESIGN.md section 6): fork and exec, signal and reap
+// Agent processes for `sluice launch` (docs/architecture.md section 6): fork and exec, signal and reap
 // through a pidfd (a recycled pid can never be hit), and a watcher thread that
 // waits on every child's pidfd and output pipes with one epoll set — no polling, no SIGCHLD
 // handler — and hands out whole output lines and exit statuses.

@@ -1,5 +1,5 @@
 #pragma once
-// One supervisor actor per agent of a launch (DESIGN.md section 6). It owns the agent's
+// One supervisor actor per agent of a launch (docs/architecture.md section 6). It owns the agent's
 // process from spawn to final exit: starts it under a guard (runtime/process.hpp: nothing
 // the agent starts outlives it or the launcher; env SLUICE_BUS / SLUICE_DIR / SLUICE_AGENT /
 // SLUICE_BIN), hears of its exit from the process watcher (pidfd, no polling; once the agent

@@ -1,5 +1,5 @@
 // `sluice loadtest`: synthetic senders into sink agents, with exact loss/order accounting
-// and latency percentiles (DESIGN.md section 8). Also the hidden `loadtest-sender` verb that
+// and latency percentiles (docs/architecture.md section 8). Also the hidden `loadtest-sender` verb that
 // each sender process runs. A long-running verb: it starts a CAF actor system (the sinks).
 #include <signal.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 #pragma once
-// The two outputs of `sluice loadtest`: the result JSON (the shape issue 8 fixes) and a
+// The two outputs of `sluice loadtest`: the result JSON (its documented shape) and a
 // self-contained HTML page with inline SVG charts (no scripts, no network), so a report
 // directory can be mailed or attached to a CI run and still open anywhere.
 #include <filesystem>

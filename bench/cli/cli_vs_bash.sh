@@ -6,7 +6,7 @@
 #   3. receive of 10 messages: `sluice recv` vs bash_bus.sh receive (the 10 messages are put
 #      in by --prepare, which hyperfine does not time)
 # Only one-shot verbs are measured: they run in `sluice` itself, never in sluice-actors.
-# Prints each median and the ratios; targets (issue 5): sluice send <= 2 ms median and at
+# Prints each median and the ratios; targets: sluice send <= 2 ms median and at
 # least 10x faster than the bash send.
 #
 #   bench/cli/cli_vs_bash.sh [path/to/sluice] [runs]

@@ -1,7 +1,7 @@
 #pragma once
 // The verbs that run a CAF actor system. They live in a second executable, `sluice-actors`,
 // installed next to `sluice`: one-shot verbs are called thousands of times from shell loops,
-// and loading libcaf alone costs more than the whole 2 ms start-up budget (DESIGN.md section 1).
+// and loading libcaf alone costs more than the whole 2 ms start-up budget (docs/architecture.md section 1).
 // `sluice` lists these verbs in its --help with the descriptions below and, when one is
 // called, replaces itself with `sluice-actors` and the unchanged argv (cli/forward.hpp), so
 // `sluice launch --help` prints the real options and global flags work on either side.

@@ -1,4 +1,4 @@
-// The loadtest result JSON has exactly the shape issue 8 fixes, and the HTML report is one
+// The loadtest result JSON has exactly its documented shape, and the HTML report is one
 // self-contained page (no scripts, nothing fetched) with its three SVG charts.
 #include <catch2/catch.hpp>
 #include <algorithm>
