@@ -20,15 +20,17 @@
 #include "backpressure/circuit_breaker.hpp"
 #include "backpressure/send.hpp"
 #include "inbox/inbox.hpp"
-#include "process_helpers.hpp"
+#include "support/await.hpp"
+#include "support/children.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 namespace bp = sluice::backpressure;
 namespace ib = sluice::inbox;
 using bp::send_status;
-using bp::testing::await;
-using bp::testing::shared;
-using bp::testing::temp_bus;
+using sluice::test::eventually;
+using sluice::test::shared;
+using sluice::test::temp_bus;
 
 namespace {
 
@@ -84,7 +86,7 @@ int run_sender(const temp_bus& bus, control& ctl, int me) {
     return out;
   };
   auto await_phase = [&](int phase) {
-    return await([&] { return ctl.phase.load() >= phase; }, 60s);
+    return sluice::test::eventually([&] { return ctl.phase.load() >= phase; }, 60s);
   };
 
   if (!await_phase(1)) return 3;
@@ -146,12 +148,12 @@ TEST_CASE(
   REQUIRE(fillers == capacity);
 
   shared<control> ctl;
-  bp::testing::child_group children;
+  sluice::test::child_group children;
   for (int i = 0; i < senders; ++i) children.spawn([&, i] { return run_sender(bus, *ctl, i); });
 
   // Phase 1: full inbox, no consumer.
   ctl->phase.store(1);
-  REQUIRE(await([&] { return all_done(*ctl, 1); }));
+  REQUIRE(sluice::test::eventually([&] { return all_done(*ctl, 1); }));
   auto v = bp::inspect(dest.breaker(), policy().breaker);
   CHECK(v.state == bp::breaker_state::open);
   CHECK(v.trips == 1);
@@ -165,7 +167,7 @@ TEST_CASE(
 
   // Phase 2: fail fast during the cooldown.
   ctl->phase.store(2);
-  REQUIRE(await([&] { return all_done(*ctl, 2); }));
+  REQUIRE(sluice::test::eventually([&] { return all_done(*ctl, 2); }));
   std::uint32_t checked = 0;
   for (auto& r : ctl->report) {
     checked += r.fast_fail_checked;
@@ -179,9 +181,9 @@ TEST_CASE(
 
   // Phase 3: cooldown over, everybody races for the probe.
   const std::int64_t until = v.until_ns;
-  REQUIRE(await([&] { return now_ns() >= until; }));
+  REQUIRE(sluice::test::eventually([&] { return now_ns() >= until; }));
   ctl->phase.store(3);
-  REQUIRE(await([&] { return all_done(*ctl, 3); }));
+  REQUIRE(sluice::test::eventually([&] { return all_done(*ctl, 3); }));
   int probes = 0;
   for (auto& r : ctl->report) {
     const auto s = static_cast<send_status>(r.phase3_status);

@@ -9,15 +9,17 @@
 
 #include "backpressure/send.hpp"
 #include "inbox/inbox.hpp"
-#include "process_helpers.hpp"
+#include "support/await.hpp"
+#include "support/children.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 namespace bp = sluice::backpressure;
 namespace ib = sluice::inbox;
 using bp::send_status;
-using bp::testing::await;
-using bp::testing::shared;
-using bp::testing::temp_bus;
+using sluice::test::eventually;
+using sluice::test::shared;
+using sluice::test::temp_bus;
 
 namespace {
 
@@ -66,7 +68,7 @@ TEST_CASE(
   REQUIRE(created);
   ib::inbox& dest = *created;
   shared<flood_control> ctl;
-  bp::testing::child_group children;
+  sluice::test::child_group children;
 
   children.spawn([&] {
     auto mine = ib::inbox::open(bus.dir(), "sink");
@@ -83,7 +85,7 @@ TEST_CASE(
   children.spawn([&] {
     auto mine = ib::inbox::open(bus.dir(), "sink");
     if (!mine) return 2;
-    if (!await([&] { return ctl->go.load() != 0; }, 60s)) return 3;
+    if (!sluice::test::eventually([&] { return ctl->go.load() != 0; }, 60s)) return 3;
     ctl->high_sent_when_low_started.store(ctl->high_sent.load());
     wait_counter observer(ctl->low_waits);
     for (std::uint32_t i = 0; i < low_messages; ++i) {
@@ -98,7 +100,7 @@ TEST_CASE(
       }
       // The flood is constant by construction: no low message goes out until at least one
       // more high message got in (a descheduled flooder on a busy machine is no flood).
-      if (!await([&] { return ctl->high_sent.load() > high_before; }, 30s)) return 4;
+      if (!sluice::test::eventually([&] { return ctl->high_sent.load() > high_before; }, 30s)) return 4;
     }
     ctl->high_sent_when_low_finished.store(ctl->high_sent.load());
     ctl->low_done.store(1);
@@ -106,9 +108,9 @@ TEST_CASE(
   });
 
   // The low sender starts against an inbox full of high and waits before anything drains.
-  REQUIRE(await([&] { return dest.full(); }));
+  REQUIRE(sluice::test::eventually([&] { return dest.full(); }));
   ctl->go.store(1);
-  REQUIRE(await([&] { return ctl->low_waits.load() > 0; }));
+  REQUIRE(sluice::test::eventually([&] { return ctl->low_waits.load() > 0; }));
   auto consumer = dest.attach_consumer();
   REQUIRE(consumer);
 

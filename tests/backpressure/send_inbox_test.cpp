@@ -9,15 +9,17 @@
 #include "backpressure/send.hpp"
 #include "fakes.hpp"
 #include "inbox/inbox.hpp"
-#include "process_helpers.hpp"
+#include "support/await.hpp"
+#include "support/children.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 namespace bp = sluice::backpressure;
 namespace ib = sluice::inbox;
 using bp::send_status;
-using bp::testing::await;
-using bp::testing::shared;
-using bp::testing::temp_bus;
+using sluice::test::eventually;
+using sluice::test::shared;
+using sluice::test::temp_bus;
 
 namespace {
 
@@ -71,7 +73,7 @@ TEST_CASE("a sender blocked on a full inbox is woken by the doorbell when the co
   auto dest = make_inbox(bus, 8);
   fill(dest);
   shared<wake_report> report;
-  bp::testing::child_group child;
+  sluice::test::child_group child;
   child.spawn([&] {
     auto mine = ib::inbox::open(bus.dir(), "sink");
     if (!mine) return 2;
@@ -89,7 +91,7 @@ TEST_CASE("a sender blocked on a full inbox is woken by the doorbell when the co
     report->done.store(1);
     return 0;
   });
-  REQUIRE(await([&] { return dest.snapshot().backpressure_waits >= 1; }));
+  REQUIRE(sluice::test::eventually([&] { return dest.snapshot().backpressure_waits >= 1; }));
   auto consumer = dest.attach_consumer();
   REQUIRE(consumer);
   REQUIRE(consumer->pop_batch(1).size() == 1);

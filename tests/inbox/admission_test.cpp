@@ -11,10 +11,12 @@
 
 #include "inbox/inbox.hpp"
 #include "inbox/test_hooks.hpp"
-#include "temp_bus.hpp"
+#include "messages.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::inbox;
 using namespace sluice::inbox::testing;
+using namespace sluice::test;
 
 namespace {
 

@@ -6,14 +6,16 @@
 #include <string>
 
 #include "inbox/inbox.hpp"
-#include "temp_bus.hpp"
+#include "messages.hpp"
+#include "support/children.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::inbox;
 using testing::msg;
 
 namespace {
 
-inbox make(const testing::temp_bus& bus) {
+inbox make(const sluice::test::temp_bus& bus) {
   create_options opts;
   opts.capacity = 16;
   auto r = inbox::open_or_create(bus.dir(), "a", opts);
@@ -24,7 +26,7 @@ inbox make(const testing::temp_bus& bus) {
 }  // namespace
 
 TEST_CASE("a second consumer is refused with busy and the pid of the first") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus);
   auto first = in.attach_consumer();
   REQUIRE(first);
@@ -42,7 +44,7 @@ TEST_CASE("a second consumer is refused with busy and the pid of the first") {
 }
 
 TEST_CASE("the consumer lock is free again once the consumer is gone") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus);
   {
     auto first = in.attach_consumer();
@@ -55,23 +57,19 @@ TEST_CASE("the consumer lock is free again once the consumer is gone") {
 }
 
 TEST_CASE("a consumer process that exits without detaching does not block the next one") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
+  const pid_t child = sluice::test::spawn([&] {
     auto c = in.attach_consumer();
-    ::_exit(c ? 0 : 1);  // no destructor runs: the kernel drops the flock
-  }
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  REQUIRE(WEXITSTATUS(status) == 0);
+    return c ? 0 : 1;  // spawn exits with _exit: no destructor runs, the kernel drops the flock
+  });
+  REQUIRE(sluice::test::reap(child) == 0);
   CHECK(in.snapshot().consumer_pid == 0);
   CHECK(in.attach_consumer());
 }
 
 TEST_CASE("pop_batch without commit delivers the same batch again") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus);
   for (int i = 0; i < 5; ++i) REQUIRE(in.try_push(msg(std::to_string(i))) == push_result::ok);
   auto c = in.attach_consumer();
@@ -88,7 +86,7 @@ TEST_CASE("pop_batch without commit delivers the same batch again") {
 }
 
 TEST_CASE("a batch that was never committed goes to the next consumer") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus);
   for (int i = 0; i < 4; ++i) REQUIRE(in.try_push(msg(std::to_string(i))) == push_result::ok);
   {
@@ -108,7 +106,7 @@ TEST_CASE("a batch that was never committed goes to the next consumer") {
 }
 
 TEST_CASE("commit frees space so a full inbox accepts again") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus);
   while (in.try_push(msg("x")) == push_result::ok) {
   }

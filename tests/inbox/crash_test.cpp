@@ -10,12 +10,14 @@
 #include "inbox/doctor/doctor.hpp"
 #include "inbox/inbox.hpp"
 #include "inbox/test_hooks.hpp"
-#include "procs.hpp"
-#include "temp_bus.hpp"
+#include "messages.hpp"
+#include "support/children.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::inbox;
 using namespace std::chrono_literals;
 using namespace sluice::inbox::testing;
+using namespace sluice::test;
 
 namespace {
 

@@ -5,9 +5,12 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 
+#include "inbox/impl.hpp"
 #include "inbox/inbox.hpp"
 #include "inbox/layout.hpp"
-#include "temp_bus.hpp"
+#include "messages.hpp"
+#include "support/children.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::inbox;
 using namespace std::chrono_literals;
@@ -15,7 +18,7 @@ using testing::msg;
 
 namespace {
 
-inbox make(const testing::temp_bus& bus, std::uint32_t capacity = 4) {
+inbox make(const sluice::test::temp_bus& bus, std::uint32_t capacity = 4) {
   create_options opts;
   opts.capacity = capacity;
   auto r = inbox::open_or_create(bus.dir(), "a", opts);
@@ -23,18 +26,9 @@ inbox make(const testing::temp_bus& bus, std::uint32_t capacity = 4) {
   return std::move(r).value();
 }
 
-// Runs fn in a child process and returns its exit status.
-template <class F>
-pid_t spawn(F fn) {
-  const pid_t child = ::fork();
-  if (child == 0) ::_exit(fn());
-  return child;
-}
-
 // The shared header behind an inbox, to see who sleeps on a doorbell.
 const layout::header& header_of(inbox& in) {
-  return *reinterpret_cast<const layout::header*>(reinterpret_cast<const char*>(&in.breaker()) -
-                                                  offsetof(layout::header, breaker));
+  return *detail::inbox_access::of(in).h;
 }
 
 // Spins until some process sleeps on the doorbell (the test then rings it for real).
@@ -43,16 +37,10 @@ void await_sleeper(const layout::doorbell& d) {
   }
 }
 
-int wait_exit(pid_t child) {
-  int status = 0;
-  if (::waitpid(child, &status, 0) != child || !WIFEXITED(status)) return -1;
-  return WEXITSTATUS(status);
-}
-
 }  // namespace
 
 TEST_CASE("waiting on an empty inbox with nobody sending times out") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus);
   auto c = in.attach_consumer();
   REQUIRE(c);
@@ -60,7 +48,7 @@ TEST_CASE("waiting on an empty inbox with nobody sending times out") {
 }
 
 TEST_CASE("waiting on an inbox that already holds a message returns rang at once") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus);
   REQUIRE(in.try_push(msg("x")) == push_result::ok);
   auto c = in.attach_consumer();
@@ -69,11 +57,11 @@ TEST_CASE("waiting on an inbox that already holds a message returns rang at once
 }
 
 TEST_CASE("a consumer asleep on not_empty is woken by a producer in another process") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus);
   auto c = in.attach_consumer();
   REQUIRE(c);
-  const pid_t child = spawn([&] {
+  const pid_t child = sluice::test::spawn([&] {
     auto out = inbox::open(bus.dir(), "a");
     if (!out) return 2;
     // Send only once the consumer sleeps, so the wake-up must come through the bell.
@@ -84,11 +72,11 @@ TEST_CASE("a consumer asleep on not_empty is woken by a producer in another proc
   auto batch = c->pop_batch(1);
   REQUIRE(batch.size() == 1);
   CHECK(batch[0].payload == "hello");
-  CHECK(wait_exit(child) == 0);
+  CHECK(sluice::test::reap(child) == 0);
 }
 
 TEST_CASE("a sender waiting on a full inbox times out when nobody consumes") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus);
   while (in.try_push(msg("x")) == push_result::ok) {
   }
@@ -96,11 +84,11 @@ TEST_CASE("a sender waiting on a full inbox times out when nobody consumes") {
 }
 
 TEST_CASE("a sender asleep on not_full is woken when a consumer in another process commits") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus);
   while (in.try_push(msg("x")) == push_result::ok) {
   }
-  const pid_t child = spawn([&] {
+  const pid_t child = sluice::test::spawn([&] {
     auto other = inbox::open(bus.dir(), "a");
     if (!other) return 2;
     auto c = other->attach_consumer();
@@ -112,15 +100,15 @@ TEST_CASE("a sender asleep on not_full is woken when a consumer in another proce
   });
   CHECK(in.wait_not_full(30s) == wake_reason::rang);
   CHECK(in.try_push(msg("y")) == push_result::ok);
-  CHECK(wait_exit(child) == 0);
+  CHECK(sluice::test::reap(child) == 0);
 }
 
 TEST_CASE("closing an inbox wakes a sleeping consumer") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus);
   auto c = in.attach_consumer();
   REQUIRE(c);
-  const pid_t child = spawn([&] {
+  const pid_t child = sluice::test::spawn([&] {
     auto other = inbox::open(bus.dir(), "a");
     if (!other) return 2;
     await_sleeper(header_of(*other).not_empty);
@@ -128,5 +116,5 @@ TEST_CASE("closing an inbox wakes a sleeping consumer") {
     return 0;
   });
   CHECK(in.wait_not_empty(30s) == wake_reason::rang);
-  CHECK(wait_exit(child) == 0);
+  CHECK(sluice::test::reap(child) == 0);
 }

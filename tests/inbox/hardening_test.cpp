@@ -13,11 +13,13 @@
 #include "inbox/impl.hpp"
 #include "inbox/inbox.hpp"
 #include "inbox/test_hooks.hpp"
-#include "procs.hpp"
-#include "temp_bus.hpp"
+#include "messages.hpp"
+#include "support/children.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::inbox;
 using namespace sluice::inbox::testing;
+using namespace sluice::test;
 using namespace std::chrono_literals;
 
 namespace {

@@ -4,14 +4,15 @@
 #include <string>
 
 #include "inbox/inbox.hpp"
-#include "temp_bus.hpp"
+#include "messages.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::inbox;
 using testing::msg;
 
 namespace {
 
-inbox make(const testing::temp_bus& bus, std::uint32_t capacity, std::uint32_t reserve = 64) {
+inbox make(const sluice::test::temp_bus& bus, std::uint32_t capacity, std::uint32_t reserve = 64) {
   create_options opts;
   opts.capacity = capacity;
   opts.critical_reserve = reserve;
@@ -24,7 +25,7 @@ inbox make(const testing::temp_bus& bus, std::uint32_t capacity, std::uint32_t r
 }  // namespace
 
 TEST_CASE("critical messages are accepted from the reserve when regular slots are full") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 2, 4);
   REQUIRE(in.try_push(msg("n1")) == push_result::ok);
   REQUIRE(in.try_push(msg("n2")) == push_result::ok);
@@ -37,7 +38,7 @@ TEST_CASE("critical messages are accepted from the reserve when regular slots ar
 }
 
 TEST_CASE("critical messages are delivered before every other lane") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 16);
   REQUIRE(in.try_push(msg("h", priority::high)) == push_result::ok);
   REQUIRE(in.try_push(msg("l", priority::low)) == push_result::ok);
@@ -54,7 +55,7 @@ TEST_CASE("critical messages are delivered before every other lane") {
 }
 
 TEST_CASE("busy lanes are served high:normal:low 4:2:1, so low is never starved") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 600);
   for (int i = 0; i < 200; ++i) {
     REQUIRE(in.try_push(msg("h", priority::high)) == push_result::ok);
@@ -77,7 +78,7 @@ TEST_CASE("busy lanes are served high:normal:low 4:2:1, so low is never starved"
 }
 
 TEST_CASE("an idle lane does not slow the others down (the round-robin is work-conserving)") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 300);
   for (int i = 0; i < 100; ++i)
     REQUIRE(in.try_push(msg(std::to_string(i), priority::low)) == push_result::ok);
@@ -90,7 +91,7 @@ TEST_CASE("an idle lane does not slow the others down (the round-robin is work-c
 }
 
 TEST_CASE("FIFO holds within each lane when lanes are interleaved") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 300);
   for (int i = 0; i < 90; ++i) {
     REQUIRE(in.try_push(msg(std::to_string(i), static_cast<priority>(i % 4))) == push_result::ok);

@@ -4,7 +4,8 @@
 #include <vector>
 
 #include "inbox/inbox.hpp"
-#include "temp_bus.hpp"
+#include "messages.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::inbox;
 
@@ -23,7 +24,7 @@ TEST_CASE("agent names follow ^[A-Za-z0-9_-]{1,64}$ and nothing else") {
 }
 
 TEST_CASE("opening an inbox with an invalid agent name is refused before touching the disk") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   for (const std::string& bad :
        std::vector<std::string>{"../x", "", std::string(65, 'a'), "a b", "\xc3\xa9t\xc3\xa9"}) {
     auto r = inbox::open_or_create(bus.dir(), bad);

@@ -11,7 +11,8 @@
 #include "inbox/files/bus_directory.hpp"
 #include "inbox/inbox.hpp"
 #include "inbox/layout.hpp"
-#include "temp_bus.hpp"
+#include "messages.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::inbox;
 namespace fs = std::filesystem;
@@ -32,7 +33,7 @@ void poke(const fs::path& p, std::size_t offset, const void* bytes, std::size_t 
   ::close(fd);
 }
 
-fs::path make_inbox(const testing::temp_bus& bus, create_options opts = {}) {
+fs::path make_inbox(const sluice::test::temp_bus& bus, create_options opts = {}) {
   auto r = inbox::open_or_create(bus.dir(), "a", opts);
   REQUIRE(r);
   return r->path();
@@ -41,7 +42,7 @@ fs::path make_inbox(const testing::temp_bus& bus, create_options opts = {}) {
 }  // namespace
 
 TEST_CASE("a new inbox file is 0600 in a 0700 bus directory") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   const fs::path p = make_inbox(bus);
   CHECK(p == bus.dir() / "a.inbox");
   CHECK(mode_of(p) == 0600);
@@ -49,7 +50,7 @@ TEST_CASE("a new inbox file is 0600 in a 0700 bus directory") {
 }
 
 TEST_CASE("the group mode from create_options is applied despite the umask") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   create_options opts;
   opts.mode = 0660;
   const mode_t old = ::umask(077);
@@ -59,7 +60,7 @@ TEST_CASE("the group mode from create_options is applied despite the umask") {
 }
 
 TEST_CASE("creation leaves no temporary file behind") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   make_inbox(bus);
   std::size_t files = 0;
   for (const auto& e : fs::directory_iterator(bus.dir())) {
@@ -71,7 +72,7 @@ TEST_CASE("creation leaves no temporary file behind") {
 }
 
 TEST_CASE("an existing inbox keeps its geometry when opened with other options") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   create_options small;
   small.capacity = 8;
   small.slot_size = 512;
@@ -83,7 +84,7 @@ TEST_CASE("an existing inbox keeps its geometry when opened with other options")
 }
 
 TEST_CASE("geometry out of range is refused at creation and nothing is created") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   for (auto opts :
        {create_options{0, 64, 4096, 0600}, create_options{1000, 0, 4096, 0600},
         create_options{1000, 64, 100, 0600}, create_options{1000, 64, 4100, 0600},
@@ -98,7 +99,7 @@ TEST_CASE("geometry out of range is refused at creation and nothing is created")
 }
 
 TEST_CASE("opening a missing inbox answers not_found and creates nothing") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   fs::create_directory(bus.dir());
   auto r = inbox::open(bus.dir(), "nobody");
   REQUIRE_FALSE(r);
@@ -107,7 +108,7 @@ TEST_CASE("opening a missing inbox answers not_found and creates nothing") {
 }
 
 TEST_CASE("a symlinked inbox file is refused, not followed") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   make_inbox(bus);
   fs::create_symlink(bus.dir() / "a.inbox", bus.dir() / "b.inbox");
   auto r = inbox::open(bus.dir(), "b");
@@ -119,7 +120,7 @@ TEST_CASE("a symlinked inbox file is refused, not followed") {
 }
 
 TEST_CASE("a symlinked bus directory is refused, not followed") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   make_inbox(bus);
   const fs::path link = bus.root() / "link";
   fs::create_directory_symlink(bus.dir(), link);
@@ -129,7 +130,7 @@ TEST_CASE("a symlinked bus directory is refused, not followed") {
 }
 
 TEST_CASE("a file that is not an inbox is refused with bad_magic") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   fs::create_directory(bus.dir());
   std::ofstream(bus.dir() / "a.inbox") << std::string(8192, 'x');
   ::chmod((bus.dir() / "a.inbox").c_str(), 0600);
@@ -140,7 +141,7 @@ TEST_CASE("a file that is not an inbox is refused with bad_magic") {
 }
 
 TEST_CASE("an inbox with another layout version is refused with wrong_version") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   const fs::path p = make_inbox(bus);
   const std::uint32_t v = 99;
   poke(p, offsetof(layout::identity, layout_version), &v, sizeof v);
@@ -150,7 +151,7 @@ TEST_CASE("an inbox with another layout version is refused with wrong_version") 
 }
 
 TEST_CASE("a truncated inbox file is refused with wrong_size") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   const fs::path p = make_inbox(bus);
   SECTION("cut inside the slots") {
     fs::resize_file(p, fs::file_size(p) - 4096);
@@ -164,7 +165,7 @@ TEST_CASE("a truncated inbox file is refused with wrong_size") {
 }
 
 TEST_CASE("a header whose geometry lies is refused with corrupt") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   const fs::path p = make_inbox(bus);
   SECTION("capacity bigger than the file") {
     const std::uint32_t cap = 100000;
@@ -184,7 +185,7 @@ TEST_CASE("a header whose geometry lies is refused with corrupt") {
 }
 
 TEST_CASE("lane indexes that lie are refused when a consumer attaches") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   const fs::path p = make_inbox(bus);
   const std::uint64_t head = 5000;  // head beyond tail
   // The normal lane's head in the current (first) commit record of a fresh inbox.
@@ -197,7 +198,7 @@ TEST_CASE("lane indexes that lie are refused when a consumer attaches") {
 }
 
 TEST_CASE("an inbox of another user is refused with permission_denied") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   const fs::path p = make_inbox(bus);
   // Open it as a different user: as root, drop to nobody in a child; otherwise remove our
   // own access to the file.

@@ -6,14 +6,15 @@
 
 #include "inbox/inbox.hpp"
 #include "inbox/layout.hpp"
-#include "temp_bus.hpp"
+#include "messages.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::inbox;
 using testing::msg;
 
 namespace {
 
-inbox make(const testing::temp_bus& bus, std::uint32_t capacity, std::uint32_t slot_size = 4096) {
+inbox make(const sluice::test::temp_bus& bus, std::uint32_t capacity, std::uint32_t slot_size = 4096) {
   create_options opts;
   opts.capacity = capacity;
   opts.slot_size = slot_size;
@@ -31,7 +32,7 @@ consumer attach(inbox& in) {
 }  // namespace
 
 TEST_CASE("an empty inbox pops nothing and reports size 0") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 4);
   auto c = attach(in);
   CHECK(c.pop_batch(10).empty());
@@ -40,7 +41,7 @@ TEST_CASE("an empty inbox pops nothing and reports size 0") {
 }
 
 TEST_CASE("a full inbox answers full, keeps what it has, and counts the refusal") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 4);
   for (int i = 0; i < 4; ++i) REQUIRE(in.try_push(msg(std::to_string(i))) == push_result::ok);
   CHECK(in.full());
@@ -56,7 +57,7 @@ TEST_CASE("a full inbox answers full, keeps what it has, and counts the refusal"
 }
 
 TEST_CASE("capacity is shared by the high, normal and low lanes") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 3);
   CHECK(in.try_push(msg("h", priority::high)) == push_result::ok);
   CHECK(in.try_push(msg("n", priority::normal)) == push_result::ok);
@@ -66,7 +67,7 @@ TEST_CASE("capacity is shared by the high, normal and low lanes") {
 }
 
 TEST_CASE("messages keep FIFO order across many wrap-arounds of the ring") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 3);  // ring of 4 slots, admission stops at 3
   auto c = attach(in);
   int next_in = 0;
@@ -90,7 +91,7 @@ TEST_CASE("messages keep FIFO order across many wrap-arounds of the ring") {
 }
 
 TEST_CASE("a payload of exactly max_payload fits and one byte more is too_large") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 4, 512);
   const std::uint32_t max = in.snapshot().max_payload;
   CHECK(max == 512 - layout::slot_header_size);
@@ -109,7 +110,7 @@ TEST_CASE("a payload of exactly max_payload fits and one byte more is too_large"
 }
 
 TEST_CASE("a received message carries sender, type, priority, timestamp and payload bytes") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 4);
   const std::string binary("a\0b\xff", 4);
   push_receipt receipt;
@@ -128,7 +129,7 @@ TEST_CASE("a received message carries sender, type, priority, timestamp and payl
 }
 
 TEST_CASE("message ids are unique and sequences increase within an inbox") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 64);
   auto c = attach(in);
   std::set<std::uint64_t> ids;
@@ -146,7 +147,7 @@ TEST_CASE("message ids are unique and sequences increase within an inbox") {
 }
 
 TEST_CASE("two re-creations of the same inbox give different ids to their first message") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   std::set<std::uint64_t> ids;
   for (int i = 0; i < 3; ++i) {
     auto in = make(bus, 4);
@@ -159,7 +160,7 @@ TEST_CASE("two re-creations of the same inbox give different ids to their first 
 }
 
 TEST_CASE("a batch push takes what fits in order and says why it stopped") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 5);
   std::vector<std::string> payloads;
   for (int i = 0; i < 8; ++i) payloads.push_back("b" + std::to_string(i));
@@ -178,7 +179,7 @@ TEST_CASE("a batch push takes what fits in order and says why it stopped") {
 }
 
 TEST_CASE("a batch push stops at a message that is too large") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 8, 256);
   const std::string big(1000, 'x');
   message_view views[3] = {msg("ok"), msg(big), msg("never")};
@@ -189,7 +190,7 @@ TEST_CASE("a batch push stops at a message that is too large") {
 }
 
 TEST_CASE("a closed inbox and a moved-from inbox answer closed") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 4);
   inbox moved = std::move(in);
   CHECK(in.try_push(msg("x")) ==
@@ -204,7 +205,7 @@ TEST_CASE("a closed inbox and a moved-from inbox answer closed") {
 }
 
 TEST_CASE("peek copies pending messages in delivery order without consuming them") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 8);
   REQUIRE(in.try_push(msg("n1")) == push_result::ok);
   REQUIRE(in.try_push(msg("c1", priority::critical)) == push_result::ok);
@@ -219,7 +220,7 @@ TEST_CASE("peek copies pending messages in delivery order without consuming them
 }
 
 TEST_CASE("clear drops every pending message and counts them as dequeued") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 200);
   for (int i = 0; i < 150; ++i)
     REQUIRE(in.try_push(msg("x", static_cast<priority>(i % 4))) == push_result::ok);
@@ -231,7 +232,7 @@ TEST_CASE("clear drops every pending message and counts them as dequeued") {
 }
 
 TEST_CASE("drop_oldest evicts the oldest regular message and counts it, only without a consumer") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 3);
   REQUIRE(in.try_push(msg("low-old", priority::low)) == push_result::ok);
   REQUIRE(in.try_push(msg("n1")) == push_result::ok);
@@ -252,7 +253,7 @@ TEST_CASE("drop_oldest evicts the oldest regular message and counts it, only wit
 }
 
 TEST_CASE("a published slot with lying lengths is skipped and counted as corrupt, never followed") {
-  testing::temp_bus bus;
+  sluice::test::temp_bus bus;
   auto in = make(bus, 4, 512);
   REQUIRE(in.try_push(msg("first")) == push_result::ok);
   REQUIRE(in.try_push(msg("second")) == push_result::ok);

@@ -37,13 +37,13 @@ void write_file(const std::filesystem::path& p, const std::string& text) {
   std::ofstream(p) << text;
 }
 
-monitors::monitor_settings settings_for(const test::temp_bus& bus, monitors::load_source src) {
+monitors::monitor_settings settings_for(const test::temp_dir& bus, monitors::load_source src) {
   monitors::monitor_settings s;
-  s.bus_dir = bus.dir / "bus";
+  s.bus_dir = bus.path() / "bus";
   std::filesystem::create_directory(s.bus_dir);
   s.interval = 100ms;
   s.source = src;
-  s.proc_dir = bus.dir / "proc";
+  s.proc_dir = bus.path() / "proc";
   std::filesystem::create_directory(s.proc_dir);
   return s;
 }
@@ -56,7 +56,7 @@ bool policy_is(const std::filesystem::path& dir, std::uint32_t batch, std::uint3
 }  // namespace
 
 TEST_CASE("a loadavg far above the cpu count drives bus.ctl to batch 5 and wait 200 ms") {
-  test::temp_bus bus;
+  test::temp_dir bus;
   auto s = settings_for(bus, monitors::load_source::loadavg);
   write_file(s.proc_dir / "loadavg", "512.00 300.00 100.00 3/96 7294\n");
   running_monitors m;
@@ -75,7 +75,7 @@ TEST_CASE("a loadavg far above the cpu count drives bus.ctl to batch 5 and wait 
 }
 
 TEST_CASE("a missing psi file falls back to the next source and the monitor still publishes") {
-  test::temp_bus bus;
+  test::temp_dir bus;
   auto s = settings_for(bus, monitors::load_source::psi);
   write_file(s.proc_dir / "loadavg", "0.00 0.00 0.00 1/96 7294\n");
   running_monitors m;
@@ -84,7 +84,7 @@ TEST_CASE("a missing psi file falls back to the next source and the monitor stil
 }
 
 TEST_CASE("psi pressure above the high threshold selects the high-load setting") {
-  test::temp_bus bus;
+  test::temp_dir bus;
   auto s = settings_for(bus, monitors::load_source::psi);
   write_file(s.proc_dir / "pressure" / "cpu",
              "some avg10=92.50 avg60=80.00 avg300=40.00 total=123456\n"
@@ -95,7 +95,7 @@ TEST_CASE("psi pressure above the high threshold selects the high-load setting")
 }
 
 TEST_CASE("with no readable load source the monitor keeps beating and leaves the policy alone") {
-  test::temp_bus bus;
+  test::temp_dir bus;
   auto s = settings_for(bus, monitors::load_source::stat);
   running_monitors m;
   m.actors.push_back(monitors::spawn_load_monitor(*m.sys, s));
@@ -112,7 +112,7 @@ TEST_CASE("with no readable load source the monitor keeps beating and leaves the
 }
 
 TEST_CASE("metrics.prom written by the monitors passes promtool check metrics") {
-  test::temp_bus bus;
+  test::temp_dir bus;
   auto s = settings_for(bus, monitors::load_source::loadavg);
   write_file(s.proc_dir / "loadavg", "0.70 0.50 0.20 1/96 7294\n");
   inbox::create_options opts;
@@ -142,7 +142,7 @@ TEST_CASE("metrics.prom written by the monitors passes promtool check metrics") 
 }
 
 TEST_CASE("a load setting expires when its monitor stops renewing it") {
-  test::temp_bus bus;
+  test::temp_dir bus;
   auto s = settings_for(bus, monitors::load_source::loadavg);
   write_file(s.proc_dir / "loadavg", "512.00 300.00 100.00 3/96 7294\n");
   {

@@ -66,9 +66,9 @@ std::uint32_t wait_seen_by_new_process(const std::filesystem::path& dir) {
 
 TEST_CASE("full cpu load on every core drives bus.ctl to batch 5 / wait 200 and new senders use it",
           "[stress]") {
-  test::temp_bus bus;
+  test::temp_dir bus;
   monitors::monitor_settings s;
-  s.bus_dir = bus.dir;
+  s.bus_dir = bus.path();
   s.interval = 200ms;
   s.source = monitors::load_source::stat;
 
@@ -81,12 +81,12 @@ TEST_CASE("full cpu load on every core drives bus.ctl to batch 5 / wait 200 and 
     caf::actor_system sys{cfg};
     auto monitor = monitors::spawn_load_monitor(sys, s);
     reached = eventually([&] {
-      auto p = runtime::read_policy(bus.dir, {0, 0});
+      auto p = runtime::read_policy(bus.path(), {0, 0});
       return p && p->batch_size == 5 && p->backpressure_wait_ms == 200;
     }, 20s);
     // Read while the monitor still renews the setting (it expires a few intervals after the
     // monitor stops). The child only maps bus.ctl and exits: safe after fork with threads.
-    if (reached) seen = wait_seen_by_new_process(bus.dir);
+    if (reached) seen = wait_seen_by_new_process(bus.path());
     caf::anon_send_exit(monitor, caf::exit_reason::user_shutdown);
   }
   REQUIRE(reached);

@@ -72,8 +72,8 @@ std::optional<int> await_exit(pid_t pid, std::chrono::milliseconds deadline) {
 }  // namespace
 
 TEST_CASE("apply-rate-limit prints its decision as JSON and publishes the same in bus.ctl") {
-  test::temp_bus bus;
-  auto c = start({"--dir", bus.dir.string(), "apply-rate-limit", "--load-source", "loadavg"});
+  test::temp_dir bus;
+  auto c = start({"--dir", bus.path().string(), "apply-rate-limit", "--load-source", "loadavg"});
   const auto out = read_all(c.out);
   REQUIRE(await_exit(c.pid, 30s) == 0);
   const auto j = nlohmann::json::parse(out);
@@ -82,16 +82,16 @@ TEST_CASE("apply-rate-limit prints its decision as JSON and publishes the same i
   const auto batch = j["batch_size"].get<std::uint32_t>();
   const auto wait = j["backpressure_wait_ms"].get<std::uint32_t>();
   CHECK(((batch == 5 && wait == 200) || (batch == 10 && wait == 100) || (batch == 20 && wait == 50)));
-  auto p = runtime::read_policy(bus.dir, {0, 0});
+  auto p = runtime::read_policy(bus.path(), {0, 0});
   REQUIRE(p);
   CHECK(p->batch_size == batch);
   CHECK(p->backpressure_wait_ms == wait);
 }
 
 TEST_CASE("monitor-overflow runs in the foreground and stops cleanly on SIGTERM") {
-  test::temp_bus bus;
-  auto c = start({"--dir", bus.dir.string(), "monitor-overflow", "0.1"});
-  const bool ticking = eventually([&] { return std::filesystem::exists(bus.dir / "metrics.prom"); }, 30s);
+  test::temp_dir bus;
+  auto c = start({"--dir", bus.path().string(), "monitor-overflow", "0.1"});
+  const bool ticking = eventually([&] { return std::filesystem::exists(bus.path() / "metrics.prom"); }, 30s);
   ::kill(c.pid, SIGTERM);
   CHECK(await_exit(c.pid, 30s) == 0);
   ::close(c.out);
@@ -99,10 +99,10 @@ TEST_CASE("monitor-overflow runs in the foreground and stops cleanly on SIGTERM"
 }
 
 TEST_CASE("monitor-rate-limit stops cleanly on SIGINT after publishing into bus.ctl") {
-  test::temp_bus bus;
-  auto c = start({"--dir", bus.dir.string(), "monitor-rate-limit", "0.1", "--load-source", "loadavg"});
+  test::temp_dir bus;
+  auto c = start({"--dir", bus.path().string(), "monitor-rate-limit", "0.1", "--load-source", "loadavg"});
   const bool published = eventually([&] {
-    auto ctl = runtime::bus_control::open(bus.dir);
+    auto ctl = runtime::bus_control::open(bus.path());
     return ctl && ctl->load().updated_ns != 0;
   }, 30s);
   ::kill(c.pid, SIGINT);
@@ -112,11 +112,11 @@ TEST_CASE("monitor-rate-limit stops cleanly on SIGINT after publishing into bus.
 }
 
 TEST_CASE("a monitor interval below 0.1 s is refused before anything starts") {
-  test::temp_bus bus;
-  auto c = start({"--dir", bus.dir.string(), "monitor-overflow", "0.01"});
+  test::temp_dir bus;
+  auto c = start({"--dir", bus.path().string(), "monitor-overflow", "0.01"});
   (void)read_all(c.out);
   const auto code = await_exit(c.pid, 30s);
   REQUIRE(code);
   CHECK(*code != 0);
-  CHECK_FALSE(std::filesystem::exists(bus.dir / "metrics.prom"));
+  CHECK_FALSE(std::filesystem::exists(bus.path() / "metrics.prom"));
 }

@@ -21,20 +21,20 @@ void fill_to(inbox::inbox& box, std::uint64_t size) {
     REQUIRE(box.try_push({"test", "task", "x"}) == inbox::push_result::ok);
 }
 
-std::vector<nlohmann::json> alert_lines(const test::temp_bus& bus) {
-  return test::read_jsonl(bus.dir / "alerts.jsonl");
+std::vector<nlohmann::json> alert_lines(const test::temp_dir& bus) {
+  return test::read_jsonl(bus.path() / "alerts.jsonl");
 }
 
-bool has_alert(const test::temp_bus& bus, const char* severity, const char* state) {
+bool has_alert(const test::temp_dir& bus, const char* severity, const char* state) {
   for (const auto& a : alert_lines(bus))
     if (a["severity"] == severity && a["state"] == state) return true;
   return false;
 }
 
 // Waits until the monitor has completed `ticks` more ticks (one inbox.size line each).
-void await_ticks(const test::temp_bus& bus, std::size_t ticks) {
-  const auto before = test::count_metric(bus.dir / "metrics.jsonl", "inbox.size");
-  REQUIRE(eventually([&] { return test::count_metric(bus.dir / "metrics.jsonl", "inbox.size") >= before + ticks; }));
+void await_ticks(const test::temp_dir& bus, std::size_t ticks) {
+  const auto before = test::count_metric(bus.path() / "metrics.jsonl", "inbox.size");
+  REQUIRE(eventually([&] { return test::count_metric(bus.path() / "metrics.jsonl", "inbox.size") >= before + ticks; }));
 }
 
 struct running_monitor {
@@ -53,13 +53,13 @@ struct running_monitor {
 }  // namespace
 
 TEST_CASE("the overflow monitor fires warning, escalates to critical and resolves, each line once") {
-  test::temp_bus bus;
+  test::temp_dir bus;
   inbox::create_options opts;
   opts.capacity = capacity;
-  auto box = inbox::inbox::open_or_create(bus.dir, "w1", opts);
+  auto box = inbox::inbox::open_or_create(bus.path(), "w1", opts);
   REQUIRE(box);
   monitors::monitor_settings s;
-  s.bus_dir = bus.dir;
+  s.bus_dir = bus.path();
   s.interval = 100ms;
   running_monitor m{s};
 
@@ -103,21 +103,21 @@ TEST_CASE("the overflow monitor fires warning, escalates to critical and resolve
 }
 
 TEST_CASE("the overflow monitor writes inbox.size and inbox.utilization per inbox each tick") {
-  test::temp_bus bus;
+  test::temp_dir bus;
   inbox::create_options opts;
   opts.capacity = capacity;
-  auto a = inbox::inbox::open_or_create(bus.dir, "a", opts);
-  auto b = inbox::inbox::open_or_create(bus.dir, "b", opts);
+  auto a = inbox::inbox::open_or_create(bus.path(), "a", opts);
+  auto b = inbox::inbox::open_or_create(bus.path(), "b", opts);
   REQUIRE(a);
   REQUIRE(b);
   fill_to(*a, 5);
   monitors::monitor_settings s;
-  s.bus_dir = bus.dir;
+  s.bus_dir = bus.path();
   s.interval = 100ms;
   running_monitor m{s};
   await_ticks(bus, 2);
   bool saw_a_size = false, saw_a_util = false, saw_b_size = false;
-  for (const auto& j : test::read_jsonl(bus.dir / "metrics.jsonl")) {
+  for (const auto& j : test::read_jsonl(bus.path() / "metrics.jsonl")) {
     const auto agent = j["tags"].value("agent", "");
     if (j["metric"] == "inbox.size" && agent == "a" && j["value"] == 5) saw_a_size = true;
     if (j["metric"] == "inbox.utilization" && agent == "a" && j["value"] == 25) saw_a_util = true;
@@ -130,12 +130,12 @@ TEST_CASE("the overflow monitor writes inbox.size and inbox.utilization per inbo
 }
 
 TEST_CASE("the overflow monitor keeps running when the bus directory does not exist yet") {
-  test::temp_bus bus;
+  test::temp_dir bus;
   monitors::monitor_settings s;
-  s.bus_dir = bus.dir / "later";
+  s.bus_dir = bus.path() / "later";
   s.interval = 100ms;
-  s.metrics_file = bus.dir / "metrics.jsonl";
-  s.alert_file = bus.dir / "alerts.jsonl";
+  s.metrics_file = bus.path() / "metrics.jsonl";
+  s.alert_file = bus.path() / "alerts.jsonl";
   running_monitor m{s};
   std::filesystem::create_directory(s.bus_dir);
   inbox::create_options opts;

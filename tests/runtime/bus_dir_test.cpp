@@ -14,7 +14,7 @@
 #include "support/skip.hpp"
 
 using namespace sluice::runtime;
-using sluice::runtime::test::temp_dir;
+using sluice::test::temp_dir;
 namespace fs = std::filesystem;
 
 namespace {

@@ -14,7 +14,7 @@
 
 using namespace sluice::runtime;
 using namespace std::chrono_literals;
-using sluice::runtime::test::temp_dir;
+using sluice::test::temp_dir;
 
 namespace {
 

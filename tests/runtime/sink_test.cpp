@@ -15,7 +15,7 @@
 #include "support/temp_dir.hpp"
 
 using namespace sluice::runtime;
-using sluice::runtime::test::temp_dir;
+using sluice::test::temp_dir;
 namespace fs = std::filesystem;
 
 namespace {

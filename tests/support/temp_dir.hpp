@@ -1,18 +1,20 @@
 #pragma once
-// A private directory per test, removed at the end of the test.
+// Throw-away directories for one test, removed with everything in them at the end.
 #include <stdlib.h>
 
 #include <filesystem>
 #include <string>
 #include <system_error>
 
-namespace sluice::runtime::test {
+namespace sluice::test {
 
+// A fresh private directory (mkdtemp: 0700, owned by the caller).
 class temp_dir {
  public:
   temp_dir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sluice-rt-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::system_error(errno, std::generic_category());
+    std::string pattern = (std::filesystem::temp_directory_path() / "sluice-test-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr)
+      throw std::system_error(errno, std::generic_category(), "mkdtemp");
     path_ = pattern;
   }
   temp_dir(const temp_dir&) = delete;
@@ -28,4 +30,16 @@ class temp_dir {
   std::filesystem::path path_;
 };
 
-}  // namespace sluice::runtime::test
+// A bus directory that does not exist yet, <root>/bus, inside a fresh temp_dir: what sluice
+// creates there is what a user's first command would create.
+class temp_bus {
+ public:
+  const std::filesystem::path& root() const { return root_.path(); }
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  temp_dir root_;
+  std::filesystem::path dir_ = root_.path() / "bus";
+};
+
+}  // namespace sluice::test

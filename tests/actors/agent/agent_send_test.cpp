@@ -18,7 +18,7 @@ using backpressure::send_status;
 namespace {
 
 struct bus {
-  runtime::test::temp_dir tmp;
+  sluice::test::temp_dir tmp;
   std::filesystem::path dir = tmp.path() / "bus";
   bus() { REQUIRE(inbox::inbox::open_or_create(dir, "me", {})); }
 };

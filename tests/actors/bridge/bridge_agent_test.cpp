@@ -28,7 +28,7 @@ int run_me(const std::filesystem::path& dir, actors::agent_handlers h) {
 TEST_CASE(
     "a C++ agent's send to far@east creates bridge-east and lands there with far in the "
     "envelope") {
-  runtime::test::temp_dir tmp;
+  sluice::test::temp_dir tmp;
   const auto dir = tmp.path() / "bus";
   REQUIRE(inbox::inbox::open_or_create(dir, "me", {}));
   // inbox.max_size from the bus's sluice.toml: the outbound inbox the agent creates takes it.
@@ -63,7 +63,7 @@ TEST_CASE(
 }
 
 TEST_CASE("an agent with an invalid inbox size in the configuration refuses to start with 65") {
-  runtime::test::temp_dir tmp;
+  sluice::test::temp_dir tmp;
   const auto dir = tmp.path() / "bus";
   REQUIRE(inbox::inbox::open_or_create(dir, "other", {}));
   std::ofstream(dir / "sluice.toml") << "[inbox]\nmax_size = 0\n";

@@ -35,7 +35,7 @@ TEST_CASE("nonces are fresh 128-bit values") {
 }
 
 TEST_CASE("a secret file must be private and not empty; its trailing newline is not part of it") {
-  sluice::runtime::test::temp_dir dir;
+  sluice::test::temp_dir dir;
   const auto f = dir.path() / "secret";
   std::ofstream(f) << "hunter2\n";
   ::chmod(f.c_str(), 0600);

@@ -14,8 +14,10 @@
 #include "actors/bridge/front_door.hpp"
 #include "actors/bridge/handshake.hpp"
 #include "raw_socket.hpp"
+#include "support/await.hpp"
 
 using namespace sluice::actors;
+using sluice::test::eventually;
 using sluice::test::basp_header;
 using sluice::test::raw_socket;
 using namespace std::chrono_literals;
@@ -89,15 +91,6 @@ dial_result dial(front_door& door, std::uint16_t port) {
   door.dial("127.0.0.1", port, [&p](dial_result r) { p.set_value(std::move(r)); });
   REQUIRE(f.wait_for(15s) == std::future_status::ready);
   return f.get();
-}
-
-bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(2ms);  // polling a counter: there is no event to wait on
-  }
-  return true;
 }
 
 // Exactly n bytes from a blocking fd, or what arrived before it closed.

@@ -241,7 +241,7 @@ TEST_CASE(
 }
 
 TEST_CASE("a bridge status file reads back as written and garbage beside it is skipped") {
-  sluice::runtime::test::temp_dir dir;
+  sluice::test::temp_dir dir;
   bridge_link_status s;
   s.peer = "east";
   s.name = "west";

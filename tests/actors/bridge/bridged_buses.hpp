@@ -13,20 +13,11 @@
 #include <thread>
 #include <vector>
 
+#include "support/await.hpp"
 #include "support/process.hpp"
 #include "actors/bridge/status.hpp"
 
 namespace sluice::test {
-
-inline bool eventually(const std::function<bool()>& cond,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a file: no event
-  }
-  return true;
-}
 
 inline std::optional<actors::bridge_link_status> link_of(const bus_fixture& bus,
                                                           const std::string& peer) {

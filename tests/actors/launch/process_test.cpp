@@ -219,7 +219,7 @@ TEST_CASE("an agent and everything it started die with a launcher that was kille
   // launcher is gone, is reaped here and its exit status read. Without a guard the agent's
   // descendants would land here alive, and the test would see them.
   REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
-  sluice::runtime::test::temp_dir dir;
+  sluice::test::temp_dir dir;
   const auto file = dir.path() / "pids";
   const pid_t launcher = ::fork();
   REQUIRE(launcher >= 0);
@@ -250,7 +250,7 @@ TEST_CASE("an agent and everything it started die with a launcher that was kille
 }
 
 TEST_CASE("when an agent exits, everything it left running is killed, setsid or not") {
-  sluice::runtime::test::temp_dir dir;
+  sluice::test::temp_dir dir;
   const auto file = dir.path() / "pids";
   process_watcher w;
   recorder r;
@@ -267,7 +267,7 @@ TEST_CASE("when an agent exits, everything it left running is killed, setsid or 
 }
 
 TEST_CASE("SIGKILL through the watcher kills an agent and every descendant") {
-  sluice::runtime::test::temp_dir dir;
+  sluice::test::temp_dir dir;
   const auto file = dir.path() / "pids";
   process_watcher w;
   recorder r;
@@ -285,7 +285,7 @@ TEST_CASE("SIGKILL through the watcher kills an agent and every descendant") {
 }
 
 TEST_CASE("a stop's SIGTERM also reaches a daemon that left the agent's group and lost its parent") {
-  sluice::runtime::test::temp_dir dir;
+  sluice::test::temp_dir dir;
   const auto got = dir.path() / "got";
   {
     std::ofstream(dir.path() / "daemon.sh")
