@@ -14,6 +14,7 @@
 #include <toml++/toml.h>
 
 #include "backpressure/address.hpp"
+#include "runtime/config.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/endpoint.hpp"
 
@@ -127,12 +128,14 @@ void read_inbox_options(const checker& c, const toml::table& t, const std::strin
                         inbox::create_options& out) {
   c.only_known(t, prefix, {"capacity", "critical_reserve", "slot_size"});
   if (auto n = t.get("capacity"))
-    out.capacity = static_cast<std::uint32_t>(c.get_int(*n, prefix + ".capacity", 1, 1'000'000));
+    out.capacity = static_cast<std::uint32_t>(
+        c.get_int(*n, prefix + ".capacity", 1, runtime::limits::max_inbox_size));
   if (auto n = t.get("critical_reserve"))
-    out.critical_reserve =
-        static_cast<std::uint32_t>(c.get_int(*n, prefix + ".critical_reserve", 0, 100'000));
+    out.critical_reserve = static_cast<std::uint32_t>(c.get_int(
+        *n, prefix + ".critical_reserve", 0, runtime::limits::max_critical_reserve));
   if (auto n = t.get("slot_size"))
-    out.slot_size = static_cast<std::uint32_t>(c.get_int(*n, prefix + ".slot_size", 256, 1 << 20));
+    out.slot_size = static_cast<std::uint32_t>(c.get_int(
+        *n, prefix + ".slot_size", runtime::limits::min_slot_size, runtime::limits::max_slot_size));
 }
 
 void read_monitors(const checker& c, const toml::table& t, monitor_spec& out) {

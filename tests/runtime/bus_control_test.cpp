@@ -255,3 +255,26 @@ TEST_CASE("a token bucket drained in one process is empty for every other proces
   CHECK(rate_key("alice", "bob") != rate_key("alice"));
   CHECK(rate_key("a", "b") == rate_key("a", "b"));
 }
+
+TEST_CASE("a bus.ctl nobody published a policy into leaves every reader its own configuration") {
+  temp_dir tmp;
+  // Created by a process configured with BACKPRESSURE_WAIT_MS=100 (init-system, --rate-limit).
+  REQUIRE(bus_control::open_or_create(tmp.path(), {10, 100}));
+  // A sender configured with BACKPRESSURE_WAIT_MS=7 uses 7, not the creator's 100.
+  auto p = read_policy(tmp.path(), {3, 7});
+  REQUIRE(p);
+  CHECK(p->batch_size == 3);
+  CHECK(p->backpressure_wait_ms == 7);
+  auto ctl = bus_control::open(tmp.path());
+  REQUIRE(ctl);
+  CHECK(ctl->origin_at(1) == bus_control::origin::configured);
+  // Once the load monitor publishes, its live setting is what senders use, until it expires.
+  ctl->publish({5, 200}, 900, load_level::high, 1'000, 500);
+  CHECK(ctl->origin_at(1'200) == bus_control::origin::load_monitor);
+  CHECK(ctl->policy_at(1'200, {3, 7}).backpressure_wait_ms == 200);
+  CHECK(ctl->origin_at(2'000) == bus_control::origin::configured);
+  CHECK(ctl->policy_at(2'000, {3, 7}).backpressure_wait_ms == 7);
+  // apply-rate-limit's one-shot setting stays until replaced.
+  ctl->publish({20, 50}, 100, load_level::low, 3'000, 0);
+  CHECK(ctl->origin_at(1'000'000'000) == bus_control::origin::apply_rate_limit);
+}
