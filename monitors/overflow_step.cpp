@@ -94,7 +94,6 @@ void overflow_step::emit(const monitors::alert_event& e) {
       {"seconds_to_full", optional_number(v.seconds_to_full)},
       {"drain_eta_s", optional_number(v.drain_eta)},
   };
-  if (e.transition.previous) meta["previous_severity"] = monitors::to_string(*e.transition.previous);
   if (e.removed) meta["removed"] = true;
   const auto message = monitors::describe(e);
   const auto type = monitors::alert_type(e.transition.level);
