@@ -16,6 +16,7 @@ void add_bridge_verbs(CLI::App& app, cli_state& state);
 int main(int argc, char** argv) {
   using namespace sluice::cli;
   cli_state state;
+  state.long_running = true;
   const auto app = make_base_app(state);
   add_launch_verbs(*app, state);
   add_monitor_verbs(*app, state);

@@ -45,6 +45,7 @@ int run_app(CLI::App& app, cli_state& state, int argc, char** argv) {
     std::fprintf(stderr, "sluice: %s\n", logging.err().message.c_str());
     return exit_code::bad_input;
   }
+  if (state.long_running) sluice::runtime::log_timestamps(true);
   try {
     return state.action ? state.action() : exit_code::ok;
   } catch (const cli_error& e) {

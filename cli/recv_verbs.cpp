@@ -18,6 +18,7 @@
 #include "runtime/config.hpp"
 #include "runtime/count.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/plural.hpp"
 #include "runtime/stop_signals.hpp"
 
 namespace sluice::cli {
@@ -118,8 +119,8 @@ std::vector<message_fields> fields(const std::vector<inbox::received_message>& b
 [[noreturn]] void nul_in_raw_payload(std::size_t n) {
   throw cli_error{exit_code::bad_input,
                   "a payload contains a NUL byte, which --raw cannot delimit: the " +
-                      std::to_string(n) +
-                      " messages read were not consumed; use --netstring or JSON instead"};
+                      runtime::plural(n, "message") +
+                      " read were not consumed; use --netstring or JSON instead"};
 }
 
 [[nodiscard]] bool deliver(inbox::consumer& consumer,
@@ -135,7 +136,7 @@ std::vector<message_fields> fields(const std::vector<inbox::received_message>& b
 [[noreturn]] void stdout_failed(std::size_t n) {
   throw cli_error{exit_code::io_error,
                   "cannot write to stdout (" + std::string(std::strerror(errno)) + "): the " +
-                      std::to_string(n) + " messages read were not consumed and stay in the inbox"};
+                      runtime::plural(n, "message") + " read were not consumed and stay in the inbox"};
 }
 
 int run_follow(inbox::inbox& box, inbox::consumer& consumer, const recv_args& args,
@@ -143,6 +144,7 @@ int run_follow(inbox::inbox& box, inbox::consumer& consumer, const recv_args& ar
   // SIGINT/SIGTERM end --follow between batches, never inside one: the batch being written
   // is either committed or left in the inbox.
   runtime::stop_on_signals();
+  runtime::log_timestamps(true);
   // The doorbell wait is sliced so a stop signal is seen within this time even if the
   // futex wait is restarted rather than interrupted.
   constexpr auto slice = std::chrono::milliseconds(100);
@@ -221,8 +223,8 @@ int run_clear(const global_options& globals, const std::string& agent) {
   }
   // The count is the only record of what was dropped, so a failed write is reported.
   if (!write_fully(std::to_string(dropped) + "\n")) {
-    throw cli_error{exit_code::io_error, "cleared " + std::to_string(dropped) +
-                                             " messages but cannot write the count to stdout"};
+    throw cli_error{exit_code::io_error, "cleared " + runtime::plural(dropped, "message") +
+                                             " but cannot write the count to stdout"};
   }
   return exit_code::ok;
 }
