@@ -22,5 +22,7 @@ int main(int argc, char** argv) {
   add_monitor_verbs(*app, state);
   add_loadtest_verbs(*app, state);
   add_bridge_verbs(*app, state);
-  return run_app(*app, state, argc, argv);
+  auto args = help_as_flag(argc, argv);
+  args.push_back(nullptr);
+  return run_app(*app, state, static_cast<int>(args.size()) - 1, args.data());
 }
