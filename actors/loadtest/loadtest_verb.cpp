@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/loadtest/message.hpp"
+#include "inbox/layout.hpp"
 #include "actors/loadtest/run.hpp"
 #include "actors/loadtest/sender.hpp"
 #include "runtime/cli/actor_verbs.hpp"
@@ -225,6 +226,13 @@ int run_loadtest_verb(const loadtest_flags& f, const global_options& globals) {
   take(runtime::ensure_bus_dir(cfg.bus_dir));
   runtime::config conf{cfg.bus_dir};
   cfg.inbox_options = take(conf.new_inbox_options());
+  // Checked here, before anything starts: a sink refusing the first message is too late.
+  const std::uint32_t slot_payload = cfg.inbox_options.slot_size - inbox::layout::slot_header_size;
+  if (cfg.payload_max > slot_payload) {
+    bad_value(fmt::format("--payload {}: a sink inbox's slot holds at most {} bytes (slot size {}); "
+                          "use a smaller --payload or raise SLUICE_SLOT_SIZE",
+                          f.payload, slot_payload, cfg.inbox_options.slot_size));
+  }
   if (!f.threads) {
     std::error_code ec;
     cfg.sender_exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
