@@ -18,6 +18,7 @@
 
 #include "backpressure/address.hpp"
 #include "backpressure/send.hpp"
+#include "inbox/files/std_fds.hpp"
 #include "inbox/layout.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
@@ -317,6 +318,8 @@ caf::actor spawn_agent(caf::actor_system& sys, agent_handlers handlers, agent_op
 }
 
 int run_agent(agent_handlers handlers, agent_options opts) {
+  // Before CAF opens its own descriptors: a closed stdout must not become one of them.
+  (void)inbox::ensure_std_fds_open();
   (void)runtime::init_logging_from_env();
   runtime::log_timestamps(true);
   if (opts.name.empty() && !std::getenv("SLUICE_AGENT")) {

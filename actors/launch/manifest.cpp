@@ -1,5 +1,7 @@
 #include "actors/launch/manifest.hpp"
 
+#include "inbox/files/read_file.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,7 +9,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <initializer_list>
 #include <set>
 #include <sstream>
@@ -383,15 +384,15 @@ runtime::result<manifest> parse_manifest(std::string_view text, const std::files
 }
 
 runtime::result<manifest> load_manifest(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    const int err = errno;
+  const auto read = inbox::read_file(file, 1u << 20);
+  if (read.error != 0) {
+    const int err = read.error;
     return runtime::error{err == ENOENT ? runtime::errc::not_found : runtime::errc::io_error,
-                        "cannot read manifest " + file.string() + ": " + std::strerror(err)};
+                          "cannot read manifest " + file.string() + ": " +
+                              (err == EFBIG ? std::string("larger than 1 MiB")
+                                            : std::string(std::strerror(err)))};
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_manifest(text.str(), file);
+  return parse_manifest(read.text, file);
 }
 
 }  // namespace sluice::actors
