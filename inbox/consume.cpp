@@ -338,8 +338,7 @@ std::size_t consumer::pop_more(received_message* out, std::size_t max) noexcept 
   // After skipping an abandoned slot, continue from where the cursors stand (no reset).
   inbox::impl& m = *s_->in;
   std::size_t n = 0;
-  n += m.take(critical_lane, out, max);
-  for (const std::size_t lane : round_robin_order) {
+  for (const std::size_t lane : delivery_order) {
     if (n < max) n += m.take(lane, out + n, max - n);
   }
   m.cons.delivered += n;
