@@ -4,6 +4,7 @@
 
 #include "backpressure/circuit_breaker.hpp"
 #include "inbox/inbox.hpp"
+#include "runtime/atomic_file.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
