@@ -32,6 +32,8 @@ nlohmann::json to_object(const bridge_link_status& s) {
           {"duplicates", s.duplicates},
           {"undeliverable", s.undeliverable},
           {"connects", s.connects},
+          {"held", s.held},
+          {"tls", s.tls},
           {"pid", s.pid},
           {"error", s.error},
           {"updated", s.updated}};
@@ -43,6 +45,8 @@ void read_field(const nlohmann::json& j, const char* key, T& out) {
   const auto& v = j[key];
   if constexpr (std::is_same_v<T, std::string>) {
     if (v.is_string()) out = v.get<std::string>();
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (v.is_boolean()) out = v.get<bool>();
   } else {
     if (v.is_number_unsigned()) out = v.get<T>();
   }
@@ -106,6 +110,8 @@ std::vector<bridge_link_status> read_bridge_statuses(const std::filesystem::path
     read_field(j, "duplicates", s.duplicates);
     read_field(j, "undeliverable", s.undeliverable);
     read_field(j, "connects", s.connects);
+    read_field(j, "held", s.held);
+    read_field(j, "tls", s.tls);
     read_field(j, "pid", s.pid);
     read_field(j, "error", s.error);
     read_field(j, "updated", s.updated);

@@ -28,6 +28,8 @@ struct bridge_link_status {
   std::uint64_t duplicates = 0;  // resends from the far side already delivered (not pushed)
   std::uint64_t undeliverable = 0;  // no valid envelope, or too large for the destination
   std::uint64_t connects = 0;       // successful handshakes
+  std::uint64_t held = 0;  // messages waiting in holding inboxes for full destinations
+  bool tls = false;        // the link is encrypted (--tls-cert)
   std::uint64_t pid = 0;            // the bridge process
   std::string error;                // last refusal or connection error
   std::string updated;              // ISO-8601 UTC timestamp of this report

@@ -9,6 +9,7 @@
 #include <map>
 #include <thread>
 
+#include "actors/bridge/held_inbox.hpp"
 #include "backpressure/address.hpp"
 #include "backpressure/send.hpp"
 #include "bridged_buses.hpp"
@@ -90,16 +91,19 @@ TEST_CASE("a stopped remote consumer makes the local sender back off and then op
     bus->env["BACKPRESSURE_WAIT_MS"] = "5";
   }
   b.start();
-  // Nobody consumes far on east: 4 messages fill it, 4 more fill west's outbound inbox.
-  for (int i = 0; i < 8; ++i)
+  // Nobody consumes far on east: 4 messages fill it, 4 more wait in west's holding inbox for
+  // far, and 4 more fill west's outbound inbox.
+  for (int i = 0; i < 12; ++i)
     REQUIRE(b.west.run({"send", "me", "far@east", "n", "m" + std::to_string(i)}).exit_code == 0);
+  const auto held_dir = actors::held_directory(b.west.dir(), "east");
   REQUIRE(eventually([&] {
-    return size_of(b.east.dir(), "far") == 4 && size_of(b.west.dir(), "bridge-east") == 4;
+    return size_of(b.east.dir(), "far") == 4 && size_of(held_dir, "far") == 4 &&
+           size_of(b.west.dir(), "bridge-east") == 4;
   }));
   // The status file is rewritten every 200 ms: await the report that follows the fill.
   CHECK(eventually([&] {
     auto w = link_of(b.west, "east");
-    return w && w->credits == 0;
+    return w && w->credits == 0 && w->held == 4;
   }));
   // Exactly what a full local inbox does: backpressure exhausted (75), then the breaker (69).
   std::vector<int> codes;
@@ -109,13 +113,17 @@ TEST_CASE("a stopped remote consumer makes the local sender back off and then op
   REQUIRE(codes.size() >= 2);
   CHECK(codes.front() == 75);
   CHECK(codes.back() == 69);
-  // The consumer comes back: everything sent before arrives, in order.
+  // The consumer comes back: everything sent before arrives, in order, and the holding inbox
+  // is gone once drained.
   std::vector<std::string> got;
   REQUIRE(eventually([&] {
     for (const auto& m : recv_all(b.east, "far")) got.push_back(m["payload"]);
-    return got.size() >= 8;
+    return got.size() >= 12;
   }));
-  CHECK(got == std::vector<std::string>{"m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7"});
+  std::vector<std::string> want;
+  for (int i = 0; i < 12; ++i) want.push_back("m" + std::to_string(i));
+  CHECK(got == want);
+  CHECK(eventually([&] { return !std::filesystem::exists(held_dir); }));
   b.stop();
 }
 
