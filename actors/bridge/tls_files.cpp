@@ -59,11 +59,14 @@ runtime::status check_tls_files(const tls_files& f) {
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_method()), SSL_CTX_free);
   if (!ctx)
     return runtime::error{runtime::errc::io_error, "OpenSSL: cannot create a TLS context"};
-  if (SSL_CTX_use_certificate_chain_file(ctx.get(), f.cert.c_str()) != 1)
-    return bad("--tls-cert", f.cert, "not a PEM certificate: " + openssl_reason());
+  // The key first: loading a certificate beside a key that does not match it drops the key,
+  // which check_private_key then reports as the mismatch it is.
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), f.key.c_str(), SSL_FILETYPE_PEM) != 1)
     return bad("--tls-key", f.key,
                "not an unencrypted PEM private key: " + openssl_reason());
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), f.cert.c_str()) != 1)
+    return bad("--tls-cert", f.cert, "not a PEM certificate: " + openssl_reason());
+  ERR_clear_error();
   if (SSL_CTX_check_private_key(ctx.get()) != 1)
     return bad("--tls-key", f.key, "does not belong to --tls-cert " + f.cert.string());
   if (SSL_CTX_load_verify_locations(ctx.get(), f.ca.c_str(), nullptr) != 1)

@@ -128,6 +128,55 @@ TEST_CASE("a stopped remote consumer makes the local sender back off and then op
 }
 
 TEST_CASE(
+    "a remote inbox nobody consumes holds up only the messages addressed to it, and another inbox "
+    "on the same bus receives everything") {
+  test::bridged_buses b;
+  b.east.env["MAX_INBOX_SIZE"] = "4";
+  b.west.env["MAX_INBOX_SIZE"] = "64";
+  b.start();
+  // One message in ten for `stuck`, which takes 4; the other 16 wait on west, in its holding
+  // inbox for stuck, while every message for `open` goes on (consumed as it arrives).
+  std::vector<std::string> want_open;
+  std::vector<std::string> want_stuck;
+  for (int i = 0; i < 200; ++i) (i % 10 == 0 ? want_stuck : want_open).push_back("m" + std::to_string(i));
+  std::atomic<int> failed_sends{0};
+  std::thread sender([&] {
+    auto out = inbox::inbox::open(b.west.dir(), "bridge-east");
+    backpressure::send_policy policy;
+    policy.deadline = std::chrono::seconds(30);
+    policy.max_retries = 100000;
+    for (int i = 0; i < 200; ++i) {
+      const auto p = backpressure::wrap_envelope(i % 10 == 0 ? "stuck" : "open",
+                                                 "m" + std::to_string(i));
+      if (!out || backpressure::send_with_backpressure(*out, {"me", "t", p}, policy).status !=
+                      backpressure::send_status::sent)
+        ++failed_sends;
+    }
+  });
+  std::vector<std::string> got_open;
+  const bool all_open = eventually([&] {
+    for (const auto& m : recv_all(b.east, "open")) got_open.push_back(m["payload"]);
+    return got_open.size() >= want_open.size();
+  });
+  sender.join();
+  REQUIRE(all_open);
+  CHECK(failed_sends == 0);
+  CHECK(got_open == want_open);
+  CHECK(size_of(b.east.dir(), "stuck") == 4);
+  CHECK(eventually([&] {
+    auto w = link_of(b.west, "east");
+    return w && w->held == 16;
+  }));
+  std::vector<std::string> got_stuck;
+  REQUIRE(eventually([&] {
+    for (const auto& m : recv_all(b.east, "stuck")) got_stuck.push_back(m["payload"]);
+    return got_stuck.size() >= want_stuck.size();
+  }));
+  CHECK(got_stuck == want_stuck);
+  b.stop();
+}
+
+TEST_CASE(
     "bridges killed with SIGKILL mid-stream and restarted lose nothing and keep each sender's "
     "order",
     "[stress]") {

@@ -129,7 +129,7 @@ TEST_CASE("a send window never has more in flight to a destination than its cumu
 }
 
 TEST_CASE(
-    "a destination without credit holds back only its own messages; each destination keeps "
+    "a destination without credit holds back only its own messages, and each destination keeps "
     "its order") {
   send_window w;
   w.load(0, batch_of({{1, "full"}, {2, "open"}, {3, "full"}, {4, "open"}}), true);
@@ -182,7 +182,7 @@ TEST_CASE("a batch is complete only when every message was acknowledged, skipped
 }
 
 TEST_CASE(
-    "a destination is starved only when granted, exhausted and nothing to it is in flight; "
+    "a destination is starved only when granted, exhausted and nothing to it is in flight, "
     "its messages can then be moved aside and the batch completes") {
   send_window w;
   w.load(0, batch_of({{1, "full"}, {2, "open"}, {3, "full"}, {4, "full"}, {5, "open"}}), true);
@@ -375,7 +375,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("a data batch reads back as written; a batch of one largest message fits a BASP frame") {
+TEST_CASE("a data batch reads back as written, and a batch of one largest message fits a BASP frame") {
   wire::batch_writer wr;
   wr.start(7);
   const wire::record a{11, 2, "me", "greet", "far", "hello"};
