@@ -9,6 +9,12 @@
 // and the same the other way round. Both actors start on `start(peer_sender, peer_receiver)`
 // and monitor both far actors: when the connection drops CAF reports them down, the local pair
 // quits, and the uncommitted batches stay in their inboxes for the next connection.
+//
+// Both are spawned as brokers without connections, so they run on CAF's I/O thread beside the
+// BASP broker: a batch the receiver gets from BASP, and one the sender hands to it, changes
+// hands inside that thread instead of waking a scheduler thread each way (a hop of 10 to 50 us
+// on a busy two-core machine, on every message of a quiet link). Their work per message is a
+// few hundred nanoseconds and never blocks; opening an inbox the first time is the longest.
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 #include <memory>

@@ -8,6 +8,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/io/broker.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 #include <chrono>
@@ -58,7 +60,7 @@ struct receiver_state {
   static inline const char* name = "sluice.bridge.receiver";
 };
 
-using receiver_actor = caf::stateful_actor<receiver_state>;
+using receiver_actor = caf::io::stateful_broker<receiver_state>;
 
 inbox::inbox* box_for(receiver_state& s, const std::string& agent) {
   if (auto it = s.boxes.find(agent); it != s.boxes.end()) return &it->second;
@@ -294,7 +296,7 @@ caf::behavior bridge_receiver(receiver_actor* self, std::shared_ptr<bridge_conte
 
 caf::actor spawn_bridge_receiver(caf::actor_system& sys, std::shared_ptr<bridge_context> ctx,
                                  std::string peer) {
-  return sys.spawn(bridge_receiver, std::move(ctx), std::move(peer));
+  return sys.middleman().spawn_broker(bridge_receiver, std::move(ctx), std::move(peer));
 }
 
 }  // namespace sluice::actors

@@ -8,6 +8,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/io/broker.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 #include <chrono>
@@ -80,7 +82,7 @@ struct sender_state {
   }
 };
 
-using sender_actor = caf::stateful_actor<sender_state>;
+using sender_actor = caf::io::stateful_broker<sender_state>;
 
 void publish_window(sender_state& s) {
   s.peer->credits.store(s.win.credits(), relaxed);
@@ -421,7 +423,7 @@ caf::behavior bridge_sender(sender_actor* self, std::shared_ptr<bridge_context> 
 
 caf::actor spawn_bridge_sender(caf::actor_system& sys, std::shared_ptr<bridge_context> ctx,
                                std::string peer) {
-  return sys.spawn(bridge_sender, std::move(ctx), std::move(peer));
+  return sys.middleman().spawn_broker(bridge_sender, std::move(ctx), std::move(peer));
 }
 
 }  // namespace sluice::actors
