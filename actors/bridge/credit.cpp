@@ -51,8 +51,6 @@ void send_window::settle(const sent_ref& r, state st) {
   auto& e = s.entries[r.index];
   e.st = st;
   ++s.settled;
-  auto& d = dests_[e.dest];
-  if (d.in_flight > 0) --d.in_flight;
 }
 
 std::size_t send_window::on_ack(std::uint64_t through, const std::vector<std::uint64_t>& parked) {
@@ -95,7 +93,7 @@ std::vector<std::string> send_window::take_wants() {
   return out;
 }
 
-std::vector<std::string> send_window::starved(source_id src) const {
+std::vector<std::string> send_window::blocked(source_id src) const {
   std::vector<std::string> out;
   if (src >= sources_.size()) return out;
   std::vector<bool> seen(dests_.size(), false);
@@ -105,7 +103,7 @@ std::vector<std::string> send_window::starved(source_id src) const {
     if (e.st != state::waiting || seen[e.dest]) continue;
     seen[e.dest] = true;
     const auto& d = dests_[e.dest];
-    if (d.granted && d.sent >= d.limit && d.in_flight == 0) out.push_back(d.name);
+    if (d.granted && d.sent >= d.limit) out.push_back(d.name);
   }
   return out;
 }
@@ -133,6 +131,27 @@ std::vector<std::size_t> send_window::diverted(source_id src) const {
   const auto& e = sources_[src].entries;
   for (std::size_t i = 0; i < e.size(); ++i)
     if (e[i].st == state::diverted) out.push_back(i);
+  return out;
+}
+
+std::vector<std::size_t> send_window::movable(source_id src) const {
+  std::vector<std::size_t> out;
+  if (src >= sources_.size()) return out;
+  std::vector<bool> held_back(dests_.size(), false);
+  const auto& e = sources_[src].entries;
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    switch (e[i].st) {
+      case state::sent:
+      case state::waiting:
+        held_back[e[i].dest] = true;
+        break;
+      case state::diverted:
+        if (!held_back[e[i].dest]) out.push_back(i);
+        break;
+      default:
+        break;
+    }
+  }
   return out;
 }
 

@@ -17,9 +17,10 @@
 // holds back only the later messages for that destination. The sending bridge reads its
 // outbound inbox one batch at a time and may commit a batch only when every message of it is
 // safe, so a destination that stays full would still hold the batch, and with it every other
-// destination. Such a destination is "starved" (granted, exhausted, nothing of it in flight);
-// the sending bridge then moves its waiting messages into a holding inbox of its own
-// (held_inbox.hpp) and counts them as settled, and sends the held messages later from there.
+// destination. When a batch has waited too long on destinations whose credit is used up
+// ("blocked": granted and exhausted), while more messages wait behind it, the sending bridge
+// moves those destinations' waiting messages into holding inboxes of its own
+// (held_inbox.hpp), counts them as settled, and sends them later from there.
 //
 // At-least-once: a batch is committed only when each of its messages was acknowledged (the
 // receiving bridge acknowledges only after the push into the destination inbox succeeded),
@@ -78,15 +79,20 @@ class send_window {
   // Destinations of loaded messages never granted nor asked for; each is returned once.
   [[nodiscard]] std::vector<std::string> take_wants();
 
-  // Destinations with waiting messages in src that will not get credit until the far inbox
-  // frees room: granted, exhausted, and nothing sent to them unacknowledged.
-  [[nodiscard]] std::vector<std::string> starved(source_id src) const;
+  // Destinations with waiting messages in src whose credit is used up: granted and exhausted
+  // (more credit comes only as the far inbox frees room). Not those still waiting for their
+  // first grant.
+  [[nodiscard]] std::vector<std::string> blocked(source_id src) const;
   // From now on dest's messages are diverted on load; its waiting messages in src are too.
   void set_spilling(std::string_view dest, source_id src);
   void clear_spilling(std::string_view dest);
   [[nodiscard]] bool spilling(std::string_view dest) const;
   // Indexes of src's diverted messages, in order.
   [[nodiscard]] std::vector<std::size_t> diverted(source_id src) const;
+  // Those of them that may be moved now: no earlier message for the same destination is still
+  // on its way. One sent before its destination began to spill must arrive (or, after a drop,
+  // be moved) first; else a resend would land in the holding inbox behind later messages.
+  [[nodiscard]] std::vector<std::size_t> movable(source_id src) const;
   void mark_moved(source_id src, std::size_t index);
 
   [[nodiscard]] bool loaded(source_id src) const noexcept;
@@ -109,7 +115,6 @@ class send_window {
     std::string name;
     std::uint64_t limit = 0;
     std::uint64_t sent = 0;
-    std::uint64_t in_flight = 0;
     bool granted = false;
     bool asked = false;
     bool spilling = false;
@@ -154,7 +159,6 @@ void send_window::take_sendable(F&& f) {
       auto& d = dests_[e[i].dest];
       if (!d.granted || d.sent >= d.limit) continue;
       ++d.sent;
-      ++d.in_flight;
       e[i].st = state::sent;
       const std::uint64_t seq = next_seq_++;
       log_.push_back({seq, s, i});

@@ -33,10 +33,11 @@ using spill_atom = caf::atom_constant<caf::atom("bspill")>;
 
 // Another sender (an older connection's, not yet down) may still hold the outbound inbox.
 constexpr auto attach_retry = std::chrono::milliseconds(20);
-// How long a destination must stay starved (credit.hpp) before its messages are moved into its
-// holding inbox: several of the receiver's credit ticks, so a destination that is only slow
-// for a moment keeps its messages on the direct path.
-constexpr auto spill_after = std::chrono::milliseconds(50);
+// How long an outbound batch may wait on destinations whose credit is used up (while more
+// messages wait behind it) before their messages are moved into holding inboxes. A batch of a
+// busy link settles in about a millisecond; a destination that keeps one waiting this long is
+// full or far slower than the rest, and is the only one that then takes the detour.
+constexpr auto spill_after = std::chrono::milliseconds(100);
 
 constexpr auto relaxed = std::memory_order_relaxed;  // display counters, see bridge_peer
 constexpr send_window::source_id outbound_source = 0;
@@ -68,6 +69,7 @@ struct sender_state {
   std::map<std::string, source> held;  // by destination
   send_window::source_id next_source = 1;
   std::size_t batch = 512;
+  std::chrono::steady_clock::time_point loaded_at;  // of the outbound batch
   bool watching = false;
   bool spill_pending = false;
   bool open_error_logged = false;
@@ -265,7 +267,7 @@ void move_diverted(sender_actor* self) {
   auto& s = self->state;
   if (!s.outbound || !s.win.loaded(outbound_source)) return;
   std::set<std::string> blocked;
-  for (const auto i : s.win.diverted(outbound_source)) {
+  for (const auto i : s.win.movable(outbound_source)) {
     const auto& dest = s.win.dest_of(outbound_source, i);
     if (blocked.count(dest) != 0) continue;
     auto& src = held_for(s, dest);
@@ -326,6 +328,7 @@ void pump(sender_actor* self) {
     if (s.win.complete(outbound_source)) continue;
     if (!s.win.loaded(outbound_source) && !s.watching) {
       if (load(self, *s.outbound) > 0) {
+        s.loaded_at = std::chrono::steady_clock::now();
         progress = true;
         move_diverted(self);
       } else {
@@ -361,23 +364,30 @@ void pump(sender_actor* self) {
     send_ready(self);
   }
   update_held_count(s);
-  if (!s.spill_pending && !s.win.starved(outbound_source).empty()) {
+  if (!s.spill_pending && s.win.loaded(outbound_source) && !s.win.complete(outbound_source)) {
     s.spill_pending = true;
     self->delayed_send(self, spill_after, spill_atom::value);
   }
   publish_window(s);
 }
 
-// A destination has stayed starved: its messages leave the outbound batch for its holding
-// inbox, so the batch can be committed and the other destinations go on.
+// The outbound batch has waited long on used-up credit while messages wait behind it: those
+// destinations' messages leave it for their holding inboxes, so it can be committed and the
+// others go on.
 void on_spill_timer(sender_actor* self) {
   auto& s = self->state;
   s.spill_pending = false;
-  for (const auto& dest : s.win.starved(outbound_source)) {
-    spdlog::info(
-        "bridge {}: inbox '{}' on '{}' stays full; holding its messages here so the others go on",
-        s.ctx->name, dest, s.peer_name);
-    s.win.set_spilling(dest, outbound_source);
+  if (!s.outbound || !s.win.loaded(outbound_source)) return;
+  const auto age = std::chrono::steady_clock::now() - s.loaded_at;
+  const bool others_wait = s.outbound->box->size() > s.outbound->size;
+  if (age >= spill_after && others_wait) {
+    for (const auto& dest : s.win.blocked(outbound_source)) {
+      spdlog::info(
+          "bridge {}: inbox '{}' on '{}' is full or slow; holding its messages here so the "
+          "others go on",
+          s.ctx->name, dest, s.peer_name);
+      s.win.set_spilling(dest, outbound_source);
+    }
   }
   move_diverted(self);
   pump(self);

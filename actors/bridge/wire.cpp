@@ -60,7 +60,9 @@ bool get_name(reader& r, std::string_view& name) {
 
 void batch_writer::start(std::uint64_t first_seq) {
   buf_.clear();
-  buf_.reserve(batch_target_bytes + max_record_size / 16);
+  // The target and one more record of a common size: a batch then never grows, and the
+  // buffer stays a heap allocation (an mmap'ed one would cost page faults every batch).
+  buf_.reserve(batch_target_bytes + 4096);
   count_ = 0;
   put<std::uint64_t>(buf_, first_seq);
   put<std::uint32_t>(buf_, 0);

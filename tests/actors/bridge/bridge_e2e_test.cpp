@@ -91,10 +91,17 @@ TEST_CASE("a stopped remote consumer makes the local sender back off and then op
     bus->env["BACKPRESSURE_WAIT_MS"] = "5";
   }
   b.start();
-  // Nobody consumes far on east: 4 messages fill it, 4 more wait in west's holding inbox for
-  // far, and 4 more fill west's outbound inbox.
-  for (int i = 0; i < 12; ++i)
-    REQUIRE(b.west.run({"send", "me", "far@east", "n", "m" + std::to_string(i)}).exit_code == 0);
+  // Nobody consumes far on east: 4 messages fill it, then west's holding inbox for far takes
+  // what it can, then west's outbound inbox fills (each holds 4; a batch that is half moved
+  // keeps its slots until it is committed, so together they take 11 or 12).
+  std::vector<std::string> accepted;
+  int code = 0;
+  for (int i = 0; i < 12 && code == 0; ++i) {
+    const auto text = "m" + std::to_string(i);
+    code = b.west.run({"send", "me", "far@east", "n", text, "--timeout", "2s"}).exit_code;
+    if (code == 0) accepted.push_back(text);
+  }
+  REQUIRE(accepted.size() >= 11);
   const auto held_dir = actors::held_directory(b.west.dir(), "east");
   REQUIRE(eventually([&] {
     return size_of(b.east.dir(), "far") == 4 && size_of(held_dir, "far") == 4 &&
@@ -113,16 +120,14 @@ TEST_CASE("a stopped remote consumer makes the local sender back off and then op
   REQUIRE(codes.size() >= 2);
   CHECK(codes.front() == 75);
   CHECK(codes.back() == 69);
-  // The consumer comes back: everything sent before arrives, in order, and the holding inbox
-  // is gone once drained.
+  // The consumer comes back: everything accepted arrives, in order, and the holding inbox is
+  // gone once drained.
   std::vector<std::string> got;
   REQUIRE(eventually([&] {
     for (const auto& m : recv_all(b.east, "far")) got.push_back(m["payload"]);
-    return got.size() >= 12;
+    return got.size() >= accepted.size();
   }));
-  std::vector<std::string> want;
-  for (int i = 0; i < 12; ++i) want.push_back("m" + std::to_string(i));
-  CHECK(got == want);
+  CHECK(got == accepted);
   CHECK(eventually([&] { return !std::filesystem::exists(held_dir); }));
   b.stop();
 }
