@@ -73,6 +73,7 @@ struct sender_state {
   bool watching = false;
   bool spill_pending = false;
   bool open_error_logged = false;
+  std::set<std::string> open_failures_logged;  // holding inboxes that could not be opened
   static inline const char* name = "sluice.bridge.sender";
 
   ~sender_state() {
@@ -201,8 +202,11 @@ bool open_held(sender_actor* self, const std::string& dest, source& src) {
   if (!src.box) {
     auto b = open_held_inbox(s.ctx->bus_dir, s.peer_name, dest, s.outbound->box->snapshot());
     if (!b) {
-      spdlog::error("bridge {}: cannot open the holding inbox for '{}@{}': {}", s.ctx->name, dest,
-                    s.peer_name, b.err().message);
+      if (s.open_failures_logged.insert(dest).second)
+        spdlog::error(
+            "bridge {}: cannot open the holding inbox for '{}@{}': {}; its messages keep the "
+            "outbound batch waiting",
+            s.ctx->name, dest, s.peer_name, b.err().message);
       return false;
     }
     src.box.emplace(std::move(b.value()));
@@ -364,7 +368,10 @@ void pump(sender_actor* self) {
     send_ready(self);
   }
   update_held_count(s);
-  if (!s.spill_pending && s.win.loaded(outbound_source) && !s.win.complete(outbound_source)) {
+  // Only a batch that waits on used-up credit can need the detour; the check then runs once
+  // per spill_after, not once per batch.
+  if (!s.spill_pending && s.win.loaded(outbound_source) && !s.win.complete(outbound_source) &&
+      !s.win.blocked(outbound_source).empty()) {
     s.spill_pending = true;
     self->delayed_send(self, spill_after, spill_atom::value);
   }
