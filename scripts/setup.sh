@@ -9,8 +9,10 @@ build_packages=(
   catch2 nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libbenchmark-dev lld
 )
 # Tools the test suite drives: flock/setpriv (util-linux), jq (the bash bus baseline),
-# promtool (prometheus), tmux (sluice top), clang + compiler-rt (libFuzzer), hyperfine (bench/cli).
-test_packages=(util-linux iproute2 jq procps prometheus tmux clang libclang-rt-14-dev hyperfine chromium)
+# promtool (prometheus), tmux (sluice top), clang + compiler-rt (libFuzzer), hyperfine (bench/cli),
+# chromium (the loadtest report), python3-jsonschema (result.json against its schema).
+test_packages=(util-linux iproute2 jq procps prometheus tmux clang libclang-rt-14-dev hyperfine chromium
+  python3-jsonschema)
 
 want=("${build_packages[@]}")
 if [[ "${1:-}" == "--with-tests" ]]; then want+=("${test_packages[@]}"); fi
