@@ -116,8 +116,8 @@ TEST_CASE(
     return east.connected_to("west") && east.connected_to("north") && west.connected_to("east") &&
            north.connected_to("east");
   }));
-  // Twenty messages for north fill its inbox (4), the holding inbox on east takes the rest;
-  // meanwhile everything for west arrives.
+  // Twenty messages for north fill its inbox (4) and the rest wait on east; meanwhile
+  // everything for west arrives.
   auto to_north = inbox::inbox::open_or_create(east.bus.dir(), "bridge-north");
   auto to_west = inbox::inbox::open_or_create(east.bus.dir(), "bridge-west");
   REQUIRE(to_north);
@@ -139,9 +139,11 @@ TEST_CASE(
   }));
   CHECK(got == want);
   CHECK(eventually([&] { return size_of(north.bus.dir(), "stuck") == 4; }));
+  // The other 16 wait on east: in the holding inbox when more for north waited behind their
+  // batch, else still in bridge-north, whose uncommitted batch also counts the 4 delivered.
   CHECK(eventually([&] {
     auto s = link_of(east.bus, "north");
-    return s && s->held + size_of(east.bus.dir(), "bridge-north") == 16;
+    return s && s->held + size_of(east.bus.dir(), "bridge-north") >= 16;
   }));
   // North's consumer returns: its messages arrive, in order.
   std::vector<std::string> stuck;
