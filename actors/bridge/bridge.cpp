@@ -43,7 +43,7 @@
 #include "backpressure/backoff.hpp"
 #include "backpressure/address.hpp"
 #include "backpressure/random_source.hpp"
-#include "actors/bridge/status.hpp"
+#include "runtime/bridge_status.hpp"
 #include "actors/bridge/tls_files.hpp"
 #include "runtime/config.hpp"
 #include "runtime/endpoint.hpp"
@@ -454,9 +454,9 @@ struct reporter_state {
 
 using reporter_actor = caf::stateful_actor<reporter_state>;
 
-actors::bridge_link_status snapshot(bridge_context& ctx, const std::string& peer_name,
+runtime::bridge_link_status snapshot(bridge_context& ctx, const std::string& peer_name,
                                      bridge_peer& p) {
-  actors::bridge_link_status st;
+  runtime::bridge_link_status st;
   st.peer = peer_name;
   st.name = ctx.name;
   st.outbound = backpressure::outbound_inbox(peer_name);
@@ -488,7 +488,7 @@ void report(reporter_state& s, bool final_report) {
     if (!backpressure::is_valid_peer_name(name)) continue;
     auto st = snapshot(*s.ctx, name, *p);
     if (final_report) st.state = "stopped";
-    if (auto ok = actors::write_bridge_status(s.ctx->bus_dir, st); !ok && !s.write_failed_logged) {
+    if (auto ok = runtime::write_bridge_status(s.ctx->bus_dir, st); !ok && !s.write_failed_logged) {
       s.write_failed_logged = true;
       spdlog::warn("bridge {}: {}", s.ctx->name, ok.err().message);
     }

@@ -13,7 +13,7 @@
 
 #include "actors/bridge/credit.hpp"
 #include "actors/bridge/doorbell_watch.hpp"
-#include "actors/bridge/status.hpp"
+#include "runtime/bridge_status.hpp"
 #include "inbox/inbox.hpp"
 
 namespace sluice::actors {

@@ -16,7 +16,7 @@
 #include "actors/bridge/credit.hpp"
 #include "actors/bridge/doorbell_watch.hpp"
 #include "actors/bridge/held_inbox.hpp"
-#include "actors/bridge/status.hpp"
+#include "runtime/bridge_status.hpp"
 #include "actors/bridge/wire.hpp"
 #include "backpressure/address.hpp"
 #include "inbox/layout.hpp"
@@ -24,7 +24,7 @@
 
 using namespace sluice::backpressure;
 using namespace sluice::actors;
-using sluice::actors::bridge_link_status;
+using sluice::runtime::bridge_link_status;
 
 TEST_CASE(
     "an address agent@peer routes to the outbound inbox bridge-peer with the agent in an "
@@ -592,14 +592,14 @@ TEST_CASE("a bridge status file reads back as written and garbage beside it is s
   s.held = 9;
   s.tls = true;
   s.outbound = "bridge-east";
-  REQUIRE(sluice::actors::write_bridge_status(dir.path(), s));
+  REQUIRE(sluice::runtime::write_bridge_status(dir.path(), s));
   s.peer = "north";
   s.state = "backoff";
   s.outbound = "bridge-north";
-  REQUIRE(sluice::actors::write_bridge_status(dir.path(), s));
+  REQUIRE(sluice::runtime::write_bridge_status(dir.path(), s));
   std::ofstream(dir.path() / "bridge-broken.json") << "{not json";
   std::ofstream(dir.path() / "bridge-east.inbox") << "x";
-  const auto all = sluice::actors::read_bridge_statuses(dir.path());
+  const auto all = sluice::runtime::read_bridge_statuses(dir.path());
   REQUIRE(all.size() == 2);
   CHECK(all[0].peer == "east");
   CHECK(all[0].state == "connected");
@@ -610,10 +610,10 @@ TEST_CASE("a bridge status file reads back as written and garbage beside it is s
   CHECK(all[0].tls);
   CHECK(all[1].peer == "north");
   CHECK(all[1].state == "backoff");
-  CHECK(sluice::actors::read_bridge_statuses(dir.path() / "missing").empty());
+  CHECK(sluice::runtime::read_bridge_statuses(dir.path() / "missing").empty());
   // get-stats finds a link by its outbound inbox.
-  auto east = sluice::actors::bridge_status_of_inbox(dir.path(), "bridge-east");
+  auto east = sluice::runtime::bridge_status_of_inbox(dir.path(), "bridge-east");
   REQUIRE(east);
   CHECK(east->peer == "east");
-  CHECK_FALSE(sluice::actors::bridge_status_of_inbox(dir.path(), "far"));
+  CHECK_FALSE(sluice::runtime::bridge_status_of_inbox(dir.path(), "far"));
 }

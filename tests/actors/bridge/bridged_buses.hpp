@@ -15,13 +15,13 @@
 
 #include "support/await.hpp"
 #include "support/process.hpp"
-#include "actors/bridge/status.hpp"
+#include "runtime/bridge_status.hpp"
 
 namespace sluice::test {
 
-inline std::optional<actors::bridge_link_status> link_of(const bus_fixture& bus,
+inline std::optional<runtime::bridge_link_status> link_of(const bus_fixture& bus,
                                                           const std::string& peer) {
-  for (auto& s : actors::read_bridge_statuses(bus.dir()))
+  for (auto& s : runtime::read_bridge_statuses(bus.dir()))
     if (s.peer == peer) return s;
   return std::nullopt;
 }

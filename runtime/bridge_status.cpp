@@ -1,4 +1,4 @@
-#include "actors/bridge/status.hpp"
+#include "runtime/bridge_status.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-namespace sluice::actors {
+namespace sluice::runtime {
 
 namespace {
 
@@ -130,4 +130,4 @@ std::optional<bridge_link_status> bridge_status_of_inbox(const std::filesystem::
   return std::nullopt;
 }
 
-}  // namespace sluice::actors
+}  // namespace sluice::runtime

@@ -1,7 +1,7 @@
 #pragma once
 // The state of a bridge link as a small JSON file in the bus directory,
-// `<bus>/bridge-<peer>.json`, so CAF-free readers (`sluice get-stats`, `sluice top`) can show
-// it without talking to the bridge process. The bridge rewrites it atomically (write a temp
+// `<bus>/bridge-<peer>.json`, so CAF-free readers (`sluice get-stats`, `sluice top`, the
+// monitors' metrics.prom) can show it without talking to the bridge process. The bridge rewrites it atomically (write a temp
 // file, rename) whenever it reports; a reader sees the old or the new file, never half of one.
 #include <cstdint>
 #include <filesystem>
@@ -11,7 +11,7 @@
 
 #include "runtime/result.hpp"
 
-namespace sluice::actors {
+namespace sluice::runtime {
 
 struct bridge_link_status {
   std::string peer;              // the far bridge's name
@@ -50,4 +50,4 @@ std::optional<bridge_link_status> bridge_status_of_inbox(const std::filesystem::
 
 std::string to_json(const bridge_link_status& s);
 
-}  // namespace sluice::actors
+}  // namespace sluice::runtime
