@@ -13,13 +13,15 @@
 
 namespace sluice::runtime {
 
-status write_file_atomically(const std::filesystem::path& file, std::string_view text) {
+status write_file_atomically(const std::filesystem::path& file, std::string_view text,
+                             unsigned mode) {
   // pid + a per-process sequence: two monitors in one process (different threads) writing
   // the same file never share a temp file.
   static std::atomic<std::uint64_t> sequence{0};
   const std::filesystem::path tmp = file.string() + ".tmp." + std::to_string(::getpid()) + "." +
                                     std::to_string(sequence.fetch_add(1));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                        static_cast<mode_t>(mode));
   auto os_error = [&](const char* what, int err) {
     return error{err == EACCES || err == EPERM ? errc::permission_denied : errc::io_error,
                  fmt::format("cannot {} {}: {}", what, tmp.string(), std::strerror(err))};
