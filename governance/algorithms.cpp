@@ -12,6 +12,10 @@ __extension__ typedef unsigned __int128 u128;
 // treated as this.
 constexpr std::int64_t max_span = std::numeric_limits<std::int64_t>::max() / 4;
 
+// How much older than the newest clock reading a taker's reading may be (preemption between
+// reading CLOCK_MONOTONIC and the CAS) before the word is taken for damage.
+constexpr std::int64_t stale_clock_slack = 60'000'000'000;
+
 std::int64_t clamp_span(u128 v) noexcept {
   return v > static_cast<u128>(max_span) ? max_span : static_cast<std::int64_t>(v);
 }
@@ -61,9 +65,12 @@ decision take_bucket(std::atomic<std::uint64_t>& word, const limiter_spec& s, st
   std::uint64_t seen = word.load(relaxed);
   for (;;) {
     auto tat = static_cast<std::int64_t>(std::min<std::uint64_t>(seen, max_span));
-    // Never more than one window ahead: anything further is damage or a value from before a
-    // reboot (a persistent SLUICE_DIR), so start from an idle limiter instead.
-    if (tat > now + g.window) {
+    // Never more than one window ahead of the newest clock a taker used. A caller whose clock
+    // reading is older (it was preempted between reading the clock and this CAS) legitimately
+    // sees the word ahead of that by as long as it was preempted, so only a word far beyond
+    // that (damage, or a value from before a reboot in a persistent SLUICE_DIR) restarts from
+    // an idle limiter.
+    if (tat > now + g.window + stale_clock_slack) {
       if (word.compare_exchange_weak(seen, static_cast<std::uint64_t>(now), relaxed)) seen = now;
       continue;
     }
@@ -384,7 +391,7 @@ limiter_view inspect(std::uint64_t w, const limiter_spec& s, std::int64_t now) n
       const auto g = geometry(s);
       v.limit = std::max<std::uint64_t>(s.burst, 1);
       auto tat = static_cast<std::int64_t>(std::min<std::uint64_t>(w, max_span));
-      if (tat > now + g.window) tat = now;
+      if (tat > now + g.window + stale_clock_slack) tat = now;
       const std::int64_t ahead = std::max<std::int64_t>(tat - now, 0);
       v.available = std::min(v.limit, units_in(g.window - ahead, g.unit));
       v.next_free_ns = v.available >= v.limit ? 0 : std::max<std::int64_t>(ahead - g.window + g.unit * static_cast<std::int64_t>(v.available + 1), 0);
