@@ -20,10 +20,11 @@ constexpr std::uint64_t period_mask = (1ull << 20) - 1;
 // A wait for a lease: how soon to look again (a release or a holder's death frees one).
 constexpr std::int64_t lease_poll_ns = 5'000'000;
 
+// What one step took, to give back if a later step refuses (trivial: no set-up per call).
 struct taken {
   std::atomic<std::uint64_t>* word;
   const limiter_spec* spec;
-  decision d;
+  std::uint64_t written;
   std::uint64_t cost;
 };
 
@@ -134,11 +135,15 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
   acquire_result res;
   const compiled_limit* limit = policy.limit_named(q.key);
   bool any_rule = false;
-  std::array<taken, max_rules + 2> takes{};
+  std::array<taken, max_rules + 2> takes;
   std::size_t ntakes = 0;
   auto give_all_back = [&] {
-    for (std::size_t i = 0; i < ntakes; ++i)
-      give_back(*takes[i].word, *takes[i].spec, takes[i].d, takes[i].cost);
+    for (std::size_t i = 0; i < ntakes; ++i) {
+      decision d;
+      d.allowed = true;
+      d.word = takes[i].written;
+      give_back(*takes[i].word, *takes[i].spec, d, takes[i].cost);
+    }
   };
   auto note = [&](const decision& d) {
     if (res.limit == 0 || d.remaining < res.remaining) {
@@ -170,7 +175,7 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
     auto& word = rule_word(state, r, q.agent, q.key);
     const decision d = take(word, *r.limit, now_ns, 1);
     if (d.allowed) {
-      takes[ntakes++] = {&word, &*r.limit, d, 1};
+      takes[ntakes++] = {&word, &*r.limit, d.word, 1};
       note(d);
       continue;
     }
@@ -192,7 +197,7 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
     if (!spec) return true;
     const decision d = take(word, *spec, now_ns, cost);
     if (d.allowed) {
-      takes[ntakes++] = {&word, &*spec, d, cost};
+      takes[ntakes++] = {&word, &*spec, d.word, cost};
       res.delay_ns = std::max(res.delay_ns, d.delay_ns);
       note(d);
       return true;

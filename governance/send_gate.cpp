@@ -1,5 +1,7 @@
 #include "governance/send_gate.hpp"
 
+#include <algorithm>
+
 #include "governance/send_decision.hpp"
 
 namespace sluice::governance {
@@ -10,6 +12,8 @@ backpressure::admission_verdict send_gate::admit(const backpressure::admission_r
                                                  std::int64_t now_ns) noexcept {
   try {
     if (!store_) {
+      if (next_look_ns_ != 0 && now_ns < next_look_ns_) return {};
+      next_look_ns_ = std::max<std::int64_t>(now_ns + recheck_ns, 1);
       auto opened = store::open(dir_);
       if (!opened) return {};  // no policy (or none this process may read): nothing to obey
       store_.emplace(std::move(opened.value()));
