@@ -152,3 +152,11 @@ TEST_CASE("check-rate answers ok until the limit, then rate_limit_exceeded with 
   CHECK(j["retry_after_ms"].get<std::int64_t>() > 0);
   CHECK(bus.run({"check-rate", "bob", "login", "--limit", "3", "--window", "1h"}).exit_code == 0);
 }
+
+TEST_CASE("cleanup-system removes policy.ctl with the rest of the bus") {
+  bus_fixture bus;
+  apply(bus);
+  CHECK(bus.run({"send", "a", "b", "t", "x"}).exit_code == 0);
+  ok_out(bus, {"cleanup-system"});
+  CHECK_FALSE(std::filesystem::exists(bus.dir() / "policy.ctl"));
+}
