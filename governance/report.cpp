@@ -247,6 +247,34 @@ nlohmann::ordered_json cost_report(const layout::file& state, cost_grouping by,
   return out;
 }
 
+numbers snapshot(const layout::file& state, const compiled_policy& p, std::int64_t real_ns) {
+  numbers n;
+  for (const auto& r : p.rules) {
+    const auto& st = state.rules[r.state];
+    const std::uint64_t matched = st.matched.load(relaxed);
+    const std::uint64_t denied = st.denied.load(relaxed);
+    n.rules.push_back({r.name, matched - std::min(matched, denied), denied, st.demoted.load(relaxed),
+                       st.logged.load(relaxed)});
+  }
+  for (const auto& l : p.limits) {
+    const auto& st = state.limits[l.state];
+    limit_numbers x;
+    x.name = l.name;
+    x.granted = st.granted.load(relaxed);
+    x.refused = st.refused_rate.load(relaxed) + st.refused_quota.load(relaxed) +
+                st.refused_concurrency.load(relaxed);
+    for (std::uint32_t i = 0; i < std::min(l.concurrency, layout::lease_slot_count); ++i)
+      x.holders += st.leases[i].holder.load(relaxed) != 0;
+    if (l.quota) {
+      x.has_quota = true;
+      x.quota_used = in_period(st.quota_word.load(relaxed), l.quota->period, real_ns);
+      x.quota_limit = l.quota->amount;
+    }
+    n.limits.push_back(std::move(x));
+  }
+  return n;
+}
+
 bool reset_named(layout::file& state, const compiled_policy& p, std::string_view name) noexcept {
   for (const auto& r : p.rules) {
     if (r.name != name) continue;

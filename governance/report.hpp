@@ -3,6 +3,8 @@
 // once from policy.ctl so the verbs, Prometheus and `sluice top` read the same numbers.
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "governance/compiled.hpp"
 #include "governance/store_layout.hpp"
@@ -27,6 +29,23 @@ enum class cost_grouping { agent, key, both };
 // Cost per agent, per key, or per (agent, key), in the current hour, day or month (UTC).
 nlohmann::ordered_json cost_report(const layout::file& state, cost_grouping by,
                                    quota_period period, std::int64_t real_ns);
+
+// The numbers monitors export (Prometheus series, metric lines), per rule and per limit.
+struct rule_numbers {
+  std::string name;
+  std::uint64_t allowed = 0, denied = 0, demoted = 0, logged = 0;
+};
+struct limit_numbers {
+  std::string name;
+  std::uint64_t granted = 0, refused = 0, holders = 0;
+  bool has_quota = false;
+  std::uint64_t quota_used = 0, quota_limit = 0;
+};
+struct numbers {
+  std::vector<rule_numbers> rules;
+  std::vector<limit_numbers> limits;
+};
+numbers snapshot(const layout::file& state, const compiled_policy& policy, std::int64_t real_ns);
 
 // Zeroes a rule's or limit's limiter words and counters (and a limit's quota usage); leases
 // held stay held. False when no rule or limit has that name.
