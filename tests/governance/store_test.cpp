@@ -11,6 +11,7 @@
 #include "governance/acquire.hpp"
 #include "governance/clock.hpp"
 #include "governance/holder.hpp"
+#include "governance/lease.hpp"
 #include "governance/policy_file.hpp"
 #include "governance/send_gate.hpp"
 #include "governance/store.hpp"
@@ -186,4 +187,20 @@ TEST_CASE("a refused acquire gives back what earlier steps took, and a hard quot
   CHECK(quota_used(st, quota_period::day, realtime_ns()) == 10);
   // Two grants took from the rate; the refused one gave its unit back.
   CHECK(inspect(st.rate_word.load(), *s.current().value()->limits[0].rate, monotonic_ns()).available >= 97);
+}
+
+TEST_CASE("a C++ lease gives itself back when it goes out of scope, and waits for one that is held") {
+  temp_dir dir;
+  auto s = applied(dir.path(), "[[limit]]\nname = \"gpu\"\nconcurrency = 1\n");
+  auto gov = governor::open(dir.path());
+  REQUIRE(gov);
+  {
+    auto first = gov.value().acquire("gpu", 1, std::chrono::seconds(1));
+    REQUIRE(first);
+    const auto second = gov.value().acquire("gpu", 1, std::chrono::milliseconds(20));
+    CHECK_FALSE(second);
+    CHECK(second.result().status == acquire_status::wait);
+  }
+  CHECK(gov.value().acquire("gpu", 1, std::chrono::milliseconds(0)));
+  CHECK(gov.value().acquire("nope", 1, std::chrono::milliseconds(0)).result().status == acquire_status::unknown);
 }
