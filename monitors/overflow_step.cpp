@@ -5,6 +5,9 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "governance/clock.hpp"
+#include "governance/report.hpp"
+#include "governance/store.hpp"
 #include "inbox/inbox.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
@@ -80,7 +83,50 @@ monitors::overflow_report overflow_step::step(std::chrono::steady_clock::time_po
     }
   }
   for (const auto& e : report.alerts) emit(e);
+  step_quota_alerts(now);
   return report;
+}
+
+void overflow_step::step_quota_alerts(std::chrono::steady_clock::time_point now) {
+  if (!std::filesystem::exists(bus_dir_ / governance::policy_file_name)) return;
+  auto s = governance::store::open(bus_dir_);
+  if (!s) return;
+  auto p = s.value().current();
+  if (!p || p.value() == nullptr) return;
+  const auto n = governance::snapshot(s.value().raw(), *p.value(), governance::realtime_ns());
+  for (const auto& l : n.limits) {
+    if (!l.has_quota || l.quota_limit == 0) continue;
+    auto& rules = quota_alerts_[l.name];
+    if (rules.empty()) {
+      // 80 and 95 % warn (resolving 5 points lower, so usage near a line does not flap);
+      // 100 % is critical: a hard quota refuses from there.
+      auto at = [](double warn, double clear) {
+        monitors::alert_thresholds t;
+        t.warning = warn;
+        t.clear = clear;
+        t.critical = 1.0;
+        t.critical_clear = 0.95;
+        return t;
+      };
+      rules.emplace_back("quota_80_percent", monitors::alert_rule(monitors::severity::warning, at(0.8, 0.75)));
+      rules.emplace_back("quota_95_percent", monitors::alert_rule(monitors::severity::warning, at(0.95, 0.9)));
+      rules.emplace_back("quota_exhausted", monitors::alert_rule(monitors::severity::critical, at(0.8, 0.75)));
+    }
+    const double u = static_cast<double>(l.quota_used) / static_cast<double>(l.quota_limit);
+    for (auto& [type, rule] : rules) {
+      const auto t = rule.step(u, now);
+      if (!t) continue;
+      const std::string message = "quota of " + l.name + " at " + std::to_string(std::lround(u * 100)) +
+                                  "% (" + std::to_string(l.quota_used) + " of " +
+                                  std::to_string(l.quota_limit) + ")";
+      spdlog::info("{} {}: {}", type, monitors::to_string(t->state), message);
+      (void)alerts_.emit(type, to_runtime(t->level), to_runtime(t->state), message,
+                         nlohmann::json{{"limit", l.name},
+                                        {"used", l.quota_used},
+                                        {"quota", l.quota_limit},
+                                        {"utilization", std::lround(u * 100)}});
+    }
+  }
 }
 
 void overflow_step::emit(const monitors::alert_event& e) {
