@@ -160,3 +160,40 @@ TEST_CASE("cleanup-system removes policy.ctl with the rest of the bus") {
   ok_out(bus, {"cleanup-system"});
   CHECK_FALSE(std::filesystem::exists(bus.dir() / "policy.ctl"));
 }
+
+TEST_CASE("top shows a LIMITS section with every rule and limit of the policy") {
+  bus_fixture bus;
+  apply(bus);
+  CHECK(bus.run({"send", "a", "b", "spam", "x"}).exit_code == 69);
+  const auto out = ok_out(bus, {"top", "--once"});
+  CHECK(out.find("LIMITS") != std::string::npos);
+  CHECK(out.find("rule no-spam") != std::string::npos);
+  CHECK(out.find("limit llm") != std::string::npos);
+}
+
+TEST_CASE("a demote rule sends in the lower lane, and a key rule governs acquires by agent") {
+  bus_fixture bus;
+  const auto file = write_policy(bus, "d.toml", R"([[rule]]
+name = "bulk-low"
+type = "bulk"
+action = "demote"
+demote_to = "low"
+
+[[rule]]
+name = "no-interns"
+key = "llm"
+from = "intern-*"
+action = "deny"
+
+[[limit]]
+name = "llm"
+concurrency = 4
+)");
+  REQUIRE(bus.run({"policy", "apply", file}).exit_code == 0);
+  CHECK(bus.run({"send", "a", "b", "bulk", "x", "--priority", "high"}).exit_code == 0);
+  const auto msgs = parse_json(ok_out(bus, {"peek", "b"}));
+  REQUIRE(msgs.size() == 1);
+  CHECK(msgs[0]["priority"] == "low");
+  CHECK(bus.run({"acquire", "llm", "--as", "intern-1"}).exit_code == 69);
+  CHECK(bus.run({"acquire", "llm", "--as", "senior-1"}).exit_code == 0);
+}
