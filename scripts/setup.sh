@@ -10,9 +10,10 @@ build_packages=(
 )
 # Tools the test suite drives: flock/setpriv (util-linux), jq (the bash bus baseline),
 # promtool (prometheus), tmux (sluice top), clang + compiler-rt (libFuzzer), hyperfine (bench/cli),
-# chromium (the loadtest report), python3-jsonschema (result.json against its schema).
+# chromium (the loadtest report), python3-jsonschema (result.json against its schema),
+# redis-server (sluice-bench governance's peers).
 test_packages=(util-linux iproute2 jq procps prometheus tmux clang libclang-rt-14-dev hyperfine chromium
-  python3-jsonschema)
+  python3-jsonschema redis-server)
 
 want=("${build_packages[@]}")
 if [[ "${1:-}" == "--with-tests" ]]; then want+=("${test_packages[@]}"); fi
