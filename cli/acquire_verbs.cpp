@@ -103,6 +103,11 @@ gov::acquire_result acquire_waiting(gov::store& s, const gov::acquire_request& q
     const std::int64_t now = gov::monotonic_ns();
     auto r = gov::try_acquire(s.raw(), *p.value(), q, now, gov::realtime_ns());
     if (r.status != gov::acquire_status::wait) return r;
+    if (r.lease_wait) {
+      if (now >= deadline) return r;
+      gov::wait_for_lease(s.raw(), *p.value(), q.key, r.lease_bell, deadline - now);
+      continue;
+    }
     if (now + r.retry_after_ns > deadline) return r;
     const std::int64_t jitter = r.retry_after_ns / 10 > 0
         ? static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(r.retry_after_ns / 10)) : 0;

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "governance/glob.hpp"
+#include "inbox/futex.hpp"
 #include "governance/holder.hpp"
 #include "governance/send_decision.hpp"
 
@@ -115,6 +116,29 @@ void record_cost(layout::file& state, std::string_view agent, std::string_view l
   }
 }
 
+namespace {
+
+void ring(layout::limit_state& st) noexcept {
+  st.bell.fetch_add(1, std::memory_order_release);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (st.waiters.load(std::memory_order_relaxed) != 0) inbox::detail::futex_wake_all(st.bell);
+}
+
+}  // namespace
+
+void wait_for_lease(layout::file& state, const compiled_policy& policy, std::string_view key,
+                    std::uint32_t seen, std::int64_t timeout_ns) noexcept {
+  const compiled_limit* limit = policy.limit_named(key);
+  if (limit == nullptr || timeout_ns <= 0) return;
+  auto& st = state.limits[limit->state];
+  st.waiters.fetch_add(1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // A holder that dies rings nothing: the timeout bounds the wait so the next try reclaims it.
+  if (st.bell.load(std::memory_order_acquire) == seen)
+    inbox::detail::futex_wait(st.bell, seen, std::chrono::nanoseconds(std::min<std::int64_t>(timeout_ns, 100'000'000)));
+  st.waiters.fetch_sub(1, std::memory_order_relaxed);
+}
+
 std::uint32_t reclaim_dead(layout::file& state, const compiled_limit& limit) noexcept {
   auto& st = state.limits[limit.state];
   std::uint32_t freed = 0;
@@ -124,6 +148,7 @@ std::uint32_t reclaim_dead(layout::file& state, const compiled_limit& limit) noe
         st.leases[i].holder.compare_exchange_strong(h, 0, std::memory_order_acq_rel)) {
       ++freed;
       st.reclaimed.fetch_add(1, relaxed);
+      ring(st);
     }
   }
   return freed;
@@ -254,6 +279,7 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
   };
 
   if (limit->concurrency > 0) {
+    res.lease_bell = st->bell.load(std::memory_order_acquire);
     const std::uint32_t slots = std::min(limit->concurrency, layout::lease_slot_count);
     int chosen = -1;
     for (int pass = 0; pass < 2 && chosen < 0; ++pass) {
@@ -269,6 +295,7 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
     if (chosen < 0) {
       give_quota_back();
       st->refused_concurrency.fetch_add(1, relaxed);
+      res.lease_wait = true;
       return refuse(acquire_status::wait,
                     "all " + std::to_string(limit->concurrency) + " leases are held", lease_poll_ns);
     }
@@ -313,6 +340,7 @@ bool release_lease(layout::file& state, const compiled_policy& policy, std::stri
   auto& st = state.limits[limit->state];
   if (!st.leases[slot].holder.compare_exchange_strong(holder, 0, std::memory_order_acq_rel)) return false;
   st.released.fetch_add(1, relaxed);
+  ring(st);
   return true;
 }
 

@@ -38,6 +38,8 @@ struct acquire_result {
   std::string lease;            // granted with concurrency: "LIMIT.SLOT.HOLDER" for release
   std::string reason;           // refused / wait: which step and why
   bool soft_quota_exceeded = false;
+  bool lease_wait = false;      // wait: every lease is held; wait_for_lease wakes on a release
+  std::uint32_t lease_bell = 0; // the limit's bell as this try saw it
 };
 
 acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
@@ -46,6 +48,11 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
 
 // Returns a lease. False when the lease is not held (released already, or reclaimed).
 bool release_lease(layout::file& state, const compiled_policy& policy, std::string_view lease) noexcept;
+
+// Sleeps until a lease of `key` is released or reclaimed after the try that returned `seen`
+// (a shared futex, rung by release_lease), at most `timeout`. Callers then try again.
+void wait_for_lease(layout::file& state, const compiled_policy& policy, std::string_view key,
+                    std::uint32_t seen, std::int64_t timeout_ns) noexcept;
 
 // Frees every lease of a limit whose holder is gone; returns how many.
 std::uint32_t reclaim_dead(layout::file& state, const compiled_limit& limit) noexcept;

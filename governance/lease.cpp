@@ -62,6 +62,10 @@ lease governor::acquire(const std::string& key, std::uint64_t cost, std::chrono:
       if (r.delay_ns > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(r.delay_ns));
       return lease(this, std::move(r));
     }
+    if (r.status == acquire_status::wait && r.lease_wait && now < deadline) {
+      wait_for_lease(store_.raw(), *p.value(), key, r.lease_bell, deadline - now);
+      continue;
+    }
     if (r.status != acquire_status::wait || now + r.retry_after_ns > deadline)
       return lease(this, std::move(r));
     const std::int64_t tenth = r.retry_after_ns / 10;
