@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <ctime>
 
@@ -319,23 +320,22 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
 }
 
 bool release_lease(layout::file& state, const compiled_policy& policy, std::string_view lease) noexcept {
+  // "LIMIT.SLOT.HOLDER"; parsed without allocating (a release is on the hot path of `run`).
   const auto dot2 = lease.rfind('.');
   if (dot2 == std::string_view::npos || dot2 == 0) return false;
   const auto dot1 = lease.rfind('.', dot2 - 1);
   if (dot1 == std::string_view::npos) return false;
-  const std::string name(lease.substr(0, dot1));
-  const compiled_limit* limit = policy.limit_named(name);
+  const compiled_limit* limit = policy.limit_named(lease.substr(0, dot1));
   if (limit == nullptr) return false;
-  const std::string slot_text(lease.substr(dot1 + 1, dot2 - dot1 - 1));
-  const std::string holder_text(lease.substr(dot2 + 1));
-  if (slot_text.empty() || holder_text.empty() || slot_text.size() > 3 || holder_text.size() > 20) return false;
-  if (!std::all_of(slot_text.begin(), slot_text.end(), ::isdigit) ||
-      !std::all_of(holder_text.begin(), holder_text.end(), ::isdigit))
+  const std::string_view slot_text = lease.substr(dot1 + 1, dot2 - dot1 - 1);
+  const std::string_view holder_text = lease.substr(dot2 + 1);
+  std::uint32_t slot = 0;
+  std::uint64_t holder = 0;
+  const auto a = std::from_chars(slot_text.data(), slot_text.data() + slot_text.size(), slot);
+  const auto b = std::from_chars(holder_text.data(), holder_text.data() + holder_text.size(), holder);
+  if (slot_text.empty() || holder_text.empty() || a.ec != std::errc() || b.ec != std::errc() ||
+      a.ptr != slot_text.data() + slot_text.size() || b.ptr != holder_text.data() + holder_text.size())
     return false;
-  errno = 0;
-  const auto slot = static_cast<std::uint32_t>(std::strtoul(slot_text.c_str(), nullptr, 10));
-  std::uint64_t holder = std::strtoull(holder_text.c_str(), nullptr, 10);
-  if (errno != 0) return false;
   if (slot >= std::min(limit->concurrency, layout::lease_slot_count) || holder == 0) return false;
   auto& st = state.limits[limit->state];
   if (!st.leases[slot].holder.compare_exchange_strong(holder, 0, std::memory_order_acq_rel)) return false;
