@@ -87,13 +87,53 @@ monitors::overflow_report overflow_step::step(std::chrono::steady_clock::time_po
   return report;
 }
 
+// Cost per agent against a limit's agent_budget (per quota period): a warning at 80 %, a
+// critical alert at 100 %. Budgets only alert; the quota is what refuses.
+void overflow_step::step_budget_alerts(governance::layout::file& state,
+                                       const governance::compiled_policy& policy,
+                                       std::int64_t real_ns, std::chrono::steady_clock::time_point now) {
+  for (const auto& l : policy.limits) {
+    if (l.agent_budget == 0 || !l.quota) continue;
+    const auto rows = governance::cost_report(state, governance::cost_grouping::both, l.quota->period, real_ns);
+    for (const auto& row : rows) {
+      if (row["key"] != l.name) continue;
+      const std::string agent = row["agent"].get<std::string>();
+      const auto cost = row["cost"].get<std::uint64_t>();
+      auto& rules = budget_alerts_[agent + "/" + l.name];
+      if (rules.empty()) {
+        monitors::alert_thresholds t;
+        t.warning = 0.8;
+        t.clear = 0.75;
+        t.critical = 1.0;
+        t.critical_clear = 0.95;
+        rules.emplace_back("cost_budget_80_percent", monitors::alert_rule(monitors::severity::warning, t));
+        rules.emplace_back("cost_budget_exceeded", monitors::alert_rule(monitors::severity::critical, t));
+      }
+      const double u = static_cast<double>(cost) / static_cast<double>(l.agent_budget);
+      for (auto& [type, rule] : rules) {
+        const auto tr = rule.step(u, now);
+        if (!tr) continue;
+        const std::string message = "agent " + agent + " spent " + std::to_string(cost) + " of its " +
+                                    std::to_string(l.agent_budget) + " budget on " + l.name + " this " +
+                                    governance::to_string(l.quota->period);
+        spdlog::info("{} {}: {}", type, monitors::to_string(tr->state), message);
+        (void)alerts_.emit(type, to_runtime(tr->level), to_runtime(tr->state), message,
+                           nlohmann::json{{"agent", agent}, {"limit", l.name}, {"cost", cost},
+                                          {"budget", l.agent_budget}});
+      }
+    }
+  }
+}
+
 void overflow_step::step_quota_alerts(std::chrono::steady_clock::time_point now) {
   if (!std::filesystem::exists(bus_dir_ / governance::policy_file_name)) return;
   auto s = governance::store::open(bus_dir_);
   if (!s) return;
   auto p = s.value().current();
   if (!p || p.value() == nullptr) return;
-  const auto n = governance::snapshot(s.value().raw(), *p.value(), governance::realtime_ns());
+  const auto real_ns = governance::realtime_ns();
+  const auto n = governance::snapshot(s.value().raw(), *p.value(), real_ns);
+  step_budget_alerts(s.value().raw(), *p.value(), real_ns, now);
   for (const auto& l : n.limits) {
     if (!l.has_quota || l.quota_limit == 0) continue;
     auto& rules = quota_alerts_[l.name];

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "governance/compiled.hpp"
+#include "governance/store_layout.hpp"
 #include "inbox/inbox.hpp"
 #include "monitors/alert.hpp"
 #include "monitors/monitor_actors.hpp"
@@ -33,6 +35,8 @@ class overflow_step {
   // Quota alerts at 80, 95 and 100 % of each quota of the bus policy, through the same
   // lifecycle as the inbox alerts (pending, firing, resolved; one line per transition).
   void step_quota_alerts(std::chrono::steady_clock::time_point now);
+  void step_budget_alerts(governance::layout::file& state, const governance::compiled_policy& policy,
+                          std::int64_t real_ns, std::chrono::steady_clock::time_point now);
 
   std::filesystem::path bus_dir_;
   monitors::overflow_monitor monitor_;
@@ -40,6 +44,7 @@ class overflow_step {
   runtime::alert_sink alerts_;
   std::set<std::string> warned_;
   std::map<std::string, std::vector<std::pair<std::string, monitors::alert_rule>>> quota_alerts_;
+  std::map<std::string, std::vector<std::pair<std::string, monitors::alert_rule>>> budget_alerts_;
 };
 
 }  // namespace sluice::monitors
