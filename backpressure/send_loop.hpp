@@ -46,17 +46,59 @@ inline bool pass_rate_gates(const send_policy& policy, send_outcome& out,
   return true;
 }
 
+// Asks the policy's admission gate; may lower msg's lane. Sleeps through `wait` verdicts
+// while the deadline allows, as for the rate gates.
+inline bool pass_admission(const send_policy& policy, const inbox::message_view& original,
+                           std::string_view to, inbox::message_view& msg, send_outcome& out,
+                           time_source& time) noexcept {
+  if (policy.gate == nullptr) return true;
+  const std::int64_t budget = policy.effective_deadline().count();
+  const admission_request request{original.from, to, original.type, original.prio};
+  for (;;) {
+    const admission_verdict v = policy.gate->admit(request, time.now_ns());
+    if (v.kind == admit_kind::deny) {
+      out.status = send_status::denied;
+      return false;
+    }
+    if (v.kind == admit_kind::wait) {
+      if (!policy.wait || out.waited.count() + v.retry_after_ns > budget) {
+        out.status = send_status::rate_limited;
+        out.retry_after = std::chrono::nanoseconds{v.retry_after_ns};
+        return false;
+      }
+      const std::int64_t before = time.now_ns();
+      time.sleep_for(std::chrono::nanoseconds{v.retry_after_ns});
+      out.waited += std::chrono::nanoseconds{time.now_ns() - before};
+      continue;
+    }
+    if (v.kind == admit_kind::demote) msg.prio = v.demote_to;
+    if (v.delay_ns > 0) {
+      const std::int64_t before = time.now_ns();
+      time.sleep_for(std::chrono::nanoseconds{v.delay_ns});
+      out.waited += std::chrono::nanoseconds{time.now_ns() - before};
+    }
+    return true;
+  }
+}
+
 }  // namespace detail
 
 template <class Target>
-[[nodiscard]] send_outcome basic_send(Target& target, const inbox::message_view& msg,
+[[nodiscard]] send_outcome basic_send(Target& target, const inbox::message_view& requested,
                                       const send_policy& policy, send_observer& observer,
                                       time_source& time, random_source& rng) noexcept {
   send_outcome out;
+  inbox::message_view msg = requested;
   const send_event event{msg.from, target.agent(), msg.prio, target.capacity()};
   const bool critical = msg.prio == inbox::priority::critical;
   const auto deadline = policy.effective_deadline();
 
+  // The bus policy sees critical sends too: its rules leave the critical lane alone unless
+  // they name it.
+  if (!detail::pass_admission(policy, requested, target.agent(), msg, out, time)) {
+    observer.on_send_refused(event, out);
+    return out;
+  }
   if (!critical && !detail::pass_rate_gates(policy, out, time)) {
     observer.on_send_refused(event, out);
     return out;

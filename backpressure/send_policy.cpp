@@ -16,6 +16,8 @@ const char* to_string(send_status s) noexcept {
       return "rate_limited";
     case send_status::rejected:
       return "rejected";
+    case send_status::denied:
+      return "denied";
   }
   return "unknown";
 }

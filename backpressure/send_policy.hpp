@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "backpressure/admission_gate.hpp"
 #include "backpressure/backoff.hpp"
 #include "backpressure/circuit_breaker.hpp"
 #include "backpressure/token_bucket.hpp"
@@ -33,6 +34,9 @@ struct send_policy {
   breaker_config breaker{};
   // Per sender and per sender->destination buckets (runtime/ points them into bus.ctl).
   std::array<rate_gate, 2> rate_gates{};
+  // The bus's governance policy (admission_gate.hpp), consulted before every non-critical
+  // send; not owned, must outlive the send. Null: no policy.
+  admission_gate* gate = nullptr;
 
   [[nodiscard]] std::chrono::nanoseconds effective_deadline() const noexcept {
     return deadline ? *deadline : backoff.base * max_retries;
@@ -46,6 +50,7 @@ enum class send_status : std::uint8_t {
   circuit_open,  // the destination's breaker is open: failed fast, nothing waited
   rate_limited,  // the sender's bucket was empty and waiting was not allowed or too long
   rejected,      // the inbox refused the message itself (too large, closed): never retried
+  denied,        // the bus's policy refuses this send (a deny rule): never retried
 };
 const char* to_string(send_status) noexcept;
 

@@ -19,6 +19,8 @@ void add_inspect_verbs(CLI::App& app, cli_state& state);
 void add_doctor_verbs(CLI::App& app, cli_state& state);
 void add_top_verbs(CLI::App& app, cli_state& state);
 void add_config_verbs(CLI::App& app, cli_state& state);
+void add_policy_verbs(CLI::App& app, cli_state& state);
+void add_acquire_verbs(CLI::App& app, cli_state& state);
 
 namespace {
 
@@ -40,6 +42,8 @@ const std::vector<verb_group>& verb_groups() {
         {add_doctor_verbs, {"doctor"}},
         {add_top_verbs, {"top"}},
         {add_config_verbs, {"config"}},
+        {add_policy_verbs, {"policy", "limits", "quota", "cost"}},
+        {add_acquire_verbs, {"acquire", "release", "run", "check-rate"}},
         {add_forwarded_verbs, {}},
     };
     for (const auto& v : actor_verbs) g.back().verbs.emplace_back(v.name);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "governance/send_gate.hpp"
 #include "backpressure/address.hpp"
 #include "backpressure/send.hpp"
 #include "runtime/cli/bus_access.hpp"
@@ -191,6 +192,8 @@ int run_send(const global_options& globals, const send_args& given) {
   auto dest = open_or_create(dir, a.to, config, globals, std::move(existing));
   std::optional<runtime::bus_control> control;  // after the inbox: that creates the bus dir
   attach_rate_gates(policy, checked, a, dir, config, control);
+  governance::send_gate gate(dir);  // the bus policy (policy.ctl), obeyed without flags
+  policy.gate = &gate;
   runtime::metrics_send_observer telemetry(config);
   const auto out = backpressure::send_with_backpressure(
       dest, inbox::message_view{a.from, a.type, payload, checked.prio}, policy, telemetry);

@@ -33,6 +33,9 @@
 #include <nlohmann/json.hpp>
 
 #include "backpressure/circuit_breaker.hpp"
+#include "governance/clock.hpp"
+#include "governance/report.hpp"
+#include "governance/store.hpp"
 #include "runtime/cli/bus_access.hpp"
 #include "runtime/cli/verb.hpp"
 #include "inbox/files/read_file.hpp"
@@ -63,6 +66,7 @@ struct bus_view {
   std::optional<runtime::load_reading> load;
   std::map<std::string, std::vector<std::string>> alerts;  // agent -> "severity type"
   std::vector<runtime::bridge_link_status> bridges;        // from bridge-<peer>.json
+  std::optional<governance::numbers> limits;               // from policy.ctl, when applied
   std::chrono::steady_clock::time_point at;
   std::uint64_t realtime_ns = 0;  // when it was read, to age the oldest messages
 };
@@ -150,6 +154,13 @@ bus_view collect(const std::filesystem::path& dir, const std::filesystem::path& 
   }
   v.alerts = active_alerts(alert_file);
   v.bridges = runtime::read_bridge_statuses(dir);
+  if (std::filesystem::exists(dir / governance::policy_file_name)) {
+    if (auto st = governance::store::open(dir)) {
+      auto p = st.value().current();
+      if (p && p.value() != nullptr)
+        v.limits = governance::snapshot(st.value().raw(), *p.value(), governance::realtime_ns());
+    }
+  }
   return v;
 }
 
@@ -292,9 +303,27 @@ struct table {
   }
 };
 
-// The governance limits of the bus, once the bus has them: a LIMITS section between the
-// inboxes and the links, one line per limit. Nothing to show yet.
-std::vector<std::string> limits_section(const bus_view&) { return {}; }
+// The bus policy (governance/): a LIMITS section between the inboxes and the links, one line
+// per rule (decisions so far) and per named limit (acquires, leases held, quota used).
+std::vector<std::string> limits_section(const bus_view& v) {
+  if (!v.limits || (v.limits->rules.empty() && v.limits->limits.empty())) return {};
+  table t;
+  t.headings = {"LIMITS", "ALLOWED", "DENIED", "DEMOTED", "LOGGED", "LEASES", "QUOTA"};
+  t.first_cap = 24;
+  for (const auto& r : v.limits->rules)
+    t.rows.push_back({"rule " + r.name, std::to_string(r.allowed), std::to_string(r.denied),
+                      std::to_string(r.demoted), std::to_string(r.logged), "-", "-"});
+  for (const auto& l : v.limits->limits) {
+    const std::string quota = l.has_quota
+        ? fmt::format("{}/{} {}%", l.quota_used, l.quota_limit, l.quota_used * 100 / l.quota_limit)
+        : "-";
+    t.rows.push_back({"limit " + l.name, std::to_string(l.granted), std::to_string(l.refused), "-", "-",
+                      std::to_string(l.holders), quota});
+  }
+  std::vector<std::string> out{""};
+  for (auto& line : t.lines()) out.push_back(std::move(line));
+  return out;
+}
 
 struct screen_options {
   std::size_t width = 0;     // columns; 0: no limit (plain output)

@@ -3,6 +3,9 @@
 #include <chrono>
 
 #include "backpressure/circuit_breaker.hpp"
+#include "governance/clock.hpp"
+#include "governance/report.hpp"
+#include "governance/store.hpp"
 #include "inbox/inbox.hpp"
 #include "runtime/atomic_file.hpp"
 #include "runtime/bridge_status.hpp"
@@ -75,6 +78,51 @@ void add_bridges(std::vector<runtime::prom_sample>& out, const std::string& bus,
   }
 }
 
+// The bus policy (governance/): decisions by rule and outcome, quotas, leases.
+constexpr runtime::prom_family policy_decisions{
+    "sluice_policy_decisions_total", runtime::prom_type::counter,
+    "Send decisions of each policy rule, by outcome (logged: a log rule would have denied)."};
+constexpr runtime::prom_family limit_acquires{
+    "sluice_limit_acquires_total", runtime::prom_type::counter,
+    "Acquires of each named limit, by outcome."};
+constexpr runtime::prom_family quota_used{"sluice_quota_used", runtime::prom_type::gauge,
+                                          "Units of a limit's quota used in its current period."};
+constexpr runtime::prom_family quota_limit{"sluice_quota_limit", runtime::prom_type::gauge,
+                                           "Units a limit's quota allows per period."};
+constexpr runtime::prom_family lease_holders{"sluice_lease_holders", runtime::prom_type::gauge,
+                                             "Leases of a limit held now."};
+
+void add_governance(std::vector<runtime::prom_sample>& out, const std::string& bus,
+                    const std::filesystem::path& dir) {
+  if (!std::filesystem::exists(dir / governance::policy_file_name)) return;
+  auto s = governance::store::open(dir);
+  if (!s) return;
+  auto p = s.value().current();
+  if (!p || p.value() == nullptr) return;
+  const auto n = governance::snapshot(s.value().raw(), *p.value(), governance::realtime_ns());
+  for (const auto& r : n.rules) {
+    const std::pair<const char*, std::uint64_t> outcomes[] = {
+        {"allowed", r.allowed}, {"denied", r.denied}, {"demoted", r.demoted}, {"logged", r.logged}};
+    for (const auto& [outcome, value] : outcomes)
+      out.push_back({&policy_decisions, labels{{"bus", bus}, {"rule", r.name}, {"outcome", outcome}},
+                     static_cast<double>(value)});
+  }
+  for (const auto& l : n.limits) {
+    const labels ll{{"bus", bus}, {"limit", l.name}};
+    auto granted = ll;
+    granted.emplace_back("outcome", "granted");
+    auto refused = ll;
+    refused.emplace_back("outcome", "refused");
+    out.push_back({&limit_acquires, granted, static_cast<double>(l.granted)});
+    out.push_back({&limit_acquires, refused, static_cast<double>(l.refused)});
+    out.push_back({&lease_holders, ll, static_cast<double>(l.holders)});
+    if (l.has_quota) {
+      out.push_back({&quota_used, ll, static_cast<double>(l.quota_used)});
+      out.push_back({&quota_limit, ll, static_cast<double>(l.quota_limit)});
+    }
+  }
+}
+
 void add_inbox(std::vector<runtime::prom_sample>& out, const std::string& bus, inbox::inbox& box) {
   const auto s = box.snapshot();
   const labels inbox_labels{{"bus", bus}, {"agent", box.agent()}};
@@ -131,6 +179,7 @@ std::string render_bus_metrics(const std::filesystem::path& bus_dir) {
   }
   add_control(samples, bus, bus_dir);
   add_bridges(samples, bus, bus_dir);
+  add_governance(samples, bus, bus_dir);
   return runtime::render_prometheus(samples);
 }
 

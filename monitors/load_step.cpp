@@ -1,3 +1,6 @@
+#include "governance/clock.hpp"
+#include "governance/report.hpp"
+#include "governance/store.hpp"
 #include "monitors/load_step.hpp"
 
 #include <spdlog/spdlog.h>
@@ -129,7 +132,22 @@ load_step::load_step(const monitor_settings& s, runtime::bus_control ctl, monito
     : sampler_(s.proc_dir, s.source),
       policy_(policy),
       ctl_(std::move(ctl)),
-      metrics_(or_default(s.metrics_file, s.bus_dir, runtime::defaults::metrics_file_name)) {}
+      metrics_(or_default(s.metrics_file, s.bus_dir, runtime::defaults::metrics_file_name)),
+      bus_dir_(s.bus_dir) {}
+
+// The bus policy's decisions so far, per rule (cumulative counts, as Prometheus has them).
+void load_step::emit_policy_counters() {
+  if (!std::filesystem::exists(bus_dir_ / governance::policy_file_name)) return;
+  auto s = governance::store::open(bus_dir_);
+  if (!s) return;
+  auto p = s.value().current();
+  if (!p || p.value() == nullptr) return;
+  const auto n = governance::snapshot(s.value().raw(), *p.value(), governance::realtime_ns());
+  for (const auto& r : n.rules) {
+    (void)metrics_.emit("rate_limit.allowed", static_cast<double>(r.allowed), "count", {{"rule", r.name}});
+    (void)metrics_.emit("rate_limit.denied", static_cast<double>(r.denied), "count", {{"rule", r.name}});
+  }
+}
 
 load_step_result load_step::step(std::chrono::steady_clock::time_point now,
                                  std::chrono::nanoseconds valid_for) {
@@ -149,6 +167,7 @@ load_step_result load_step::step(std::chrono::steady_clock::time_point now,
   (void)metrics_.emit("system.load_per_cpu", d.load, "ratio", {{"source", to_string(r.source)}});
   (void)metrics_.emit("rate_limit.batch_size", d.setting.batch_size, "count");
   (void)metrics_.emit("rate_limit.backpressure_wait_ms", d.setting.wait_ms, "milliseconds");
+  emit_policy_counters();
   return out;
 }
 

@@ -56,11 +56,13 @@ class load_step {
 
  private:
   load_step(const monitor_settings& s, runtime::bus_control ctl, monitors::load_policy policy);
+  void emit_policy_counters();
 
   load_sampler sampler_;
   monitors::load_policy policy_;
   runtime::bus_control ctl_;
   runtime::metric_sink metrics_;
+  std::filesystem::path bus_dir_;
 };
 
 }  // namespace sluice::monitors

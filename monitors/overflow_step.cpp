@@ -5,6 +5,9 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "governance/clock.hpp"
+#include "governance/report.hpp"
+#include "governance/store.hpp"
 #include "inbox/inbox.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
@@ -80,7 +83,90 @@ monitors::overflow_report overflow_step::step(std::chrono::steady_clock::time_po
     }
   }
   for (const auto& e : report.alerts) emit(e);
+  step_quota_alerts(now);
   return report;
+}
+
+// Cost per agent against a limit's agent_budget (per quota period): a warning at 80 %, a
+// critical alert at 100 %. Budgets only alert; the quota is what refuses.
+void overflow_step::step_budget_alerts(governance::layout::file& state,
+                                       const governance::compiled_policy& policy,
+                                       std::int64_t real_ns, std::chrono::steady_clock::time_point now) {
+  for (const auto& l : policy.limits) {
+    if (l.agent_budget == 0 || !l.quota) continue;
+    const auto rows = governance::cost_report(state, governance::cost_grouping::both, l.quota->period, real_ns);
+    for (const auto& row : rows) {
+      if (row["key"] != l.name) continue;
+      const std::string agent = row["agent"].get<std::string>();
+      const auto cost = row["cost"].get<std::uint64_t>();
+      auto& rules = budget_alerts_[agent + "/" + l.name];
+      if (rules.empty()) {
+        monitors::alert_thresholds t;
+        t.warning = 0.8;
+        t.clear = 0.75;
+        t.critical = 1.0;
+        t.critical_clear = 0.95;
+        rules.emplace_back("cost_budget_80_percent", monitors::alert_rule(monitors::severity::warning, t));
+        rules.emplace_back("cost_budget_exceeded", monitors::alert_rule(monitors::severity::critical, t));
+      }
+      const double u = static_cast<double>(cost) / static_cast<double>(l.agent_budget);
+      for (auto& [type, rule] : rules) {
+        const auto tr = rule.step(u, now);
+        if (!tr) continue;
+        const std::string message = "agent " + agent + " spent " + std::to_string(cost) + " of its " +
+                                    std::to_string(l.agent_budget) + " budget on " + l.name + " this " +
+                                    governance::to_string(l.quota->period);
+        spdlog::info("{} {}: {}", type, monitors::to_string(tr->state), message);
+        (void)alerts_.emit(type, to_runtime(tr->level), to_runtime(tr->state), message,
+                           nlohmann::json{{"agent", agent}, {"limit", l.name}, {"cost", cost},
+                                          {"budget", l.agent_budget}});
+      }
+    }
+  }
+}
+
+void overflow_step::step_quota_alerts(std::chrono::steady_clock::time_point now) {
+  if (!std::filesystem::exists(bus_dir_ / governance::policy_file_name)) return;
+  auto s = governance::store::open(bus_dir_);
+  if (!s) return;
+  auto p = s.value().current();
+  if (!p || p.value() == nullptr) return;
+  const auto real_ns = governance::realtime_ns();
+  const auto n = governance::snapshot(s.value().raw(), *p.value(), real_ns);
+  step_budget_alerts(s.value().raw(), *p.value(), real_ns, now);
+  for (const auto& l : n.limits) {
+    if (!l.has_quota || l.quota_limit == 0) continue;
+    auto& rules = quota_alerts_[l.name];
+    if (rules.empty()) {
+      // 80 and 95 % warn (resolving 5 points lower, so usage near a line does not flap);
+      // 100 % is critical: a hard quota refuses from there.
+      auto at = [](double warn, double clear) {
+        monitors::alert_thresholds t;
+        t.warning = warn;
+        t.clear = clear;
+        t.critical = 1.0;
+        t.critical_clear = 0.95;
+        return t;
+      };
+      rules.emplace_back("quota_80_percent", monitors::alert_rule(monitors::severity::warning, at(0.8, 0.75)));
+      rules.emplace_back("quota_95_percent", monitors::alert_rule(monitors::severity::warning, at(0.95, 0.9)));
+      rules.emplace_back("quota_exhausted", monitors::alert_rule(monitors::severity::critical, at(0.8, 0.75)));
+    }
+    const double u = static_cast<double>(l.quota_used) / static_cast<double>(l.quota_limit);
+    for (auto& [type, rule] : rules) {
+      const auto t = rule.step(u, now);
+      if (!t) continue;
+      const std::string message = "quota of " + l.name + " at " + std::to_string(std::lround(u * 100)) +
+                                  "% (" + std::to_string(l.quota_used) + " of " +
+                                  std::to_string(l.quota_limit) + ")";
+      spdlog::info("{} {}: {}", type, monitors::to_string(t->state), message);
+      (void)alerts_.emit(type, to_runtime(t->level), to_runtime(t->state), message,
+                         nlohmann::json{{"limit", l.name},
+                                        {"used", l.quota_used},
+                                        {"quota", l.quota_limit},
+                                        {"utilization", std::lround(u * 100)}});
+    }
+  }
 }
 
 void overflow_step::emit(const monitors::alert_event& e) {

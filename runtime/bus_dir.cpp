@@ -70,7 +70,7 @@ bool is_bridge_status_file(std::string_view name) {
 // Files sluice itself puts into a bus directory.
 bool is_sluice_file(std::string_view name) {
   static constexpr std::string_view exact[] = {bus_marker_name, "bus.ctl", "metrics.prom",
-                                               "sluice.toml"};
+                                               "sluice.toml", "policy.ctl"};
   for (auto e : exact) {
     if (name == e) return true;
   }
@@ -93,7 +93,7 @@ bool is_sluice_file(std::string_view name) {
     const bool numeric = !tail.empty() && std::all_of(tail.begin(), tail.end(), [](char c) {
       return (c >= '0' && c <= '9') || c == '.';
     });
-    return numeric && (base == "metrics.prom" || base == "bus.ctl" ||
+    return numeric && (base == "metrics.prom" || base == "bus.ctl" || base == "policy.ctl" ||
                        (ends_with(base, ".inbox") && is_valid_name(base.substr(0, base.size() - 6))));
   }
   return false;

@@ -67,6 +67,10 @@ failure describe_send_failure(std::string_view from, std::string_view to,
       return {exit_code::temp_fail, "rate limit for " + std::string(from) +
                                         " reached: nothing sent; retry in " +
                                         millis(out.retry_after)};
+    case send_status::denied:
+      return {exit_code::unavailable, "the bus policy denies " + std::string(from) + " -> " +
+                                          std::string(to) +
+                                          ": nothing sent; see sluice policy show"};
     case send_status::rejected:
       break;
   }

@@ -11,7 +11,8 @@ build_packages=(
 # Tools the test suite drives: flock/setpriv (util-linux), jq (the bash bus baseline),
 # promtool (prometheus), tmux (sluice top), clang + compiler-rt (libFuzzer), hyperfine (bench/cli),
 # chromium (the loadtest report), python3-jsonschema (result.json against its schema),
-# redis-server and nats-server (sluice-bench bridge runs them beside the bridge).
+# redis-server and nats-server (sluice-bench bridge runs them beside the bridge; sluice-bench
+# governance measures Redis limiters).
 test_packages=(util-linux iproute2 jq procps prometheus tmux clang libclang-rt-14-dev hyperfine chromium
   python3-jsonschema redis-server nats-server)
 

@@ -21,6 +21,7 @@
 #include "inbox/files/std_fds.hpp"
 #include "inbox/layout.hpp"
 #include "runtime/bus_control.hpp"
+#include "governance/send_gate.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
 #include "runtime/exit_codes.hpp"
@@ -59,6 +60,7 @@ struct agent::impl {
   std::optional<inbox::inbox> own;
   std::optional<inbox::consumer> consumer;
   std::optional<runtime::bus_control> control;  // absent until bus.ctl exists
+  std::optional<governance::send_gate> gate;    // the bus policy every send obeys
   std::uint32_t default_batch = 10;
   inbox::create_options new_inbox;  // geometry of the inboxes this agent creates (config)
   std::string config_error;         // an invalid knob: the agent refuses to start
@@ -171,6 +173,10 @@ backpressure::send_outcome agent::send_detailed(std::string_view to, std::string
     return out;
   }
   auto policy = p_->opts.send;
+  if (policy.gate == nullptr) {
+    if (!p_->gate) p_->gate.emplace(p_->dir);
+    policy.gate = &*p_->gate;
+  }
   // Stopping: deliver what fits now, wait for nothing.
   if (p_->opts.handle_signals && stop_requested()) policy.wait = false;
   out = backpressure::send_with_backpressure(*dest, {p_->name, type, payload, prio}, policy,

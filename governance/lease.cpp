@@ -1,0 +1,82 @@
+#include "governance/lease.hpp"
+
+#include <unistd.h>
+
+#include <random>
+#include <thread>
+
+#include "governance/clock.hpp"
+#include "governance/holder.hpp"
+
+namespace sluice::governance {
+
+lease::lease(lease&& o) noexcept : owner_(o.owner_), result_(std::move(o.result_)) {
+  o.owner_ = nullptr;
+  o.result_.lease.clear();
+}
+
+lease& lease::operator=(lease&& o) noexcept {
+  if (this != &o) {
+    release();
+    owner_ = o.owner_;
+    result_ = std::move(o.result_);
+    o.owner_ = nullptr;
+    o.result_.lease.clear();
+  }
+  return *this;
+}
+
+lease::~lease() { release(); }
+
+void lease::release() noexcept {
+  if (owner_ != nullptr && !result_.lease.empty()) owner_->release(result_.lease);
+  result_.lease.clear();
+}
+
+runtime::result<governor> governor::open(const std::filesystem::path& bus_dir) {
+  auto s = store::open(bus_dir);
+  if (!s) return s.err();
+  return governor(std::move(s.value()));
+}
+
+lease governor::acquire(const std::string& key, std::uint64_t cost, std::chrono::nanoseconds wait,
+                        const std::string& agent) {
+  acquire_request q;
+  q.key = key;
+  q.cost = cost;
+  q.agent = agent;
+  q.holder = holder_word(::getpid()).value_or(0);
+  const std::int64_t deadline = monotonic_ns() + wait.count();
+  std::minstd_rand rng(static_cast<unsigned>(::getpid() ^ monotonic_ns()));
+  for (;;) {
+    auto p = store_.current();
+    if (!p || p.value() == nullptr) {
+      acquire_result r;
+      r.reason = p ? "no policy in force" : p.err().message;
+      return lease(this, std::move(r));
+    }
+    const std::int64_t now = monotonic_ns();
+    auto r = try_acquire(store_.raw(), *p.value(), q, now, realtime_ns());
+    if (r.status == acquire_status::granted) {
+      record_cost(store_.raw(), agent, key, cost, 0, realtime_ns());
+      if (r.delay_ns > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(r.delay_ns));
+      return lease(this, std::move(r));
+    }
+    if (r.status == acquire_status::wait && r.lease_wait && now < deadline) {
+      wait_for_lease(store_.raw(), *p.value(), key, r.lease_bell, deadline - now);
+      continue;
+    }
+    if (r.status != acquire_status::wait || now + r.retry_after_ns > deadline)
+      return lease(this, std::move(r));
+    const std::int64_t tenth = r.retry_after_ns / 10;
+    const std::int64_t jitter = tenth > 0 ? static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(tenth)) : 0;
+    std::this_thread::sleep_for(std::chrono::nanoseconds(std::min(r.retry_after_ns + jitter, deadline - now)));
+  }
+}
+
+bool governor::release(const std::string& lease_text) noexcept {
+  auto p = store_.current();
+  return p && p.value() != nullptr && release_lease(store_.raw(), *p.value(), lease_text);
+}
+
+}  // namespace sluice::governance

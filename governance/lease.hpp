@@ -1,0 +1,59 @@
+#pragma once
+// The C++ way to use a named limit: a governor per bus, and a lease that gives itself back.
+//
+//   governance::governor gov(bus_dir);
+//   auto permit = gov.acquire("llm", /*cost=*/1500, std::chrono::seconds(30), "summariser");
+//   if (!permit) return permit.result().reason;   // refused, timed out, or no such limit
+//   call_the_api();                                // released when `permit` goes out of scope
+//
+// Waits like `sluice acquire`: sleeps what the limiter says (with jitter) until the deadline.
+// The lease's holder is this process: if it dies, the next acquire reclaims the lease.
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "governance/acquire.hpp"
+#include "governance/store.hpp"
+
+namespace sluice::governance {
+
+class governor;
+
+class lease {
+ public:
+  lease(lease&& other) noexcept;
+  lease& operator=(lease&& other) noexcept;
+  lease(const lease&) = delete;
+  lease& operator=(const lease&) = delete;
+  ~lease();
+
+  explicit operator bool() const noexcept { return result_.status == acquire_status::granted; }
+  const acquire_result& result() const noexcept { return result_; }
+  // Gives the lease back now (the destructor then does nothing).
+  void release() noexcept;
+
+ private:
+  friend class governor;
+  lease(governor* owner, acquire_result r) : owner_(owner), result_(std::move(r)) {}
+  governor* owner_ = nullptr;
+  acquire_result result_;
+};
+
+class governor {
+ public:
+  // Opens the bus's policy.ctl; not_found when no policy was applied.
+  static runtime::result<governor> open(const std::filesystem::path& bus_dir);
+
+  // Takes `cost` units of limit `key` (a [[limit]] name), waiting at most `wait`.
+  lease acquire(const std::string& key, std::uint64_t cost, std::chrono::nanoseconds wait,
+                const std::string& agent = "cpp");
+  // Gives back a lease string (what `sluice acquire` printed).
+  bool release(const std::string& lease_text) noexcept;
+
+ private:
+  explicit governor(store s) : store_(std::move(s)) {}
+  store store_;
+};
+
+}  // namespace sluice::governance
