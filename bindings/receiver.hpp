@@ -23,6 +23,9 @@
 
 namespace sluice::bindings {
 
+// How long a waiting receiver watches the inbox before it sleeps on the doorbell.
+inline constexpr std::chrono::microseconds spin_before_sleep{30};
+
 class receiver {
  public:
   // Opens the agent's inbox (created, with the bus directory, when missing) and takes its
@@ -39,7 +42,8 @@ class receiver {
   // The same, waiting up to timeout (nullopt: without end) for the first message; empty
   // when the time ran out. Waits run through `w`.
   batch_view pop_wait(std::size_t max, std::optional<std::chrono::nanoseconds> timeout, waiter& w);
-  // One doorbell wait of at most `slice`: true when a message may have arrived.
+  // One wait of at most `slice` (a short spin, then the doorbell): true when a message may
+  // have arrived.
   bool wait_once(std::chrono::nanoseconds slice);
   // Frees the last batch popped. Counts batches, so a binding can tell a batch object whose
   // messages were already committed from the current one.
