@@ -322,8 +322,10 @@ PYBIND11_MODULE(_native, m) {
           "receive",
           [](const std::shared_ptr<bus>& b, std::string agent, std::optional<long long> max,
              std::optional<double> timeout) {
-            return py_receiver{std::make_shared<receiver>(b, std::move(agent)),
-                               count_of(max, "max"), seconds(timeout, "timeout")};
+            // Options first: a bad one must not leave an inbox or a consumer behind.
+            const std::size_t batch_max = count_of(max, "max");
+            const auto wait = seconds(timeout, "timeout");
+            return py_receiver{std::make_shared<receiver>(b, std::move(agent)), batch_max, wait};
           },
           "agent"_a, py::kw_only(), "max"_a = py::none(), "timeout"_a = py::none())
       .def(
