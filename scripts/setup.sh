@@ -13,9 +13,9 @@ build_packages=(
 )
 # Tools the test suite drives: flock/setpriv (util-linux), jq (the bash bus baseline),
 # promtool (prometheus), tmux (sluice top), clang + compiler-rt (libFuzzer), hyperfine (bench/cli),
-# pytest (bindings/python).
+# pytest (bindings/python), dpkg-dev (cpack's dpkg-shlibdeps, tests/install).
 test_packages=(util-linux iproute2 jq procps prometheus tmux clang libclang-rt-14-dev hyperfine chromium
-  python3-pytest)
+  python3-pytest dpkg-dev)
 
 want=("${build_packages[@]}")
 if [[ "${1:-}" == "--with-tests" ]]; then want+=("${test_packages[@]}"); fi
