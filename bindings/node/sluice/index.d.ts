@@ -40,6 +40,8 @@ export interface Message {
   priority: Priority;
   from: string;
   type: string;
+  /** A view of memory shared by the messages of one batch (or peek): keeping one payload keeps
+   *  the batch's; Buffer.from(m.payload) copies it out. */
   payload: Buffer;
 }
 

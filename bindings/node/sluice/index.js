@@ -13,6 +13,25 @@ const native = require('./sluice.node');
 
 const now = () => performance.now();
 
+// A batch as the addon packs it (addon.cpp, pack_messages) -> Message objects.
+function unpack(raw) {
+  const { count, payloads, ids, sent, numbers, names } = raw;
+  const messages = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const n = 4 * i;
+    messages[i] = {
+      id: ids[i],
+      sequence: numbers[n],
+      sentNs: sent[i],
+      priority: native.priorities[numbers[n + 1]],
+      from: names[2 * i],
+      type: names[2 * i + 1],
+      payload: Buffer.from(payloads, numbers[n + 2], numbers[n + 3]),
+    };
+  }
+  return messages;
+}
+
 class Batch {
   #receiver;
   #generation;
@@ -73,14 +92,14 @@ class Receiver {
     const r = this.#native;
     const max = options.max ?? this.#max;
     const timeout = options.timeout === undefined ? this.#timeout : options.timeout;
-    let messages = r.pop(max);
+    let messages = unpack(r.pop(max));
     const deadline = timeout == null ? Infinity : now() + timeout;
     while (messages.length === 0) {
       const left = deadline - now();
       if (left <= 0) break;
       await r.wait(left === Infinity ? undefined : left);
       if (r.closed) break;
-      messages = r.pop(max);
+      messages = unpack(r.pop(max));
     }
     return new Batch(r, messages);
   }
@@ -125,6 +144,11 @@ class Receiver {
 }
 
 class Bus extends native.Bus {
+  // Pending messages of `agent` without consuming them, at most `max`.
+  peek(agent, max) {
+    return unpack(super.peek(agent, max));
+  }
+
   // The consumer of `agent`'s inbox (created when missing); one process at a time
   // (SLUICE_BUSY otherwise). max: messages per batch (undefined: the bus's batch size, from
   // the load monitor); timeout: ms iteration waits for a batch (undefined: without end).
