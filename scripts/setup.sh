@@ -13,9 +13,13 @@ build_packages=(
 )
 # Tools the test suite drives: flock/setpriv (util-linux), jq (the bash bus baseline),
 # promtool (prometheus), tmux (sluice top), clang + compiler-rt (libFuzzer), hyperfine (bench/cli),
-# pytest (bindings/python), dpkg-dev (cpack's dpkg-shlibdeps, tests/install).
+# pytest and mypy (bindings/python and its type stubs), dpkg-dev (cpack's dpkg-shlibdeps,
+# tests/install).
 test_packages=(util-linux iproute2 jq procps prometheus tmux clang libclang-rt-14-dev hyperfine chromium
-  python3-pytest dpkg-dev)
+  python3-pytest mypy dpkg-dev)
+# From npm, where npm is there: tsc and Node's declarations check bindings/node's index.d.ts
+# (Debian has no @types/node).
+npm_test_packages=(typescript@5 @types/node@20)
 
 want=("${build_packages[@]}")
 if [[ "${1:-}" == "--with-tests" ]]; then want+=("${test_packages[@]}"); fi
@@ -35,15 +39,21 @@ missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-npm_missing=false
-if $node_addon_api_from_npm && [[ ! -e /usr/lib/node_modules/node-addon-api/napi.h ]]; then
-  npm_missing=true
+npm_want=()
+if $node_addon_api_from_npm; then npm_want+=(node-addon-api@5); fi
+if [[ "${1:-}" == "--with-tests" ]] && command -v npm >/dev/null; then npm_want+=("${npm_test_packages[@]}"); fi
+npm_missing=()
+if [[ ${#npm_want[@]} -gt 0 ]]; then
+  npm_root=$(npm root --global)
+  for p in "${npm_want[@]}"; do
+    [[ -e $npm_root/${p%@*}/package.json ]] || npm_missing+=("$p")
+  done
 fi
-[[ ${#missing[@]} -eq 0 ]] && ! $npm_missing && exit 0
+[[ ${#missing[@]} -eq 0 && ${#npm_missing[@]} -eq 0 ]] && exit 0
 
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null || { echo "sluice setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  command -v sudo >/dev/null || { echo "sluice setup: need root (or sudo) to install: ${missing[*]} ${npm_missing[*]}" >&2; exit 1; }
   sudo_cmd=(sudo)
 fi
 if [[ ${#missing[@]} -gt 0 ]]; then
@@ -52,7 +62,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if $npm_missing; then
-  echo "sluice setup: installing node-addon-api with npm (nodejs is NodeSource's)" >&2
-  "${sudo_cmd[@]}" npm install --global --no-audit --no-fund --loglevel=error node-addon-api@5 >/dev/null
+if [[ ${#npm_missing[@]} -gt 0 ]]; then
+  echo "sluice setup: installing ${npm_missing[*]} with npm" >&2
+  "${sudo_cmd[@]}" npm install --global --no-audit --no-fund --loglevel=error "${npm_missing[@]}" >/dev/null
 fi
