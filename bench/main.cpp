@@ -11,7 +11,13 @@ int main(int argc, char** argv) {
       if (std::strcmp(argv[1], v.name) == 0) return v.fn(argc - 1, argv + 1);
     }
   }
-  std::fprintf(stderr, "usage: sluice-bench <verb> [options]\n");
-  for (const auto& v : verbs()) std::fprintf(stderr, "  %-12s %s\n", v.name, v.help);
-  return 64;
+  // --help (and -h, help) is an answer, on stdout, exit 0; anything else is a usage error.
+  const bool asked = argc >= 2 && (std::strcmp(argv[1], "--help") == 0 ||
+                                   std::strcmp(argv[1], "-h") == 0 ||
+                                   std::strcmp(argv[1], "help") == 0);
+  std::FILE* out = asked ? stdout : stderr;
+  if (!asked && argc >= 2) std::fprintf(stderr, "sluice-bench: unknown verb '%s'\n", argv[1]);
+  std::fprintf(out, "usage: sluice-bench <verb> [options]   (sluice-bench <verb> --help)\n");
+  for (const auto& v : verbs()) std::fprintf(out, "  %-12s %s\n", v.name, v.help);
+  return asked ? 0 : 64;
 }

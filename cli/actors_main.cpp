@@ -16,10 +16,13 @@ void add_bridge_verbs(CLI::App& app, cli_state& state);
 int main(int argc, char** argv) {
   using namespace sluice::cli;
   cli_state state;
+  state.long_running = true;
   const auto app = make_base_app(state);
   add_launch_verbs(*app, state);
   add_monitor_verbs(*app, state);
   add_loadtest_verbs(*app, state);
   add_bridge_verbs(*app, state);
-  return run_app(*app, state, argc, argv);
+  auto args = help_as_flag(argc, argv);
+  args.push_back(nullptr);
+  return run_app(*app, state, static_cast<int>(args.size()) - 1, args.data());
 }

@@ -18,6 +18,7 @@ void add_recv_verbs(CLI::App& app, cli_state& state);
 void add_inspect_verbs(CLI::App& app, cli_state& state);
 void add_doctor_verbs(CLI::App& app, cli_state& state);
 void add_top_verbs(CLI::App& app, cli_state& state);
+void add_config_verbs(CLI::App& app, cli_state& state);
 
 namespace {
 
@@ -38,6 +39,7 @@ const std::vector<verb_group>& verb_groups() {
          {"count", "get-size", "check-capacity", "get-utilization", "get-stats"}},
         {add_doctor_verbs, {"doctor"}},
         {add_top_verbs, {"top"}},
+        {add_config_verbs, {"config"}},
         {add_forwarded_verbs, {}},
     };
     for (const auto& v : actor_verbs) g.back().verbs.emplace_back(v.name);

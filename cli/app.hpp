@@ -30,6 +30,10 @@ std::unique_ptr<CLI::App> make_app(cli_state& state, std::string_view first_arg 
 // this list and the verbs in step).
 std::vector<std::string_view> grouped_verbs();
 
+// `sluice help` is `sluice --help`, and `sluice help VERB` is `sluice VERB --help`, as git has
+// it; any other argv is returned unchanged. The strings stay argv's.
+std::vector<char*> help_as_flag(int argc, char** argv);
+
 // Parses argv into `state`, then runs the chosen verb's action; returns the exit code.
 // Every error is one line on stderr (usage 64, or the verb's own code).
 int run_app(CLI::App& app, cli_state& state, int argc, char** argv);

@@ -1,4 +1,5 @@
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -26,7 +27,47 @@ std::unique_ptr<CLI::App> make_base_app(cli_state& state) {
   return app;
 }
 
+std::vector<char*> help_as_flag(int argc, char** argv) {
+  std::vector<char*> out(argv, argv + argc);
+  if (argc < 2 || std::string_view(argv[1]) != "help") return out;
+  static char help_flag[] = "--help";
+  out.erase(out.begin() + 1);      // "help"
+  if (out.size() > 2) out.resize(2);  // the verb asked about; anything after it is ignored
+  out.push_back(help_flag);
+  return out;
+}
+
+namespace {
+
+// "--max" -> "MAX", "from" -> "FROM", "--load-source" -> "LOAD_SOURCE".
+std::string metavar(std::string name) {
+  while (!name.empty() && name.front() == '-') name.erase(name.begin());
+  for (auto& c : name) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+}
+
+// Help a person reads without the parser's vocabulary: a value is named after its option
+// ("--max MAX"), not its C++ type or validator ("TEXT", "UINT:POSITIVE"); every verb's help
+// ends with the global flags, and only `sluice --help` lists the exit codes.
+void plain_help(CLI::App& app) {
+  for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    for (auto* opt : sub->get_options()) {
+      if (opt->get_items_expected_max() == 0) continue;  // a flag takes no value
+      // A positional's name already says what it is; an option's value is named after it.
+      opt->type_name(opt->get_positional() || opt->get_lnames().empty()
+                         ? std::string()
+                         : metavar(opt->get_lnames().front()));
+    }
+    sub->footer(
+        "Global flags (before or after the verb): --bus NAME (SLUICE_BUS), --dir PATH "
+        "(SLUICE_DIR), --group. Exit codes: sluice --help.");
+  }
+}
+
+}  // namespace
+
 int run_app(CLI::App& app, cli_state& state, int argc, char** argv) {
+  plain_help(app);
   // Before anything is opened: a closed stdout must not become an inbox (inbox/std_fds.hpp).
   if (!inbox::ensure_std_fds_open()) return exit_code::io_error;
   state.argv = argv;
@@ -45,6 +86,7 @@ int run_app(CLI::App& app, cli_state& state, int argc, char** argv) {
     std::fprintf(stderr, "sluice: %s\n", logging.err().message.c_str());
     return exit_code::bad_input;
   }
+  if (state.long_running) sluice::runtime::log_timestamps(true);
   try {
     return state.action ? state.action() : exit_code::ok;
   } catch (const cli_error& e) {

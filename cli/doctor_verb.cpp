@@ -26,9 +26,6 @@ struct doctor_flags {
   bool json = false;
 };
 
-constexpr inbox::priority lane_order[4] = {inbox::priority::critical, inbox::priority::high,
-                                           inbox::priority::normal, inbox::priority::low};
-
 nlohmann::ordered_json describe(const inbox::diagnosis& d) {
   nlohmann::ordered_json j;
   j["capacity"] = d.counters.capacity;
@@ -37,8 +34,8 @@ nlohmann::ordered_json describe(const inbox::diagnosis& d) {
   j["file_size"] = d.file_size;
   j["pending"] = d.counters.size;
   auto& lanes = j["pending_by_lane"] = nlohmann::ordered_json::object();
-  for (const auto p : lane_order)
-    lanes[inbox::to_string(p)] = d.lanes[static_cast<std::size_t>(p)].pending;
+  for (const std::size_t lane : inbox::delivery_order)
+    lanes[inbox::lane_table[lane].name] = d.lanes[lane].pending;
   j["consumer"] = {{"recorded_pid", d.recorded_consumer_pid},
                    {"recorded_pid_alive", d.recorded_consumer_alive},
                    {"lock_held", d.consumer_lock_held}};

@@ -6,7 +6,10 @@
 #include "runtime/cli/verb.hpp"
 
 int main(int argc, char** argv) {
+  auto args = sluice::cli::help_as_flag(argc, argv);
+  args.push_back(nullptr);  // argv[argc] is NULL for anything that execs with it
+  const int n = static_cast<int>(args.size()) - 1;
   sluice::cli::cli_state state;
-  const auto app = sluice::cli::make_app(state, argc > 1 ? argv[1] : "");
-  return sluice::cli::run_app(*app, state, argc, argv);
+  const auto app = sluice::cli::make_app(state, n > 1 ? args[1] : "");
+  return sluice::cli::run_app(*app, state, n, args.data());
 }

@@ -18,6 +18,7 @@
 #include "runtime/config.hpp"
 #include "runtime/count.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/plural.hpp"
 #include "runtime/stop_signals.hpp"
 
 namespace sluice::cli {
@@ -26,9 +27,36 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+// How a batch is printed: a JSON array, JSON lines, or the payloads alone.
+struct output_form {
+  bool jsonl = false;
+  bool raw0 = false;       // --raw: each payload followed by a NUL byte
+  bool netstring = false;  // --netstring: <length>:<bytes>, per payload
+
+  // The flags that choose it; at most one may be given.
+  void add_flags(CLI::App& cmd) {
+    auto* j = cmd.add_flag("--jsonl", jsonl, "one JSON object per line instead of an array");
+    auto* r = cmd.add_flag("--raw", raw0,
+                           "print only the payloads, each followed by a NUL byte (for xargs -0); "
+                           "refused for a payload that contains a NUL byte");
+    auto* n = cmd.add_flag("--netstring", netstring,
+                           "print only the payloads, as netstrings <length>:<bytes>, (any bytes)");
+    j->excludes(r)->excludes(n);
+    r->excludes(n);
+  }
+
+  // The text for a batch; nullopt when --raw cannot hold one of its payloads.
+  std::optional<std::string> render(const std::vector<message_fields>& batch,
+                                    bool lines) const {
+    if (raw0) return render_raw0(batch);
+    if (netstring) return render_netstrings(batch);
+    return render_batch(batch, jsonl || lines);
+  }
+};
+
 struct recv_args {
   std::string agent;
-  bool jsonl = false;
+  output_form form;
   std::string max;      // a count; empty: everything pending
   std::string batch;    // "auto" or a count; empty: not given
   std::string wait;     // duration; empty: do not wait
@@ -88,10 +116,19 @@ std::vector<message_fields> fields(const std::vector<inbox::received_message>& b
 }
 
 // Writes the batch and commits it; false when stdout failed (nothing committed).
+[[noreturn]] void nul_in_raw_payload(std::size_t n) {
+  throw cli_error{exit_code::bad_input,
+                  "a payload contains a NUL byte, which --raw cannot delimit: the " +
+                      runtime::plural(n, "message") +
+                      " read were not consumed; use --netstring or JSON instead"};
+}
+
 [[nodiscard]] bool deliver(inbox::consumer& consumer,
                            const std::vector<inbox::received_message>& batch,
-                           std::string_view agent, bool jsonl) {
-  if (!write_fully(render_batch(fields(batch, agent), jsonl))) return false;
+                           std::string_view agent, const output_form& form, bool lines) {
+  const auto text = form.render(fields(batch, agent), lines);
+  if (!text) nul_in_raw_payload(batch.size());
+  if (!write_fully(*text)) return false;
   consumer.commit();
   return true;
 }
@@ -99,7 +136,7 @@ std::vector<message_fields> fields(const std::vector<inbox::received_message>& b
 [[noreturn]] void stdout_failed(std::size_t n) {
   throw cli_error{exit_code::io_error,
                   "cannot write to stdout (" + std::string(std::strerror(errno)) + "): the " +
-                      std::to_string(n) + " messages read were not consumed and stay in the inbox"};
+                      runtime::plural(n, "message") + " read were not consumed and stay in the inbox"};
 }
 
 int run_follow(inbox::inbox& box, inbox::consumer& consumer, const recv_args& args,
@@ -107,6 +144,7 @@ int run_follow(inbox::inbox& box, inbox::consumer& consumer, const recv_args& ar
   // SIGINT/SIGTERM end --follow between batches, never inside one: the batch being written
   // is either committed or left in the inbox.
   runtime::stop_on_signals();
+  runtime::log_timestamps(true);
   // The doorbell wait is sliced so a stop signal is seen within this time even if the
   // futex wait is restarted rather than interrupted.
   constexpr auto slice = std::chrono::milliseconds(100);
@@ -116,7 +154,7 @@ int run_follow(inbox::inbox& box, inbox::consumer& consumer, const recv_args& ar
       if (box.wait_not_empty(slice) == inbox::wake_reason::broken) fail_broken(box);
       continue;
     }
-    if (!deliver(consumer, batch, args.agent, true)) stdout_failed(batch.size());
+    if (!deliver(consumer, batch, args.agent, args.form, true)) stdout_failed(batch.size());
   }
   return exit_code::ok;
 }
@@ -140,13 +178,13 @@ int run_recv(const global_options& globals, const recv_args& args) {
     batch = consumer.pop_batch(limit);
   }
   if (box.broken()) fail_broken(box);
-  if (!deliver(consumer, batch, args.agent, args.jsonl)) stdout_failed(batch.size());
+  if (!deliver(consumer, batch, args.agent, args.form, false)) stdout_failed(batch.size());
   return exit_code::ok;
 }
 
 struct peek_args {
   std::string agent;
-  bool jsonl = false;
+  output_form form;
   std::string max;  // a count; empty: everything pending
 };
 
@@ -163,7 +201,9 @@ int run_peek(const global_options& globals, const peek_args& args) {
   std::vector<message_fields> out;
   out.reserve(pending.size());
   for (const auto& m : pending) out.push_back(fields_of(m, args.agent));
-  if (!write_fully(render_batch(out, args.jsonl))) {
+  const auto text = args.form.render(out, false);
+  if (!text) nul_in_raw_payload(out.size());
+  if (!write_fully(*text)) {
     throw cli_error{exit_code::io_error,
                     "cannot write to stdout: " + std::string(std::strerror(errno))};
   }
@@ -183,8 +223,8 @@ int run_clear(const global_options& globals, const std::string& agent) {
   }
   // The count is the only record of what was dropped, so a failed write is reported.
   if (!write_fully(std::to_string(dropped) + "\n")) {
-    throw cli_error{exit_code::io_error, "cleared " + std::to_string(dropped) +
-                                             " messages but cannot write the count to stdout"};
+    throw cli_error{exit_code::io_error, "cleared " + runtime::plural(dropped, "message") +
+                                             " but cannot write the count to stdout"};
   }
   return exit_code::ok;
 }
@@ -197,7 +237,7 @@ void add_recv_verbs(CLI::App& app, cli_state& state) {
       "recv", "consume pending messages, oldest first, and print them as a JSON array");
   recv_cmd->alias("receive");
   recv_cmd->add_option("agent", recv->agent, "the agent whose inbox to read")->required();
-  recv_cmd->add_flag("--jsonl", recv->jsonl, "one JSON object per line instead of an array");
+  recv->form.add_flags(*recv_cmd);
   recv_cmd->add_option("--max", recv->max, "consume at most N messages");
   recv_cmd->add_option("--batch", recv->batch,
                        "'auto': batch size from bus.ctl (set by the load monitor), or a count");
@@ -212,7 +252,7 @@ void add_recv_verbs(CLI::App& app, cli_state& state) {
   auto peek = std::make_shared<peek_args>();
   auto* peek_cmd = app.add_subcommand("peek", "print pending messages without consuming them");
   peek_cmd->add_option("agent", peek->agent, "the agent whose inbox to look at")->required();
-  peek_cmd->add_flag("--jsonl", peek->jsonl, "one JSON object per line instead of an array");
+  peek->form.add_flags(*peek_cmd);
   peek_cmd->add_option("--max", peek->max, "show at most N messages");
   peek_cmd->callback(
       [&state, peek] { state.action = [&state, peek] { return run_peek(state.globals, *peek); }; });

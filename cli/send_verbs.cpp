@@ -31,6 +31,7 @@ struct send_args {
   bool no_wait = false;
   std::string overflow = "reject";
   bool print_id = false;
+  bool raw = false;  // stdin exactly, no trailing newline removed
   std::string rate_limit;       // "RATE[:BURST]" per sender, shared by every process via bus.ctl
   std::string pair_rate_limit;  // the same for this sender -> destination pair
 };
@@ -178,7 +179,7 @@ int run_send(const global_options& globals, const send_args& given) {
   // The slot size bounds what is read; the inbox's own limit (an existing inbox's, or what a
   // new one would take) is checked before anything is created, so a payload that would be
   // refused leaves no inbox behind.
-  std::string payload = read_payload(a.payload, take(config.slot_size()));
+  std::string payload = read_payload(a.payload, take(config.slot_size()), a.raw);
   if (remote) payload = backpressure::wrap_envelope(remote->agent, payload);
   auto existing = open_existing(dir, a.to, globals);
   const std::uint32_t limit =
@@ -211,6 +212,9 @@ void add_send_verb(CLI::App& app, cli_state& state, const char* name, const char
   cmd->add_option("--overflow", a->overflow,
                   "reject (default) or drop-oldest: evict the oldest message to make room");
   cmd->add_flag("--print-id", a->print_id, "print the message id on success");
+  cmd->add_flag("--raw", a->raw,
+                "with -: send stdin's bytes exactly (by default one trailing newline is "
+                "removed, as $(cat) would)");
   cmd->add_option("--rate-limit", a->rate_limit,
                   "RATE[:BURST]: at most RATE msgs/s from this sender, across every process; "
                   "waits for a token (exit 75 when it would outlast --timeout or with --no-wait)");

@@ -1,8 +1,13 @@
-// `sluice top`: a live view of every inbox on a bus (docs/architecture.md section 8): size, utilization,
-// in/out rates, breaker state, active alerts, and the batch size and load from bus.ctl; below
-// them one row per bridge link (state, credits, in-flight, sent, resent) from its status file.
-// Refreshes every second on a terminal (q quits); prints one plain snapshot with --once or
-// when stdout is not a terminal. Reads only: it never attaches as a consumer.
+// `sluice top`: a live view of every inbox on a bus (docs/architecture.md section 7): its
+// consumer (pid, or dead), size, utilization, age of the oldest pending message, in, out,
+// rejected and backpressure waits per second, breaker state and active alerts, a totals row,
+// and the batch size and load from bus.ctl; below them one row per bridge link (state, credits,
+// in-flight, sent, resent) from its status file. Per-inbox numbers come from the statistics
+// table (runtime/inbox_stats.cpp); the age from inbox::oldest_sent_ns().
+// Refreshes every second on a terminal (q quits, n s a i o r w sort); prints one plain
+// snapshot with --once or when stdout is not a terminal. On a terminal every line is cut to
+// its width, never wrapped; the columns that matter come first and fit 80 columns. Reads
+// only: it never attaches as a consumer.
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -35,6 +40,7 @@
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
+#include "runtime/inbox_stats.hpp"
 #include "runtime/stop_signals.hpp"
 
 namespace sluice::cli {
@@ -43,6 +49,7 @@ namespace {
 struct inbox_row {
   std::string agent;
   inbox::stats stats;
+  std::optional<std::uint64_t> oldest_sent_ns;  // CLOCK_REALTIME; none when nothing is pending
   std::string breaker = "-";
   std::string error;  // the inbox could not be opened (shown instead of numbers)
 };
@@ -55,6 +62,7 @@ struct bus_view {
   std::map<std::string, std::vector<std::string>> alerts;  // agent -> "severity type"
   std::vector<actors::bridge_link_status> bridges;        // from bridge-<peer>.json
   std::chrono::steady_clock::time_point at;
+  std::uint64_t realtime_ns = 0;  // when it was read, to age the oldest messages
 };
 
 std::chrono::system_clock::time_point parse_utc(const std::string& ts) {
@@ -121,6 +129,9 @@ bus_view collect(const std::filesystem::path& dir, const std::filesystem::path& 
   bus_view v;
   v.dir = dir;
   v.at = std::chrono::steady_clock::now();
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  v.realtime_ns = static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
   for (const auto& agent : runtime::list_agents(dir)) {
     inbox_row row;
     row.agent = agent;
@@ -129,6 +140,7 @@ bus_view collect(const std::filesystem::path& dir, const std::filesystem::path& 
       row.error = in.err().message;
     } else {
       row.stats = in->snapshot();
+      row.oldest_sent_ns = in->oldest_sent_ns();
       row.breaker = backpressure::to_string(backpressure::inspect(in->breaker()).state);
     }
     v.rows.push_back(std::move(row));
@@ -142,87 +154,269 @@ bus_view collect(const std::filesystem::path& dir, const std::filesystem::path& 
   return v;
 }
 
-std::string bar(double fraction, int width) {
-  const int filled = std::clamp(static_cast<int>(fraction * width + 0.5), 0, width);
-  return "[" + std::string(static_cast<std::size_t>(filled), '#') + std::string(static_cast<std::size_t>(width - filled), '.') + "]";
+// A per-inbox statistic by its key in the one table (runtime/inbox_stats.cpp).
+double stat(const inbox::stats& s, std::string_view key) {
+  for (std::size_t i = 0; i < runtime::inbox_stat_count; ++i) {
+    const auto& row = runtime::inbox_stat_table[i];
+    if (key == row.key) return row.value(s);
+  }
+  return 0;
 }
 
-double rate(std::uint64_t now, std::uint64_t before, double seconds) {
-  return seconds > 0 && now >= before ? static_cast<double>(now - before) / seconds : 0;
+double rate(double now, double before, double seconds) {
+  return seconds > 0 && now >= before ? (now - before) / seconds : 0;
 }
 
-// The whole screen as text; `prev` (the last refresh) gives the rates, `max_rows` limits
-// the table to the terminal height (0: no limit).
-std::string render(const bus_view& v, const bus_view* prev, std::size_t max_rows) {
-  std::string s = fmt::format("sluice top  bus {}  inboxes {}\n", v.dir.string(), v.rows.size());
+// Five characters at most: 999, 1.23k, 12.3k, 123k, 1.23M.
+std::string per_second(double v) {
+  if (v < 999.5) return fmt::format("{:.0f}", v);
+  const char* units[] = {"k", "M", "G"};
+  std::size_t u = 0;
+  v /= 1000;
+  while (v >= 999.5 && u + 1 < std::size(units)) {
+    v /= 1000;
+    ++u;
+  }
+  return fmt::format(v < 9.995 ? "{:.2f}{}" : v < 99.95 ? "{:.1f}{}" : "{:.0f}{}", v, units[u]);
+}
+
+// How long the oldest pending message has waited: 850ms, 12.3s, 12m03s, 5h07m, 3d.
+std::string age(std::uint64_t ns) {
+  const double s = static_cast<double>(ns) / 1e9;
+  if (s < 1) return fmt::format("{:.0f}ms", s * 1000);
+  if (s < 9.95) return fmt::format("{:.2f}s", s);
+  if (s < 59.95) return fmt::format("{:.1f}s", s);
+  const auto whole = static_cast<std::uint64_t>(s);
+  if (whole < 3600) return fmt::format("{}m{:02}s", whole / 60, whole % 60);
+  if (whole < 100 * 3600) return fmt::format("{}h{:02}m", whole / 3600, whole / 60 % 60);
+  return fmt::format("{}d", whole / 86400);
+}
+
+// The ways to sort the inbox rows: the key pressed in the live view, the --sort name, and
+// the order (numbers largest first, names alphabetically).
+struct sort_key {
+  char key;
+  const char* name;
+};
+constexpr sort_key sort_keys[] = {{'n', "name"}, {'s', "size"}, {'a', "age"},     {'i', "in"},
+                                  {'o', "out"},  {'r', "rejected"}, {'w', "waits"}};
+
+const sort_key* find_sort(std::string_view name_or_key) {
+  for (const auto& k : sort_keys) {
+    if (name_or_key == k.name || (name_or_key.size() == 1 && name_or_key[0] == k.key)) return &k;
+  }
+  return nullptr;
+}
+
+// A row's figures as numbers (for sorting and totals) and as cells (for the table).
+struct row_figures {
+  double size = 0, capacity = 0, regular = 0, in = 0, out = 0, rejected = 0, waits = 0;
+  std::optional<std::uint64_t> age_ns;
+  bool live_consumer = false;
+  bool has_rates = false;
+};
+
+row_figures figures_of(const bus_view& v, const bus_view* prev, const inbox_row& row) {
+  row_figures f;
+  if (!row.error.empty()) return f;
+  const auto& st = row.stats;
+  f.size = stat(st, "size");
+  f.capacity = stat(st, "max_size");
+  f.regular = f.size - std::min(f.size, stat(st, "critical_size"));
+  f.live_consumer = stat(st, "consumer_pid") != 0;
+  if (row.oldest_sent_ns) f.age_ns = v.realtime_ns > *row.oldest_sent_ns ? v.realtime_ns - *row.oldest_sent_ns : 0;
+  if (prev) {
+    const auto it = std::find_if(prev->rows.begin(), prev->rows.end(), [&](const auto& r) { return r.agent == row.agent; });
+    if (it != prev->rows.end() && it->error.empty()) {
+      const double dt = std::chrono::duration<double>(v.at - prev->at).count();
+      f.in = rate(stat(st, "enqueued"), stat(it->stats, "enqueued"), dt);
+      f.out = rate(stat(st, "dequeued"), stat(it->stats, "dequeued"), dt);
+      f.rejected = rate(stat(st, "rejected_full"), stat(it->stats, "rejected_full"), dt);
+      f.waits = rate(stat(st, "backpressure_waits"), stat(it->stats, "backpressure_waits"), dt);
+      f.has_rates = true;
+    }
+  }
+  return f;
+}
+
+std::string consumer_cell(const inbox::stats& st) {
+  const auto live = static_cast<std::int64_t>(stat(st, "consumer_pid"));
+  if (live != 0) return std::to_string(live);
+  const auto recorded = static_cast<std::int64_t>(stat(st, "recorded_consumer_pid"));
+  // A pid recorded but not alive: the consumer died without letting go.
+  return recorded != 0 ? std::to_string(recorded) + " dead" : "-";
+}
+
+// Cuts a line to `width` columns (0: no limit). Names and paths may hold UTF-8, so the cut
+// never splits a character; one code point is taken as one column.
+std::string cut(const std::string& line, std::size_t width) {
+  if (width == 0) return line;
+  std::size_t columns = 0;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    if ((static_cast<unsigned char>(line[i]) & 0xC0) == 0x80) continue;
+    if (columns == width) return line.substr(0, i);
+    ++columns;
+  }
+  return line;
+}
+
+// A table whose column widths fit its widest cell; the first column is left-aligned and may
+// be capped (a longer cell ends in '~'), the others are right-aligned except the last two.
+struct table {
+  std::vector<std::string> headings;
+  std::vector<std::vector<std::string>> rows;
+  std::size_t left_aligned_from = 0;  // columns from here on are left-aligned
+  std::size_t first_cap = 0;          // 0: no cap
+
+  std::vector<std::string> lines() const {
+    std::vector<std::size_t> widths(headings.size(), 0);
+    for (std::size_t c = 0; c < headings.size(); ++c) widths[c] = headings[c].size();
+    for (const auto& r : rows) {
+      for (std::size_t c = 0; c < r.size() && c < widths.size(); ++c) widths[c] = std::max(widths[c], r[c].size());
+    }
+    if (first_cap != 0) widths[0] = std::min(widths[0], std::max(first_cap, headings[0].size()));
+    auto line = [&](const std::vector<std::string>& cells) {
+      std::string out;
+      for (std::size_t c = 0; c < cells.size() && c < widths.size(); ++c) {
+        std::string cell = cells[c];
+        if (c == 0 && cell.size() > widths[0]) cell = cell.substr(0, widths[0] - 1) + "~";
+        if (c != 0) out += ' ';
+        const bool left = c == 0 || c >= left_aligned_from;
+        out += left ? fmt::format("{:<{}}", cell, widths[c]) : fmt::format("{:>{}}", cell, widths[c]);
+      }
+      out.erase(out.find_last_not_of(' ') + 1);
+      return out;
+    };
+    std::vector<std::string> out{line(headings)};
+    for (const auto& r : rows) out.push_back(line(r));
+    return out;
+  }
+};
+
+// The governance limits of the bus, once the bus has them: a LIMITS section between the
+// inboxes and the links, one line per limit. Nothing to show yet.
+std::vector<std::string> limits_section(const bus_view&) { return {}; }
+
+struct screen_options {
+  std::size_t width = 0;     // columns; 0: no limit (plain output)
+  std::size_t max_rows = 0;  // lines for the inbox rows and what follows; 0: no limit
+  const sort_key* sort = &sort_keys[0];
+};
+
+// The whole screen as text; `prev` (the last refresh) gives the rates.
+std::string render(const bus_view& v, const bus_view* prev, const screen_options& opt) {
+  std::vector<std::string> out;
+  out.push_back(fmt::format("sluice top  {} inboxes  sorted by {}  bus {}", v.rows.size(), opt.sort->name, v.dir.string()));
+  std::string policy;
   if (v.policy) {
-    s += fmt::format("batch size {}  backpressure wait {} ms", v.policy->batch_size, v.policy->backpressure_wait_ms);
+    policy = fmt::format("batch size {}  backpressure wait {} ms", v.policy->batch_size, v.policy->backpressure_wait_ms);
   } else {
-    s += "batch size -  backpressure wait -  (no bus.ctl: no load monitor has run)";
+    policy = "batch size -  backpressure wait -  (no bus.ctl: no load monitor has run)";
   }
   if (v.load && v.load->updated_ns != 0) {
-    s += fmt::format("  load {:.2f} per cpu ({})", v.load->load_milli / 1000.0, level_name(v.load->level));
+    policy += fmt::format("  load {:.2f} per cpu ({})", v.load->load_milli / 1000.0, level_name(v.load->level));
   }
-  s += "\n\n";
-  s += fmt::format("{:<24} {:>11} {:>5} {:<22} {:>9} {:>9} {:<9} {}\n", "AGENT", "SIZE/CAP", "UTIL", "", "IN/s",
-                   "OUT/s", "BREAKER", "ALERTS");
-  const double dt = prev ? std::chrono::duration<double>(v.at - prev->at).count() : 0;
-  // Link rows (with their blank line and heading) come out of the same terminal height;
-  // at least two lines stay for inboxes.
-  const std::size_t link_rows = v.bridges.empty() ? 0 : v.bridges.size() + 2;
-  const std::size_t inbox_rows =
-      max_rows == 0 ? 0 : std::max<std::size_t>(2, max_rows > link_rows ? max_rows - link_rows : 0);
-  std::size_t shown = 0;
-  for (const auto& row : v.rows) {
-    if (inbox_rows != 0 && shown + 1 >= inbox_rows && v.rows.size() > inbox_rows) {
-      s += fmt::format("... {} more inboxes (enlarge the terminal)\n", v.rows.size() - shown);
-      break;
+  out.push_back(policy);
+  out.emplace_back();
+
+  // Rows in the chosen order.
+  std::vector<std::pair<const inbox_row*, row_figures>> rows;
+  for (const auto& row : v.rows) rows.emplace_back(&row, figures_of(v, prev, row));
+  auto number = [&](const row_figures& f) -> double {
+    switch (opt.sort->key) {
+      case 's': return f.size;
+      case 'a': return f.age_ns ? static_cast<double>(*f.age_ns) : -1.0;
+      case 'i': return f.in;
+      case 'o': return f.out;
+      case 'r': return f.rejected;
+      case 'w': return f.waits;
+      default: return 0;
     }
-    ++shown;
-    if (!row.error.empty()) {
-      s += fmt::format("{:<24} {}\n", row.agent, row.error);
+  };
+  std::stable_sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
+    if (opt.sort->key == 'n') return a.first->agent < b.first->agent;
+    return number(a.second) > number(b.second);
+  });
+
+  table t;
+  t.headings = {"INBOX", "CONSUMER", "SIZE/CAP", "UTIL", "AGE", "IN/s", "OUT/s", "REJ/s", "WAIT/s", "BREAKER", "ALERTS"};
+  t.left_aligned_from = 9;
+  // At 80 columns the name gets 16 and everything up to BREAKER still fits.
+  t.first_cap = opt.width == 0 ? 0 : std::max<std::size_t>(16, opt.width > 64 ? opt.width - 64 : 0);
+  row_figures total;
+  std::size_t consumers = 0;
+  std::size_t open_breakers = 0;
+  bool rates = false;
+  for (const auto& [row, f] : rows) {
+    if (!row->error.empty()) {
+      t.rows.push_back({row->agent, row->error});
       continue;
     }
-    const auto& st = row.stats;
-    const double util = st.capacity == 0 ? 0 : static_cast<double>(st.size) / st.capacity;
-    std::string in_rate = "-";
-    std::string out_rate = "-";
-    if (prev) {
-      const auto it = std::find_if(prev->rows.begin(), prev->rows.end(), [&](const auto& r) { return r.agent == row.agent; });
-      if (it != prev->rows.end() && it->error.empty()) {
-        in_rate = fmt::format("{:.0f}", rate(st.enqueued, it->stats.enqueued, dt));
-        out_rate = fmt::format("{:.0f}", rate(st.dequeued, it->stats.dequeued, dt));
-      }
-    }
     std::string alerts;
-    if (const auto a = v.alerts.find(row.agent); a != v.alerts.end()) {
+    if (const auto a = v.alerts.find(row->agent); a != v.alerts.end()) {
       for (const auto& text : a->second) alerts += (alerts.empty() ? "" : ", ") + text;
     }
-    s += fmt::format("{:<24} {:>11} {:>4.0f}% {:<22} {:>9} {:>9} {:<9} {}\n", row.agent,
-                     fmt::format("{}/{}", st.size, st.capacity), util * 100, bar(util, 20), in_rate, out_rate,
-                     row.breaker, alerts);
+    const double util = runtime::utilization_percent(row->stats);
+    auto r = [&](double x) { return f.has_rates ? per_second(x) : std::string{"-"}; };
+    t.rows.push_back({row->agent, consumer_cell(row->stats), fmt::format("{:.0f}/{:.0f}", f.size, f.capacity),
+                      fmt::format("{:.0f}%", std::floor(util)), f.age_ns ? age(*f.age_ns) : "-", r(f.in), r(f.out),
+                      r(f.rejected), r(f.waits), row->breaker, alerts});
+    total.size += f.size;
+    total.capacity += f.capacity;
+    total.regular += f.regular;
+    total.in += f.in;
+    total.out += f.out;
+    total.rejected += f.rejected;
+    total.waits += f.waits;
+    rates = rates || f.has_rates;
+    if (f.age_ns) total.age_ns = std::max(total.age_ns.value_or(0), *f.age_ns);
+    consumers += f.live_consumer ? 1 : 0;
+    open_breakers += row->breaker != "closed" ? 1 : 0;
   }
-  if (v.rows.empty()) s += "(no inboxes on this bus)\n";
-  // One row per bridge link (<this bridge>-><peer>), as its bridge last reported it.
+  const std::size_t inbox_count = t.rows.size();
+  if (!v.rows.empty()) {
+    auto r = [&](double x) { return rates ? per_second(x) : std::string{"-"}; };
+    const double util = total.capacity == 0 ? 0 : std::min(100.0, total.regular * 100.0 / total.capacity);
+    t.rows.push_back({"TOTAL", fmt::format("{} of {}", consumers, v.rows.size()),
+                      fmt::format("{:.0f}/{:.0f}", total.size, total.capacity), fmt::format("{:.0f}%", std::floor(util)),
+                      total.age_ns ? age(*total.age_ns) : "-", r(total.in), r(total.out), r(total.rejected),
+                      r(total.waits), open_breakers == 0 ? "" : fmt::format("{} not closed", open_breakers), ""});
+  }
+  auto lines = t.lines();
+
+  std::vector<std::string> after;  // below the inbox rows: limits, then links
+  for (auto& l : limits_section(v)) after.push_back(std::move(l));
   if (!v.bridges.empty()) {
-    s += fmt::format("\n{:<24} {:<12} {:>9} {:>9} {:>12} {:>9} {}\n", "LINK", "STATE", "CREDITS",
-                     "IN-FLIGHT", "SENT", "RESENT", "ENDPOINT");
+    table links;
+    links.headings = {"LINK", "STATE", "CREDITS", "IN-FLIGHT", "SENT", "RESENT", "ENDPOINT"};
+    links.left_aligned_from = 6;
     for (const auto& b : v.bridges) {
-      s += fmt::format("{:<24} {:<12} {:>9} {:>9} {:>12} {:>9} {}\n", b.name + "->" + b.peer,
-                       b.state, b.credits, b.in_flight, b.sent, b.resent, b.endpoint);
+      links.rows.push_back({b.name + "->" + b.peer, b.state, std::to_string(b.credits), std::to_string(b.in_flight),
+                            std::to_string(b.sent), std::to_string(b.resent), b.endpoint});
     }
+    after.emplace_back();
+    for (auto& l : links.lines()) after.push_back(std::move(l));
   }
-  // No trailing blanks (rows without alerts end in padding), so copied output stays clean.
-  std::string trimmed;
-  std::size_t start = 0;
-  while (start < s.size()) {
-    const std::size_t nl = s.find('\n', start);
-    std::string row = s.substr(start, nl - start);
-    row.erase(row.find_last_not_of(' ') + 1);
-    trimmed += row + "\n";
-    start = nl + 1;
+
+  out.push_back(lines.front());  // the heading
+  // The inbox rows share the height with the totals and what follows; at least two stay.
+  const std::size_t budget = opt.max_rows == 0 ? 0 : std::max<std::size_t>(2, opt.max_rows > after.size() + 2 ? opt.max_rows - after.size() - 1 : 0);
+  std::size_t shown = 0;
+  for (std::size_t i = 1; i <= inbox_count; ++i) {
+    if (budget != 0 && shown + 1 >= budget && inbox_count > budget) {
+      out.push_back(fmt::format("... {} more inboxes (enlarge the terminal)", inbox_count - shown));
+      break;
+    }
+    out.push_back(lines[i]);
+    ++shown;
   }
-  return trimmed;
+  if (v.rows.empty()) out.emplace_back("(no inboxes on this bus)");
+  else out.push_back(lines.back());  // TOTAL
+  for (auto& l : after) out.push_back(std::move(l));
+
+  std::string text;
+  for (const auto& l : out) text += cut(l, opt.width) + "\n";
+  return text;
 }
 
 // Puts the terminal in non-canonical, no-echo mode for single-key input; restores it after.
@@ -252,17 +446,30 @@ class raw_terminal {
 };
 
 
-std::size_t terminal_rows() {
+struct terminal_size {
+  std::size_t rows = 0;  // for the table rows and what follows; 0: unknown
+  std::size_t columns = 0;
+};
+
+terminal_size terminal() {
   winsize ws{};
-  // The frame around the table rows: title, policy, blank, heading, then blank and "q quits"
-  // (printed without a final newline, which would scroll the title off a full screen).
+  // The frame around the table rows: title, policy, blank, heading, then blank and the key
+  // line (printed without a final newline, which would scroll the title off a full screen).
   constexpr unsigned short frame_lines = 6;
-  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > frame_lines)
-    return ws.ws_row - frame_lines;
-  return 0;
+  terminal_size t;
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
+    if (ws.ws_row > frame_lines) t.rows = ws.ws_row - frame_lines;
+    t.columns = ws.ws_col;
+  }
+  return t;
 }
 
-int run_top(const global_options& globals, bool once, double interval_s) {
+int run_top(const global_options& globals, bool once, double interval_s, const std::string& sort_name) {
+  const sort_key* sort = find_sort(sort_name);
+  if (sort == nullptr) {
+    throw cli_error{exit_code::bad_input,
+                    "--sort wants one of name, size, age, in, out, rejected, waits, not '" + sort_name + "'"};
+  }
   auto where = runtime::resolve_bus({globals.dir, globals.bus});
   if (!where) throw cli_error{exit_code::bad_input, where.err().message};
   const auto dir = where->dir;
@@ -277,7 +484,9 @@ int run_top(const global_options& globals, bool once, double interval_s) {
     const auto first = collect(dir, alerts, configured);
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     const auto second = collect(dir, alerts, configured);
-    std::fputs(render(second, &first, 0).c_str(), stdout);
+    screen_options plain;
+    plain.sort = sort;
+    std::fputs(render(second, &first, plain).c_str(), stdout);
     return exit_code::ok;
   }
 
@@ -285,13 +494,20 @@ int run_top(const global_options& globals, bool once, double interval_s) {
   bool quit = false;  // 'q' pressed
   raw_terminal term;
   std::optional<bus_view> prev;
+  std::optional<bus_view> view;
+  bool fresh = true;  // false: only the order changed, redraw the same data
   while (!quit && !runtime::stop_requested()) {
-    auto view = collect(dir, alerts, configured);
-    const std::string screen = render(view, prev ? &*prev : nullptr, terminal_rows());
-    std::string frame = "\033[H\033[2J" + screen + "\nq quits";
+    if (fresh) {
+      if (view) prev = std::move(view);
+      view = collect(dir, alerts, configured);
+    }
+    const auto size = terminal();
+    screen_options opt{size.columns, size.rows, sort};
+    const std::string screen = render(*view, prev ? &*prev : nullptr, opt);
+    std::string frame = "\033[H\033[2J" + screen + "\n" + cut("q quit  sort: n name  s size  a age  i in  o out  r rejected  w waits", size.columns);
     std::fputs(frame.c_str(), stdout);
     std::fflush(stdout);
-    prev = std::move(view);
+    fresh = true;
     // Waits for a key or the next refresh, whichever comes first.
     const auto deadline = std::chrono::steady_clock::now() + interval;
     while (!quit && !runtime::stop_requested()) {
@@ -303,6 +519,13 @@ int run_top(const global_options& globals, bool once, double interval_s) {
         const ssize_t n = read(STDIN_FILENO, &c, 1);
         if (n == 0) break;  // stdin closed: keep refreshing on the timer
         if (n == 1 && (c == 'q' || c == 'Q')) quit = true;
+        if (n == 1) {
+          if (const sort_key* k = find_sort(std::string_view{&c, 1})) {
+            sort = k;
+            fresh = false;  // redraw at once in the new order
+            break;
+          }
+        }
       }
     }
   }
@@ -314,11 +537,14 @@ int run_top(const global_options& globals, bool once, double interval_s) {
 void add_top_verbs(CLI::App& app, cli_state& state) {
   auto once = std::make_shared<bool>(false);
   auto interval = std::make_shared<double>(1.0);
+  auto sort = std::make_shared<std::string>("name");
   auto* top = app.add_subcommand("top", "live view of every inbox on the bus (q quits)");
   top->add_flag("--once", *once, "print one plain snapshot and exit (also when stdout is not a terminal)");
   top->add_option("--interval", *interval, "seconds between refreshes (default 1)");
-  top->callback([once, interval, &state] {
-    state.action = [once, interval, &state] { return run_top(state.globals, *once, *interval); };
+  top->add_option("--sort", *sort,
+                  "order of the inboxes: name, size, age, in, out, rejected, waits (keys n s a i o r w in the live view)");
+  top->callback([once, interval, sort, &state] {
+    state.action = [once, interval, sort, &state] { return run_top(state.globals, *once, *interval, *sort); };
   });
 }
 

@@ -338,8 +338,7 @@ std::size_t consumer::pop_more(received_message* out, std::size_t max) noexcept 
   // After skipping an abandoned slot, continue from where the cursors stand (no reset).
   inbox::impl& m = *s_->in;
   std::size_t n = 0;
-  n += m.take(critical_lane, out, max);
-  for (const std::size_t lane : round_robin_order) {
+  for (const std::size_t lane : delivery_order) {
     if (n < max) n += m.take(lane, out + n, max - n);
   }
   m.cons.delivered += n;
@@ -449,6 +448,33 @@ std::vector<message> inbox::peek(std::size_t max) const {
   detail::weighted_round_robin(wrr, max - out.size(), copy);
   if (m.region.broken()) out.clear();  // zeros read after a fault are not messages
   return out;
+}
+
+std::optional<std::uint64_t> inbox::oldest_sent_ns() const noexcept {
+  if (!p_) return std::nullopt;
+  const impl& m = *p_;
+  const detail::ledger_state committed = m.read_ledger();
+  std::optional<std::uint64_t> oldest;
+  for (std::size_t lane = 0; lane < lane_count; ++lane) {
+    if (!m.lane_in_use(lane)) continue;
+    // Within a lane positions are claimed in send order, so its first readable message is its
+    // oldest; skipped slots (abandoned, corrupt) are passed over as peek() does.
+    for (std::uint64_t pos = committed.head[lane]; pos - committed.head[lane] < m.lanes[lane].ring;
+         ++pos) {
+      std::uint64_t ctl = 0;
+      const layout::slot_state st = m.state_at(lane, pos, ctl);
+      if (layout::is_skipped(st)) continue;
+      if (st != layout::slot_state::published) break;
+      const layout::slot_header* s = m.slot(lane, pos);
+      const std::uint64_t sent = s->sent_ns;
+      // As in peek(): a slot freed and reused while it was read is not this lane's oldest.
+      if (const_cast<layout::slot_header*>(s)->ctl.fetch_add(0, std::memory_order_acq_rel) == ctl)
+        oldest = std::min(oldest.value_or(sent), sent);
+      break;
+    }
+  }
+  if (m.region.broken()) return std::nullopt;  // zeros read after a fault are not messages
+  return oldest;
 }
 
 }  // namespace sluice::inbox

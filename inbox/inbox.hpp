@@ -137,6 +137,9 @@ struct stats {
   std::uint64_t send_failures = 0;
   std::uint64_t corrupt = 0;  // slots skipped because they lied, plus pushes a lying file refused
   std::int32_t consumer_pid = 0;  // 0 when no consumer holds the inbox
+  // The pid the header records, alive or not: a consumer killed before it let go leaves its
+  // pid here (consumer_pid is then 0), which is how `sluice top` tells "dead" from "none".
+  std::int32_t recorded_consumer_pid = 0;
   std::uint64_t created_ns = 0;
 };
 
@@ -185,6 +188,9 @@ class inbox {
 
   // Copies up to max pending messages in delivery order without consuming them.
   std::vector<message> peek(std::size_t max) const;
+  // The send time (CLOCK_REALTIME ns) of the oldest pending message: the earliest of each
+  // lane's first readable message, read in place (nothing copied). nullopt when none is.
+  std::optional<std::uint64_t> oldest_sent_ns() const noexcept;
 
   // True once the file shrank under this process (someone truncated it) or a page of it could
   // not be backed: the mapping then reads zeros and nothing written reaches the file

@@ -54,6 +54,17 @@ inline constexpr std::array<std::size_t, regular_lane_count> round_robin_order =
   return order;
 }();
 
+// Every lane in the order a consumer serves them: strict priority first, then the regular lanes
+// heaviest first (the order listings show lanes in).
+inline constexpr std::array<std::size_t, lane_count> delivery_order = [] {
+  std::array<std::size_t, lane_count> order{};
+  std::size_t n = 0;
+  for (std::size_t lane = 0; lane < lane_count; ++lane)
+    if (!is_regular(lane)) order[n++] = lane;
+  for (const std::size_t lane : round_robin_order) order[n++] = lane;
+  return order;
+}();
+
 // Lanes in the order of their rings in the file.
 inline constexpr std::array<std::size_t, lane_count> file_order = [] {
   std::array<std::size_t, lane_count> order{};

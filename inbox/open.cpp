@@ -528,6 +528,7 @@ stats inbox::snapshot() const noexcept {
   s.enqueued = claimed > skipped ? claimed - skipped : 0;
   const std::int32_t pid = h.consumer.pid.load(std::memory_order_relaxed);
   s.consumer_pid = detail::process_alive(pid) ? pid : 0;
+  s.recorded_consumer_pid = pid;
   s.created_ns = h.id.created_ns;
   return s;
 }

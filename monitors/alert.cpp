@@ -27,65 +27,55 @@ std::optional<std::string> validate(const alert_thresholds& t) {
   return std::nullopt;
 }
 
-alert_lifecycle::alert_lifecycle(alert_thresholds t) noexcept : t_(t) {}
+alert_rule::alert_rule(severity level, const alert_thresholds& t) noexcept
+    : level_(level),
+      threshold_(level == severity::critical ? t.critical : t.warning),
+      clear_(level == severity::critical ? t.critical_clear : t.clear),
+      for_samples_(t.for_samples),
+      cooldown_(level == severity::critical ? std::chrono::steady_clock::duration::zero()
+                                            : t.cooldown) {}
 
-std::optional<alert_transition> alert_lifecycle::step(double utilization, time_point now) noexcept {
-  return state_ == alert_state::firing ? step_firing(utilization, now) : step_quiet(utilization, now);
+bool alert_rule::over(double u) const noexcept {
+  // A full inbox is exactly at 1.0: the critical rule fires at its threshold, the warning
+  // only above its own.
+  return level_ == severity::critical ? u >= threshold_ : u > threshold_;
 }
 
-bool alert_lifecycle::cooling_down(severity wanted, time_point now) const noexcept {
-  return wanted == severity::warning && last_resolved_ && now - *last_resolved_ < t_.cooldown;
+bool alert_rule::under_clear(double u) const noexcept {
+  return u < clear_;
 }
 
-std::optional<alert_transition> alert_lifecycle::step_quiet(double u, time_point now) noexcept {
-  std::optional<severity> wanted;
-  if (u >= t_.critical)
-    wanted = severity::critical;
-  else if (u > t_.warning)
-    wanted = severity::warning;
-  if (!wanted) {
-    // A pending alert that falls back never fired, so there is nothing to resolve.
-    up_run_ = 0;
-    state_ = alert_state::inactive;
-    return std::nullopt;
-  }
-  ++up_run_;
-  if (up_run_ < t_.for_samples || cooling_down(*wanted, now)) {
-    state_ = alert_state::pending;
-    return std::nullopt;
-  }
-  state_ = alert_state::firing;
-  level_ = *wanted;
-  up_run_ = down_run_ = deescalate_run_ = 0;
-  return alert_transition{alert_state::firing, level_, std::nullopt};
+alert_transition alert_rule::to(alert_state s) noexcept {
+  state_ = s;
+  run_ = 0;
+  return alert_transition{s, level_};
 }
 
-std::optional<alert_transition> alert_lifecycle::step_firing(double u, time_point now) noexcept {
-  if (u < t_.clear) {
-    up_run_ = deescalate_run_ = 0;
-    if (++down_run_ >= t_.for_samples) {
-      state_ = alert_state::resolved;
+std::optional<alert_transition> alert_rule::step(double u, time_point now) noexcept {
+  switch (state_) {
+    case alert_state::inactive:
+    case alert_state::resolved:
+      state_ = alert_state::inactive;
+      if (!over(u)) return std::nullopt;
+      run_ = 0;
+      if (for_samples_ > 1 ||
+          (last_resolved_ && now - *last_resolved_ < cooldown_)) {
+        const auto t = to(alert_state::pending);
+        run_ = 1;
+        return t;
+      }
+      return to(alert_state::firing);
+    case alert_state::pending:
+      if (!over(u)) return to(alert_state::resolved);  // it never fired: no cooldown
+      ++run_;
+      if (run_ < for_samples_ || (last_resolved_ && now - *last_resolved_ < cooldown_))
+        return std::nullopt;
+      return to(alert_state::firing);
+    case alert_state::firing:
+      run_ = under_clear(u) ? run_ + 1 : 0;
+      if (run_ < for_samples_) return std::nullopt;
       last_resolved_ = now;
-      down_run_ = 0;
-      return alert_transition{alert_state::resolved, level_, std::nullopt};
-    }
-    return std::nullopt;
-  }
-  down_run_ = 0;
-  if (level_ == severity::warning) {
-    up_run_ = u >= t_.critical ? up_run_ + 1 : 0;
-    if (up_run_ >= t_.for_samples) {
-      up_run_ = 0;
-      level_ = severity::critical;
-      return alert_transition{alert_state::firing, level_, severity::warning};
-    }
-    return std::nullopt;
-  }
-  deescalate_run_ = u < t_.critical_clear ? deescalate_run_ + 1 : 0;
-  if (deescalate_run_ >= t_.for_samples) {
-    deescalate_run_ = 0;
-    level_ = severity::warning;
-    return alert_transition{alert_state::firing, level_, severity::critical};
+      return to(alert_state::resolved);
   }
   return std::nullopt;
 }

@@ -1,16 +1,20 @@
 #pragma once
-// Alert lifecycle for one inbox: a pure state machine fed one utilization sample per tick.
-//
-//   inactive --(above warning)--> pending --(`for_samples` in a row)--> firing(warning)
-//   firing(warning) --(at critical, `for_samples` in a row)--> firing(critical)   escalation
-//   firing(critical) --(below critical_clear, `for_samples` in a row)--> firing(warning)
-//   firing(*) --(below clear, `for_samples` in a row)--> resolved -> inactive
-//
-// Thresholds differ on the way up and down (warning 0.8 / clear 0.7, critical 1.0 /
-// critical_clear 0.9) so a utilization that wobbles around one threshold does not flap.
-// A line is emitted only on a transition, never while a state holds. After a resolve, a
-// warning does not fire again until `cooldown` has passed (it waits in pending); a critical
-// alert ignores the cooldown because a full inbox is already rejecting sends.
+// Alerts on one inbox: two rules, as Prometheus would have them, each a pure state machine fed
+// one utilization sample per tick, each with lines of its own type:
+//   inbox_high_utilization (warning)  fires above `warning` (0.8), resolves below `clear` (0.7)
+//   inbox_overflow (critical)         fires at or above `critical` (1.0), resolves below
+//                                     `critical_clear` (0.9)
+// Each rule:
+//   inactive --(over its threshold)--> pending --(`for_samples` in a row)--> firing
+//   firing --(under its clear threshold, `for_samples` in a row)--> resolved -> inactive
+//   pending --(under its threshold before firing)--> resolved -> inactive
+// Every transition is one line (pending, firing, resolved), never a repeat while a state holds;
+// so a line reader can track each alert by its type. A full inbox therefore shows both
+// alerts firing, and as it drains the overflow resolves first, then the high utilization.
+// The thresholds differ on the way up and down so a utilization that wobbles around one does
+// not flap. After a resolve, a warning does not fire again until `cooldown` has passed (it
+// waits in pending); the critical rule ignores the cooldown because a full inbox is already
+// rejecting sends.
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -27,10 +31,10 @@ const char* to_string(severity) noexcept;
 const char* to_string(alert_state) noexcept;
 
 struct alert_thresholds {
-  double warning = 0.8;         // fire a warning when utilization is above this
-  double clear = 0.7;           // resolve when utilization is below this
-  double critical = 1.0;        // escalate to critical at or above this
-  double critical_clear = 0.9;  // step back to warning below this
+  double warning = 0.8;         // the warning fires when utilization is above this
+  double clear = 0.7;           // the warning resolves when utilization is below this
+  double critical = 1.0;        // the critical alert fires at or above this
+  double critical_clear = 0.9;  // the critical alert resolves below this
   std::uint32_t for_samples = 1;
   std::chrono::steady_clock::duration cooldown = std::chrono::seconds(30);
 };
@@ -39,34 +43,34 @@ struct alert_thresholds {
 // critical, for_samples >= 1); otherwise says which value to fix.
 std::optional<std::string> validate(const alert_thresholds& t);
 
-// One emitted line: what changed and into what.
+// One emitted line: which alert changed and into what (pending, firing or resolved).
 struct alert_transition {
-  alert_state state;                 // firing or resolved (pending is silent)
-  severity level;                    // severity after the transition
-  std::optional<severity> previous;  // set on escalation / de-escalation while firing
+  alert_state state;
+  severity level;
 };
 
-class alert_lifecycle {
+// One rule's lifecycle.
+class alert_rule {
  public:
-  explicit alert_lifecycle(alert_thresholds t = {}) noexcept;
+  alert_rule(severity level, const alert_thresholds& t) noexcept;
 
   [[nodiscard]] std::optional<alert_transition> step(double utilization, time_point now) noexcept;
 
   alert_state state() const noexcept { return state_; }
   severity level() const noexcept { return level_; }
-  const alert_thresholds& thresholds() const noexcept { return t_; }
 
  private:
-  std::optional<alert_transition> step_quiet(double u, time_point now) noexcept;
-  std::optional<alert_transition> step_firing(double u, time_point now) noexcept;
-  bool cooling_down(severity wanted, time_point now) const noexcept;
+  bool over(double u) const noexcept;
+  bool under_clear(double u) const noexcept;
+  alert_transition to(alert_state s) noexcept;
 
-  alert_thresholds t_;
+  severity level_;
+  double threshold_;
+  double clear_;
+  std::uint32_t for_samples_;
+  std::chrono::steady_clock::duration cooldown_;
   alert_state state_ = alert_state::inactive;
-  severity level_ = severity::warning;
-  std::uint32_t up_run_ = 0;        // consecutive samples asking to fire or escalate
-  std::uint32_t down_run_ = 0;      // consecutive samples asking to resolve
-  std::uint32_t deescalate_run_ = 0;
+  std::uint32_t run_ = 0;  // consecutive samples asking for the next state
   std::optional<time_point> last_resolved_;
 };
 

@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <iterator>
 #include <vector>
 
+#include "inbox/files/read_file.hpp"
 #include "monitors/load_sources.hpp"
 #include "runtime/config.hpp"
 
@@ -16,11 +16,9 @@ namespace sluice::monitors {
 namespace {
 
 std::optional<std::string> slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) return std::nullopt;
-  return text;
+  auto read = inbox::read_file(p, 1u << 20);
+  if (read.error != 0) return std::nullopt;
+  return std::move(read.text);
 }
 
 unsigned bit(load_source s) noexcept { return 1U << static_cast<unsigned>(s); }

@@ -26,6 +26,7 @@
 #include "runtime/cli/verb.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
+#include "runtime/count.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/metrics_http.hpp"
 #include "runtime/stop_signals.hpp"
@@ -36,7 +37,7 @@ namespace {
 struct monitor_flags {
   std::string interval;     // positional; empty: RATE_LIMIT_CHECK_INTERVAL
   std::string load_source = "stat";
-  std::uint32_t for_samples = 1;
+  std::string for_samples = "1";
   std::string cooldown = "30s";
   double band = 0.05;
   std::string http;         // host:port, empty: no endpoint
@@ -65,7 +66,8 @@ monitors::monitor_settings settings_from(const global_options& globals, const mo
   s.metrics_file = take(config.metrics_file());
   s.alert_file = take(config.alert_log_file());
   s.source = parse_source(f.load_source);
-  s.alerts.for_samples = f.for_samples;
+  s.alerts.for_samples = static_cast<std::uint32_t>(
+      take(runtime::parse_count(f.for_samples, "--for", 1, 1'000'000)));
   auto cooldown = runtime::parse_duration(f.cooldown, "--cooldown");
   if (!cooldown) throw cli_error{exit_code::bad_input, cooldown.err().message};
   s.alerts.cooldown = std::chrono::duration_cast<std::chrono::steady_clock::duration>(cooldown.value());
@@ -149,8 +151,7 @@ void add_monitor_verbs(CLI::App& app, cli_state& state) {
   auto overflow = std::make_shared<monitor_flags>();
   auto* o = app.add_subcommand("monitor-overflow", actor_verb_description("monitor-overflow"));
   add_common(o, *overflow, true);
-  o->add_option("--for", overflow->for_samples, "samples a condition must hold before firing or resolving (1)")
-      ->check(CLI::PositiveNumber);
+  o->add_option("--for", overflow->for_samples, "samples a condition must hold before firing or resolving (1)");
   o->add_option("--cooldown", overflow->cooldown, "quiet time after a resolve before a warning may fire again (30s)");
   add_http_flag(o, *overflow);
   o->callback([&state, overflow] {

@@ -38,10 +38,13 @@ const char* alert_type(severity s) noexcept {
 
 std::string describe(const alert_event& e) {
   const auto& v = e.view;
-  if (e.removed) return fmt::format("inbox {} was removed while its alert was firing", v.agent);
+  if (e.removed) return fmt::format("inbox {} was removed while its alert was active", v.agent);
   const auto pct = v.utilization * 100.0;
   if (e.transition.state == alert_state::resolved)
     return fmt::format("inbox {} back to {:.0f}% ({}/{})", v.agent, pct, v.size, v.capacity);
+  if (e.transition.state == alert_state::pending)
+    return fmt::format("inbox {} at {:.0f}% ({}/{}), pending: fires if it stays there", v.agent,
+                       pct, v.size, v.capacity);
   std::string s = e.transition.level == severity::critical
                       ? fmt::format("inbox {} is full ({}/{})", v.agent, v.size, v.capacity)
                       : fmt::format("inbox {} at {:.0f}% ({}/{})", v.agent, pct, v.size, v.capacity);
@@ -58,21 +61,30 @@ overflow_report overflow_monitor::step(const std::vector<inbox_sample>& samples,
   for (const auto& s : samples) {
     seen.insert(s.agent);
     auto it = inboxes_.find(s.agent);
-    if (it == inboxes_.end())
-      it = inboxes_.emplace(s.agent, entry{overflow_tracker{}, alert_lifecycle{thresholds_}, {}}).first;
+    if (it == inboxes_.end()) {
+      it = inboxes_
+               .emplace(s.agent, entry{overflow_tracker{},
+                                       {alert_rule{severity::warning, thresholds_},
+                                        alert_rule{severity::critical, thresholds_}},
+                                       {}})
+               .first;
+    }
     auto& e = it->second;
     e.last = e.tracker.step(s, now);
     r.inboxes.push_back(e.last);
-    if (auto t = e.lifecycle.step(e.last.utilization, now)) r.alerts.push_back({e.last, *t, false});
+    for (auto& rule : e.rules) {
+      if (auto t = rule.step(e.last.utilization, now)) r.alerts.push_back({e.last, *t, false});
+    }
   }
   for (auto it = inboxes_.begin(); it != inboxes_.end();) {
     if (seen.count(it->first)) {
       ++it;
       continue;
     }
-    if (it->second.lifecycle.state() == alert_state::firing)
-      r.alerts.push_back(
-          {it->second.last, {alert_state::resolved, it->second.lifecycle.level(), std::nullopt}, true});
+    for (const auto& rule : it->second.rules) {
+      if (rule.state() == alert_state::firing || rule.state() == alert_state::pending)
+        r.alerts.push_back({it->second.last, {alert_state::resolved, rule.level()}, true});
+    }
     it = inboxes_.erase(it);
   }
   return r;
@@ -81,7 +93,11 @@ overflow_report overflow_monitor::step(const std::vector<inbox_sample>& samples,
 std::optional<alert_state> overflow_monitor::state_of(const std::string& agent) const {
   auto it = inboxes_.find(agent);
   if (it == inboxes_.end()) return std::nullopt;
-  return it->second.lifecycle.state();
+  const auto& critical = it->second.rules[1];
+  if (critical.state() == alert_state::firing || critical.state() == alert_state::pending)
+    return critical.state();
+  const auto& warning = it->second.rules[0];
+  return warning.state() == alert_state::resolved ? alert_state::inactive : warning.state();
 }
 
 }  // namespace sluice::monitors

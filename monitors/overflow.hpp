@@ -43,7 +43,7 @@ class overflow_tracker {
 struct alert_event {
   inbox_view view;
   alert_transition transition;
-  bool removed = false;  // the inbox disappeared while its alert was firing
+  bool removed = false;  // the inbox disappeared while its alert was pending or firing
 };
 
 // Seed alert types: inbox_overflow (critical), inbox_high_utilization (warning).
@@ -64,12 +64,13 @@ class overflow_monitor {
   // (a firing alert on one is resolved so no alert is left open forever).
   overflow_report step(const std::vector<inbox_sample>& samples, time_point now);
 
+  // The state of the inbox's most severe alert that is not inactive (inactive when none).
   std::optional<alert_state> state_of(const std::string& agent) const;
 
  private:
   struct entry {
     overflow_tracker tracker;
-    alert_lifecycle lifecycle;
+    alert_rule rules[2];  // warning, critical
     inbox_view last;
   };
   alert_thresholds thresholds_;

@@ -94,14 +94,13 @@ void overflow_step::emit(const monitors::alert_event& e) {
       {"seconds_to_full", optional_number(v.seconds_to_full)},
       {"drain_eta_s", optional_number(v.drain_eta)},
   };
-  if (e.transition.previous) meta["previous_severity"] = monitors::to_string(*e.transition.previous);
   if (e.removed) meta["removed"] = true;
   const auto message = monitors::describe(e);
   const auto type = monitors::alert_type(e.transition.level);
-  if (e.transition.state == monitors::alert_state::resolved)
-    spdlog::info("{} resolved: {}", type, message);
+  if (e.transition.state == monitors::alert_state::firing)
+    spdlog::warn("{} firing: {}", type, message);
   else
-    spdlog::warn("{} {}: {}", type, monitors::to_string(e.transition.level), message);
+    spdlog::info("{} {}: {}", type, monitors::to_string(e.transition.state), message);
   (void)alerts_.emit(type, to_runtime(e.transition.level), to_runtime(e.transition.state), message, meta);
 }
 

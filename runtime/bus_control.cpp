@@ -183,10 +183,20 @@ rate_policy bus_control::policy() const noexcept {
 }
 
 rate_policy bus_control::policy_at(std::int64_t now_ns, const rate_policy& defaults) const noexcept {
+  // Nothing published yet: the block only holds what its creator was configured with, which
+  // says nothing about this caller's configuration.
+  if (block_->policy.generation.load() == 0) return defaults;
   const rate_policy published = policy();  // before the deadline: see publish()
   const std::int64_t until = block_->policy.valid_until_ns.load();
   if (until != 0 && now_ns > until) return defaults;
   return published;
+}
+
+bus_control::origin bus_control::origin_at(std::int64_t now_ns) const noexcept {
+  if (block_->policy.generation.load() == 0) return origin::configured;
+  const std::int64_t until = block_->policy.valid_until_ns.load();
+  if (until == 0) return origin::apply_rate_limit;  // a one-shot setting, kept until replaced
+  return now_ns > until ? origin::configured : origin::load_monitor;
 }
 
 rate_policy bus_control::policy_now(const rate_policy& defaults) const noexcept {

@@ -58,9 +58,13 @@ class bus_control {
 
   // The last published policy, however old.
   [[nodiscard]] rate_policy policy() const noexcept;
-  // The policy to use at now_ns (CLOCK_MONOTONIC): `defaults` once the last publish has
-  // expired (its publisher stopped renewing it).
+  // The policy to use at now_ns (CLOCK_MONOTONIC): the published one while it is in force,
+  // else `defaults` (the caller's own configuration): before anything was published, and once
+  // the last publish expired (its load monitor stopped renewing it).
   [[nodiscard]] rate_policy policy_at(std::int64_t now_ns, const rate_policy& defaults) const noexcept;
+  // Where policy_at takes its value from at now_ns.
+  enum class origin { configured, load_monitor, apply_rate_limit };
+  [[nodiscard]] origin origin_at(std::int64_t now_ns) const noexcept;
   // policy_at the current CLOCK_MONOTONIC time: what a sender should use now.
   [[nodiscard]] rate_policy policy_now(const rate_policy& defaults) const noexcept;
   [[nodiscard]] load_reading load() const noexcept;

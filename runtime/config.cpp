@@ -407,13 +407,15 @@ void config::set_flag(knob k, std::string value, std::string flag_name) {
 }
 
 result<std::uint32_t> config::max_inbox_size() {
-  return p_->get_uint(knob::max_inbox_size, defaults::max_inbox_size, 1, 100000);
+  return p_->get_uint(knob::max_inbox_size, defaults::max_inbox_size, 1, limits::max_inbox_size);
 }
 result<std::uint32_t> config::slot_size() {
-  return p_->get_uint(knob::slot_size, defaults::slot_size, 256, 1 << 20, 64);
+  return p_->get_uint(knob::slot_size, defaults::slot_size, limits::min_slot_size,
+                      limits::max_slot_size, 64);
 }
 result<std::uint32_t> config::critical_reserve() {
-  return p_->get_uint(knob::critical_reserve, defaults::critical_reserve, 0, 10000);
+  return p_->get_uint(knob::critical_reserve, defaults::critical_reserve, 0,
+                      limits::max_critical_reserve);
 }
 result<inbox::create_options> config::new_inbox_options() {
   inbox::create_options opts;
@@ -517,6 +519,33 @@ result<settings> config::all() {
   take(s.level, level());
   if (failed) return *failed;
   return s;
+}
+
+result<std::string> config::value_text(knob k) {
+  const auto text = [](auto r, auto format) -> result<std::string> {
+    if (!r) return r.err();
+    return format(*r);
+  };
+  const auto number = [](auto v) { return std::to_string(v); };
+  const auto millis = [](std::chrono::milliseconds v) { return std::to_string(v.count()) + " ms"; };
+  const auto path = [](const fs::path& p) { return p.string(); };
+  switch (k) {
+    case knob::max_inbox_size: return text(max_inbox_size(), number);
+    case knob::slot_size: return text(slot_size(), number);
+    case knob::critical_reserve: return text(critical_reserve(), number);
+    case knob::backpressure_wait: return text(backpressure_wait(), millis);
+    case knob::backpressure_retries: return text(backpressure_retries(), number);
+    case knob::check_interval: return text(check_interval(), millis);
+    case knob::high_load_threshold:
+      return text(thresholds(), [](load_thresholds t) { return fmt::format("{}", t.high); });
+    case knob::medium_load_threshold:
+      return text(thresholds(), [](load_thresholds t) { return fmt::format("{}", t.medium); });
+    case knob::batch_size: return text(batch_size(), number);
+    case knob::metrics_file: return text(metrics_file(), path);
+    case knob::alert_log_file: return text(alert_log_file(), path);
+    case knob::log_level: return text(level(), [](log_level l) { return std::string(to_string(l)); });
+  }
+  return std::string{};
 }
 
 std::string config::source_of(knob k) {

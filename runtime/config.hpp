@@ -80,6 +80,15 @@ inline constexpr const char* alert_file_name = "alerts.jsonl";
 inline constexpr log_level level = log_level::info;
 }  // namespace defaults
 
+// The ranges an inbox's geometry may take, wherever it is set (environment, sluice.toml, a
+// launch manifest), so every creator accepts the same values.
+namespace limits {
+inline constexpr std::uint32_t max_inbox_size = 100000;
+inline constexpr std::uint32_t max_critical_reserve = 10000;
+inline constexpr std::uint32_t min_slot_size = 256;
+inline constexpr std::uint32_t max_slot_size = 1u << 20;
+}  // namespace limits
+
 struct load_thresholds {
   double medium;  // load per CPU above this is medium load
   double high;    // above this is high load; always > medium
@@ -143,6 +152,8 @@ class config {
   // "/dev/shm/sluice/default/sluice.toml: inbox.max_size" or "default". For `sluice config`
   // style diagnostics and for error messages.
   std::string source_of(knob k);
+  // A knob's value as `sluice config` prints it ("100 ms", "0.8", "/path"), or its error.
+  result<std::string> value_text(knob k);
 
   struct impl;
 

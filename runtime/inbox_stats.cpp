@@ -53,6 +53,12 @@ const inbox_stat inbox_stat_table[] = {
    in_get_stats | in_doctor, prom::backpressure_waits_total, nullptr},
   {"send_failures", stat_kind::count, [](const inbox::stats& s) { return as_double(s.send_failures); },
    in_get_stats | in_doctor, prom::send_failures_total, nullptr},
+  // Who consumes the inbox, for `sluice top`: the live consumer (0: none), and the pid the
+  // header records, which stays after a consumer died without letting go.
+  {"consumer_pid", stat_kind::count, [](const inbox::stats& s) { return as_double(s.consumer_pid); },
+   0, none, nullptr},
+  {"recorded_consumer_pid", stat_kind::count, [](const inbox::stats& s) { return as_double(s.recorded_consumer_pid); },
+   0, none, nullptr},
 };
 // clang-format on
 const std::size_t inbox_stat_count = sizeof inbox_stat_table / sizeof inbox_stat_table[0];

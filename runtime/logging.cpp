@@ -40,13 +40,20 @@ result<log_level> parse_log_level(std::string_view text, std::string_view what) 
                    "' is not a log level; use one of trace, debug, info, warn, error, off"};
 }
 
+constexpr const char* plain_pattern = "sluice %^%l%$: %v";
+constexpr const char* stamped_pattern = "%Y-%m-%dT%H:%M:%S.%e%z sluice %^%l%$: %v";
+
+void log_timestamps(bool on) {
+  spdlog::set_pattern(on ? stamped_pattern : plain_pattern);
+}
+
 void init_logging(log_level level) {
   // The default spdlog logger writes to stdout, which carries sluice's JSON output; replace
   // it once with a plain (uncoloured, mutex-protected) stderr logger.
   static const bool installed = [] {
     auto logger = std::make_shared<spdlog::logger>(
         "sluice", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    logger->set_pattern("sluice %^%l%$: %v");
+    logger->set_pattern(plain_pattern);
     spdlog::set_default_logger(std::move(logger));
     return true;
   }();

@@ -26,10 +26,11 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
   res.set(http::field::server, "sluice");
   res.keep_alive(false);
   const auto target = req.target();
-  if (req.method() != http::verb::get) {
+  const bool head = req.method() == http::verb::head;
+  if (req.method() != http::verb::get && !head) {
     res.result(http::status::method_not_allowed);
-    res.set(http::field::allow, "GET");
-    res.body() = "only GET /metrics\n";
+    res.set(http::field::allow, "GET, HEAD");
+    res.body() = "only GET or HEAD /metrics\n";
   } else if (target == "/metrics" || target.starts_with("/metrics?")) {
     res.set(http::field::content_type, prom_content_type);
     try {
@@ -46,6 +47,11 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
     res.body() = "not found; metrics are at /metrics\n";
   }
   res.prepare_payload();
+  if (head) {  // the headers a GET would get, Content-Length included, and no body
+    const auto length = res.body().size();
+    res.body().clear();
+    res.content_length(length);
+  }
   return res;
 }
 

@@ -61,9 +61,14 @@ inline constexpr prom_family backpressure_waits_total{
     "Times a sender waited for room in the inbox."};
 inline constexpr prom_family circuit_breaker_state{
     "sluice_circuit_breaker_state", prom_type::gauge,
-    "Circuit breaker of the inbox: 0 closed, 1 half-open, 2 open."};
-inline constexpr prom_family load_per_cpu{"sluice_load_per_cpu", prom_type::gauge,
+    "1 for the state the inbox's circuit breaker is in (closed, half_open or open), else 0."};
+inline constexpr prom_family load_per_cpu{"sluice_load_per_cpu_ratio", prom_type::gauge,
                                           "CPU load divided by the number of CPUs."};
+inline constexpr prom_family monitor_heartbeat_age{
+    "sluice_monitor_heartbeat_age_seconds", prom_type::gauge,
+    "Seconds since the load monitor last beat in bus.ctl."};
+inline constexpr prom_family build_info{"sluice_build_info", prom_type::gauge,
+                                        "Always 1; the labels say which sluice wrote this."};
 inline constexpr prom_family batch_size{"sluice_batch_size", prom_type::gauge,
                                         "Batch size chosen by the load monitor."};
 }  // namespace prom

@@ -18,12 +18,14 @@
 
 #include "backpressure/address.hpp"
 #include "backpressure/send.hpp"
+#include "inbox/files/std_fds.hpp"
 #include "inbox/layout.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
 #include "runtime/exit_codes.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/plural.hpp"
 #include "runtime/stop_signals.hpp"
 
 namespace sluice::actors {
@@ -126,7 +128,8 @@ struct agent::impl {
   int final_exit_code(int code) const {
     if (!first_lost) return code;
     const int final_code = code == 0 && opts.lost_message_fails_exit ? first_lost->code : code;
-    spdlog::error("{}: {} message(s) not delivered ({}); exit code {}", name, stats.send_failures,
+    spdlog::error("{}: {} not delivered ({}); exit code {}", name,
+                  runtime::plural(stats.send_failures, "message"),
                   first_lost->message, final_code);
     return final_code;
   }
@@ -315,7 +318,10 @@ caf::actor spawn_agent(caf::actor_system& sys, agent_handlers handlers, agent_op
 }
 
 int run_agent(agent_handlers handlers, agent_options opts) {
+  // Before CAF opens its own descriptors: a closed stdout must not become one of them.
+  (void)inbox::ensure_std_fds_open();
   (void)runtime::init_logging_from_env();
+  runtime::log_timestamps(true);
   if (opts.name.empty() && !std::getenv("SLUICE_AGENT")) {
     spdlog::error("no agent name: set SLUICE_AGENT (sluice launch does) or agent_options.name");
     return 64;

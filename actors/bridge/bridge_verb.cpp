@@ -8,7 +8,9 @@
 
 #include "actors/bridge/bridge.hpp"
 #include "runtime/cli/actor_verbs.hpp"
+#include "runtime/cli/bus_access.hpp"
 #include "runtime/cli/verb.hpp"
+#include "runtime/count.hpp"
 #include "runtime/duration.hpp"
 
 namespace sluice::cli {
@@ -28,6 +30,8 @@ void add_bridge_verbs(CLI::App& app, cli_state& state) {
   auto opts = std::make_shared<actors::bridge_options>();
   auto secret = std::make_shared<std::string>();
   auto handshake_timeout = std::make_shared<std::string>("5s");
+  auto batch = std::make_shared<std::string>();
+  auto max_unauthenticated = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("bridge", actor_verb_description("bridge"));
   cmd->add_option("--name", opts->name,
                   "this bridge's name, used by the far side in agent@NAME (default: the bus name)");
@@ -39,18 +43,23 @@ void add_bridge_verbs(CLI::App& app, cli_state& state) {
   listen->excludes(connect);
   cmd->add_option("--secret-file", *secret,
                   "shared secret (mode 0600) both sides must hold: HMAC challenge-response");
-  cmd->add_option("--batch", opts->batch,
-                  "messages taken from the outbound inbox per commit (default 256)")
-      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--batch", *batch,
+                  "messages taken from the outbound inbox per commit, 1-4096 (default 256)");
   cmd->add_option("--handshake-timeout", *handshake_timeout,
                   "a connection that has not finished the bridge handshake this long after it "
                   "opened is closed (default 5s)");
-  cmd->add_option("--max-unauthenticated", opts->max_unauthenticated,
-                  "connections in the handshake at once; more are closed at once (default 16)")
-      ->check(CLI::Range(1, 4096));
-  cmd->callback([&state, opts, secret, handshake_timeout] {
-    state.action = [&state, opts, secret, handshake_timeout] {
+  cmd->add_option("--max-unauthenticated", *max_unauthenticated,
+                  "connections in the handshake at once, 1-4096; more are closed at once "
+                  "(default 16)");
+  cmd->callback([&state, opts, secret, handshake_timeout, batch, max_unauthenticated] {
+    state.action = [&state, opts, secret, handshake_timeout, batch, max_unauthenticated] {
       auto o = *opts;
+      if (!batch->empty())
+        o.batch = static_cast<decltype(o.batch)>(
+            take(runtime::parse_count(*batch, "--batch", 1, 4096)));
+      if (!max_unauthenticated->empty())
+        o.max_unauthenticated = static_cast<decltype(o.max_unauthenticated)>(
+            take(runtime::parse_count(*max_unauthenticated, "--max-unauthenticated", 1, 4096)));
       o.secret_file = *secret;
       auto timeout = runtime::parse_duration(*handshake_timeout, "--handshake-timeout");
       if (!timeout || timeout->count() <= 0)

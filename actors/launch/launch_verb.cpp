@@ -29,11 +29,11 @@ std::string own_sluice() {
 }
 
 int run_launch(const global_options& globals, const launch_flags& f) {
+  auto grace = runtime::parse_duration(f.grace, "--grace");  // flags before files
+  if (!grace) throw cli_error{exit_code::bad_input, grace.err().message};
   auto m = actors::load_manifest(f.manifest);
   if (!m)
     throw cli_error{runtime::exit_code_for(m.err().code), m.err().message};
-  auto grace = runtime::parse_duration(f.grace, "--grace");
-  if (!grace) throw cli_error{exit_code::bad_input, grace.err().message};
 
   actors::launch_options opts;
   opts.bus = {globals.dir, globals.bus};

@@ -23,6 +23,7 @@
 #include "runtime/bus_control.hpp"
 #include "runtime/config.hpp"
 #include "runtime/metrics_http.hpp"
+#include "runtime/plural.hpp"
 #include "actors/launch/process.hpp"
 
 namespace sluice::actors {
@@ -49,7 +50,7 @@ void begin_stop(manager_actor* self, const char* why) {
   auto& s = self->state;
   if (s.stopping) return;
   s.stopping = true;
-  spdlog::info("launch: {}; stopping {} agent(s)", why, s.running.size());
+  spdlog::info("launch: {}; stopping {}", why, runtime::plural(s.running.size(), "agent"));
   for (auto& [name, sup] : s.running) self->send(sup, stop_atom::value);
 }
 
@@ -84,7 +85,8 @@ caf::behavior manager(manager_actor* self, std::vector<actors::agent_spec> specs
           return;
         }
         if (sig != SIGINT) return;
-        spdlog::warn("launch: second SIGINT; killing {} agent(s) now", st.running.size());
+        spdlog::warn("launch: second SIGINT; killing {} now",
+                     runtime::plural(st.running.size(), "agent"));
         for (auto& [n, sup] : st.running) self->send(sup, kill_atom::value);
       },
   };
@@ -188,7 +190,8 @@ runtime::result<int> launch(const actors::manifest& m, const launch_options& opt
     http = std::move(server.value());
     spdlog::info("launch: Prometheus metrics at http://127.0.0.1:{}/metrics", http->port());
   }
-  spdlog::info("launch: bus {} with {} agent(s) from {}", dir.string(), m.agents.size(), m.file.string());
+  spdlog::info("launch: bus {} with {} from {}", dir.string(), runtime::plural(m.agents.size(), "agent"),
+               m.file.string());
 
   int code = 0;
   {

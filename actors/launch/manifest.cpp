@@ -1,5 +1,7 @@
 #include "actors/launch/manifest.hpp"
 
+#include "inbox/files/read_file.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,13 +9,13 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <initializer_list>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
 
 #include "backpressure/address.hpp"
+#include "runtime/config.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/endpoint.hpp"
 
@@ -127,12 +129,14 @@ void read_inbox_options(const checker& c, const toml::table& t, const std::strin
                         inbox::create_options& out) {
   c.only_known(t, prefix, {"capacity", "critical_reserve", "slot_size"});
   if (auto n = t.get("capacity"))
-    out.capacity = static_cast<std::uint32_t>(c.get_int(*n, prefix + ".capacity", 1, 1'000'000));
+    out.capacity = static_cast<std::uint32_t>(
+        c.get_int(*n, prefix + ".capacity", 1, runtime::limits::max_inbox_size));
   if (auto n = t.get("critical_reserve"))
-    out.critical_reserve =
-        static_cast<std::uint32_t>(c.get_int(*n, prefix + ".critical_reserve", 0, 100'000));
+    out.critical_reserve = static_cast<std::uint32_t>(c.get_int(
+        *n, prefix + ".critical_reserve", 0, runtime::limits::max_critical_reserve));
   if (auto n = t.get("slot_size"))
-    out.slot_size = static_cast<std::uint32_t>(c.get_int(*n, prefix + ".slot_size", 256, 1 << 20));
+    out.slot_size = static_cast<std::uint32_t>(c.get_int(
+        *n, prefix + ".slot_size", runtime::limits::min_slot_size, runtime::limits::max_slot_size));
 }
 
 void read_monitors(const checker& c, const toml::table& t, monitor_spec& out) {
@@ -380,15 +384,15 @@ runtime::result<manifest> parse_manifest(std::string_view text, const std::files
 }
 
 runtime::result<manifest> load_manifest(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    const int err = errno;
+  const auto read = inbox::read_file(file, 1u << 20);
+  if (read.error != 0) {
+    const int err = read.error;
     return runtime::error{err == ENOENT ? runtime::errc::not_found : runtime::errc::io_error,
-                        "cannot read manifest " + file.string() + ": " + std::strerror(err)};
+                          "cannot read manifest " + file.string() + ": " +
+                              (err == EFBIG ? std::string("larger than 1 MiB")
+                                            : std::string(std::strerror(err)))};
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_manifest(text.str(), file);
+  return parse_manifest(read.text, file);
 }
 
 }  // namespace sluice::actors

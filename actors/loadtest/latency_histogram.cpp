@@ -55,6 +55,18 @@ double latency_histogram::mean() const noexcept {
   return total_ == 0 ? 0.0 : static_cast<double>(sum_ / static_cast<long double>(total_));
 }
 
+double latency_histogram::stddev() const noexcept {
+  if (total_ == 0) return 0.0;
+  const long double m = sum_ / static_cast<long double>(total_);
+  long double squares = 0;
+  for (std::size_t i = 0; i < bucket_count; ++i) {
+    if (counts_[i] == 0) continue;
+    const long double middle = (static_cast<long double>(lowest_in(i)) + static_cast<long double>(highest_in(i))) / 2;
+    squares += (middle - m) * (middle - m) * static_cast<long double>(counts_[i]);
+  }
+  return static_cast<double>(std::sqrt(squares / static_cast<long double>(total_)));
+}
+
 std::uint64_t latency_histogram::percentile(double p) const noexcept {
   if (total_ == 0) return 0;
   const double clamped = std::clamp(p, 0.0, 100.0);

@@ -39,6 +39,8 @@ class latency_histogram {
   std::uint64_t min() const noexcept { return total_ == 0 ? 0 : min_; }
   std::uint64_t max() const noexcept { return max_; }
   double mean() const noexcept;
+  // Standard deviation over the buckets' middle values (as HdrHistogram computes it).
+  double stddev() const noexcept;
 
   // Nearest-rank percentile, p in [0, 100]: the highest value equivalent to the recorded
   // value at rank ceil(p/100 * count), clamped to [min, max]. 0 on an empty histogram.

@@ -9,20 +9,28 @@
 
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "actors/loadtest/figures.hpp"
+#include "actors/loadtest/machine.hpp"
 #include "actors/loadtest/message.hpp"
+#include "actors/loadtest/report.hpp"
+#include "actors/loadtest/result_json.hpp"
 #include "actors/loadtest/run.hpp"
 #include "actors/loadtest/sender.hpp"
+#include "actors/loadtest/thresholds.hpp"
+#include "inbox/layout.hpp"
 #include "runtime/cli/actor_verbs.hpp"
-#include "actors/loadtest/report.hpp"
 #include "runtime/cli/verb.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
@@ -58,6 +66,9 @@ struct loadtest_flags {
   bool json = false;
   std::string report_dir;
   bool keep = false;
+  std::uint32_t repeat = 1;
+  std::string baseline;
+  std::string fail_if;
 };
 
 // A flag value that is malformed or out of range: bad input, as everywhere.
@@ -128,15 +139,18 @@ std::string utc_now() {
   return buf;
 }
 
-std::string human_latency(std::uint64_t ns) {
-  if (ns >= 1000000) return fmt::format("{:.1f} ms", static_cast<double>(ns) / 1e6);
-  return fmt::format("{:.0f} µs", static_cast<double>(ns) / 1e3);
-}
-
 // One line per sample on a terminal (rewritten in place), one line a second otherwise.
 class progress_printer {
  public:
   progress_printer() : tty_(isatty(STDERR_FILENO) == 1) {}
+
+  // "run 2/3 " in front of every line when the test is repeated.
+  void start_run(std::uint32_t run, std::uint32_t of) {
+    prefix_ = of > 1 ? fmt::format("run {}/{} ", run, of) : std::string{};
+    next_plain_s_ = 0;
+    last_elapsed_s_ = 0;
+    last_received_ = 0;
+  }
 
   void operator()(const actors::loadtest_progress& p) {
     if (!tty_ && p.elapsed_s < next_plain_s_) return;
@@ -147,10 +161,11 @@ class progress_printer {
     last_elapsed_s_ = p.elapsed_s;
     last_received_ = p.received;
     const std::string line = fmt::format(
-        "loadtest {:6.1f}s  sent {:>10}  received {:>10}  {:>9.0f} msgs/s  worst-sink p99 {:>8}  backpressure waits {}  "
+        "loadtest {}{:6.1f}s  sent {:>10}  received {:>10}  {:>13}  worst-sink p99 {:>8}  backpressure waits {}  "
         "breaker trips {}  senders running {}",
-        p.elapsed_s, p.sent, p.received, msgs_per_s, human_latency(p.p99_ns), p.backpressure_waits,
-        p.breaker_trips, p.senders_running);
+        prefix_, p.elapsed_s, p.sent, p.received, actors::format_figure(actors::figure_unit::msgs_per_s, msgs_per_s),
+        actors::format_latency_ns(static_cast<double>(p.p99_ns)), p.backpressure_waits, p.breaker_trips,
+        p.senders_running);
     if (tty_) {
       std::fprintf(stderr, "\r\033[K%s", line.c_str());
       dirty_ = true;
@@ -166,24 +181,12 @@ class progress_printer {
 
  private:
   bool tty_;
+  std::string prefix_;
   bool dirty_ = false;
   double next_plain_s_ = 0;
   double last_elapsed_s_ = 0;
   std::uint64_t last_received_ = 0;
 };
-
-void print_summary(const nlohmann::json& j) {
-  std::printf("sent %s  received %s  lost %s  duplicated %s  reordered %s\n", j["sent"].dump().c_str(),
-              j["received"].dump().c_str(), j["lost"].dump().c_str(), j["duplicated"].dump().c_str(),
-              j["reordered"].dump().c_str());
-  std::printf("throughput %s msgs/s over %s s\n", j["throughput_msgs_per_s"].dump().c_str(),
-              j["duration_s"].dump().c_str());
-  const auto& l = j["latency_us"];
-  std::printf("latency (µs) p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", l["p50"].dump().c_str(),
-              l["p90"].dump().c_str(), l["p99"].dump().c_str(), l["p999"].dump().c_str(), l["max"].dump().c_str());
-  std::printf("backpressure waits %s  send failures %s  breaker trips %s\n", j["backpressure_waits"].dump().c_str(),
-              j["send_failures"].dump().c_str(), j["breaker_trips"].dump().c_str());
-}
 
 // The run as a command line, for the report header (rebuilt from the parsed flags).
 std::string command_line_of(const loadtest_flags& f) {
@@ -195,7 +198,54 @@ std::string command_line_of(const loadtest_flags& f) {
   s += " --payload " + f.payload;
   if (!f.priority_mix.empty()) s += " --priority-mix " + f.priority_mix;
   if (!f.consumer_delay.empty()) s += " --consumer-delay " + f.consumer_delay;
+  if (f.repeat > 1) s += fmt::format(" --repeat {}", f.repeat);
+  if (!f.baseline.empty()) s += " --baseline " + f.baseline;
+  if (!f.fail_if.empty()) s += " --fail-if '" + f.fail_if + "'";
   return s;
+}
+
+// The "config" object of result.json: everything that decides what was measured.
+nlohmann::json config_json(const loadtest_flags& f, const actors::loadtest_config& cfg) {
+  nlohmann::json mix = nlohmann::json::object();
+  if (cfg.mix.empty()) mix["normal"] = 1;
+  for (const auto& m : cfg.mix) mix[inbox::to_string(m.prio)] = mix.value(inbox::to_string(m.prio), 0U) + m.weight;
+  const std::uint32_t senders = cfg.messages != 0 ? static_cast<std::uint32_t>(std::min<std::uint64_t>(cfg.senders, cfg.messages))
+                                                  : cfg.senders;
+  return {
+      {"senders", cfg.senders},
+      {"sinks", cfg.sinks},
+      {"sender_mode", f.threads ? "threads" : "processes"},
+      {"messages", cfg.messages},
+      {"duration_s", std::chrono::duration<double>(cfg.duration).count()},
+      {"rate_per_sender", cfg.rate},
+      {"target_throughput_msgs_per_s", cfg.rate * senders},
+      {"payload_min_bytes", cfg.payload_min},
+      {"payload_max_bytes", cfg.payload_max},
+      {"priority_mix", mix},
+      {"consumer_delay_us", std::chrono::duration<double, std::micro>(cfg.consumer_delay).count()},
+      {"inbox_capacity", cfg.inbox_options.capacity},
+      {"inbox_critical_reserve", cfg.inbox_options.critical_reserve},
+      {"inbox_slot_bytes", cfg.inbox_options.slot_size},
+      {"repeat", f.repeat},
+      {"sample_interval_ms", cfg.sample_interval.count()},
+  };
+}
+
+// The baseline's document, read before the test runs so a wrong path fails at once.
+nlohmann::json read_baseline(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    throw cli_error{exit_code::no_input, "--baseline: " + path + " does not exist; give the result.json of an earlier run"};
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw cli_error{exit_code::io_error, "--baseline: cannot read " + path + ": " + std::strerror(errno)};
+  auto doc = nlohmann::json::parse(in, nullptr, false);
+  if (doc.is_discarded()) {
+    throw cli_error{exit_code::bad_input, "--baseline: " + path + " is not JSON; give the result.json of an earlier run"};
+  }
+  // The same checks the comparison makes, so a wrong file is refused before the test runs.
+  take(actors::compare_with_baseline(doc, doc));
+  return doc;
 }
 
 int run_loadtest_verb(const loadtest_flags& f, const global_options& globals) {
@@ -225,40 +275,92 @@ int run_loadtest_verb(const loadtest_flags& f, const global_options& globals) {
   take(runtime::ensure_bus_dir(cfg.bus_dir));
   runtime::config conf{cfg.bus_dir};
   cfg.inbox_options = take(conf.new_inbox_options());
+  // Checked here, before anything starts: a sink refusing the first message is too late.
+  const std::uint32_t slot_payload = cfg.inbox_options.slot_size - inbox::layout::slot_header_size;
+  if (cfg.payload_max > slot_payload) {
+    bad_value(fmt::format("--payload {}: a sink inbox's slot holds at most {} bytes (slot size {}); "
+                          "use a smaller --payload or raise SLUICE_SLOT_SIZE",
+                          f.payload, slot_payload, cfg.inbox_options.slot_size));
+  }
   if (!f.threads) {
     std::error_code ec;
     cfg.sender_exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
     if (ec) throw cli_error{exit_code::os_error, "cannot find the sluice executable to start senders (" + ec.message() + "); use --threads"};
   }
 
-  install_interrupt_handlers();
-  const std::string started_at = utc_now();
-  progress_printer printer;
-  auto result = actors::run_loadtest(cfg, [&](const actors::loadtest_progress& p) { printer(p); }, runtime::stop_flag());
-  printer.finish();
-  const auto r = take(std::move(result));
-  const auto j = loadtest_json(r);
+  if (f.repeat == 0) bad_value("--repeat wants a number of runs >= 1");
+  std::vector<actors::threshold> limits;
+  if (!f.fail_if.empty()) limits = take(actors::parse_thresholds(f.fail_if));
+  nlohmann::json baseline;
+  if (!f.baseline.empty()) baseline = read_baseline(f.baseline);
   if (!f.report_dir.empty()) {
-    const std::string setup = fmt::format(
-        "{} senders ({}) -> {} sinks, payload {} B, rate {}, consumer delay {}", f.senders,
-        f.threads ? "threads" : "processes", f.sinks, f.payload, f.rate > 0 ? fmt::format("{:g}/s per sender", f.rate) : "unlimited",
-        f.consumer_delay.empty() ? "none" : f.consumer_delay);
-    write_report(f.report_dir, r, {command_line_of(f), started_at, setup});
+    // Refuse a report directory that cannot be made before spending the run on it.
+    std::error_code ec;
+    std::filesystem::create_directories(f.report_dir, ec);
+    if (ec) throw cli_error{exit_code::os_error, "cannot create report directory " + f.report_dir + ": " + ec.message()};
   }
+
+  install_interrupt_handlers();
+  actors::run_context ctx;
+  ctx.sluice_version = SLUICE_VERSION;
+  ctx.started_at = utc_now();
+  ctx.command_line = command_line_of(f);
+  ctx.machine = actors::this_machine();
+  ctx.config = config_json(f, cfg);
+  progress_printer printer;
+  actors::loadtest_result result;
+  for (std::uint32_t i = 0; i < f.repeat; ++i) {
+    printer.start_run(i + 1, f.repeat);
+    auto run = actors::run_loadtest(cfg, [&](const actors::loadtest_progress& p) { printer(p); }, runtime::stop_flag());
+    printer.finish();
+    result.runs.push_back(take(std::move(run)));
+    if (runtime::stop_requested()) break;  // an interrupted run is exact, but the rest are not run
+  }
+
+  auto doc = actors::result_document(result, ctx);
+  std::vector<actors::figure_change> changes;
+  if (!f.baseline.empty()) {
+    changes = take(actors::compare_with_baseline(baseline, doc));
+    doc["baseline"] = actors::baseline_json(f.baseline, baseline, changes);
+  }
+  const auto outcomes = actors::check_thresholds(limits, result);
+  if (!limits.empty()) doc["thresholds"] = actors::thresholds_json(outcomes);
+  if (!f.report_dir.empty()) actors::write_report(f.report_dir, result, doc);
   if (f.json) {
-    std::printf("%s\n", j.dump().c_str());
+    std::printf("%s\n", doc.dump().c_str());
   } else {
-    print_summary(j);
+    std::fputs(actors::summary_text(result).c_str(), stdout);
+    if (!f.baseline.empty()) {
+      std::printf("compared with %s (started %s):\n%s", f.baseline.c_str(),
+                  doc["baseline"]["started_at"].get<std::string>().c_str(), actors::baseline_table(changes).c_str());
+    }
   }
   std::fflush(stdout);
-  const auto& t = r.totals;
-  if (t.lost != 0 || t.reordered != 0 || t.duplicated != 0) {
-    std::fprintf(stderr, "sluice: loadtest FAILED: %llu lost, %llu reordered, %llu duplicated\n",
-                 static_cast<unsigned long long>(t.lost), static_cast<unsigned long long>(t.reordered),
-                 static_cast<unsigned long long>(t.duplicated));
-    return exit_code::failure;
+
+  int code = exit_code::ok;
+  std::uint64_t lost = 0;
+  std::uint64_t reordered = 0;
+  std::uint64_t duplicated = 0;
+  for (const auto& run : result.runs) {
+    lost += run.totals.lost;
+    reordered += run.totals.reordered;
+    duplicated += run.totals.duplicated;
   }
-  return exit_code::ok;
+  if (lost != 0 || reordered != 0 || duplicated != 0) {
+    std::fprintf(stderr, "sluice: loadtest FAILED: %llu lost, %llu reordered, %llu duplicated\n",
+                 static_cast<unsigned long long>(lost), static_cast<unsigned long long>(reordered),
+                 static_cast<unsigned long long>(duplicated));
+    code = exit_code::failure;
+  }
+  std::string crossed;
+  for (const auto& o : outcomes) {
+    if (o.crossed) crossed += (crossed.empty() ? "" : "; ") + actors::describe_crossing(o.limit, o.measured);
+  }
+  if (!crossed.empty()) {
+    std::fprintf(stderr, "sluice: loadtest FAILED --fail-if: %s\n", crossed.c_str());
+    code = exit_code::failure;
+  }
+  return code;
 }
 
 
@@ -296,8 +398,13 @@ void add_loadtest_verbs(CLI::App& app, cli_state& state) {
   lt->add_option("--priority-mix", flags->priority_mix, "lane weights, e.g. critical:1,normal:99 (default all normal)");
   lt->add_option("--consumer-delay", flags->consumer_delay, "time each sink spends per message, e.g. 200us (forces backpressure)");
   lt->add_flag("--json", flags->json, "print the result as one JSON object");
-  lt->add_option("--report", flags->report_dir, "write index.html (SVG charts) and result.json into this directory");
+  lt->add_option("--report", flags->report_dir,
+                 "write index.html (SVG charts), result.json, latency.hgrm and service-time.hgrm into this directory");
   lt->add_flag("--keep", flags->keep, "keep the sink inboxes afterwards");
+  lt->add_option("--repeat", flags->repeat, "run the test N times; every figure is then reported as mean and spread (default 1)");
+  lt->add_option("--baseline", flags->baseline, "an earlier result.json: print the change of every figure against it");
+  lt->add_option("--fail-if", flags->fail_if,
+                 "exit 1 when a threshold is crossed, e.g. 'p99>5ms,lost>0,throughput<100k' (the mean with --repeat)");
   lt->callback([flags, &state] { state.action = [flags, &state] { return run_loadtest_verb(*flags, state.globals); }; });
 
   auto config = std::make_shared<std::string>();

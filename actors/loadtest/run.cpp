@@ -22,8 +22,10 @@ struct sink_progress {
 
 // What a sink actor owns; shared with the spawn call because inbox and consumer are move-only.
 struct sink_resources {
+  explicit sink_resources(inbox::inbox i) : in(std::move(i)) {}
   inbox::inbox in;
-  std::optional<loadtest_sink> sink;  // set once the consumer is attached
+  std::atomic<std::int64_t> start_ns{0};  // when the senders were released
+  std::optional<loadtest_sink> sink;      // set once the consumer is attached
 };
 
 }  // namespace
@@ -103,8 +105,7 @@ runtime::result<std::shared_ptr<sink_resources>> make_sink(const loadtest_config
   std::filesystem::remove(cfg.bus_dir / (name + ".inbox"), ec);
   auto in = inbox::inbox::open_or_create(cfg.bus_dir, name, cfg.inbox_options);
   if (!in) return in.err();
-  auto res = std::shared_ptr<sink_resources>(new sink_resources{std::move(in).value(), std::nullopt});
-  return res;
+  return std::make_shared<sink_resources>(std::move(in).value());
 }
 
 std::uint64_t breaker_trips(inbox::inbox& in) { return backpressure::inspect(in.breaker()).trips; }
@@ -115,8 +116,8 @@ std::uint64_t share_of(std::uint64_t total, std::uint32_t n, std::uint32_t i) no
   return total / n + (i < total % n ? 1 : 0);
 }
 
-runtime::result<loadtest_result> run_loadtest(const loadtest_config& cfg, const progress_fn& on_progress,
-                                              const std::atomic<int>& interrupted) {
+runtime::result<loadtest_run> run_loadtest(const loadtest_config& cfg, const progress_fn& on_progress,
+                                           const std::atomic<int>& interrupted) {
   const auto names = sink_names(cfg);
   // The coordinator's own handles, for snapshots (utilization, live counters, breakers).
   std::vector<inbox::inbox> watch;
@@ -171,7 +172,7 @@ runtime::result<loadtest_result> run_loadtest(const loadtest_config& cfg, const 
       return consumer.err();
     }
     // Filled in here, where the inbox already sits at its final address in the resources.
-    res->sink.emplace(res->in, std::move(consumer).value(), cfg.consumer_delay);
+    res->sink.emplace(res->in, std::move(consumer).value(), cfg.consumer_delay, res->start_ns);
     sink_actors.push_back(sys.spawn<caf::detached>(sink_actor, res));
   }
 
@@ -188,67 +189,88 @@ runtime::result<loadtest_result> run_loadtest(const loadtest_config& cfg, const 
     fleet = std::move(spawned).value();
   }
 
-  loadtest_result result;
-  for (const auto& name : names) result.sinks.push_back({name, {}, {}});
+  loadtest_run result;
+  for (const auto& name : names) result.sinks.push_back({name, {}, timeline<level_cell>{}});
   caf::scoped_actor self{sys};
   const std::int64_t start_ns = monotonic_ns();
+  // release: the sinks read it (acquire) when the first messages arrive.
+  for (auto& res : sinks) res->start_ns.store(start_ns, std::memory_order_release);
   fleet->start();
 
+  // Every sample_interval: each inbox's fill and the senders' backpressure waits, straight from
+  // the inboxes (cheap, no message to the sinks). Every progress_interval: the progress line,
+  // for which the sinks are asked what they received.
+  std::uint64_t last_waits = 0;
+  std::int64_t next_progress_ns = start_ns + std::chrono::nanoseconds(cfg.progress_interval).count();
   std::vector<std::uint64_t> last_received(sinks.size(), 0);
-  std::int64_t last_ns = start_ns;
+  std::int64_t last_progress_ns = start_ns;
   loadtest_progress progress;
-  auto sample = [&] {
-    const std::int64_t now = monotonic_ns();
-    const double dt = static_cast<double>(now - last_ns) / 1e9;
-    const double t = static_cast<double>(now - start_ns) / 1e9;
-    progress = loadtest_progress{};
-    progress.elapsed_s = t;
+  auto sample = [&](std::int64_t now) {
+    std::uint64_t waits = 0;
+    progress.sent = 0;
+    progress.backpressure_waits = 0;
+    for (std::size_t i = 0; i < sinks.size(); ++i) {
+      const auto snap = watch[i].snapshot();
+      const std::uint64_t critical = snap.size_by_lane[inbox::critical_lane];
+      const std::uint64_t regular = snap.size - std::min(snap.size, critical);
+      result.sinks[i].utilization.at(now - start_ns).add(
+          snap.capacity == 0 ? 0.0 : std::min(1.0, static_cast<double>(regular) / static_cast<double>(snap.capacity)));
+      waits += snap.backpressure_waits;
+      progress.sent += snap.enqueued;
+    }
+    result.backpressure_waits.at(now - start_ns).add(static_cast<double>(waits - std::min(waits, last_waits)));
+    last_waits = waits;
+    progress.backpressure_waits = waits;
+  };
+  auto report_progress = [&](std::int64_t now, std::uint32_t running) {
+    const double dt = static_cast<double>(now - last_progress_ns) / 1e9;
+    progress.elapsed_s = static_cast<double>(now - start_ns) / 1e9;
+    progress.received = 0;
+    progress.msgs_per_s = 0;
+    progress.p99_ns = 0;
+    progress.breaker_trips = 0;
     for (std::size_t i = 0; i < sinks.size(); ++i) {
       self->request(sink_actors[i], std::chrono::seconds(30), progress_atom::value)
           .receive(
               [&](const sink_progress& p) {
-                const double rate = dt > 0 ? static_cast<double>(p.received - last_received[i]) / dt : 0;
-                result.sinks[i].throughput_msgs_per_s.push_back({t, rate});
                 progress.received += p.received;
-                progress.msgs_per_s += rate;
+                progress.msgs_per_s += dt > 0 ? static_cast<double>(p.received - last_received[i]) / dt : 0;
                 progress.p99_ns = std::max(progress.p99_ns, p.p99_ns);
                 last_received[i] = p.received;
               },
               [&](caf::error&) {});
-      const auto snap = watch[i].snapshot();
-      result.sinks[i].utilization.push_back(
-          {t, snap.capacity == 0 ? 0.0 : static_cast<double>(snap.size) / static_cast<double>(snap.capacity)});
-      progress.sent += snap.enqueued;
-      progress.backpressure_waits += snap.backpressure_waits;
       progress.breaker_trips += breaker_trips(watch[i]);
     }
-    last_ns = now;
+    progress.senders_running = running;
+    last_progress_ns = now;
+    if (on_progress) on_progress(progress);
   };
 
   bool stopping = false;
+  bool senders_done = false;
   for (;;) {
-    // Sampling period, not synchronisation: the loop ends on a condition checked below.
+    // Sampling period, not synchronisation: the loop ends on conditions checked below.
     std::this_thread::sleep_for(cfg.sample_interval);
     // Relaxed: a flag set by a signal handler and polled once per sample.
     if (!stopping && interrupted.load(std::memory_order_relaxed)) {
       fleet->stop();
       stopping = true;
     }
-    const std::uint32_t running = fleet->running();
-    sample();
-    progress.senders_running = running;
-    if (on_progress) on_progress(progress);
-    if (running == 0) break;
-  }
-  // Every sender is gone, so what is in the inboxes now is all there will be: drain it.
-  for (;;) {
+    const std::int64_t now = monotonic_ns();
+    sample(now);
+    if (!senders_done && now >= next_progress_ns) {
+      const std::uint32_t running = fleet->running();
+      senders_done = running == 0;
+      report_progress(now, running);
+      next_progress_ns = now + std::chrono::nanoseconds(cfg.progress_interval).count();
+    }
+    if (!senders_done) continue;
+    // Every sender is gone, so what is in the inboxes now is all there will be: drain it.
     std::uint64_t pending = 0;
     for (auto& w : watch) pending += w.size();
     if (pending == 0) break;
-    std::this_thread::sleep_for(cfg.sample_interval);
-    sample();
-    if (on_progress) on_progress(progress);
   }
+  report_progress(monotonic_ns(), 0);
 
   auto reports = fleet->reports();
   std::vector<std::shared_ptr<sink_outcome>> outcomes(sinks.size());
@@ -268,6 +290,8 @@ runtime::result<loadtest_result> run_loadtest(const loadtest_config& cfg, const 
     totals.sent += r.sent;
     totals.backpressure_waits += r.backpressure_waits;
     totals.send_failures += r.send_failures;
+    result.senders.push_back({r.id, r.sent, r.backpressure_waits, r.send_failures, r.send_call_p50_ns,
+                              r.send_call_p99_ns, r.send_call_max_ns, r.max_behind_schedule_ns, r.active_s});
   }
   for (std::size_t i = 0; i < sinks.size(); ++i) {
     auto& o = outcomes[i];
@@ -287,7 +311,23 @@ runtime::result<loadtest_result> run_loadtest(const loadtest_config& cfg, const 
     totals.reordered += summary.reordered;
     totals.breaker_trips += breaker_trips(watch[i]);
     result.latency_ns.merge(o->latency_ns);
+    result.service_ns.merge(o->service_ns);
+    for (std::size_t lane = 0; lane < inbox::lane_count; ++lane) result.latency_by_lane[lane].merge(o->latency_by_lane[lane]);
+    result.latency_over_time.merge(o->over_time.finish());
     last_receive_ns = std::max(last_receive_ns, o->last_receive_ns);
+  }
+  // Every series on the widest interval any of them needed, so they line up in the report.
+  std::int64_t width = result.latency_over_time.width_ns();
+  width = std::max(width, result.backpressure_waits.width_ns());
+  for (const auto& s : result.sinks) width = std::max(width, s.utilization.width_ns());
+  result.latency_over_time.coarsen_to(width);
+  result.backpressure_waits.coarsen_to(width);
+  for (std::size_t i = 0; i < sinks.size(); ++i) {
+    auto& series = result.sinks[i];
+    series.utilization.coarsen_to(width);
+    timeline<interval_latency> own = outcomes[i]->over_time.finish();
+    own.coarsen_to(width);
+    for (const auto& cell : own.cells()) series.received.push_back(cell.count());
   }
   totals.duration_s = static_cast<double>(last_receive_ns - start_ns) / 1e9;
   totals.throughput_msgs_per_s = totals.duration_s > 0 ? static_cast<double>(totals.received) / totals.duration_s : 0;

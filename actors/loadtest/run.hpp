@@ -1,7 +1,7 @@
 #pragma once
 // One `sluice loadtest` run: create the sink inboxes, start a detached CAF actor per sink,
 // start the senders (processes or threads) together, sample progress, then collect every
-// sender's final count and every sink's checker into one loadtest_result.
+// sender's final count and every sink's checker into one loadtest_run.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -32,7 +32,11 @@ struct loadtest_config {
   std::vector<priority_share> mix;
   std::chrono::nanoseconds consumer_delay{0};  // per message, in every sink
   inbox::create_options inbox_options{};
-  std::chrono::milliseconds sample_interval{100};
+  // How often the inboxes' fill and counters are read: often enough that a run of a few
+  // hundred milliseconds still shows how full its inboxes got.
+  std::chrono::milliseconds sample_interval{5};
+  // How often the live progress line is updated (and the senders' exits are checked).
+  std::chrono::milliseconds progress_interval{100};
   std::string sink_prefix = "loadtest-sink-";
   bool keep = false;  // keep the sink inboxes afterwards
 };
@@ -51,10 +55,10 @@ struct loadtest_progress {
 
 using progress_fn = std::function<void(const loadtest_progress&)>;
 
-// Blocks until the run is over. `interrupted` (set from a signal handler) stops the senders
+// Blocks until the run is over (one repetition). `interrupted` (set from a signal handler) stops the senders
 // early; the sinks still drain what was sent, so the result stays exact. Fails when a sink
 // cannot be created or attached, or a sender cannot start or dies without a report.
-runtime::result<loadtest_result> run_loadtest(const loadtest_config& cfg, const progress_fn& on_progress,
+runtime::result<loadtest_run> run_loadtest(const loadtest_config& cfg, const progress_fn& on_progress,
                                               const std::atomic<int>& interrupted);
 
 // Splits total into n shares that differ by at most one.

@@ -1,11 +1,16 @@
 #include "actors/loadtest/sender.hpp"
 
+#include <time.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <random>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "actors/loadtest/latency_histogram.hpp"
 #include "actors/loadtest/message.hpp"
 #include "backpressure/send.hpp"
 
@@ -37,7 +42,19 @@ class lane_picker {
   std::vector<std::pair<std::uint64_t, inbox::priority>> cumulative_;
 };
 
+void sleep_until_monotonic(std::int64_t when_ns) noexcept {
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(when_ns / 1000000000);
+  ts.tv_nsec = static_cast<long>(when_ns % 1000000000);
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+  }
+}
+
 }  // namespace
+
+std::int64_t scheduled_send_ns(std::int64_t start_ns, std::uint64_t k, double rate) noexcept {
+  return start_ns + static_cast<std::int64_t>(std::llround(static_cast<double>(k) * 1e9 / rate));
+}
 
 runtime::result<sender_report> run_sender(const sender_config& cfg, const std::atomic<int>& stop) {
   std::vector<inbox::inbox> sinks;
@@ -59,29 +76,44 @@ runtime::result<sender_report> run_sender(const sender_config& cfg, const std::a
 
   sender_report report;
   report.id = cfg.id;
-  const auto start = std::chrono::steady_clock::now();
-  const auto deadline = start + cfg.duration;
+  latency_histogram send_call_ns;
+  const std::int64_t start_ns = monotonic_ns();
+  const std::int64_t deadline_ns = start_ns + cfg.duration.count();
+  std::int64_t last_done_ns = start_ns;
+  auto finish = [&] {
+    report.send_call_p50_ns = send_call_ns.percentile(50);
+    report.send_call_p99_ns = send_call_ns.percentile(99);
+    report.send_call_max_ns = send_call_ns.max();
+    report.active_s = static_cast<double>(last_done_ns - start_ns) / 1e9;
+  };
   for (std::uint64_t k = 0;; ++k) {
     if (cfg.messages != 0 && k >= cfg.messages) break;
-    if (cfg.duration.count() != 0 && std::chrono::steady_clock::now() >= deadline) break;
+    if (cfg.duration.count() != 0 && monotonic_ns() >= deadline_ns) break;
     // Relaxed: a flag polled between messages; nothing is published through it.
     if (stop.load(std::memory_order_relaxed)) break;
+    std::int64_t intended_ns = 0;
     if (cfg.rate > 0) {
-      std::this_thread::sleep_until(start + std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                std::chrono::duration<double>(static_cast<double>(k) / cfg.rate)));
+      intended_ns = scheduled_send_ns(start_ns, k, cfg.rate);
+      sleep_until_monotonic(intended_ns);
     }
     const std::size_t sink = k % sinks.size();
     const auto prio = picker.pick(rng);
     const auto lane = static_cast<std::uint8_t>(prio);
     auto& seq = next_seq[sink * lanes + lane];
     const std::uint32_t size = size_dist(rng);
+    loadtest_header h;
+    h.sender = cfg.id;
+    h.lane = lane;
+    h.sequence = seq;
+    h.send_ns = monotonic_ns();
+    // Without a rate nothing was due earlier than now: latency and service time coincide.
+    h.intended_ns = cfg.rate > 0 ? intended_ns : h.send_ns;
+    if (h.send_ns > h.intended_ns) {
+      report.max_behind_schedule_ns =
+          std::max(report.max_behind_schedule_ns, static_cast<std::uint64_t>(h.send_ns - h.intended_ns));
+    }
+    encode(h, payload.data());
     for (;;) {
-      loadtest_header h;
-      h.sender = cfg.id;
-      h.lane = lane;
-      h.sequence = seq;
-      h.send_ns = monotonic_ns();
-      encode(h, payload.data());
       const auto out = backpressure::send_with_backpressure(
           sinks[sink], {from, "loadtest", std::string_view{payload.data(), size}, prio}, policy);
       report.backpressure_waits += out.waits;
@@ -93,13 +125,19 @@ runtime::result<sender_report> run_sender(const sender_config& cfg, const std::a
                                   "); use a smaller --payload"};
       }
       ++report.send_failures;
-      if (stop.load(std::memory_order_relaxed)) return report;
+      if (stop.load(std::memory_order_relaxed)) {
+        finish();
+        return report;
+      }
       // Circuit open: wait out the cooldown the breaker asked for, then retry.
       if (out.retry_after.count() > 0) std::this_thread::sleep_for(out.retry_after);
     }
+    last_done_ns = monotonic_ns();
+    send_call_ns.record(static_cast<std::uint64_t>(last_done_ns - h.send_ns));
     ++seq;
     ++report.sent;
   }
+  finish();
   for (std::size_t i = 0; i < next_seq.size(); ++i) {
     if (next_seq[i] == 0) continue;
     report.streams.push_back({static_cast<std::uint32_t>(i / lanes), static_cast<std::uint8_t>(i % lanes), next_seq[i]});
@@ -134,8 +172,14 @@ void from_json(const nlohmann::json& j, sender_config& c) {
 void to_json(nlohmann::json& j, const sender_report& r) {
   nlohmann::json streams = nlohmann::json::array();
   for (const auto& s : r.streams) streams.push_back({s.sink, s.lane, s.sent});
-  j = {{"id", r.id}, {"streams", streams}, {"sent", r.sent}, {"backpressure_waits", r.backpressure_waits},
-       {"send_failures", r.send_failures}};
+  j = {{"id", r.id},
+       {"streams", streams},
+       {"sent", r.sent},
+       {"backpressure_waits", r.backpressure_waits},
+       {"send_failures", r.send_failures},
+       {"send_call_ns", {r.send_call_p50_ns, r.send_call_p99_ns, r.send_call_max_ns}},
+       {"max_behind_schedule_ns", r.max_behind_schedule_ns},
+       {"active_s", r.active_s}};
 }
 
 void from_json(const nlohmann::json& j, sender_report& r) {
@@ -147,6 +191,12 @@ void from_json(const nlohmann::json& j, sender_report& r) {
   j.at("sent").get_to(r.sent);
   j.at("backpressure_waits").get_to(r.backpressure_waits);
   j.at("send_failures").get_to(r.send_failures);
+  const auto& call = j.at("send_call_ns");
+  r.send_call_p50_ns = call.at(0).get<std::uint64_t>();
+  r.send_call_p99_ns = call.at(1).get<std::uint64_t>();
+  r.send_call_max_ns = call.at(2).get<std::uint64_t>();
+  j.at("max_behind_schedule_ns").get_to(r.max_behind_schedule_ns);
+  j.at("active_s").get_to(r.active_s);
 }
 
 }  // namespace sluice::actors

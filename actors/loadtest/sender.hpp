@@ -45,12 +45,23 @@ struct sender_report {
   std::uint64_t sent = 0;
   std::uint64_t backpressure_waits = 0;
   std::uint64_t send_failures = 0;  // sends that gave up (timed out, circuit open); retried
+  // Time inside the send call per message (backpressure waits and retries included).
+  std::uint64_t send_call_p50_ns = 0;
+  std::uint64_t send_call_p99_ns = 0;
+  std::uint64_t send_call_max_ns = 0;
+  // With a rate: how far the start of a send fell behind its schedule at worst (0 without).
+  std::uint64_t max_behind_schedule_ns = 0;
+  double active_s = 0;  // from the start line to the end of its last send
 };
 
 // Sends until the quota or the duration is reached, or until `stop` is set. A send that
 // fails is counted and retried with the same sequence number, so a gap at the sink always
 // means a lost message, never a give-up. Fails (with a reason) when a sink cannot be opened
 // or refuses a message outright (too large, closed).
+// When message k of a sender started at start_ns is due at `rate` messages per second: the
+// schedule is fixed at the start, so a sender that falls behind does not move it.
+std::int64_t scheduled_send_ns(std::int64_t start_ns, std::uint64_t k, double rate) noexcept;
+
 runtime::result<sender_report> run_sender(const sender_config& cfg, const std::atomic<int>& stop);
 
 void to_json(nlohmann::json& j, const sender_config& c);

@@ -15,10 +15,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "inbox/files/read_file.hpp"
 #include "inbox/impl.hpp"
 #include "inbox/layout.hpp"
 #include "inbox/pid_clock.hpp"
@@ -35,7 +35,7 @@ const char* lane_name(std::size_t lane) {
 
 // The pid holding an flock on (dev, ino), from /proc/locks; 0 when nobody does.
 std::int32_t flock_holder(dev_t dev, ino_t ino) {
-  std::ifstream locks("/proc/locks");
+  std::istringstream locks(read_file("/proc/locks", 16u << 20).text);
   std::string line;
   std::ostringstream want;
   want << std::hex;

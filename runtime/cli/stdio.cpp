@@ -9,7 +9,7 @@
 
 namespace sluice::cli {
 
-std::string read_payload(std::string_view arg, std::size_t limit) {
+std::string read_payload(std::string_view arg, std::size_t limit, bool exact) {
   if (arg != "-") {
     if (arg.size() > limit) {
       throw cli_error{
@@ -41,7 +41,7 @@ std::string read_payload(std::string_view arg, std::size_t limit) {
               "SLUICE_SLOT_SIZE for a new bus"};
     }
   }
-  if (!data.empty() && data.back() == '\n') data.pop_back();
+  if (!exact && !data.empty() && data.back() == '\n') data.pop_back();
   if (data.size() > limit) {
     throw cli_error{exit_code::bad_input,
                     "payload on stdin is " + std::to_string(data.size()) +

@@ -37,6 +37,7 @@ struct cli_state {
   global_options globals;
   std::function<int()> action;
   char** argv = nullptr;  // main's argv, which a forwarded verb hands to sluice-actors unchanged
+  bool long_running = false;  // sluice-actors: every verb runs until stopped; logs get times
 };
 
 // Thrown by verbs for a one-line error on stderr and the given exit code.

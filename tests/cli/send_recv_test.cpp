@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -23,8 +24,8 @@ TEST_CASE("a sent message is received with every field of the documented JSON sh
   REQUIRE(batch.is_array());
   REQUIRE(batch.size() == 1);
   const auto& m = batch[0];
-  CHECK(m.size() == 9);
-  CHECK(m.at("version") == 1);
+  CHECK(m.size() == 10);
+  CHECK(m.at("version") == 2);
   CHECK(m.at("msg_id").is_string());
   CHECK(m.at("from") == "alice");
   CHECK(m.at("to") == "bob");
@@ -33,6 +34,7 @@ TEST_CASE("a sent message is received with every field of the documented JSON sh
   CHECK(m.at("sequence").is_number_integer());
   CHECK(m.at("type") == "task");
   CHECK(m.at("priority") == "normal");
+  CHECK(m.at("encoding") == "json");
   CHECK(m.at("payload") == json{{"action", "process"}, {"data", "test"}});
 }
 
@@ -83,13 +85,26 @@ TEST_CASE("a payload that is not JSON is delivered as a JSON string, byte for by
   CHECK(batch[1].at("payload") == "{broken json");
 }
 
-TEST_CASE("a JSON payload is embedded as a value with big integers and key order kept") {
+TEST_CASE("a JSON payload is embedded exactly as sent: spacing, big integers and key order kept") {
   bus_fixture bus;
-  ok_out(bus, {"send", "a", "b", "t", "{\n  \"z\": 1,\n  \"a\": [true, null, \"s p\"]\n}"});
+  ok_out(bus, {"send", "a", "b", "t", R"({ "z" : 1, "a": [true, null, "s p"] })"});
   ok_out(bus, {"send", "a", "b", "t", "123456789012345678901234567890"});
   const auto out = ok_out(bus, {"recv", "b", "--jsonl"});
-  CHECK(out.find(R"("payload":{"z":1,"a":[true,null,"s p"]})") != std::string::npos);
-  CHECK(out.find(R"("payload":123456789012345678901234567890})") != std::string::npos);
+  CHECK(out.find(R"("encoding":"json","payload":{ "z" : 1, "a": [true, null, "s p"] }})") !=
+        std::string::npos);
+  CHECK(out.find(R"("encoding":"json","payload":123456789012345678901234567890})") !=
+        std::string::npos);
+}
+
+TEST_CASE("JSON with line breaks comes back as text, byte for byte, so a JSON line stays one line") {
+  bus_fixture bus;
+  const std::string pretty = "{\n  \"z\": 1,\n  \"a\": [true, null]\n}";
+  ok_out(bus, {"send", "a", "b", "t", pretty});
+  const auto out = ok_out(bus, {"recv", "b", "--jsonl"});
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+  const auto m = parse_json(out);
+  CHECK(m.at("encoding") == "text");
+  CHECK(m.at("payload") == pretty);
 }
 
 TEST_CASE("send with - reads the payload from stdin without its trailing newline") {

@@ -1,4 +1,5 @@
 // The single consumer: exclusive lock, commit, redelivery of an uncommitted batch.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,6 +52,7 @@ TEST_CASE("the consumer lock is free again once the consumer is gone") {
     REQUIRE(first);
   }
   CHECK(in.snapshot().consumer_pid == 0);
+  CHECK(in.snapshot().recorded_consumer_pid == 0);  // a consumer that let go leaves no pid
   auto other = inbox::open(bus.dir(), "a");
   REQUIRE(other);
   CHECK(other->attach_consumer());
@@ -66,6 +68,21 @@ TEST_CASE("a consumer process that exits without detaching does not block the ne
   REQUIRE(sluice::test::reap(child) == 0);
   CHECK(in.snapshot().consumer_pid == 0);
   CHECK(in.attach_consumer());
+}
+
+TEST_CASE("a consumer killed while attached is no longer the consumer but its pid stays recorded") {
+  sluice::test::temp_bus bus;
+  auto in = make(bus);
+  const pid_t child = sluice::test::spawn([&] {
+    auto c = in.attach_consumer();
+    if (c) ::raise(SIGKILL);  // dies holding the consumer: nothing lets go
+    return 1;
+  });
+  REQUIRE(sluice::test::reap(child) == 128 + SIGKILL);
+  const auto s = in.snapshot();
+  CHECK(s.consumer_pid == 0);
+  // The header still names the dead consumer: what tells a crashed consumer from none.
+  CHECK(s.recorded_consumer_pid == child);
 }
 
 TEST_CASE("pop_batch without commit delivers the same batch again") {

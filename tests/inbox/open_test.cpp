@@ -13,6 +13,7 @@
 #include "inbox/layout.hpp"
 #include "messages.hpp"
 #include "support/temp_dir.hpp"
+#include "support/children.hpp"
 
 using namespace sluice::inbox;
 namespace fs = std::filesystem;
@@ -202,20 +203,15 @@ TEST_CASE("an inbox of another user is refused with permission_denied") {
   const fs::path p = make_inbox(bus);
   // Open it as a different user: as root, drop to nobody in a child; otherwise remove our
   // own access to the file.
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
+  const pid_t child = sluice::test::spawn([&] {
     if (::geteuid() == 0) {
       ::chmod(bus.root().c_str(), 0755);
-      if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) return 3;
     } else {
       ::chmod(p.c_str(), 0);
     }
     auto r = inbox::open(bus.dir(), "a");
-    ::_exit(!r && r.err().code == errc::permission_denied ? 0 : 1);
-  }
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
+    return !r && r.err().code == errc::permission_denied ? 0 : 1;
+  });
+  CHECK(sluice::test::reap(child) == 0);
 }

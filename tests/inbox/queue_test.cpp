@@ -1,6 +1,8 @@
 // Push and pop within one process: bounds, FIFO, wrap-around, sizes, ids, batches, policies.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -217,6 +219,29 @@ TEST_CASE("peek copies pending messages in delivery order without consuming them
   CHECK(seen[2].payload == "n2");
   CHECK(in.peek(1).size() == 1);
   CHECK(in.size() == 3);
+}
+
+TEST_CASE("oldest_sent_ns is the send time of the oldest pending message over every lane") {
+  sluice::test::temp_bus bus;
+  auto in = make(bus, 8);
+  CHECK_FALSE(in.oldest_sent_ns());
+  // Sent first but delivered last of the four: the weighted round-robin takes critical and
+  // high before it, so the oldest is not the one at the front of the delivery order.
+  REQUIRE(in.try_push(msg("low", priority::low)) == push_result::ok);
+  REQUIRE(in.try_push(msg("normal")) == push_result::ok);
+  REQUIRE(in.try_push(msg("high", priority::high)) == push_result::ok);
+  REQUIRE(in.try_push(msg("critical", priority::critical)) == push_result::ok);
+  auto c = attach(in);
+  for (;;) {
+    const auto pending = in.peek(10);
+    std::optional<std::uint64_t> want;
+    for (const auto& m : pending) want = std::min(want.value_or(m.sent_ns), m.sent_ns);
+    INFO(pending.size() << " pending");
+    CHECK(in.oldest_sent_ns() == want);
+    if (pending.empty()) break;
+    REQUIRE(c.pop_batch(1).size() == 1);
+    c.commit();
+  }
 }
 
 TEST_CASE("clear drops every pending message and counts them as dequeued") {

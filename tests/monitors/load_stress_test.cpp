@@ -10,6 +10,7 @@
 #include "monitors/monitor_actors.hpp"
 #include "monitor_test_support.hpp"
 #include "runtime/bus_control.hpp"
+#include "support/children.hpp"
 
 using namespace sluice;
 using namespace std::chrono_literals;
@@ -41,24 +42,19 @@ struct cpu_burners {
 std::uint32_t wait_seen_by_new_process(const std::filesystem::path& dir) {
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
+  const pid_t pid = sluice::test::spawn([&] {
     ::close(fds[0]);
     auto p = runtime::read_policy(dir, {10, 100});
     const std::uint32_t wait = p ? p->backpressure_wait_ms : 0;
     const auto n = ::write(fds[1], &wait, sizeof wait);
-    ::_exit(n == sizeof wait ? 0 : 1);
-  }
+    return n == sizeof wait ? 0 : 1;
+  });
   ::close(fds[1]);
   std::uint32_t wait = 0;
   const auto n = ::read(fds[0], &wait, sizeof wait);
   ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  REQUIRE(sluice::test::reap(pid) == 0);
   REQUIRE(n == static_cast<ssize_t>(sizeof wait));
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
   return wait;
 }
 

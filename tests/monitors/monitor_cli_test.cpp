@@ -13,6 +13,7 @@
 
 #include "monitor_test_support.hpp"
 #include "support/process.hpp"
+#include "inbox/inbox.hpp"
 #include "runtime/bus_control.hpp"
 
 extern char** environ;
@@ -119,4 +120,30 @@ TEST_CASE("a monitor interval below 0.1 s is refused before anything starts") {
   REQUIRE(code);
   CHECK(*code != 0);
   CHECK_FALSE(std::filesystem::exists(bus.path() / "metrics.prom"));
+}
+
+TEST_CASE("monitor-overflow --for 2 writes a pending line before the alert fires") {
+  test::temp_dir bus;
+  inbox::create_options opts;
+  opts.capacity = 20;
+  auto box = inbox::inbox::open_or_create(bus.path(), "w1", opts);
+  REQUIRE(box);
+  for (int i = 0; i < 17; ++i) REQUIRE(box->try_push({"t", "task", "x"}) == inbox::push_result::ok);
+  auto c = start({"--dir", bus.path().string(), "monitor-overflow", "0.1", "--for", "2"});
+  const auto alerts = bus.path() / "alerts.jsonl";
+  const bool fired = eventually([&] {
+    for (const auto& l : test::read_jsonl(alerts))
+      if (l["state"] == "firing") return true;
+    return false;
+  }, 30s);
+  ::kill(c.pid, SIGTERM);
+  CHECK(await_exit(c.pid, 30s) == 0);
+  ::close(c.out);
+  REQUIRE(fired);
+  const auto lines = test::read_jsonl(alerts);
+  REQUIRE(lines.size() >= 2);
+  CHECK(lines[0]["type"] == "inbox_high_utilization");
+  CHECK(lines[0]["state"] == "pending");
+  CHECK(lines[1]["type"] == "inbox_high_utilization");
+  CHECK(lines[1]["state"] == "firing");
 }

@@ -3,6 +3,7 @@
 #include <caf/send.hpp>
 
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "monitors/monitor_actors.hpp"
 #include "inbox/inbox.hpp"
@@ -52,7 +53,8 @@ struct running_monitor {
 
 }  // namespace
 
-TEST_CASE("the overflow monitor fires warning, escalates to critical and resolves, each line once") {
+TEST_CASE("the overflow monitor fires the warning, then the overflow alert, and resolves each under "
+          "its own type, each line once") {
   test::temp_dir bus;
   inbox::create_options opts;
   opts.capacity = capacity;
@@ -88,18 +90,27 @@ TEST_CASE("the overflow monitor fires warning, escalates to critical and resolve
     const auto lines = alert_lines(bus);
     REQUIRE(lines.size() == 2);
     CHECK(lines[1]["type"] == "inbox_overflow");
-    CHECK(lines[1]["metadata"]["previous_severity"] == "warning");
+    CHECK(lines[1]["severity"] == "critical");
+    CHECK(lines[1]["state"] == "firing");
   }
 
   auto consumer = box->attach_consumer();
   REQUIRE(consumer);
   while (!consumer->pop_batch(100).empty()) consumer->commit();
-  REQUIRE(eventually([&] { return has_alert(bus, "critical", "resolved"); }));
+  REQUIRE(eventually([&] {
+    return has_alert(bus, "critical", "resolved") && has_alert(bus, "warning", "resolved");
+  }));
   await_ticks(bus, 3);
   const auto lines = alert_lines(bus);
-  REQUIRE(lines.size() == 3);
-  CHECK(lines[2]["state"] == "resolved");
-  CHECK(lines[2]["metadata"]["size"] == 0);
+  REQUIRE(lines.size() == 4);
+  for (std::size_t i = 2; i < 4; ++i) {
+    CHECK(lines[i]["state"] == "resolved");
+    CHECK(lines[i]["metadata"]["size"] == 0);
+  }
+  // Every type that fired has its resolved line.
+  std::set<std::string> resolved;
+  for (std::size_t i = 2; i < 4; ++i) resolved.insert(lines[i]["type"].get<std::string>());
+  CHECK(resolved == std::set<std::string>{"inbox_high_utilization", "inbox_overflow"});
 }
 
 TEST_CASE("the overflow monitor writes inbox.size and inbox.utilization per inbox each tick") {

@@ -87,9 +87,13 @@ TEST_CASE("the overflow monitor emits warning, critical and resolved lines once 
   CHECK(alert_type(r.alerts[0].transition.level) == std::string("inbox_overflow"));
   CHECK(tick(1000, 1000, 0).alerts.empty());
 
+  // Draining at once: both alerts resolve, each under its own type.
   r = tick(100, 1000, 900);
-  REQUIRE(r.alerts.size() == 1);
+  REQUIRE(r.alerts.size() == 2);
   CHECK(r.alerts[0].transition.state == alert_state::resolved);
+  CHECK(r.alerts[0].transition.level == severity::warning);
+  CHECK(r.alerts[1].transition.state == alert_state::resolved);
+  CHECK(r.alerts[1].transition.level == severity::critical);
   REQUIRE(r.alerts[0].view.drain_eta);
   CHECK(*r.alerts[0].view.drain_eta == Approx(100.0 / (900.0 / 5.0)));
   CHECK(tick(0, 1000, 1000).alerts.empty());
@@ -98,7 +102,7 @@ TEST_CASE("the overflow monitor emits warning, critical and resolved lines once 
 
 TEST_CASE("an inbox removed while its alert fires gets a resolved line and is forgotten") {
   overflow_monitor m;
-  REQUIRE(m.step({sample(1000, 1000, 0)}, time_point{} + 1s).alerts.size() == 1);
+  REQUIRE(m.step({sample(850, 850, 0)}, time_point{} + 1s).alerts.size() == 1);
   auto r = m.step({}, time_point{} + 2s);
   REQUIRE(r.alerts.size() == 1);
   CHECK(r.alerts[0].removed);

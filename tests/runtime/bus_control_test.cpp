@@ -13,6 +13,7 @@
 #include "backpressure/token_bucket.hpp"
 #include "runtime/bus_control.hpp"
 #include "support/temp_dir.hpp"
+#include "support/children.hpp"
 
 using namespace sluice::runtime;
 using sluice::test::temp_dir;
@@ -175,25 +176,17 @@ TEST_CASE("an out-of-range initial policy is refused before anything is created"
 TEST_CASE("processes racing to create bus.ctl all end up on one valid block") {
   temp_dir tmp;
   constexpr int racers = 8;
-  std::vector<pid_t> pids;
+  sluice::test::child_group children;
   for (int i = 0; i < racers; ++i) {
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
+    children.spawn([&, i] {
       auto ctl = bus_control::open_or_create(tmp.path(), {static_cast<std::uint32_t>(i + 1), 100});
-      if (!ctl) ::_exit(1);
+      if (!ctl) return 1;
       // Each racer claims its own bucket key; the table must hand out distinct cells.
       auto idx = ctl->bucket_index(1000 + static_cast<std::uint64_t>(i));
-      ::_exit(idx ? 0 : 2);
-    }
-    pids.push_back(pid);
+      return idx ? 0 : 2;
+    });
   }
-  for (const pid_t pid : pids) {
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
-  }
+  CHECK(children.wait_all() == std::vector<int>(racers, 0));
   auto ctl = bus_control::open(tmp.path());
   REQUIRE(ctl);
   const auto batch = ctl->policy().batch_size;
@@ -228,19 +221,14 @@ TEST_CASE("a token bucket drained in one process is empty for every other proces
   REQUIRE(bus_control::open_or_create(tmp.path(), seed));
   const sluice::backpressure::rate_limit limit{0.001, 3};  // 3 at once, then one per 1000 s
   const std::int64_t now = 1'000'000'000;
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
+  const pid_t pid = sluice::test::spawn([&] {
     auto ctl = bus_control::open(tmp.path());
     auto* cell = ctl ? ctl->bucket_for(rate_key("alice", "bob")) : nullptr;
     int granted = 0;
     for (int i = 0; cell != nullptr && i < 3; ++i) granted += take(*cell, now, limit).allowed ? 1 : 0;
-    ::_exit(granted == 3 ? 0 : 1);
-  }
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
+    return granted == 3 ? 0 : 1;
+  });
+  REQUIRE(sluice::test::reap(pid) == 0);
 
   auto ctl = bus_control::open(tmp.path());
   REQUIRE(ctl);
@@ -254,4 +242,27 @@ TEST_CASE("a token bucket drained in one process is empty for every other proces
   CHECK(take(*other, now, limit).allowed);
   CHECK(rate_key("alice", "bob") != rate_key("alice"));
   CHECK(rate_key("a", "b") == rate_key("a", "b"));
+}
+
+TEST_CASE("a bus.ctl nobody published a policy into leaves every reader its own configuration") {
+  temp_dir tmp;
+  // Created by a process configured with BACKPRESSURE_WAIT_MS=100 (init-system, --rate-limit).
+  REQUIRE(bus_control::open_or_create(tmp.path(), {10, 100}));
+  // A sender configured with BACKPRESSURE_WAIT_MS=7 uses 7, not the creator's 100.
+  auto p = read_policy(tmp.path(), {3, 7});
+  REQUIRE(p);
+  CHECK(p->batch_size == 3);
+  CHECK(p->backpressure_wait_ms == 7);
+  auto ctl = bus_control::open(tmp.path());
+  REQUIRE(ctl);
+  CHECK(ctl->origin_at(1) == bus_control::origin::configured);
+  // Once the load monitor publishes, its live setting is what senders use, until it expires.
+  ctl->publish({5, 200}, 900, load_level::high, 1'000, 500);
+  CHECK(ctl->origin_at(1'200) == bus_control::origin::load_monitor);
+  CHECK(ctl->policy_at(1'200, {3, 7}).backpressure_wait_ms == 200);
+  CHECK(ctl->origin_at(2'000) == bus_control::origin::configured);
+  CHECK(ctl->policy_at(2'000, {3, 7}).backpressure_wait_ms == 7);
+  // apply-rate-limit's one-shot setting stays until replaced.
+  ctl->publish({20, 50}, 100, load_level::low, 3'000, 0);
+  CHECK(ctl->origin_at(1'000'000'000) == bus_control::origin::apply_rate_limit);
 }

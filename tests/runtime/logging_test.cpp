@@ -1,4 +1,8 @@
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <unistd.h>
+#include <regex>
+#include <spdlog/spdlog.h>
 #include <string>
 
 #include "runtime/logging.hpp"
@@ -23,8 +27,47 @@ TEST_CASE("log levels parse case-insensitively and anything else names its sourc
   }
 }
 
-TEST_CASE("init_logging can be called repeatedly and only changes the level") {
+namespace {
+
+// What spdlog's default logger writes to fd 2 while `log` runs.
+template <class F>
+std::string stderr_of(F log) {
+  std::fflush(stderr);
+  char path[] = "/tmp/sluice-log-XXXXXX";
+  const int file = ::mkstemp(path);
+  REQUIRE(file >= 0);
+  const int saved = ::dup(2);
+  ::dup2(file, 2);
+  log();
+  spdlog::default_logger()->flush();
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::string out(4096, '\0');
+  const auto n = ::pread(file, out.data(), out.size(), 0);
+  ::close(file);
+  ::unlink(path);
+  out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("init_logging can be called repeatedly: one stderr logger, only the level changes") {
   init_logging(log_level::error);
+  const auto logger = spdlog::default_logger();
   init_logging(log_level::debug);
-  SUCCEED("no duplicate-logger exception from spdlog");
+  CHECK(spdlog::default_logger() == logger);
+  CHECK(spdlog::get_level() == spdlog::level::debug);
+  CHECK(stderr_of([] { spdlog::debug("hello"); }) == "sluice debug: hello\n");
+  init_logging(log_level::error);
+  CHECK(stderr_of([] { spdlog::warn("not shown"); }).empty());
+}
+
+TEST_CASE("long-running processes stamp each log line with the time") {
+  init_logging(log_level::info);
+  log_timestamps(true);
+  const auto line = stderr_of([] { spdlog::info("tick"); });
+  log_timestamps(false);
+  INFO(line);
+  CHECK(std::regex_match(line, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{2}:?\d{2} sluice info: tick\n)")));
 }

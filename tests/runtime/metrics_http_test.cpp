@@ -29,7 +29,31 @@ http::response<http::string_body> fetch(std::uint16_t port, http::verb verb, con
   return res;
 }
 
+// A HEAD request's answer: the headers only (a HEAD response has no body, whatever its length).
+http::response<http::empty_body> fetch_head(std::uint16_t port, const char* target) {
+  boost::asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
+  http::request<http::empty_body> req{http::verb::head, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  http::write(stream, req);
+  beast::flat_buffer buf;
+  http::response_parser<http::empty_body> parser;
+  parser.skip(true);
+  http::read(stream, buf, parser);
+  return parser.release();
+}
+
 }  // namespace
+
+TEST_CASE("HEAD /metrics answers 200 with the headers a GET gets and no body") {
+  auto server = metrics_http_server::start({"127.0.0.1", 0}, [] { return std::string("x 1\n"); });
+  REQUIRE(server);
+  const auto res = fetch_head(server.value()->port(), "/metrics");
+  CHECK(res.result() == http::status::ok);
+  CHECK(res[http::field::content_type] == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(res[http::field::content_length] == "4");
+}
 
 TEST_CASE("the metrics endpoint serves freshly rendered Prometheus text on GET /metrics") {
   std::atomic<int> renders{0};

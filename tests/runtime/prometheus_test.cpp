@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtime/prometheus.hpp"
+#include "support/skip.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace sluice::runtime;
@@ -61,7 +62,7 @@ TEST_CASE("each family gets one HELP and one TYPE line, with its samples grouped
   CHECK(text.find("sluice_inbox_messages{agent=\"w1\"} 12\n") != std::string::npos);
   CHECK(text.find("sluice_messages_enqueued_total{agent=\"w2\"} 123456789\n") != std::string::npos);
   CHECK(text.find("sluice_inbox_utilization_ratio{agent=\"w1\"} 0.012\n") != std::string::npos);
-  CHECK(text.find("sluice_load_per_cpu 0.37\n") != std::string::npos);
+  CHECK(text.find("sluice_load_per_cpu_ratio 0.37\n") != std::string::npos);
   // The late odd sample joins its family's block instead of repeating the header.
   CHECK(text.find("sluice_inbox_messages{agent=\"odd \\\"name\\\" \\\\ with\\nnewline\"} 1\n") <
         text.find("# HELP sluice_inbox_capacity"));
@@ -71,9 +72,9 @@ TEST_CASE("special values render as Prometheus spells them") {
   const std::string text = render_prometheus({{&prom::load_per_cpu, {}, std::nan("")},
                                               {&prom::load_per_cpu, {{"k", "inf"}}, HUGE_VAL},
                                               {&prom::load_per_cpu, {{"k", "ninf"}}, -HUGE_VAL}});
-  CHECK(text.find("sluice_load_per_cpu NaN\n") != std::string::npos);
-  CHECK(text.find("sluice_load_per_cpu{k=\"inf\"} +Inf\n") != std::string::npos);
-  CHECK(text.find("sluice_load_per_cpu{k=\"ninf\"} -Inf\n") != std::string::npos);
+  CHECK(text.find("sluice_load_per_cpu_ratio NaN\n") != std::string::npos);
+  CHECK(text.find("sluice_load_per_cpu_ratio{k=\"inf\"} +Inf\n") != std::string::npos);
+  CHECK(text.find("sluice_load_per_cpu_ratio{k=\"ninf\"} -Inf\n") != std::string::npos);
 }
 
 TEST_CASE("metrics.prom is replaced atomically and leaves no temp file") {
@@ -94,10 +95,8 @@ TEST_CASE("metrics.prom is replaced atomically and leaves no temp file") {
 }
 
 TEST_CASE("the rendered exposition passes promtool check metrics") {
-  if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
-    WARN("promtool not found (Debian package prometheus): exposition not validated");
-    return;
-  }
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0)
+    SLUICE_SKIP("promtool not installed (Debian package prometheus): exposition not validated");
   temp_dir tmp;
   const fs::path file = tmp.path() / "metrics.prom";
   REQUIRE(write_file_atomically(file, render_prometheus(every_family())));

@@ -13,6 +13,7 @@
 #include "runtime/metric_sink.hpp"
 #include "runtime/timestamp.hpp"
 #include "support/temp_dir.hpp"
+#include "support/children.hpp"
 
 using namespace sluice::runtime;
 using sluice::test::temp_dir;
@@ -42,11 +43,9 @@ constexpr int lines_per_writer = 500;
 // Forks `writers` processes that each append lines_per_writer metric lines through their own
 // sink, then waits for all of them.
 void run_writers(const fs::path& file, int writers, std::uint64_t rotate_bytes) {
-  std::vector<pid_t> pids;
+  sluice::test::child_group children;
   for (int w = 0; w < writers; ++w) {
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
+    children.spawn([&, w] {
       metric_sink sink(file, rotate_bytes);
       const std::string writer = "w" + std::to_string(w);
       // A long tag makes each line bigger than a pipe's atomic write size would protect.
@@ -55,16 +54,10 @@ void run_writers(const fs::path& file, int writers, std::uint64_t rotate_bytes) 
       for (int i = 0; i < lines_per_writer; ++i) {
         ok = sink.emit("test.seq", i, "count", {{"writer", writer}, {"pad", padding}}) && ok;
       }
-      ::_exit(ok ? 0 : 1);
-    }
-    pids.push_back(pid);
+      return ok ? 0 : 1;
+    });
   }
-  for (const pid_t pid : pids) {
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    REQUIRE(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
-  }
+  CHECK(children.wait_all() == std::vector<int>(static_cast<std::size_t>(writers), 0));
 }
 
 }  // namespace

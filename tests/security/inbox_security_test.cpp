@@ -22,6 +22,7 @@
 #include "inbox/files/bus_directory.hpp"
 #include "inbox/inbox.hpp"
 #include "support/skip.hpp"
+#include "support/children.hpp"
 
 using namespace sluice::inbox;
 namespace fs = std::filesystem;
@@ -85,14 +86,10 @@ std::vector<std::string> everything_in(const fs::path& dir) {
 // code.
 template <class F>
 int as_user(uid_t uid, gid_t gid, F fn) {
-  const pid_t child = ::fork();
-  if (child == 0) {
-    if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(91);
-    ::_exit(fn());
-  }
-  int status = 0;
-  if (::waitpid(child, &status, 0) != child || !WIFEXITED(status)) return -1;
-  return WEXITSTATUS(status);
+  return sluice::test::reap(sluice::test::spawn([&] {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) return 91;
+    return fn();
+  }));
 }
 
 const passwd* nobody_user() {
@@ -287,19 +284,15 @@ TEST_CASE(
     "a file-size limit hit while creating an inbox answers no_space and leaves nothing behind") {
   temp_root root;
   const fs::path dir = root.path() / "bus";
-  const pid_t child = ::fork();
-  if (child == 0) {
+  const pid_t child = sluice::test::spawn([&] {
     std::signal(SIGXFSZ, SIG_IGN);  // so ftruncate/fallocate answer EFBIG instead of killing us
     const rlimit lim{64 * 1024, 64 * 1024};
-    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(90);
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) return 90;
     auto in = inbox::open_or_create(dir, "agent");
-    if (in) ::_exit(1);
-    ::_exit(in.err().code == errc::no_space ? 0 : 2);
-  }
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
+    if (in) return 1;
+    return in.err().code == errc::no_space ? 0 : 2;
+  });
+  CHECK(sluice::test::reap(child) == 0);
   CHECK(stray_files(dir).empty());
 }
 
