@@ -23,7 +23,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <map>
 #include <optional>
 #include <string>
@@ -35,11 +35,13 @@
 #include "backpressure/circuit_breaker.hpp"
 #include "runtime/cli/bus_access.hpp"
 #include "runtime/cli/verb.hpp"
+#include "inbox/files/read_file.hpp"
 #include "inbox/inbox.hpp"
 #include "actors/bridge/status.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
+#include "runtime/duration.hpp"
 #include "runtime/inbox_stats.hpp"
 #include "runtime/stop_signals.hpp"
 
@@ -75,15 +77,12 @@ std::chrono::system_clock::time_point parse_utc(const std::string& ts) {
 // failed send's alert (metadata names from and to) has no lifecycle: it counts as active for
 // five minutes. Only the tail of the file is read, so a long history does not slow the refresh.
 std::map<std::string, std::vector<std::string>> active_alerts(const std::filesystem::path& file) {
-  constexpr std::streamoff tail_bytes = 256 * 1024;
+  constexpr std::size_t tail_bytes = 256 * 1024;
   std::map<std::string, std::vector<std::string>> out;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return out;
-  in.seekg(0, std::ios::end);
-  const auto size = static_cast<std::streamoff>(in.tellg());
-  in.seekg(std::max<std::streamoff>(0, size - tail_bytes));
+  const auto tail = inbox::read_file_tail(file, tail_bytes);
+  if (tail.error != 0) return out;
+  std::istringstream in(tail.text);
   std::string line;
-  if (size > tail_bytes) std::getline(in, line);  // skip the partial first line
   struct last {
     std::string state;
     std::string severity;
@@ -464,19 +463,21 @@ terminal_size terminal() {
   return t;
 }
 
-int run_top(const global_options& globals, bool once, double interval_s, const std::string& sort_name) {
+int run_top(const global_options& globals, bool once, const std::string& interval_text, const std::string& sort_name) {
   const sort_key* sort = find_sort(sort_name);
   if (sort == nullptr) {
     throw cli_error{exit_code::bad_input,
                     "--sort wants one of name, size, age, in, out, rejected, waits, not '" + sort_name + "'"};
   }
+  // Faster than 100 ms would only burn the CPU it is meant to watch.
+  const auto interval = std::max<std::chrono::nanoseconds>(std::chrono::milliseconds(100),
+                                                           take(runtime::parse_duration(interval_text, "--interval")));
   auto where = runtime::resolve_bus({globals.dir, globals.bus});
   if (!where) throw cli_error{exit_code::bad_input, where.err().message};
   const auto dir = where->dir;
   runtime::config conf{dir};
   // An invalid ALERT_LOG_FILE is an error here as everywhere, not a quiet default.
   const std::filesystem::path alerts = take(conf.alert_log_file());
-  const auto interval = std::chrono::duration<double>(std::max(0.1, interval_s));
   const auto configured = take(runtime::configured_policy(conf));
 
   if (once || isatty(STDOUT_FILENO) != 1) {
@@ -536,11 +537,11 @@ int run_top(const global_options& globals, bool once, double interval_s, const s
 
 void add_top_verbs(CLI::App& app, cli_state& state) {
   auto once = std::make_shared<bool>(false);
-  auto interval = std::make_shared<double>(1.0);
+  auto interval = std::make_shared<std::string>("1s");
   auto sort = std::make_shared<std::string>("name");
   auto* top = app.add_subcommand("top", "live view of every inbox on the bus (q quits)");
   top->add_flag("--once", *once, "print one plain snapshot and exit (also when stdout is not a terminal)");
-  top->add_option("--interval", *interval, "seconds between refreshes (default 1)");
+  top->add_option("--interval", *interval, "DURATION between refreshes (default 1s; at least 100ms)");
   top->add_option("--sort", *sort,
                   "order of the inboxes: name, size, age, in, out, rejected, waits (keys n s a i o r w in the live view)");
   top->callback([once, interval, sort, &state] {

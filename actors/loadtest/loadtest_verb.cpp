@@ -15,7 +15,6 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -24,11 +23,12 @@
 #include "actors/loadtest/figures.hpp"
 #include "actors/loadtest/machine.hpp"
 #include "actors/loadtest/message.hpp"
-#include "actors/loadtest/report.hpp"
+#include "actors/loadtest/report/report.hpp"
 #include "actors/loadtest/result_json.hpp"
 #include "actors/loadtest/run.hpp"
 #include "actors/loadtest/sender.hpp"
 #include "actors/loadtest/thresholds.hpp"
+#include "inbox/files/read_file.hpp"
 #include "inbox/layout.hpp"
 #include "runtime/cli/actor_verbs.hpp"
 #include "runtime/cli/verb.hpp"
@@ -233,13 +233,15 @@ nlohmann::json config_json(const loadtest_flags& f, const actors::loadtest_confi
 
 // The baseline's document, read before the test runs so a wrong path fails at once.
 nlohmann::json read_baseline(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
+  constexpr std::size_t max_result_bytes = 64u << 20;
+  const auto file = inbox::read_file(path, max_result_bytes);
+  if (file.error == ENOENT) {
     throw cli_error{exit_code::no_input, "--baseline: " + path + " does not exist; give the result.json of an earlier run"};
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw cli_error{exit_code::io_error, "--baseline: cannot read " + path + ": " + std::strerror(errno)};
-  auto doc = nlohmann::json::parse(in, nullptr, false);
+  if (file.error != 0) {
+    throw cli_error{exit_code::io_error, "--baseline: cannot read " + path + ": " + std::strerror(file.error)};
+  }
+  auto doc = nlohmann::json::parse(file.text, nullptr, false);
   if (doc.is_discarded()) {
     throw cli_error{exit_code::bad_input, "--baseline: " + path + " is not JSON; give the result.json of an earlier run"};
   }

@@ -4,14 +4,16 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <sstream>
+
+#include "inbox/files/read_file.hpp"
 
 namespace sluice::actors {
 
 namespace {
 
 std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
+  std::istringstream in(inbox::read_file("/proc/cpuinfo", 4u << 20).text);
   std::string line;
   // x86 names it "model name"; some ARM kernels only "Hardware" or "Processor".
   for (const char* key : {"model name", "Hardware", "Processor", "cpu model"}) {

@@ -19,4 +19,8 @@ struct file_text {
 file_text read_file(const std::filesystem::path& path, std::size_t max_bytes,
                     bool follow_symlinks = true);
 
+// The last `tail_bytes` of a file that may be any size (an append-only log), from the first
+// line that starts inside them: a reader of recent lines need not read the whole history.
+file_text read_file_tail(const std::filesystem::path& path, std::size_t tail_bytes);
+
 }  // namespace sluice::inbox

@@ -117,7 +117,9 @@ TEST_CASE("a malformed flag value is 65 for every verb that takes one") {
         {"monitor-rate-limit", "--load-source", "moon"},
         {"loadtest", "--payload", "5000"},
         {"loadtest", "--sinks", "0"},
-        {"bridge", "--listen", "127.0.0.1:0", "--batch", "0"}}) {
+        {"bridge", "--listen", "127.0.0.1:0", "--batch", "0"},
+        {"top", "--once", "--interval", "2x"},
+        {"top", "--once", "--sort", "colour"}}) {
     const auto r = bus.run(args);
     INFO(joined(args) << ": " << r.err);
     CHECK(r.exit_code == 65);

@@ -243,6 +243,31 @@ TEST_CASE("top at 200x50 shows whole names and the alerts column") {
   CHECK(has(line_starting(screen, "alpha"), "warning inbox_high_utilization"));
 }
 
+TEST_CASE("top shows each alert type in the state its last line gives it") {
+  bus_fixture bus;
+  ok_out(bus, {"init", "alpha", "beta", "gamma"});
+  // alpha escalated to overflow and de-escalated: the overflow alert is resolved, the
+  // utilization warning still fires. beta is pending. gamma's alerts all resolved.
+  std::ofstream log(bus.dir() / "alerts.jsonl");
+  const auto line = [&](const char* type, const char* severity, const char* state, const char* agent) {
+    log << R"({"timestamp":"2026-01-01T00:00:00.000Z","type":")" << type << R"(","severity":")" << severity
+        << R"(","state":")" << state << R"(","message":"m","metadata":{"agent":")" << agent << "\"}}\n";
+  };
+  line("inbox_high_utilization", "warning", "firing", "alpha");
+  line("inbox_overflow", "critical", "firing", "alpha");
+  line("inbox_overflow", "critical", "resolved", "alpha");
+  line("inbox_high_utilization", "warning", "pending", "beta");
+  line("inbox_high_utilization", "warning", "firing", "gamma");
+  line("inbox_high_utilization", "warning", "resolved", "gamma");
+  log.close();
+  const auto screen = ok_out(bus, {"top", "--once", "--interval", "100ms"});
+  INFO(screen);
+  CHECK(has(line_starting(screen, "alpha"), "warning inbox_high_utilization"));
+  CHECK_FALSE(has(line_starting(screen, "alpha"), "inbox_overflow"));
+  CHECK(has(line_starting(screen, "beta"), "warning inbox_high_utilization (pending)"));
+  CHECK_FALSE(has(line_starting(screen, "gamma"), "inbox_"));
+}
+
 TEST_CASE("top in a short terminal keeps the link rows and says how many inboxes it left out") {
   bus_fixture bus;
   std::vector<std::string> init = {"init"};

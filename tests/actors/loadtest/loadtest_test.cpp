@@ -23,6 +23,7 @@ void require_clean_result(const nlohmann::json& j, std::uint64_t messages) {
   CHECK(schema_violations(j) == "");
   CHECK(j["sluice_version"].get<std::string>().size() > 0);
   CHECK(j["machine"]["cores"].get<int>() > 0);
+  CHECK(j["machine"]["cpu"].get<std::string>() != "unknown");
   REQUIRE(mean(j, "sent") == messages);
   REQUIRE(mean(j, "received") == messages);
   REQUIRE(mean(j, "lost") == 0);

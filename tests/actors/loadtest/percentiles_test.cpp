@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/loadtest/percentiles.hpp"
+#include "actors/loadtest/report/percentiles.hpp"
 
 using namespace sluice::actors;
 

@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/loadtest/report.hpp"
+#include "actors/loadtest/report/report.hpp"
 #include "loadtest_sample.hpp"
 #include "support/find_program.hpp"
 #include "support/process.hpp"

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "actors/loadtest/chart.hpp"
-#include "actors/loadtest/report.hpp"
+#include "actors/loadtest/report/chart.hpp"
+#include "actors/loadtest/report/report.hpp"
 #include "loadtest_sample.hpp"
 #include "schema_check.hpp"
 

@@ -1,4 +1,4 @@
-#include "actors/loadtest/chart.hpp"
+#include "actors/loadtest/report/chart.hpp"
 
 #include <fmt/format.h>
 

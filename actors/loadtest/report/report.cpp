@@ -1,4 +1,4 @@
-#include "actors/loadtest/report.hpp"
+#include "actors/loadtest/report/report.hpp"
 
 #include <fmt/format.h>
 
@@ -10,9 +10,9 @@
 #include <system_error>
 #include <vector>
 
-#include "actors/loadtest/chart.hpp"
+#include "actors/loadtest/report/chart.hpp"
 #include "actors/loadtest/figures.hpp"
-#include "actors/loadtest/percentiles.hpp"
+#include "actors/loadtest/report/percentiles.hpp"
 #include "actors/loadtest/result_json.hpp"
 #include "runtime/cli/verb.hpp"
 

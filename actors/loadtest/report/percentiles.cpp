@@ -1,4 +1,4 @@
-#include "actors/loadtest/percentiles.hpp"
+#include "actors/loadtest/report/percentiles.hpp"
 
 #include <fmt/format.h>
 
