@@ -41,6 +41,8 @@ def parse_args():
 
 
 def commands(build):
+    # Absolute: the peers load the packages from it with a different working directory.
+    build = os.path.abspath(build)
     cache = open(os.path.join(build, "CMakeCache.txt")).read()
 
     def cached(key):
