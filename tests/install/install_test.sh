@@ -60,6 +60,22 @@ cmake)
     fail "no reply from the externally built agent: $got"
   "$work/external/send_one" "$bus" a w hello >/dev/null
   [[ $("$sluice" --dir "$bus" count w) == 1 ]] || fail "send_one sent nothing"
+  # The README's C++ agent as printed there builds the way the README says.
+  mkdir "$work/readme"
+  sed -n '/^## A C++ agent in twenty lines/,/^## /p' "$source/README.md" |
+    sed -n '/^```cpp$/,/^```$/p' | sed '1d;$d' >"$work/readme/agent.cpp"
+  [[ -s $work/readme/agent.cpp ]] || fail "no C++ agent in the README"
+  cat >"$work/readme/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.18)
+project(readme_agent LANGUAGES CXX)
+set(CMAKE_CXX_STANDARD 17)
+find_package(sluice REQUIRED)
+add_executable(agent agent.cpp)
+target_link_libraries(agent PRIVATE sluice::agent)
+CMAKE
+  cmake -S "$work/readme" -B "$work/readme/build" -DCMAKE_PREFIX_PATH="$stage" "${launcher[@]}" >/dev/null
+  cmake --build "$work/readme/build" >/dev/null 2>"$work/readme/errors" ||
+    fail "the README's C++ agent does not build against the install: $(head -3 "$work/readme/errors")"
   ;;
 
 pkgconfig)
