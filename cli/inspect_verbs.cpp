@@ -13,7 +13,7 @@
 #include "runtime/cli/bus_access.hpp"
 #include "runtime/cli/stdio.hpp"
 #include "runtime/cli/verb.hpp"
-#include "actors/bridge/status.hpp"
+#include "runtime/bridge_status.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/inbox_stats.hpp"
 
@@ -70,8 +70,8 @@ nlohmann::ordered_json stats_entry(const std::filesystem::path& dir, const std::
     }
     entry["breaker"] = backpressure::to_string(backpressure::inspect(box->breaker()).state);
     // The outbound inbox of a `sluice bridge` (bridge-<peer>) also shows its link.
-    if (auto link = actors::bridge_status_of_inbox(dir, agent))
-      entry["bridge"] = nlohmann::ordered_json::parse(actors::to_json(*link));
+    if (auto link = runtime::bridge_status_of_inbox(dir, agent))
+      entry["bridge"] = nlohmann::ordered_json::parse(runtime::to_json(*link));
   } catch (const cli_error& e) {
     // One unreadable inbox must not hide the others: it is listed with its reason.
     spdlog::warn("{}", e.message);

@@ -37,7 +37,7 @@
 #include "runtime/cli/verb.hpp"
 #include "inbox/files/read_file.hpp"
 #include "inbox/inbox.hpp"
-#include "actors/bridge/status.hpp"
+#include "runtime/bridge_status.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
@@ -62,7 +62,7 @@ struct bus_view {
   std::optional<runtime::rate_policy> policy;
   std::optional<runtime::load_reading> load;
   std::map<std::string, std::vector<std::string>> alerts;  // agent -> "severity type"
-  std::vector<actors::bridge_link_status> bridges;        // from bridge-<peer>.json
+  std::vector<runtime::bridge_link_status> bridges;        // from bridge-<peer>.json
   std::chrono::steady_clock::time_point at;
   std::uint64_t realtime_ns = 0;  // when it was read, to age the oldest messages
 };
@@ -149,7 +149,7 @@ bus_view collect(const std::filesystem::path& dir, const std::filesystem::path& 
     v.load = ctl->load();
   }
   v.alerts = active_alerts(alert_file);
-  v.bridges = actors::read_bridge_statuses(dir);
+  v.bridges = runtime::read_bridge_statuses(dir);
   return v;
 }
 

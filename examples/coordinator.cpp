@@ -39,12 +39,27 @@ struct swarm {
   std::uint64_t unknown = 0;
   std::uint64_t full = 0;  // sends that found a worker's inbox full and moved on
   std::size_t turn = 0;
+  bool workers_ready = false;
   clock_type::time_point start;
 
   std::size_t index_of(std::string_view name) const {
     for (std::size_t i = 0; i < workers.size(); ++i)
       if (workers[i] == name) return i;
     return workers.size();
+  }
+
+  // True once every worker's inbox has a consumer. Fanning out earlier would hand a late
+  // starter only what is left, so the share of work each worker gets would depend on
+  // process start-up order rather than on its speed.
+  bool all_workers_attached(actors::agent& self) {
+    if (workers_ready) return true;
+    for (const auto& name : workers) {
+      auto box = inbox::inbox::open(self.bus_dir(), name);
+      if (!box || box->snapshot().consumer_pid == 0) return false;
+    }
+    workers_ready = true;
+    start = clock_type::now();  // the throughput counts from the fan-out, not the wait
+    return true;
   }
 
   // Hands out tasks round-robin to workers below their in-flight cap.
@@ -165,8 +180,8 @@ int main(int argc, char** argv) {
     }
     s.inflight.assign(s.workers.size(), 0);
     s.answered.assign(s.workers.size(), 0);
-    std::printf("fanning %llu tasks out to %zu workers\n", static_cast<unsigned long long>(s.tasks),
-                s.workers.size());
+    std::printf("fanning %llu tasks out to %zu workers once each has attached\n",
+                static_cast<unsigned long long>(s.tasks), s.workers.size());
     std::fflush(stdout);
     s.start = clock_type::now();
   };
@@ -175,7 +190,7 @@ int main(int argc, char** argv) {
   };
   h.on_idle = [&](actors::agent& self) {
     if (self.stopping()) return;
-    s.dispatch(self);
+    if (s.all_workers_attached(self)) s.dispatch(self);
     if (clock_type::now() - s.start > s.timeout) {
       std::printf("timed out after %lld s\n", static_cast<long long>(s.timeout.count()));
       s.finish(self, false);

@@ -213,12 +213,12 @@ void inbox::impl::ring_not_full() noexcept {
 namespace {
 
 // The checks every message passes before it may take anything shared.
-push_result precheck(inbox::impl& m, const message_view& msg, std::size_t lane) noexcept {
+inline push_result precheck(inbox::impl& m, const message_view& msg, std::size_t lane) noexcept {
   // relaxed: a close racing with this push may let it through; close is advisory.
   if (m.h->consumer.closed.load(std::memory_order_relaxed) != 0) return push_result::closed;
   if (!fits(msg, m.max_payload)) return push_result::too_large;
   if (m.region.broken()) return push_result::broken;
-  if (!m.back_lane(lane)) return push_result::no_space;
+  if (!m.lane_in_use(lane) && !m.back_lane(lane)) return push_result::no_space;
   return push_result::ok;
 }
 
@@ -236,7 +236,7 @@ struct admission {
   bool retry = false;
 };
 
-admission admit(inbox::impl& m, std::size_t want, bool& refreshed) noexcept {
+[[gnu::always_inline]] inline admission admit(inbox::impl& m, std::size_t want, bool& refreshed) noexcept {
   admission a;
   a.returned = m.admissions_returned();
   // acq_rel: a younger ticket that reads ours is ordered after our reads above.
@@ -267,8 +267,11 @@ struct pushed_run {
 // attempt, then stamp, write and publish each slot. A slot lost to the consumer (we stalled
 // past the grace period) passes its message to the next slot of the claim, and the rest of
 // the run is tried again. drop_oldest evicts to make room when nothing was admitted.
-pushed_run push_regular(inbox::impl& m, std::size_t lane, const message_view* msgs,
-                        std::size_t n, overflow_policy policy, std::uint32_t pid) noexcept {
+// Always inlined: try_push calls it with n = 1, and the constant folds its loops away.
+[[gnu::always_inline]] inline pushed_run push_regular(inbox::impl& m, std::size_t lane,
+                                                      const message_view* msgs, std::size_t n,
+                                                      overflow_policy policy,
+                                                      std::uint32_t pid) noexcept {
   layout::header& h = *m.h;
   pushed_run r;
   bool refreshed = false;

@@ -4,6 +4,8 @@
 
 #include "backpressure/circuit_breaker.hpp"
 #include "inbox/inbox.hpp"
+#include "runtime/atomic_file.hpp"
+#include "runtime/bridge_status.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
@@ -19,6 +21,59 @@ constexpr runtime::prom_family backpressure_wait_seconds{
     "Base backpressure wait chosen by the load monitor."};
 
 using labels = std::vector<std::pair<std::string, std::string>>;
+
+// A bridge's links, from the bridge-<peer>.json files its status reporter rewrites five times a
+// second (runtime/bridge_status.hpp): the one record of a link's state, also read by get-stats
+// and top. Counters start again from 0 when the bridge process restarts.
+namespace bridge_prom {
+using runtime::prom_family;
+using runtime::prom_type;
+constexpr prom_family link_up{"sluice_bridge_link_up", prom_type::gauge,
+                              "1 while the bridge's link to the peer is connected, else 0."};
+constexpr prom_family credits{
+    "sluice_bridge_credits", prom_type::gauge,
+    "Messages the far bridge lets this one send now, summed over destination inboxes."};
+constexpr prom_family in_flight{"sluice_bridge_in_flight_messages", prom_type::gauge,
+                                "Messages sent to the peer and not yet acknowledged."};
+constexpr prom_family held{
+    "sluice_bridge_held_messages", prom_type::gauge,
+    "Messages waiting in holding inboxes here for full destination inboxes of the peer."};
+constexpr prom_family sent{"sluice_bridge_sent_messages_total", prom_type::counter,
+                           "Messages sent to the peer for the first time."};
+constexpr prom_family resent{"sluice_bridge_resent_messages_total", prom_type::counter,
+                             "Messages sent to the peer again after a dropped link."};
+constexpr prom_family acked{"sluice_bridge_acked_messages_total", prom_type::counter,
+                            "Messages the peer acknowledged as pushed into their inbox."};
+constexpr prom_family received{"sluice_bridge_received_messages_total", prom_type::counter,
+                               "Messages from the peer pushed into local inboxes."};
+constexpr prom_family duplicates{
+    "sluice_bridge_duplicate_messages_total", prom_type::counter,
+    "Messages the peer sent again that were delivered already, so not pushed."};
+constexpr prom_family undeliverable{
+    "sluice_bridge_undeliverable_messages_total", prom_type::counter,
+    "Messages without a valid address or too large for their inbox, not forwarded."};
+constexpr prom_family connects{"sluice_bridge_connects_total", prom_type::counter,
+                               "Handshakes with the peer that succeeded."};
+}  // namespace bridge_prom
+
+void add_bridges(std::vector<runtime::prom_sample>& out, const std::string& bus,
+                 const std::filesystem::path& dir) {
+  for (const auto& link : runtime::read_bridge_statuses(dir)) {
+    const labels l{{"bus", bus}, {"peer", link.peer}};
+    const auto add = [&](const runtime::prom_family& f, double v) { out.push_back({&f, l, v}); };
+    add(bridge_prom::link_up, link.state == "connected" ? 1.0 : 0.0);
+    add(bridge_prom::credits, static_cast<double>(link.credits));
+    add(bridge_prom::in_flight, static_cast<double>(link.in_flight));
+    add(bridge_prom::held, static_cast<double>(link.held));
+    add(bridge_prom::sent, static_cast<double>(link.sent));
+    add(bridge_prom::resent, static_cast<double>(link.resent));
+    add(bridge_prom::acked, static_cast<double>(link.acked));
+    add(bridge_prom::received, static_cast<double>(link.received));
+    add(bridge_prom::duplicates, static_cast<double>(link.duplicates));
+    add(bridge_prom::undeliverable, static_cast<double>(link.undeliverable));
+    add(bridge_prom::connects, static_cast<double>(link.connects));
+  }
+}
 
 void add_inbox(std::vector<runtime::prom_sample>& out, const std::string& bus, inbox::inbox& box) {
   const auto s = box.snapshot();
@@ -75,6 +130,7 @@ std::string render_bus_metrics(const std::filesystem::path& bus_dir) {
     if (box) add_inbox(samples, bus, *box);
   }
   add_control(samples, bus, bus_dir);
+  add_bridges(samples, bus, bus_dir);
   return runtime::render_prometheus(samples);
 }
 

@@ -50,7 +50,7 @@ error symlink_error(const fs::path& p) {
 }
 
 // bridge-<peer>.json and its temp file bridge-<peer>.json.tmp<pid>, written by
-// runtime/bridge_status.cpp (peers follow the agent-name rule).
+// runtime/bridge_status.hpp (peers follow the agent-name rule).
 bool is_bridge_status_file(std::string_view name) {
   constexpr std::string_view prefix = "bridge-";
   constexpr std::string_view suffix = ".json";

@@ -83,8 +83,4 @@ struct prom_sample {
 // them under one HELP/TYPE header, families in order of first appearance.
 std::string render_prometheus(const std::vector<prom_sample>& samples);
 
-// Writes text to file via <file>.tmp.<pid>.<n> + rename, so a scraper never reads half a
-// file. Safe to call from several threads and processes at once: the last rename wins.
-status write_file_atomically(const std::filesystem::path& file, std::string_view text);
-
 }  // namespace sluice::runtime

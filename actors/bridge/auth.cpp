@@ -8,8 +8,9 @@
 
 #include <array>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <cstring>
+
+#include "inbox/files/read_file.hpp"
 
 namespace sluice::actors {
 
@@ -37,13 +38,12 @@ runtime::result<std::string> read_secret_file(const std::filesystem::path& file)
     return runtime::error{
         runtime::errc::permission_denied,
         "--secret-file " + file.string() + ": other users may read it; chmod 600 " + file.string()};
-  std::ifstream in(file, std::ios::binary);
-  if (!in)
+  constexpr std::size_t max_secret_bytes = 64 * 1024;
+  auto text = inbox::read_file(file, max_secret_bytes);
+  if (text.error != 0)
     return runtime::error{runtime::errc::permission_denied,
-                          "--secret-file " + file.string() + ": cannot open it"};
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string secret = text.str();
+                          "--secret-file " + file.string() + ": cannot read it: " + std::strerror(text.error)};
+  std::string secret = std::move(text.text);
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
   if (secret.empty())
     return runtime::error{

@@ -1,14 +1,15 @@
-// `sluice bridge`: the acceptor (listening side), the dialer (connecting side, reconnects with
-// backoff), the status reporter, and run_bridge, which wires them to an actor system with the
-// caf::io middleman. TCP itself and the authentication belong to the front door
-// (bridge_front_door.hpp): CAF gets each connection only once the peer has authenticated, by
-// the two doors CAF 0.17's BASP broker has for connections it did not open itself:
-// (publish_atom, scribe, port, actor, signatures) on the listening side and
-// (connect_atom, scribe, port) on the connecting side. The link actors themselves are in
-// bridge_link.cpp.
+// `sluice bridge`: the acceptor (listening side, any number of peers), one dialer per
+// --connect (reconnects with backoff), the status reporter, and run_bridge, which wires them
+// to an actor system with the caf::io middleman (and caf::openssl for TLS). TCP itself and the
+// authentication belong to the front door (front_door.hpp): CAF gets each connection only once
+// the peer has authenticated, by the two doors CAF 0.17's BASP broker has for connections it
+// did not open itself: (publish_atom, scribe, port, actor, signatures) on the listening side
+// and (connect_atom, scribe, port) on the connecting side. The link actors themselves are in
+// link_sender.cpp and link_receiver.cpp.
 #include "actors/bridge/bridge.hpp"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -22,12 +23,14 @@
 #include <caf/io/basp_broker.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/scribe.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -40,7 +43,8 @@
 #include "backpressure/backoff.hpp"
 #include "backpressure/address.hpp"
 #include "backpressure/random_source.hpp"
-#include "actors/bridge/status.hpp"
+#include "runtime/bridge_status.hpp"
+#include "actors/bridge/tls_files.hpp"
 #include "runtime/config.hpp"
 #include "runtime/endpoint.hpp"
 #include "runtime/metric_sink.hpp"
@@ -57,6 +61,7 @@ using bridge_admit_atom = caf::atom_constant<caf::atom("badmit")>;
 using bridge_expire_atom = caf::atom_constant<caf::atom("bexpire")>;
 using bridge_refused_atom = caf::atom_constant<caf::atom("brefused")>;
 using bridge_failed_atom = caf::atom_constant<caf::atom("bfailed")>;
+using tls_failed_atom = caf::atom_constant<caf::atom("btlsfail")>;
 
 // CAF's own handshake and the link request, once the front door has authenticated the peer.
 constexpr auto link_setup_timeout = std::chrono::seconds(5);
@@ -93,6 +98,27 @@ void start_links(const link_pair& mine, const caf::actor& far_sender,
   caf::anon_send(mine.receiver, bridge_start_atom::value, far_sender, far_receiver);
 }
 
+// How a link is protected, for the log line that says it is up.
+const char* link_kind(const bridge_context& ctx) {
+  if (ctx.tls) return ctx.secret.empty() ? " (TLS)" : " (TLS, authenticated)";
+  return ctx.secret.empty() ? "" : " (authenticated)";
+}
+
+// The scribe options for a connection whose TLS failure goes to `side` as
+// (tls_failed_atom, ticket, why, refused).
+scribe_options scribe_for(const std::string& bridge, bool tls, bool accepted,
+                          const caf::actor& side, const std::string& ticket) {
+  scribe_options o;
+  o.bridge = bridge;
+  o.tls = tls;
+  o.accepted = accepted;
+  if (tls)
+    o.on_tls_failure = [side, ticket](const std::string& why, bool refused) {
+      caf::anon_send(side, tls_failed_atom::value, ticket, why, refused);
+    };
+  return o;
+}
+
 void stop_links(const link_pair& p) {
   if (p.sender) caf::anon_send_exit(p.sender, caf::exit_reason::user_shutdown);
   if (p.receiver) caf::anon_send_exit(p.receiver, caf::exit_reason::user_shutdown);
@@ -109,6 +135,7 @@ struct admitted_peer {
 
 struct acceptor_state {
   std::shared_ptr<bridge_context> ctx;
+  const void* owner = nullptr;  // this acceptor, as the owner of the links it claims
   caf::actor basp;         // CAF's BASP broker: takes each admitted connection
   std::uint16_t port = 0;  // the listening port, under which the acceptor is published
   std::chrono::nanoseconds ticket_lifetime{};
@@ -120,7 +147,10 @@ struct acceptor_state {
   std::map<std::string, link_pair> links;        // peer -> local pair
   static inline const char* name = "sluice.bridge.acceptor";
   ~acceptor_state() {
-    for (auto& [peer, pair] : links) stop_links(pair);
+    for (auto& [peer, pair] : links) {
+      stop_links(pair);
+      if (ctx) ctx->release(peer, owner);
+    }
   }
 };
 
@@ -142,6 +172,7 @@ caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx
                        std::uint16_t port, front_door_limits limits) {
   auto& s = self->state;
   s.ctx = std::move(ctx);
+  s.owner = &s;
   s.basp = std::move(basp);
   s.port = port;
   s.max_unlinked = limits.max_unauthenticated;
@@ -152,6 +183,7 @@ caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx
       if (it->second.sender.address() != dm.source && it->second.receiver.address() != dm.source)
         continue;
       stop_links(it->second);
+      self->state.ctx->release(it->first, self->state.owner);
       self->state.ctx->peer(it->first)->set_state("disconnected");
       spdlog::info("bridge {}: link to '{}' is down ({})", self->state.ctx->name, it->first,
                    to_string(dm.reason));
@@ -180,6 +212,18 @@ caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx
                    caf::actor_cast<caf::strong_actor_ptr>(self), std::set<std::string>{});
         self->delayed_send(self, st.ticket_lifetime, bridge_expire_atom::value, ticket);
       },
+      // The peer's TLS did not come up: a certificate not from our CA (or ours not from its),
+      // or the connection broke during the TLS handshake. CAF has closed it already.
+      [self](tls_failed_atom, const std::string& ticket, const std::string& why, bool refused) {
+        auto& st = self->state;
+        const auto it = st.tickets.find(ticket);
+        const std::string peer = it == st.tickets.end() ? std::string("?") : it->second.peer;
+        if (it != st.tickets.end()) st.tickets.erase(it);
+        if (refused)
+          refuse(*st.ctx, peer, "TLS: " + why);
+        else
+          spdlog::warn("bridge {}: TLS with '{}' failed: {}", st.ctx->name, peer, why);
+      },
       [self](bridge_expire_atom, const std::string& ticket) {
         auto& st = self->state;
         const auto it = st.tickets.find(ticket);
@@ -199,6 +243,13 @@ caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx
         s.tickets.erase(it);
         if (!far_sender || !far_receiver)
           return {false, refuse(*s.ctx, peer, "it sent no link actors"), {}, {}};
+        if (!s.ctx->claim(peer, s.owner)) {
+          spdlog::error(
+              "bridge {}: peer '{}' is linked already, through a --connect of this bridge; "
+              "refused its second link (join each pair of bridges once)",
+              s.ctx->name, peer);
+          return {false, "'" + peer + "' is linked to this bridge already", {}, {}};
+        }
         if (auto old = s.links.find(peer); old != s.links.end()) {
           // The peer reconnected before this side noticed the old connection drop.
           stop_links(old->second);
@@ -211,9 +262,9 @@ caf::behavior acceptor(acceptor_actor* self, std::shared_ptr<bridge_context> ctx
         s.links[peer] = mine;
         auto p = s.ctx->peer(peer);
         p->connects.fetch_add(1, relaxed);
+        p->tls.store(s.ctx->tls, relaxed);
         p->set_state("connected");
-        spdlog::info("bridge {}: peer '{}' connected{}", s.ctx->name, peer,
-                     s.ctx->secret.empty() ? "" : " (authenticated)");
+        spdlog::info("bridge {}: peer '{}' connected{}", s.ctx->name, peer, link_kind(*s.ctx));
         return {true, "", mine.sender, mine.receiver};
       },
   };
@@ -232,8 +283,12 @@ struct dialer_state {
   std::uint32_t attempt = 0;
   link_pair links;
   caf::actor notify;
+  bool linked = false;  // holds the claim on `peer`
   static inline const char* name = "sluice.bridge.dialer";
-  ~dialer_state() { stop_links(links); }
+  ~dialer_state() {
+    stop_links(links);
+    if (linked && ctx) ctx->release(peer, this);
+  }
 };
 
 using dialer_actor = caf::stateful_actor<dialer_state>;
@@ -245,6 +300,8 @@ void retry_later(dialer_actor* self, const std::string& why) {
   s.linking = nullptr;
   stop_links(s.links);
   s.links = {};
+  if (s.linked) s.ctx->release(s.peer, &s);
+  s.linked = false;
   const auto ceiling = backpressure::backoff_ceiling(reconnect_backoff, s.attempt);
   const auto delay = std::max<std::chrono::nanoseconds>(
       min_reconnect,
@@ -257,13 +314,17 @@ void retry_later(dialer_actor* self, const std::string& why) {
   self->delayed_send(self, delay, dial_atom::value);
 }
 
-void refused(dialer_actor* self, const std::string& why) {
+void refused_by(dialer_actor* self, const std::string& why) {
   auto& s = self->state;
   spdlog::error("bridge {}: authentication with {}:{} failed: {}; no messages were exchanged",
                 s.ctx->name, s.host, s.port, why);
   if (!s.peer.empty()) s.ctx->peer(s.peer)->set_state("refused", why);
+  if (s.linking) cut_connection(s.linking);
+  s.linking = nullptr;
   stop_links(s.links);
   s.links = {};
+  if (s.linked) s.ctx->release(s.peer, &s);
+  s.linked = false;
   self->send(s.notify, done_atom::value, bridge_exit_refused);
   self->quit();
 }
@@ -287,9 +348,11 @@ void link_up(dialer_actor* self, const caf::actor& far, const std::string& ticke
             st.attempt = 0;
             auto p = st.ctx->peer(st.peer);
             p->connects.fetch_add(1, relaxed);
+            p->tls.store(st.ctx->tls, relaxed);
+            p->set_endpoint(fmt::format("{}:{}", st.host, st.port));
             p->set_state("connected");
             spdlog::info("bridge {}: connected to '{}' at {}:{}{}", st.ctx->name, st.peer, st.host,
-                         st.port, st.ctx->secret.empty() ? "" : " (authenticated)");
+                         st.port, link_kind(*st.ctx));
           },
           [self](caf::error& e) { retry_later(self, "linking failed: " + to_string(e)); });
 }
@@ -318,13 +381,18 @@ caf::behavior dialer(dialer_actor* self, std::shared_ptr<bridge_context> ctx,
         // Runs on the front door's thread: only messages go back from there.
         d->dial(st.host, st.port,
                 [me = caf::actor_cast<caf::actor>(self), sys = &self->system(),
-                 name = st.ctx->name](dial_result r) {
+                 name = st.ctx->name, tls = st.ctx->tls](dial_result r) {
                   switch (r.outcome) {
                     case dial_outcome::admitted: {
                       auto& c = r.connection;
-                      auto scribe = make_capped_scribe(*sys, c, name);
+                      auto scribe = make_capped_scribe(
+                          *sys, c, scribe_for(name, tls, false, me, c.ticket));
+                      if (!scribe) {
+                        caf::anon_send(me, bridge_failed_atom::value, scribe.err().message);
+                        return;
+                      }
                       caf::anon_send(me, bridge_admit_atom::value, c.peer, c.ticket,
-                                     std::move(scribe));
+                                     std::move(scribe.value()));
                       return;
                     }
                     case dial_outcome::refused:
@@ -338,9 +406,15 @@ caf::behavior dialer(dialer_actor* self, std::shared_ptr<bridge_context> ctx,
       },
       [self](bridge_refused_atom, const std::string& peer, const std::string& why) {
         if (!peer.empty()) self->state.peer = peer;
-        refused(self, why);
+        refused_by(self, why);
       },
       [self](bridge_failed_atom, const std::string& why) { retry_later(self, why); },
+      [self](tls_failed_atom, const std::string&, const std::string& why, bool refused) {
+        if (refused)
+          refused_by(self, "TLS: " + why);
+        else
+          retry_later(self, "TLS: " + why);
+      },
       // Authenticated: CAF takes the connection as if it had dialed it, and answers with the
       // far acceptor once the BASP handshake is through.
       [self](bridge_admit_atom, const std::string& peer, const std::string& ticket,
@@ -348,6 +422,12 @@ caf::behavior dialer(dialer_actor* self, std::shared_ptr<bridge_context> ctx,
         auto& st = self->state;
         st.peer = peer;
         st.linking = scribe;
+        if (!st.ctx->claim(peer, &st)) {
+          return retry_later(self, "peer '" + peer +
+                                       "' is linked already (through the listener or another "
+                                       "--connect); join each pair of bridges once");
+        }
+        st.linked = true;
         self->request(st.basp, link_setup_timeout, caf::connect_atom_v, std::move(scribe), st.port)
             .then(
                 [self, ticket](const caf::node_id&, caf::strong_actor_ptr& ptr,
@@ -374,9 +454,9 @@ struct reporter_state {
 
 using reporter_actor = caf::stateful_actor<reporter_state>;
 
-actors::bridge_link_status snapshot(bridge_context& ctx, const std::string& peer_name,
+runtime::bridge_link_status snapshot(bridge_context& ctx, const std::string& peer_name,
                                      bridge_peer& p) {
-  actors::bridge_link_status st;
+  runtime::bridge_link_status st;
   st.peer = peer_name;
   st.name = ctx.name;
   st.outbound = backpressure::outbound_inbox(peer_name);
@@ -389,6 +469,8 @@ actors::bridge_link_status snapshot(bridge_context& ctx, const std::string& peer
   st.duplicates = p.duplicates.load(relaxed);
   st.undeliverable = p.undeliverable.load(relaxed);
   st.connects = p.connects.load(relaxed);
+  st.held = p.held.load(relaxed);
+  st.tls = p.tls.load(relaxed);
   st.pid = static_cast<std::uint64_t>(::getpid());
   {
     std::lock_guard<std::mutex> lock(p.m);
@@ -406,7 +488,7 @@ void report(reporter_state& s, bool final_report) {
     if (!backpressure::is_valid_peer_name(name)) continue;
     auto st = snapshot(*s.ctx, name, *p);
     if (final_report) st.state = "stopped";
-    if (auto ok = actors::write_bridge_status(s.ctx->bus_dir, st); !ok && !s.write_failed_logged) {
+    if (auto ok = runtime::write_bridge_status(s.ctx->bus_dir, st); !ok && !s.write_failed_logged) {
       s.write_failed_logged = true;
       spdlog::warn("bridge {}: {}", s.ctx->name, ok.err().message);
     }
@@ -418,6 +500,7 @@ void report(reporter_state& s, bool final_report) {
     s.metrics->emit("bridge.sent", static_cast<double>(st.sent), "count", tags);
     s.metrics->emit("bridge.resent", static_cast<double>(st.resent), "count", tags);
     s.metrics->emit("bridge.received", static_cast<double>(st.received), "count", tags);
+    s.metrics->emit("bridge.held", static_cast<double>(st.held), "count", tags);
   }
 }
 
@@ -446,15 +529,56 @@ std::filesystem::path metrics_path(const std::filesystem::path& dir) {
 
 }  // namespace
 
-runtime::result<int> run_bridge(const bridge_options& opts) {
-  if (opts.listen.empty() == opts.connect.empty())
+namespace {
+
+// The actor system's configuration: BASP over the front door's sockets, TLS when asked for,
+// and a scheduler that sleeps on a condition variable when idle instead of polling in 50 us
+// naps (CAF's default "moderate" phase), which would add up to 50 us to every hop of a
+// message through an idle bridge.
+void configure(caf::actor_system_config& cfg, const bridge_options& opts) {
+  cfg.set("scheduler.max-threads", 2);
+  cfg.set("work-stealing.moderate-poll-attempts", 0);
+  // Heartbeats let a silent peer (host gone, cable pulled) time out instead of hanging.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
+  // BASP deserializes in the I/O thread: a worker pool would add a thread hop per message.
+  cfg.set("middleman.workers", 0);
+  cfg.load<caf::io::middleman>();
+  if (opts.tls.any()) {
+    cfg.openssl_certificate = std::filesystem::absolute(opts.tls.cert).string();
+    cfg.openssl_key = std::filesystem::absolute(opts.tls.key).string();
+    cfg.openssl_cafile = std::filesystem::absolute(opts.tls.ca).string();
+    cfg.load<caf::openssl::manager>();
+  }
+}
+
+struct endpoints {
+  std::optional<runtime::endpoint> listen;
+  std::vector<runtime::endpoint> connect;
+};
+
+runtime::result<endpoints> parse_endpoints(const bridge_options& opts) {
+  if (opts.listen.empty() && opts.connect.empty())
     return runtime::error{runtime::errc::invalid_argument,
-                          "give exactly one of --listen HOST:PORT or --connect HOST:PORT"};
-  const bool listening = !opts.listen.empty();
-  auto where = runtime::parse_endpoint(listening ? opts.listen : opts.connect, listening);
-  if (!where)
-    return runtime::error{where.err().code,
-                          (listening ? "--listen " : "--connect ") + where.err().message};
+                          "give --listen HOST:PORT, --connect HOST:PORT (once per peer), or both"};
+  endpoints e;
+  if (!opts.listen.empty()) {
+    auto l = runtime::parse_endpoint(opts.listen, true);
+    if (!l) return runtime::error{l.err().code, "--listen " + l.err().message};
+    e.listen = *l;
+  }
+  for (const auto& c : opts.connect) {
+    auto d = runtime::parse_endpoint(c, false);
+    if (!d) return runtime::error{d.err().code, "--connect " + d.err().message};
+    e.connect.push_back(*d);
+  }
+  return e;
+}
+
+}  // namespace
+
+runtime::result<int> run_bridge(const bridge_options& opts) {
+  auto where = parse_endpoints(opts);
+  if (!where) return where.err();
   auto loc = runtime::resolve_bus(opts.bus);
   if (!loc) return loc.err();
   auto ctx = std::make_shared<bridge_context>();
@@ -472,6 +596,8 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
     if (!secret) return secret.err();
     ctx->secret = std::move(secret.value());
   }
+  if (auto ok = check_tls_files(opts.tls); !ok) return ok.err();
+  ctx->tls = opts.tls.any();
   runtime::config conf{ctx->bus_dir};
   // An invalid MAX_INBOX_SIZE (or slot size, reserve) is an error, not a silent default;
   // checked before the bus directory is created, so it leaves nothing behind.
@@ -480,70 +606,98 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
   ctx->inbox_opts = *inbox_opts;
   if (auto ok = runtime::ensure_bus_dir(ctx->bus_dir); !ok) return ok.err();
   ctx->batch = std::max<std::size_t>(1, opts.batch);
-  ctx->endpoint = fmt::format("{}:{}", where->host, where->port);
+  if (where->listen) ctx->endpoint = fmt::format("{}:{}", where->listen->host, where->listen->port);
 
+  // Every batch is a buffer of up to a few hundred KiB made on one side of CAF and freed on
+  // the other. glibc hands such sizes back to the kernel (mmap/munmap, trimming the heap top),
+  // and the next batch pays a page fault per 4 KiB: a third of a busy bridge's time went
+  // there. Keeping them in the heap makes a batch a reused buffer.
+  ::mallopt(M_MMAP_THRESHOLD, 16 * 1024 * 1024);
+  ::mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
   // Blocked before CAF starts its threads (they inherit the mask); sigwait below takes them.
   const runtime::blocked_stop_signals blocked;
   ::signal(SIGPIPE, SIG_IGN);
   int code = bridge_exit_ok;
   {
     caf::actor_system_config cfg;
-    cfg.set("scheduler.max-threads", 2);
-    // Heartbeats let a silent peer (host gone, cable pulled) time out instead of hanging.
-    cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
-    cfg.load<caf::io::middleman>();
+    configure(cfg, opts);
     caf::actor_system sys{cfg};
     caf::scoped_actor self{sys};
     auto rep = sys.spawn(reporter, ctx, metrics_path(ctx->bus_dir));
     auto basp = sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
     // Declared after sys, so it is gone (its thread joined, no callback running) before the
-    // actor system its callbacks use; the dialer holds it weakly.
+    // actor system its callbacks use; the dialers hold it weakly.
     const front_door_limits limits{opts.handshake_timeout, opts.max_unauthenticated};
-    auto door = std::make_shared<front_door>(handshake_identity{ctx->name, ctx->secret}, limits);
-    caf::actor side;
-    if (listening) {
-      auto port = door->listen(where->host, where->port);
+    auto door = std::make_shared<front_door>(
+        handshake_identity{ctx->name, ctx->secret, ctx->tls}, limits);
+    std::vector<caf::actor> sides;
+    if (where->listen) {
+      const auto& l = *where->listen;
+      auto port = door->listen(l.host, l.port);
       if (!port) {
         caf::anon_send_exit(rep, caf::exit_reason::user_shutdown);
         return runtime::error{runtime::errc::io_error,
                               "--listen " + opts.listen + ": cannot listen: " + port.err().message};
       }
-      side = sys.spawn(acceptor, ctx, basp, *port, limits);
+      auto side = sys.spawn(acceptor, ctx, basp, *port, limits);
+      sides.push_back(side);
       door->accept(
           // On the front door's thread: CAF wraps the socket like one it accepted itself;
           // the acceptor hands it to the BASP broker.
-          [side, sys_ptr = &sys, name = ctx->name](admitted_connection c) {
-            auto scribe = make_capped_scribe(*sys_ptr, c, name);
-            caf::anon_send(side, bridge_admit_atom::value, c.peer, c.ticket, std::move(scribe));
+          [side, sys_ptr = &sys, name = ctx->name, tls = ctx->tls](admitted_connection c) {
+            auto scribe =
+                make_capped_scribe(*sys_ptr, c, scribe_for(name, tls, true, side, c.ticket));
+            if (!scribe) {
+              spdlog::error("bridge {}: peer '{}' ({}): {}", name, c.peer, c.remote,
+                            scribe.err().message);
+              return;
+            }
+            caf::anon_send(side, bridge_admit_atom::value, c.peer, c.ticket,
+                           std::move(scribe.value()));
           },
           [ctx](const std::string& peer, const std::string& why) {
             mark_refused(*ctx, peer, why);
           });
-      ctx->endpoint = fmt::format("{}:{}", where->host, *port);
-      spdlog::info("bridge {}: listening on {} (bus {})", ctx->name, ctx->endpoint,
-                   ctx->bus_dir.string());
+      ctx->endpoint = fmt::format("{}:{}", l.host, *port);
+      spdlog::info("bridge {}: listening on {} (bus {}){}", ctx->name, ctx->endpoint,
+                   ctx->bus_dir.string(), ctx->tls ? ", TLS" : "");
       std::printf("{\"event\":\"listening\",\"name\":\"%s\",\"host\":\"%s\",\"port\":%u}\n",
-                  ctx->name.c_str(), where->host.c_str(), static_cast<unsigned>(*port));
+                  ctx->name.c_str(), l.host.c_str(), static_cast<unsigned>(*port));
       std::fflush(stdout);
-    } else {
-      side = sys.spawn(dialer, ctx, std::weak_ptr<front_door>(door), basp, where->host, where->port,
-                       caf::actor_cast<caf::actor>(self));
-      spdlog::info("bridge {}: connecting to {} (bus {})", ctx->name, ctx->endpoint,
-                   ctx->bus_dir.string());
+    }
+    for (const auto& c : where->connect) {
+      sides.push_back(sys.spawn(dialer, ctx, std::weak_ptr<front_door>(door), basp, c.host, c.port,
+                                caf::actor_cast<caf::actor>(self)));
+      spdlog::info("bridge {}: connecting to {}:{} (bus {}){}", ctx->name, c.host, c.port,
+                   ctx->bus_dir.string(), ctx->tls ? ", TLS" : "");
     }
     std::thread waiter([&blocked, &self] {
       int sig = 0;
       ::sigwait(&blocked.set, &sig);
       caf::anon_send(caf::actor_cast<caf::actor>(self), done_atom::value, -sig);
     });
-    self->receive([&](done_atom, int result) { code = result; });
+    // A dialer that was refused says so and stops; without a listener, once every dialer has,
+    // there is nothing left to do.
+    std::size_t refused = 0;
+    bool stop = false;
+    while (!stop) {
+      self->receive([&](done_atom, int result) {
+        if (result < 0) {
+          code = result;
+          stop = true;
+        } else if (++refused == where->connect.size() && !where->listen) {
+          code = result;
+          stop = true;
+        }
+      });
+    }
     if (code >= 0) ::pthread_kill(waiter.native_handle(), SIGTERM);  // wakes its sigwait
     waiter.join();
     if (code < 0) {
       spdlog::info("bridge {}: {}; stopping", ctx->name, code == -SIGINT ? "SIGINT" : "SIGTERM");
       code = bridge_exit_ok;
     }
-    caf::anon_send_exit(side, caf::exit_reason::user_shutdown);
+    for (auto& side : sides) caf::anon_send_exit(side, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(rep, caf::exit_reason::user_shutdown);
   }
   // Every actor is gone (the system's destructor waited): the last word on each link.

@@ -1,5 +1,6 @@
-// `sluice bridge --listen HOST:PORT | --connect HOST:PORT [--name N] [--secret-file F]
-//  [--handshake-timeout D] [--max-unauthenticated N]`
+// `sluice bridge [--listen HOST:PORT] [--connect HOST:PORT]... [--name N] [--secret-file F]
+//  [--tls-cert F --tls-key F --tls-ca F] [--batch N] [--handshake-timeout D]
+//  [--max-unauthenticated N]`
 // (docs/architecture.md section 9). The actor system lives in actors/bridge; this file parses flags and
 // maps errors to exit codes.
 #include <CLI/CLI.hpp>
@@ -35,16 +36,28 @@ void add_bridge_verbs(CLI::App& app, cli_state& state) {
   auto* cmd = app.add_subcommand("bridge", actor_verb_description("bridge"));
   cmd->add_option("--name", opts->name,
                   "this bridge's name, used by the far side in agent@NAME (default: the bus name)");
-  auto* listen = cmd->add_option("--listen", opts->listen,
-                                 "accept a peer on HOST:PORT (port 0: any free port; "
-                                 "a JSON line on stdout says which)");
-  auto* connect = cmd->add_option("--connect", opts->connect,
-                                  "connect to the peer at HOST:PORT, reconnecting with backoff");
-  listen->excludes(connect);
+  cmd->add_option("--listen", opts->listen,
+                  "accept peers on HOST:PORT, as many as connect (port 0: any free port; a JSON "
+                  "line on stdout says which)");
+  cmd->add_option("--connect", opts->connect,
+                  "connect to the peer at HOST:PORT, reconnecting with backoff; repeat for more "
+                  "peers (may be combined with --listen)")
+      ->allow_extra_args(false);
   cmd->add_option("--secret-file", *secret,
                   "shared secret (mode 0600) both sides must hold: HMAC challenge-response");
+  auto* cert = cmd->add_option("--tls-cert", opts->tls.cert,
+                               "TLS: this bridge's certificate (PEM); with --tls-key and --tls-ca "
+                               "every link is encrypted and both sides' certificates verified");
+  auto* key = cmd->add_option("--tls-key", opts->tls.key,
+                              "TLS: the certificate's private key (PEM, unencrypted, mode 0600)");
+  auto* ca = cmd->add_option("--tls-ca", opts->tls.ca,
+                             "TLS: the CA certificate(s) a peer's certificate must be signed by");
+  cert->needs(key, ca);
+  key->needs(cert, ca);
+  ca->needs(cert, key);
   cmd->add_option("--batch", *batch,
-                  "messages taken from the outbound inbox per commit, 1-4096 (default 256)");
+                  "messages taken from an outbound inbox per commit, 1-4096 and at most half its "
+                  "capacity (default 512)");
   cmd->add_option("--handshake-timeout", *handshake_timeout,
                   "a connection that has not finished the bridge handshake this long after it "
                   "opened is closed (default 5s)");

@@ -1,41 +1,59 @@
 #pragma once
 // CAF's end of an authenticated bridge connection: a scribe (CAF 0.17's socket wrapper) over
 // the TCP socket the front door hands over, which refuses any BASP frame announcing more than
-// a bridge ever sends.
+// a bridge ever sends (wire::max_basp_payload), and which with --tls-cert speaks TLS through
+// CAF's own OpenSSL module.
 //
-// Why: CAF's BASP broker reads a 32-byte header and then asks its scribe for exactly the
-// payload length that header declares (configure_read), and the scribe allocates that much
-// before reading a byte of it; nothing in the middleman's configuration bounds it. The front
-// door keeps unauthenticated peers away from CAF, but without --secret-file anyone passes its
-// handshake, and with one a peer holding the secret could still send such a frame. This scribe
-// shuts the connection down instead of allocating, in CAF's own I/O thread, so it costs
+// Why the cap: CAF's BASP broker reads a 32-byte header and then asks its scribe for exactly
+// the payload length that header declares (configure_read), and the scribe allocates that
+// much before reading a byte of it; nothing in the middleman's configuration bounds it. The
+// front door keeps unauthenticated peers away from CAF, but without --secret-file anyone passes
+// its handshake, and with one a peer holding the secret could still send such a frame. This
+// scribe shuts the connection down instead of allocating, in CAF's own I/O thread, so it costs
 // nothing per message (a relay in front of CAF would cost a thread hop per message).
+//
+// Why TLS here and not caf::openssl::publish / remote_actor: those open and accept their own
+// sockets, so every connection would reach CAF (and its unbounded allocation) before the
+// front door's limits and handshake. Terminating TLS in our own code and feeding CAF plaintext
+// over a socketpair would put a copy and a thread hop on every message. Instead, once the front
+// door's plaintext handshake has agreed on TLS, both sides start a caf::openssl::session (the
+// module's own: its SSL_CTX, certificate, key and CA come from the actor system's
+// configuration, and it verifies the peer's certificate against the CA in both directions) on
+// the very same socket, and CAF's stream reads through it as CAF's own TLS scribe does. The
+// front door's limits still hold: a peer that never completes TLS is one that did not link,
+// and the acceptor cuts it like any other. A TLS handshake that fails calls back with the
+// reason, so both sides can say the peer was refused.
 #include <caf/fwd.hpp>
 #include <caf/io/fwd.hpp>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "actors/bridge/front_door.hpp"
-#include "inbox/layout.hpp"
+#include "actors/bridge/wire.hpp"
+#include "runtime/result.hpp"
 
 namespace sluice::actors {
 
-// caf/io/basp/header.hpp: the fixed header before every BASP payload.
-inline constexpr std::size_t basp_header_size = 32;
+struct scribe_options {
+  std::string bridge;  // this bridge's name, for log lines
+  std::uint32_t max_payload = wire::max_basp_payload;
+  // TLS through caf::openssl (the actor system must have loaded caf::openssl::manager with a
+  // certificate, key and CA): `accepted` says which side of the TLS handshake this is.
+  bool tls = false;
+  bool accepted = false;
+  // Called at most once, on CAF's I/O thread, when the connection ends before TLS carried a
+  // byte: why, and whether TLS refused (a certificate not from our CA, or ours not accepted)
+  // rather than the connection merely breaking. Must not block.
+  std::function<void(const std::string& why, bool refused)> on_tls_failure;
+};
 
-// The largest BASP payload a bridge sends. One CAF message carries one bridge message, which
-// is at most one inbox slot (the largest slot any bus may have, so two buses with different
-// slot sizes still agree) plus its addresses, type and CAF's own framing: a few hundred
-// bytes, so 64 KiB is ample. Handshakes, heartbeats, acks, credits and down messages are far
-// smaller. Whoever batches several bridge messages into one CAF message must stay within it.
-inline constexpr std::uint32_t max_basp_payload = inbox::layout::max_slot_size + 64 * 1024;
-
-// Wraps the admitted connection's socket (which it takes) for CAF's BASP broker. `bridge`
-// names this bridge in the log line of a refusal. The actor system must use CAF's default
-// network backend (the bridge configures no other). Callable from any thread.
-caf::io::scribe_ptr make_capped_scribe(caf::actor_system& sys, admitted_connection& conn,
-                                       const std::string& bridge,
-                                       std::uint32_t max_payload = max_basp_payload);
+// Wraps the admitted connection's socket (which it takes) for CAF's BASP broker. Fails only
+// when TLS cannot start on it. The actor system must use CAF's default network backend (the
+// bridge configures no other). Callable from any thread.
+runtime::result<caf::io::scribe_ptr> make_capped_scribe(caf::actor_system& sys,
+                                                        admitted_connection& conn,
+                                                        const scribe_options& opts);
 
 // Shuts the scribe's connection down (CAF then sees it closed). Callable from any thread while
 // the caller holds the pointer.

@@ -9,10 +9,12 @@
 #include <mutex>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "actors/bridge/credit.hpp"
+#include "actors/bridge/doorbell_watch.hpp"
+#include "runtime/bridge_status.hpp"
 #include "inbox/inbox.hpp"
-#include "actors/bridge/status.hpp"
 
 namespace sluice::actors {
 
@@ -32,6 +34,8 @@ struct bridge_peer {
   std::atomic<std::uint64_t> duplicates{0};
   std::atomic<std::uint64_t> undeliverable{0};
   std::atomic<std::uint64_t> connects{0};
+  std::atomic<std::uint64_t> held{0};
+  std::atomic<bool> tls{false};
 
   // Guards the strings and the id sets below: link actors of an old and a new connection
   // may briefly overlap on different threads.
@@ -40,8 +44,19 @@ struct bridge_peer {
   std::string error;
   std::string endpoint;
   actors::recent_ids delivered{remembered_ids};  // receiver: drop resends
-  std::unordered_set<std::uint64_t> transmitted;       // sender: ids of the uncommitted batch
+  // Sender: ids put on the wire from each source's uncommitted batch ("" the outbound inbox,
+  // else a holding inbox's destination), so the next connection counts them as resent.
+  std::map<std::string, std::vector<std::uint64_t>> transmitted;
+  // Sender: ids of the uncommitted outbound batch already moved into holding inboxes, so a
+  // later connection re-reading that batch does not move them twice.
+  std::unordered_set<std::uint64_t> moved;
+  // The outbound inbox's doorbell, watched for whichever sender actor this peer has now.
+  std::unique_ptr<doorbell_watch> watch;
 
+  void set_endpoint(std::string e) {
+    std::lock_guard<std::mutex> lock(m);
+    endpoint = std::move(e);
+  }
   void set_state(std::string s, std::string err = {}) {
     std::lock_guard<std::mutex> lock(m);
     state = std::move(s);
@@ -53,9 +68,10 @@ struct bridge_context {
   std::filesystem::path bus_dir;
   std::string name;
   std::string secret;  // empty: no authentication
+  bool tls = false;    // every link runs TLS (--tls-cert, --tls-key, --tls-ca)
   std::string endpoint;
   inbox::create_options inbox_opts;  // for inboxes the bridge creates
-  std::size_t batch = 256;
+  std::size_t batch = 512;           // messages read from the outbound inbox per commit
 
   std::shared_ptr<bridge_peer> peer(const std::string& peer_name) {
     std::lock_guard<std::mutex> lock(m_);
@@ -77,9 +93,24 @@ struct bridge_context {
     return peers_;
   }
 
+  // One link per peer name: the listener and each --connect claim a peer before linking it,
+  // so two connections to the same bridge (both sides dialing each other, or two --connect
+  // reaching one bridge) do not fight over its outbound inbox. The owner may claim again.
+  bool claim(const std::string& peer_name, const void* owner) {
+    std::lock_guard<std::mutex> lock(m_);
+    auto [it, added] = owners_.emplace(peer_name, owner);
+    return added || it->second == owner;
+  }
+  void release(const std::string& peer_name, const void* owner) {
+    std::lock_guard<std::mutex> lock(m_);
+    if (auto it = owners_.find(peer_name); it != owners_.end() && it->second == owner)
+      owners_.erase(it);
+  }
+
  private:
   std::mutex m_;
   std::map<std::string, std::shared_ptr<bridge_peer>> peers_;
+  std::map<std::string, const void*> owners_;
 };
 
 }  // namespace sluice::actors

@@ -4,81 +4,189 @@
 
 namespace sluice::actors {
 
-void credit_window::load(std::vector<entry> batch) {
-  batch_ = std::move(batch);
-  sent_.assign(batch_.size(), false);
-  acked_flags_.assign(batch_.size(), false);
-  cursor_ = 0;
-  acked_ = 0;
-  sent_count_ = 0;
-  acked_sent_ = 0;
-  for (std::size_t i = 0; i < batch_.size(); ++i) {
-    if (!batch_[i].skip) continue;
-    acked_flags_[i] = true;
-    ++acked_;
+std::uint32_t send_window::intern(std::string_view dest) {
+  if (const auto it = dest_index_.find(std::string(dest)); it != dest_index_.end())
+    return it->second;
+  const auto index = static_cast<std::uint32_t>(dests_.size());
+  dests_.push_back({std::string(dest)});
+  dest_index_.emplace(std::string(dest), index);
+  return index;
+}
+
+send_window::source& send_window::src_at(source_id src) {
+  if (src >= sources_.size()) sources_.resize(src + 1);
+  return sources_[src];
+}
+
+void send_window::load(source_id src, const std::vector<entry>& batch, bool divert) {
+  auto& s = src_at(src);
+  s.entries.clear();
+  s.entries.reserve(batch.size());
+  s.settled = 0;
+  s.first_open = 0;
+  // Consecutive messages mostly go to the same inbox: look a name up once per run.
+  std::uint32_t last = 0;
+  bool have_last = false;
+  for (const auto& e : batch) {
+    if (e.skip || e.moved) {
+      s.entries.push_back({e.id, 0, e.skip ? state::skipped : state::moved});
+      ++s.settled;
+      continue;
+    }
+    if (!have_last || e.dest != dests_[last].name) {
+      last = intern(e.dest);
+      have_last = true;
+    }
+    auto& d = dests_[last];
+    if (!d.granted && !d.asked) {
+      d.asked = true;
+      wants_.push_back(d.name);
+    }
+    s.entries.push_back({e.id, last, divert && d.spilling ? state::diverted : state::waiting});
   }
-  while (cursor_ < batch_.size() && batch_[cursor_].skip) ++cursor_;
 }
 
-std::optional<std::size_t> credit_window::next_sendable() const noexcept {
-  if (cursor_ >= batch_.size()) return std::nullopt;
-  const auto it = dests_.find(batch_[cursor_].dest);
-  if (it == dests_.end() || it->second.sent >= it->second.limit) return std::nullopt;
-  return cursor_;
+void send_window::settle(const sent_ref& r, state st) {
+  auto& s = sources_[r.src];
+  auto& e = s.entries[r.index];
+  e.st = st;
+  ++s.settled;
 }
 
-void credit_window::mark_sent(std::size_t index) {
-  if (index != cursor_ || index >= batch_.size()) return;
-  sent_[index] = true;
-  ++sent_count_;
-  ++dests_[batch_[index].dest].sent;
-  ++cursor_;
-  while (cursor_ < batch_.size() && batch_[cursor_].skip) ++cursor_;
-}
-
-bool credit_window::ack(std::uint64_t id) {
-  for (std::size_t i = 0; i < batch_.size(); ++i) {
-    if (batch_[i].id != id || !sent_[i] || acked_flags_[i]) continue;
-    acked_flags_[i] = true;
-    ++acked_;
-    ++acked_sent_;
-    return true;
+std::size_t send_window::on_ack(std::uint64_t through, const std::vector<std::uint64_t>& parked) {
+  std::size_t settled = 0;
+  const auto is_parked = [&](std::uint64_t seq) {
+    return std::find(parked.begin(), parked.end(), seq) != parked.end();
+  };
+  // A parked message the receiver has since delivered is no longer in its list.
+  for (auto it = parked_.begin(); it != parked_.end();) {
+    if (it->first <= through && !is_parked(it->first)) {
+      settle(it->second, state::acked);
+      ++settled;
+      it = parked_.erase(it);
+    } else {
+      ++it;
+    }
   }
-  return false;
+  while (!log_.empty() && log_.front().seq <= through) {
+    const auto r = log_.front();
+    log_.pop_front();
+    if (is_parked(r.seq)) {
+      parked_.emplace(r.seq, r);
+    } else {
+      settle(r, state::acked);
+      ++settled;
+    }
+  }
+  return settled;
 }
 
-void credit_window::grant(const std::string& dest, std::uint64_t limit) {
-  auto& d = dests_[dest];
+void send_window::grant(std::string_view dest, std::uint64_t limit) {
+  auto& d = dests_[intern(dest)];
   d.granted = true;
   d.limit = std::max(d.limit, limit);
 }
 
-std::vector<std::string> credit_window::take_wants() {
+std::vector<std::string> send_window::take_wants() {
   std::vector<std::string> out;
-  if (cursor_ >= batch_.size()) return out;
-  auto& d = dests_[batch_[cursor_].dest];
-  if (!d.granted && !d.asked) {
-    d.asked = true;
-    out.push_back(batch_[cursor_].dest);
+  out.swap(wants_);
+  return out;
+}
+
+std::vector<std::string> send_window::blocked(source_id src) const {
+  std::vector<std::string> out;
+  if (src >= sources_.size()) return out;
+  std::vector<bool> seen(dests_.size(), false);
+  const auto& s = sources_[src];
+  for (std::size_t i = s.first_open; i < s.entries.size(); ++i) {
+    const auto& e = s.entries[i];
+    if (e.st != state::waiting || seen[e.dest]) continue;
+    seen[e.dest] = true;
+    const auto& d = dests_[e.dest];
+    if (d.granted && d.sent >= d.limit) out.push_back(d.name);
   }
   return out;
 }
 
-void credit_window::clear() noexcept {
-  batch_.clear();
-  sent_.clear();
-  acked_flags_.clear();
-  cursor_ = acked_ = sent_count_ = acked_sent_ = 0;
+void send_window::set_spilling(std::string_view dest, source_id src) {
+  const auto index = intern(dest);
+  dests_[index].spilling = true;
+  if (src >= sources_.size()) return;
+  for (auto& e : sources_[src].entries)
+    if (e.dest == index && e.st == state::waiting) e.st = state::diverted;
 }
 
-std::uint64_t credit_window::credits() const noexcept {
+void send_window::clear_spilling(std::string_view dest) {
+  dests_[intern(dest)].spilling = false;
+}
+
+bool send_window::spilling(std::string_view dest) const {
+  const auto it = dest_index_.find(std::string(dest));
+  return it != dest_index_.end() && dests_[it->second].spilling;
+}
+
+std::vector<std::size_t> send_window::diverted(source_id src) const {
+  std::vector<std::size_t> out;
+  if (src >= sources_.size()) return out;
+  const auto& e = sources_[src].entries;
+  for (std::size_t i = 0; i < e.size(); ++i)
+    if (e[i].st == state::diverted) out.push_back(i);
+  return out;
+}
+
+std::vector<std::size_t> send_window::movable(source_id src) const {
+  std::vector<std::size_t> out;
+  if (src >= sources_.size()) return out;
+  std::vector<bool> held_back(dests_.size(), false);
+  const auto& e = sources_[src].entries;
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    switch (e[i].st) {
+      case state::sent:
+      case state::waiting:
+        held_back[e[i].dest] = true;
+        break;
+      case state::diverted:
+        if (!held_back[e[i].dest]) out.push_back(i);
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+void send_window::mark_moved(source_id src, std::size_t index) {
+  auto& s = sources_.at(src);
+  auto& e = s.entries.at(index);
+  if (e.st != state::diverted) return;
+  e.st = state::moved;
+  ++s.settled;
+}
+
+bool send_window::loaded(source_id src) const noexcept {
+  return src < sources_.size() && !sources_[src].entries.empty();
+}
+
+bool send_window::complete(source_id src) const noexcept {
+  return loaded(src) && sources_[src].settled == sources_[src].entries.size();
+}
+
+void send_window::clear(source_id src) noexcept {
+  if (src >= sources_.size()) return;
+  auto& s = sources_[src];
+  s.entries.clear();
+  s.settled = 0;
+  s.first_open = 0;
+}
+
+std::uint64_t send_window::credits() const noexcept {
   std::uint64_t total = 0;
-  for (const auto& [name, d] : dests_) total += d.limit > d.sent ? d.limit - d.sent : 0;
+  for (const auto& d : dests_) total += d.limit > d.sent ? d.limit - d.sent : 0;
   return total;
 }
 
-void credit_ledger::on_received(const std::string& dest) {
-  ++dests_[dest].received;
+void credit_ledger::on_received(const std::string& dest, std::uint64_t n) {
+  dests_[dest].received += n;
 }
 
 void credit_ledger::on_parked(const std::string& dest) {

@@ -1,18 +1,30 @@
 #pragma once
-// Credit-based flow control for a bridge link (docs/architecture.md section 9), as pure state machines so
-// they are tested without CAF, sockets or threads (and under TSan).
+// Credit-based flow control for a bridge link (docs/architecture.md section 9), as pure state
+// machines so they are tested without CAF, sockets or threads (and under TSan).
 //
 // Per link connection and destination inbox d, the receiving bridge grants a cumulative limit:
 //   limit(d) = received(d) + max(0, free_slots(d) - parked(d))
 // where received(d) counts every message for d that arrived on this connection (delivered,
-// parked because d was full, or a duplicate). The sending bridge sends message k for d only
+// parked because d was full, or a duplicate). The sending bridge sends a message for d only
 // while sent(d) < limit(d). Grants only grow and are absolute, so a late or reordered grant
 // can never let the sender exceed what the receiver offered, and nothing needs to be returned.
-// A new connection starts both counts from zero.
+// The receiver sends its grants with every acknowledgement, so while d has room the sender's
+// credit stays ahead of what it sends (pipelined): it waits for a grant only for the first
+// message to a destination on a connection (one round trip, asked for every new destination
+// of a batch at once). A new connection starts every count from zero.
 //
-// At-least-once: the sending bridge reads a batch from its outbound inbox and commits it only
-// when every message of the batch was acknowledged, and the receiving bridge acknowledges only
-// after the push into the destination inbox succeeded. A link that drops leaves the batch
+// Credits are per destination, and so is waiting: a message for a destination without credit
+// holds back only the later messages for that destination. The sending bridge reads its
+// outbound inbox one batch at a time and may commit a batch only when every message of it is
+// safe, so a destination that stays full would still hold the batch, and with it every other
+// destination. When a batch has waited too long on destinations whose credit is used up
+// ("blocked": granted and exhausted), while more messages wait behind it, the sending bridge
+// moves those destinations' waiting messages into holding inboxes of its own
+// (held_inbox.hpp), counts them as settled, and sends them later from there.
+//
+// At-least-once: a batch is committed only when each of its messages was acknowledged (the
+// receiving bridge acknowledges only after the push into the destination inbox succeeded),
+// moved into a holding inbox, or skipped as undeliverable. A link that drops leaves the batch
 // uncommitted in the outbound inbox, so the next connection (or the next bridge process after
 // a crash) reads and sends it again; the receiver drops repeats it still remembers by id.
 #include <cstddef>
@@ -21,66 +33,144 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 namespace sluice::actors {
 
-// Sending side: one outbound batch in flight at a time, sent strictly in order.
-class credit_window {
+// Sending side of one connection. Messages come in batches from numbered sources (the
+// outbound inbox, holding inboxes), at most one batch per source at a time.
+class send_window {
  public:
+  using source_id = std::size_t;
+
   struct entry {
-    std::uint64_t id = 0;  // the outbound inbox's message id (stable across re-reads)
-    std::string dest;
-    bool skip = false;  // undeliverable (no envelope): never sent, counts as acknowledged
+    std::uint64_t id = 0;   // stable across re-reads of the same message
+    std::string_view dest;  // copied by load()
+    bool skip = false;      // undeliverable (no envelope): never sent, settled at once
+    bool moved = false;     // in a holding inbox already (an earlier connection moved it)
   };
 
-  // A batch read from the outbound inbox, in delivery order. Replaces an empty window only.
-  void load(std::vector<entry> batch);
-  // The next message that may go on the wire now: nullopt when every message was sent or the
-  // first unsent one waits for credit (later ones wait behind it, which keeps order).
-  [[nodiscard]] std::optional<std::size_t> next_sendable() const noexcept;
-  void mark_sent(std::size_t index);
-  // false for an id that is not in flight (late ack from an old connection, or a repeat).
-  bool ack(std::uint64_t id);
+  enum class state : std::uint8_t {
+    waiting,  // for credit
+    diverted, // its destination spills: to be moved into its holding inbox
+    sent,
+    acked,
+    moved,  // into a holding inbox
+    skipped,
+  };
+
+  // Loads src's next batch, in delivery order. With divert, messages for a destination that
+  // spills (set_spilling) start diverted instead of waiting.
+  void load(source_id src, const std::vector<entry>& batch, bool divert);
+
+  // Calls f(src, index, seq) for every message that may go on the wire now, in the order they
+  // must be sent, and marks each sent with the connection's next sequence number (from 1).
+  template <class F>
+  void take_sendable(F&& f);
+
+  // An acknowledgement (wire.hpp): everything sent up to `through` arrived except `parked`.
+  // Returns how many messages it settled.
+  std::size_t on_ack(std::uint64_t through, const std::vector<std::uint64_t>& parked);
   // Raises the limit for dest; a smaller limit than one already granted changes nothing.
-  void grant(const std::string& dest, std::uint64_t limit);
-  // Destinations that hold up the batch and were never asked for credit; each is returned once.
+  void grant(std::string_view dest, std::uint64_t limit);
+  // Destinations of loaded messages never granted nor asked for; each is returned once.
   [[nodiscard]] std::vector<std::string> take_wants();
 
-  [[nodiscard]] const entry& at(std::size_t index) const { return batch_.at(index); }
-  [[nodiscard]] bool empty() const noexcept { return batch_.empty(); }
-  // Every message of the loaded batch acknowledged (or skipped): the batch may be committed.
-  [[nodiscard]] bool complete() const noexcept {
-    return !batch_.empty() && acked_ == batch_.size();
-  }
-  void clear() noexcept;
+  // Destinations with waiting messages in src whose credit is used up: granted and exhausted
+  // (more credit comes only as the far inbox frees room). Not those still waiting for their
+  // first grant.
+  [[nodiscard]] std::vector<std::string> blocked(source_id src) const;
+  // From now on dest's messages are diverted on load; its waiting messages in src are too.
+  void set_spilling(std::string_view dest, source_id src);
+  void clear_spilling(std::string_view dest);
+  [[nodiscard]] bool spilling(std::string_view dest) const;
+  // Indexes of src's diverted messages, in order.
+  [[nodiscard]] std::vector<std::size_t> diverted(source_id src) const;
+  // Those of them that may be moved now: no earlier message for the same destination is still
+  // on its way. One sent before its destination began to spill must arrive (or, after a drop,
+  // be moved) first; else a resend would land in the holding inbox behind later messages.
+  [[nodiscard]] std::vector<std::size_t> movable(source_id src) const;
+  void mark_moved(source_id src, std::size_t index);
 
-  [[nodiscard]] std::size_t in_flight() const noexcept { return sent_count_ - acked_sent_; }
+  [[nodiscard]] bool loaded(source_id src) const noexcept;
+  // Every message of src's batch acknowledged, moved or skipped: the batch may be committed.
+  [[nodiscard]] bool complete(source_id src) const noexcept;
+  void clear(source_id src) noexcept;
+  [[nodiscard]] state state_of(source_id src, std::size_t index) const {
+    return sources_.at(src).entries.at(index).st;
+  }
+  [[nodiscard]] const std::string& dest_of(source_id src, std::size_t index) const {
+    return dests_.at(sources_.at(src).entries.at(index).dest).name;
+  }
+
+  [[nodiscard]] std::size_t in_flight() const noexcept { return log_.size() + parked_.size(); }
   // Messages that may still be sent under the current grants, summed over destinations.
   [[nodiscard]] std::uint64_t credits() const noexcept;
 
  private:
   struct dest_state {
+    std::string name;
     std::uint64_t limit = 0;
     std::uint64_t sent = 0;
     bool granted = false;
     bool asked = false;
+    bool spilling = false;
   };
-  std::vector<entry> batch_;
-  std::vector<bool> sent_;
-  std::vector<bool> acked_flags_;
-  std::size_t cursor_ = 0;  // first unsent message
-  std::size_t acked_ = 0;
-  std::size_t sent_count_ = 0;
-  std::size_t acked_sent_ = 0;
-  std::map<std::string, dest_state> dests_;  // lives for one connection, across batches
+  struct slot {
+    std::uint64_t id;
+    std::uint32_t dest;
+    state st;
+  };
+  struct source {
+    std::vector<slot> entries;
+    std::size_t settled = 0;
+    std::size_t first_open = 0;  // no waiting message before it
+  };
+  struct sent_ref {
+    std::uint64_t seq;
+    source_id src;
+    std::size_t index;
+  };
+
+  std::uint32_t intern(std::string_view dest);
+  source& src_at(source_id src);
+  void settle(const sent_ref& r, state st);
+
+  std::vector<dest_state> dests_;
+  std::unordered_map<std::string, std::uint32_t> dest_index_;
+  std::vector<std::string> wants_;
+  std::vector<source> sources_;
+  std::uint64_t next_seq_ = 1;
+  std::deque<sent_ref> log_;              // sent, not yet acknowledged, in seq order
+  std::map<std::uint64_t, sent_ref> parked_;  // acknowledged as parked by the receiver
 };
+
+template <class F>
+void send_window::take_sendable(F&& f) {
+  for (source_id s = 0; s < sources_.size(); ++s) {
+    auto& src = sources_[s];
+    auto& e = src.entries;
+    while (src.first_open < e.size() && e[src.first_open].st != state::waiting) ++src.first_open;
+    for (std::size_t i = src.first_open; i < e.size(); ++i) {
+      if (e[i].st != state::waiting) continue;
+      auto& d = dests_[e[i].dest];
+      if (!d.granted || d.sent >= d.limit) continue;
+      ++d.sent;
+      e[i].st = state::sent;
+      const std::uint64_t seq = next_seq_++;
+      log_.push_back({seq, s, i});
+      f(s, i, seq);
+    }
+  }
+}
 
 // Receiving side: the counts behind the grants of one connection.
 class credit_ledger {
  public:
-  void on_received(const std::string& dest);
+  void on_received(const std::string& dest, std::uint64_t n = 1);
   void on_parked(const std::string& dest);
   void on_unparked(const std::string& dest);
   // The current limit for dest given its free regular slots; never below one granted before.

@@ -99,7 +99,13 @@ std::string server_handshake::on_hello(std::string_view body) {
     return refuse("it has the same name as this bridge; give each side its own --name");
   const auto nonce_c = text_field(j, "nonce");
   const auto peer_has_secret = bool_field(j, "secret");
-  if (!nonce_c || nonce_c->empty() || !peer_has_secret) return refuse(not_a_bridge);
+  const auto peer_has_tls = bool_field(j, "tls");
+  if (!nonce_c || nonce_c->empty() || !peer_has_secret || !peer_has_tls)
+    return refuse(not_a_bridge);
+  if (me_.tls && !*peer_has_tls)
+    return refuse(
+        "this bridge requires TLS (--tls-cert, --tls-key, --tls-ca) and the peer has none");
+  if (!me_.tls && *peer_has_tls) return refuse("the peer uses TLS and this bridge has none");
   const bool have_secret = !me_.secret.empty();
   if (have_secret && !*peer_has_secret)
     return refuse("this bridge requires --secret-file and the peer has none");
@@ -135,7 +141,8 @@ std::string client_handshake::hello() {
   return encode({{"hello", std::string(handshake_protocol)},
                  {"name", me_.name},
                  {"nonce", nonce_c_},
-                 {"secret", !me_.secret.empty()}});
+                 {"secret", !me_.secret.empty()},
+                 {"tls", me_.tls}});
 }
 
 std::string client_handshake::on_frame(std::string_view body) {

@@ -5,14 +5,16 @@
 // --secret-file (bridge_auth.hpp), so nothing a peer sends reaches CAF before it has proved it
 // holds the secret:
 //
-//   client -> {"hello":"sluice-bridge/2","name":C,"nonce":Nc,"secret":true|false}
+//   client -> {"hello":"sluice-bridge/3","name":C,"nonce":Nc,"secret":true|false,"tls":true|false}
 //   server -> {"ok":true,"name":S,"nonce":Ns,"proof":HMAC("server",Nc,S,C)}
 //           | {"ok":false,"why":W}
 //   client -> {"proof":HMAC("client",Ns,C,S)}
 //   server -> {"ok":true,"ticket":T} | {"ok":false,"why":W}
 //
-// after which both sides speak BASP on the same connection. Without a secret on either side
-// the proofs are empty. The client checks the server's proof before it answers, but answers
+// after which both sides speak BASP on the same connection, inside TLS when both said "tls"
+// (capped_scribe.hpp). Both sides must agree on the secret and on TLS: a server with TLS
+// refuses a plaintext client and the other way round, so neither ever speaks BASP in the
+// clear to a peer that expects TLS. Without a secret on either side the proofs are empty. The client checks the server's proof before it answers, but answers
 // even when it fails, so the server checks the client's proof and logs its own refusal too.
 // The ticket T is a fresh nonce: the client presents it to the server's acceptor actor over
 // CAF, which links only peers holding a ticket that its front door issued.
@@ -29,7 +31,7 @@ namespace sluice::actors {
 
 inline constexpr std::size_t max_handshake_frame = 1024;
 inline constexpr std::size_t handshake_prefix_size = 2;
-inline constexpr std::string_view handshake_protocol = "sluice-bridge/2";
+inline constexpr std::string_view handshake_protocol = "sluice-bridge/3";
 
 // The length a frame prefix announces, or nullopt when it is 0 or above max_handshake_frame.
 [[nodiscard]] std::optional<std::size_t> handshake_frame_length(
@@ -41,6 +43,7 @@ inline constexpr std::string_view handshake_protocol = "sluice-bridge/2";
 struct handshake_identity {
   std::string name;    // this bridge's --name
   std::string secret;  // --secret-file's content; empty: no authentication
+  bool tls = false;    // --tls-cert and friends: the connection continues in TLS
 };
 
 enum class handshake_state { running, accepted, refused };

@@ -140,8 +140,12 @@ runtime::result<actors::agent_spec> bridge_process(const actors::bridge_spec& b,
   a.command = {sluice_bin.string(), "bridge", "--name", name};
   if (!b.listen.empty()) a.command.insert(a.command.end(), {"--listen", b.listen});
   if (!b.connect.empty()) a.command.insert(a.command.end(), {"--connect", b.connect});
+  for (const auto& peer : b.peers) a.command.insert(a.command.end(), {"--connect", peer});
   if (!b.secret_file.empty())
     a.command.insert(a.command.end(), {"--secret-file", b.secret_file.string()});
+  if (!b.tls_cert.empty())
+    a.command.insert(a.command.end(), {"--tls-cert", b.tls_cert.string(), "--tls-key",
+                                       b.tls_key.string(), "--tls-ca", b.tls_ca.string()});
   a.role = actors::agent_role::service;
   a.restart = b.restart;
   a.max_restarts = b.max_restarts;

@@ -215,10 +215,23 @@ void check_endpoint(const checker& c, const toml::node& n, const std::string& ke
     c.fail(n.source(), key, parsed.err().message);
 }
 
+// A file the bridge reads, relative to the manifest's folder; `secret` ones must be private.
+std::filesystem::path read_file_key(const checker& c, const toml::node& n, const std::string& key,
+                                    const manifest& m, bool secret) {
+  std::filesystem::path f = c.get_string(n, key);
+  if (f.is_relative()) f = m.directory / f;
+  struct stat st {};
+  if (::stat(f.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(f.c_str(), R_OK) != 0)
+    c.fail(n.source(), key, f.string() + " is not a readable file");
+  if (secret && (st.st_mode & 0077) != 0)
+    c.fail(n.source(), key, f.string() + ": other users may read it; chmod 600 " + f.string());
+  return f.lexically_normal();
+}
+
 void read_bridge(const checker& c, const toml::table& t, manifest& m) {
-  c.only_known(
-      t, "bridge",
-      {"name", "listen", "connect", "secret_file", "restart", "max_restarts", "restart_backoff"});
+  c.only_known(t, "bridge",
+               {"name", "listen", "connect", "peer", "secret_file", "tls_cert", "tls_key", "tls_ca",
+                "restart", "max_restarts", "restart_backoff"});
   bridge_spec b;
   b.line = t.source().begin.line;
   if (auto n = t.get("name")) {
@@ -228,28 +241,47 @@ void read_bridge(const checker& c, const toml::table& t, manifest& m) {
              "'" + b.name + "' is not a valid bridge name (1-" +
                  std::to_string(backpressure::max_peer_name) + " of A-Z a-z 0-9 _ -)");
   }
+  if (auto n = t.get("peer")) {
+    const toml::array* list = n->as_array();
+    if (!list || !list->is_array_of_tables())
+      c.fail(n->source(), "bridge.peer", "must be an array of tables ([[bridge.peer]])");
+    std::size_t index = 0;
+    for (auto&& entry : *list) {
+      const auto& p = *entry.as_table();
+      const std::string where = "bridge.peer[" + std::to_string(index++) + "]";
+      c.only_known(p, where, {"connect"});
+      const toml::node* to = p.get("connect");
+      if (to == nullptr) c.fail(p.source(), where, "needs connect = \"HOST:PORT\"");
+      b.peers.push_back(c.get_string(*to, where + ".connect"));
+      check_endpoint(c, *to, where + ".connect", b.peers.back(), false);
+    }
+  }
   const toml::node* listen = t.get("listen");
   const toml::node* connect = t.get("connect");
-  if ((listen == nullptr) == (connect == nullptr))
+  if ((listen != nullptr && connect != nullptr) ||
+      (listen == nullptr && connect == nullptr && b.peers.empty()))
     c.fail(t.source(), "bridge",
-           "give exactly one of listen = \"HOST:PORT\" or connect = \"HOST:PORT\"");
+           "give exactly one of listen = \"HOST:PORT\" or connect = \"HOST:PORT\" (more peers to "
+           "connect to: [[bridge.peer]] tables)");
   if (listen) {
     b.listen = c.get_string(*listen, "bridge.listen");
     check_endpoint(c, *listen, "bridge.listen", b.listen, true);
-  } else {
+  }
+  if (connect) {
     b.connect = c.get_string(*connect, "bridge.connect");
     check_endpoint(c, *connect, "bridge.connect", b.connect, false);
   }
-  if (auto n = t.get("secret_file")) {
-    std::filesystem::path f = c.get_string(*n, "bridge.secret_file");
-    if (f.is_relative()) f = m.directory / f;
-    struct stat st {};
-    if (::stat(f.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(f.c_str(), R_OK) != 0)
-      c.fail(n->source(), "bridge.secret_file", f.string() + " is not a readable file");
-    if ((st.st_mode & 0077) != 0)
-      c.fail(n->source(), "bridge.secret_file",
-             f.string() + ": other users may read it; chmod 600 " + f.string());
-    b.secret_file = f.lexically_normal();
+  if (auto n = t.get("secret_file"))
+    b.secret_file = read_file_key(c, *n, "bridge.secret_file", m, true);
+  const toml::node* cert = t.get("tls_cert");
+  const toml::node* key = t.get("tls_key");
+  const toml::node* ca = t.get("tls_ca");
+  if ((cert || key || ca) && !(cert && key && ca))
+    c.fail(t.source(), "bridge", "TLS needs all three of tls_cert, tls_key and tls_ca");
+  if (cert) {
+    b.tls_cert = read_file_key(c, *cert, "bridge.tls_cert", m, false);
+    b.tls_key = read_file_key(c, *key, "bridge.tls_key", m, true);
+    b.tls_ca = read_file_key(c, *ca, "bridge.tls_ca", m, false);
   }
   read_restart(c, t, "bridge", b.restart, b.max_restarts, b.restart_backoff);
   m.bridge = std::move(b);

@@ -19,9 +19,14 @@
 //   inbox = { capacity = 2000 }           # overrides [inbox] for this agent
 //   [bridge]                              # optional: `sluice bridge` as one more service
 //   name = "east"                         # default: the bus name (needed with --dir)
-//   listen = "127.0.0.1:7400"             # or connect = "host:port" (exactly one of them)
+//   listen = "127.0.0.1:7400"             # or connect = "host:port" (not both)
 //   secret_file = "bridge.secret"         # optional, mode 0600, relative to the manifest
+//   tls_cert = "east.pem"                 # optional, all three or none, relative to the
+//   tls_key = "east.key"                  #   manifest; the key mode 0600
+//   tls_ca = "ca.pem"
 //   restart = "on-failure"                # as for agents, also max_restarts, restart_backoff
+//   [[bridge.peer]]                       # more peers to connect to, each its own link
+//   connect = "north:7400"
 //
 // A manifest needs at least one [[agent]] or a [bridge].
 // Loading validates everything before anything is spawned: unknown keys, wrong types, bad
@@ -66,8 +71,12 @@ struct agent_spec {
 struct bridge_spec {
   std::string name;                   // empty: the bus name
   std::string listen;                 // HOST:PORT, or empty
-  std::string connect;                // HOST:PORT, or empty (exactly one of the two is set)
+  std::string connect;                // HOST:PORT, or empty (never both; one of them, or peers)
+  std::vector<std::string> peers;     // HOST:PORT of each [[bridge.peer]], connected to as well
   std::filesystem::path secret_file;  // absolute; empty: no authentication
+  std::filesystem::path tls_cert;     // absolute; all three or none: no TLS
+  std::filesystem::path tls_key;
+  std::filesystem::path tls_ca;
   restart_mode restart = restart_mode::on_failure;
   unsigned max_restarts = 5;
   std::chrono::milliseconds restart_backoff{200};

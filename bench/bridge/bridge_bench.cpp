@@ -1,46 +1,24 @@
-// sluice-bench bridge: messages through two `sluice bridge` processes over 127.0.0.1 against
-// the same producer/consumer pair on one local inbox, in the same run, printed as ratios.
-//
-//   west: producer -> inbox bridge-east -> [sluice bridge west] --tcp--> [sluice bridge east]
-//   east:                                                   -> inbox far -> consumer
-//
-// Throughput: one producer thread sends N messages with backpressure, the consumer pops in
-// batches; msgs/s from the first send to the last receipt. Latency: one message at a time,
-// stamped with CLOCK_MONOTONIC (same host, so the stamp is comparable), consumer waiting on
-// the doorbell. The sluice executable is found next to this build (../cli/sluice) or --sluice.
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
+// sluice-bench bridge: two `sluice bridge` processes over 127.0.0.1 (plain and with TLS) beside
+// the same producer/consumer pair on one local inbox, and beside Redis and NATS when their
+// servers are installed (Debian's redis-server and nats-server; the bench starts them on free
+// ports of 127.0.0.1 in a scratch directory and stops them). Every path runs in the same
+// invocation, interleaved round by round, and each number is the median of the rounds.
+// The sluice executable is found next to this build (../cli/sluice) or given with --sluice.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <optional>
+#include <map>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "backpressure/address.hpp"
-#include "backpressure/send.hpp"
 #include "bench/bench.hpp"
-#include "inbox/inbox.hpp"
-
-extern char** environ;
+#include "bench/bridge/paths.hpp"
 
 namespace sluice::bench {
 namespace {
-
-using clock_type = std::chrono::steady_clock;
-
-std::uint64_t now_ns() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
-          .count());
-}
 
 std::string default_sluice() {
   char buf[4096];
@@ -55,192 +33,129 @@ std::string default_sluice() {
   return "sluice";
 }
 
-struct child {
-  pid_t pid = -1;
-  int out = -1;
+double median(std::vector<double> v) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return x < 0; }), v.end());
+  return v.empty() ? -1 : percentile(v, 0.5);
+}
+
+// Every round's numbers for one path, reduced to medians.
+struct series {
+  std::vector<double> rate, loaded, p50, p99;
+  std::uint64_t lost = 0;
+  void add(const path_numbers& n) {
+    rate.push_back(n.msgs_per_s);
+    loaded.push_back(n.loaded_p50_us);
+    p50.push_back(n.p50_us);
+    p99.push_back(n.p99_us);
+    lost += n.lost;
+  }
+  [[nodiscard]] bool empty() const { return rate.empty(); }
 };
 
-child spawn_bridge(const std::string& exe, const std::filesystem::path& dir,
-                   std::vector<std::string> args) {
-  int fds[2];
-  if (::pipe(fds) != 0) return {};
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  args.insert(args.begin(), exe);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_strings{"SLUICE_DIR=" + dir.string(), "SLUICE_LOG_LEVEL=warn",
-                                       "PATH=/usr/local/bin:/usr/bin:/bin"};
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  child c;
-  if (posix_spawnp(&c.pid, exe.c_str(), &fa, nullptr, argv.data(), envp.data()) != 0) c.pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(fds[1]);
-  c.out = fds[0];
-  return c;
-}
-
-std::optional<int> read_port(int fd) {
-  std::string line;
-  char ch = 0;
-  while (::read(fd, &ch, 1) == 1 && ch != '\n') line += ch;
-  const auto at = line.find("\"port\":");
-  if (at == std::string::npos) return std::nullopt;
-  return std::stoi(line.substr(at + 7));
-}
-
-void stop(child& c) {
-  if (c.pid <= 0) return;
-  ::kill(c.pid, SIGTERM);
-  int st = 0;
-  ::waitpid(c.pid, &st, 0);
-  ::close(c.out);
-  c.pid = -1;
-}
-
-struct numbers {
-  double msgs_per_s = 0;
-  double loaded_p50_us = 0;
-  double p50_us = 0;
-  double p99_us = 0;
-};
-
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
-}
-
-// dest: where the producer pushes; sink: where the consumer reads; remote: wrap in an envelope.
-numbers measure_path(inbox::inbox& dest, inbox::inbox& sink, bool remote, std::size_t count,
-                     std::size_t payload, std::size_t samples) {
-  auto cons = sink.attach_consumer();
-  if (!cons) {
-    std::fprintf(stderr, "sluice-bench bridge: %s\n", cons.err().message.c_str());
-    return {};
-  }
-  auto make = [&](std::uint64_t stamp) {
-    std::string body(std::max<std::size_t>(payload, 20), 'x');
-    const auto text = std::to_string(stamp);
-    std::memcpy(body.data(), text.data(), text.size());
-    body[text.size()] = ' ';
-    return remote ? backpressure::wrap_envelope("far", body) : body;
-  };
-  backpressure::send_policy policy;
-  policy.deadline = std::chrono::seconds(60);
-  policy.max_retries = 1000000;
-  numbers n;
-  std::vector<double> loaded;
-  const auto start = clock_type::now();
-  std::thread producer([&] {
-    for (std::size_t i = 0; i < count; ++i)
-      (void)backpressure::send_with_backpressure(dest, {"bench", "t", make(now_ns())}, policy);
-  });
-  std::size_t got = 0;
-  auto last = start;
-  while (got < count) {
-    auto batch = cons->pop_batch(512);
-    if (batch.empty()) {
-      (void)sink.wait_not_empty(std::chrono::milliseconds(100));
-      continue;
-    }
-    const auto t = now_ns();
-    for (const auto& m : batch)
-      loaded.push_back(static_cast<double>(t - std::stoull(std::string(m.payload))) / 1e3);
-    got += batch.size();
-    cons->commit();
-    last = clock_type::now();
-  }
-  producer.join();
-  n.msgs_per_s = static_cast<double>(count) / std::chrono::duration<double>(last - start).count();
-  n.loaded_p50_us = percentile(loaded, 0.5);
-  std::vector<double> lat;
-  for (std::size_t i = 0; i < samples; ++i) {
-    (void)backpressure::send_with_backpressure(dest, {"bench", "t", make(now_ns())}, policy);
-    for (;;) {
-      auto batch = cons->pop_batch(1);
-      if (batch.empty()) {
-        (void)sink.wait_not_empty(std::chrono::milliseconds(100));
-        continue;
-      }
-      lat.push_back(static_cast<double>(now_ns() - std::stoull(std::string(batch[0].payload))) /
-                    1e3);
-      cons->commit();
-      break;
-    }
-  }
-  n.p50_us = percentile(lat, 0.5);
-  n.p99_us = percentile(lat, 0.99);
-  return n;
+std::string us(double v) {
+  if (v < 0) return "-";
+  char b[32];
+  std::snprintf(b, sizeof b, v < 100 ? "%.1f" : "%.0f", v);
+  return b;
 }
 
 int run_bridge_bench(int argc, char** argv) {
-  CLI::App app{"sluice-bench bridge: bridged vs local inbox, same run"};
-  std::string exe = default_sluice();
-  std::size_t count = 100000;
-  std::size_t payload = 256;
-  std::size_t samples = 2000;
-  app.add_option("--sluice", exe, "the sluice executable that runs the bridges");
-  app.add_option("--messages", count, "messages per throughput run (default 100000)");
-  app.add_option("--payload", payload, "payload bytes (default 256)");
-  app.add_option("--samples", samples, "one-at-a-time latency samples (default 2000)");
+  CLI::App app{"sluice-bench bridge: bridged vs local inbox vs Redis vs NATS, same run"};
+  bridge_setup setup;
+  setup.sluice = default_sluice();
+  workload w;
+  int rounds = 3;
+  bool with_tls = true;
+  bool with_redis = true;
+  bool with_nats = true;
+  app.add_option("--sluice", setup.sluice, "the sluice executable that runs the bridges");
+  app.add_option("--messages", w.messages, "messages per throughput run (default 200000)");
+  app.add_option("--payload", w.payload, "payload bytes (default 256)");
+  app.add_option("--samples", w.samples, "one-at-a-time latency samples (default 2000)");
+  app.add_option("--runs", rounds, "rounds; each number is their median (default 3)");
+  app.add_flag("!--no-tls", with_tls, "skip the TLS bridge");
+  app.add_flag("!--no-redis", with_redis, "skip Redis even if redis-server is installed");
+  app.add_flag("!--no-nats", with_nats, "skip NATS even if nats-server is installed");
   CLI11_PARSE(app, argc, argv);
 
   char tmpl[] = "/tmp/sluice-bridge-bench-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) return 71;
   const std::filesystem::path root = tmpl;
-  const auto east_dir = root / "east";
-  const auto west_dir = root / "west";
-  child east = spawn_bridge(exe, east_dir, {"bridge", "--name", "east", "--listen", "127.0.0.1:0"});
-  const auto port = east.pid > 0 ? read_port(east.out) : std::nullopt;
-  if (!port) {
-    std::fprintf(stderr, "sluice-bench bridge: the east bridge did not start (%s)\n", exe.c_str());
-    stop(east);
-    return 70;
+  setup.dir = root / "plain";
+  bridge_setup tls = setup;
+  tls.dir = root / "tls";
+  if (with_tls && !make_bridge_certs(root / "certs", tls)) {
+    std::fprintf(stderr, "sluice-bench bridge: no openssl command to make certificates; no TLS run\n");
+    with_tls = false;
   }
-  child west =
-      spawn_bridge(exe, west_dir,
-                   {"bridge", "--name", "west", "--connect", "127.0.0.1:" + std::to_string(*port)});
-  auto out = inbox::inbox::open_or_create(west_dir, "bridge-east");
-  auto far = inbox::inbox::open_or_create(east_dir, "far");
-  auto local = inbox::inbox::open_or_create(west_dir, "local");
-  // The producer thread gets its own mapping: one inbox object per thread, as across processes.
-  auto local_tx = inbox::inbox::open(west_dir, "local");
-  if (!out || !far || !local || !local_tx) {
-    std::fprintf(stderr, "sluice-bench bridge: cannot create the inboxes\n");
-    stop(west);
-    stop(east);
-    return 71;
+  const auto redis = with_redis ? find_program("redis-server") : std::string{};
+  const auto nats = with_nats ? find_program("nats-server") : std::string{};
+
+  std::map<std::string, series> s;
+  const char* local = "local inbox";
+  const char* plain = "sluice bridge, tcp";
+  const char* secure = "sluice bridge, TLS";
+  const char* lpush = "redis LPUSH pipelined (alone)";
+  const char* brpop = "redis LPUSH pipelined + BRPOP";
+  const char* nats_row = "nats pub -> sub";
+  for (int r = 0; r < rounds; ++r) {
+    if (auto n = measure_local_inbox(root / "local", w)) s[local].add(*n);
+    if (auto n = measure_bridge(setup, w)) s[plain].add(*n);
+    if (with_tls)
+      if (auto n = measure_bridge(tls, w)) s[secure].add(*n);
+    if (!redis.empty())
+      if (auto n = measure_redis(redis, root / "redis", w)) {
+        s[lpush].add(n->lpush_only);
+        s[brpop].add(n->lpush_brpop);
+      }
+    if (!nats.empty())
+      if (auto n = measure_nats(nats, root / "nats", w)) s[nats_row].add(*n);
   }
-  const auto bridged = measure_path(*out, *far, true, count, payload, samples);
-  const auto direct = measure_path(*local_tx, *local, false, count, payload, samples);
-  stop(west);
-  stop(east);
   std::error_code ec;
   std::filesystem::remove_all(root, ec);
 
-  std::printf(
-      "bridge over 127.0.0.1 vs local inbox, %zu B payload, %zu messages, %zu latency samples\n",
-      payload, count, samples);
-  std::printf("  %-26s %12s %14s %10s %10s\n", "path", "msgs/s", "p50 loaded us", "p50 us",
-              "p99 us");
-  std::printf("  %-26s %12.0f %14.1f %10.1f %10.1f\n", "local inbox", direct.msgs_per_s,
-              direct.loaded_p50_us, direct.p50_us, direct.p99_us);
-  std::printf("  %-26s %12.0f %14.1f %10.1f %10.1f\n", "bridged (2 bridges, tcp)",
-              bridged.msgs_per_s, bridged.loaded_p50_us, bridged.p50_us, bridged.p99_us);
-  std::printf("  bridged / local: throughput x%.3f, p50 latency x%.0f\n",
-              direct.msgs_per_s > 0 ? bridged.msgs_per_s / direct.msgs_per_s : 0.0,
-              direct.p50_us > 0 ? bridged.p50_us / direct.p50_us : 0.0);
+  const double local_rate = s.count(local) ? median(s[local].rate) : -1;
+  std::printf("sluice-bench bridge: %zu B payload, %zu messages per throughput run, %zu "
+              "one-at-a-time latency samples, median of %d rounds, everything on 127.0.0.1\n",
+              w.payload, w.messages, w.samples, rounds);
+  std::printf("  %-32s %12s %9s %14s %9s %9s\n", "path", "msgs/s", "x local", "p50 loaded us",
+              "p50 us", "p99 us");
+  for (const char* name : {local, plain, secure, lpush, brpop, nats_row}) {
+    if (!s.count(name) || s[name].empty()) continue;
+    auto& x = s[name];
+    const double rate = median(x.rate);
+    std::printf("  %-32s %12.0f %9.3f %14s %9s %9s", name, rate,
+                local_rate > 0 ? rate / local_rate : 0.0, us(median(x.loaded)).c_str(),
+                us(median(x.p50)).c_str(), us(median(x.p99)).c_str());
+    if (x.lost > 0) std::printf("  (%llu lost)", static_cast<unsigned long long>(x.lost));
+    std::printf("\n");
+  }
+  if (s.count(plain)) {
+    const double bridged = median(s[plain].rate);
+    if (s.count(lpush))
+      std::printf("  bridge / redis pipelined LPUSH alone: x%.2f\n", bridged / median(s[lpush].rate));
+    if (s.count(secure))
+      std::printf("  TLS costs %.0f %% of the bridge's throughput and %+.1f us of its p50\n",
+                  100.0 * (1.0 - median(s[secure].rate) / bridged),
+                  median(s[secure].p50) - median(s[plain].p50));
+  }
+  std::printf("how: bridges: one producer thread sends with backpressure into bridge-east (one "
+              "message per send), a consumer pops far in batches of 512 and sleeps on its "
+              "doorbell; TLS: CAF's OpenSSL module, P-256 certificates from one CA\n");
+  if (!redis.empty())
+    std::printf("how: %s; %s\n", version_of(redis).c_str(), redis_setup_note);
+  else
+    std::printf("how: no redis-server installed (apt-get install redis-server): no Redis rows\n");
+  if (!nats.empty())
+    std::printf("how: %s; %s\n", version_of(nats).c_str(), nats_setup_note);
+  else
+    std::printf("how: no nats-server installed (apt-get install nats-server): no NATS row\n");
   return 0;
 }
 
 const verb_registration reg{
-    "bridge", "bridged (two sluice bridge processes over tcp) vs local inbox", run_bridge_bench};
+    "bridge", "sluice bridge (tcp, TLS) vs local inbox vs Redis vs NATS, same run",
+    run_bridge_bench};
 
 }  // namespace
 }  // namespace sluice::bench

@@ -132,14 +132,16 @@ bool shared_mapping::map(int fd, std::size_t size) noexcept {
   base_ = static_cast<std::uint8_t*>(p);
   size_ = size;
   slot_ = slot;
+  broken_ = &entry(slot).broken;
   return true;
 }
 
 shared_mapping::shared_mapping(shared_mapping&& o) noexcept
-    : base_(o.base_), size_(o.size_), slot_(o.slot_) {
+    : base_(o.base_), size_(o.size_), slot_(o.slot_), broken_(o.broken_) {
   o.base_ = nullptr;
   o.size_ = 0;
   o.slot_ = -1;
+  o.broken_ = nullptr;
 }
 
 shared_mapping& shared_mapping::operator=(shared_mapping&& o) noexcept {
@@ -148,19 +150,17 @@ shared_mapping& shared_mapping::operator=(shared_mapping&& o) noexcept {
     base_ = o.base_;
     size_ = o.size_;
     slot_ = o.slot_;
+    broken_ = o.broken_;
     o.base_ = nullptr;
     o.size_ = 0;
     o.slot_ = -1;
+    o.broken_ = nullptr;
   }
   return *this;
 }
 
 shared_mapping::~shared_mapping() {
   reset();
-}
-
-bool shared_mapping::broken() const noexcept {
-  return slot_ >= 0 && entry(slot_).broken.load(std::memory_order_acquire) != 0;
 }
 
 void shared_mapping::reset() noexcept {

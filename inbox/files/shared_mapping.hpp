@@ -33,13 +33,18 @@ class shared_mapping {
   std::size_t size() const noexcept { return size_; }
   // True once an access faulted: the file shrank under us or its memory could not be backed.
   // Everything read through the mapping since may be zeros; nothing written reached the file.
-  bool broken() const noexcept;
+  // Inline: every push and pop asks, so it is one load, not a call into the handler's table.
+  bool broken() const noexcept {
+    // acquire: pairs with the handler's release store of the flag.
+    return broken_ != nullptr && broken_->load(std::memory_order_acquire) != 0;
+  }
 
  private:
   void reset() noexcept;
   std::uint8_t* base_ = nullptr;
   std::size_t size_ = 0;
   int slot_ = -1;  // index in the handler's table
+  const std::atomic<std::uint32_t>* broken_ = nullptr;  // the entry's flag; entries never move
 };
 
 }  // namespace sluice::inbox

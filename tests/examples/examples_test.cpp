@@ -70,6 +70,26 @@ TEST_CASE("the crash example restarts its crashing worker and loses no task") {
   CHECK_THAT(run.output(), Catch::Contains("exactly-once: OK: 5000 of 5000"));
 }
 
+TEST_CASE("the coordinator fans out only once every worker has attached, so a late one still gets its share") {
+  temp_dir d;
+  // The crash example with its crashing worker starting half a second after the others: a
+  // coordinator that fanned out at once would finish before it reached 700 tasks.
+  const std::string exe = examples.string() + "/";
+  d.write("late.toml", "[inbox]\nslot_size = 512\n"
+                       "[[agent]]\nname = \"coordinator\"\ncommand = [\"" + exe + "coordinator\", \"--tasks\", \"5000\", \"--inflight\", \"32\"]\nrole = \"job\"\n"
+                       "[[agent]]\nname = \"worker\"\ncommand = [\"" + exe + "worker\"]\nreplicas = 2\n"
+                       "[[agent]]\nname = \"worker-crashy\"\n"
+                       "command = [\"sh\", \"-c\", \"sleep 0.5; exec " + exe + "faulty_worker --crash-every 700\"]\n"
+                       "restart = \"on-failure\"\nmax_restarts = 20\nrestart_backoff = \"100ms\"\n");
+  launch_run run(d.path / "late.toml", d.path / "bus");
+  const auto st = run.wait(120s);
+  REQUIRE(st);
+  INFO(run.output());
+  CHECK(st->success());
+  CHECK_THAT(run.output(), Catch::Contains("crashing after 700 tasks"));
+  CHECK_THAT(run.output(), Catch::Contains("exactly-once: OK: 5000 of 5000"));
+}
+
 TEST_CASE("the pipeline example computes the right total through two stages") {
   temp_dir d;
   launch_run run(examples / "pipeline.toml", d.path / "bus");

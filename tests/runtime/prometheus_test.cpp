@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/atomic_file.hpp"
 #include "runtime/prometheus.hpp"
 #include "support/skip.hpp"
 #include "support/temp_dir.hpp"

@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <system_error>
 #include <vector>
 
@@ -14,6 +13,7 @@
 #include "actors/loadtest/figures.hpp"
 #include "actors/loadtest/report/percentiles.hpp"
 #include "actors/loadtest/result_json.hpp"
+#include "runtime/atomic_file.hpp"
 #include "runtime/cli/verb.hpp"
 
 namespace sluice::actors {
@@ -477,11 +477,8 @@ svg .mark { stroke: #D55E00; stroke-dasharray: 4 3; }
 )";
 
 void write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.flush();
-  if (!out) {
-    throw cli::cli_error{cli::exit_code::io_error, fmt::format("cannot write {}: {}", path.string(), std::strerror(errno))};
+  if (auto written = runtime::write_file_atomically(path, text); !written) {
+    throw cli::cli_error{runtime::exit_code_for(written.err().code), written.err().message};
   }
 }
 

@@ -210,7 +210,7 @@ TEST_CASE("anything but the bridge handshake is refused, and says so") {
     server_handshake s{{"east", "k"}};
     (void)s.on_frame(junk);
     CHECK(s.state() == handshake_state::refused);
-    CHECK(s.why().find("does not speak sluice-bridge/2") != std::string::npos);
+    CHECK(s.why().find("does not speak " + std::string(handshake_protocol)) != std::string::npos);
   }
   client_handshake c{{"west", ""}};
   (void)c.hello();

@@ -1,7 +1,8 @@
 // A manifest's [bridge] section: `sluice launch` runs `sluice bridge` for its bus as a
 // supervised process. A plain `sluice bridge` on a second bus connects to it; messages cross
 // both before and after the launched bridge is SIGKILLed and restarted by its supervisor,
-// and stopping launch removes the bus, bridge status files included.
+// and stopping launch removes the bus, bridge status files included. A launched bridge with
+// [[bridge.peer]] tables connects to each of them (three buses).
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -76,4 +77,38 @@ TEST_CASE("a launch manifest's [bridge] runs a supervised bridge that messages c
   INFO(done.err);
   CHECK(done.exit_code == 0);
   CHECK_FALSE(std::filesystem::exists(b.east.dir()));  // bridge-west.json was no obstacle
+}
+
+TEST_CASE("a launched bridge with two [[bridge.peer]] tables links to both peers, by name") {
+  test::bridged_buses b;  // east listens; its west side is the launched bridge's bus
+  b.start_east();
+  test::bus_fixture north_bus;
+  test::process north(north_bus.options_for({"bridge", "--name", "north", "--listen", "127.0.0.1:0"}));
+  const auto line = north.read_line(std::chrono::seconds(15));
+  REQUIRE(line);
+  const auto north_port = nlohmann::json::parse(*line).at("port").get<std::uint16_t>();
+  const auto manifest = b.west.root() / "peers.toml";
+  std::ofstream(manifest) << "[bridge]\nname = \"west\"\n"
+                          << "[[bridge.peer]]\nconnect = \"127.0.0.1:" << b.port << "\"\n"
+                          << "[[bridge.peer]]\nconnect = \"127.0.0.1:" << north_port << "\"\n";
+  test::process launch(b.west.options_for({"launch", manifest.string()}));
+  REQUIRE(eventually(
+      [&] {
+        auto e = link_of(b.west, "east");
+        auto n = link_of(b.west, "north");
+        return e && n && e->state == "connected" && n->state == "connected";
+      },
+      std::chrono::seconds(30)));
+  REQUIRE(b.west.run({"send", "me", "inbox@east", "t", "to east"}).exit_code == 0);
+  REQUIRE(b.west.run({"send", "me", "inbox@north", "t", "to north"}).exit_code == 0);
+  REQUIRE(eventually([&] {
+    return size_of(b.east.dir(), "inbox") == 1 && size_of(north_bus.dir(), "inbox") == 1;
+  }));
+  launch.signal(SIGTERM);
+  const auto done = launch.finish({}, std::chrono::seconds(30));
+  INFO(done.err);
+  CHECK(done.exit_code == 0);
+  north.signal(SIGTERM);
+  CHECK(north.finish({}, std::chrono::seconds(10)).exit_code == 0);
+  b.stop();
 }

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "support/process.hpp"
-#include "actors/bridge/status.hpp"
+#include "runtime/bridge_status.hpp"
 
 using namespace sluice;
 
@@ -30,7 +30,7 @@ TEST_CASE(
     "sluice top shows one row per bridge link: peer, state, credits, in-flight, sent, resent") {
   test::bus_fixture bus;
   REQUIRE(bus.run({"init", "worker"}).exit_code == 0);
-  actors::bridge_link_status east;
+  runtime::bridge_link_status east;
   east.peer = "east";
   east.name = "west";
   east.state = "connected";
@@ -40,15 +40,15 @@ TEST_CASE(
   east.in_flight = 3;
   east.sent = 1200;
   east.resent = 5;
-  REQUIRE(actors::write_bridge_status(bus.dir(), east));
-  actors::bridge_link_status north = east;
+  REQUIRE(runtime::write_bridge_status(bus.dir(), east));
+  runtime::bridge_link_status north = east;
   north.peer = "north";
   north.state = "backoff";
   north.credits = 0;
   north.in_flight = 0;
   north.sent = 0;
   north.resent = 0;
-  REQUIRE(actors::write_bridge_status(bus.dir(), north));
+  REQUIRE(runtime::write_bridge_status(bus.dir(), north));
 
   const auto r = bus.run({"top", "--once"});
   REQUIRE(r.exit_code == 0);

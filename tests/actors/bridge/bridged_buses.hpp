@@ -15,13 +15,13 @@
 
 #include "support/await.hpp"
 #include "support/process.hpp"
-#include "actors/bridge/status.hpp"
+#include "runtime/bridge_status.hpp"
 
 namespace sluice::test {
 
-inline std::optional<actors::bridge_link_status> link_of(const bus_fixture& bus,
+inline std::optional<runtime::bridge_link_status> link_of(const bus_fixture& bus,
                                                           const std::string& peer) {
-  for (auto& s : actors::read_bridge_statuses(bus.dir()))
+  for (auto& s : runtime::read_bridge_statuses(bus.dir()))
     if (s.peer == peer) return s;
   return std::nullopt;
 }
@@ -32,6 +32,7 @@ struct bridged_buses {
   std::optional<process> east_bridge;
   std::optional<process> west_bridge;
   std::uint16_t port = 0;
+  std::uint16_t west_dials = 0;  // where west connects when not east's port (a relay)
   std::vector<std::string> east_extra;
   std::vector<std::string> west_extra;
 
@@ -48,7 +49,7 @@ struct bridged_buses {
   }
   void start_west() {
     std::vector<std::string> args{"bridge", "--name", "west", "--connect",
-                                  "127.0.0.1:" + std::to_string(port)};
+                                  "127.0.0.1:" + std::to_string(west_dials ? west_dials : port)};
     args.insert(args.end(), west_extra.begin(), west_extra.end());
     west_bridge.emplace(west.options_for(args));
   }

@@ -179,6 +179,57 @@ secret_file = "bridge.secret"
   CHECK(c->agents.size() == 1);
 }
 
+TEST_CASE("[[bridge.peer]] tables and TLS files are read into the [bridge] section") {
+  manifest_dir d;
+  d.write("ca.pem", "ca\n");
+  d.write("west.pem", "cert\n");
+  d.write("west.key", "key\n", 0600);
+  auto m = d.parse(R"(
+[bridge]
+name = "west"
+listen = "127.0.0.1:7400"
+tls_cert = "west.pem"
+tls_key = "west.key"
+tls_ca = "ca.pem"
+[[bridge.peer]]
+connect = "east.example:7400"
+[[bridge.peer]]
+connect = "north.example:7401"
+)");
+  REQUIRE(m);
+  REQUIRE(m->bridge);
+  CHECK(m->bridge->listen == "127.0.0.1:7400");
+  CHECK(m->bridge->peers == std::vector<std::string>{"east.example:7400", "north.example:7401"});
+  CHECK(m->bridge->tls_cert == d.dir / "west.pem");
+  CHECK(m->bridge->tls_key == d.dir / "west.key");
+  CHECK(m->bridge->tls_ca == d.dir / "ca.pem");
+  // Peers alone are enough: a bridge that only connects.
+  auto p = d.parse("[bridge]\n[[bridge.peer]]\nconnect = \"h:1\"\n");
+  REQUIRE(p);
+  CHECK(p->bridge->listen.empty());
+  CHECK(p->bridge->peers == std::vector<std::string>{"h:1"});
+
+  using Catch::Matchers::Contains;
+  CHECK_THAT(error_of(d.parse("[bridge]\n[[bridge.peer]]\nhost = \"h:1\"\n")),
+             Contains(":3: bridge.peer[0].host: unknown key"));
+  CHECK_THAT(error_of(d.parse("[bridge]\n[[bridge.peer]]\n")),
+             Contains("bridge.peer[0]: needs connect"));
+  CHECK_THAT(error_of(d.parse("[bridge]\n[[bridge.peer]]\nconnect = \"h:0\"\n")),
+             Contains("bridge.peer[0].connect: 'h:0' is not HOST:PORT"));
+  CHECK_THAT(error_of(d.parse("[bridge]\npeer = \"h:1\"\n")),
+             Contains("bridge.peer: must be an array of tables"));
+  CHECK_THAT(error_of(d.parse("[bridge]\nlisten = \"h:0\"\ntls_cert = \"west.pem\"\n")),
+             Contains("bridge: TLS needs all three of tls_cert, tls_key and tls_ca"));
+  d.write("open.key", "key\n", 0644);
+  CHECK_THAT(error_of(d.parse("[bridge]\nlisten = \"h:0\"\ntls_cert = \"west.pem\"\n"
+                              "tls_key = \"open.key\"\ntls_ca = \"ca.pem\"\n")),
+             Contains("bridge.tls_key: " + (d.dir / "open.key").string() +
+                      ": other users may read it; chmod 600"));
+  CHECK_THAT(error_of(d.parse("[bridge]\nlisten = \"h:0\"\ntls_cert = \"west.pem\"\n"
+                              "tls_key = \"west.key\"\ntls_ca = \"missing.pem\"\n")),
+             Contains("bridge.tls_ca: " + (d.dir / "missing.pem").string() + " is not a readable file"));
+}
+
 TEST_CASE("a bad [bridge] section is a one-line error naming the line and the key") {
   manifest_dir d;
   auto err = [&](const std::string& text) {

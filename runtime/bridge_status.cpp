@@ -1,16 +1,12 @@
-#include "actors/bridge/status.hpp"
-
-#include <fcntl.h>
-#include <unistd.h>
+#include "runtime/bridge_status.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
-namespace sluice::actors {
+#include "inbox/files/read_file.hpp"
+#include "runtime/atomic_file.hpp"
+
+namespace sluice::runtime {
 
 namespace {
 
@@ -32,6 +28,8 @@ nlohmann::json to_object(const bridge_link_status& s) {
           {"duplicates", s.duplicates},
           {"undeliverable", s.undeliverable},
           {"connects", s.connects},
+          {"held", s.held},
+          {"tls", s.tls},
           {"pid", s.pid},
           {"error", s.error},
           {"updated", s.updated}};
@@ -43,6 +41,8 @@ void read_field(const nlohmann::json& j, const char* key, T& out) {
   const auto& v = j[key];
   if constexpr (std::is_same_v<T, std::string>) {
     if (v.is_string()) out = v.get<std::string>();
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (v.is_boolean()) out = v.get<bool>();
   } else {
     if (v.is_number_unsigned()) out = v.get<T>();
   }
@@ -60,21 +60,7 @@ std::string to_json(const bridge_link_status& s) {
 }
 
 runtime::status write_bridge_status(const std::filesystem::path& bus_dir, const bridge_link_status& s) {
-  const auto target = bridge_status_file(bus_dir, s.peer);
-  auto tmp = target;
-  tmp += ".tmp" + std::to_string(::getpid());
-  const std::string text = to_json(s) + "\n";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return runtime::error{runtime::errc::io_error, "cannot write " + tmp.string() + ": " + std::strerror(errno)};
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), target.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return runtime::error{runtime::errc::io_error, "cannot write " + target.string() + ": " + why};
-  }
-  return runtime::done{};
+  return write_file_atomically(bridge_status_file(bus_dir, s.peer), to_json(s) + "\n", 0600);
 }
 
 std::vector<bridge_link_status> read_bridge_statuses(const std::filesystem::path& bus_dir) {
@@ -86,10 +72,10 @@ std::vector<bridge_link_status> read_bridge_statuses(const std::filesystem::path
         file.compare(file.size() - file_suffix.size(), file_suffix.size(), file_suffix) != 0)
       continue;
     if (!e.is_regular_file(ec) || e.is_symlink(ec)) continue;
-    std::ifstream in(e.path());
-    std::stringstream text;
-    text << in.rdbuf();
-    const auto j = nlohmann::json::parse(text.str(), nullptr, false);
+    constexpr std::size_t max_status_bytes = 64 * 1024;
+    const auto text = inbox::read_file(e.path(), max_status_bytes, false);
+    if (text.error != 0) continue;
+    const auto j = nlohmann::json::parse(text.text, nullptr, false);
     if (!j.is_object()) continue;
     bridge_link_status s;
     read_field(j, "peer", s.peer);
@@ -106,6 +92,8 @@ std::vector<bridge_link_status> read_bridge_statuses(const std::filesystem::path
     read_field(j, "duplicates", s.duplicates);
     read_field(j, "undeliverable", s.undeliverable);
     read_field(j, "connects", s.connects);
+    read_field(j, "held", s.held);
+    read_field(j, "tls", s.tls);
     read_field(j, "pid", s.pid);
     read_field(j, "error", s.error);
     read_field(j, "updated", s.updated);
@@ -124,4 +112,4 @@ std::optional<bridge_link_status> bridge_status_of_inbox(const std::filesystem::
   return std::nullopt;
 }
 
-}  // namespace sluice::actors
+}  // namespace sluice::runtime

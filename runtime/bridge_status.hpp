@@ -1,7 +1,7 @@
 #pragma once
 // The state of a bridge link as a small JSON file in the bus directory,
-// `<bus>/bridge-<peer>.json`, so CAF-free readers (`sluice get-stats`, `sluice top`) can show
-// it without talking to the bridge process. The bridge rewrites it atomically (write a temp
+// `<bus>/bridge-<peer>.json`, so CAF-free readers (`sluice get-stats`, `sluice top`, the
+// monitors' metrics.prom) can show it without talking to the bridge process. The bridge rewrites it atomically (write a temp
 // file, rename) whenever it reports; a reader sees the old or the new file, never half of one.
 #include <cstdint>
 #include <filesystem>
@@ -11,7 +11,7 @@
 
 #include "runtime/result.hpp"
 
-namespace sluice::actors {
+namespace sluice::runtime {
 
 struct bridge_link_status {
   std::string peer;              // the far bridge's name
@@ -28,6 +28,8 @@ struct bridge_link_status {
   std::uint64_t duplicates = 0;  // resends from the far side already delivered (not pushed)
   std::uint64_t undeliverable = 0;  // no valid envelope, or too large for the destination
   std::uint64_t connects = 0;       // successful handshakes
+  std::uint64_t held = 0;  // messages waiting in holding inboxes for full destinations
+  bool tls = false;        // the link is encrypted (--tls-cert)
   std::uint64_t pid = 0;            // the bridge process
   std::string error;                // last refusal or connection error
   std::string updated;              // ISO-8601 UTC timestamp of this report
@@ -48,4 +50,4 @@ std::optional<bridge_link_status> bridge_status_of_inbox(const std::filesystem::
 
 std::string to_json(const bridge_link_status& s);
 
-}  // namespace sluice::actors
+}  // namespace sluice::runtime

@@ -1,0 +1,446 @@
+// The sending half of a bridge connection: reads the outbound inbox bridge-<peer> (and the
+// peer's holding inboxes, held_inbox.hpp) a batch at a time, puts the messages that have
+// credit on the wire in batches of many (wire.hpp), and commits an inbox's batch once every
+// message of it is acknowledged or moved. All flow-control arithmetic lives in send_window
+// (credit.hpp); this actor moves bytes and keeps the counters bridge-<peer>.json shows.
+#include <spdlog/spdlog.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/behavior.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/broker.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
+#include <chrono>
+#include <map>
+#include <set>
+#include <optional>
+#include <unordered_set>
+#include <vector>
+
+#include "actors/bridge/held_inbox.hpp"
+#include "actors/bridge/link.hpp"
+#include "actors/bridge/wire.hpp"
+#include "backpressure/address.hpp"
+
+namespace sluice::actors {
+
+namespace {
+
+using pump_atom = caf::atom_constant<caf::atom("bpump")>;
+using spill_atom = caf::atom_constant<caf::atom("bspill")>;
+
+// Another sender (an older connection's, not yet down) may still hold the outbound inbox.
+constexpr auto attach_retry = std::chrono::milliseconds(20);
+// How long an outbound batch may wait on destinations whose credit is used up (while more
+// messages wait behind it) before their messages are moved into holding inboxes. A batch of a
+// busy link settles in about a millisecond; a destination that keeps one waiting this long is
+// full or far slower than the rest, and is the only one that then takes the detour.
+constexpr auto spill_after = std::chrono::milliseconds(100);
+
+constexpr auto relaxed = std::memory_order_relaxed;  // display counters, see bridge_peer
+constexpr send_window::source_id outbound_source = 0;
+
+// One inbox the sender consumes, with the batch it popped and has not committed yet.
+struct source {
+  std::string dest;  // "" for the outbound inbox, else the holding inbox's destination
+  send_window::source_id id = 0;
+  std::optional<inbox::inbox> box;  // declared before cons: the inbox outlives its consumer
+  std::optional<inbox::consumer> cons;
+  std::vector<inbox::received_message> buf;
+  std::vector<wire::record> records;  // per message of the batch, views into buf
+  std::vector<bool> resend;           // sent by an earlier connection already
+  std::vector<std::uint64_t> sent_ids;
+  std::size_t size = 0;
+};
+
+struct sender_state {
+  std::shared_ptr<bridge_context> ctx;
+  std::shared_ptr<bridge_peer> peer;
+  std::string peer_name;
+  std::string outbound_name;
+  caf::actor far_receiver;
+  send_window win;
+  wire::batch_writer writer;
+  // Declared in this order so the holding inboxes' consumer locks are released before the
+  // outbound inbox's: whoever takes the outbound inbox next then finds them free.
+  std::optional<source> outbound;
+  std::map<std::string, source> held;  // by destination
+  send_window::source_id next_source = 1;
+  std::size_t batch = 512;
+  std::chrono::steady_clock::time_point loaded_at;  // of the outbound batch
+  bool watching = false;
+  bool spill_pending = false;
+  bool open_error_logged = false;
+  std::set<std::string> open_failures_logged;  // holding inboxes that could not be opened
+  static inline const char* name = "sluice.bridge.sender";
+
+  ~sender_state() {
+    if (peer) {
+      if (peer->watch) peer->watch->disarm(this);
+      peer->in_flight.store(0, relaxed);
+      peer->credits.store(0, relaxed);
+    }
+  }
+};
+
+using sender_actor = caf::io::stateful_broker<sender_state>;
+
+void publish_window(sender_state& s) {
+  s.peer->credits.store(s.win.credits(), relaxed);
+  s.peer->in_flight.store(s.win.in_flight(), relaxed);
+}
+
+source* source_of(sender_state& s, send_window::source_id id) {
+  if (id == outbound_source) return s.outbound ? &*s.outbound : nullptr;
+  for (auto& [dest, src] : s.held)
+    if (src.id == id) return &src;
+  return nullptr;
+}
+
+// ---- reading -------------------------------------------------------------------------------
+
+// Pops src's next batch into the window; returns how many messages it holds.
+std::size_t load(sender_actor* self, source& src) {
+  auto& s = self->state;
+  src.buf.resize(s.batch);
+  const std::size_t n = src.cons->pop_batch(src.buf.data(), src.buf.size());
+  src.size = n;
+  if (n == 0) return 0;
+  src.records.assign(n, {});
+  src.sent_ids.clear();
+  std::vector<send_window::entry> entries(n);
+  std::size_t undeliverable = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& m = src.buf[i];
+    std::string_view payload = m.payload;
+    std::uint64_t id = m.id;
+    bool ok = true;
+    if (!src.dest.empty()) {
+      const auto h = parse_held_payload(payload);
+      ok = h.has_value();
+      if (h) {
+        id = h->id;
+        payload = h->payload;
+      }
+    }
+    const auto env = ok ? backpressure::unwrap_envelope(payload) : std::nullopt;
+    if (!env) {
+      spdlog::warn(
+          "bridge {}: message {} from '{}' in {} has no '<agent>\\n' envelope; not forwarded "
+          "(counted as undeliverable; send to agent@{} instead)",
+          s.ctx->name, m.id, m.from, src.dest.empty() ? s.outbound_name : "a holding inbox",
+          s.peer_name);
+      ++undeliverable;
+    }
+    entries[i] = {id, env ? env->agent : std::string_view{}, !env};
+    src.records[i] = {id, static_cast<std::uint8_t>(m.prio), m.from, m.type,
+                      env ? env->agent : std::string_view{}, env ? env->payload : std::string_view{}};
+  }
+  if (undeliverable > 0) s.peer->undeliverable.fetch_add(undeliverable, relaxed);
+  // What an earlier connection sent of this batch counts as resent when it goes again.
+  src.resend.assign(n, false);
+  {
+    std::lock_guard<std::mutex> lock(s.peer->m);
+    if (src.dest.empty() && !s.peer->moved.empty())
+      for (auto& e : entries) e.moved = s.peer->moved.count(e.id) != 0;
+    const auto it = s.peer->transmitted.find(src.dest);
+    if (it != s.peer->transmitted.end() && !it->second.empty()) {
+      const std::unordered_set<std::uint64_t> before(it->second.begin(), it->second.end());
+      for (std::size_t i = 0; i < n; ++i) src.resend[i] = before.count(entries[i].id) != 0;
+    }
+  }
+  s.win.load(src.id, entries, src.dest.empty());
+  return n;
+}
+
+// dest's holding source, numbered for the window on first use.
+source& held_for(sender_state& s, const std::string& dest) {
+  auto [it, added] = s.held.try_emplace(dest);
+  if (added) {
+    it->second.dest = dest;
+    it->second.id = s.next_source++;
+  }
+  return it->second;
+}
+
+bool attach(sender_actor* self) {
+  auto& s = self->state;
+  if (!s.outbound) {
+    auto b = inbox::inbox::open_or_create(s.ctx->bus_dir, s.outbound_name, s.ctx->inbox_opts);
+    if (!b) {
+      if (!s.open_error_logged)
+        spdlog::error("bridge {}: cannot open outbound inbox {}: {}", s.ctx->name, s.outbound_name,
+                      b.err().message);
+      s.open_error_logged = true;
+      return false;
+    }
+    s.outbound.emplace();
+    s.outbound->id = outbound_source;
+    s.outbound->box.emplace(std::move(b.value()));
+  }
+  auto c = s.outbound->box->attach_consumer();
+  if (!c) return false;
+  s.outbound->cons.emplace(std::move(c.value()));
+  // Half the inbox: the other half takes new messages while this batch is on the wire.
+  s.batch = std::clamp<std::size_t>(s.outbound->box->capacity() / 2, 1, s.ctx->batch);
+  if (!s.peer->watch)
+    s.peer->watch = std::make_unique<doorbell_watch>(s.ctx->bus_dir, s.outbound_name);
+  // Holding inboxes an earlier process left: their destinations keep spilling until drained.
+  for (const auto& dest : held_destinations(s.ctx->bus_dir, s.peer_name)) {
+    s.win.set_spilling(dest, outbound_source);
+    (void)held_for(s, dest);
+  }
+  spdlog::debug("bridge {}: consuming {}", s.ctx->name, s.outbound_name);
+  return true;
+}
+
+// Opens dest's holding inbox and takes its consumer lock; false if that is not possible now.
+bool open_held(sender_actor* self, const std::string& dest, source& src) {
+  auto& s = self->state;
+  if (!src.box) {
+    auto b = open_held_inbox(s.ctx->bus_dir, s.peer_name, dest, s.outbound->box->snapshot());
+    if (!b) {
+      if (s.open_failures_logged.insert(dest).second)
+        spdlog::error(
+            "bridge {}: cannot open the holding inbox for '{}@{}': {}; its messages keep the "
+            "outbound batch waiting",
+            s.ctx->name, dest, s.peer_name, b.err().message);
+      return false;
+    }
+    src.box.emplace(std::move(b.value()));
+  }
+  if (!src.cons) {
+    auto c = src.box->attach_consumer();
+    if (!c) return false;
+    src.cons.emplace(std::move(c.value()));
+  }
+  return true;
+}
+
+void update_held_count(sender_state& s) {
+  std::uint64_t n = 0;
+  for (auto& [dest, src] : s.held)
+    if (src.box) n += src.box->size();
+  s.peer->held.store(n, relaxed);
+}
+
+// ---- writing -------------------------------------------------------------------------------
+
+void flush(sender_actor* self) {
+  auto& s = self->state;
+  if (s.writer.empty()) return;
+  self->send(s.far_receiver, bridge_batch_atom::value, s.writer.take());
+}
+
+void send_ready(sender_actor* self) {
+  auto& s = self->state;
+  std::uint64_t sent = 0;
+  std::uint64_t resent = 0;
+  s.win.take_sendable([&](send_window::source_id id, std::size_t i, std::uint64_t seq) {
+    auto* src = source_of(s, id);
+    const auto& r = src->records[i];
+    if (!s.writer.empty() && !s.writer.fits(r)) flush(self);
+    if (s.writer.empty()) s.writer.start(seq);
+    s.writer.add(r);
+    src->sent_ids.push_back(r.id);
+    ++(src->resend[i] ? resent : sent);
+  });
+  flush(self);
+  if (sent + resent > 0) {
+    s.peer->sent.fetch_add(sent, relaxed);
+    s.peer->resent.fetch_add(resent, relaxed);
+    std::lock_guard<std::mutex> lock(s.peer->m);
+    auto& log = s.peer->transmitted[""];
+    if (s.outbound) log.assign(s.outbound->sent_ids.begin(), s.outbound->sent_ids.end());
+    for (auto& [dest, src] : s.held)
+      s.peer->transmitted[dest].assign(src.sent_ids.begin(), src.sent_ids.end());
+  }
+  auto wants = s.win.take_wants();
+  if (!wants.empty()) self->send(s.far_receiver, bridge_want_atom::value, wire::encode_names(wants));
+}
+
+// ---- the loop ------------------------------------------------------------------------------
+
+void pump(sender_actor* self);
+
+// Moves the outbound batch's diverted messages into their holding inboxes, in order; a
+// destination whose holding inbox is full keeps the rest for a later try.
+void move_diverted(sender_actor* self) {
+  auto& s = self->state;
+  if (!s.outbound || !s.win.loaded(outbound_source)) return;
+  std::set<std::string> blocked;
+  for (const auto i : s.win.movable(outbound_source)) {
+    const auto& dest = s.win.dest_of(outbound_source, i);
+    if (blocked.count(dest) != 0) continue;
+    auto& src = held_for(s, dest);
+    if (!open_held(self, dest, src)) {
+      blocked.insert(dest);
+      continue;
+    }
+    const auto& m = s.outbound->buf[i];
+    const auto payload = held_payload(m.id, m.payload);
+    if (src.box->try_push({m.from, m.type, payload, m.prio}) != inbox::push_result::ok) {
+      blocked.insert(dest);
+      continue;
+    }
+    s.win.mark_moved(outbound_source, i);
+    std::lock_guard<std::mutex> lock(s.peer->m);
+    s.peer->moved.insert(m.id);
+  }
+  update_held_count(s);
+  if (!blocked.empty() && !s.spill_pending) {
+    s.spill_pending = true;
+    self->delayed_send(self, spill_after, spill_atom::value);
+  }
+}
+
+void commit(sender_state& s, source& src) {
+  src.cons->commit();
+  s.win.clear(src.id);
+  std::lock_guard<std::mutex> lock(s.peer->m);
+  s.peer->transmitted[src.dest].clear();
+  if (src.dest.empty()) s.peer->moved.clear();
+}
+
+// Commits every source whose batch is settled, reads the next batches, sends what may go.
+void pump(sender_actor* self) {
+  auto& s = self->state;
+  if (!s.outbound || !s.outbound->cons) {
+    if (!attach(self)) {
+      self->delayed_send(self, attach_retry, pump_atom::value);
+      return;
+    }
+  }
+  for (bool progress = true; progress;) {
+    progress = false;
+    // Every message of a settled batch is in its destination inbox on the far bus or in a
+    // holding inbox here: only now may it leave its inbox (at-least-once across link drops
+    // and crashes of either bridge).
+    if (s.win.complete(outbound_source)) {
+      commit(s, *s.outbound);
+      progress = true;
+    }
+    for (auto& [dest, src] : s.held) {
+      if (!src.cons || !s.win.complete(src.id)) continue;
+      commit(s, src);
+      progress = true;
+    }
+    // A commit may have made room in a holding inbox for messages still diverted.
+    move_diverted(self);
+    if (s.win.complete(outbound_source)) continue;
+    if (!s.win.loaded(outbound_source) && !s.watching) {
+      if (load(self, *s.outbound) > 0) {
+        s.loaded_at = std::chrono::steady_clock::now();
+        progress = true;
+        move_diverted(self);
+      } else {
+        // Nothing to read and nothing uncommitted: wait on the doorbell, not on a timer.
+        s.watching = true;
+        s.peer->watch->arm(&s, [me = caf::actor_cast<caf::actor>(self)] {
+          caf::anon_send(me, pump_atom::value);
+        });
+      }
+    }
+    std::set<std::string> still_diverted;
+    for (const auto i : s.win.diverted(outbound_source))
+      still_diverted.insert(s.win.dest_of(outbound_source, i));
+    for (auto it = s.held.begin(); it != s.held.end();) {
+      auto& [dest, src] = *it;
+      if (!open_held(self, dest, src) || s.win.loaded(src.id)) {
+        ++it;
+        continue;
+      }
+      if (load(self, src) > 0) {
+        progress = true;
+      } else if (src.box->size() == 0 && still_diverted.count(dest) == 0) {
+        // Drained: d's messages take the direct path again, behind everything sent from here.
+        s.win.clear_spilling(dest);
+        src.cons.reset();
+        src.box.reset();
+        remove_held_inbox(s.ctx->bus_dir, s.peer_name, dest);
+        it = s.held.erase(it);
+        continue;
+      }
+      ++it;
+    }
+    send_ready(self);
+  }
+  update_held_count(s);
+  // Only a batch that waits on used-up credit can need the detour; the check then runs once
+  // per spill_after, not once per batch.
+  if (!s.spill_pending && s.win.loaded(outbound_source) && !s.win.complete(outbound_source) &&
+      !s.win.blocked(outbound_source).empty()) {
+    s.spill_pending = true;
+    self->delayed_send(self, spill_after, spill_atom::value);
+  }
+  publish_window(s);
+}
+
+// The outbound batch has waited long on used-up credit while messages wait behind it: those
+// destinations' messages leave it for their holding inboxes, so it can be committed and the
+// others go on.
+void on_spill_timer(sender_actor* self) {
+  auto& s = self->state;
+  s.spill_pending = false;
+  if (!s.outbound || !s.win.loaded(outbound_source)) return;
+  const auto age = std::chrono::steady_clock::now() - s.loaded_at;
+  const bool others_wait = s.outbound->box->size() > s.outbound->size;
+  if (age >= spill_after && others_wait) {
+    for (const auto& dest : s.win.blocked(outbound_source)) {
+      spdlog::info(
+          "bridge {}: inbox '{}' on '{}' is full or slow; holding its messages here so the "
+          "others go on",
+          s.ctx->name, dest, s.peer_name);
+      s.win.set_spilling(dest, outbound_source);
+    }
+  }
+  move_diverted(self);
+  pump(self);
+}
+
+caf::behavior bridge_sender(sender_actor* self, std::shared_ptr<bridge_context> ctx,
+                            std::string peer) {
+  auto& s = self->state;
+  s.peer = ctx->peer(peer);
+  s.ctx = std::move(ctx);
+  s.peer_name = peer;
+  s.outbound_name = backpressure::outbound_inbox(peer);
+  self->set_down_handler([self](caf::down_msg& dm) { self->quit(dm.reason); });
+  return {
+      [self](bridge_start_atom, const caf::actor& far_sender, const caf::actor& far_receiver) {
+        self->state.far_receiver = far_receiver;
+        self->monitor(far_sender);
+        self->monitor(far_receiver);
+        pump(self);
+      },
+      [self](pump_atom) {
+        self->state.watching = false;
+        pump(self);
+      },
+      [self](spill_atom) { on_spill_timer(self); },
+      [self](bridge_ack_atom, const std::string& blob) {
+        auto& st = self->state;
+        const auto a = wire::decode_ack(blob);
+        if (!a) {
+          spdlog::error("bridge {}: '{}' sent a malformed acknowledgement; dropping the link",
+                        st.ctx->name, st.peer_name);
+          self->quit(caf::exit_reason::user_shutdown);
+          return;
+        }
+        for (const auto& [dest, limit] : a->grants) st.win.grant(dest, limit);
+        if (const auto n = st.win.on_ack(a->through, a->parked)) st.peer->acked.fetch_add(n, relaxed);
+        pump(self);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_bridge_sender(caf::actor_system& sys, std::shared_ptr<bridge_context> ctx,
+                               std::string peer) {
+  return sys.middleman().spawn_broker(bridge_sender, std::move(ctx), std::move(peer));
+}
+
+}  // namespace sluice::actors
