@@ -4,10 +4,14 @@
 set -euo pipefail
 build=$(cd "${1:?usage: examples/demo.sh BUILD_DIR}" && pwd)
 sluice="$build/cli/sluice"
-for f in "$sluice" "$build/examples/coordinator" "$build/examples/swarm.toml"; do
+manifest="$build/examples/swarm.toml"
+for f in "$sluice" "$build/examples/coordinator" "$manifest"; do
   [[ -e $f ]] || { echo "demo: $f is missing; build first (scripts/build.sh $build)" >&2; exit 1; }
 done
-echo "sluice demo: 1 coordinator, 8 workers (5 C++, 1 deliberately slow, 2 bash), 20,000 tasks"
-echo "  $sluice launch $build/examples/swarm.toml"
+# The agents of the build's manifest (it leaves out a binding that was not built).
+agents=$(sed -n 's/^name = "\([^"]*\)".*/\1/p' "$manifest" | paste -sd' ')
+echo "sluice demo: a coordinator fans 20,000 tasks out to workers in C++, bash, Python and Node.js"
+echo "  agents: $agents"
+echo "  $sluice launch $manifest"
 echo
-exec "$sluice" launch "$build/examples/swarm.toml"
+exec "$sluice" launch "$manifest"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs the main demo.
+# Installs what is missing, builds what the demo needs (the `examples` target: sluice, its
+# actor verbs, the example agents and the Python and Node.js bindings; not the tests or the
+# benchmarks), and runs the main demo.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
-"$root/scripts/build.sh" build
+SLUICE_BUILD_TARGETS=examples "$root/scripts/build.sh" build
 exec "$root/examples/demo.sh" "$root/build"

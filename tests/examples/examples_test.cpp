@@ -48,6 +48,14 @@ TEST_CASE("the swarm demo gets every task back exactly once and exits 0") {
   CHECK(st->success());
   CHECK_THAT(run.output(), Catch::Contains(std::string("exactly-once: OK: ") + swarm_tasks + " of " + swarm_tasks));
   CHECK_THAT(run.output(), Catch::Contains("worker-sh-1"));
+#ifdef SWARM_HAS_PYTHON_WORKER
+  CHECK_THAT(run.output(), Catch::Contains(" worker-py="));
+  CHECK_THAT(run.output(), Catch::Contains("worker-py: exit 0"));
+#endif
+#ifdef SWARM_HAS_NODE_WORKER
+  CHECK_THAT(run.output(), Catch::Contains(" worker-js="));
+  CHECK_THAT(run.output(), Catch::Contains("worker-js: exit 0"));
+#endif
 }
 
 TEST_CASE("the crash example restarts its crashing worker and loses no task") {

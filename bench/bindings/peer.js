@@ -1,0 +1,45 @@
+'use strict';
+// One side of a bindings benchmark, in Node.js (bench/bindings/run.py drives it); the same
+// roles as peer.py:
+//   node peer.js sink|source|lat-sink|lat-source <bus dir> <n> [interval us]
+const sluice = require(process.env.SLUICE_NODE_PACKAGE || 'sluice');
+
+const [role, busDir, nText, intervalText] = process.argv.slice(2);
+const n = Number(nText);
+const bus = new sluice.Bus({ dir: busDir });
+const now = () => process.hrtime.bigint();  // CLOCK_MONOTONIC, as Python's and C++'s
+const sleep = (us) => new Promise((resolve) => setTimeout(resolve, us / 1000));
+
+async function main() {
+  if (role === 'sink' || role === 'lat-sink') {
+    const inbox = bus.receive('sink', { max: 1000 });
+    console.log('ready');
+    let got = 0;
+    const lat = [];
+    while (got < n) {
+      const batch = await inbox.batch({ timeout: 30000 });
+      if (batch.length === 0) throw new Error('sink: nothing for 30 s');
+      if (role === 'lat-sink') {
+        const t = now();
+        for (const m of batch) lat.push(t - m.payload.readBigInt64LE(0));
+      }
+      got += batch.length;
+      batch.commit();
+    }
+    inbox.close();
+    console.log(role === 'sink' ? String(now()) : lat.join(' '));
+  } else if (role === 'source') {
+    const payload = Buffer.alloc(64, 120);
+    const start = now();
+    for (let i = 0; i < n; i++) await bus.send('source', 'sink', 'm', payload);
+    console.log(String(start));
+  } else if (role === 'lat-source') {
+    const payload = Buffer.alloc(8);
+    for (let i = 0; i < n; i++) {
+      await sleep(Number(intervalText));
+      payload.writeBigInt64LE(now(), 0);
+      await bus.send('source', 'sink', 'm', payload);
+    }
+  }
+}
+main().catch((e) => { console.error(e); process.exit(1); });

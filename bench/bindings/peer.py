@@ -1,0 +1,44 @@
+"""One side of a bindings benchmark, in Python (bench/bindings/run.py drives it):
+    peer.py sink <bus dir> <n> [max]      consume n messages; prints the CLOCK_MONOTONIC ns of the last
+    peer.py source <bus dir> <n>          send n 64-byte messages; prints the ns before the first
+    peer.py lat-sink <bus dir> <n>        consume n timestamped messages; prints one-way ns of each
+    peer.py lat-source <bus dir> <n> <us> send one timestamped message every <us> microseconds
+A sink prints "ready" once it holds the inbox."""
+import struct
+import sys
+import time
+
+import sluice
+
+role, bus_dir, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+bus = sluice.Bus(dir=bus_dir)
+now = time.monotonic_ns
+
+if role in ("sink", "lat-sink"):
+    with bus.receive("sink", max=1000) as inbox:
+        print("ready", flush=True)
+        got = 0
+        lat = []
+        while got < n:
+            batch = inbox.batch(timeout=30)
+            if not batch:
+                sys.exit("sink: nothing for 30 s")
+            if role == "lat-sink":
+                t = now()
+                lat.extend(t - struct.unpack_from("q", m.payload)[0] for m in batch)
+            got += len(batch)
+            batch.commit()
+        print(now() if role == "sink" else " ".join(map(str, lat)), flush=True)
+elif role == "source":
+    payload = b"x" * 64
+    send = bus.send
+    start = now()
+    for _ in range(n):
+        send("source", "sink", "m", payload)
+    print(start, flush=True)
+elif role == "lat-source":
+    interval = int(sys.argv[4]) / 1e6
+    pack = struct.pack
+    for _ in range(n):
+        time.sleep(interval)
+        bus.send("source", "sink", "m", pack("q", now()))

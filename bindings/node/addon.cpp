@@ -1,0 +1,535 @@
+// sluice.node: the Node.js addon over bindings/ (the library `sluice` itself uses). index.js
+// adds the JavaScript half (the receiver's async iteration, Batch); this file is the bus and
+// the consumer.
+//
+// Nothing here blocks the event loop. A send pushes on the main thread and returns a settled
+// Promise when the inbox has room; only a send that must back off, and a receiver waiting for
+// a message, go to a libuv pool thread (an AsyncWorker) and settle their Promise from there.
+// Those waits run in slices (bindings/waiter.hpp) and end within one slice when the receiver
+// is closed or the Node environment goes away.
+#include <napi.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "bindings/bus.hpp"
+#include "bindings/receiver.hpp"
+#include "inbox/files/std_fds.hpp"
+#include "runtime/logging.hpp"
+
+namespace sluice::bindings {
+namespace {
+
+using flag = std::shared_ptr<std::atomic<bool>>;
+
+// Per Node environment (the main thread, or each worker_thread that loads the addon). Its
+// destruction at the environment's teardown tells pending waits to end.
+struct addon_state {
+  flag stopping = std::make_shared<std::atomic<bool>>(false);
+  ~addon_state() { stopping->store(true); }
+};
+
+flag stopping_flag(Napi::Env env) { return env.GetInstanceData<addon_state>()->stopping; }
+
+class cancellable_waiter final : public waiter {
+ public:
+  cancellable_waiter(flag stopping, flag cancelled)
+      : stopping_(std::move(stopping)), cancelled_(std::move(cancelled)) {}
+  bool keep_waiting() noexcept override {
+    return !stopping_->load() && !(cancelled_ && cancelled_->load());
+  }
+
+ private:
+  flag stopping_;
+  flag cancelled_;
+};
+
+std::string upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  return s;
+}
+
+// err.code 'SLUICE_BACKPRESSURE', err.kind 'backpressure', err.exitCode 75: the kind and
+// the exit code `sluice` gives the same failure.
+Napi::Error to_js(Napi::Env env, const error& e) {
+  const auto& info = describe(e.kind());
+  auto err = Napi::Error::New(env, e.what());
+  auto o = err.Value();
+  o.Set("code", Napi::String::New(env, "SLUICE_" + upper(info.name)));
+  o.Set("kind", Napi::String::New(env, info.name));
+  o.Set("exitCode", Napi::Number::New(env, info.exit_code));
+  if (e.kind() == error_kind::circuit_open) {
+    o.Set("retryAfter", Napi::Number::New(env, std::chrono::duration<double, std::milli>(e.retry_after).count()));
+  }
+  if (e.kind() == error_kind::backpressure) {
+    o.Set("attempts", Napi::Number::New(env, e.attempts));
+    o.Set("waited", Napi::Number::New(env, std::chrono::duration<double, std::milli>(e.waited).count()));
+  }
+  return err;
+}
+
+[[noreturn]] void bad_input(const std::string& message) {
+  throw error(error_kind::bad_input, message);
+}
+
+std::string string_arg(const Napi::Value& v, const char* what) {
+  if (!v.IsString()) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+// Milliseconds, or nothing for undefined / null.
+std::optional<std::chrono::nanoseconds> millis(const Napi::Value& v, const char* what) {
+  if (v.IsUndefined() || v.IsNull()) return std::nullopt;
+  const double ms = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  if (!std::isfinite(ms) || ms < 0 || ms > 1e12) {
+    bad_input(std::string("invalid ") + what + ": use a number of milliseconds >= 0, or undefined");
+  }
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(ms * 1e6));
+}
+
+std::size_t count_arg(const Napi::Value& v, const char* what) {
+  if (v.IsUndefined() || v.IsNull()) return 0;
+  const double n = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0;
+  if (!(n >= 1) || n > 1e9 || n != std::floor(n)) {
+    bad_input(std::string("invalid ") + what + ": use a whole number >= 1, or undefined");
+  }
+  return static_cast<std::size_t>(n);
+}
+
+// A Buffer, another typed array or an ArrayBuffer; text is refused so that an encoding is
+// always the caller's choice. The view stays valid while the value is reachable (the call).
+std::string_view payload_of(const Napi::Value& v) {
+  if (v.IsTypedArray()) {
+    auto a = v.As<Napi::TypedArray>();
+    const auto* base = static_cast<const char*>(a.ArrayBuffer().Data());
+    return {base + a.ByteOffset(), a.ByteLength()};
+  }
+  if (v.IsArrayBuffer()) {
+    auto a = v.As<Napi::ArrayBuffer>();
+    return {static_cast<const char*>(a.Data()), a.ByteLength()};
+  }
+  throw Napi::TypeError::New(v.Env(), "payload must be a Buffer (or Uint8Array, ArrayBuffer); "
+                                      "encode text first, e.g. Buffer.from(text)");
+}
+
+send_options send_options_of(const Napi::Value& v) {
+  send_options opts;
+  if (v.IsUndefined() || v.IsNull()) return opts;
+  if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), "send options must be an object");
+  auto o = v.As<Napi::Object>();
+  if (auto p = o.Get("priority"); !p.IsUndefined()) {
+    const auto text = string_arg(p, "priority");
+    auto prio = inbox::parse_priority(text);
+    if (!prio) bad_input("invalid priority '" + text + "': use critical, high, normal or low");
+    opts.prio = *prio;
+  }
+  opts.timeout = millis(o.Get("timeout"), "timeout");
+  if (auto w = o.Get("wait"); !w.IsUndefined()) opts.wait = w.ToBoolean().Value();
+  if (auto p = o.Get("overflow"); !p.IsUndefined()) {
+    const auto text = string_arg(p, "overflow");
+    if (text == "reject") {
+      opts.overflow = inbox::overflow_policy::reject;
+    } else if (text == "drop-oldest") {
+      opts.overflow = inbox::overflow_policy::drop_oldest;
+    } else {
+      bad_input("invalid overflow '" + text + "': use reject or drop-oldest");
+    }
+  }
+  return opts;
+}
+
+// Messages cross into JavaScript in bulk, one call per batch (index.js builds the Message
+// objects): the payloads copied into one ArrayBuffer (each message's payload is a Buffer view
+// of it), ids and send times in BigUint64Arrays, sequence, priority, payload offset and length
+// in a Float64Array, sender and type as strings. Building each object here cost 3.5 us per
+// message, most of it N-API calls per property; this is under 1 us.
+struct message_fields {
+  std::uint64_t id;
+  std::uint64_t sequence;
+  std::uint64_t sent_ns;
+  inbox::priority prio;
+  std::string_view from;
+  std::string_view type;
+  std::string_view payload;
+};
+
+template <class Get>
+Napi::Object pack_messages(Napi::Env env, std::size_t n, Get get) {
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < n; ++i) bytes += get(i).payload.size();
+  auto payloads = Napi::ArrayBuffer::New(env, std::max<std::size_t>(bytes, 1));
+  auto ids = Napi::BigUint64Array::New(env, n);
+  auto sent = Napi::BigUint64Array::New(env, n);
+  auto numbers = Napi::Float64Array::New(env, 4 * n);
+  auto names = Napi::Array::New(env, 2 * n);
+  auto* data = static_cast<char*>(payloads.Data());
+  std::size_t offset = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const message_fields m = get(i);
+    std::memcpy(data + offset, m.payload.data(), m.payload.size());
+    ids[i] = m.id;
+    sent[i] = m.sent_ns;
+    // A sequence stays below 2^40 (inbox/inbox.hpp, ids), exact in a double.
+    numbers[4 * i] = static_cast<double>(m.sequence);
+    numbers[4 * i + 1] = static_cast<double>(m.prio);
+    numbers[4 * i + 2] = static_cast<double>(offset);
+    numbers[4 * i + 3] = static_cast<double>(m.payload.size());
+    names.Set(static_cast<std::uint32_t>(2 * i), Napi::String::New(env, m.from.data(), m.from.size()));
+    names.Set(static_cast<std::uint32_t>(2 * i + 1), Napi::String::New(env, m.type.data(), m.type.size()));
+    offset += m.payload.size();
+  }
+  auto out = Napi::Object::New(env);
+  out.Set("count", Napi::Number::New(env, static_cast<double>(n)));
+  out.Set("payloads", payloads);
+  out.Set("ids", ids);
+  out.Set("sent", sent);
+  out.Set("numbers", numbers);
+  out.Set("names", names);
+  return out;
+}
+
+Napi::Object report_of(Napi::Env env, const inbox_report& r) {
+  auto o = Napi::Object::New(env);
+  o.Set("agent", r.agent);
+  if (!r.error.empty()) {
+    o.Set("error", r.error);
+    return o;
+  }
+  for (const auto& [key, value] : r.counters) o.Set(key, Napi::Number::New(env, static_cast<double>(value)));
+  o.Set("breaker", r.breaker);
+  return o;
+}
+
+// A send that found the inbox full and may wait: the whole backpressured send again, on a
+// pool thread, with copies of what it sends.
+class send_worker final : public Napi::AsyncWorker {
+ public:
+  send_worker(Napi::Env env, std::shared_ptr<bus> b, std::string from, std::string to,
+              std::string type, std::string payload, send_options opts)
+      : Napi::AsyncWorker(env, "sluice.send"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        bus_(std::move(b)),
+        from_(std::move(from)),
+        to_(std::move(to)),
+        type_(std::move(type)),
+        payload_(std::move(payload)),
+        opts_(opts),
+        waiter_(stopping_flag(env), nullptr) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      id_ = bus_->send(from_, to_, type_, payload_, opts_, waiter_);
+    } catch (const error& e) {
+      failure_.emplace(e);
+    } catch (const interrupted&) {
+      failure_.emplace(error_kind::unavailable, "the send to " + to_ +
+                                                    " was stopped (the Node environment is "
+                                                    "shutting down): nothing sent");
+    } catch (const std::exception& e) {
+      failure_.emplace(error_kind::internal, e.what());
+    }
+  }
+  void OnOK() override {
+    if (failure_) return deferred_.Reject(to_js(Env(), *failure_).Value());
+    deferred_.Resolve(Napi::BigInt::New(Env(), id_));
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<bus> bus_;
+  std::string from_, to_, type_, payload_;
+  send_options opts_;
+  cancellable_waiter waiter_;
+  std::uint64_t id_ = 0;
+  std::optional<error> failure_;
+};
+
+class bus_wrap final : public Napi::ObjectWrap<bus_wrap> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "Bus",
+                       {InstanceAccessor<&bus_wrap::path>("path"),
+                        InstanceMethod<&bus_wrap::send>("send"),
+                        InstanceMethod<&bus_wrap::peek>("peek"),
+                        InstanceMethod<&bus_wrap::count>("count"),
+                        InstanceMethod<&bus_wrap::stats>("stats"),
+                        InstanceMethod<&bus_wrap::agents>("agents")});
+  }
+
+  // new Bus(), new Bus('name'), new Bus({name, dir, group})
+  explicit bus_wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<bus_wrap>(info) {
+    auto env = info.Env();
+    open_options opts;
+    const auto arg = info[0];
+    if (arg.IsString()) {
+      opts.name = arg.As<Napi::String>().Utf8Value();
+      if (opts.name.empty()) throw to_js(env, error(error_kind::bad_input, "the bus name is empty"));
+    } else if (arg.IsObject()) {
+      auto o = arg.As<Napi::Object>();
+      if (auto n = o.Get("name"); !n.IsUndefined() && !n.IsNull()) opts.name = string_arg(n, "name");
+      if (auto d = o.Get("dir"); !d.IsUndefined() && !d.IsNull()) opts.dir = string_arg(d, "dir");
+      opts.group = o.Get("group").ToBoolean().Value();
+    } else if (!arg.IsUndefined() && !arg.IsNull()) {
+      throw Napi::TypeError::New(env, "new Bus(name | {name, dir, group})");
+    }
+    try {
+      bus_ = bus::open(opts);
+    } catch (const error& e) {
+      throw to_js(env, e);
+    }
+  }
+
+  const std::shared_ptr<bus>& get() const noexcept { return bus_; }
+
+ private:
+  Napi::Value path(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), bus_->dir().string());
+  }
+
+  // send(from, to, type, payload, {priority, timeout, wait, overflow}) -> Promise<bigint>
+  Napi::Value send(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    auto deferred = Napi::Promise::Deferred::New(env);
+    try {
+      const auto from = string_arg(info[0], "from");
+      const auto to = string_arg(info[1], "to");
+      const auto type = string_arg(info[2], "type");
+      const auto payload = payload_of(info[3]);
+      const auto opts = send_options_of(info[4]);
+      if (auto id = bus_->try_send(from, to, type, payload, opts)) {
+        deferred.Resolve(Napi::BigInt::New(env, *id));
+        return deferred.Promise();
+      }
+      auto* worker = new send_worker(env, bus_, from, to, type, std::string(payload), opts);
+      auto promise = worker->promise();
+      worker->Queue();
+      return promise;
+    } catch (const error& e) {
+      deferred.Reject(to_js(env, e).Value());
+    } catch (const Napi::Error& e) {
+      deferred.Reject(e.Value());
+    }
+    return deferred.Promise();
+  }
+
+  Napi::Value peek(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    try {
+      const std::size_t max = count_arg(info[1], "max");
+      const auto pending = bus_->peek(string_arg(info[0], "agent"), max == 0 ? SIZE_MAX : max);
+      return pack_messages(env, pending.size(), [&](std::size_t i) {
+        const auto& m = pending[i];
+        return message_fields{m.id, m.sequence, m.sent_ns, m.prio, m.from, m.type, m.payload};
+      });
+    } catch (const error& e) {
+      throw to_js(env, e);
+    }
+  }
+
+  Napi::Value count(const Napi::CallbackInfo& info) {
+    try {
+      return Napi::Number::New(info.Env(),
+                               static_cast<double>(bus_->count(string_arg(info[0], "agent"))));
+    } catch (const error& e) {
+      throw to_js(info.Env(), e);
+    }
+  }
+
+  Napi::Value stats(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    try {
+      if (!info[0].IsUndefined()) return report_of(env, bus_->stats(string_arg(info[0], "agent")));
+      const auto rows = bus_->stats();
+      auto out = Napi::Array::New(env, rows.size());
+      for (std::size_t i = 0; i < rows.size(); ++i)
+        out.Set(static_cast<std::uint32_t>(i), report_of(env, rows[i]));
+      return out;
+    } catch (const error& e) {
+      throw to_js(env, e);
+    }
+  }
+
+  Napi::Value agents(const Napi::CallbackInfo& info) {
+    const auto names = bus_->agents();
+    auto out = Napi::Array::New(info.Env(), names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) out.Set(static_cast<std::uint32_t>(i), names[i]);
+    return out;
+  }
+
+  std::shared_ptr<bus> bus_;
+};
+
+// Waits for a message on a pool thread, slice by slice, until one may be there, the time runs
+// out, or the receiver is closed; resolves true when the main thread should pop.
+class wait_worker final : public Napi::AsyncWorker {
+ public:
+  wait_worker(Napi::Env env, std::shared_ptr<receiver> r, flag cancelled,
+              std::optional<std::chrono::nanoseconds> timeout)
+      : Napi::AsyncWorker(env, "sluice.wait"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        receiver_(std::move(r)),
+        waiter_(stopping_flag(env), std::move(cancelled)),
+        timeout_(timeout) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    using clock_type = std::chrono::steady_clock;
+    const auto deadline =
+        timeout_ ? clock_type::now() + *timeout_ : clock_type::time_point::max();
+    while (waiter_.keep_waiting()) {
+      const auto left = deadline - clock_type::now();
+      if (left <= left.zero()) return;
+      if (receiver_->wait_once(std::min<std::chrono::nanoseconds>(left, wait_slice))) {
+        ready_ = true;
+        return;
+      }
+    }
+  }
+  void OnOK() override { deferred_.Resolve(Napi::Boolean::New(Env(), ready_)); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<receiver> receiver_;
+  cancellable_waiter waiter_;
+  std::optional<std::chrono::nanoseconds> timeout_;
+  bool ready_ = false;
+};
+
+// The consumer of one agent's inbox. pop/commit/close run on the main thread only; waiting
+// happens in wait_worker.
+class receiver_wrap final : public Napi::ObjectWrap<receiver_wrap> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "Receiver",
+                       {InstanceAccessor<&receiver_wrap::agent>("agent"),
+                        InstanceAccessor<&receiver_wrap::closed>("closed"),
+                        InstanceAccessor<&receiver_wrap::commits>("commits"),
+                        InstanceMethod<&receiver_wrap::pop>("pop"),
+                        InstanceMethod<&receiver_wrap::wait>("wait"),
+                        InstanceMethod<&receiver_wrap::commit>("commit"),
+                        InstanceMethod<&receiver_wrap::close>("close")});
+  }
+
+  // new Receiver(bus, agent)
+  explicit receiver_wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<receiver_wrap>(info) {
+    auto env = info.Env();
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "new Receiver(bus, agent)");
+    auto* b = Napi::ObjectWrap<bus_wrap>::Unwrap(info[0].As<Napi::Object>());
+    const auto agent = string_arg(info[1], "agent");
+    try {
+      receiver_ = std::make_shared<receiver>(b->get(), agent);
+    } catch (const error& e) {
+      throw to_js(env, e);
+    }
+  }
+
+  ~receiver_wrap() override { cancel_and_close(); }
+
+ private:
+  void cancel_and_close() noexcept {
+    cancelled_->store(true);
+    if (receiver_) receiver_->close();
+  }
+
+  Napi::Value agent(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), receiver_->agent());
+  }
+  Napi::Value closed(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), receiver_->closed());
+  }
+  Napi::Value commits(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(receiver_->commits()));
+  }
+
+  // pop(max) -> the pending batch (up to max; 0 or undefined: the bus's batch size), at once,
+  // packed (pack_messages).
+  Napi::Value pop(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    try {
+      const auto batch = receiver_->pop(count_arg(info[0], "max"));
+      return pack_messages(env, batch.size, [&](std::size_t i) {
+        const auto& m = batch.data[i];
+        return message_fields{m.id, m.sequence, m.sent_ns, m.prio, m.from, m.type, m.payload};
+      });
+    } catch (const error& e) {
+      throw to_js(env, e);
+    }
+  }
+
+  // wait(timeoutMs) -> Promise<boolean>: true when a message may be there.
+  Napi::Value wait(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    try {
+      auto* worker = new wait_worker(env, receiver_, cancelled_, millis(info[0], "timeout"));
+      auto promise = worker->promise();
+      worker->Queue();
+      return promise;
+    } catch (const error& e) {
+      throw to_js(env, e);
+    }
+  }
+
+  Napi::Value commit(const Napi::CallbackInfo& info) {
+    try {
+      receiver_->commit();
+    } catch (const error& e) {
+      throw to_js(info.Env(), e);
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value close(const Napi::CallbackInfo& info) {
+    cancel_and_close();
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<receiver> receiver_;
+  flag cancelled_ = std::make_shared<std::atomic<bool>>(false);
+};
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  // Before anything is opened: a process started with stdout closed must not get an inbox
+  // as its fd 1 (inbox/files/std_fds.hpp).
+  inbox::ensure_std_fds_open();
+  // spdlog's default logger writes to stdout: send the library's lines to stderr at
+  // SLUICE_LOG_LEVEL, as the executables do. An invalid level leaves info.
+  (void)runtime::init_logging_from_env();
+  env.SetInstanceData(new addon_state);
+
+  exports.Set("Bus", bus_wrap::define(env));
+  exports.Set("Receiver", receiver_wrap::define(env));
+  auto kinds = Napi::Object::New(env);
+  for (std::size_t i = 0; i < error_kind_count; ++i) {
+    auto k = Napi::Object::New(env);
+    k.Set("code", "SLUICE_" + upper(error_kinds[i].name));
+    k.Set("exitCode", error_kinds[i].exit_code);
+    kinds.Set(error_kinds[i].name, k);
+  }
+  exports.Set("errorKinds", kinds);
+  auto priorities = Napi::Array::New(env, inbox::lane_count);
+  for (std::size_t lane = 0; lane < inbox::lane_count; ++lane)
+    priorities.Set(static_cast<std::uint32_t>(lane), inbox::to_string(static_cast<inbox::priority>(lane)));
+  exports.Set("priorities", priorities);
+  return exports;
+}
+
+}  // namespace
+}  // namespace sluice::bindings
+
+namespace {
+Napi::Object init_sluice(Napi::Env env, Napi::Object exports) {
+  return sluice::bindings::init(env, exports);
+}
+}  // namespace
+
+NODE_API_MODULE(sluice, init_sluice)

@@ -1,0 +1,133 @@
+// Type declarations for the sluice Node.js addon (bindings/node).
+
+export type Priority = 'critical' | 'high' | 'normal' | 'low';
+export type Overflow = 'reject' | 'drop-oldest';
+export type ErrorKind =
+  | 'bad_input'
+  | 'too_large'
+  | 'not_found'
+  | 'unavailable'
+  | 'circuit_open'
+  | 'internal'
+  | 'os_error'
+  | 'io_error'
+  | 'backpressure'
+  | 'busy'
+  | 'permission';
+
+/** What every sluice failure carries: the kind, and the exit code `sluice` gives it. */
+export interface SluiceError extends Error {
+  /** 'SLUICE_' + kind in capitals, e.g. 'SLUICE_BACKPRESSURE'. */
+  code: string;
+  kind: ErrorKind;
+  /** 65 bad input / too large, 66 not found, 69 unavailable / circuit open, 70 internal,
+   *  71 OS refused, 74 I/O, 75 backpressure / busy, 77 permission. */
+  exitCode: number;
+  /** circuit_open: ms until a send can succeed again. */
+  retryAfter?: number;
+  /** backpressure: pushes tried, and ms spent waiting. */
+  attempts?: number;
+  waited?: number;
+}
+
+export const errorKinds: Record<ErrorKind, { code: string; exitCode: number }>;
+
+export interface Message {
+  id: bigint;
+  sequence: number;
+  /** CLOCK_REALTIME at send, ns since the epoch. */
+  sentNs: bigint;
+  priority: Priority;
+  from: string;
+  type: string;
+  /** A view of memory shared by the messages of one batch (or peek): keeping one payload keeps
+   *  the batch's; Buffer.from(m.payload) copies it out. */
+  payload: Buffer;
+}
+
+export interface SendOptions {
+  priority?: Priority;
+  /** ms a send may wait on a full inbox; default the configured budget (5 s). */
+  timeout?: number | null;
+  /** false: a full inbox rejects the send at once (SLUICE_BACKPRESSURE). Default true. */
+  wait?: boolean;
+  overflow?: Overflow;
+}
+
+export interface ReceiveOptions {
+  /** Messages per batch; default the bus's batch size (from the load monitor). */
+  max?: number;
+  /** ms to wait for a batch; undefined or null: without end. */
+  timeout?: number | null;
+}
+
+export interface BusOptions {
+  /** /dev/shm/sluice/<name>. */
+  name?: string;
+  /** A bus directory; wins over name. Neither: SLUICE_DIR / SLUICE_BUS like `sluice`. */
+  dir?: string;
+  /** A group bus (inboxes 0660). */
+  group?: boolean;
+}
+
+export interface InboxStats {
+  agent: string;
+  size?: number;
+  utilization?: number;
+  max_size?: number;
+  critical_size?: number;
+  critical_reserve?: number;
+  enqueued?: number;
+  dequeued?: number;
+  rejected_full?: number;
+  dropped?: number;
+  abandoned?: number;
+  corrupt?: number;
+  backpressure_waits?: number;
+  send_failures?: number;
+  breaker?: 'closed' | 'open' | 'half_open';
+  /** The inbox could not be read (no counters then). */
+  error?: string;
+  [key: string]: string | number | undefined;
+}
+
+/** Messages received together. commit() frees them in the inbox. */
+export class Batch implements Iterable<Message> {
+  readonly messages: Message[];
+  readonly length: number;
+  readonly committed: boolean;
+  commit(): void;
+  [Symbol.iterator](): Iterator<Message>;
+}
+
+/** The consumer of one agent's inbox; one process at a time. */
+export class Receiver implements AsyncIterable<Batch> {
+  readonly agent: string;
+  readonly closed: boolean;
+  /** Waits (off the event loop) up to timeout ms for messages; empty when none came. */
+  batch(options?: ReceiveOptions): Promise<Batch>;
+  commit(): void;
+  close(): void;
+  /** Each batch is committed when the loop asks for the next; leaving the loop closes the
+   *  receiver and leaves an unfinished batch pending (commit before break). */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Batch>;
+}
+
+export class Bus {
+  constructor(options?: string | BusOptions);
+  readonly path: string;
+  /** Sends with backpressure; resolves to the message id. Rejects with a SluiceError. */
+  send(
+    from: string,
+    to: string,
+    type: string,
+    payload: Buffer | Uint8Array | ArrayBuffer,
+    options?: SendOptions,
+  ): Promise<bigint>;
+  receive(agent: string, options?: ReceiveOptions): Receiver;
+  peek(agent: string, max?: number): Message[];
+  count(agent: string): number;
+  stats(): InboxStats[];
+  stats(agent: string): InboxStats;
+  agents(): string[];
+}

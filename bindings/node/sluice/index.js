@@ -1,0 +1,160 @@
+'use strict';
+// sluice for Node.js: bounded, crash-safe shared-memory inboxes for agents that run as
+// separate local processes. The native addon (sluice.node) is the library the `sluice`
+// command uses, not a wrapper around it; this file adds the receiver's async iteration.
+//
+//   const { Bus } = require('sluice');
+//   const bus = new Bus('demo');                        // /dev/shm/sluice/demo; new Bus() follows SLUICE_DIR
+//   await bus.send('planner', 'worker', 'task', Buffer.from('{"n":1}'));
+//   for await (const batch of bus.receive('worker', { timeout: 1000 })) {
+//     for (const m of batch) await bus.send('worker', m.from, 'result', m.payload);
+//   }                                                   // each batch committed once the loop moves on
+const native = require('./sluice.node');
+
+const now = () => performance.now();
+
+// A batch as the addon packs it (addon.cpp, pack_messages) -> Message objects.
+function unpack(raw) {
+  const { count, payloads, ids, sent, numbers, names } = raw;
+  const messages = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const n = 4 * i;
+    messages[i] = {
+      id: ids[i],
+      sequence: numbers[n],
+      sentNs: sent[i],
+      priority: native.priorities[numbers[n + 1]],
+      from: names[2 * i],
+      type: names[2 * i + 1],
+      payload: Buffer.from(payloads, numbers[n + 2], numbers[n + 3]),
+    };
+  }
+  return messages;
+}
+
+class Batch {
+  #receiver;
+  #generation;
+  #committed = false;
+
+  constructor(receiver, messages) {
+    this.#receiver = receiver;
+    this.#generation = receiver.commits;
+    this.messages = messages;
+  }
+
+  get length() {
+    return this.messages.length;
+  }
+
+  get committed() {
+    return this.#committed;
+  }
+
+  [Symbol.iterator]() {
+    return this.messages[Symbol.iterator]();
+  }
+
+  // Frees these messages in the inbox. Nothing to do once the receiver committed since they
+  // were read (they are gone) or was closed (they stay pending for the next consumer).
+  commit() {
+    const r = this.#receiver;
+    if (!this.#committed && this.messages.length > 0 && !r.closed && r.commits === this.#generation) {
+      r.commit();
+    }
+    this.#committed = true;
+  }
+}
+
+class Receiver {
+  #native;
+  #max;
+  #timeout;
+
+  constructor(bus, agent, options = {}) {
+    this.#native = new native.Receiver(bus, agent);
+    this.#max = options.max;
+    this.#timeout = options.timeout;
+  }
+
+  get agent() {
+    return this.#native.agent;
+  }
+
+  get closed() {
+    return this.#native.closed;
+  }
+
+  // The pending messages, waiting up to `timeout` ms (undefined: the receiver's; null: without
+  // end) for the first one, off the event loop. Empty when none came, or when the receiver was
+  // closed meanwhile. Until committed, asking again returns the same messages.
+  async batch(options = {}) {
+    const r = this.#native;
+    const max = options.max ?? this.#max;
+    const timeout = options.timeout === undefined ? this.#timeout : options.timeout;
+    let messages = unpack(r.pop(max));
+    const deadline = timeout == null ? Infinity : now() + timeout;
+    while (messages.length === 0) {
+      const left = deadline - now();
+      if (left <= 0) break;
+      await r.wait(left === Infinity ? undefined : left);
+      if (r.closed) break;
+      messages = unpack(r.pop(max));
+    }
+    return new Batch(r, messages);
+  }
+
+  // Commits the batch read last.
+  commit() {
+    this.#native.commit();
+  }
+
+  // Releases the inbox (and ends a pending wait); an uncommitted batch stays pending.
+  close() {
+    this.#native.close();
+  }
+
+  // for await (const batch of receiver): each batch is committed when the loop asks for the
+  // next one, after its body finished with it. The loop ends when no message came within the
+  // receiver's timeout or the receiver was closed; leaving it (break, an exception, or the
+  // end) closes the receiver, and a batch the loop did not finish stays pending: commit a
+  // handled batch before break.
+  [Symbol.asyncIterator]() {
+    let current = null;
+    const done = () => {
+      this.close();
+      return { done: true, value: undefined };
+    };
+    return {
+      next: async () => {
+        if (current) current.commit();
+        current = null;
+        if (this.closed) return done();
+        const batch = await this.batch();
+        if (batch.length === 0) return done();
+        current = batch;
+        return { done: false, value: batch };
+      },
+      return: async () => done(),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+}
+
+class Bus extends native.Bus {
+  // Pending messages of `agent` without consuming them, at most `max`.
+  peek(agent, max) {
+    return unpack(super.peek(agent, max));
+  }
+
+  // The consumer of `agent`'s inbox (created when missing); one process at a time
+  // (SLUICE_BUSY otherwise). max: messages per batch (undefined: the bus's batch size, from
+  // the load monitor); timeout: ms iteration waits for a batch (undefined: without end).
+  receive(agent, options = {}) {
+    return new Receiver(this, agent, options);
+  }
+}
+
+module.exports = { Bus, Receiver, Batch, errorKinds: native.errorKinds };

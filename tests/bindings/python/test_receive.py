@@ -1,0 +1,167 @@
+"""Consuming: batches committed after handling, iteration with a timeout, waits that release
+the GIL and stop on Ctrl-C."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import sluice
+from conftest import python_child
+
+
+def send_numbers(bus, n, to="w"):
+    for i in range(n):
+        bus.send("a", to, "t", str(i).encode())
+
+
+def payloads(batch):
+    return [m.payload for m in batch]
+
+
+def test_a_batch_used_as_a_context_manager_is_committed_when_its_block_ends(bus):
+    send_numbers(bus, 3)
+    with bus.receive("w") as inbox:
+        with inbox.batch(timeout=5) as batch:
+            assert payloads(batch) == [b"0", b"1", b"2"]
+        assert batch.committed
+    assert bus.count("w") == 0
+
+
+def test_a_batch_whose_block_raised_stays_pending_and_comes_again(bus):
+    send_numbers(bus, 2)
+    with bus.receive("w") as inbox:
+        with pytest.raises(RuntimeError):
+            with inbox.batch(timeout=5):
+                raise RuntimeError("handler failed")
+        assert payloads(inbox.batch(timeout=5)) == [b"0", b"1"]
+    assert bus.count("w") == 2
+
+
+def test_asking_again_before_commit_returns_the_same_messages(bus):
+    send_numbers(bus, 2)
+    with bus.receive("w") as inbox:
+        first = inbox.batch()
+        again = inbox.batch()
+        assert payloads(first) == payloads(again) == [b"0", b"1"]
+        first.commit()
+        again.commit()  # the same messages: already committed, nothing more is freed
+        send_numbers(bus, 1)
+        assert payloads(inbox.batch(timeout=5)) == [b"0"]
+
+
+def test_iterating_commits_each_batch_when_the_loop_moves_on_and_ends_after_the_timeout(bus):
+    send_numbers(bus, 5)
+    seen = []
+    with bus.receive("w", max=2, timeout=0.2) as inbox:
+        for batch in inbox:
+            seen.append(payloads(batch))
+            assert bus.count("w") == 5 - sum(map(len, seen[:-1]))  # this batch not yet committed
+    assert seen == [[b"0", b"1"], [b"2", b"3"], [b"4"]]
+    assert bus.count("w") == 0
+
+
+def test_a_loop_left_by_an_exception_leaves_its_batch_pending(bus):
+    send_numbers(bus, 3)
+    with bus.receive("w", max=2, timeout=0.2) as inbox:
+        with pytest.raises(RuntimeError):
+            for batch in inbox:
+                if payloads(batch) == [b"2"]:
+                    raise RuntimeError("handler failed")
+        assert payloads(inbox.batch()) == [b"2"]
+    assert bus.count("w") == 1
+
+
+def test_a_receiver_waiting_lets_other_threads_run_so_their_send_reaches_it(bus):
+    got = []
+    with bus.receive("w") as inbox:
+        waiting = threading.Event()
+
+        def receive():
+            waiting.set()
+            got.extend(payloads(inbox.batch(timeout=30)))
+
+        t = threading.Thread(target=receive)
+        t.start()
+        waiting.wait()
+        # Holding the GIL for the whole wait would keep this send back until the receiver
+        # gave up with an empty batch.
+        bus.send("a", "w", "t", b"from another thread")
+        t.join()
+    assert got == [b"from another thread"]
+
+
+def test_a_closed_receiver_raises_unavailable_and_lets_another_consumer_attach(bus, bus_dir):
+    inbox = bus.receive("w")
+    inbox.close()
+    assert inbox.closed
+    with pytest.raises(sluice.UnavailableError):
+        inbox.batch()
+    with sluice.Bus(dir=bus_dir).receive("w") as other:
+        assert not other.closed
+
+
+def wait_for_line(proc, expected):
+    line = proc.stdout.readline().decode().strip()
+    assert line == expected, proc.stderr.read().decode()
+
+
+def test_ctrl_c_stops_a_waiting_receive_with_keyboard_interrupt_and_consumes_nothing(bus, bus_dir):
+    code = (
+        "import sluice, sys\n"
+        f"inbox = sluice.Bus(dir={bus_dir!r}).receive('w')\n"
+        "try:\n"
+        "    print('waiting', flush=True)\n"
+        "    inbox.batch(timeout=None)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', flush=True)\n"
+    )
+    child = python_child(code, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for_line(child, "waiting")
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=30)
+    assert out.decode().strip() == "interrupted", err.decode()
+    assert child.returncode == 0
+    send_numbers(bus, 1)
+    with bus.receive("w") as inbox:  # the child's consumer lock is gone
+        assert payloads(inbox.batch(timeout=5)) == [b"0"]
+
+
+def test_ctrl_c_stops_a_send_waiting_on_a_full_inbox_which_sends_nothing_and_counts_no_failure(bus, bus_dir):
+    os.environ["MAX_INBOX_SIZE"] = "1"
+    try:
+        sluice.Bus(dir=bus_dir).send("a", "w", "t", b"fills it")
+    finally:
+        del os.environ["MAX_INBOX_SIZE"]
+    code = (
+        "import sluice\n"
+        f"bus = sluice.Bus(dir={bus_dir!r})\n"
+        "try:\n"
+        "    print('sending', flush=True)\n"
+        "    bus.send('a', 'w', 't', b'never', timeout=600)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', flush=True)\n"
+    )
+    child = python_child(code, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for_line(child, "sending")
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=30)
+    assert out.decode().strip() == "interrupted", err.decode()
+    stats = bus.stats("w")
+    assert (stats["size"], stats["send_failures"], stats["breaker"]) == (1, 0, "closed")
+
+
+def test_importing_the_module_fills_closed_standard_descriptors_before_anything_is_opened(bus_dir):
+    code = (
+        "import os, sluice\n"
+        "os.write(2, os.readlink('/proc/self/fd/1').encode() + b' ')\n"
+        f"sluice.Bus(dir={bus_dir!r}).send('a', 'w', 't', b'x')\n"
+        "os.write(2, os.readlink('/proc/self/fd/1').encode())\n"
+    )
+    child = subprocess.run([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           env=dict(os.environ), preexec_fn=lambda: os.close(1))
+    assert child.stderr.decode().endswith("/dev/null /dev/null"), child.stderr.decode()
+    assert child.returncode == 0
