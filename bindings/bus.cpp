@@ -3,6 +3,7 @@
 #include "backpressure/address.hpp"
 #include "backpressure/circuit_breaker.hpp"
 #include "backpressure/send_loop.hpp"
+#include "governance/send_gate.hpp"
 #include "inbox/layout.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
@@ -86,7 +87,22 @@ bool is_valid_type(std::string_view type) noexcept {
   return true;
 }
 
-bus::bus(fs::path dir, bool group) : dir_(std::move(dir)), group_(group) {}
+class bus::policy_gate final : public backpressure::admission_gate {
+ public:
+  explicit policy_gate(std::filesystem::path dir) : gate_(std::move(dir)) {}
+  backpressure::admission_verdict admit(const backpressure::admission_request& request,
+                                        std::int64_t now_ns) noexcept override {
+    std::lock_guard lock(mu_);
+    return gate_.admit(request, now_ns);
+  }
+
+ private:
+  std::mutex mu_;
+  governance::send_gate gate_;
+};
+
+bus::bus(fs::path dir, bool group)
+    : dir_(std::move(dir)), group_(group), gate_(std::make_shared<policy_gate>(dir_)) {}
 
 std::shared_ptr<bus> bus::open(const open_options& opts) {
   fs::path dir = opts.dir;
@@ -178,6 +194,7 @@ bus::resolved bus::resolve(std::string_view from, std::string_view to, std::stri
   r.policy.deadline = opts.timeout;
   r.policy.wait = opts.wait;
   r.policy.overflow = opts.overflow;
+  r.policy.gate = gate_.get();
   return r;
 }
 

@@ -103,6 +103,10 @@ class bus {
   std::uint32_t max_retries_ = 0;
   runtime::rate_policy configured_{};
 
+  // The bus policy every send obeys (governance/), behind a lock: sends come from any thread.
+  class policy_gate;
+  std::shared_ptr<policy_gate> gate_;
+
   std::mutex mu_;  // guards what follows
   std::map<std::string, std::unique_ptr<inbox::inbox>, std::less<>> inboxes_;
   std::optional<runtime::bus_control> control_;

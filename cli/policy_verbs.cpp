@@ -11,6 +11,7 @@
 #include "governance/policy_file.hpp"
 #include "governance/report.hpp"
 #include "governance/store.hpp"
+#include "runtime/plural.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/cli/bus_access.hpp"
 #include "runtime/cli/stdio.hpp"
@@ -61,8 +62,8 @@ std::string pretty(const nlohmann::ordered_json& j) { return j.dump(2) + "\n"; }
 
 int run_check(const std::string& file) {
   const auto p = checked_policy(file);
-  print(file + ": ok, " + std::to_string(p.rules.size()) + " rules, " +
-        std::to_string(p.limits.size()) + " limits\n");
+  print(file + ": ok, " + runtime::plural(p.rules.size(), "rule") + ", " +
+        runtime::plural(p.limits.size(), "limit") + "\n");
   return exit_code::ok;
 }
 
@@ -75,8 +76,8 @@ int run_apply(const global_options& globals, const std::string& file) {
   auto generation = s.value().apply(p, std::filesystem::absolute(file).string());
   if (!generation) fail(generation.err());
   print("applied " + file + " as policy version " + std::to_string(generation.value()) + " (" +
-        std::to_string(p.rules.size()) + " rules, " + std::to_string(p.limits.size()) +
-        " limits); every sender obeys it from its next send\n");
+        runtime::plural(p.rules.size(), "rule") + ", " + runtime::plural(p.limits.size(), "limit") +
+        "); every sender obeys it from its next send\n");
   return exit_code::ok;
 }
 

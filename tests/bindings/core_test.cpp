@@ -10,6 +10,11 @@
 
 #include "bindings/bus.hpp"
 #include "bindings/receiver.hpp"
+#include "governance/clock.hpp"
+#include "governance/policy_file.hpp"
+#include "governance/report.hpp"
+#include "governance/store.hpp"
+#include "runtime/bus_dir.hpp"
 #include "runtime/exit_codes.hpp"
 #include "support/temp_dir.hpp"
 
@@ -75,6 +80,45 @@ TEST_CASE("sends from many threads through one bus arrive, each exactly once") {
   }
   for (auto& s : senders) s.join();
   CHECK(seen.size() == threads * per_thread);
+}
+
+TEST_CASE("sends from many threads obey the bus policy, each decided once") {
+  test::temp_bus t;
+  REQUIRE(runtime::ensure_bus_dir(t.dir()));
+  auto parsed = governance::parse_policy(
+      "[[rule]]\nname = \"count-all\"\nto = \"w\"\ntype = \"t\"\naction = \"limit\"\nrate = \"1000000/s\"\n"
+      "burst = 1000000\n[[rule]]\nname = \"no-spam\"\ntype = \"spam\"\naction = \"deny\"\n",
+      "test.toml");
+  REQUIRE(parsed.value);
+  auto store = governance::store::open_or_create(t.dir());
+  REQUIRE(store);
+  REQUIRE(store.value().apply(*parsed.value, "test.toml"));
+  auto bus = open_bus(t.dir());
+  constexpr int threads = 4;
+  constexpr int per_thread = 250;
+  std::atomic<int> denied{0};
+  std::vector<std::thread> senders;
+  for (int k = 0; k < threads; ++k) {
+    senders.emplace_back([&, k] {
+      for (int i = 0; i < per_thread; ++i) {
+        (void)bus->send("s", "w", "t", std::to_string(k * per_thread + i), {}, bindings::plain_waiter());
+        try {
+          (void)bus->send("s", "w", "spam", "x", {}, bindings::plain_waiter());
+        } catch (const bindings::error& e) {
+          if (e.exit_code() == runtime::exit_code::unavailable) ++denied;
+        }
+      }
+    });
+  }
+  for (auto& s : senders) s.join();
+  CHECK(denied == threads * per_thread);
+  CHECK(bus->count("w") == threads * per_thread);
+  auto policy = store.value().current();
+  REQUIRE(policy);
+  const auto n = governance::snapshot(store.value().raw(), *policy.value(), governance::realtime_ns());
+  REQUIRE(n.rules.size() == 2);
+  CHECK(n.rules[0].allowed == threads * per_thread);
+  CHECK(n.rules[1].denied == threads * per_thread);
 }
 
 TEST_CASE("a receiver waiting in slices gets a message sent from another thread") {

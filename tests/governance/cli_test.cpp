@@ -65,6 +65,15 @@ TEST_CASE("policy check lists every mistake as FILE:LINE and exits 65; a good fi
   CHECK_FALSE(std::filesystem::exists(bus.dir() / "policy.ctl"));  // nothing half-applied
 }
 
+TEST_CASE("policy check and apply count rules and limits in words people read") {
+  bus_fixture bus;
+  const auto one = write_policy(bus, "one.toml", "[[rule]]\nname = \"x\"\ntype = \"spam\"\naction = \"deny\"\n");
+  const auto checked = bus.run({"policy", "check", one});
+  CHECK(checked.out == one + ": ok, 1 rule, 0 limits\n");
+  const auto applied = bus.run({"policy", "apply", one});
+  CHECK(applied.out.find("(1 rule, 0 limits)") != std::string::npos);
+}
+
 TEST_CASE("every send obeys the applied policy without flags, and limits counts each decision") {
   bus_fixture bus;
   apply(bus);

@@ -1,5 +1,6 @@
 """Failures are typed exceptions mirroring `sluice`'s exit codes, and leave nothing behind."""
 
+import json
 import os
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import pytest
 
 import sluice
 from sluice import _native
+from conftest import cli
 
 
 def full_inbox(bus, agent="w"):
@@ -136,3 +138,17 @@ def test_drop_oldest_makes_room_in_a_full_inbox_by_evicting_the_oldest_message(b
     bus.send("a", "w", "t", b"3", overflow="drop-oldest", wait=False)
     assert [m.payload for m in bus.peek("w")] == [b"2", b"3"]
     assert bus.stats("w")["dropped"] == 1
+
+
+def test_the_bus_policy_governs_python_sends_as_it_governs_the_cli(bus, tmp_path):
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[[rule]]\nname = "no-spam"\ntype = "spam"\naction = "deny"\n')
+    cli(bus.path, "policy", "apply", str(policy))
+    with pytest.raises(sluice.UnavailableError) as e:
+        bus.send("a", "w", "spam", b"x")
+    assert e.value.exit_code == 69
+    assert "policy" in str(e.value)
+    bus.send("a", "w", "t", b"allowed")
+    assert bus.count("w") == 1
+    rules = json.loads(cli(bus.path, "limits").stdout)["rules"]
+    assert [(r["name"], r["denied"]) for r in rules] == [("no-spam", 1)]
