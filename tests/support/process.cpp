@@ -191,6 +191,11 @@ bus_fixture::bus_fixture() {
          {"HOME", (root_ / "home").string()},
          {"XDG_CONFIG_HOME", (root_ / "home" / ".config").string()},
          {"SLUICE_DIR", dir_.string()}};
+  // The sanitizers' settings (CI's suppressions, halt_on_error) follow the tests into the
+  // processes they run.
+  for (const char* name : {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"}) {
+    if (const char* value = ::getenv(name)) env[name] = value;
+  }
 }
 
 bus_fixture::~bus_fixture() {

@@ -448,7 +448,8 @@ TEST_CASE("a data batch reads back as written, and a batch of one largest messag
 
   const std::string big(sluice::inbox::layout::max_slot_size, 'x');
   const std::string name(sluice::inbox::max_agent_name, 'n');
-  const wire::record huge{1, 0, name, std::string(sluice::inbox::max_type_name, 't'), name, big};
+  const std::string type(sluice::inbox::max_type_name, 't');  // records only view their text
+  const wire::record huge{1, 0, name, type, name, big};
   wr.start(1);
   CHECK(wr.fits(huge));  // alone, always
   wr.add(huge);
