@@ -8,7 +8,7 @@
 #include "actors/launch/manifest.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using namespace sluice::runtime;
+  using namespace sluice::actors;
   static const auto file = sluice::fuzz::scratch_dir() / "swarm.toml";
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto m = parse_manifest(text, file);
