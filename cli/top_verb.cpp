@@ -385,7 +385,8 @@ std::string render(const bus_view& v, const bus_view* prev, const screen_options
       for (const auto& text : a->second) alerts += (alerts.empty() ? "" : ", ") + text;
     }
     const double util = runtime::utilization_percent(row->stats);
-    auto r = [&](double x) { return f.has_rates ? per_second(x) : std::string{"-"}; };
+    // A lambda may not capture a structured binding in C++17 (clang refuses), so copy the flag.
+    auto r = [has_rates = f.has_rates](double x) { return has_rates ? per_second(x) : std::string{"-"}; };
     t.rows.push_back({row->agent, consumer_cell(row->stats), fmt::format("{:.0f}/{:.0f}", f.size, f.capacity),
                       fmt::format("{:.0f}%", std::floor(util)), f.age_ns ? age(*f.age_ns) : "-", r(f.in), r(f.out),
                       r(f.rejected), r(f.waits), row->breaker, alerts});

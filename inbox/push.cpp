@@ -236,15 +236,22 @@ struct admission {
   bool retry = false;
 };
 
+// Tickets our range may still take. Outstanding tickets (claims not yet returned) are briefly
+// negative while a leak reclaim is corrected, which leaves the whole capacity; counters another
+// process corrupted may be anything, so no step here can overflow.
+inline std::size_t room_before(const inbox::impl& m, const admission& a) noexcept {
+  const std::uint64_t outstanding = a.seq - a.returned;
+  if (static_cast<std::int64_t>(outstanding) < 0) return m.capacity;
+  return outstanding >= m.capacity ? 0 : static_cast<std::size_t>(m.capacity - outstanding);
+}
+
 [[gnu::always_inline]] inline admission admit(inbox::impl& m, std::size_t want, bool& refreshed) noexcept {
   admission a;
   a.returned = m.admissions_returned();
   // acq_rel: a younger ticket that reads ours is ordered after our reads above.
   a.seq = m.h->claims.value.fetch_add(want, std::memory_order_acq_rel);  // sync: admission
   call_after_ticket_hook();
-  const auto room =
-      static_cast<std::int64_t>(m.capacity) - static_cast<std::int64_t>(a.seq - a.returned);
-  a.taken = room <= 0 ? 0 : std::min<std::size_t>(want, static_cast<std::size_t>(room));
+  a.taken = std::min<std::size_t>(want, room_before(m, a));
   if (a.taken < want) {
     m.h->releases.value.fetch_add(want - a.taken,
                                   std::memory_order_release);  // sync: admission (give back)
