@@ -5,8 +5,6 @@
 //   {"allowed":..,"key":..,"limit":..,"remaining":..,"retry_after_ms":..,"lease":..}
 // Exit 0 granted, 75 no room before the wait ran out, 69 refused (deny rule, hard quota, a
 // cost the limit can never grant), 66 no such limit.
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -19,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/leased_command.hpp"
 #include "governance/acquire.hpp"
 #include "governance/clock.hpp"
 #include "governance/holder.hpp"
@@ -31,7 +30,6 @@
 #include "runtime/count.hpp"
 #include "runtime/duration.hpp"
 
-extern char** environ;
 
 namespace sluice::cli {
 namespace {
@@ -177,29 +175,17 @@ int run_run(const global_options& globals, const acquire_args& a) {
   if (a.command.empty()) throw cli_error{exit_code::usage, "run needs a command after --"};
   auto s = open_policy_store(globals);
   const auto r = acquire_for(globals, s, a, ::getpid());
-  std::vector<char*> argv;
-  for (const auto& arg : a.command) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
   const std::int64_t started = gov::monotonic_ns();
-  pid_t child = 0;
-  const int err = ::posix_spawnp(&child, argv[0], nullptr, nullptr, argv.data(), environ);
-  int code = 0;
-  if (err != 0) {
-    code = err == ENOENT ? 127 : 126;
-  } else {
-    int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-    code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
+  const auto ran = run_leased_command(a.command);
   const auto duration = static_cast<std::uint64_t>(gov::monotonic_ns() - started);
   gov::record_cost(s.raw(), agent_of(a), a.key, 0, duration, gov::realtime_ns(), 0);
   if (!r.lease.empty()) {
     auto p = s.current();
     if (p && p.value() != nullptr) gov::release_lease(s.raw(), *p.value(), r.lease);
   }
-  if (err != 0)
-    throw cli_error{code, "cannot run " + quote(a.command[0]) + ": " + std::strerror(err)};
-  return code;
+  if (ran.spawn_errno != 0)
+    throw cli_error{ran.exit_code, "cannot run " + quote(a.command[0]) + ": " + std::strerror(ran.spawn_errno)};
+  return ran.exit_code;
 }
 
 struct check_rate_args {

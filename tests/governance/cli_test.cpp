@@ -1,6 +1,7 @@
 // The governance verbs end to end, through the real sluice executable: policy check / apply,
 // sends obeying the policy without flags, acquire / release / run / check-rate with their
-// JSON and exit codes, and a SIGKILLed `sluice run` whose lease comes back.
+// JSON and exit codes, and a SIGKILLed `sluice run` whose command dies with it and whose lease
+// comes back.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -133,21 +134,68 @@ TEST_CASE("run exits with the command's code and releases its lease") {
   CHECK(limits["limits"][1]["released"] == 2);
 }
 
-TEST_CASE("the lease of a SIGKILLed sluice run comes back to the next acquire") {
+namespace {
+
+// `sluice run gpu` whose command writes its pid to `pid_file`, then sleeps with its output
+// closed (so only the command's own end, not a pipe, can tell the test it stopped). With
+// `on_term`, the command is a shell that runs it on SIGTERM.
+process start_leased_sleep(const bus_fixture& bus, const std::string& pid_file, const std::string& on_term = "") {
+  const std::string publish = "echo $$ > " + pid_file + ".tmp && mv " + pid_file + ".tmp " + pid_file + "; ";
+  const std::string script = on_term.empty() ? publish + "exec sleep 600 >/dev/null 2>&1"
+                                             : "trap '" + on_term + "' TERM; " + publish + "sleep 600 >/dev/null 2>&1 & wait";
+  return bus.start({"run", "gpu", "--", "sh", "-c", script});
+}
+
+pid_t await_pid_file(const std::string& path) {
+  pid_t pid = 0;
+  REQUIRE(eventually([&] { return static_cast<bool>(std::ifstream(path) >> pid); }));
+  return pid;
+}
+
+}  // namespace
+
+TEST_CASE("a SIGKILLed sluice run takes its command with it, and the lease comes back to the next acquire") {
   bus_fixture bus;
   apply(bus);
-  auto holder = bus.start({"run", "gpu", "--", "sleep", "60"});
-  // Watch the holders rather than acquiring: a probe that won the lease would hold it itself.
-  REQUIRE(eventually([&] {
-    return !parse_json(ok_out(bus, {"limits"}))["limits"][1]["holders"].empty();
-  }));
+  const auto pid_file = (bus.root() / "command.pid").string();
+  auto holder = start_leased_sleep(bus, pid_file);
+  const pid_t command = await_pid_file(pid_file);
   CHECK(bus.run({"acquire", "gpu", "--no-wait"}).exit_code == 75);
   holder.signal(SIGKILL);
   CHECK(holder.finish().exit_code == 128 + SIGKILL);
+  // Otherwise the next acquire's holder would run beside a command still using the lease.
+  CHECK(eventually([&] { return process_gone(command); }));
+  if (!process_gone(command)) ::kill(command, SIGKILL);
   const auto r = bus.run({"acquire", "gpu", "--no-wait"});
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK(parse_json(ok_out(bus, {"limits"}))["limits"][1]["reclaimed"] == 1);
+}
+
+TEST_CASE("a SIGTERM sent to sluice run reaches its command, whose exit code run returns after releasing the lease") {
+  bus_fixture bus;
+  apply(bus);
+  const auto pid_file = (bus.root() / "command.pid").string();
+  auto holder = start_leased_sleep(bus, pid_file, "kill $!; exit 3");
+  const pid_t command = await_pid_file(pid_file);
+  holder.signal(SIGTERM);
+  const auto r = holder.finish();
+  INFO(r.err);
+  CHECK(r.exit_code == 3);
+  if (!process_gone(command)) ::kill(command, SIGKILL);
+  const auto limits = parse_json(ok_out(bus, {"limits"}));
+  CHECK(limits["limits"][1]["holders"].empty());
+  CHECK(limits["limits"][1]["released"] == 1);
+  CHECK(limits["limits"][1]["reclaimed"] == 0);
+}
+
+TEST_CASE("run of a command that does not exist exits 127 with one error line and releases the lease") {
+  bus_fixture bus;
+  apply(bus);
+  const auto r = bus.run({"run", "gpu", "--", "/nonexistent/command"});
+  CHECK(r.exit_code == 127);
+  CHECK(r.err.find(R"(cannot run "/nonexistent/command")") != std::string::npos);
+  CHECK(parse_json(ok_out(bus, {"limits"}))["limits"][1]["holders"].empty());
 }
 
 TEST_CASE("check-rate answers ok until the limit, then rate_limit_exceeded with exit 75") {

@@ -34,14 +34,6 @@ inline bool await(const std::function<bool()>& done, std::chrono::milliseconds l
   return true;
 }
 
-// A process is gone when /proc has no entry for it or it is a zombie.
-inline bool process_gone(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string pid_field, comm, state;
-  if (!(stat >> pid_field >> comm >> state)) return true;
-  return state == "Z" || state == "X";
-}
-
 struct temp_dir {
   fs::path path;
   temp_dir() {

@@ -83,6 +83,9 @@ class bus_fixture {
   std::filesystem::path dir_;
 };
 
+// Whether `pid` has ended: /proc has no entry for it, or it is a zombie nobody reaped yet.
+bool process_gone(pid_t pid);
+
 // Paths of the executables under test (set by CMake).
 const char* sluice_path();
 const char* sluice_actors_path();
