@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "inbox/fair_share.hpp"
 #include "inbox/futex.hpp"
 #include "inbox/impl.hpp"
 #include "inbox/prefetch.hpp"
@@ -95,6 +96,7 @@ std::size_t inbox::impl::take(std::size_t lane, received_message* out, std::size
           std::memory_order_relaxed);  // relaxed: no data is read from it
       continue;
     }
+    detail::count_out(c, s->sender_cell);
     c.pending[lane].valid = false;
     ++c.cursor[lane];
     ++got;
@@ -317,6 +319,7 @@ std::size_t consumer::pop_batch(received_message* out, std::size_t max) noexcept
   c.wrr = c.wrr_committed;
   c.blocked = false;
   c.skipped_abandoned = c.skipped_corrupt = 0;
+  detail::forget_counted_out(c);
   std::size_t n = m.take(critical_lane, out, max);
   detail::weighted_round_robin(c.wrr, max - n, [&](std::size_t lane, std::size_t want) {
     const std::size_t got = m.take(lane, out + n, want);
@@ -364,6 +367,7 @@ void consumer::commit() noexcept {
     h.consumer.heartbeat_ns.store(now, std::memory_order_relaxed);  // relaxed: informational
   }
   if (std::equal(std::begin(c.cursor), std::end(c.cursor), std::begin(c.committed.head))) return;
+  detail::apply_counted_out(h, c);
   // 1. The ledger: new heads and what the positions became, in one store.
   const detail::ledger_state before = c.committed;
   detail::ledger_state& next = c.committed;

@@ -92,6 +92,9 @@ struct consumer_cursors {
   std::uint64_t leak_since_ns = 0;
   std::uint32_t leak_samples = 0;
   bool blocked = false;  // last pop stopped at a claimed, unpublished slot
+  // The uncommitted batch's messages that were counted against a sender (fair_share.hpp).
+  std::int64_t counted_out[layout::sender_cells] = {};
+  bool any_counted = false;
 };
 
 }  // namespace detail
@@ -118,6 +121,12 @@ struct inbox::impl {
   // header.backed as this process last read it: bits are never cleared, so once seen a lane
   // stays backed and its check costs no shared read.
   mutable std::atomic<std::uint32_t> backed_seen{0};
+
+  // Admission limits each sender to its fair share of the upper half (fair_share.hpp).
+  std::atomic<bool> share_fairly{true};
+  // The last refusal of a push through this object was for a fair share, not for room: then
+  // wait_not_full waits for the consumer's next commit instead of for room.
+  std::atomic<bool> refused_over_share{false};
 
   // Consumer side, valid while a consumer is attached through this object.
   bool consuming = false;

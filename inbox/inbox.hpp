@@ -131,6 +131,7 @@ struct stats {
   std::uint64_t enqueued = 0;
   std::uint64_t dequeued = 0;
   std::uint64_t rejected_full = 0;
+  std::uint64_t fair_share_refusals = 0;  // of rejected_full: a sender already held its fair share
   std::uint64_t dropped = 0;
   std::uint64_t abandoned = 0;  // skipped slots of producers that died before publishing
   std::uint64_t backpressure_waits = 0;
@@ -201,6 +202,11 @@ class inbox {
   // Marks the inbox closed: every later push answers closed; wakes all sleepers.
   void close() noexcept;
   bool closed() const noexcept;
+
+  // Whether this process's pushes are held to their sender's fair share of the upper half
+  // (on by default; docs/architecture.md, "Fair share"). Off only to measure what it buys: a
+  // process with it off takes the others' shares.
+  void share_fairly(bool on) noexcept;
 
   // Shared state that upper layers interpret (backpressure/ owns its semantics).
   breaker_cell& breaker() noexcept;

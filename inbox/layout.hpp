@@ -140,6 +140,7 @@ struct alignas(cache_line) counters {
   std::atomic<std::uint64_t> backpressure_waits;
   std::atomic<std::uint64_t> send_failures;
   std::atomic<std::uint64_t> corrupt_pushes;  // pushes refused because the file lied
+  std::atomic<std::uint64_t> fair_share_refusals;  // of rejected_full: a sender over its share
 };
 
 // One committed state of the consumer side (see "The ledger" above).
@@ -185,6 +186,17 @@ struct alignas(cache_line) stuck_claims {
   stuck_claim lane[lane_count];
 };
 
+// Fair share (fair_share.hpp): messages held in the inbox's upper half, per sender. A cell
+// belongs to the sender whose name hashes to `sender` while it holds messages or was refused
+// lately; `pending` may read below 0 for a moment (the consumer can count a message out before
+// its producer counted it in) and drifts that way after crashes, never upwards.
+inline constexpr std::size_t sender_cells = 32;
+struct alignas(cache_line) sender_cell {
+  std::atomic<std::uint64_t> sender;    // FNV-1a of the name, never 0; 0: never used
+  std::atomic<std::int64_t> pending;
+  std::atomic<std::uint64_t> refused_ns;  // CLOCK_MONOTONIC of its last refusal (0: none)
+};
+
 struct header {
   identity id;
   consumer_info consumer;
@@ -205,6 +217,7 @@ struct header {
   padded_u64 freed;
   lane_backing backed;
   stuck_claims stuck;
+  sender_cell senders[sender_cells];
 };
 
 struct slot_header {
@@ -216,7 +229,7 @@ struct slot_header {
   std::uint8_t from_len;
   std::uint8_t type_len;
   std::uint8_t prio;
-  std::uint8_t reserved;
+  std::uint8_t sender_cell;  // 1 + the cell that counted this message in; 0: not counted
   // Then, packed so a small message touches as few cache lines as possible:
   // from[from_len] type[type_len] payload[payload_len].
 };
@@ -244,7 +257,8 @@ static_assert(offsetof(ledger, seq) == 128);
 static_assert(offsetof(header, freed) == 960);
 static_assert(offsetof(header, backed) == 1024);
 static_assert(offsetof(header, stuck) == 1088);
-static_assert(sizeof(header) == 1216 && sizeof(header) <= header_size);
+static_assert(offsetof(header, senders) == 1216);
+static_assert(sizeof(header) == 1216 + 64 * sender_cells && sizeof(header) <= header_size);
 static_assert(offsetof(slot_header, ctl) == 0);
 static_assert(offsetof(slot_header, payload_len) == 32);
 static_assert(sizeof(slot_header) == slot_fixed_size);

@@ -519,6 +519,7 @@ stats inbox::snapshot() const noexcept {
   s.abandoned = committed.abandoned;
   // relaxed: statistics.
   s.rejected_full = h.count.rejected_full.load(std::memory_order_relaxed);
+  s.fair_share_refusals = h.count.fair_share_refusals.load(std::memory_order_relaxed);
   s.backpressure_waits = h.count.backpressure_waits.load(std::memory_order_relaxed);
   s.send_failures = h.count.send_failures.load(std::memory_order_relaxed);
   s.corrupt = committed.corrupt + h.count.corrupt_pushes.load(std::memory_order_relaxed);

@@ -28,6 +28,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "inbox/fair_share.hpp"
 #include "inbox/futex.hpp"
 #include "inbox/impl.hpp"
 #include "inbox/prefetch.hpp"
@@ -72,7 +73,7 @@ inline bool fits(const message_view& m, std::uint32_t max_payload) noexcept {
 
 // Returns the bytes of the slot the message now covers (header, names, payload).
 inline std::size_t write_slot(layout::slot_header* s, const message_view& m, std::uint64_t id,
-                              std::uint64_t seq, std::uint64_t now_ns) noexcept {
+                              std::uint64_t seq, std::uint64_t now_ns, std::uint8_t sender_cell) noexcept {
   s->id = id;
   s->sequence = seq;
   s->sent_ns = now_ns;
@@ -80,6 +81,7 @@ inline std::size_t write_slot(layout::slot_header* s, const message_view& m, std
   s->from_len = static_cast<std::uint8_t>(m.from.size());
   s->type_len = static_cast<std::uint8_t>(m.type.size());
   s->prio = static_cast<std::uint8_t>(m.prio);
+  s->sender_cell = sender_cell;
   char* bytes = reinterpret_cast<char*>(s) + layout::slot_fixed_size;
   std::memcpy(bytes, m.from.data(), m.from.size());
   std::memcpy(bytes + m.from.size(), m.type.data(), m.type.size());
@@ -234,6 +236,8 @@ struct admission {
   std::uint64_t returned = 0;  // admissions_returned() the tickets were measured against
   std::size_t taken = 0;       // how many of `want` were admitted
   bool retry = false;
+  bool over_share = false;     // refused because the sender holds its fair share already
+  std::uint8_t sender_cell = 0;  // the tag its slots carry (fair_share.hpp)
 };
 
 // Tickets our range may still take. Outstanding tickets (claims not yet returned) are briefly
@@ -245,18 +249,28 @@ inline std::size_t room_before(const inbox::impl& m, const admission& a) noexcep
   return outstanding >= m.capacity ? 0 : static_cast<std::size_t>(m.capacity - outstanding);
 }
 
-[[gnu::always_inline]] inline admission admit(inbox::impl& m, std::size_t want, bool& refreshed) noexcept {
+[[gnu::always_inline]] inline admission admit(inbox::impl& m, std::string_view from, std::size_t want,
+                                              bool& refreshed) noexcept {
   admission a;
   a.returned = m.admissions_returned();
   // acq_rel: a younger ticket that reads ours is ordered after our reads above.
   a.seq = m.h->claims.value.fetch_add(want, std::memory_order_acq_rel);  // sync: admission
   call_after_ticket_hook();
-  a.taken = std::min<std::size_t>(want, room_before(m, a));
+  const std::size_t room = room_before(m, a);
+  const detail::fair_decision fair = detail::fair_share(m, from, m.capacity - room, want);
+  a.sender_cell = fair.tag;
+  a.taken = std::min({want, room, fair.allowed});
   if (a.taken < want) {
     m.h->releases.value.fetch_add(want - a.taken,
                                   std::memory_order_release);  // sync: admission (give back)
-    a.retry = !refreshed && m.refresh_freed();
-    refreshed = refreshed || a.retry;
+    // The share decides when it allows no more than the room does; a stale freed_seen can only
+    // be why room ran out, not why a share did.
+    a.over_share = fair.allowed < want && fair.allowed <= room;
+    if (!a.over_share) {
+      detail::note_refusal(*m.h, fair.tag);
+      a.retry = !refreshed && m.refresh_freed();
+      refreshed = refreshed || a.retry;
+    }
   }
   return a;
 }
@@ -285,14 +299,18 @@ struct pushed_run {
   std::uint64_t lost_total = 0;
   while (r.count < n) {
     const std::size_t want = n - r.count;
-    const admission a = admit(m, want, refreshed);
+    const admission a = admit(m, msgs[r.count].from, want, refreshed);
+    if (a.over_share)
+      h.count.fair_share_refusals.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
     if (a.taken == 0) {
       if (a.retry) continue;
-      if (policy == overflow_policy::drop_oldest && m.try_evict_oldest()) {
+      // Evicting would not make room in a share, only drop other senders' messages.
+      if (policy == overflow_policy::drop_oldest && !a.over_share && m.try_evict_oldest()) {
         (void)m.refresh_freed();  // the eviction freed a slot: count it before the next ticket
         continue;
       }
       h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+      m.refused_over_share.store(a.over_share, std::memory_order_relaxed);  // relaxed: a hint
       r.stopped = push_result::full;
       return r;
     }
@@ -319,10 +337,11 @@ struct pushed_run {
       const std::size_t index = r.count + i - lost;
       const std::uint64_t seq = a.seq + i;
       const std::uint64_t id = m.id_prefix | (seq & ((1ull << 40) - 1));
-      bytes = write_slot(s, msgs[index], id, seq, now);
+      bytes = write_slot(s, msgs[index], id, seq, now, a.sender_cell);
       publish(s, lap, pid);
       if (index == 0) r.first = push_receipt{id, seq};
     }
+    detail::count_in(h, a.sender_cell, a.taken - lost);
     r.published = r.published || lost < a.taken;
     r.last = published_run{lane, pos0 + a.taken, bytes, a.seq + a.taken, a.returned};
     r.count += a.taken - lost;
@@ -335,6 +354,7 @@ struct pushed_run {
     }
     if (a.taken < want && !a.retry) {
       h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+      m.refused_over_share.store(a.over_share, std::memory_order_relaxed);  // relaxed: a hint
       r.stopped = push_result::full;
       return r;
     }
@@ -391,7 +411,7 @@ push_result push_critical(inbox::impl& m, const message_view& msg, std::uint32_t
     }
     call_after_claim_hook();
     const std::uint64_t id = m.id_prefix | (seq & ((1ull << 40) - 1));
-    (void)write_slot(s, msg, id, seq, detail::realtime_ns());
+    (void)write_slot(s, msg, id, seq, detail::realtime_ns(), 0);
     publish(s, lap, pid);
     if (receipt != nullptr) *receipt = push_receipt{id, seq};
     return push_result::ok;
@@ -447,10 +467,11 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
       ++done;
       continue;
     }
-    // A run of same-lane messages that fit, taken with one admission and one tail claim.
+    // A run of same-lane messages of one sender that fit, taken with one admission and one
+    // tail claim (one sender: admission weighs a run against its sender's fair share).
     std::size_t run = 1;
     while (done + run < n && msgs[done + run].prio == first.prio &&
-           fits(msgs[done + run], m->max_payload))
+           msgs[done + run].from == first.from && fits(msgs[done + run], m->max_payload))
       ++run;
     const pushed_run r = push_regular(*m, lane, msgs + done, run, overflow_policy::reject, pid);
     done += r.count;
@@ -480,6 +501,10 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
 // (finishing a commit a dead consumer left half done), then commits each step through it, so
 // every position ends counted exactly once: a skipped head as abandoned or corrupt, a
 // published one as dropped.
+void inbox::share_fairly(bool on) noexcept {
+  if (p_) p_->share_fairly.store(on, std::memory_order_relaxed);  // relaxed: see fair_share
+}
+
 bool inbox::impl::try_evict_oldest() noexcept {
   if (consuming || ::flock(fd, LOCK_EX | LOCK_NB) != 0) return false;
   layout::header& hd = *h;
@@ -518,6 +543,9 @@ bool inbox::impl::try_evict_oldest() noexcept {
       }
     }
     if (!made_room && best_lane != lane_count) {
+      const std::uint8_t tag = slot(best_lane, st.head[best_lane])->sender_cell;
+      if (tag != 0 && tag <= layout::sender_cells)  // counted out before the commit, as a consumer does
+        hd.senders[tag - 1].pending.fetch_sub(1, std::memory_order_relaxed);  // relaxed: an estimate
       commit_head(best_lane, st.dropped);
       made_room = true;
     }
@@ -531,15 +559,20 @@ wake_reason inbox::wait_not_full(std::chrono::nanoseconds timeout) noexcept {
   impl& m = *p_;
   layout::doorbell& d = m.h->not_full;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // A sender refused for its fair share is admitted again only after the consumer takes some of
+  // its messages (a commit rings the bell); room it may not use must not end the wait.
+  // relaxed: a process-local hint; the worst a stale value does is one early or one late wake.
+  const bool for_share = m.refused_over_share.exchange(false, std::memory_order_relaxed);
+  auto has_room = [&] { return !for_share && !full(); };
   for (int i = 0; i < 64; ++i) {
-    if (!full()) return m.region.broken() ? wake_reason::broken : wake_reason::rang;
+    if (has_room()) return m.region.broken() ? wake_reason::broken : wake_reason::rang;
     detail::cpu_relax();
   }
   for (;;) {
     if (m.region.broken()) return wake_reason::broken;
     detail::register_waiter(d.waiters);                                 // sync: not-full-dekker
     const std::uint32_t seen = d.bell.load(std::memory_order_acquire);  // sync: not-full-bell
-    if (!full()) {
+    if (has_room()) {
       d.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only counts sleepers
       return wake_reason::rang;
     }
