@@ -218,6 +218,9 @@ struct header {
   lane_backing backed;
   stuck_claims stuck;
   sender_cell senders[sender_cells];
+  // Bumped whenever a sender becomes active (its first counted message, or a refusal), so a
+  // sender that found itself alone need not look at every cell again until this moves.
+  padded_u64 sender_joins;
 };
 
 struct slot_header {
@@ -258,7 +261,8 @@ static_assert(offsetof(header, freed) == 960);
 static_assert(offsetof(header, backed) == 1024);
 static_assert(offsetof(header, stuck) == 1088);
 static_assert(offsetof(header, senders) == 1216);
-static_assert(sizeof(header) == 1216 + 64 * sender_cells && sizeof(header) <= header_size);
+static_assert(offsetof(header, sender_joins) == 1216 + 64 * sender_cells);
+static_assert(sizeof(header) == 1216 + 64 * (sender_cells + 1) && sizeof(header) <= header_size);
 static_assert(offsetof(slot_header, ctl) == 0);
 static_assert(offsetof(slot_header, payload_len) == 32);
 static_assert(sizeof(slot_header) == slot_fixed_size);

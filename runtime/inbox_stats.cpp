@@ -43,6 +43,8 @@ const inbox_stat inbox_stat_table[] = {
    in_get_stats | in_doctor, prom::messages_dequeued_total, nullptr},
   {"rejected_full", stat_kind::count, [](const inbox::stats& s) { return as_double(s.rejected_full); },
    in_get_stats | in_doctor, prom::send_rejected_full_total, nullptr},
+  {"rejected_fair_share", stat_kind::count, [](const inbox::stats& s) { return as_double(s.fair_share_refusals); },
+   in_get_stats, prom::send_rejected_fair_share_total, nullptr},
   {"dropped", stat_kind::count, [](const inbox::stats& s) { return as_double(s.dropped); },
    in_get_stats | in_doctor, prom::messages_dropped_total, nullptr},
   {"abandoned", stat_kind::count, [](const inbox::stats& s) { return as_double(s.abandoned); },

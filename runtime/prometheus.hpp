@@ -56,6 +56,9 @@ inline constexpr prom_family messages_dequeued_total{
 inline constexpr prom_family send_rejected_full_total{
     "sluice_send_rejected_full_total", prom_type::counter,
     "Send attempts refused because the inbox was full."};
+inline constexpr prom_family send_rejected_fair_share_total{
+    "sluice_send_rejected_fair_share_total", prom_type::counter,
+    "Of the refused send attempts, those whose sender held its fair share of a congested inbox."};
 inline constexpr prom_family backpressure_waits_total{
     "sluice_backpressure_waits_total", prom_type::counter,
     "Times a sender waited for room in the inbox."};

@@ -80,6 +80,8 @@ export interface InboxStats {
   enqueued?: number;
   dequeued?: number;
   rejected_full?: number;
+  /** Of rejected_full: refusals of a sender that held its fair share of a congested inbox. */
+  rejected_fair_share?: number;
   dropped?: number;
   abandoned?: number;
   corrupt?: number;
