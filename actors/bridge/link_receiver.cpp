@@ -2,7 +2,9 @@
 // messages for one inbox with one try_push_batch, acknowledges the whole batch at once with
 // fresh credit for the inboxes it touched, and parks what did not fit (an inbox filled by a
 // local sender after the credit was granted) until there is room, per destination, so a full
-// inbox holds up only its own messages.
+// inbox holds up only its own messages. Each message first passes this bus's policy as a local
+// send from its sender would (governance::send_gate): a limit without room parks it like a full
+// inbox, a deny rule settles it as undeliverable (logged, counted), a demote rule lowers its lane.
 #include <spdlog/spdlog.h>
 
 #include <caf/actor_system.hpp>
@@ -15,11 +17,14 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
 #include "actors/bridge/link.hpp"
 #include "actors/bridge/wire.hpp"
+#include "governance/clock.hpp"
+#include "governance/send_gate.hpp"
 
 namespace sluice::actors {
 
@@ -41,6 +46,7 @@ struct parked_message {
   std::uint64_t seq = 0;
   std::uint64_t id = 0;
   std::uint8_t prio = 0;
+  bool admitted = false;  // the policy allowed it already (prio is then the lane it allowed)
   std::string from;
   std::string type;
   std::string payload;
@@ -57,6 +63,7 @@ struct receiver_state {
   std::map<std::string, std::deque<parked_message>> parked;  // per destination, in order
   wire::batch in;
   std::vector<inbox::message_view> views;
+  std::optional<governance::send_gate> policy;
   static inline const char* name = "sluice.bridge.receiver";
 };
 
@@ -96,6 +103,36 @@ void log_undeliverable(receiver_state& s, std::uint64_t id, std::string_view fro
       s.ctx->name, id, from, to);
 }
 
+enum class policy_says { deliver, hold, refuse };
+
+// The bus policy's verdict on a remote message for `dest`, as on a local send from its sender;
+// `prio` becomes the lane to deliver in. A pacing delay is not slept (the actor must not
+// block): the message goes in at once, paced by the credit the sender gets back.
+policy_says ask_policy(receiver_state& s, std::string_view from, std::string_view type,
+                       std::string_view dest, std::uint8_t& prio) {
+  if (!s.policy) return policy_says::deliver;
+  const auto v = s.policy->admit({from, dest, type, to_priority(prio)}, governance::monotonic_ns());
+  switch (v.kind) {
+    case backpressure::admit_kind::allow:
+      return policy_says::deliver;
+    case backpressure::admit_kind::demote:
+      prio = static_cast<std::uint8_t>(v.demote_to);
+      return policy_says::deliver;
+    case backpressure::admit_kind::wait:
+      return policy_says::hold;
+    case backpressure::admit_kind::deny:
+      break;
+  }
+  return policy_says::refuse;
+}
+
+void log_denied(receiver_state& s, std::uint64_t id, std::string_view from, std::string_view to) {
+  spdlog::error(
+      "bridge {}: message {} from '{}' to '{}' is refused by a deny rule of this bus's policy "
+      "(sluice limits); not delivered, counted as undeliverable",
+      s.ctx->name, id, from, to);
+}
+
 // What one batch did, counted once for the status file and remembered for resends.
 struct tally {
   std::vector<std::uint64_t> settled_ids;  // delivered or undeliverable: never pushed again
@@ -104,10 +141,11 @@ struct tally {
   std::uint64_t duplicates = 0;
 };
 
-void park(receiver_state& s, const std::string& dest, const wire::record& r, std::uint64_t seq) {
+void park(receiver_state& s, const std::string& dest, const wire::record& r, std::uint64_t seq,
+          bool admitted = false, std::uint8_t prio = 0) {
   s.ledger.on_parked(dest);
-  s.parked[dest].push_back({seq, r.id, r.prio, std::string(r.from), std::string(r.type),
-                            std::string(r.payload)});
+  s.parked[dest].push_back({seq, r.id, admitted ? prio : r.prio, admitted, std::string(r.from),
+                            std::string(r.type), std::string(r.payload)});
 }
 
 // Delivers records [first, last) of the batch, all for `dest`, in order.
@@ -137,12 +175,17 @@ void deliver_run(receiver_state& s, const std::string& dest, std::size_t first, 
       ++k;
       continue;
     }
-    // The longest stretch without repeats goes in with one push.
+    // The longest stretch without repeats that the policy lets through goes in with one push.
+    const std::size_t start = k;
     std::size_t end = k;
     s.views.clear();
+    policy_says stopped = policy_says::deliver;
     while (end < last && !repeat[end]) {
       const auto& r = recs[end];
-      s.views.push_back({r.from, r.type, r.payload, to_priority(r.prio)});
+      std::uint8_t prio = r.prio;
+      stopped = ask_policy(s, r.from, r.type, dest, prio);
+      if (stopped != policy_says::deliver) break;
+      s.views.push_back({r.from, r.type, r.payload, to_priority(prio)});
       ++end;
     }
     auto why = inbox::push_result::ok;
@@ -150,9 +193,22 @@ void deliver_run(receiver_state& s, const std::string& dest, std::size_t first, 
     for (std::size_t i = 0; i < pushed; ++i) t.settled_ids.push_back(recs[k + i].id);
     t.delivered += pushed;
     k += pushed;
-    if (k == end) continue;
-    if (retry_later(why)) {
-      parking = true;  // this one and every later one for dest wait, in order
+    if (k < end && retry_later(why)) {
+      // Admitted by the policy already: parked in the lane it allowed, never asked again.
+      for (; k < end; ++k) park(s, dest, recs[k], seq_of(k), true, static_cast<std::uint8_t>(s.views[k - start].prio));
+      parking = true;  // every later one for dest waits too, in order
+      continue;
+    }
+    if (k == end) {
+      if (end == last || repeat[end]) continue;
+      if (stopped == policy_says::hold) {
+        parking = true;  // a limit without room: this one and every later one wait, in order
+        continue;
+      }
+      log_denied(s, recs[k].id, recs[k].from, dest);
+      ++t.undeliverable;
+      t.settled_ids.push_back(recs[k].id);
+      ++k;
       continue;
     }
     log_undeliverable(s, recs[k].id, recs[k].from, dest);
@@ -236,7 +292,21 @@ void on_tick(receiver_actor* self) {
     auto& [dest, q] = *it;
     auto* box = box_for(s, dest);
     while (!q.empty()) {
-      const auto& m = q.front();
+      auto& m = q.front();
+      if (!m.admitted) {
+        const policy_says says = ask_policy(s, m.from, m.type, dest, m.prio);
+        if (says == policy_says::hold) break;
+        if (says == policy_says::refuse) {
+          log_denied(s, m.id, m.from, dest);
+          ++t.undeliverable;
+          t.settled_ids.push_back(m.id);
+          s.ledger.on_unparked(dest);
+          q.pop_front();
+          unparked = true;
+          continue;
+        }
+        m.admitted = true;
+      }
       const auto r = box == nullptr ? inbox::push_result::broken
                                     : box->try_push({m.from, m.type, m.payload, to_priority(m.prio)});
       if (retry_later(r)) break;
@@ -266,6 +336,7 @@ caf::behavior bridge_receiver(receiver_actor* self, std::shared_ptr<bridge_conte
   auto& s = self->state;
   s.peer = ctx->peer(peer);
   s.ctx = std::move(ctx);
+  s.policy.emplace(s.ctx->bus_dir);
   self->set_down_handler([self](caf::down_msg& dm) { self->quit(dm.reason); });
   return {
       [self](bridge_start_atom, const caf::actor& far_sender, const caf::actor& far_receiver) {
