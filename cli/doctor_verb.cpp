@@ -1,7 +1,8 @@
 // sluice doctor [--repair] [--json]: looks at every inbox of the bus after a crash (pending
 // messages per lane, the consumer pid and lock, slots of dead producers, counters) and, with
-// --repair, makes them usable again without losing a pending message (inbox/doctor.hpp).
-// Exit 0 when every inbox is healthy (after repairs), 1 when problems remain.
+// --repair, makes them usable again without losing a pending message (inbox/doctor.hpp); and
+// whether the policy in force (policy.ctl) reads back intact, which only applying it again
+// repairs. Exit 0 when every inbox and the policy are healthy (after repairs), 1 when not.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "governance/store.hpp"
 #include "runtime/cli/bus_access.hpp"
 #include "runtime/cli/stdio.hpp"
 #include "runtime/cli/verb.hpp"
@@ -54,6 +56,22 @@ nlohmann::ordered_json describe(const inbox::diagnosis& d) {
   return j;
 }
 
+// The policy in force, as every sender would read it: "none", "ok" with its version, or a
+// problem (a damaged image makes senders admit every send unchecked).
+nlohmann::ordered_json check_policy(const std::filesystem::path& dir) {
+  auto s = governance::store::open(dir);
+  if (!s) {
+    if (s.err().code == inbox::errc::not_found) return {{"state", "none"}};
+    return {{"state", "problem"}, {"message", s.err().message}};
+  }
+  auto p = s.value().current();
+  if (!p)
+    return {{"state", "problem"},
+            {"message", p.err().message + "; senders admit every send until the policy is applied again (sluice policy apply FILE)"}};
+  if (p.value() == nullptr) return {{"state", "none"}};
+  return {{"state", "ok"}, {"version", s.value().generation()}};
+}
+
 std::string human(const std::string& agent, const nlohmann::ordered_json& e) {
   std::string out = agent + ": ";
   if (e.contains("error"))
@@ -94,6 +112,7 @@ int run_doctor(const global_options& globals, const doctor_flags& flags) {
   // vector, so a reference into it dies when another member is added.
   auto inboxes = nlohmann::ordered_json::object();
   auto leftovers = nlohmann::ordered_json::array();
+  nlohmann::ordered_json policy{{"state", "none"}};
   bool healthy = true;
   if (auto present = runtime::check_bus_dir(dir, sharing_of(globals)); !present) {
     if (present.err().code != inbox::errc::not_found) fail(present.err());
@@ -125,9 +144,12 @@ int run_doctor(const global_options& globals, const doctor_flags& flags) {
         flags.repair ? inbox::remove_leftover_temp_files(dir) : inbox::leftover_temp_files(dir);
     for (const auto& f : files) leftovers.push_back(f.filename().string());
     if (!flags.repair && !files.empty()) healthy = false;
+    policy = check_policy(dir);
+    healthy = healthy && policy["state"] != "problem";
   }
   report["inboxes"] = inboxes;
   report["leftover_files"] = leftovers;
+  report["policy"] = policy;
   report["healthy"] = healthy;
   std::string text;
   if (flags.json) {
@@ -140,6 +162,8 @@ int run_doctor(const global_options& globals, const doctor_flags& flags) {
       text += std::string(flags.repair ? "removed" : "leftover") +
               " temp file of a creator that died: " + f.get<std::string>() + "\n";
     }
+    if (policy["state"] == "ok") text += "policy: version " + policy["version"].dump() + ", ok\n";
+    if (policy["state"] == "problem") text += "policy: problem: " + policy["message"].get<std::string>() + "\n";
     text += healthy ? "healthy\n"
                     : (flags.repair ? "problems remain\n"
                                     : "problems found: run sluice doctor --repair\n");

@@ -6,12 +6,15 @@
 
 #include <signal.h>
 
+#include <cstddef>
 #include <fstream>
 
+#include "governance/store_layout.hpp"
 #include "support/await.hpp"
 #include "support/cli_checks.hpp"
 
 using namespace sluice::test;
+namespace gov = sluice::governance;
 
 namespace {
 
@@ -208,6 +211,34 @@ TEST_CASE("check-rate answers ok until the limit, then rate_limit_exceeded with 
   CHECK(j["error"] == "rate_limit_exceeded");
   CHECK(j["retry_after_ms"].get<std::int64_t>() > 0);
   CHECK(bus.run({"check-rate", "bob", "login", "--limit", "3", "--window", "1h"}).exit_code == 0);
+}
+
+TEST_CASE("doctor reports a damaged policy.ctl as a problem (exit 1) and an intact one as ok") {
+  bus_fixture bus;
+  apply(bus);
+  const auto fine = bus.run({"doctor", "--json"});
+  CHECK(fine.exit_code == 0);
+  CHECK(parse_json(fine.out)["policy"]["state"] == "ok");
+  CHECK(bus.run({"doctor"}).out.find("policy: version 1, ok") != std::string::npos);
+  {
+    // Garbage over the start of both policy buffers: whichever is in force no longer checks out.
+    std::fstream f(bus.dir() / "policy.ctl", std::ios::in | std::ios::out | std::ios::binary);
+    const std::string junk(64, '\xab');
+    for (const std::size_t buffer : {0, 1}) {
+      f.seekp(static_cast<std::streamoff>(offsetof(gov::layout::file, buffers) +
+                                          buffer * sizeof(gov::layout::policy_buffer)));
+      f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+    }
+  }
+  const auto damaged = bus.run({"doctor", "--json"});
+  CHECK(damaged.exit_code == 1);
+  const auto j = parse_json(damaged.out);
+  CHECK(j["policy"]["state"] == "problem");
+  CHECK(j["healthy"] == false);
+  CHECK(bus.run({"doctor"}).out.find("policy: problem: ") != std::string::npos);
+  // Applying it again is the repair.
+  apply(bus);
+  CHECK(bus.run({"doctor"}).exit_code == 0);
 }
 
 TEST_CASE("cleanup-system removes policy.ctl with the rest of the bus") {
