@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <random>
 #include <thread>
 
@@ -40,7 +41,7 @@ runtime::result<governor> governor::open(const std::filesystem::path& bus_dir) {
 }
 
 lease governor::acquire(const std::string& key, std::uint64_t cost, std::chrono::nanoseconds wait,
-                        const std::string& agent) {
+                        const std::string& agent, const pause_fn& pause) {
   acquire_request q;
   q.key = key;
   q.cost = cost;
@@ -48,6 +49,23 @@ lease governor::acquire(const std::string& key, std::uint64_t cost, std::chrono:
   q.holder = holder_word(::getpid()).value_or(0);
   const std::int64_t deadline = monotonic_ns() + wait.count();
   std::minstd_rand rng(static_cast<unsigned>(::getpid() ^ monotonic_ns()));
+  // One wait of ns: whole, or a slice through the caller's pause hook (false: stop).
+  auto rest = [&](std::int64_t ns, const std::function<void(std::int64_t)>& sleep) {
+    if (!pause) {
+      sleep(ns);
+      return true;
+    }
+    const std::int64_t slice = std::min<std::int64_t>(ns, std::chrono::nanoseconds(pause_slice).count());
+    return pause([&] { sleep(slice); });
+  };
+  auto stopped = [&] {
+    acquire_result r;
+    r.status = acquire_status::wait;
+    r.reason = "interrupted";
+    lease l(this, std::move(r));
+    l.interrupted_ = true;
+    return l;
+  };
   for (;;) {
     auto p = store_.current();
     if (!p || p.value() == nullptr) {
@@ -63,14 +81,18 @@ lease governor::acquire(const std::string& key, std::uint64_t cost, std::chrono:
       return lease(this, std::move(r));
     }
     if (r.status == acquire_status::wait && r.lease_wait && now < deadline) {
-      wait_for_lease(store_.raw(), *p.value(), key, r.lease_bell, deadline - now);
+      const auto& policy = *p.value();
+      if (!rest(deadline - now, [&](std::int64_t ns) { wait_for_lease(store_.raw(), policy, key, r.lease_bell, ns); }))
+        return stopped();
       continue;
     }
     if (r.status != acquire_status::wait || now + r.retry_after_ns > deadline)
       return lease(this, std::move(r));
     const std::int64_t tenth = r.retry_after_ns / 10;
     const std::int64_t jitter = tenth > 0 ? static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(tenth)) : 0;
-    std::this_thread::sleep_for(std::chrono::nanoseconds(std::min(r.retry_after_ns + jitter, deadline - now)));
+    if (!rest(std::min(r.retry_after_ns + jitter, deadline - now),
+              [](std::int64_t ns) { std::this_thread::sleep_for(std::chrono::nanoseconds(ns)); }))
+      return stopped();
   }
 }
 

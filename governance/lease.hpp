@@ -10,6 +10,7 @@
 // The lease's holder is this process: if it dies, the next acquire reclaims the lease.
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -30,6 +31,8 @@ class lease {
 
   explicit operator bool() const noexcept { return result_.status == acquire_status::granted; }
   const acquire_result& result() const noexcept { return result_; }
+  // The wait was stopped by the caller's pause hook (nothing was taken).
+  bool interrupted() const noexcept { return interrupted_; }
   // Gives the lease back now (the destructor then does nothing).
   void release() noexcept;
 
@@ -38,7 +41,14 @@ class lease {
   lease(governor* owner, acquire_result r) : owner_(owner), result_(std::move(r)) {}
   governor* owner_ = nullptr;
   acquire_result result_;
+  bool interrupted_ = false;
 };
+
+// How acquire waits between tries, when given: it is called with one sleep of at most
+// pause_slice to run (a language binding releases its interpreter lock around it) and returns
+// false to stop waiting. Without one, acquire sleeps each wait whole.
+using pause_fn = std::function<bool(const std::function<void()>& sleep)>;
+inline constexpr std::chrono::milliseconds pause_slice{50};
 
 class governor {
  public:
@@ -47,7 +57,7 @@ class governor {
 
   // Takes `cost` units of limit `key` (a [[limit]] name), waiting at most `wait`.
   lease acquire(const std::string& key, std::uint64_t cost, std::chrono::nanoseconds wait,
-                const std::string& agent = "cpp");
+                const std::string& agent = "cpp", const pause_fn& pause = {});
   // Gives back a lease string (what `sluice acquire` printed).
   bool release(const std::string& lease_text) noexcept;
 

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "bindings/bus.hpp"
+#include "bindings/permit.hpp"
 #include "bindings/receiver.hpp"
 #include "inbox/files/std_fds.hpp"
 #include "runtime/logging.hpp"
@@ -298,6 +299,28 @@ PYBIND11_MODULE(_native, m) {
         return false;
       });
 
+  py::class_<permit, std::shared_ptr<permit>>(
+      m, "Permit", "A permit of a named limit; a context manager that releases its lease on exit.")
+      .def_property_readonly("key", &permit::key)
+      .def_property_readonly("lease", [](const permit& p) -> py::object {
+        if (p.lease().empty()) return py::none();
+        return py::str(p.lease());
+      })
+      .def_property_readonly("limit", &permit::limit)
+      .def_property_readonly("remaining", &permit::remaining)
+      .def_property_readonly("soft_quota_exceeded", &permit::soft_quota_exceeded)
+      .def_property_readonly("released", &permit::released)
+      .def("release", &permit::release, "Gives the lease back now (later calls do nothing).")
+      .def("__enter__", [](py::object self) { return self; })
+      .def("__exit__", [](permit& p, py::object, py::object, py::object) {
+        p.release();
+        return false;
+      })
+      .def("__repr__", [](const permit& p) {
+        return "Permit(key='" + p.key() + "', lease=" + (p.lease().empty() ? "None" : "'" + p.lease() + "'") +
+               (p.released() ? ", released" : "") + ")";
+      });
+
   py::class_<bus, std::shared_ptr<bus>>(m, "Bus", "A sluice bus: a directory of inboxes.")
       .def(py::init(&open_bus), "name"_a = py::none(), py::kw_only(), "dir"_a = py::none(),
            "group"_a = false)
@@ -348,6 +371,19 @@ PYBIND11_MODULE(_native, m) {
           },
           "agent"_a = py::none())
       .def("agents", &bus::agents)
+      .def(
+          "acquire",
+          [](bus& b, const std::string& key, long long cost, std::string agent, std::optional<double> timeout) {
+            if (cost < 1) bad_input("invalid cost " + std::to_string(cost) + ": use a number >= 1");
+            acquire_options opts;
+            opts.cost = static_cast<std::uint64_t>(cost);
+            opts.agent = std::move(agent);
+            opts.timeout = seconds(timeout, "timeout");
+            python_waiter w;
+            return permit::acquire(b.dir(), key, opts, w);
+          },
+          "key"_a, "cost"_a = 1, py::kw_only(), "agent"_a = "python", "timeout"_a = py::none(),
+          "Takes `cost` units of the policy's [[limit]] `key`, waiting up to `timeout` seconds (default 5).")
       .def("__repr__", [](const bus& b) { return "Bus(dir='" + b.dir().string() + "')"; });
 
   py::list kinds;

@@ -10,6 +10,8 @@ a send is one push into shared memory.
         for batch in inbox:                        # committed once the loop moves on
             for m in batch:
                 bus.send("worker", m.sender, "result", m.payload)
+    with bus.acquire("llm", cost=1500, agent="worker"):  # a [[limit]] of the bus policy
+        call_the_api()                             # its lease goes back on leaving the block
 """
 
 from ._errors import (
@@ -27,7 +29,7 @@ from ._errors import (
     TooLargeError,
     UnavailableError,
 )
-from ._native import Batch, Bus, Message, Receiver
+from ._native import Batch, Bus, Message, Permit, Receiver
 
 __version__ = "@PROJECT_VERSION@"
 
@@ -45,6 +47,7 @@ __all__ = [
     "Message",
     "NotFoundError",
     "OSRefusedError",
+    "Permit",
     "Receiver",
     "TemporaryError",
     "TooLargeError",

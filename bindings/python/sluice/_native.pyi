@@ -65,6 +65,27 @@ class Receiver:
     def __enter__(self) -> Receiver: ...
     def __exit__(self, *exc: object) -> Literal[False]: ...
 
+class Permit:
+    """A permit of a named limit (``Bus.acquire``); as a context manager it releases its
+    lease on exit. A process that dies holding one loses it to the next acquire."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def lease(self) -> str | None:
+        """What ``sluice release`` takes; None for a limit without concurrency."""
+    @property
+    def limit(self) -> int: ...
+    @property
+    def remaining(self) -> int: ...
+    @property
+    def soft_quota_exceeded(self) -> bool: ...
+    @property
+    def released(self) -> bool: ...
+    def release(self) -> None: ...
+    def __enter__(self) -> Permit: ...
+    def __exit__(self, *exc: object) -> bool: ...
+
 class Bus:
     """A bus: ``Bus("name")`` is /dev/shm/sluice/name, ``Bus(dir=path)`` a directory,
     ``Bus()`` follows SLUICE_DIR / SLUICE_BUS like `sluice`."""
@@ -101,5 +122,11 @@ class Bus:
     @overload
     def stats(self, agent: str) -> StatsRow: ...
     def agents(self) -> list[str]: ...
+    def acquire(self, key: str, cost: int = 1, *, agent: str = "python", timeout: float | None = None) -> Permit:
+        """Takes ``cost`` units of the bus policy's [[limit]] ``key`` (rate, cost rate, quota, a
+        concurrency lease), waiting up to ``timeout`` seconds (None: 5, as ``sluice acquire``;
+        0: not at all). Cost is recorded against ``agent`` (``sluice cost``). Raises
+        BackpressureError (no room in time, 75), UnavailableError (a deny rule, a hard quota,
+        69), NotFoundError (no policy or no such limit, 66)."""
 
 _error_kinds: list[tuple[str, int]]

@@ -48,6 +48,16 @@ def errors(bus: sluice.Bus) -> None:
         print(e.exit_code)
 
 
+def governed(bus: sluice.Bus) -> None:
+    with bus.acquire("llm", 1500, agent="a", timeout=2.5) as permit:
+        lease: str | None = permit.lease
+        print(permit.key, lease, permit.limit, permit.remaining, permit.soft_quota_exceeded)
+    p: sluice.Permit = bus.acquire("gpu")
+    p.release()
+    print(p.released)
+
+
 inspect(sluice.Bus("name"))
 errors(sluice.Bus(dir="/tmp/x", group=True))
 worker(sluice.Bus(), "w")
+governed(sluice.Bus())
