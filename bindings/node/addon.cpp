@@ -18,6 +18,7 @@
 #include <string>
 
 #include "bindings/bus.hpp"
+#include "bindings/permit.hpp"
 #include "bindings/receiver.hpp"
 #include "inbox/files/std_fds.hpp"
 #include "runtime/logging.hpp"
@@ -252,6 +253,73 @@ class send_worker final : public Napi::AsyncWorker {
   std::optional<error> failure_;
 };
 
+// permit.release(), called as a method of the permit object; later calls do nothing.
+Napi::Value release_permit(const Napi::CallbackInfo& info) {
+  auto native = info.This().IsObject() ? info.This().As<Napi::Object>().Get("_native") : Napi::Value();
+  if (native.IsEmpty() || !native.IsExternal())
+    throw Napi::TypeError::New(info.Env(), "release() must be called on a permit");
+  (*native.As<Napi::External<std::shared_ptr<permit>>>().Data())->release();
+  return info.Env().Undefined();
+}
+
+// A permit as JavaScript sees it: its fields, release(), and `_native` holding the C++ permit,
+// whose destructor gives the lease back if the object is collected without release().
+Napi::Object permit_object(Napi::Env env, std::shared_ptr<permit> p) {
+  auto o = Napi::Object::New(env);
+  o.Set("key", p->key());
+  o.Set("lease", p->lease().empty() ? env.Null() : Napi::String::New(env, p->lease()));
+  o.Set("limit", Napi::Number::New(env, static_cast<double>(p->limit())));
+  o.Set("remaining", Napi::Number::New(env, static_cast<double>(p->remaining())));
+  o.Set("softQuotaExceeded", Napi::Boolean::New(env, p->soft_quota_exceeded()));
+  o.Set("_native", Napi::External<std::shared_ptr<permit>>::New(
+                       env, new std::shared_ptr<permit>(std::move(p)),
+                       [](Napi::Env, std::shared_ptr<permit>* held) { delete held; }));
+  o.Set("release", Napi::Function::New(env, release_permit, "release"));
+  return o;
+}
+
+// An acquire, waiting on a pool thread for room in the limit.
+class acquire_worker final : public Napi::AsyncWorker {
+ public:
+  acquire_worker(Napi::Env env, std::shared_ptr<bus> b, std::string key, acquire_options opts)
+      : Napi::AsyncWorker(env, "sluice.acquire"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        bus_(std::move(b)),
+        key_(std::move(key)),
+        opts_(std::move(opts)),
+        waiter_(stopping_flag(env), nullptr) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      permit_ = permit::acquire(bus_->dir(), key_, opts_, waiter_);
+    } catch (const error& e) {
+      failure_.emplace(e);
+    } catch (const interrupted&) {
+      failure_.emplace(error_kind::unavailable, "the acquire of " + key_ +
+                                                    " was stopped (the Node environment is "
+                                                    "shutting down): nothing taken");
+    } catch (const std::exception& e) {
+      failure_.emplace(error_kind::internal, e.what());
+    }
+  }
+  void OnOK() override {
+    if (failure_) return deferred_.Reject(to_js(Env(), *failure_).Value());
+    deferred_.Resolve(permit_object(Env(), std::move(permit_)));
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<bus> bus_;
+  std::string key_;
+  acquire_options opts_;
+  cancellable_waiter waiter_;
+  std::shared_ptr<permit> permit_;
+  std::optional<error> failure_;
+};
+
 class bus_wrap final : public Napi::ObjectWrap<bus_wrap> {
  public:
   static Napi::Function define(Napi::Env env) {
@@ -261,7 +329,8 @@ class bus_wrap final : public Napi::ObjectWrap<bus_wrap> {
                         InstanceMethod<&bus_wrap::peek>("peek"),
                         InstanceMethod<&bus_wrap::count>("count"),
                         InstanceMethod<&bus_wrap::stats>("stats"),
-                        InstanceMethod<&bus_wrap::agents>("agents")});
+                        InstanceMethod<&bus_wrap::agents>("agents"),
+                        InstanceMethod<&bus_wrap::acquire>("acquire")});
   }
 
   // new Bus(), new Bus('name'), new Bus({name, dir, group})
@@ -355,6 +424,33 @@ class bus_wrap final : public Napi::ObjectWrap<bus_wrap> {
     } catch (const error& e) {
       throw to_js(env, e);
     }
+  }
+
+  // acquire(key, {cost, agent, timeout}) -> Promise<permit>
+  Napi::Value acquire(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    auto deferred = Napi::Promise::Deferred::New(env);
+    try {
+      acquire_options opts;
+      opts.agent = "node";
+      const auto key = string_arg(info[0], "key");
+      if (!info[1].IsUndefined() && !info[1].IsNull()) {
+        if (!info[1].IsObject()) throw Napi::TypeError::New(env, "acquire options must be an object");
+        auto o = info[1].As<Napi::Object>();
+        if (const std::size_t cost = count_arg(o.Get("cost"), "cost"); cost != 0) opts.cost = cost;
+        if (auto a = o.Get("agent"); !a.IsUndefined()) opts.agent = string_arg(a, "agent");
+        opts.timeout = millis(o.Get("timeout"), "timeout");
+      }
+      auto* worker = new acquire_worker(env, bus_, key, std::move(opts));
+      auto promise = worker->promise();
+      worker->Queue();
+      return promise;
+    } catch (const error& e) {
+      deferred.Reject(to_js(env, e).Value());
+    } catch (const Napi::Error& e) {
+      deferred.Reject(e.Value());
+    }
+    return deferred.Promise();
   }
 
   Napi::Value agents(const Napi::CallbackInfo& info) {

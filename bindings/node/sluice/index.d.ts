@@ -115,6 +115,29 @@ export class Receiver implements AsyncIterable<Batch> {
   [Symbol.asyncIterator](): AsyncIterableIterator<Batch>;
 }
 
+export interface AcquireOptions {
+  /** Units of the limit to take (default 1), e.g. an LLM call's tokens. */
+  cost?: number;
+  /** Whom the cost is recorded against (`sluice cost`); default "node". */
+  agent?: string;
+  /** Milliseconds to wait for room (default 5000, as `sluice acquire`; 0: not at all). */
+  timeout?: number;
+}
+
+/** A permit of a named limit of the bus policy. Give it back with release() (in a finally);
+ *  one collected without release() gives its lease back then; a process that dies loses it
+ *  to the next acquire. */
+export interface Permit {
+  readonly key: string;
+  /** What `sluice release` takes; null for a limit without concurrency. */
+  readonly lease: string | null;
+  readonly limit: number;
+  readonly remaining: number;
+  readonly softQuotaExceeded: boolean;
+  /** Gives the lease back now; later calls do nothing. */
+  release(): void;
+}
+
 export class Bus {
   constructor(options?: string | BusOptions);
   readonly path: string;
@@ -132,4 +155,8 @@ export class Bus {
   stats(): InboxStats[];
   stats(agent: string): InboxStats;
   agents(): string[];
+  /** Takes a permit of the policy's [[limit]] `key`, waiting off the event loop. Rejects with
+   *  SLUICE_BACKPRESSURE (no room in time, 75), SLUICE_UNAVAILABLE (a deny rule or a hard
+   *  quota, 69), SLUICE_NOT_FOUND (no policy or no such limit, 66). */
+  acquire(key: string, options?: AcquireOptions): Promise<Permit>;
 }

@@ -1,6 +1,6 @@
 // Every API of the package as a TypeScript program would use it: types.test.js runs tsc
 // --strict on this file against index.d.ts. Never run.
-import { Bus, Batch, Message, SluiceError, errorKinds, InboxStats } from 'sluice';
+import { Bus, Batch, Message, Permit, SluiceError, errorKinds, InboxStats } from 'sluice';
 
 async function worker(bus: Bus, me: string): Promise<number> {
   let handled = 0;
@@ -42,6 +42,18 @@ async function errors(bus: Bus): Promise<void> {
   }
 }
 
+async function governed(bus: Bus): Promise<void> {
+  const permit: Permit = await bus.acquire('llm', { cost: 1500, agent: 'a', timeout: 2500 });
+  try {
+    const lease: string | null = permit.lease;
+    console.log(permit.key, lease, permit.limit, permit.remaining, permit.softQuotaExceeded);
+  } finally {
+    permit.release();
+  }
+  (await bus.acquire('gpu')).release();
+}
+
 inspect(new Bus('name'));
 void errors(new Bus({ dir: '/tmp/x', group: true }));
 void worker(new Bus(), 'w');
+void governed(new Bus());
