@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bindings/bus.hpp"
+#include "bindings/permit.hpp"
 #include "bindings/receiver.hpp"
 #include "governance/clock.hpp"
 #include "governance/policy_file.hpp"
@@ -206,4 +207,38 @@ TEST_CASE("every error kind has the exit code of runtime/exit_codes for that fai
     INFO(bindings::describe(kind).name);
     CHECK(bindings::describe(kind).exit_code == exit_code);
   }
+}
+
+TEST_CASE("permits of one lease from several threads never overlap, and a stopped wait takes nothing") {
+  test::temp_bus t;
+  REQUIRE(runtime::ensure_bus_dir(t.dir()));
+  auto parsed = governance::parse_policy("[[limit]]\nname = \"gpu\"\nconcurrency = 1\n", "test.toml");
+  REQUIRE(parsed.value);
+  auto store = governance::store::open_or_create(t.dir());
+  REQUIRE(store);
+  REQUIRE(store.value().apply(*parsed.value, "test.toml"));
+  std::atomic<int> inside{0};
+  std::atomic<int> overlaps{0};
+  std::vector<std::thread> users;
+  for (int i = 0; i < 4; ++i) {
+    users.emplace_back([&] {
+      for (int k = 0; k < 25; ++k) {
+        bindings::acquire_options opts;
+        opts.timeout = 30s;
+        auto p = bindings::permit::acquire(t.dir(), "gpu", opts, bindings::plain_waiter());
+        if (inside.fetch_add(1) != 0) overlaps.fetch_add(1);
+        inside.fetch_sub(1);
+        p->release();
+      }
+    });
+  }
+  for (auto& u : users) u.join();
+  CHECK(overlaps == 0);
+  auto held = bindings::permit::acquire(t.dir(), "gpu", {}, bindings::plain_waiter());
+  bindings::acquire_options opts;
+  opts.timeout = 600s;
+  stop_after stop(3);
+  CHECK_THROWS_AS(bindings::permit::acquire(t.dir(), "gpu", opts, stop), bindings::interrupted);
+  held->release();
+  CHECK(bindings::permit::acquire(t.dir(), "gpu", {}, bindings::plain_waiter())->lease() != "");
 }
