@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -189,4 +190,56 @@ TEST_CASE("a flooding process cannot take the freed slots from a sender in anoth
   ::kill(flooder, SIGKILL);
   int status = 0;
   ::waitpid(flooder, &status, 0);
+}
+
+TEST_CASE("senders and a consumer SIGKILLed at random points never leave a share stricter than the truth") {
+  temp_bus bus;
+  auto in = make(bus);
+  std::mt19937 rng(20261206);
+  auto spawn = [](auto body) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      body();
+      ::_exit(0);
+    }
+    return pid;
+  };
+  for (int round = 0; round < 20; ++round) {
+    const auto dir = bus.dir();
+    std::vector<pid_t> pids;
+    for (const char* name : {"flood-a", "flood-b"}) {
+      pids.push_back(spawn([&] {
+        auto mine = inbox::open(dir, "sink");
+        if (!mine) return;
+        for (;;) (void)push_from(mine.value(), name);
+      }));
+    }
+    pids.push_back(spawn([&] {
+      auto mine = inbox::open(dir, "sink");
+      if (!mine) return;
+      for (;;) {  // the last round's consumer may still hold the lock for a moment
+        auto c = mine.value().attach_consumer();
+        if (!c) continue;
+        for (;;) {
+          (void)c.value().pop_batch(7);
+          c.value().commit();
+        }
+      }
+    }));
+    // Kill them after a random amount of traffic, wherever they are.
+    const std::uint64_t start = in.snapshot().dequeued;
+    const std::uint64_t more = std::uniform_int_distribution<std::uint64_t>(1, 2000)(rng);
+    REQUIRE(eventually([&] { return in.snapshot().dequeued >= start + more; }));
+    for (const pid_t p : pids) ::kill(p, SIGKILL);
+    for (const pid_t p : pids) ::waitpid(p, nullptr, 0);
+  }
+  // Drain what is left: with the inbox empty, no cell may say a sender still holds messages.
+  auto c = in.attach_consumer();
+  REQUIRE(c);
+  while (!c.value().pop_batch(64).empty()) c.value().commit();
+  REQUIRE(in.size() == 0);
+  for (const auto& cell : detail::inbox_access::of(in).h->senders) CHECK(cell.pending.load() <= 0);
+  // So a new sender gets at least its share beside the two floods, which count as active for a
+  // second after their last refusal (fair_share.cpp), not less.
+  CHECK(fill_from(in, "alone") >= capacity / 2 + (capacity - capacity / 2) / 3);
 }
