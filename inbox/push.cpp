@@ -14,6 +14,8 @@
 //      refusal reads it again and, if it moved, gives the ticket back and tries once more, so
 //      a stale value never makes a push fail or evict; after a push that leaves the inbox
 //      looking more than half full it is read again, after the publish, off the message's path.
+//      At or above half full the sender's fair share may also limit what it takes
+//      (fair_share.hpp); below, that costs one comparison.
 //   2. tail[lane].fetch_add(n): the positions; admission guarantees their slots were freed.
 //   3. CAS the slot ctl (lap, 0) -> (lap, pid): the stamp. If the consumer already gave up on
 //      this position (we were stalled longer than the grace period) the CAS fails and we start
@@ -495,16 +497,16 @@ std::size_t inbox::try_push_batch(const message_view* msgs, std::size_t n,
   return done;
 }
 
+void inbox::share_fairly(bool on) noexcept {
+  if (p_) p_->share_fairly.store(on, std::memory_order_relaxed);  // relaxed: see fair_share
+}
+
 // drop-oldest: evicting is a consumer's act, so a producer may do it only while it can take
 // the consumer lock itself (no consumer attached). With a live consumer the inbox drains by
 // itself and the sender is told `full` instead. Like a consumer it first adopts the ledger
 // (finishing a commit a dead consumer left half done), then commits each step through it, so
 // every position ends counted exactly once: a skipped head as abandoned or corrupt, a
 // published one as dropped.
-void inbox::share_fairly(bool on) noexcept {
-  if (p_) p_->share_fairly.store(on, std::memory_order_relaxed);  // relaxed: see fair_share
-}
-
 bool inbox::impl::try_evict_oldest() noexcept {
   if (consuming || ::flock(fd, LOCK_EX | LOCK_NB) != 0) return false;
   layout::header& hd = *h;
