@@ -255,6 +255,18 @@ inline std::size_t room_before(const inbox::impl& m, const admission& a) noexcep
                                               bool& refreshed) noexcept {
   admission a;
   a.returned = m.admissions_returned();
+  // relaxed: process-local hints; the share is asked again with the ticket below.
+  if (m.over_share.load(std::memory_order_relaxed)) {
+    (void)m.refresh_freed();  // off the fast path: a stale view must not keep a share shut
+    a.returned = m.admissions_returned();
+    const std::uint64_t claims = m.h->claims.value.load(std::memory_order_relaxed);
+    const std::uint64_t held = claims - a.returned;
+    const std::uint64_t outstanding = static_cast<std::int64_t>(held) < 0 ? 0 : held;
+    if (detail::fair_share(m, from, outstanding, want).allowed == 0) {
+      a.over_share = true;
+      return a;
+    }
+  }
   // acq_rel: a younger ticket that reads ours is ordered after our reads above.
   a.seq = m.h->claims.value.fetch_add(want, std::memory_order_acq_rel);  // sync: admission
   call_after_ticket_hook();
@@ -262,12 +274,15 @@ inline std::size_t room_before(const inbox::impl& m, const admission& a) noexcep
   const detail::fair_decision fair = detail::fair_share(m, from, m.capacity - room, want);
   a.sender_cell = fair.tag;
   a.taken = std::min({want, room, fair.allowed});
+  if (a.taken > 0 && m.over_share.load(std::memory_order_relaxed))
+    m.over_share.store(false, std::memory_order_relaxed);  // relaxed: a hint
   if (a.taken < want) {
     m.h->releases.value.fetch_add(want - a.taken,
                                   std::memory_order_release);  // sync: admission (give back)
     // The share decides when it allows no more than the room does; a stale freed_seen can only
     // be why room ran out, not why a share did.
     a.over_share = fair.allowed < want && fair.allowed <= room;
+    if (a.over_share) m.over_share.store(true, std::memory_order_relaxed);  // relaxed: a hint
     if (!a.over_share) {
       detail::note_refusal(*m.h, fair.tag);
       a.retry = !refreshed && m.refresh_freed();

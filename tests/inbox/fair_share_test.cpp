@@ -89,7 +89,7 @@ TEST_CASE("above half full a flooding sender is held to its share while another 
   CHECK(s.rejected_full == 13);  // the fill's last push, polite's first, the ten above, the last one
 }
 
-TEST_CASE("a sender within its share is admitted above half full; beyond it is answered full") {
+TEST_CASE("a sender within its share is admitted above half full, and beyond it is answered full") {
   temp_bus bus;
   auto in = make(bus);
   // 50 below half, uncounted; then the upper half: three senders each get a third of 50.
@@ -182,9 +182,13 @@ TEST_CASE("a flooding process cannot take the freed slots from a sender in anoth
   ::close(ready[0]);
   REQUIRE(push_from(in, "polite") == push_result::full);  // refused for room: now it counts
   consume(c.value(), 20);
+  // A refused sender holds a ticket for the moment its refusal takes, so a push may see the
+  // last slot taken for that moment: the polite sender asks again, the flood never gets one.
   std::size_t polite = 0;
-  for (int i = 0; i < 20; ++i) polite += push_from(in, "polite") == push_result::ok ? 1 : 0;
+  for (int attempt = 0; attempt < 1000 && polite < 20; ++attempt)
+    polite += push_from(in, "polite") == push_result::ok ? 1 : 0;
   CHECK(polite == 20);
+  CHECK(held_by(in, "flood") == 50);
   // The flood keeps asking: what refuses it is its share (room was there for the polite sender).
   CHECK(eventually([&] { return in.snapshot().fair_share_refusals > 0; }));
   ::kill(flooder, SIGKILL);
@@ -236,8 +240,15 @@ TEST_CASE("senders and a consumer SIGKILLed at random points never leave a share
   // Drain what is left: with the inbox empty, no cell may say a sender still holds messages.
   auto c = in.attach_consumer();
   REQUIRE(c);
-  while (!c.value().pop_batch(64).empty()) c.value().commit();
-  REQUIRE(in.size() == 0);
+  // A slot a killed sender claimed but never published is skipped after the grace period (the
+  // commit after an empty batch commits the skip).
+  REQUIRE(eventually([&] {
+    for (bool more = true; more;) {
+      more = !c.value().pop_batch(64).empty();
+      c.value().commit();
+    }
+    return in.size() == 0;
+  }));
   for (const auto& cell : detail::inbox_access::of(in).h->senders) CHECK(cell.pending.load() <= 0);
   // So a new sender gets at least its share beside the two floods, which count as active for a
   // second after their last refusal (fair_share.cpp), not less.
