@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <regex>
 #include <string>
@@ -111,4 +112,23 @@ TEST_CASE("every source folder belongs to a component of the layer table") {
       CHECK((folder == c->folder || part));
     }
   }
+}
+
+// ctest names each Catch2 test after its TEST_CASE, and a ';' there splits it into two entries
+// that each match no test and pass without running anything.
+TEST_CASE("no test case name holds a semicolon, so ctest runs every test it lists") {
+  const fs::path root = fs::path(SLUICE_SOURCE_DIR) / "tests";
+  const std::regex test_case(R"re(TEST_CASE\(\s*"([^"]*)")re");
+  std::size_t names = 0;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (!e.is_regular_file() || e.path().extension() != ".cpp") continue;
+    std::ifstream in(e.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (std::sregex_iterator it(text.begin(), text.end(), test_case), end; it != end; ++it) {
+      ++names;
+      INFO(fs::relative(e.path(), root).string() << ": " << (*it)[1].str());
+      CHECK((*it)[1].str().find(';') == std::string::npos);
+    }
+  }
+  CHECK(names > 500);  // the walk found the tests
 }

@@ -58,7 +58,7 @@ void apply(const bus_fixture& bus) {
 
 }  // namespace
 
-TEST_CASE("policy check lists every mistake as FILE:LINE and exits 65; a good file exits 0") {
+TEST_CASE("policy check lists every mistake as FILE:LINE and exits 65, and a good file exits 0") {
   bus_fixture bus;
   const auto bad = write_policy(bus, "bad.toml", "[[rule]]\nname = \"x\"\naction = \"limit\"\nrate = \"5/fortnight\"\n");
   const auto r = bus.run({"policy", "check", bad});
@@ -99,7 +99,7 @@ TEST_CASE("every send obeys the applied policy without flags, and limits counts 
   CHECK(bus.run({"send", "worker-1", "coordinator", "task", "{}", "--no-wait"}).exit_code == 0);
 }
 
-TEST_CASE("acquire prints the documented JSON and exits 0, 75 or 69; release gives the lease back") {
+TEST_CASE("acquire prints the documented JSON and exits 0, 75 or 69, and release gives the lease back") {
   bus_fixture bus;
   CHECK(bus.run({"acquire", "llm"}).exit_code == 66);  // no policy yet
   apply(bus);

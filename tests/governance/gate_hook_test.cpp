@@ -56,7 +56,7 @@ TEST_CASE("a deny verdict refuses the send without trying the inbox") {
   CHECK(gate.last.type == "task");
 }
 
-TEST_CASE("a wait verdict sleeps what it says and asks again; past the deadline it is rate_limited") {
+TEST_CASE("a wait verdict sleeps what it says and asks again, and past the deadline it is rate_limited") {
   testing::fake_time time;
   testing::fixed_random rng(1.0);
   testing::fake_target target(time);

@@ -145,7 +145,7 @@ TEST_CASE("a SIGBUS outside every inbox mapping still kills the process") {
   }
 }
 
-TEST_CASE("a new inbox backs its critical and normal rings only; the first high or low message "
+TEST_CASE("a new inbox backs its critical and normal rings only, and the first high or low message "
           "backs that lane's ring") {
   temp_bus bus;
   create_options o;  // the defaults: 1024-slot rings of 4 KiB

@@ -80,7 +80,7 @@ TEST_CASE("a full inbox fires both alerts, each with a line of its own type") {
   CHECK(f.state() == alert_state::firing);
 }
 
-TEST_CASE("escalation is the overflow alert firing; de-escalation is the overflow alert resolving") {
+TEST_CASE("escalation is the overflow alert firing, and de-escalation is the overflow alert resolving") {
   feed f;
   CHECK(f(0.85) == lines{"inbox_high_utilization firing"});
   CHECK(f(1.0) == lines{"inbox_overflow firing"});

@@ -34,7 +34,7 @@ TEST_CASE("nonces are fresh 128-bit values") {
   CHECK(a != make_nonce());
 }
 
-TEST_CASE("a secret file must be private and not empty; its trailing newline is not part of it") {
+TEST_CASE("a secret file must be private and not empty, and its trailing newline is not part of it") {
   sluice::test::temp_dir dir;
   const auto f = dir.path() / "secret";
   std::ofstream(f) << "hunter2\n";
