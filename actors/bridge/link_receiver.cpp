@@ -141,6 +141,18 @@ struct tally {
   std::uint64_t duplicates = 0;
 };
 
+// A message that will never go in (refused by the policy, or the inbox cannot take it): logged,
+// counted, and settled so a resend is not pushed again.
+void settle_undeliverable(receiver_state& s, tally& t, std::uint64_t id, std::string_view from,
+                          std::string_view dest, bool refused_by_policy) {
+  if (refused_by_policy)
+    log_denied(s, id, from, dest);
+  else
+    log_undeliverable(s, id, from, dest);
+  ++t.undeliverable;
+  t.settled_ids.push_back(id);
+}
+
 void park(receiver_state& s, const std::string& dest, const wire::record& r, std::uint64_t seq,
           bool admitted = false, std::uint8_t prio = 0) {
   s.ledger.on_parked(dest);
@@ -169,9 +181,7 @@ void deliver_run(receiver_state& s, const std::string& dest, std::size_t first, 
       continue;
     }
     if (box == nullptr) {
-      log_undeliverable(s, recs[k].id, recs[k].from, dest);
-      ++t.undeliverable;
-      t.settled_ids.push_back(recs[k].id);
+      settle_undeliverable(s, t, recs[k].id, recs[k].from, dest, false);
       ++k;
       continue;
     }
@@ -205,15 +215,11 @@ void deliver_run(receiver_state& s, const std::string& dest, std::size_t first, 
         parking = true;  // a limit without room: this one and every later one wait, in order
         continue;
       }
-      log_denied(s, recs[k].id, recs[k].from, dest);
-      ++t.undeliverable;
-      t.settled_ids.push_back(recs[k].id);
+      settle_undeliverable(s, t, recs[k].id, recs[k].from, dest, true);
       ++k;
       continue;
     }
-    log_undeliverable(s, recs[k].id, recs[k].from, dest);
-    ++t.undeliverable;
-    t.settled_ids.push_back(recs[k].id);
+    settle_undeliverable(s, t, recs[k].id, recs[k].from, dest, false);
     ++k;
   }
 }
@@ -293,30 +299,23 @@ void on_tick(receiver_actor* self) {
     auto* box = box_for(s, dest);
     while (!q.empty()) {
       auto& m = q.front();
+      bool refused = false;
       if (!m.admitted) {
         const policy_says says = ask_policy(s, m.from, m.type, dest, m.prio);
         if (says == policy_says::hold) break;
-        if (says == policy_says::refuse) {
-          log_denied(s, m.id, m.from, dest);
-          ++t.undeliverable;
-          t.settled_ids.push_back(m.id);
-          s.ledger.on_unparked(dest);
-          q.pop_front();
-          unparked = true;
-          continue;
-        }
-        m.admitted = true;
+        refused = says == policy_says::refuse;
+        m.admitted = !refused;
       }
-      const auto r = box == nullptr ? inbox::push_result::broken
-                                    : box->try_push({m.from, m.type, m.payload, to_priority(m.prio)});
+      const auto r = refused || box == nullptr
+                         ? inbox::push_result::broken
+                         : box->try_push({m.from, m.type, m.payload, to_priority(m.prio)});
       if (retry_later(r)) break;
       if (r == inbox::push_result::ok) {
         ++t.delivered;
+        t.settled_ids.push_back(m.id);
       } else {
-        log_undeliverable(s, m.id, m.from, dest);
-        ++t.undeliverable;
+        settle_undeliverable(s, t, m.id, m.from, dest, refused);
       }
-      t.settled_ids.push_back(m.id);
       s.ledger.on_unparked(dest);
       q.pop_front();
       unparked = true;
