@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -206,52 +207,59 @@ Napi::Object report_of(Napi::Env env, const inbox_report& r) {
   return o;
 }
 
-// A send that found the inbox full and may wait: the whole backpressured send again, on a
-// pool thread, with copies of what it sends.
-class send_worker final : public Napi::AsyncWorker {
+// Work that may wait, on a libuv pool thread, settling a Promise: `work` runs there with a
+// waiter that stops when the Node environment shuts down (`stopped` is then the rejection's
+// message); `resolve` turns its result into JavaScript on the main thread.
+template <class Result>
+class promise_worker final : public Napi::AsyncWorker {
  public:
-  send_worker(Napi::Env env, std::shared_ptr<bus> b, std::string from, std::string to,
-              std::string type, std::string payload, send_options opts)
-      : Napi::AsyncWorker(env, "sluice.send"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        bus_(std::move(b)),
-        from_(std::move(from)),
-        to_(std::move(to)),
-        type_(std::move(type)),
-        payload_(std::move(payload)),
-        opts_(opts),
-        waiter_(stopping_flag(env), nullptr) {}
+  using work_fn = std::function<Result(waiter&)>;
+  using resolve_fn = std::function<Napi::Value(Napi::Env, Result&)>;
 
-  Napi::Promise promise() const { return deferred_.Promise(); }
+  // Queues the work and returns its Promise (the worker deletes itself once settled).
+  static Napi::Promise start(Napi::Env env, const char* name, std::string stopped, work_fn work,
+                             resolve_fn resolve) {
+    auto* w = new promise_worker(env, name, std::move(stopped), std::move(work), std::move(resolve));
+    auto promise = w->deferred_.Promise();
+    w->Queue();
+    return promise;
+  }
+
+ private:
+  promise_worker(Napi::Env env, const char* name, std::string stopped, work_fn work, resolve_fn resolve)
+      : Napi::AsyncWorker(env, name),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        waiter_(stopping_flag(env), nullptr),
+        stopped_(std::move(stopped)),
+        work_(std::move(work)),
+        resolve_(std::move(resolve)) {}
 
   void Execute() override {
     try {
-      id_ = bus_->send(from_, to_, type_, payload_, opts_, waiter_);
+      result_ = work_(waiter_);
     } catch (const error& e) {
       failure_.emplace(e);
     } catch (const interrupted&) {
-      failure_.emplace(error_kind::unavailable, "the send to " + to_ +
-                                                    " was stopped (the Node environment is "
-                                                    "shutting down): nothing sent");
+      failure_.emplace(error_kind::unavailable, stopped_);
     } catch (const std::exception& e) {
       failure_.emplace(error_kind::internal, e.what());
     }
   }
   void OnOK() override {
     if (failure_) return deferred_.Reject(to_js(Env(), *failure_).Value());
-    deferred_.Resolve(Napi::BigInt::New(Env(), id_));
+    deferred_.Resolve(resolve_(Env(), result_));
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
- private:
   Napi::Promise::Deferred deferred_;
-  std::shared_ptr<bus> bus_;
-  std::string from_, to_, type_, payload_;
-  send_options opts_;
   cancellable_waiter waiter_;
-  std::uint64_t id_ = 0;
+  std::string stopped_;
+  work_fn work_;
+  resolve_fn resolve_;
+  Result result_{};
   std::optional<error> failure_;
 };
+
 
 // permit.release(), called as a method of the permit object; later calls do nothing.
 Napi::Value release_permit(const Napi::CallbackInfo& info) {
@@ -277,48 +285,6 @@ Napi::Object permit_object(Napi::Env env, std::shared_ptr<permit> p) {
   o.Set("release", Napi::Function::New(env, release_permit, "release"));
   return o;
 }
-
-// An acquire, waiting on a pool thread for room in the limit.
-class acquire_worker final : public Napi::AsyncWorker {
- public:
-  acquire_worker(Napi::Env env, std::shared_ptr<bus> b, std::string key, acquire_options opts)
-      : Napi::AsyncWorker(env, "sluice.acquire"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        bus_(std::move(b)),
-        key_(std::move(key)),
-        opts_(std::move(opts)),
-        waiter_(stopping_flag(env), nullptr) {}
-
-  Napi::Promise promise() const { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      permit_ = permit::acquire(bus_->dir(), key_, opts_, waiter_);
-    } catch (const error& e) {
-      failure_.emplace(e);
-    } catch (const interrupted&) {
-      failure_.emplace(error_kind::unavailable, "the acquire of " + key_ +
-                                                    " was stopped (the Node environment is "
-                                                    "shutting down): nothing taken");
-    } catch (const std::exception& e) {
-      failure_.emplace(error_kind::internal, e.what());
-    }
-  }
-  void OnOK() override {
-    if (failure_) return deferred_.Reject(to_js(Env(), *failure_).Value());
-    deferred_.Resolve(permit_object(Env(), std::move(permit_)));
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<bus> bus_;
-  std::string key_;
-  acquire_options opts_;
-  cancellable_waiter waiter_;
-  std::shared_ptr<permit> permit_;
-  std::optional<error> failure_;
-};
 
 class bus_wrap final : public Napi::ObjectWrap<bus_wrap> {
  public:
@@ -377,10 +343,13 @@ class bus_wrap final : public Napi::ObjectWrap<bus_wrap> {
         deferred.Resolve(Napi::BigInt::New(env, *id));
         return deferred.Promise();
       }
-      auto* worker = new send_worker(env, bus_, from, to, type, std::string(payload), opts);
-      auto promise = worker->promise();
-      worker->Queue();
-      return promise;
+      // The inbox is full: the whole backpressured send again, on a pool thread, with copies.
+      return promise_worker<std::uint64_t>::start(
+          env, "sluice.send", "the send to " + to + " was stopped (the Node environment is shutting down): nothing sent",
+          [b = bus_, from, to, type, payload = std::string(payload), opts](waiter& w) {
+            return b->send(from, to, type, payload, opts, w);
+          },
+          [](Napi::Env e, std::uint64_t& id) -> Napi::Value { return Napi::BigInt::New(e, id); });
     } catch (const error& e) {
       deferred.Reject(to_js(env, e).Value());
     } catch (const Napi::Error& e) {
@@ -441,10 +410,10 @@ class bus_wrap final : public Napi::ObjectWrap<bus_wrap> {
         if (auto a = o.Get("agent"); !a.IsUndefined()) opts.agent = string_arg(a, "agent");
         opts.timeout = millis(o.Get("timeout"), "timeout");
       }
-      auto* worker = new acquire_worker(env, bus_, key, std::move(opts));
-      auto promise = worker->promise();
-      worker->Queue();
-      return promise;
+      return promise_worker<std::shared_ptr<permit>>::start(
+          env, "sluice.acquire", "the acquire of " + key + " was stopped (the Node environment is shutting down): nothing taken",
+          [dir = bus_->dir(), key, opts](waiter& w) { return permit::acquire(dir, key, opts, w); },
+          [](Napi::Env e, std::shared_ptr<permit>& p) -> Napi::Value { return permit_object(e, std::move(p)); });
     } catch (const error& e) {
       deferred.Reject(to_js(env, e).Value());
     } catch (const Napi::Error& e) {
