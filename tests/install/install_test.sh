@@ -8,6 +8,9 @@
 #   install_test.sh node        BUILD STAGE         the package required from STAGE, a round trip
 #   install_test.sh docs        BUILD STAGE         man page and completions know every verb
 #   install_test.sh deb         BUILD STAGE         cpack's .deb: layout, and Depends covers every library
+#   install_test.sh apt         BUILD STAGE         apt installs the .deb on this machine, each part works
+#                                                   from the system's paths, apt removes it (opt-in:
+#                                                   SLUICE_TEST_SYSTEM_INSTALL=1, as .ci/run sets)
 # Exit 77 (ctest: skipped) when something this machine lacks is needed.
 set -euo pipefail
 step=$1 build=$2 stage=$3 source=${4:-}
@@ -177,6 +180,56 @@ deb)
     done
   done < <(find "$work/root" -type f \( -perm -u+x -o -name '*.so' -o -name '*.node' \) -exec sh -c 'head -c4 "$1" | grep -q ELF' _ {} \; -print)
   [[ $depends == *libcaf-core* ]] || fail "Depends lacks CAF: $depends"
+  ;;
+
+apt)
+  # Changes the machine: only when asked, as root, and never over a sluice installed otherwise.
+  [[ ${SLUICE_TEST_SYSTEM_INSTALL:-} == 1 ]] || skip "installs into the system: set SLUICE_TEST_SYSTEM_INSTALL=1"
+  [[ $(id -u) == 0 ]] || skip "apt needs root"
+  command -v apt-get >/dev/null && command -v dpkg-shlibdeps >/dev/null || skip "needs apt-get and dpkg-dev"
+  if dpkg-query -W -f '${Status}' sluice 2>/dev/null | grep -q installed; then
+    skip "a sluice package is installed already: not replacing it"
+  fi
+  [[ ! -e /usr/bin/sluice ]] || skip "/usr/bin/sluice exists and belongs to no package: not replacing it"
+  (cd "$build" && cpack -G DEB -B "$work/deb" >/dev/null)
+  deb=$(ls "$work"/deb/sluice_*.deb)
+  contents=$(dpkg-deb -c "$deb")
+  node=$(sed -n 's/^NODE_EXECUTABLE:FILEPATH=//p' "$build/CMakeCache.txt")
+  trap 'apt-get remove -y --purge sluice >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+  # Every dependency is already here (this machine built sluice), so apt needs no network.
+  apt-get install -y --no-install-recommends "$deb" >"$work/apt.log" 2>&1 || { cat "$work/apt.log" >&2; fail "apt-get install"; }
+  cd "$work"  # nothing of the source or the build tree on any search path from here on
+  clean_env=(env -i PATH=/usr/bin:/bin HOME="$work")
+  "${clean_env[@]}" sluice --version | grep -q '^sluice ' || fail "sluice --version from /usr/bin"
+  "${clean_env[@]}" sluice launch --help | grep -q 'Usage: sluice launch' || fail "sluice does not find /usr/bin/sluice-actors"
+  "${clean_env[@]}" sluice --dir "$bus" send a w task '{"n":1}' || fail "send through the installed sluice"
+  [[ $("${clean_env[@]}" sluice --dir "$bus" recv w) == *'"payload":{"n":1}'* ]] || fail "recv through the installed sluice"
+  if command -v man >/dev/null; then
+    [[ $(man -w sluice) == /usr/share/man/man1/sluice.1* ]] || fail "man does not find sluice(1)"
+  fi
+  # Debian's own python3 (the one the package's Recommends names), not whatever is first on PATH.
+  if grep -q '/dist-packages/sluice/__init__.py$' <<<"$contents" && [[ -x /usr/bin/python3 ]]; then
+    "${clean_env[@]}" /usr/bin/python3 - "$bus" <<'PY' || fail "Debian's python3 does not import the installed module"
+import sys, sluice
+assert sluice.__file__.startswith("/usr/lib/python3/dist-packages/"), sluice.__file__
+sluice.Bus(dir=sys.argv[1]).send("py", "w", "task", b"from the system's module")
+PY
+    [[ $(sluice --dir "$bus" recv w) == *"from the system's module"* ]] || fail "python round trip"
+  fi
+  # The machine's node, whichever distribution it came from (Debian's or NodeSource's).
+  if grep -q '/sluice/sluice.node$' <<<"$contents" && [[ -x $node ]]; then
+    "${clean_env[@]}" "$node" - "$bus" <<'JS' || fail "$node does not require the installed addon"
+const sluice = require('sluice');
+console.error(require.resolve('sluice'));
+new sluice.Bus({ dir: process.argv[2] }).send('js', 'w', 'task', Buffer.from("from the system's addon"))
+  .catch((e) => { console.error(e); process.exit(1); });
+JS
+    [[ $(sluice --dir "$bus" recv w) == *"from the system's addon"* ]] || fail "node round trip"
+  fi
+  apt-get remove -y --purge sluice >"$work/apt.log" 2>&1 || { cat "$work/apt.log" >&2; fail "apt-get remove"; }
+  left=$(find /usr/bin/sluice /usr/bin/sluice-actors /usr/include/sluice /usr/lib/node/sluice \
+    /usr/lib/python3/dist-packages/sluice 2>/dev/null || true)
+  [[ -z $left ]] || fail "apt-get remove left: $left"
   ;;
 
 *) fail "unknown step $step" ;;
