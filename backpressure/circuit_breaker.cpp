@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "backpressure/time_source.hpp"
+
 namespace sluice::backpressure {
 namespace {
 
@@ -12,7 +14,6 @@ constexpr unsigned generation_shift = 6;
 constexpr std::uint64_t generation_mask = (1ULL << 18) - 1;
 constexpr unsigned until_shift = 24;
 constexpr std::uint64_t until_max_ms = (1ULL << 40) - 1;  // 34 years of uptime
-constexpr std::int64_t ns_per_ms = 1'000'000;
 
 std::uint32_t doublings_of(std::uint64_t w) noexcept {
   return static_cast<std::uint32_t>((w >> doublings_shift) & doublings_mask);

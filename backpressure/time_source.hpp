@@ -7,6 +7,9 @@
 
 namespace sluice::backpressure {
 
+inline constexpr std::int64_t ns_per_ms = 1'000'000;
+inline constexpr std::int64_t ns_per_s = 1'000'000'000;
+
 class time_source {
  public:
   virtual ~time_source() = default;

@@ -4,11 +4,11 @@
 #include <cmath>
 #include <limits>
 
+#include "backpressure/time_source.hpp"
+
 namespace sluice::backpressure {
 namespace {
 
-constexpr std::int64_t ns_per_s = 1'000'000'000;
-constexpr std::int64_t ns_per_ms = 1'000'000;
 
 std::uint32_t to_u32(std::int64_t v) noexcept {
   return static_cast<std::uint32_t>(

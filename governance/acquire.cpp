@@ -15,20 +15,11 @@
 namespace sluice::governance {
 namespace {
 
-constexpr auto relaxed = std::memory_order_relaxed;
-constexpr int used_bits = 44;
+constexpr int used_bits = 44;  // layout::limit_state::quota_word
 constexpr std::uint64_t used_mask = (1ull << used_bits) - 1;
 constexpr std::uint64_t period_mask = (1ull << 20) - 1;
 // A wait for a lease: how soon to look again (a release or a holder's death frees one).
 constexpr std::int64_t lease_poll_ns = 5'000'000;
-
-// What one step took, to give back if a later step refuses (trivial: no set-up per call).
-struct taken {
-  std::atomic<std::uint64_t>* word;
-  const limiter_spec* spec;
-  std::uint64_t written;
-  std::uint64_t cost;
-};
 
 std::uint64_t period_of(std::uint64_t word) noexcept { return word >> used_bits; }
 
@@ -72,9 +63,12 @@ std::pair<std::int64_t, std::int64_t> period_bounds(quota_period p, std::int64_t
   return {0, 0};
 }
 
+std::uint64_t used_in_period(std::uint64_t quota_word, quota_period p, std::int64_t real_ns) noexcept {
+  return period_of(quota_word) == (period_index(p, real_ns) & period_mask) ? (quota_word & used_mask) : 0;
+}
+
 std::uint64_t quota_used(const layout::limit_state& st, quota_period p, std::int64_t real_ns) noexcept {
-  const std::uint64_t w = st.quota_word.load(relaxed);
-  return period_of(w) == (period_index(p, real_ns) & period_mask) ? (w & used_mask) : 0;
+  return used_in_period(st.quota_word.load(relaxed), p, real_ns);
 }
 
 void record_cost(layout::file& state, std::string_view agent, std::string_view limit,
@@ -161,15 +155,10 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
   acquire_result res;
   const compiled_limit* limit = policy.limit_named(q.key);
   bool any_rule = false;
-  std::array<taken, max_rules + 2> takes;
+  std::array<charge, max_rules + 2> takes;
   std::size_t ntakes = 0;
   auto give_all_back = [&] {
-    for (std::size_t i = 0; i < ntakes; ++i) {
-      decision d;
-      d.allowed = true;
-      d.word = takes[i].written;
-      give_back(*takes[i].word, *takes[i].spec, d, takes[i].cost);
-    }
+    for (std::size_t i = 0; i < ntakes; ++i) give_back(takes[i]);
   };
   auto note = [&](const decision& d) {
     if (res.limit == 0 || d.remaining < res.remaining) {

@@ -59,7 +59,10 @@ std::uint32_t reclaim_dead(layout::file& state, const compiled_limit& limit) noe
 
 // The calendar period (UTC) real_ns falls in: hours, days or months since 1970.
 std::uint64_t period_index(quota_period p, std::int64_t real_ns) noexcept;
-// Usage of a quota in the current period (0 once the period rolled over).
+// Usage a quota word (layout::limit_state::quota_word, or an agent's cost word) records for
+// the current period (0 once the period rolled over).
+std::uint64_t used_in_period(std::uint64_t quota_word, quota_period p, std::int64_t real_ns) noexcept;
+// Usage of a quota in the current period.
 std::uint64_t quota_used(const layout::limit_state& st, quota_period p, std::int64_t real_ns) noexcept;
 // Start and end (CLOCK_REALTIME ns) of the period real_ns falls in.
 std::pair<std::int64_t, std::int64_t> period_bounds(quota_period p, std::int64_t real_ns) noexcept;

@@ -35,9 +35,8 @@ std::uint64_t units_in(std::int64_t span, std::int64_t unit) noexcept {
   return span <= 0 ? 0 : static_cast<std::uint64_t>(span / unit);
 }
 
-// Relaxed everywhere below: the word is self-contained and every change is one CAS on it;
-// nothing else in memory is published through it.
-constexpr auto relaxed = std::memory_order_relaxed;
+// Relaxed everywhere below (algorithms.hpp): the word is self-contained and every change is
+// one CAS on it.
 
 // --- token bucket (GCRA) and leaky bucket: the word is a time -----------------------------
 
@@ -416,6 +415,13 @@ limiter_view inspect(std::uint64_t w, const limiter_spec& s, std::int64_t now) n
     }
   }
   return v;
+}
+
+void give_back(const charge& c) noexcept {
+  decision d;
+  d.allowed = true;
+  d.word = c.written;
+  give_back(*c.word, *c.spec, d, c.cost);
 }
 
 }  // namespace sluice::governance

@@ -26,6 +26,11 @@
 
 namespace sluice::governance {
 
+// Every word governance shares between processes (a limiter's state, a counter, a quota's
+// usage) is self-contained and changed by one CAS or RMW; nothing else in memory is published
+// through one, so its loads and RMWs are relaxed.
+inline constexpr auto relaxed = std::memory_order_relaxed;
+
 enum class algorithm : std::uint8_t {
   token_bucket = 0,
   sliding_window = 1,
@@ -68,6 +73,16 @@ struct decision {
 // previous one; a crash between take and give_back only leaves the limiter stricter.
 void give_back(std::atomic<std::uint64_t>& word, const limiter_spec& spec, const decision& taken,
                std::uint64_t cost) noexcept;
+
+// One allowed take of a request that checks several limiters, kept to be given back if a later
+// one refuses. Trivial, so an array of them costs nothing to set up per request.
+struct charge {
+  std::atomic<std::uint64_t>* word;
+  const limiter_spec* spec;
+  std::uint64_t written;  // the word the take wrote
+  std::uint64_t cost;
+};
+void give_back(const charge& c) noexcept;
 
 // What a limiter holds at now_ns, for `sluice limits` and Prometheus.
 struct limiter_view {

@@ -11,10 +11,6 @@
 namespace sluice::governance {
 namespace {
 
-constexpr auto relaxed = std::memory_order_relaxed;
-constexpr int used_bits = 44;
-constexpr std::uint64_t used_mask = (1ull << used_bits) - 1;
-
 nlohmann::ordered_json spec_json(const limiter_spec& s, const std::string& text) {
   nlohmann::ordered_json j;
   j["algorithm"] = to_string(s.algo);
@@ -37,10 +33,6 @@ nlohmann::ordered_json view_json(const limiter_spec& s, std::uint64_t word, std:
 
 nlohmann::ordered_json time_or_null(std::int64_t real_ns) {
   return real_ns == 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(utc_text(real_ns));
-}
-
-std::uint64_t in_period(std::uint64_t word, quota_period p, std::int64_t real_ns) {
-  return (word >> used_bits) == (period_index(p, real_ns) & ((1ull << 20) - 1)) ? (word & used_mask) : 0;
 }
 
 }  // namespace
@@ -146,7 +138,7 @@ nlohmann::ordered_json limits_report(const layout::file& state, const compiled_p
       }
     }
     if (l.quota) {
-      const std::uint64_t used = in_period(st.quota_word.load(relaxed), l.quota->period, real_ns);
+      const std::uint64_t used = quota_used(st, l.quota->period, real_ns);
       o["quota"] = {{"quota", l.quota->text},
                     {"mode", l.quota->hard ? "hard" : "soft"},
                     {"used", used},
@@ -173,7 +165,7 @@ nlohmann::ordered_json quota_report(const layout::file& state, const compiled_po
   for (const auto& l : p.limits) {
     if (!l.quota) continue;
     const auto& st = state.limits[l.state];
-    const std::uint64_t used = in_period(st.quota_word.load(relaxed), l.quota->period, real_ns);
+    const std::uint64_t used = quota_used(st, l.quota->period, real_ns);
     const auto [start, end] = period_bounds(l.quota->period, real_ns);
     const double utilization = static_cast<double>(used) / static_cast<double>(l.quota->amount);
     nlohmann::ordered_json o;
@@ -230,7 +222,7 @@ nlohmann::ordered_json cost_report(const layout::file& state, cost_grouping by,
     r.cost += e.cost.load(relaxed);
     r.duration_ns += e.duration_ns.load(relaxed);
     const auto& w = period == quota_period::hour ? e.hour : period == quota_period::day ? e.day : e.month;
-    r.in_period += in_period(w.load(relaxed), period, real_ns);
+    r.in_period += used_in_period(w.load(relaxed), period, real_ns);
   }
   auto out = nlohmann::ordered_json::array();
   for (const auto& [k, r] : rows) {
@@ -267,7 +259,7 @@ numbers snapshot(const layout::file& state, const compiled_policy& p, std::int64
       x.holders += st.leases[i].holder.load(relaxed) != 0;
     if (l.quota) {
       x.has_quota = true;
-      x.quota_used = in_period(st.quota_word.load(relaxed), l.quota->period, real_ns);
+      x.quota_used = quota_used(st, l.quota->period, real_ns);
       x.quota_limit = l.quota->amount;
     }
     n.limits.push_back(std::move(x));

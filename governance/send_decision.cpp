@@ -10,23 +10,7 @@
 namespace sluice::governance {
 namespace {
 
-constexpr auto relaxed = std::memory_order_relaxed;
 constexpr std::uint32_t cell_probes = 16;
-
-// What one rule took, to give back if a later rule refuses. Trivial, so the array of them
-// costs nothing to set up on every send.
-struct taken {
-  std::atomic<std::uint64_t>* word;
-  const limiter_spec* spec;
-  std::uint64_t written;  // the word the take wrote
-};
-
-void give_back_taken(const taken& t) noexcept {
-  decision d;
-  d.allowed = true;
-  d.word = t.written;
-  give_back(*t.word, *t.spec, d, 1);
-}
 
 bool matches(const compiled_rule& r, const backpressure::admission_request& q) noexcept {
   if (!r.key.empty()) return false;  // a rule on acquires
@@ -98,10 +82,10 @@ backpressure::admission_verdict decide_send(layout::file& state, const compiled_
   using backpressure::admit_kind;
   backpressure::admission_verdict v;
   v.demote_to = q.prio;  // lowered by each demote that applies, never raised
-  std::array<taken, max_rules> takes;
+  std::array<charge, max_rules> takes;
   std::size_t ntakes = 0;
   auto refuse = [&](admit_kind kind) {
-    for (std::size_t i = 0; i < ntakes; ++i) give_back_taken(takes[i]);
+    for (std::size_t i = 0; i < ntakes; ++i) give_back(takes[i]);
     v.kind = kind;
     v.delay_ns = 0;
     return v;
@@ -126,7 +110,7 @@ backpressure::admission_verdict decide_send(layout::file& state, const compiled_
     auto& word = rule_word(state, r, q.from, q.to);
     const decision d = take(word, *r.limit, now_ns, 1);
     if (d.allowed) {
-      takes[ntakes++] = taken{&word, &*r.limit, d.word};
+      takes[ntakes++] = charge{&word, &*r.limit, d.word, 1};
       v.delay_ns = std::max(v.delay_ns, d.delay_ns);
       continue;
     }

@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 
 #include <fmt/format.h>
 
+#include "governance/clock.hpp"
 #include "inbox/files/bus_directory.hpp"
 #include "inbox/files/std_fds.hpp"
 
@@ -88,15 +88,9 @@ runtime::status initialise(int fd, const fs::path& p) {
   h.ledger_entries = layout::ledger_count;
   h.buffer_words = layout::buffer_words;
   h.creator_pid = static_cast<std::int32_t>(::getpid());
-  h.created_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                     std::chrono::system_clock::now().time_since_epoch()).count();
+  h.created_ns = realtime_ns();
   if (::pwrite(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h)) return os_error(p, "write", errno);
   return runtime::done{};
-}
-
-std::int64_t realtime_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 // flock(2) on the file for the length of one apply; released by the kernel if we die.

@@ -50,11 +50,6 @@ std::optional<monitors::load_level> from_runtime(runtime::load_level l) noexcept
   return std::nullopt;
 }
 
-std::filesystem::path or_default(const std::filesystem::path& p, const std::filesystem::path& dir,
-                                 const char* name) {
-  return p.empty() ? dir / name : p;
-}
-
 }  // namespace
 
 const char* to_string(load_source s) noexcept {
@@ -132,7 +127,7 @@ load_step::load_step(const monitor_settings& s, runtime::bus_control ctl, monito
     : sampler_(s.proc_dir, s.source),
       policy_(policy),
       ctl_(std::move(ctl)),
-      metrics_(or_default(s.metrics_file, s.bus_dir, runtime::defaults::metrics_file_name)),
+      metrics_(s.metrics_path()),
       bus_dir_(s.bus_dir) {}
 
 // The bus policy's decisions so far, per rule (cumulative counts, as Prometheus has them).

@@ -21,6 +21,7 @@
 
 #include "monitors/alert.hpp"
 #include "monitors/load_policy.hpp"
+#include "runtime/config.hpp"
 
 namespace sluice::monitors {
 
@@ -37,6 +38,13 @@ struct monitor_settings {
   monitors::load_policy_config load;                // load monitor
   load_source source = load_source::stat;           // load monitor; falls back when unreadable
   std::filesystem::path proc_dir = "/proc";         // tests point this at fixture files
+
+  std::filesystem::path metrics_path() const {
+    return metrics_file.empty() ? bus_dir / runtime::defaults::metrics_file_name : metrics_file;
+  }
+  std::filesystem::path alert_path() const {
+    return alert_file.empty() ? bus_dir / runtime::defaults::alert_file_name : alert_file;
+  }
 };
 
 // Both return the actor; stop it with anon_send_exit(a, caf::exit_reason::user_shutdown).

@@ -16,11 +16,6 @@
 namespace sluice::monitors {
 namespace {
 
-std::filesystem::path or_default(const std::filesystem::path& p, const std::filesystem::path& dir,
-                                 const char* name) {
-  return p.empty() ? dir / name : p;
-}
-
 runtime::severity to_runtime(monitors::severity s) noexcept {
   return s == monitors::severity::critical ? runtime::severity::critical : runtime::severity::warning;
 }
@@ -67,8 +62,8 @@ std::vector<monitors::inbox_sample> overflow_step::sample_inboxes(
 overflow_step::overflow_step(const monitor_settings& s)
     : bus_dir_(s.bus_dir),
       monitor_(s.alerts),
-      metrics_(or_default(s.metrics_file, s.bus_dir, runtime::defaults::metrics_file_name)),
-      alerts_(or_default(s.alert_file, s.bus_dir, runtime::defaults::alert_file_name)) {}
+      metrics_(s.metrics_path()),
+      alerts_(s.alert_path()) {}
 
 monitors::overflow_report overflow_step::step(std::chrono::steady_clock::time_point now) {
   std::vector<std::pair<std::string, inbox::stats>> stats;

@@ -22,7 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 constexpr std::size_t block_bytes = sizeof(control_block);
 
-error os_error(const fs::path& p, const char* what, int err) {
+error control_file_error(const fs::path& p, const char* what, int err) {
   if (err == ENOENT) {
     return error{errc::not_found, fmt::format("{} does not exist", p.string())};
   }
@@ -57,7 +57,7 @@ std::uint64_t pack(std::uint32_t hi, std::uint32_t lo) noexcept {
 // Maps an open bus.ctl after checking, through pread, that it is one this build understands.
 result<inbox::shared_mapping> map_validated(int fd, const fs::path& p) {
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return os_error(p, "inspect", errno);
+  if (::fstat(fd, &st) != 0) return control_file_error(p, "inspect", errno);
   if (!S_ISREG(st.st_mode)) return invalid_file(errc::corrupt, p, "not a regular file");
   control_header h{};
   if (static_cast<std::size_t>(st.st_size) < sizeof(h) ||
@@ -81,7 +81,7 @@ result<inbox::shared_mapping> map_validated(int fd, const fs::path& p) {
                         fmt::format("{} bytes, expected {}", st.st_size, block_bytes));
   }
   inbox::shared_mapping map;
-  if (!map.map(fd, block_bytes)) return os_error(p, "map", errno);
+  if (!map.map(fd, block_bytes)) return control_file_error(p, "map", errno);
   return map;
 }
 
@@ -92,9 +92,9 @@ status initialise(int fd, const fs::path& p, const rate_policy& initial) {
   do {
     err = ::posix_fallocate(fd, 0, static_cast<off_t>(block_bytes));
   } while (err == EINTR);
-  if (err != 0) return os_error(p, "reserve memory for", err);
+  if (err != 0) return control_file_error(p, "reserve memory for", err);
   void* mem = ::mmap(nullptr, block_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (mem == MAP_FAILED) return os_error(p, "map", errno);
+  if (mem == MAP_FAILED) return control_file_error(p, "map", errno);
   auto* block = static_cast<control_block*>(mem);
   std::memcpy(block->header.magic, control_magic, sizeof(control_magic));
   block->header.version = control_version;
@@ -127,7 +127,7 @@ result<bus_control> bus_control::open(const fs::path& dir) {
     return error{errc::io_error, "descriptors 0-2 are closed and /dev/null cannot be opened"};
   fs::path p = dir / control_file_name;
   const int fd = ::open(p.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return os_error(p, "open", errno);
+  if (fd < 0) return control_file_error(p, "open", errno);
   auto mapped = map_validated(fd, p);
   ::close(fd);  // the mapping keeps the file
   if (!mapped) return mapped.err();
@@ -153,12 +153,12 @@ result<bus_control> bus_control::open_or_create(const fs::path& dir, const rate_
   // rate-limit tokens.
   const mode_t mode = inbox::bus_file_mode(dir);
   const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) return os_error(tmp, "create", errno);
+  if (fd < 0) return control_file_error(tmp, "create", errno);
   if (::fchmod(fd, mode) != 0) {
     const int err = errno;
     ::close(fd);
     ::unlink(tmp.c_str());
-    return os_error(tmp, "set the mode of", err);
+    return control_file_error(tmp, "set the mode of", err);
   }
   auto made = initialise(fd, final_path, initial);
   ::close(fd);
@@ -169,7 +169,7 @@ result<bus_control> bus_control::open_or_create(const fs::path& dir, const rate_
   const int linked = ::link(tmp.c_str(), final_path.c_str());
   const int link_err = errno;
   ::unlink(tmp.c_str());
-  if (linked != 0 && link_err != EEXIST) return os_error(final_path, "create", link_err);
+  if (linked != 0 && link_err != EEXIST) return control_file_error(final_path, "create", link_err);
   return open(dir);
 }
 

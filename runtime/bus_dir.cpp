@@ -28,7 +28,7 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-error os_error(const fs::path& p, const char* what, int err) {
+error bus_dir_error(const fs::path& p, const char* what, int err) {
   errc code = errc::io_error;
   std::string hint;
   if (err == EACCES || err == EPERM || err == EROFS) {
@@ -179,7 +179,7 @@ status remove_bus(const fs::path& dir) {
   struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0) {
     if (errno == ENOENT) return done{};
-    return os_error(dir, "inspect", errno);
+    return bus_dir_error(dir, "inspect", errno);
   }
   if (S_ISLNK(st.st_mode)) return symlink_error(dir);
   if (!is_sluice_bus(dir)) {
@@ -199,12 +199,12 @@ status remove_bus(const fs::path& dir) {
     }
     doomed.push_back(it->path());
   }
-  if (ec) return os_error(dir, "list", ec.value());
+  if (ec) return bus_dir_error(dir, "list", ec.value());
   for (const auto& p : doomed) {
-    if (::unlink(p.c_str()) != 0 && errno != ENOENT) return os_error(p, "remove", errno);
+    if (::unlink(p.c_str()) != 0 && errno != ENOENT) return bus_dir_error(p, "remove", errno);
   }
   if (!keep_dir && ::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
-    return os_error(dir, "remove", errno);
+    return bus_dir_error(dir, "remove", errno);
   }
   return done{};
 }
