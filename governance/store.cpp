@@ -13,6 +13,7 @@
 
 #include "governance/clock.hpp"
 #include "inbox/files/bus_directory.hpp"
+#include "inbox/files/create_linked.hpp"
 #include "inbox/files/std_fds.hpp"
 
 namespace sluice::governance {
@@ -164,27 +165,9 @@ runtime::result<store> store::open(const fs::path& dir) {
 runtime::result<store> store::open_or_create(const fs::path& dir) {
   auto existing = open(dir);
   if (existing || existing.err().code != errc::not_found) return existing;
-  const fs::path final_path = dir / policy_file_name;
-  const fs::path tmp = final_path.string() + ".tmp." + std::to_string(::getpid());
-  const mode_t mode = inbox::bus_file_mode(dir);
-  const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) return os_error(tmp, "create", errno);
-  if (::fchmod(fd, mode) != 0) {
-    const int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return os_error(tmp, "set the mode of", err);
-  }
-  auto made = initialise(fd, final_path);
-  ::close(fd);
-  if (!made) {
-    ::unlink(tmp.c_str());
-    return made.err();
-  }
-  const int linked = ::link(tmp.c_str(), final_path.c_str());
-  const int link_err = errno;
-  ::unlink(tmp.c_str());
-  if (linked != 0 && link_err != EEXIST) return os_error(final_path, "create", link_err);
+  auto made = inbox::create_linked(dir / policy_file_name, inbox::bus_file_mode(dir),
+                                   {initialise, os_error});
+  if (!made) return made.err();
   return open(dir);
 }
 

@@ -29,6 +29,9 @@ struct error {
   std::string message;  // one line a person can act on: what is wrong and what to do
 };
 
+// The value of a call that either succeeds with nothing to return or fails with a reason.
+struct done {};
+
 template <class T>
 class result {
  public:

@@ -15,6 +15,7 @@
 
 #include "inbox/files/std_fds.hpp"
 #include "inbox/files/bus_directory.hpp"
+#include "inbox/files/create_linked.hpp"
 
 namespace sluice::runtime {
 namespace {
@@ -145,31 +146,11 @@ result<bus_control> bus_control::open_or_create(const fs::path& dir, const rate_
   auto existing = open(dir);
   if (existing || existing.err().code != errc::not_found) return existing;
 
-  // Build the whole block in a private temp file, then publish it with link(2): it fails
-  // with EEXIST if another process won the race, and no reader ever sees a half-made file.
-  const fs::path final_path = dir / control_file_name;
-  const fs::path tmp = final_path.string() + ".tmp." + std::to_string(::getpid());
-  // 0660 in a group bus (whatever the umask): every member's sends read the policy and take
-  // rate-limit tokens.
-  const mode_t mode = inbox::bus_file_mode(dir);
-  const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) return control_file_error(tmp, "create", errno);
-  if (::fchmod(fd, mode) != 0) {
-    const int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return control_file_error(tmp, "set the mode of", err);
-  }
-  auto made = initialise(fd, final_path, initial);
-  ::close(fd);
-  if (!made) {
-    ::unlink(tmp.c_str());
-    return made.err();
-  }
-  const int linked = ::link(tmp.c_str(), final_path.c_str());
-  const int link_err = errno;
-  ::unlink(tmp.c_str());
-  if (linked != 0 && link_err != EEXIST) return control_file_error(final_path, "create", link_err);
+  // 0660 in a group bus: every member's sends read the policy and take rate-limit tokens.
+  auto made = inbox::create_linked(
+      dir / control_file_name, inbox::bus_file_mode(dir),
+      {[&](int fd, const fs::path& p) { return initialise(fd, p, initial); }, control_file_error});
+  if (!made) return made.err();
   return open(dir);
 }
 

@@ -5,12 +5,11 @@
 
 namespace sluice::runtime {
 
+using inbox::done;
 using inbox::errc;
 using inbox::error;
 using inbox::result;
 
-// The value of a call that either succeeds with nothing to return or fails with a reason.
-struct done {};
 using status = result<done>;
 
 }  // namespace sluice::runtime
