@@ -41,7 +41,7 @@ std::string worker_manifest() {
 
 TEST_CASE("the swarm demo gets every task back exactly once and exits 0") {
   temp_dir d;
-  launch_run run(examples / "swarm.toml", d.path / "bus", {}, {{"SWARM_TASKS", swarm_tasks}});
+  launch_run run(examples / "swarm.toml", d.path() / "bus", {}, {{"SWARM_TASKS", swarm_tasks}});
   const auto st = run.wait(120s);
   REQUIRE(st);
   INFO(run.output());
@@ -60,7 +60,7 @@ TEST_CASE("the swarm demo gets every task back exactly once and exits 0") {
 
 TEST_CASE("the crash example restarts its crashing worker and loses no task") {
   temp_dir d;
-  launch_run run(examples / "crash.toml", d.path / "bus");
+  launch_run run(examples / "crash.toml", d.path() / "bus");
   const auto st = run.wait(120s);
   REQUIRE(st);
   INFO(run.output());
@@ -81,7 +81,7 @@ TEST_CASE("the coordinator fans out only once every worker has attached, so a la
                        "[[agent]]\nname = \"worker-crashy\"\n"
                        "command = [\"sh\", \"-c\", \"sleep 0.5; exec " + exe + "faulty_worker --crash-every 700\"]\n"
                        "restart = \"on-failure\"\nmax_restarts = 20\nrestart_backoff = \"100ms\"\n");
-  launch_run run(d.path / "late.toml", d.path / "bus");
+  launch_run run(d.path() / "late.toml", d.path() / "bus");
   const auto st = run.wait(120s);
   REQUIRE(st);
   INFO(run.output());
@@ -92,7 +92,7 @@ TEST_CASE("the coordinator fans out only once every worker has attached, so a la
 
 TEST_CASE("the pipeline example computes the right total through two stages") {
   temp_dir d;
-  launch_run run(examples / "pipeline.toml", d.path / "bus");
+  launch_run run(examples / "pipeline.toml", d.path() / "bus");
   const auto st = run.wait(120s);
   REQUIRE(st);
   INFO(run.output());
@@ -103,17 +103,17 @@ TEST_CASE("the pipeline example computes the right total through two stages") {
 TEST_CASE("the README's C++ agent replies to a shell agent whose inbox does not exist yet") {
   temp_dir d;
   d.write("m.toml", worker_manifest());
-  const auto bus = d.path / "bus";
+  const auto bus = d.path() / "bus";
   // The agents inherit the bus configuration from launch's environment.
-  launch_run run(d.path / "m.toml", bus, {}, {{"MAX_INBOX_SIZE", "37"}});
-  REQUIRE(await([&] { return fs::exists(bus / "worker.inbox"); }));
+  launch_run run(d.path() / "m.toml", bus, {}, {{"MAX_INBOX_SIZE", "37"}});
+  REQUIRE(eventually([&] { return fs::exists(bus / "worker.inbox"); }));
   REQUIRE_FALSE(fs::exists(bus / "planner.inbox"));  // nobody has received as planner yet
   int code = -1;
   run_sluice(bus, "send planner worker task '{\"n\":1}'", &code);  // creates worker's only
   REQUIRE(code == 0);
   // The reply creates planner's inbox, with the bus's geometry, as `sluice send` would.
   INFO(run.output());
-  REQUIRE(await([&] { return fs::exists(bus / "planner.inbox"); }, 20s));
+  REQUIRE(eventually([&] { return fs::exists(bus / "planner.inbox"); }, 20s));
   const auto got = run_sluice(bus, "recv planner --wait 10s", &code);
   CHECK(code == 0);
   CHECK_THAT(got, Catch::Contains("\"from\":\"worker\"") && Catch::Contains("\"type\":\"result\"") &&
@@ -129,9 +129,9 @@ TEST_CASE("the README's C++ agent replies to a shell agent whose inbox does not 
 TEST_CASE("a reply the C++ agent cannot deliver is logged, and launch reports it as not ended cleanly") {
   temp_dir d;
   d.write("m.toml", worker_manifest());
-  const auto bus = d.path / "bus";
-  launch_run run(d.path / "m.toml", bus);
-  REQUIRE(await([&] { return fs::exists(bus / "worker.inbox"); }));
+  const auto bus = d.path() / "bus";
+  launch_run run(d.path() / "m.toml", bus);
+  REQUIRE(eventually([&] { return fs::exists(bus / "worker.inbox"); }));
   int code = -1;
   // planner's inbox takes 120-byte payloads; the task (and so its echo) is 300 bytes.
   run_sluice(bus, "init planner", &code, "SLUICE_SLOT_SIZE=256");
@@ -139,7 +139,7 @@ TEST_CASE("a reply the C++ agent cannot deliver is logged, and launch reports it
   run_sluice(bus, "send planner worker task " + std::string(300, 'x'), &code);
   REQUIRE(code == 0);
   INFO(run.output());
-  REQUIRE(await([&] { return run.output().find("not delivered") != std::string::npos; }, 20s));
+  REQUIRE(eventually([&] { return run.output().find("not delivered") != std::string::npos; }, 20s));
   CHECK_THAT(run.output(), Catch::Contains("worker | ") &&
                                Catch::Contains("message to 'planner' not delivered: payload is 300 bytes, inbox planner takes at most 120"));
   CHECK(run_sluice(bus, "count planner") == "0\n");

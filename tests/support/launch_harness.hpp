@@ -18,38 +18,13 @@
 #include <vector>
 
 #include "actors/launch/process.hpp"
+#include "support/await.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sluice::test {
 
 namespace fs = std::filesystem;
-
-// Waits for `done` to become true, checking every few milliseconds, for at most `limit`.
-inline bool await(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/sluice-launch-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  void write(const std::string& name, const std::string& text) const { std::ofstream(path / name) << text; }
-  std::string read(const std::string& name) const {
-    std::ifstream in(path / name);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-};
 
 class launch_run {
  public:

@@ -40,7 +40,7 @@ bool pid_file_ready(const temp_dir& d, const std::string& file) {
 }
 
 std::vector<pid_t> await_agents(const temp_dir& d) {
-  REQUIRE(await([&] { return pid_file_ready(d, "a-1.pid") && pid_file_ready(d, "a-2.pid"); }));
+  REQUIRE(eventually([&] { return pid_file_ready(d, "a-1.pid") && pid_file_ready(d, "a-2.pid"); }));
   auto pids = pids_in(d, "a-1.pid");
   const auto more = pids_in(d, "a-2.pid");
   pids.insert(pids.end(), more.begin(), more.end());
@@ -121,7 +121,7 @@ int shell(const std::string& command, const std::string& user = {}) {
 struct family_launch {
   const temp_dir& d;
   std::string user;  // empty: as ourselves
-  fs::path bus() const { return d.path / "bus"; }
+  fs::path bus() const { return d.path() / "bus"; }
 
   std::vector<std::string> wrapper() const {
     if (user.empty()) return {};
@@ -133,7 +133,7 @@ struct family_launch {
     const std::string send = std::string(sluice::test::sluice_path()) + " --dir " + bus().string() +
                              " send test follower task " + payload;
     REQUIRE(shell(send, user) == 0);
-    REQUIRE(await([&] { return d.read("got.jsonl").find(payload) != std::string::npos; }));
+    REQUIRE(eventually([&] { return d.read("got.jsonl").find(payload) != std::string::npos; }));
   }
 };
 
@@ -142,8 +142,8 @@ struct family_launch {
 TEST_CASE("after SIGTERM no agent process and no bus file remains") {
   temp_dir d;
   d.write("m.toml", sleepers);
-  const auto bus = d.path / "bus";
-  launch_run run(d.path / "m.toml", bus);
+  const auto bus = d.path() / "bus";
+  launch_run run(d.path() / "m.toml", bus);
   const auto pids = await_agents(d);
   CHECK(fs::exists(bus / "a-1.inbox"));
   CHECK(fs::exists(bus / "a-2.inbox"));
@@ -152,7 +152,7 @@ TEST_CASE("after SIGTERM no agent process and no bus file remains") {
   const auto st = run.wait();
   REQUIRE(st);
   CHECK(st->success());  // ended by our SIGTERM: clean
-  for (pid_t p : pids) CHECK(await([&] { return process_gone(p); }));
+  for (pid_t p : pids) CHECK(eventually([&] { return process_gone(p); }));
   const bool bus_gone = !fs::exists(bus) || fs::is_empty(bus);
   CHECK(bus_gone);
   CHECK_THAT(run.output(), Catch::Contains("every agent ended cleanly"));
@@ -161,14 +161,14 @@ TEST_CASE("after SIGTERM no agent process and no bus file remains") {
 TEST_CASE("with --keep the inboxes stay after launch stops") {
   temp_dir d;
   d.write("m.toml", sleepers);
-  const auto bus = d.path / "bus";
-  launch_run run(d.path / "m.toml", bus, {"--keep"});
+  const auto bus = d.path() / "bus";
+  launch_run run(d.path() / "m.toml", bus, {"--keep"});
   const auto pids = await_agents(d);
   REQUIRE(run.signal(SIGINT));
   const auto st = run.wait();
   REQUIRE(st);
   CHECK(st->success());
-  for (pid_t p : pids) CHECK(await([&] { return process_gone(p); }));
+  for (pid_t p : pids) CHECK(eventually([&] { return process_gone(p); }));
   CHECK(fs::exists(bus / "a-1.inbox"));
   CHECK(fs::exists(bus / "a-2.inbox"));
 }
@@ -180,15 +180,15 @@ TEST_CASE("an agent that ignores SIGTERM is killed after the grace period and la
 name = "stubborn"
 command = ["sh", "-c", "trap '' TERM; echo $$ > stubborn.pid; while :; do sleep 1; done"]
 )");
-  launch_run run(d.path / "m.toml", d.path / "bus", {"--grace", "300ms"});
-  REQUIRE(await([&] { return pid_file_ready(d, "stubborn.pid"); }));
+  launch_run run(d.path() / "m.toml", d.path() / "bus", {"--grace", "300ms"});
+  REQUIRE(eventually([&] { return pid_file_ready(d, "stubborn.pid"); }));
   const pid_t pid = pids_in(d, "stubborn.pid").at(0);
   REQUIRE(run.signal(SIGTERM));
   const auto st = run.wait();
   REQUIRE(st);
   CHECK(st->exited);
   CHECK(st->code == 1);
-  CHECK(await([&] { return process_gone(pid); }));
+  CHECK(eventually([&] { return process_gone(pid); }));
   CHECK_THAT(run.output(), Catch::Contains("sending SIGKILL"));
 }
 
@@ -202,7 +202,7 @@ restart = "on-failure"
 max_restarts = 2
 restart_backoff = "10ms"
 )");
-  launch_run run(d.path / "m.toml", d.path / "bus");
+  launch_run run(d.path() / "m.toml", d.path() / "bus");
   const auto st = run.wait();  // every agent is down for good: launch ends by itself
   REQUIRE(st);
   CHECK(st->code == 1);
@@ -223,13 +223,13 @@ role = "job"
 name = "service"
 command = ["sh", "-c", "echo $$ > service.pid; exec sleep 600"]
 )");
-  launch_run run(d.path / "m.toml", d.path / "bus");
+  launch_run run(d.path() / "m.toml", d.path() / "bus");
   const auto st = run.wait();
   REQUIRE(st);
   CHECK(st->success());
   CHECK_THAT(run.output(), Catch::Contains("job     | job done"));
   CHECK_THAT(run.output(), Catch::Contains("every job has finished"));
-  if (pid_file_ready(d, "service.pid")) CHECK(await([&] { return process_gone(pids_in(d, "service.pid").at(0)); }));
+  if (pid_file_ready(d, "service.pid")) CHECK(eventually([&] { return process_gone(pids_in(d, "service.pid").at(0)); }));
 }
 
 TEST_CASE("a bad manifest is an error naming the problem, and nothing is spawned") {
@@ -242,17 +242,17 @@ command = ["sh", "-c", "touch spawned"]
 name = "second"
 command = ["./not-there"]
 )");
-  const auto bus = d.path / "bus";
-  launch_run run(d.path / "m.toml", bus);
+  const auto bus = d.path() / "bus";
+  launch_run run(d.path() / "m.toml", bus);
   const auto st = run.wait();
   REQUIRE(st);
   CHECK(st->code == 65);
   CHECK_THAT(run.output(), Catch::Contains("m.toml:7: agent 'second'.command: './not-there' is not an executable file"));
-  CHECK_FALSE(fs::exists(d.path / "spawned"));
+  CHECK_FALSE(fs::exists(d.path() / "spawned"));
   CHECK_FALSE(fs::exists(bus));
 
   d.write("m.toml", "[[agent]]\nname = \"x\"\ncommand = [\"sh\"]\nreplica = 2\n");
-  launch_run again(d.path / "m.toml", bus);
+  launch_run again(d.path() / "m.toml", bus);
   const auto st2 = again.wait();
   REQUIRE(st2);
   CHECK(st2->code == 65);
@@ -272,8 +272,8 @@ void kill_launch_then_launch_again(const family_launch& f) {
   d.write("follower.sh", follower_script);
   std::set<pid_t> all;
   {
-    launch_run run(d.path / "m.toml", f.bus(), {}, {}, f.wrapper());
-    REQUIRE(await([&] { return pid_file_ready(d, "family.pids"); }));
+    launch_run run(d.path() / "m.toml", f.bus(), {}, {}, f.wrapper());
+    REQUIRE(eventually([&] { return pid_file_ready(d, "family.pids"); }));
     f.await_follower_gets("first");
     all = descendants_of(run.pid());
     const auto family = pids_in(d, "family.pids");
@@ -288,15 +288,15 @@ void kill_launch_then_launch_again(const family_launch& f) {
     CHECK(st->signal == SIGKILL);
     for (pid_t p : all) {
       INFO("pid " << p);
-      CHECK(await([&] { return process_gone(p); }, 10s));
+      CHECK(eventually([&] { return process_gone(p); }, 10s));
     }
   }
   for (pid_t p : all)
     if (!process_gone(p)) ::kill(p, SIGKILL);  // a failed check must not leak them
 
-  fs::remove(d.path / "family.pids");
-  launch_run again(d.path / "m.toml", f.bus(), {}, {}, f.wrapper());
-  REQUIRE(await([&] { return pid_file_ready(d, "family.pids"); }));
+  fs::remove(d.path() / "family.pids");
+  launch_run again(d.path() / "m.toml", f.bus(), {}, {}, f.wrapper());
+  REQUIRE(eventually([&] { return pid_file_ready(d, "family.pids"); }));
   f.await_follower_gets("second");
   auto second = descendants_of(again.pid());
   const auto family = pids_in(d, "family.pids");
@@ -307,7 +307,7 @@ void kill_launch_then_launch_again(const family_launch& f) {
   INFO(again.output());
   CHECK(st->success());
   CHECK_THAT(again.output(), !Catch::Contains("already has a consumer"));
-  for (pid_t p : second) CHECK(await([&] { return process_gone(p); }, 10s));
+  for (pid_t p : second) CHECK(eventually([&] { return process_gone(p); }, 10s));
   for (pid_t p : second)
     if (!process_gone(p)) ::kill(p, SIGKILL);
 }
@@ -322,7 +322,7 @@ TEST_CASE("kill -9 of launch kills every descendant of its agents, and the manif
 TEST_CASE("kill -9 of a launch run by an unprivileged user kills every descendant too") {
   if (::geteuid() != 0) SLUICE_SKIP("needs root to run launch as user nobody (setpriv)");
   temp_dir d;
-  REQUIRE(::chown(d.path.c_str(), 65534, 65534) == 0);  // nobody:nogroup
+  REQUIRE(::chown(d.path().c_str(), 65534, 65534) == 0);  // nobody:nogroup
   kill_launch_then_launch_again({d, "nobody"});
 }
 
@@ -331,8 +331,8 @@ TEST_CASE("after SIGTERM no descendant of an agent remains, setsid or not") {
   d.write("m.toml", family_manifest);
   d.write("family.sh", family_script);
   d.write("follower.sh", follower_script);
-  launch_run run(d.path / "m.toml", d.path / "bus");
-  REQUIRE(await([&] { return pid_file_ready(d, "family.pids"); }));
+  launch_run run(d.path() / "m.toml", d.path() / "bus");
+  REQUIRE(eventually([&] { return pid_file_ready(d, "family.pids"); }));
   const family_launch f{d, ""};
   f.await_follower_gets("hello");
   auto all = descendants_of(run.pid());
@@ -345,7 +345,7 @@ TEST_CASE("after SIGTERM no descendant of an agent remains, setsid or not") {
   CHECK(st->success());
   for (pid_t p : all) {
     INFO("pid " << p);
-    CHECK(await([&] { return process_gone(p); }, 10s));
+    CHECK(eventually([&] { return process_gone(p); }, 10s));
   }
   for (pid_t p : all)
     if (!process_gone(p)) ::kill(p, SIGKILL);
