@@ -127,10 +127,12 @@ struct inbox::impl {
   // The last refusal of a push through this object was for a fair share, not for room: then
   // wait_not_full waits for the consumer's next commit instead of for room.
   std::atomic<bool> refused_over_share{false};
-  // Set by a refusal for a fair share, cleared by the next admission: while set, admission asks
-  // the share before taking a ticket, so a sender over its share does not hold tickets (and make
-  // others see a full inbox) for the moment a refusal takes.
-  std::atomic<bool> over_share{false};
+  // Set by a refusal (for room or for a fair share), cleared by the next admission: while set,
+  // admission looks at the room and the share before it takes a ticket, so a sender that keeps
+  // being refused holds no ticket while it is. A refused ticket still counts against the room
+  // until it is given back, and a sender descheduled in between would make every other sender
+  // see a full inbox for as long as the scheduler keeps it off the CPU.
+  std::atomic<bool> look_before_ticket{false};
   // The sender this process last found alone among active senders, mixed with the
   // sender_joins it saw then (fair_share.cpp): while both hold, it need not scan the cells.
   std::atomic<std::uint64_t> alone_key{0};

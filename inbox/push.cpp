@@ -15,7 +15,9 @@
 //      a stale value never makes a push fail or evict; after a push that leaves the inbox
 //      looking more than half full it is read again, after the publish, off the message's path.
 //      At or above half full the sender's fair share may also limit what it takes
-//      (fair_share.hpp); below, that costs one comparison.
+//      (fair_share.hpp); below, that costs one comparison. After a refusal, the next push
+//      looks at room and share before it takes a ticket (impl.hpp, look_before_ticket), so a
+//      sender that keeps finding the inbox full holds no ticket while it does.
 //   2. tail[lane].fetch_add(n): the positions; admission guarantees their slots were freed.
 //   3. CAS the slot ctl (lap, 0) -> (lap, pid): the stamp. If the consumer already gave up on
 //      this position (we were stalled longer than the grace period) the CAS fails and we start
@@ -255,15 +257,20 @@ inline std::size_t room_before(const inbox::impl& m, const admission& a) noexcep
                                               bool& refreshed) noexcept {
   admission a;
   a.returned = m.admissions_returned();
-  // relaxed: process-local hints; the share is asked again with the ticket below.
-  if (m.over_share.load(std::memory_order_relaxed)) {
-    (void)m.refresh_freed();  // off the fast path: a stale view must not keep a share shut
+  // relaxed: process-local hints; room and share are decided again with the ticket below.
+  if (m.look_before_ticket.load(std::memory_order_relaxed)) {
+    (void)m.refresh_freed();  // off the fast path: a stale view must not keep the inbox shut
     a.returned = m.admissions_returned();
     const std::uint64_t claims = m.h->claims.value.load(std::memory_order_relaxed);
     const std::uint64_t held = claims - a.returned;
     const std::uint64_t outstanding = static_cast<std::int64_t>(held) < 0 ? 0 : held;
-    if (detail::fair_share(m, from, outstanding, want).allowed == 0) {
+    const detail::fair_decision fair = detail::fair_share(m, from, outstanding, want);
+    if (fair.allowed == 0) {  // the share decides when it allows no more than the room, as below
       a.over_share = true;
+      return a;
+    }
+    if (outstanding >= m.capacity) {
+      detail::note_refusal(*m.h, fair.tag);
       return a;
     }
   }
@@ -274,20 +281,21 @@ inline std::size_t room_before(const inbox::impl& m, const admission& a) noexcep
   const detail::fair_decision fair = detail::fair_share(m, from, m.capacity - room, want);
   a.sender_cell = fair.tag;
   a.taken = std::min({want, room, fair.allowed});
-  if (a.taken > 0 && m.over_share.load(std::memory_order_relaxed))
-    m.over_share.store(false, std::memory_order_relaxed);  // relaxed: a hint
+  if (a.taken > 0 && m.look_before_ticket.load(std::memory_order_relaxed))
+    m.look_before_ticket.store(false, std::memory_order_relaxed);  // relaxed: a hint
   if (a.taken < want) {
     m.h->releases.value.fetch_add(want - a.taken,
                                   std::memory_order_release);  // sync: admission (give back)
     // The share decides when it allows no more than the room does; a stale freed_seen can only
     // be why room ran out, not why a share did.
     a.over_share = fair.allowed < want && fair.allowed <= room;
-    if (a.over_share) m.over_share.store(true, std::memory_order_relaxed);  // relaxed: a hint
     if (!a.over_share) {
       detail::note_refusal(*m.h, fair.tag);
       a.retry = !refreshed && m.refresh_freed();
       refreshed = refreshed || a.retry;
     }
+    if (a.over_share || (a.taken == 0 && !a.retry))
+      m.look_before_ticket.store(true, std::memory_order_relaxed);  // relaxed: a hint
   }
   return a;
 }

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "inbox/inbox.hpp"
@@ -138,4 +139,61 @@ TEST_CASE(
     CHECK(in->snapshot().dropped == 1);
   }
   CHECK(in->size() == 8);
+}
+
+namespace {
+
+// What happens while the flooding sender holds a ticket: the consumer frees a slot and the
+// polite sender pushes. Runs once (the polite push takes a ticket too).
+struct descheduled_flooder {
+  consumer* c = nullptr;
+  inbox* polite = nullptr;
+  bool ran = false;
+  push_result polite_got = push_result::full;
+  void run() {
+    ran = true;
+    received_message got[1];
+    REQUIRE(c->pop_batch(got, 1) == 1);
+    c->commit();
+    polite_got = polite->try_push(msg("polite"));
+  }
+};
+descheduled_flooder* stalled = nullptr;
+
+void stall_flooder_here() {
+  if (stalled == nullptr) return;
+  auto* s = std::exchange(stalled, nullptr);
+  s->run();
+}
+
+}  // namespace
+
+// A refused ticket counts against the room until it is given back. A sender that keeps being
+// refused must not hold one while it is, or another process's push sees a full inbox for as
+// long as the refused sender is off the CPU (a flooding process descheduled there kept a
+// freed slot from a polite sender for thousands of attempts under load).
+TEST_CASE("a sender that keeps finding the inbox full holds no ticket, so the slot the consumer frees goes to another sender") {
+  temp_bus bus;
+  auto in = inbox::open_or_create(bus.dir(), "sink", create_options{4, 1, 256, 0600});
+  REQUIRE(in);
+  auto flood = inbox::open(bus.dir(), "sink");
+  auto polite = inbox::open(bus.dir(), "sink");
+  REQUIRE(flood);
+  REQUIRE(polite);
+  for (int i = 0; i < 4; ++i) REQUIRE(flood->try_push(msg("f")) == push_result::ok);
+  REQUIRE(flood->try_push(msg("f")) == push_result::full);
+  auto c = in->attach_consumer();
+  REQUIRE(c);
+
+  descheduled_flooder scene;
+  scene.c = &c.value();
+  scene.polite = &polite.value();
+  stalled = &scene;
+  test_hooks::after_ticket = stall_flooder_here;
+  CHECK(flood->try_push(msg("f")) == push_result::full);  // still full: the consumer has not run
+  test_hooks::after_ticket = nullptr;
+  stalled = nullptr;
+  if (!scene.ran) scene.run();  // no ticket was held: the same events, after the refusal
+  CHECK(scene.polite_got == push_result::ok);
+  CHECK(in->size() == 4);
 }
