@@ -182,9 +182,9 @@ TEST_CASE("a flooding process cannot take the freed slots from a sender in anoth
   ::close(ready[0]);
   REQUIRE(push_from(in, "polite") == push_result::full);  // refused for room: now it counts
   consume(c.value(), 20);
-  // A refused sender holds a ticket for the moment its refusal takes, and the flooding process
-  // may be descheduled inside that moment for as long as the scheduler likes: a push may see
-  // the last slot taken until it runs again. The polite sender asks again; the flood never
+  // A sender's first refusal after an admission holds a ticket for the moment it takes
+  // (push.cpp), and a process may be descheduled inside it for as long as the scheduler likes:
+  // the polite sender asks until it has all 20, awaited rather than counted. The flood never
   // gets one.
   std::size_t polite = 0;
   CHECK(eventually([&] {
