@@ -264,6 +264,22 @@ std::string distribution_chart(const latency_histogram& h) {
   return render_svg(c);
 }
 
+// One point per interval of `t` that has samples, at the interval's centre (w seconds wide);
+// peak grows to the largest value.
+template <class Value>
+chart_series level_line(std::string name, const timeline<level_cell>& t, double w, Value value,
+                        std::optional<line_style> style, double& peak) {
+  chart_series line{std::move(name), {}, style};
+  const auto& cells = t.cells();
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    if (cells[i].samples == 0) continue;
+    const double v = value(cells[i]);
+    line.points.push_back({(static_cast<double>(i) + 0.5) * w, v});
+    peak = std::max(peak, v);
+  }
+  return line;
+}
+
 std::string utilization_chart(const loadtest_result& r) {
   const auto& run = r.runs.back();
   chart c;
@@ -273,25 +289,14 @@ std::string utilization_chart(const loadtest_result& r) {
            " interval (read every 5 ms)";
   const double w = static_cast<double>(run.interval_ns()) / 1e9;
   double peak = 0;
-  for (const auto& s : run.sinks) {
-    chart_series line{s.sink, {}, std::nullopt};
-    const auto& cells = s.utilization.cells();
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-      if (cells[i].samples == 0) continue;
-      line.points.push_back({(static_cast<double>(i) + 0.5) * w, cells[i].max * 100.0});
-      peak = std::max(peak, cells[i].max * 100.0);
-    }
-    c.series.push_back(std::move(line));
-  }
+  for (const auto& s : run.sinks)
+    c.series.push_back(level_line(s.sink, s.utilization, w, [](const level_cell& x) { return x.max * 100.0; },
+                                  std::nullopt, peak));
   c.x = time_axis(std::max(run.totals.duration_s, w));
   c.y.label = "fill of regular slots";
   // A fill is at most 100 %; the axis ends there, or lower for an inbox that stayed emptier.
   c.y.max = std::clamp(peak * 1.1, 10.0, 100.0);
   c.y.ticks = nice_ticks(0, c.y.max, 5, percent_label);
-  if (c.y.max > 100.0) {
-    c.y.max = 100.0;
-    c.y.ticks = nice_ticks(0, c.y.max, 5, percent_label);
-  }
   return render_svg(c);
 }
 
@@ -303,16 +308,9 @@ std::string waits_chart(const loadtest_result& r) {
   c.note = which_run(r) + "senders' waits for room in a full inbox, per second, in each " + interval_text(run) +
            " interval";
   const double w = static_cast<double>(run.interval_ns()) / 1e9;
-  chart_series line{"all senders", {}, total_style()};
   double peak = 0;
-  const auto& cells = run.backpressure_waits.cells();
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    if (cells[i].samples == 0) continue;
-    const double per_s = cells[i].sum / w;
-    line.points.push_back({(static_cast<double>(i) + 0.5) * w, per_s});
-    peak = std::max(peak, per_s);
-  }
-  c.series.push_back(std::move(line));
+  c.series.push_back(level_line("all senders", run.backpressure_waits, w,
+                                [w](const level_cell& x) { return x.sum / w; }, total_style(), peak));
   c.x = time_axis(std::max(run.totals.duration_s, w));
   c.y.label = "waits per second";
   c.y.max = std::max(1.0, peak * 1.05);
