@@ -3,28 +3,14 @@
 // waiting off the event loop, with a permit whose release() gives the lease back.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const path = require('node:path');
 const { sluice, newBus, cli } = require('./support');
 
-const policy = `
-[[limit]]
-name = "gpu"
-concurrency = 1
-
-[[limit]]
-name = "llm"
-rate = "50/m"
-burst = 10
-quota = "1000/d"
-quota_mode = "hard"
-`;
+const policyFile = path.join(__dirname, '..', 'acquire_policy.toml');
 
 function governed(t) {
   const bus = newBus(t);
-  const file = path.join(path.dirname(bus.path), 'policy.toml');
-  fs.writeFileSync(file, policy);
-  if (cli(t, bus.path, 'policy', 'apply', file) === null) return null;
+  if (cli(t, bus.path, 'policy', 'apply', policyFile) === null) return null;
   return bus;
 }
 

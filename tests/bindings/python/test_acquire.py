@@ -2,6 +2,7 @@
 with a permit that gives its lease back when the `with` block ends."""
 
 import json
+import pathlib
 import signal
 import subprocess
 import time
@@ -11,25 +12,12 @@ import pytest
 import sluice
 from conftest import cli, python_child
 
-POLICY = """
-[[limit]]
-name = "gpu"
-concurrency = 1
-
-[[limit]]
-name = "llm"
-rate = "50/m"
-burst = 10
-quota = "1000/d"
-quota_mode = "hard"
-"""
+POLICY_FILE = pathlib.Path(__file__).parent.parent / "acquire_policy.toml"
 
 
 @pytest.fixture
-def governed(bus, tmp_path):
-    policy = tmp_path / "policy.toml"
-    policy.write_text(POLICY)
-    cli(bus.path, "policy", "apply", str(policy))
+def governed(bus):
+    cli(bus.path, "policy", "apply", str(POLICY_FILE))
     return bus
 
 
