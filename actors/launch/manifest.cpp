@@ -258,10 +258,10 @@ void read_bridge(const checker& c, const toml::table& t, manifest& m) {
   }
   const toml::node* listen = t.get("listen");
   const toml::node* connect = t.get("connect");
-  if ((listen != nullptr && connect != nullptr) ||
-      (listen == nullptr && connect == nullptr && b.peers.empty()))
+  // As on the command line: listen, connect, or both (more peers: [[bridge.peer]] tables).
+  if (listen == nullptr && connect == nullptr && b.peers.empty())
     c.fail(t.source(), "bridge",
-           "give exactly one of listen = \"HOST:PORT\" or connect = \"HOST:PORT\" (more peers to "
+           "give listen = \"HOST:PORT\", connect = \"HOST:PORT\" or both (more peers to "
            "connect to: [[bridge.peer]] tables)");
   if (listen) {
     b.listen = c.get_string(*listen, "bridge.listen");
