@@ -343,7 +343,8 @@ caf::behavior bridge_receiver(receiver_actor* self, std::shared_ptr<bridge_conte
         self->state.far_sender = far_sender;
         self->monitor(far_sender);
         self->monitor(far_receiver);
-        self->send(self, tick_atom::value);
+        // The first tick runs here, not as a message to itself (link_timer.hpp says why).
+        on_tick(self);
       },
       [self](tick_atom) { on_tick(self); },
       [self](bridge_want_atom, const std::string& blob) {
