@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <caf/actor_cast.hpp>
+#include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/behavior.hpp>
@@ -625,8 +626,8 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
     caf::scoped_actor self{sys};
     auto rep = sys.spawn(reporter, ctx, metrics_path(ctx->bus_dir));
     auto basp = sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
-    // Declared after sys, so it is gone (its thread joined, no callback running) before the
-    // actor system its callbacks use; the dialers hold it weakly.
+    // Declared after sys and reset at the stop below, so it is gone (its thread joined, no
+    // callback running) before the actor system its callbacks use; the dialers hold it weakly.
     const front_door_limits limits{opts.handshake_timeout, opts.max_unauthenticated};
     auto door = std::make_shared<front_door>(
         handshake_identity{ctx->name, ctx->secret, ctx->tls}, limits);
@@ -697,10 +698,19 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
       spdlog::info("bridge {}: {}; stopping", ctx->name, code == -SIGINT ? "SIGINT" : "SIGTERM");
       code = bridge_exit_ok;
     }
+    // Every actor first: the acceptor and the dialers stop their links as they go, and the
+    // links count among the system's running actors, so this waits for them too. The one
+    // left is `self`, this thread's actor (CAF 0.17 counts a scoped_actor even when asked to
+    // hide it). Only then the threads that send to actors (the front door, each peer's
+    // doorbell watch), while the actor system they send into still runs; the middleman stops
+    // in the system's destructor, with no link left on its I/O thread.
     for (auto& side : sides) caf::anon_send_exit(side, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(rep, caf::exit_reason::user_shutdown);
+    sys.registry().await_running_count_equal(1);
+    door.reset();
+    for (auto& [peer, p] : ctx->peers()) p->watch.reset();
   }
-  // Every actor is gone (the system's destructor waited): the last word on each link.
+  // Every actor is gone: the last word on each link.
   reporter_state last;
   last.ctx = ctx;
   report(last, true);

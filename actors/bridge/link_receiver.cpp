@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "actors/bridge/link.hpp"
+#include "actors/bridge/link_timer.hpp"
 #include "actors/bridge/wire.hpp"
 #include "governance/clock.hpp"
 #include "governance/send_gate.hpp"
@@ -327,7 +328,7 @@ void on_tick(receiver_actor* self) {
   for (const auto& dest : s.ledger.destinations())
     if (auto g = s.ledger.fresh_grant(dest, free_slots(s, dest))) grants.emplace_back(dest, *g);
   if (unparked || !grants.empty()) send_ack(self, std::move(grants));
-  self->delayed_send(self, receiver_tick, tick_atom::value);
+  link_timer(self, receiver_tick, tick_atom::value);
 }
 
 caf::behavior bridge_receiver(receiver_actor* self, std::shared_ptr<bridge_context> ctx,
@@ -342,7 +343,8 @@ caf::behavior bridge_receiver(receiver_actor* self, std::shared_ptr<bridge_conte
         self->state.far_sender = far_sender;
         self->monitor(far_sender);
         self->monitor(far_receiver);
-        self->send(self, tick_atom::value);
+        // The first tick runs here, not as a message to itself (link_timer.hpp says why).
+        on_tick(self);
       },
       [self](tick_atom) { on_tick(self); },
       [self](bridge_want_atom, const std::string& blob) {

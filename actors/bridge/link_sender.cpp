@@ -21,6 +21,7 @@
 
 #include "actors/bridge/held_inbox.hpp"
 #include "actors/bridge/link.hpp"
+#include "actors/bridge/link_timer.hpp"
 #include "actors/bridge/wire.hpp"
 #include "backpressure/address.hpp"
 
@@ -292,7 +293,7 @@ void move_diverted(sender_actor* self) {
   update_held_count(s);
   if (!blocked.empty() && !s.spill_pending) {
     s.spill_pending = true;
-    self->delayed_send(self, spill_after, spill_atom::value);
+    link_timer(self, spill_after, spill_atom::value);
   }
 }
 
@@ -309,7 +310,7 @@ void pump(sender_actor* self) {
   auto& s = self->state;
   if (!s.outbound || !s.outbound->cons) {
     if (!attach(self)) {
-      self->delayed_send(self, attach_retry, pump_atom::value);
+      link_timer(self, attach_retry, pump_atom::value);
       return;
     }
   }
@@ -373,7 +374,7 @@ void pump(sender_actor* self) {
   if (!s.spill_pending && s.win.loaded(outbound_source) && !s.win.complete(outbound_source) &&
       !s.win.blocked(outbound_source).empty()) {
     s.spill_pending = true;
-    self->delayed_send(self, spill_after, spill_atom::value);
+    link_timer(self, spill_after, spill_atom::value);
   }
   publish_window(s);
 }
