@@ -328,9 +328,16 @@ void pump(sender_actor* self) {
       commit(s, src);
       progress = true;
     }
-    // A commit may have made room in a holding inbox for messages still diverted.
+    // A commit may have made room in a holding inbox for messages still diverted, and an
+    // acknowledgement may have let them move (nothing held back before them any more).
     move_diverted(self);
-    if (s.win.complete(outbound_source)) continue;
+    if (s.win.complete(outbound_source)) {
+      // The move settled the batch: commit it on the next pass. Nothing else would come back
+      // here: no message is in flight to be acknowledged, and while the far inbox's room does
+      // not change no fresh grant comes either.
+      progress = true;
+      continue;
+    }
     if (!s.win.loaded(outbound_source) && !s.watching) {
       if (load(self, *s.outbound) > 0) {
         s.loaded_at = std::chrono::steady_clock::now();

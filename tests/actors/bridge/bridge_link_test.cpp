@@ -1,0 +1,169 @@
+// The sending link actor in this process, driven by the test as its far receiver: the test
+// reads each want and batch the sender puts on the wire and answers with acknowledgements and
+// grants of its choosing, so a sequence that a real receiver produces only under load (a
+// message parked on the far side while its destination spills here) is played exactly.
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/bridge/held_inbox.hpp"
+#include "actors/bridge/link.hpp"
+#include "actors/bridge/wire.hpp"
+#include "backpressure/address.hpp"
+#include "inbox/inbox.hpp"
+#include "support/await.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace sluice;
+using namespace sluice::actors;
+using sluice::test::eventually;
+
+namespace {
+
+// A deadline for what the sender must do next, so a sender that stalls fails the test
+// instead of hanging it.
+constexpr auto reply_deadline = std::chrono::seconds(10);
+
+struct link_harness {
+  test::temp_dir bus;
+  std::shared_ptr<bridge_context> ctx = std::make_shared<bridge_context>();
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::unique_ptr<caf::scoped_actor> far;  // plays the far bridge's sender and receiver
+  caf::actor sender;
+
+  explicit link_harness(std::size_t batch) {
+    ctx->bus_dir = bus.path();
+    ctx->name = "west";
+    ctx->batch = batch;
+    cfg.set("scheduler.max-threads", 2);
+    cfg.load<caf::io::middleman>();
+    sys = std::make_unique<caf::actor_system>(cfg);
+    far = std::make_unique<caf::scoped_actor>(*sys);
+  }
+  ~link_harness() {
+    if (sender) caf::anon_send_exit(sender, caf::exit_reason::user_shutdown);
+    far.reset();
+    sys.reset();
+  }
+
+  void start() {
+    sender = spawn_bridge_sender(*sys, ctx, "east");
+    const auto me = caf::actor_cast<caf::actor>(*far);
+    caf::anon_send(sender, bridge_start_atom::value, me, me);
+  }
+
+  std::vector<std::string> expect_want() {
+    std::vector<std::string> names;
+    bool got = false;
+    (*far)->receive(
+        [&](bridge_want_atom, const std::string& blob) {
+          auto n = wire::decode_names(blob);
+          REQUIRE(n);
+          names = *n;
+          got = true;
+        },
+        caf::after(reply_deadline) >> [] {});
+    REQUIRE(got);
+    return names;
+  }
+
+  // (first_seq, "dest:payload" per record)
+  std::pair<std::uint64_t, std::vector<std::string>> expect_batch() {
+    std::pair<std::uint64_t, std::vector<std::string>> out;
+    bool got = false;
+    (*far)->receive(
+        [&](bridge_batch_atom, const std::string& blob) {
+          wire::batch b;
+          REQUIRE_FALSE(wire::read_batch(blob, b));
+          out.first = b.first_seq;
+          for (const auto& r : b.records)
+            out.second.push_back(std::string(r.dest) + ":" + std::string(r.payload));
+          got = true;
+        },
+        caf::after(reply_deadline) >> [] {});
+    REQUIRE(got);
+    return out;
+  }
+
+  void ack(std::uint64_t through, std::vector<std::uint64_t> parked,
+           std::vector<std::pair<std::string, std::uint64_t>> grants) {
+    wire::ack a;
+    a.through = through;
+    a.parked = std::move(parked);
+    a.grants = std::move(grants);
+    (*far)->send(sender, bridge_ack_atom::value, wire::encode_ack(a));
+  }
+};
+
+std::uint64_t held_size(const std::filesystem::path& bus, const std::string& dest) {
+  auto b = inbox::inbox::open(held_directory(bus, "east"), dest);
+  return b ? b->size() : 0;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a batch whose last diverted message moves when an earlier one is acknowledged is "
+    "committed, and the link goes on without another grant") {
+  link_harness h(4);  // batches of 4
+  auto out = inbox::inbox::open_or_create(h.bus.path(), backpressure::outbound_inbox("east"));
+  REQUIRE(out);
+  auto push = [&](const char* dest, const char* text) {
+    REQUIRE(out->try_push({"t", "m", backpressure::wrap_envelope(dest, text)}) ==
+            inbox::push_result::ok);
+  };
+  // The first batch: two messages each for 'slow' and 'c'; four more wait behind it.
+  push("slow", "0");
+  push("slow", "1");
+  push("c", "0");
+  push("c", "1");
+  for (const char* t : {"0", "1", "2", "3"}) push("open", t);
+  h.start();
+
+  CHECK(h.expect_want() == std::vector<std::string>{"slow", "c"});
+  h.ack(0, {}, {{"slow", 1}, {"c", 1}});
+  const auto first = h.expect_batch();
+  CHECK(first.first == 1);
+  CHECK(first.second == std::vector<std::string>{"slow:0", "c:0"});
+  // c:0 went in and slow:0 is parked on the far side; neither gets more credit. The batch now
+  // waits on used-up credit while others wait behind it: both destinations spill. c:1 moves
+  // into its holding inbox at once; slow:1 only once slow:0 has arrived.
+  h.ack(2, {1}, {{"slow", 1}, {"c", 1}});
+  REQUIRE(eventually([&] { return held_size(h.bus.path(), "c") == 1; }));
+  CHECK(held_size(h.bus.path(), "slow") == 0);
+  CHECK(out->size() == 8);
+
+  // slow:0 is delivered (an ack with nothing parked, no fresh credit: the far inbox is as full
+  // as before). Moving slow:1 settles the last message of the batch, so the sender commits it
+  // and reads the next one, asking credit for 'open': nothing else will wake it.
+  h.ack(2, {}, {});
+  CHECK(h.expect_want() == std::vector<std::string>{"open"});
+  CHECK(out->size() == 4);
+  CHECK(held_size(h.bus.path(), "slow") == 1);
+
+  // With credit everything goes: the outbound batch first, then each holding inbox in order.
+  h.ack(2, {}, {{"open", 4}, {"slow", 2}, {"c", 2}});
+  std::vector<std::string> sent;
+  std::uint64_t next_seq = 3;
+  while (sent.size() < 6) {
+    const auto b = h.expect_batch();
+    CHECK(b.first == next_seq);
+    next_seq += b.second.size();
+    sent.insert(sent.end(), b.second.begin(), b.second.end());
+  }
+  CHECK(sent == std::vector<std::string>{"open:0", "open:1", "open:2", "open:3", "c:1", "slow:1"});
+  h.ack(next_seq - 1, {}, {});
+  // Everything acknowledged: the outbound inbox is empty and the holding inboxes are gone.
+  REQUIRE(eventually([&] {
+    return out->size() == 0 && !std::filesystem::exists(held_directory(h.bus.path(), "east"));
+  }));
+}
