@@ -15,8 +15,10 @@
 // the grace period, the consumer looks at the claimant: a dead pid (kill(pid, 0) == ESRCH), or
 // no stamp at all (the producer died between tail claim and stamp), turns it into abandoned
 // with a CAS, so a late producer notices (its stamp CAS fails) and retries elsewhere. A live,
-// merely slow producer is waited for. Marks are counted when the batch that passes over them
-// is committed, so a consumer that dies in between does not count them twice.
+// merely slow producer is waited for. A position claimed before that wait began has waited as
+// long, so the slots behind a given-up one that were claimed with it (a batch push's run) are
+// given up in the same pass. Marks are counted when the batch that passes over them is
+// committed, so a consumer that dies in between does not count them twice.
 #include <algorithm>
 #include <cstring>
 
@@ -111,38 +113,49 @@ bool inbox::impl::resolve_stuck(bool read_tails) noexcept {
   std::uint64_t now = 0;
   for (std::size_t lane = 0; lane < lane_count; ++lane) {
     const auto& g = lanes[lane];
-    const std::uint64_t pos = c.cursor[lane];
     auto& p = c.pending[lane];
-    if (pos - c.committed.head[lane] >= g.ring || !lane_in_use(lane)) continue;
-    std::uint64_t ctl = 0;
-    const layout::slot_state st = state_at(lane, pos, ctl);
-    if (st == layout::slot_state::published || layout::is_skipped(st)) continue;
-    if (st != layout::slot_state::claimed) {
-      // Free-looking slot: stuck only if a producer took the position (tail moved past it).
-      if (!read_tails) continue;
-      const std::uint64_t tail =
-          h->tail[lane].value.load(std::memory_order_relaxed);  // relaxed: a hint
-      if (tail <= pos || tail - pos > 2ull * g.ring) {
-        p.valid = false;
-        continue;
+    if (!lane_in_use(lane)) continue;
+    // From the cursor on, as long as slots are given up: a batch push claims all its positions
+    // at once, so a producer killed in it leaves a run of them unpublished, and every one that
+    // was claimed before the first one's wait began has waited as long as that one. Timed one
+    // by one from when each reaches the cursor, a run of hundreds would hold the lane for a
+    // grace period each.
+    for (std::uint64_t pos = c.cursor[lane]; pos - c.committed.head[lane] < g.ring; ++pos) {
+      std::uint64_t ctl = 0;
+      const layout::slot_state st = state_at(lane, pos, ctl);
+      if (st == layout::slot_state::published) break;
+      if (layout::is_skipped(st)) continue;  // take() passes over it
+      const bool behind_timed = p.valid && pos > p.pos && pos < p.claimed_below;
+      if (st != layout::slot_state::claimed && !behind_timed) {
+        // Free-looking slot: stuck only if a producer took the position (tail moved past it).
+        if (!read_tails) break;
+        const std::uint64_t tail =
+            h->tail[lane].value.load(std::memory_order_relaxed);  // relaxed: a hint
+        if (tail <= pos || tail - pos > 2ull * g.ring) {
+          if (pos == c.cursor[lane]) p.valid = false;
+          break;
+        }
       }
-    }
-    if (now == 0) now = detail::monotonic_ns();
-    if (!p.valid || p.pos != pos || p.ctl != ctl) {
-      p = detail::pending_claim{pos, ctl, now, true};
-      remember_stuck(lane, p);
-      continue;
-    }
-    if (now - p.since_ns < static_cast<std::uint64_t>(grace.count())) continue;
-    if (st == layout::slot_state::claimed &&
-        detail::process_alive(static_cast<pid_t>(layout::claimant(ctl)))) {
-      p.since_ns = now;  // alive and slow: keep waiting, look again after another grace period
-      remember_stuck(lane, p);
-      continue;
-    }
-    if (mark_skipped(lane, pos, ctl)) {
-      p.valid = false;
-      skipped = true;
+      if (now == 0) now = detail::monotonic_ns();
+      if (behind_timed) {
+        p.pos = pos;  // claimed no later than since_ns: it keeps that wait
+        p.ctl = ctl;
+      } else if (!p.valid || p.pos != pos || p.ctl != ctl) {
+        const std::uint64_t tail =
+            h->tail[lane].value.load(std::memory_order_relaxed);  // relaxed: a bound only
+        p = detail::pending_claim{pos, ctl, now, true, tail};
+        remember_stuck(lane, p);
+        break;
+      }
+      if (now - p.since_ns < static_cast<std::uint64_t>(grace.count())) break;
+      if (st == layout::slot_state::claimed &&
+          detail::process_alive(static_cast<pid_t>(layout::claimant(ctl)))) {
+        p.since_ns = now;  // alive and slow: keep waiting, look again after another grace period
+        remember_stuck(lane, p);
+        break;
+      }
+      if (!mark_skipped(lane, pos, ctl)) break;
+      skipped = true;  // p stays on pos, so the positions claimed with it keep its wait
     }
   }
   return skipped;

@@ -59,6 +59,9 @@ struct pending_claim {
   std::uint64_t ctl = 0;
   std::uint64_t since_ns = 0;
   bool valid = false;
+  // The lane's tail when the wait began: every position below it was claimed by since_ns, so
+  // one still unpublished behind pos has waited at least as long (resolve_stuck).
+  std::uint64_t claimed_below = 0;
 };
 
 // A copy of one commit record of the ledger (layout.hpp).

@@ -84,6 +84,37 @@ TEST_CASE(
   CHECK(in.size() == 0);
 }
 
+TEST_CASE(
+    "a running consumer gives up a dead producer's whole claimed run at once instead of one slot "
+    "per grace period") {
+  temp_bus bus;
+  auto in = make(bus);
+  auto c = attach(in);
+  // One batch push claims all its positions at once; killed after stamping the first slot, the
+  // producer leaves the other four claimed and never stamped. (A bridge receiver pushes runs of
+  // hundreds like this: given up one grace period each, they held its inbox for a minute.)
+  const pid_t victim = spawn([&] {
+    test_hooks::after_claim = die_now;
+    message_view run[5];
+    for (auto& m : run) m = message_view{"victim", "t", "never published", priority::normal};
+    (void)in.try_push_batch(run, 5);
+    return 0;
+  });
+  CHECK(reap(victim) == 128 + SIGKILL);
+  REQUIRE(in.try_push(message_view{"alive", "t", "after", priority::normal}) == push_result::ok);
+  // Every position of the run was claimed before the consumer first saw the run's first slot,
+  // so when that one has waited out the grace period, so have the rest.
+  std::vector<std::string> got;
+  for (;;) {
+    for (const auto& m : c.pop_batch(8)) got.emplace_back(m.payload);
+    c.commit();
+    if (in.snapshot().abandoned != 0) break;
+    REQUIRE(in.wait_not_empty(10s) == wake_reason::rang);
+  }
+  CHECK(in.snapshot().abandoned == 5);
+  CHECK(got == std::vector<std::string>{"after"});
+}
+
 TEST_CASE("a live producer slower than the grace period is waited for, not skipped") {
   temp_bus bus;
   auto in = make(bus);
