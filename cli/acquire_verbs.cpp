@@ -37,10 +37,6 @@ namespace {
 namespace gov = sluice::governance;
 constexpr std::int64_t default_wait_ns = 5'000'000'000;
 
-void print(const std::string& text) {
-  if (!write_fully(text)) throw cli_error{exit_code::io_error, "stdout closed: the answer was lost"};
-}
-
 struct acquire_args {
   std::string key;
   std::string cost = "1";

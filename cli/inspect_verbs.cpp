@@ -3,8 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <cerrno>
-#include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -20,13 +18,6 @@
 namespace sluice::cli {
 
 namespace {
-
-void print(const std::string& text) {
-  if (!write_fully(text)) {
-    throw cli_error{exit_code::io_error,
-                    "cannot write to stdout: " + std::string(std::strerror(errno))};
-  }
-}
 
 // The seed's integer percent of the regular capacity, rounded down (0..100).
 std::uint64_t utilization(const inbox::stats& s) {

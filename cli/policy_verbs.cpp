@@ -22,10 +22,6 @@ namespace {
 
 namespace gov = sluice::governance;
 
-void print(const std::string& text) {
-  if (!write_fully(text)) throw cli_error{exit_code::io_error, "stdout closed: output lost"};
-}
-
 gov::policy checked_policy(const std::string& file) {
   auto parsed = gov::load_policy(file);
   if (!parsed.value) {

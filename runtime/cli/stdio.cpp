@@ -76,4 +76,11 @@ bool write_fully(std::string_view text) noexcept {
   return true;
 }
 
+void print(std::string_view text) {
+  if (!write_fully(text)) {
+    throw cli_error{exit_code::io_error,
+                    "cannot write to stdout: " + std::string(std::strerror(errno))};
+  }
+}
+
 }  // namespace sluice::cli

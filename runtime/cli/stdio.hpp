@@ -24,4 +24,7 @@ void require_writable_stdout();
 // e.g. EPIPE when the reader has gone (SIGPIPE is ignored by main for this reason).
 [[nodiscard]] bool write_fully(std::string_view text) noexcept;
 
+// write_fully, or cli_error(io_error) naming the reason: for a verb's answer.
+void print(std::string_view text);
+
 }  // namespace sluice::cli
