@@ -49,6 +49,20 @@ std::uint64_t armed_name(inbox& in) {
   return detail::inbox_access::of(in).h->not_empty.socket.load();
 }
 
+// A consumer process arms a bell and dies without a destructor running.
+void die_with_bell_armed(const sluice::test::temp_bus& bus) {
+  const pid_t child = sluice::test::spawn([&] {
+    auto in = inbox::open_or_create(bus.dir(), "a");
+    if (!in) return 2;
+    auto c = in->attach_consumer();
+    if (!c) return 3;
+    auto b = bell::open();
+    if (!b || !c->arm(*b)) return 4;
+    ::_exit(0);
+  });
+  REQUIRE(sluice::test::reap(child) == 0);
+}
+
 }  // namespace
 
 TEST_CASE("an armed bell is rung by a producer in another process, once per arming") {
@@ -123,16 +137,7 @@ TEST_CASE("releasing a consumer takes its bell back") {
 
 TEST_CASE("a bell left armed by a dead consumer does not trouble producers: the first publish takes it") {
   sluice::test::temp_bus bus;
-  const pid_t child = sluice::test::spawn([&] {
-    auto in = inbox::open_or_create(bus.dir(), "a");
-    if (!in) return 2;
-    auto c = in->attach_consumer();
-    if (!c) return 3;
-    auto b = bell::open();
-    if (!b || !c->arm(*b)) return 4;
-    ::_exit(0);  // dies armed: no destructor runs
-  });
-  REQUIRE(sluice::test::reap(child) == 0);
+  die_with_bell_armed(bus);
   auto in = make(bus);
   CHECK(armed_name(in) != 0);
   CHECK(in.try_push(msg("x")) == push_result::ok);  // rings a bell nobody holds: no error
@@ -144,16 +149,7 @@ TEST_CASE("a bell left armed by a dead consumer does not trouble producers: the 
 
 TEST_CASE("a new consumer clears a bell its dead predecessor left armed") {
   sluice::test::temp_bus bus;
-  const pid_t child = sluice::test::spawn([&] {
-    auto in = inbox::open_or_create(bus.dir(), "a");
-    if (!in) return 2;
-    auto c = in->attach_consumer();
-    if (!c) return 3;
-    auto b = bell::open();
-    if (!b || !c->arm(*b)) return 4;
-    ::_exit(0);
-  });
-  REQUIRE(sluice::test::reap(child) == 0);
+  die_with_bell_armed(bus);
   auto in = make(bus);
   REQUIRE(armed_name(in) != 0);
   auto c = in.attach_consumer();
