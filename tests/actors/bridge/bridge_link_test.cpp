@@ -193,6 +193,24 @@ TEST_CASE(
   }));
 }
 
+TEST_CASE("a receiver answers a credit request that arrived before its start, once started") {
+  link_harness h(4);
+  const auto receiver = spawn_bridge_receiver(*h.sys, h.ctx, "east");
+  const auto me = caf::actor_cast<caf::actor>(*h.far);
+  // The order a dialing bridge can see: the far pair started first, and the far sender's first
+  // credit request overtook this side's start.
+  caf::anon_send(receiver, bridge_want_atom::value, wire::encode_names({"far"}));
+  caf::anon_send(receiver, bridge_start_atom::value, me, me);
+  std::optional<wire::ack> got;
+  (*h.far)->receive([&](bridge_ack_atom, const std::string& blob) { got = wire::decode_ack(blob); },
+                    caf::after(reply_deadline) >> [] {});
+  caf::anon_send_exit(receiver, caf::exit_reason::user_shutdown);
+  REQUIRE(got);
+  REQUIRE(got->grants.size() == 1);
+  CHECK(got->grants[0].first == "far");
+  CHECK(got->grants[0].second > 0);
+}
+
 TEST_CASE("a broker watching a descriptor is told on CAF's I/O thread each time it gets bytes") {
   link_harness h(4);
   int fds[2];
