@@ -75,6 +75,25 @@ bool receiver::wait_once(std::chrono::nanoseconds slice) {
   return box_->wait_not_empty(slice) != inbox::wake_reason::timed_out;
 }
 
+int receiver::bell_fd() {
+  if (!bell_) {
+    auto b = inbox::bell::open();
+    if (!b) raise(b.err());
+    bell_.emplace(std::move(b.value()));
+  }
+  return bell_->fd();
+}
+
+bool receiver::arm_bell() {
+  if (!consumer_) return false;
+  (void)bell_fd();
+  return consumer_->arm(*bell_);
+}
+
+void receiver::disarm_bell() noexcept {
+  if (consumer_) consumer_->disarm();
+}
+
 void receiver::commit() {
   require_open();
   consumer_->commit();

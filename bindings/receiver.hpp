@@ -45,6 +45,13 @@ class receiver {
   // One wait of at most `slice` (a short spin, then the doorbell): true when a message may
   // have arrived.
   bool wait_once(std::chrono::nanoseconds slice);
+  // For a receiver that waits in an event loop (inbox/bell.hpp): the descriptor the loop
+  // watches (the bell is opened on first use), and arming it: false when a message may
+  // already be there (pop instead), or when the receiver is closed. Arming again re-arms and
+  // takes earlier datagrams out of the descriptor.
+  int bell_fd();
+  bool arm_bell();
+  void disarm_bell() noexcept;
   // Frees the last batch popped. Counts batches, so a binding can tell a batch object whose
   // messages were already committed from the current one.
   void commit();
@@ -64,6 +71,7 @@ class receiver {
   std::string agent_;
   inbox::inbox* box_;  // owned by bus_
   std::optional<inbox::consumer> consumer_;
+  std::optional<inbox::bell> bell_;
   std::vector<inbox::received_message> buffer_;
   std::uint64_t commits_ = 0;
 };

@@ -324,6 +324,29 @@ wake_reason inbox::wait_not_empty(std::chrono::nanoseconds timeout) noexcept {
   }
 }
 
+bool consumer::arm(const bell& b) noexcept {
+  inbox::impl& m = *s_->in;
+  auto& socket = m.h->not_empty.socket;
+  b.drain();  // a datagram from an earlier arming would wake the loop for nothing
+  s_->armed_bell = b.name();
+  // A locked read-modify-write: the StoreLoad barrier before the re-check (register_waiter).
+  (void)socket.exchange(b.name(), std::memory_order_seq_cst);  // sync: not-empty-dekker
+  if (m.region.broken() || m.has_work(true)) {
+    disarm();
+    return false;
+  }
+  return true;
+}
+
+void consumer::disarm() noexcept {
+  if (s_->armed_bell == 0) return;
+  std::uint64_t mine = s_->armed_bell;
+  s_->armed_bell = 0;
+  // relaxed: only takes back our own name; a ringer that took it first sends a datagram
+  // that the next arm() drains.
+  s_->in->h->not_empty.socket.compare_exchange_strong(mine, 0, std::memory_order_relaxed);
+}
+
 std::size_t consumer::pop_batch(received_message* out, std::size_t max) noexcept {
   inbox::impl& m = *s_->in;
   auto& c = m.cons;

@@ -229,6 +229,7 @@ struct inbox_access {
 struct consumer::state {
   inbox::impl* in = nullptr;
   int lock_fd = -1;  // a second open file description: flock is per description
+  std::uint64_t armed_bell = 0;  // the name arm() last wrote into the header
 };
 
 // Wire format checks shared by the consumer and peek(): copies the lengths out of shared

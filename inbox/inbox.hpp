@@ -45,6 +45,7 @@
 #include <string_view>
 #include <vector>
 
+#include "inbox/bell.hpp"
 #include "inbox/breaker_cell.hpp"
 #include "inbox/lanes.hpp"
 #include "inbox/result.hpp"
@@ -245,6 +246,14 @@ class consumer {
   void commit() noexcept;
   // Drops every pending message (counted as dequeued); returns how many.
   std::uint64_t clear() noexcept;
+
+  // For a consumer that waits in an event loop (bell.hpp): arms `b` as this inbox's bell, so
+  // the next message published rings it. false when a message is already there (nothing is
+  // armed: pop it). Like wait_not_empty, looks past the uncommitted batch. Armed until it
+  // rings, disarm(), or this consumer is released. The waiter still re-checks every
+  // bell_recheck.
+  bool arm(const bell& b) noexcept;
+  void disarm() noexcept;
 
  private:
   friend class inbox;

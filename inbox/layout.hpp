@@ -45,7 +45,7 @@ namespace sluice::inbox::layout {
 
 inline constexpr std::size_t cache_line = 64;
 inline constexpr char magic[8] = {'S', 'L', 'U', 'I', 'C', 'E', '\0', '\0'};
-inline constexpr std::uint32_t layout_version = 3;
+inline constexpr std::uint32_t layout_version = 4;
 inline constexpr std::uint32_t header_size = 4096;
 
 // Limits checked at creation and again on open (a header is never trusted).
@@ -132,6 +132,9 @@ struct alignas(cache_line) padded_u64 {
 struct alignas(cache_line) doorbell {
   std::atomic<std::uint32_t> bell;
   std::atomic<std::uint32_t> waiters;
+  // The name of the consumer's armed bell (bell.hpp), 0 when none; the first ringer takes it.
+  // Only not_empty's is used.
+  std::atomic<std::uint64_t> socket;
 };
 
 // Counters any process may bump; what committed positions became is in the ledger.

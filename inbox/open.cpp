@@ -458,6 +458,7 @@ result<consumer> inbox::attach_consumer(const consumer_options& opts) {
   c.wrr_committed = c.wrr = detail::wrr_state{};
   m.grace = opts.abandon_grace;
   m.adopt_stuck_claims();
+  h.not_empty.socket.store(0, std::memory_order_relaxed);  // relaxed: a dead consumer's bell
   m.consuming = true;
   h.consumer.pid.store(detail::self_pid(), std::memory_order_relaxed);  // relaxed: informational
   h.consumer.heartbeat_ns.store(detail::monotonic_ns(),
@@ -483,6 +484,7 @@ consumer::~consumer() {
 
 void consumer::release() noexcept {
   if (!s_) return;
+  disarm();
   inbox::impl& m = *s_->in;
   std::int32_t self = detail::self_pid();
   // relaxed: informational; only clears our own pid.

@@ -32,6 +32,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "inbox/bell.hpp"
 #include "inbox/fair_share.hpp"
 #include "inbox/futex.hpp"
 #include "inbox/impl.hpp"
@@ -206,6 +207,12 @@ void inbox::impl::ring_not_empty() noexcept {
   if (detail::waiters_after_change(h->not_empty.waiters) != 0) {  // sync: not-empty-dekker
     h->not_empty.bell.fetch_add(1, std::memory_order_release);    // sync: not-empty-bell
     detail::futex_wake_all(h->not_empty.bell);
+  }
+  // The same pair with consumer::arm, for a consumer that waits in an event loop. relaxed:
+  // ordered by the barrier in waiters_after_change; the exchange makes the bell one-shot.
+  if (h->not_empty.socket.load(std::memory_order_relaxed) != 0) {  // sync: not-empty-dekker
+    const std::uint64_t name = h->not_empty.socket.exchange(0, std::memory_order_relaxed);
+    if (name != 0) detail::ring_bell(name);
   }
 }
 

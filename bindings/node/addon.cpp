@@ -3,10 +3,10 @@
 // the consumer.
 //
 // Nothing here blocks the event loop. A send pushes on the main thread and returns a settled
-// Promise when the inbox has room; only a send that must back off, and a receiver waiting for
-// a message, go to a libuv pool thread (an AsyncWorker) and settle their Promise from there.
-// Those waits run in slices (bindings/waiter.hpp) and end within one slice when the receiver
-// is closed or the Node environment goes away.
+// Promise when the inbox has room; only a send that must back off (and an acquire) goes to a
+// libuv pool thread (an AsyncWorker) and settles its Promise from there, waiting in slices
+// (bindings/waiter.hpp) that end within one slice when the Node environment goes away. A
+// receiver waits on the main thread itself, watching its inbox's bell (bell_wait.hpp).
 #include <napi.h>
 
 #include <atomic>
@@ -19,6 +19,7 @@
 #include <string>
 
 #include "bindings/bus.hpp"
+#include "bindings/node/bell_wait.hpp"
 #include "bindings/permit.hpp"
 #include "bindings/receiver.hpp"
 #include "inbox/files/std_fds.hpp"
@@ -38,17 +39,14 @@ struct addon_state {
 
 flag stopping_flag(Napi::Env env) { return env.GetInstanceData<addon_state>()->stopping; }
 
-class cancellable_waiter final : public waiter {
+// Stops a pool thread's wait once the Node environment goes away.
+class environment_waiter final : public waiter {
  public:
-  cancellable_waiter(flag stopping, flag cancelled)
-      : stopping_(std::move(stopping)), cancelled_(std::move(cancelled)) {}
-  bool keep_waiting() noexcept override {
-    return !stopping_->load() && !(cancelled_ && cancelled_->load());
-  }
+  explicit environment_waiter(flag stopping) : stopping_(std::move(stopping)) {}
+  bool keep_waiting() noexcept override { return !stopping_->load(); }
 
  private:
   flag stopping_;
-  flag cancelled_;
 };
 
 std::string upper(std::string s) {
@@ -229,7 +227,7 @@ class promise_worker final : public Napi::AsyncWorker {
   promise_worker(Napi::Env env, const char* name, std::string stopped, work_fn work, resolve_fn resolve)
       : Napi::AsyncWorker(env, name),
         deferred_(Napi::Promise::Deferred::New(env)),
-        waiter_(stopping_flag(env), nullptr),
+        waiter_(stopping_flag(env)),
         stopped_(std::move(stopped)),
         work_(std::move(work)),
         resolve_(std::move(resolve)) {}
@@ -252,7 +250,7 @@ class promise_worker final : public Napi::AsyncWorker {
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
   Napi::Promise::Deferred deferred_;
-  cancellable_waiter waiter_;
+  environment_waiter waiter_;
   std::string stopped_;
   work_fn work_;
   resolve_fn resolve_;
@@ -432,46 +430,8 @@ class bus_wrap final : public Napi::ObjectWrap<bus_wrap> {
   std::shared_ptr<bus> bus_;
 };
 
-// Waits for a message on a pool thread, slice by slice, until one may be there, the time runs
-// out, or the receiver is closed; resolves true when the main thread should pop.
-class wait_worker final : public Napi::AsyncWorker {
- public:
-  wait_worker(Napi::Env env, std::shared_ptr<receiver> r, flag cancelled,
-              std::optional<std::chrono::nanoseconds> timeout)
-      : Napi::AsyncWorker(env, "sluice.wait"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        receiver_(std::move(r)),
-        waiter_(stopping_flag(env), std::move(cancelled)),
-        timeout_(timeout) {}
-
-  Napi::Promise promise() const { return deferred_.Promise(); }
-
-  void Execute() override {
-    using clock_type = std::chrono::steady_clock;
-    const auto deadline =
-        timeout_ ? clock_type::now() + *timeout_ : clock_type::time_point::max();
-    while (waiter_.keep_waiting()) {
-      const auto left = deadline - clock_type::now();
-      if (left <= left.zero()) return;
-      if (receiver_->wait_once(std::min<std::chrono::nanoseconds>(left, wait_slice))) {
-        ready_ = true;
-        return;
-      }
-    }
-  }
-  void OnOK() override { deferred_.Resolve(Napi::Boolean::New(Env(), ready_)); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<receiver> receiver_;
-  cancellable_waiter waiter_;
-  std::optional<std::chrono::nanoseconds> timeout_;
-  bool ready_ = false;
-};
-
-// The consumer of one agent's inbox. pop/commit/close run on the main thread only; waiting
-// happens in wait_worker.
+// The consumer of one agent's inbox, all on the main thread; waits watch its bell
+// (bell_wait.hpp).
 class receiver_wrap final : public Napi::ObjectWrap<receiver_wrap> {
  public:
   static Napi::Function define(Napi::Env env) {
@@ -498,14 +458,12 @@ class receiver_wrap final : public Napi::ObjectWrap<receiver_wrap> {
     }
   }
 
-  ~receiver_wrap() override { cancel_and_close(); }
-
- private:
-  void cancel_and_close() noexcept {
-    cancelled_->store(true);
+  ~receiver_wrap() override {
     if (receiver_) receiver_->close();
+    if (waits_) waits_->release();
   }
 
+ private:
   Napi::Value agent(const Napi::CallbackInfo& info) {
     return Napi::String::New(info.Env(), receiver_->agent());
   }
@@ -535,10 +493,9 @@ class receiver_wrap final : public Napi::ObjectWrap<receiver_wrap> {
   Napi::Value wait(const Napi::CallbackInfo& info) {
     auto env = info.Env();
     try {
-      auto* worker = new wait_worker(env, receiver_, cancelled_, millis(info[0], "timeout"));
-      auto promise = worker->promise();
-      worker->Queue();
-      return promise;
+      const auto timeout = millis(info[0], "timeout");
+      if (!waits_) waits_ = bell_wait::open(env, receiver_);
+      return waits_->wait(env, timeout);
     } catch (const error& e) {
       throw to_js(env, e);
     }
@@ -553,13 +510,15 @@ class receiver_wrap final : public Napi::ObjectWrap<receiver_wrap> {
     return info.Env().Undefined();
   }
 
+  // close(): releases the inbox; pending waits settle false.
   Napi::Value close(const Napi::CallbackInfo& info) {
-    cancel_and_close();
+    receiver_->close();
+    if (waits_) waits_->settle_all_false();
     return info.Env().Undefined();
   }
 
   std::shared_ptr<receiver> receiver_;
-  flag cancelled_ = std::make_shared<std::atomic<bool>>(false);
+  bell_wait* waits_ = nullptr;  // opened by the first wait; frees itself once released
 };
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {

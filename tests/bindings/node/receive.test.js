@@ -4,7 +4,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
-const { sluice, newBus, payloads, sendNumbers } = require('./support');
+const { sluice, newBus, cli, payloads, sendNumbers } = require('./support');
 
 test('for await yields batches, commits each when the loop moves on, and ends after the timeout', async (t) => {
   const bus = newBus(t);
@@ -95,4 +95,49 @@ test('loading the addon fills closed standard descriptors before anything is ope
   const run = spawnSync('bash', ['-c', 'exec "$0" -e "$1" >&-', process.execPath, code], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stderr, /\/dev\/null \/dev\/null$/);
+});
+
+// A sender in another process rings the receiver's bell (inbox/bell.hpp), which the event
+// loop watches: the wait ends because of the message, long before its timeout.
+test('a waiting receiver is woken by a sender in another process', async (t) => {
+  const bus = newBus(t);
+  const inbox = bus.receive('w');
+  const waiting = inbox.batch({ timeout: 30000 });
+  if (cli(t, bus.path, 'send', 'shell', 'w', 'task', 'from a process') === null) return inbox.close();
+  assert.deepEqual(payloads(await waiting), ['from a process']);
+  inbox.close();
+});
+
+// A producer in another network namespace cannot reach the bell (an abstract socket): the
+// receiver's periodic look at the inbox still finds its message.
+test('a message from a sender in another network namespace still ends the wait', async (t) => {
+  const exe = process.env.SLUICE_EXE;
+  if (process.getuid() !== 0) return t.skip('needs root to create a network namespace');
+  if (spawnSync('unshare', ['-n', 'true']).status !== 0) return t.skip('unshare -n is not permitted here');
+  const bus = newBus(t);
+  const inbox = bus.receive('w');
+  const waiting = inbox.batch({ timeout: 30000 });
+  const run = spawnSync('unshare', ['-n', exe, '--dir', bus.path, 'send', 'far', 'w', 'task', 'from afar'],
+    { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(payloads(await waiting), ['from afar']);
+  inbox.close();
+});
+
+// The environment's cleanup closes the loop's handles of a pending wait: libuv refuses to
+// close a loop with open handles, and Node aborts the process when it cannot.
+test('a worker thread ended while its receiver waits ends cleanly', async (t) => {
+  const bus = newBus(t);
+  const { Worker } = require('node:worker_threads');
+  const worker = new Worker(`
+    const { parentPort } = require('node:worker_threads');
+    const s = require(${JSON.stringify(process.env.SLUICE_NODE_PACKAGE)});
+    const inbox = new s.Bus({ dir: ${JSON.stringify(bus.path)} }).receive('w');
+    inbox.batch({ timeout: null });
+    parentPort.postMessage('waiting');`, { eval: true });
+  await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+  assert.equal(await worker.terminate(), 1);
+  const again = bus.receive('w');  // the worker's consumer lock went with it
+  assert.equal(again.closed, false);
+  again.close();
 });
