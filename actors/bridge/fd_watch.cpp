@@ -1,5 +1,7 @@
 #include "actors/bridge/fd_watch.hpp"
 
+#include <fcntl.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/network/default_multiplexer.hpp>
@@ -21,8 +23,6 @@ class fd_watch::handler final : public net::event_handler {
       : net::event_handler(mx, fd), on_readable_(std::move(on_readable)) {
     state_.reading = true;  // else the loop takes the channel for shut and skips read events
   }
-  // The descriptor belongs to whoever gave it: event_handler's destructor would close it.
-  ~handler() override { fd_ = net::invalid_native_socket; }
 
   void start() { activate(); }
   void retire() {
@@ -47,14 +47,17 @@ class fd_watch::handler final : public net::event_handler {
   bool retired_ = false;
 };
 
-fd_watch::fd_watch(caf::actor_system& sys, int fd, std::function<void()> on_readable)
-    : h_(new handler(static_cast<net::default_multiplexer&>(sys.middleman().backend()), fd,
-                     std::move(on_readable))) {
+fd_watch::fd_watch(caf::actor_system& sys, int fd, std::function<void()> on_readable) {
+  // The handler's own copy: event_handler's destructor closes it.
+  const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0) return;
+  h_ = new handler(static_cast<net::default_multiplexer&>(sys.middleman().backend()), own,
+                   std::move(on_readable));
   h_->start();
 }
 
 fd_watch::~fd_watch() {
-  h_->retire();
+  if (h_ != nullptr) h_->retire();
 }
 
 }  // namespace sluice::actors

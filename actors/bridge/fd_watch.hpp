@@ -5,8 +5,10 @@
 // a helper thread plus a write into CAF's multiplexer pipe.
 //
 // Create and destroy it only on CAF's I/O thread, i.e. inside a broker's handlers or state
-// (the multiplexer's registration lists are that thread's alone). The descriptor is not owned:
-// it must stay open until the watch is destroyed.
+// (the multiplexer's registration lists are that thread's alone). The watch registers a
+// duplicate of the descriptor, closed once the loop has let go of it: the loop removes a
+// registration only at the end of its round, and removing a descriptor already closed would
+// fail there (CAF aborts on that). So the caller may close its own at once after the watch.
 #include <caf/fwd.hpp>
 #include <functional>
 
@@ -18,13 +20,15 @@ class fd_watch {
   // it must drain fd, or it is called again at once). on_readable must not block, and must not
   // destroy this watch.
   fd_watch(caf::actor_system& sys, int fd, std::function<void()> on_readable);
+  // false when the descriptor could not be duplicated: then nothing is watched.
+  bool watching() const noexcept { return h_ != nullptr; }
   ~fd_watch();
   fd_watch(const fd_watch&) = delete;
   fd_watch& operator=(const fd_watch&) = delete;
 
  private:
   class handler;
-  handler* h_;  // freed by the loop once it has let go of it (see fd_watch.cpp)
+  handler* h_ = nullptr;  // freed by the loop once it has let go of it (see fd_watch.cpp)
 };
 
 }  // namespace sluice::actors
