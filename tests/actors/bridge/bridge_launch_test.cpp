@@ -69,7 +69,10 @@ std::string explain(const std::vector<const test::bus_fixture*>& buses,
       if (f.path().extension() == ".inbox") {
         const auto agent = f.path().stem().string();
         out += "--- " + f.path().string() + ": " + std::to_string(size_of(bus->dir(), agent)) +
-               " waiting\n";
+               " waiting:";
+        if (auto in = inbox::inbox::open(bus->dir(), agent))
+          for (const auto& m : in->peek(16)) out += " '" + m.payload + "'";
+        out += "\n";
         continue;
       }
       if (f.path().extension() != ".json") continue;
