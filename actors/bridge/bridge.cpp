@@ -701,14 +701,13 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
     // Every actor first: the acceptor and the dialers stop their links as they go, and the
     // links count among the system's running actors, so this waits for them too. The one
     // left is `self`, this thread's actor (CAF 0.17 counts a scoped_actor even when asked to
-    // hide it). Only then the threads that send to actors (the front door, each peer's
-    // doorbell watch), while the actor system they send into still runs; the middleman stops
-    // in the system's destructor, with no link left on its I/O thread.
+    // hide it). Only then the front door's thread, which sends to actors, while the actor
+    // system it sends into still runs; the middleman stops in the system's destructor, with
+    // no link (nor a link's bell) left on its I/O thread.
     for (auto& side : sides) caf::anon_send_exit(side, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(rep, caf::exit_reason::user_shutdown);
     sys.registry().await_running_count_equal(1);
     door.reset();
-    for (auto& [peer, p] : ctx->peers()) p->watch.reset();
   }
   // Every actor is gone: the last word on each link.
   reporter_state last;

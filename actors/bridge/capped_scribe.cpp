@@ -5,15 +5,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/network/default_multiplexer.hpp>
 #include <caf/io/network/native_socket.hpp>
-#include <caf/io/network/stream_impl.hpp>
+#include <caf/io/network/stream.hpp>
 #include <caf/io/scribe.hpp>
 #include <caf/openssl/session.hpp>
 #include <caf/policy/tcp.hpp>
-#include <algorithm>
 #include <exception>
 
 namespace sluice::actors {
@@ -79,8 +79,52 @@ class tls_policy {
   bool reported_ = false;
 };
 
+// CAF's stream_impl, plus a write at once. CAF's stream writes what a broker flushed only in
+// the loop's next round: flush registers the socket for writing (epoll_ctl), the loop goes
+// round (epoll_wait says writable), writes, and unregisters it (epoll_ctl). On a quiet link
+// every batch and every acknowledgement pays that, a few microseconds of the one-message
+// latency. Writing at once, when nothing was pending, makes the registration and its removal
+// cancel out within the round (the multiplexer squashes them) unless the socket is full.
+template <class Policy>
+class eager_stream final : public net::stream {
+ public:
+  template <class... Ts>
+  eager_stream(net::default_multiplexer& mx, int fd, Ts&&... policy_args)
+      : net::stream(mx, fd), policy_(std::forward<Ts>(policy_args)...) {}
+
+  void handle_event(net::operation op) override { handle_event_impl(op, policy_); }
+
+  // Hands the write buffer to the socket as flush does, and writes it now if nothing else was
+  // pending (else that goes first, in the loop). A failure is not reported from here: that
+  // would run the broker's handler inside its own flush. The data then stays pending, and the
+  // loop's write event meets the same failure and reports it as usual.
+  void flush_now(const manager_ptr& mgr) {
+    const bool idle = !state_.writing;
+    flush(mgr);
+    if (!idle || !state_.writing) return;
+    struct failure_left_for_the_loop {
+      Policy& p;
+      net::rw_state read_some(std::size_t&, net::native_socket, void*, std::size_t) {
+        return net::rw_state::indeterminate;  // never called for a write
+      }
+      net::rw_state write_some(std::size_t& result, net::native_socket fd, const void* buf,
+                               std::size_t len) {
+        const auto r = p.write_some(result, fd, buf, len);
+        if (r != net::rw_state::failure) return r;
+        result = 0;
+        return net::rw_state::success;
+      }
+      bool must_read_more(net::native_socket, std::size_t) { return false; }
+    } eager{policy_};
+    handle_event_impl(net::operation::write, eager);
+  }
+
+ private:
+  Policy policy_;
+};
+
 // As caf::io::network::scribe_impl (and caf::openssl's own scribe), over a stream with the
-// given policy, plus the frame cap.
+// given policy, plus the frame cap and the write at once.
 template <class Policy>
 class capped_scribe final : public cuttable_scribe {
  public:
@@ -120,7 +164,7 @@ class capped_scribe final : public cuttable_scribe {
     stream_.graceful_shutdown();
     detach(&stream_.backend(), false);
   }
-  void flush() override { stream_.flush(this); }
+  void flush() override { stream_.flush_now(this); }
   std::string addr() const override {
     auto x = net::remote_addr_of_fd(stream_.fd());
     return x ? *x : std::string{};
@@ -148,7 +192,7 @@ class capped_scribe final : public cuttable_scribe {
   std::size_t max_read_;
   bool cut_ = false;  // only touched on CAF's I/O thread, in configure_read
   bool launched_ = false;
-  net::stream_impl<Policy> stream_;
+  eager_stream<Policy> stream_;
 };
 
 }  // namespace

@@ -12,9 +12,8 @@
 #include <vector>
 
 #include "actors/bridge/credit.hpp"
-#include "actors/bridge/doorbell_watch.hpp"
-#include "runtime/bridge_status.hpp"
 #include "inbox/inbox.hpp"
+#include "runtime/bridge_status.hpp"
 
 namespace sluice::actors {
 
@@ -50,8 +49,6 @@ struct bridge_peer {
   // Sender: ids of the uncommitted outbound batch already moved into holding inboxes, so a
   // later connection re-reading that batch does not move them twice.
   std::unordered_set<std::uint64_t> moved;
-  // The outbound inbox's doorbell, watched for whichever sender actor this peer has now.
-  std::unique_ptr<doorbell_watch> watch;
 
   void set_endpoint(std::string e) {
     std::lock_guard<std::mutex> lock(m);

@@ -30,8 +30,8 @@ using bridge_ack_atom = caf::atom_constant<caf::atom("back")>;
 using bridge_want_atom = caf::atom_constant<caf::atom("bwant")>;
 using bridge_auth_atom = caf::atom_constant<caf::atom("bauth")>;
 
-// The sender consumes bridge-<peer> (and the peer's holding inboxes) and waits on the
-// outbound inbox's doorbell through the peer's doorbell_watch when there is nothing to send.
+// The sender consumes bridge-<peer> (and the peer's holding inboxes) and, when there is nothing
+// to send, waits for the outbound inbox's bell on CAF's I/O loop (fd_watch.hpp).
 caf::actor spawn_bridge_sender(caf::actor_system& sys, std::shared_ptr<bridge_context> ctx,
                                std::string peer);
 caf::actor spawn_bridge_receiver(caf::actor_system& sys, std::shared_ptr<bridge_context> ctx,

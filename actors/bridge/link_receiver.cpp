@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "actors/bridge/link.hpp"
@@ -65,6 +66,10 @@ struct receiver_state {
   wire::batch in;
   std::vector<inbox::message_view> views;
   std::optional<governance::send_gate> policy;
+  // Credit requests that arrived before bridge_start, answered by it. On the dialing side the
+  // far pair starts first (the far acceptor starts it before it answers the dialer, which then
+  // starts this one), so the far sender's first want can overtake this side's start.
+  std::vector<std::string> early_wants;
   static inline const char* name = "sluice.bridge.receiver";
 };
 
@@ -331,6 +336,14 @@ void on_tick(receiver_actor* self) {
   link_timer(self, receiver_tick, tick_atom::value);
 }
 
+// The first grant for each destination the far sender asked about.
+void answer_wants(receiver_actor* self, std::vector<std::string> names) {
+  auto& s = self->state;
+  std::vector<std::pair<std::string, std::uint64_t>> grants;
+  for (const auto& d : names) grants.emplace_back(d, s.ledger.limit(d, free_slots(s, d)));
+  send_ack(self, std::move(grants));
+}
+
 caf::behavior bridge_receiver(receiver_actor* self, std::shared_ptr<bridge_context> ctx,
                               std::string peer) {
   auto& s = self->state;
@@ -345,20 +358,27 @@ caf::behavior bridge_receiver(receiver_actor* self, std::shared_ptr<bridge_conte
         self->monitor(far_receiver);
         // The first tick runs here, not as a message to itself (link_timer.hpp says why).
         on_tick(self);
+        if (!self->state.early_wants.empty())
+          answer_wants(self, std::exchange(self->state.early_wants, {}));
       },
       [self](tick_atom) { on_tick(self); },
       [self](bridge_want_atom, const std::string& blob) {
         auto& st = self->state;
-        const auto names = wire::decode_names(blob);
+        auto names = wire::decode_names(blob);
         if (!names) {
           spdlog::error("bridge {}: the peer sent a malformed credit request; dropping the link",
                         st.ctx->name);
           self->quit(caf::exit_reason::user_shutdown);
           return;
         }
-        std::vector<std::pair<std::string, std::uint64_t>> grants;
-        for (const auto& d : *names) grants.emplace_back(d, st.ledger.limit(d, free_slots(st, d)));
-        send_ack(self, std::move(grants));
+        // Not started: an answer now would go nowhere (no far sender yet), while the ledger
+        // would count the grant as given; no tick repeats a grant until the inbox's room
+        // changes, so the far sender, which asks once, would wait on that destination.
+        if (!st.far_sender) {
+          st.early_wants.insert(st.early_wants.end(), names->begin(), names->end());
+          return;
+        }
+        answer_wants(self, std::move(*names));
       },
       [self](bridge_batch_atom, const std::string& blob) { on_batch(self, blob); },
   };

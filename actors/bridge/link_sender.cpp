@@ -14,16 +14,18 @@
 #include <caf/system_messages.hpp>
 #include <chrono>
 #include <map>
-#include <set>
 #include <optional>
+#include <set>
 #include <unordered_set>
 #include <vector>
 
+#include "actors/bridge/fd_watch.hpp"
 #include "actors/bridge/held_inbox.hpp"
 #include "actors/bridge/link.hpp"
 #include "actors/bridge/link_timer.hpp"
 #include "actors/bridge/wire.hpp"
 #include "backpressure/address.hpp"
+#include "inbox/bell.hpp"
 
 namespace sluice::actors {
 
@@ -31,6 +33,7 @@ namespace {
 
 using pump_atom = caf::atom_constant<caf::atom("bpump")>;
 using spill_atom = caf::atom_constant<caf::atom("bspill")>;
+using recheck_atom = caf::atom_constant<caf::atom("brecheck")>;
 
 // Another sender (an older connection's, not yet down) may still hold the outbound inbox.
 constexpr auto attach_retry = std::chrono::milliseconds(20);
@@ -71,15 +74,22 @@ struct sender_state {
   send_window::source_id next_source = 1;
   std::size_t batch = 512;
   std::chrono::steady_clock::time_point loaded_at;  // of the outbound batch
-  bool watching = false;
+  // The outbound inbox's bell, watched by CAF's I/O loop: a producer that finds this sender
+  // waiting rings it, and the loop wakes this broker in its own thread. Declared before the
+  // watch, which must let go of the descriptor first.
+  std::optional<inbox::bell> bell;
+  std::unique_ptr<fd_watch> bell_watch;
+  bool watching = false;         // the bell is armed on the outbound consumer
+  bool recheck_pending = false;  // a bell_recheck timer is on its way
   bool spill_pending = false;
   bool open_error_logged = false;
   std::set<std::string> open_failures_logged;  // holding inboxes that could not be opened
   static inline const char* name = "sluice.bridge.sender";
 
   ~sender_state() {
+    if (watching && outbound && outbound->cons) outbound->cons->disarm();
+    bell_watch.reset();
     if (peer) {
-      if (peer->watch) peer->watch->disarm(this);
       peer->in_flight.store(0, relaxed);
       peer->credits.store(0, relaxed);
     }
@@ -166,6 +176,32 @@ source& held_for(sender_state& s, const std::string& dest) {
   return it->second;
 }
 
+// Without a bell the sender still sends, only later: it finds new messages at the recheck.
+void open_bell(sender_actor* self) {
+  auto& s = self->state;
+  auto b = inbox::bell::open();
+  if (!b) {
+    spdlog::warn(
+        "bridge {}: no bell for {} ({}); messages to '{}' wait up to {} ms before they leave",
+        s.ctx->name, s.outbound_name, b.err().message, s.peer_name, inbox::bell_recheck.count());
+    return;
+  }
+  s.bell.emplace(std::move(b.value()));
+  s.bell_watch = std::make_unique<fd_watch>(self->system(), s.bell->fd(),
+                                            [&s, me = caf::actor_cast<caf::actor>(self)] {
+                                              s.bell->drain();
+                                              // To this broker's mailbox, from its own thread: it
+                                              // runs in this round of the loop.
+                                              caf::anon_send(me, pump_atom::value);
+                                            });
+  if (!s.bell_watch->watching()) {
+    spdlog::warn("bridge {}: cannot watch the bell of {}; messages to '{}' wait up to {} ms",
+                 s.ctx->name, s.outbound_name, s.peer_name, inbox::bell_recheck.count());
+    s.bell_watch.reset();
+    s.bell.reset();
+  }
+}
+
 bool attach(sender_actor* self) {
   auto& s = self->state;
   if (!s.outbound) {
@@ -186,8 +222,7 @@ bool attach(sender_actor* self) {
   s.outbound->cons.emplace(std::move(c.value()));
   // Half the inbox: the other half takes new messages while this batch is on the wire.
   s.batch = std::clamp<std::size_t>(s.outbound->box->capacity() / 2, 1, s.ctx->batch);
-  if (!s.peer->watch)
-    s.peer->watch = std::make_unique<doorbell_watch>(s.ctx->bus_dir, s.outbound_name);
+  if (!s.bell) open_bell(self);
   // Holding inboxes an earlier process left: their destinations keep spilling until drained.
   for (const auto& dest : held_destinations(s.ctx->bus_dir, s.peer_name)) {
     s.win.set_spilling(dest, outbound_source);
@@ -343,12 +378,17 @@ void pump(sender_actor* self) {
         s.loaded_at = std::chrono::steady_clock::now();
         progress = true;
         move_diverted(self);
-      } else {
-        // Nothing to read and nothing uncommitted: wait on the doorbell, not on a timer.
+      } else if (!s.bell || s.outbound->cons->arm(*s.bell)) {
+        // Nothing to read and nothing uncommitted: wait for the bell, and look again now and
+        // then for a producer that cannot ring it.
         s.watching = true;
-        s.peer->watch->arm(&s, [me = caf::actor_cast<caf::actor>(self)] {
-          caf::anon_send(me, pump_atom::value);
-        });
+        if (!s.recheck_pending) {
+          s.recheck_pending = true;
+          // A producer in another network namespace cannot reach the bell (bell.hpp).
+          link_timer(self, inbox::bell_recheck, recheck_atom::value);
+        }
+      } else {
+        progress = true;  // a message came in since the pop: read it
       }
     }
     std::set<std::string> still_diverted;
@@ -408,6 +448,17 @@ void on_spill_timer(sender_actor* self) {
   pump(self);
 }
 
+// The bell rang, or it is time to look again: the next pump reads the inbox and arms the bell
+// again if it is still empty.
+void wake(sender_actor* self) {
+  auto& s = self->state;
+  if (s.watching) {
+    s.watching = false;
+    if (s.bell) s.outbound->cons->disarm();
+  }
+  pump(self);
+}
+
 caf::behavior bridge_sender(sender_actor* self, std::shared_ptr<bridge_context> ctx,
                             std::string peer) {
   auto& s = self->state;
@@ -423,9 +474,10 @@ caf::behavior bridge_sender(sender_actor* self, std::shared_ptr<bridge_context> 
         self->monitor(far_receiver);
         pump(self);
       },
-      [self](pump_atom) {
-        self->state.watching = false;
-        pump(self);
+      [self](pump_atom) { wake(self); },
+      [self](recheck_atom) {
+        self->state.recheck_pending = false;
+        wake(self);
       },
       [self](spill_atom) { on_spill_timer(self); },
       [self](bridge_ack_atom, const std::string& blob) {
@@ -438,7 +490,8 @@ caf::behavior bridge_sender(sender_actor* self, std::shared_ptr<bridge_context> 
           return;
         }
         for (const auto& [dest, limit] : a->grants) st.win.grant(dest, limit);
-        if (const auto n = st.win.on_ack(a->through, a->parked)) st.peer->acked.fetch_add(n, relaxed);
+        if (const auto n = st.win.on_ack(a->through, a->parked))
+          st.peer->acked.fetch_add(n, relaxed);
         pump(self);
       },
   };

@@ -1,19 +1,25 @@
-// The sending link actor in this process, driven by the test as its far receiver: the test
-// reads each want and batch the sender puts on the wire and answers with acknowledgements and
-// grants of its choosing, so a sequence that a real receiver produces only under load (a
-// message parked on the far side while its destination spills here) is played exactly.
+// The link actors in this process, driven by the test as their far side: the test reads each
+// want and batch the sender puts on the wire and answers with acknowledgements and grants of
+// its choosing, so a sequence that a real receiver produces only under load (a message parked
+// on the far side while its destination spills here) is played exactly; it sends a receiver
+// its messages in an order a dialing bridge can see. And the descriptor watch a sender waits
+// on, over a pipe.
+#include <unistd.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/broker.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
-
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "actors/bridge/fd_watch.hpp"
 #include "actors/bridge/held_inbox.hpp"
 #include "actors/bridge/link.hpp"
 #include "actors/bridge/wire.hpp"
@@ -104,6 +110,33 @@ struct link_harness {
   }
 };
 
+using rang_atom = caf::atom_constant<caf::atom("rang")>;
+
+// Owns the pipe's read end and closes it as it goes, right after the watch, as a link sender
+// does with its bell.
+struct pipe_watcher_state {
+  int fd = -1;
+  std::unique_ptr<fd_watch> watch;
+  ~pipe_watcher_state() {
+    watch.reset();
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// A broker, as the link actors are, told by an fd_watch when the pipe has bytes: it drains them
+// and says so to `tell`.
+caf::behavior pipe_watcher(caf::io::stateful_broker<pipe_watcher_state>* self, int fd,
+                           caf::actor tell) {
+  self->state.fd = fd;
+  self->state.watch = std::make_unique<fd_watch>(self->system(), fd, [fd, tell] {
+    char buf[64];
+    while (::read(fd, buf, sizeof buf) > 0) {
+    }
+    caf::anon_send(tell, rang_atom::value);
+  });
+  return {[](int) {}};
+}
+
 std::uint64_t held_size(const std::filesystem::path& bus, const std::string& dest) {
   auto b = inbox::inbox::open(held_directory(bus, "east"), dest);
   return b ? b->size() : 0;
@@ -166,4 +199,48 @@ TEST_CASE(
   REQUIRE(eventually([&] {
     return out->size() == 0 && !std::filesystem::exists(held_directory(h.bus.path(), "east"));
   }));
+}
+
+TEST_CASE("a receiver answers a credit request that arrived before its start, once started") {
+  link_harness h(4);
+  const auto receiver = spawn_bridge_receiver(*h.sys, h.ctx, "east");
+  const auto me = caf::actor_cast<caf::actor>(*h.far);
+  // The order a dialing bridge can see: the far pair started first, and the far sender's first
+  // credit request overtook this side's start.
+  caf::anon_send(receiver, bridge_want_atom::value, wire::encode_names({"far"}));
+  caf::anon_send(receiver, bridge_start_atom::value, me, me);
+  std::optional<wire::ack> got;
+  (*h.far)->receive([&](bridge_ack_atom, const std::string& blob) { got = wire::decode_ack(blob); },
+                    caf::after(reply_deadline) >> [] {});
+  caf::anon_send_exit(receiver, caf::exit_reason::user_shutdown);
+  REQUIRE(got);
+  REQUIRE(got->grants.size() == 1);
+  CHECK(got->grants[0].first == "far");
+  CHECK(got->grants[0].second > 0);
+}
+
+TEST_CASE(
+    "a broker watching a descriptor is told on CAF's I/O thread each time it gets bytes, and "
+    "may close it as it stops") {
+  link_harness h(4);
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const auto me = caf::actor_cast<caf::actor>(*h.far);
+  const auto watcher = h.sys->middleman().spawn_broker(pipe_watcher, fds[0], me);
+  const auto rang = [&] {
+    bool got = false;
+    (*h.far)->receive([&](rang_atom) { got = true; }, caf::after(reply_deadline) >> [] {});
+    return got;
+  };
+  for (int round = 0; round < 3; ++round) {
+    REQUIRE(::write(fds[1], "x", 1) == 1);
+    REQUIRE(rang());
+  }
+  // Stopping the broker takes its descriptor out of the loop, though the broker closed it at
+  // once; the actor system still ends (a descriptor left registered would keep CAF's I/O loop,
+  // and so this test, from ending).
+  caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+  h.far.reset();
+  h.sys.reset();
+  ::close(fds[1]);
 }

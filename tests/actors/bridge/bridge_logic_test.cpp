@@ -1,25 +1,21 @@
 // The CAF-free parts of the bridge: addresses and envelopes, the send window and credit
-// ledger, the resend filter, the wire format, holding inboxes, the doorbell watch, the status
-// file, and a model of a whole link (window + ledger + bounded inboxes + a holding queue)
-// through drops and resends. Built and run under every sanitizer, TSan included.
+// ledger, the resend filter, the wire format, holding inboxes, the status file, and a model of
+// a whole link (window + ledger + bounded inboxes + a holding queue) through drops and resends.
+// Built and run under every sanitizer, TSan included.
 #include <catch2/catch.hpp>
 #include <deque>
 #include <fstream>
 #include <map>
 #include <random>
 #include <set>
-
-#include <condition_variable>
-#include <mutex>
 #include <tuple>
 
 #include "actors/bridge/credit.hpp"
-#include "actors/bridge/doorbell_watch.hpp"
 #include "actors/bridge/held_inbox.hpp"
-#include "runtime/bridge_status.hpp"
 #include "actors/bridge/wire.hpp"
 #include "backpressure/address.hpp"
 #include "inbox/layout.hpp"
+#include "runtime/bridge_status.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace sluice::backpressure;
@@ -534,49 +530,6 @@ TEST_CASE(
   CHECK(std::filesystem::exists(held_directory(dir.path(), "east")));
   remove_held_inbox(dir.path(), "east", "far");
   CHECK_FALSE(std::filesystem::exists(held_directory(dir.path(), "east")));
-}
-
-TEST_CASE(
-    "the doorbell watch calls back once a message arrives, once per arming, and only for the "
-    "owner that armed it") {
-  sluice::test::temp_dir dir;
-  auto box = sluice::inbox::inbox::open_or_create(dir.path(), "bridge-east");
-  REQUIRE(box);
-  doorbell_watch watch(dir.path(), "bridge-east");
-  std::mutex m;
-  std::condition_variable cv;
-  int rings = 0;
-  const auto ring = [&] {
-    std::lock_guard<std::mutex> lock(m);
-    ++rings;
-    cv.notify_all();
-  };
-  const auto rang = [&](int n) {
-    std::unique_lock<std::mutex> lock(m);
-    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return rings >= n; });
-  };
-  int owner = 0;
-  int other = 0;
-  watch.arm(&owner, ring);
-  REQUIRE(box->try_push({"me", "t", "one"}) == sluice::inbox::push_result::ok);
-  CHECK(rang(1));
-  // Armed again while the message is still there: rings at once.
-  watch.arm(&owner, ring);
-  CHECK(rang(2));
-  // Another owner's disarm does not take the callback away; the owner's own does.
-  watch.arm(&owner, ring);
-  watch.disarm(&other);
-  CHECK(rang(3));
-  auto cons = box->attach_consumer();
-  REQUIRE(cons);
-  CHECK(cons->pop_batch(10).size() == 1);
-  cons->commit();
-  watch.arm(&owner, ring);
-  watch.disarm(&owner);
-  REQUIRE(box->try_push({"me", "t", "two"}) == sluice::inbox::push_result::ok);
-  // Nothing to await: a disarmed watch has no callback left to call.
-  std::lock_guard<std::mutex> lock(m);
-  CHECK(rings == 3);
 }
 
 TEST_CASE("a bridge status file reads back as written and garbage beside it is skipped") {

@@ -72,7 +72,9 @@ struct bridged_buses {
     for (auto* p : {&west_bridge, &east_bridge}) {
       if (!*p) continue;
       (*p)->signal(SIGTERM);
-      CHECK((*p)->finish({}, std::chrono::seconds(10)).exit_code == 0);
+      const auto r = (*p)->finish({}, std::chrono::seconds(10));
+      INFO(r.err);
+      CHECK(r.exit_code == 0);
       p->reset();
     }
   }
