@@ -117,6 +117,11 @@ class eager_stream final : public net::stream {
       bool must_read_more(net::native_socket, std::size_t) { return false; }
     } eager{policy_};
     handle_event_impl(net::operation::write, eager);
+    // All written: the registration for writing and its removal cancelled out in the
+    // multiplexer's queue, so the loop will never call removed_from_loop(write), which is
+    // where the stream lets go of its writer (this scribe). Without this, the stream would
+    // keep its own scribe alive.
+    if (!state_.writing) removed_from_loop(net::operation::write);
   }
 
  private:
