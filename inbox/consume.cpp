@@ -69,11 +69,11 @@ std::size_t inbox::impl::take(std::size_t lane, received_message* out, std::size
       case layout::slot_state::published:
         break;
       case layout::slot_state::abandoned:
-        ++c.skipped_abandoned;
+        ++c.read.abandoned;
         ++c.cursor[lane];
         continue;
       case layout::slot_state::corrupt:
-        ++c.skipped_corrupt;
+        ++c.read.corrupt;
         ++c.cursor[lane];
         continue;
       case layout::slot_state::free:
@@ -351,37 +351,56 @@ std::size_t consumer::pop_batch(received_message* out, std::size_t max) noexcept
   inbox::impl& m = *s_->in;
   auto& c = m.cons;
   if (m.region.broken()) return 0;
+  // Back to the last commit: the uncommitted messages are read again.
   std::copy(std::begin(c.committed.head), std::end(c.committed.head), std::begin(c.cursor));
   c.wrr = c.wrr_committed;
+  c.read.delivered = c.committed_tally.delivered;
+  c.read.abandoned = c.committed_tally.abandoned;
+  c.read.corrupt = c.committed_tally.corrupt;
+  if (c.any_counted)
+    std::copy(std::begin(c.committed_tally.counted_out), std::end(c.committed_tally.counted_out),
+              std::begin(c.read.counted_out));
+  s_->marks.clear();
+  return read_on(out, max);
+}
+
+std::size_t consumer::pop_next(received_message* out, std::size_t max, std::uint64_t& batch) {
+  inbox::impl& m = *s_->in;
+  if (m.region.broken()) return 0;
+  const std::size_t n = read_on(out, max);
+  if (n == 0) return 0;
+  auto& c = m.cons;
+  detail::read_mark& mark = s_->marks.emplace_back();
+  mark.number = batch = ++s_->last_mark;
+  std::copy(std::begin(c.cursor), std::end(c.cursor), std::begin(mark.cursor));
+  mark.wrr = c.wrr;
+  mark.tally = c.read;
+  return n;
+}
+
+std::size_t consumer::read_on(received_message* out, std::size_t max) noexcept {
+  inbox::impl& m = *s_->in;
+  auto& c = m.cons;
   c.blocked = false;
-  c.skipped_abandoned = c.skipped_corrupt = 0;
-  detail::forget_counted_out(c);
   std::size_t n = m.take(critical_lane, out, max);
   detail::weighted_round_robin(c.wrr, max - n, [&](std::size_t lane, std::size_t want) {
     const std::size_t got = m.take(lane, out + n, want);
     n += got;
     return got;
   });
-  c.delivered = n;
   // When a lane stopped at a claimed slot, or every eighth of a grace period, look for slots
-  // of dead producers.
+  // of dead producers, and after skipping some continue from where the cursors stand.
   if (n < max) {
     const bool periodic = m.sweep_due();
-    if ((c.blocked || periodic) && m.resolve_stuck(periodic)) n += pop_more(out + n, max - n);
+    if ((c.blocked || periodic) && m.resolve_stuck(periodic)) {
+      for (const std::size_t lane : delivery_order) {
+        if (n < max) n += m.take(lane, out + n, max - n);
+      }
+    }
   }
+  c.read.delivered += n;
   // What was read after a fault is zeros, not messages: deliver none of it.
   return m.region.broken() ? 0 : n;
-}
-
-std::size_t consumer::pop_more(received_message* out, std::size_t max) noexcept {
-  // After skipping an abandoned slot, continue from where the cursors stand (no reset).
-  inbox::impl& m = *s_->in;
-  std::size_t n = 0;
-  for (const std::size_t lane : delivery_order) {
-    if (n < max) n += m.take(lane, out + n, max - n);
-  }
-  m.cons.delivered += n;
-  return n;
 }
 
 std::vector<received_message> consumer::pop_batch(std::size_t max) {
@@ -393,8 +412,27 @@ std::vector<received_message> consumer::pop_batch(std::size_t max) {
 void consumer::commit() noexcept {
   inbox::impl& m = *s_->in;
   auto& c = m.cons;
+  s_->marks.clear();
+  commit_to(c.cursor, c.wrr, c.read);
+  c.any_counted = false;  // the tallies agree again
+}
+
+bool consumer::commit_through(std::uint64_t batch) noexcept {
+  auto& marks = s_->marks;
+  const auto it = std::find_if(marks.begin(), marks.end(),
+                               [&](const detail::read_mark& k) { return k.number == batch; });
+  if (it == marks.end()) return false;
+  commit_to(it->cursor, it->wrr, it->tally);
+  marks.erase(marks.begin(), it + 1);
+  return true;
+}
+
+void consumer::commit_to(const std::uint64_t* cursor, const detail::wrr_state& wrr,
+                         const detail::read_tally& tally) noexcept {
+  inbox::impl& m = *s_->in;
+  auto& c = m.cons;
   layout::header& h = *m.h;
-  c.wrr_committed = c.wrr;
+  c.wrr_committed = wrr;
   // At most one heartbeat store per millisecond: producers read `closed` on the same line
   // on every push, so a store per commit would cost them a cache miss per batch.
   const std::uint64_t now = detail::monotonic_ns();
@@ -402,16 +440,16 @@ void consumer::commit() noexcept {
     c.heartbeat_ns = now;
     h.consumer.heartbeat_ns.store(now, std::memory_order_relaxed);  // relaxed: informational
   }
-  if (std::equal(std::begin(c.cursor), std::end(c.cursor), std::begin(c.committed.head))) return;
-  detail::apply_counted_out(h, c);
+  if (std::equal(cursor, cursor + lane_count, std::begin(c.committed.head))) return;
+  detail::apply_counted_out(h, c, tally);
   // 1. The ledger: new heads and what the positions became, in one store.
   const detail::ledger_state before = c.committed;
   detail::ledger_state& next = c.committed;
-  std::copy(std::begin(c.cursor), std::end(c.cursor), std::begin(next.head));
-  next.dequeued += c.delivered;
-  next.abandoned += c.skipped_abandoned;
-  next.corrupt += c.skipped_corrupt;
-  c.delivered = c.skipped_abandoned = c.skipped_corrupt = 0;
+  std::copy(cursor, cursor + lane_count, std::begin(next.head));
+  next.dequeued += tally.delivered - c.committed_tally.delivered;
+  next.abandoned += tally.abandoned - c.committed_tally.abandoned;
+  next.corrupt += tally.corrupt - c.committed_tally.corrupt;
+  c.committed_tally = tally;
   m.write_ledger(next);
 #ifdef SLUICE_INBOX_TEST_HOOKS
   if (test_hooks::inside_commit != nullptr) test_hooks::inside_commit();

@@ -64,27 +64,22 @@ inline void count_in(layout::header& h, std::uint8_t tag, std::size_t n) noexcep
 // A sender refused for want of room: active for the others' shares from now on.
 void note_refusal(layout::header& h, std::uint8_t tag) noexcept;
 
-// The consumer's side: a message of the uncommitted batch that was counted in (its slot's tag).
+// The consumer's side: a message it read that was counted in (its slot's tag).
 inline void count_out(consumer_cursors& c, std::uint8_t tag) noexcept {
   if (tag == 0 || tag > layout::sender_cells) return;  // 0: not counted; more: the slot lies
-  ++c.counted_out[tag - 1];
+  ++c.read.counted_out[tag - 1];
   c.any_counted = true;
 }
 
-// Just before the batch is committed: afterwards a crash could leave the cells too high.
-inline void apply_counted_out(layout::header& h, consumer_cursors& c) noexcept {
+// Just before the messages read up to `upto` are committed: afterwards a crash could leave
+// the cells too high.
+inline void apply_counted_out(layout::header& h, const consumer_cursors& c,
+                              const read_tally& upto) noexcept {
   if (!c.any_counted) return;
   for (std::size_t k = 0; k < layout::sender_cells; ++k) {
-    if (c.counted_out[k] != 0) h.senders[k].pending.fetch_sub(c.counted_out[k], std::memory_order_relaxed);
-    c.counted_out[k] = 0;
+    const std::uint64_t n = upto.counted_out[k] - c.committed_tally.counted_out[k];
+    if (n != 0) h.senders[k].pending.fetch_sub(static_cast<std::int64_t>(n), std::memory_order_relaxed);
   }
-  c.any_counted = false;
-}
-
-inline void forget_counted_out(consumer_cursors& c) noexcept {
-  if (!c.any_counted) return;
-  for (auto& n : c.counted_out) n = 0;
-  c.any_counted = false;
 }
 
 }  // namespace sluice::inbox::detail

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <string>
 
@@ -76,6 +77,25 @@ struct ledger_state {
 // The current commit record of a header's ledger.
 ledger_state read_ledger(const layout::header& h) noexcept;
 
+// What a consumer's reads came to from its attach on, up to some position. The difference
+// between the tallies at two positions is what committing the messages between them writes:
+// into the ledger (delivered, abandoned, corrupt) and into the sender cells (fair_share.hpp).
+struct read_tally {
+  std::uint64_t delivered = 0;
+  std::uint64_t abandoned = 0;  // marked slots passed over
+  std::uint64_t corrupt = 0;
+  // Delivered messages that were counted against a sender, per cell.
+  std::uint64_t counted_out[layout::sender_cells] = {};
+};
+
+// A position a pipelined read (consumer::pop_next) ended at, to commit up to later.
+struct read_mark {
+  std::uint64_t number = 0;
+  std::uint64_t cursor[lane_count] = {};
+  wrr_state wrr;
+  read_tally tally;
+};
+
 // The single consumer's cursors. committed mirrors the ledger (which only this process
 // writes while it holds the flock); cursor runs ahead over the uncommitted batch.
 struct consumer_cursors {
@@ -83,9 +103,8 @@ struct consumer_cursors {
   std::uint64_t cursor[lane_count] = {};
   wrr_state wrr_committed;
   wrr_state wrr;
-  std::uint64_t delivered = 0;  // messages in the uncommitted batch
-  std::uint64_t skipped_abandoned = 0;  // marked slots the uncommitted batch passes over
-  std::uint64_t skipped_corrupt = 0;
+  read_tally read;       // up to cursor
+  read_tally committed_tally;  // up to committed.head
   pending_claim pending[lane_count];
   std::uint64_t heartbeat_ns = 0;  // last value stored in header.consumer.heartbeat_ns
   std::uint32_t empty_polls = 0;
@@ -95,8 +114,8 @@ struct consumer_cursors {
   std::uint64_t leak_since_ns = 0;
   std::uint32_t leak_samples = 0;
   bool blocked = false;  // last pop stopped at a claimed, unpublished slot
-  // The uncommitted batch's messages that were counted against a sender (fair_share.hpp).
-  std::int64_t counted_out[layout::sender_cells] = {};
+  // Some message read since the last full commit was counted against a sender: only then do
+  // the tallies' sender cells differ, and only then are they looked at.
   bool any_counted = false;
 };
 
@@ -230,6 +249,9 @@ struct consumer::state {
   inbox::impl* in = nullptr;
   int lock_fd = -1;  // a second open file description: flock is per description
   std::uint64_t armed_bell = 0;  // the name arm() last wrote into the header
+  // Where each pipelined read since the last commit or re-read ended, oldest first.
+  std::deque<detail::read_mark> marks;
+  std::uint64_t last_mark = 0;
 };
 
 // Wire format checks shared by the consumer and peek(): copies the lengths out of shared

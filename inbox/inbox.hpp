@@ -90,7 +90,7 @@ struct push_receipt {
 };
 
 // A message as read by the consumer; the views point into shared memory and stay valid
-// until the next pop_batch() or commit().
+// until the next pop_batch() or until the message is committed (commit, commit_through).
 struct received_message {
   std::uint64_t id;
   std::uint64_t sequence;
@@ -154,6 +154,8 @@ struct consumer_options {
 class consumer;
 namespace detail {
 struct inbox_access;  // the doctor's way to the raw mapping (impl.hpp)
+struct wrr_state;
+struct read_tally;
 }
 
 class inbox {
@@ -242,8 +244,18 @@ class consumer {
   std::vector<received_message> pop_batch(std::size_t max);
   // The same into a caller's buffer (no allocation); returns how many were written.
   std::size_t pop_batch(received_message* out, std::size_t max) noexcept;
-  // Frees the slots of the last batch and rings not_full.
+  // Frees the slots of every message read since the last commit and rings not_full.
   void commit() noexcept;
+
+  // Pipelined reading, for a consumer that hands messages on and learns only later that they
+  // are safe (the bridge): pop_next reads on after the uncommitted messages, where pop_batch
+  // would read them again, and numbers its batch (in `batch`, when it returns messages).
+  // commit_through(batch) commits every message read up to the end of that batch and leaves
+  // the later ones pending; false when no such batch was read since the last commit or
+  // pop_batch (nothing is done). A consumer that dies leaves everything not committed
+  // pending for the next one, in order, as always.
+  std::size_t pop_next(received_message* out, std::size_t max, std::uint64_t& batch);
+  bool commit_through(std::uint64_t batch) noexcept;
   // Drops every pending message (counted as dequeued); returns how many.
   std::uint64_t clear() noexcept;
 
@@ -259,7 +271,9 @@ class consumer {
   friend class inbox;
   struct state;
   explicit consumer(std::unique_ptr<state> s);
-  std::size_t pop_more(received_message* out, std::size_t max) noexcept;
+  std::size_t read_on(received_message* out, std::size_t max) noexcept;
+  void commit_to(const std::uint64_t* cursor, const detail::wrr_state& wrr,
+                 const detail::read_tally& tally) noexcept;
   void release() noexcept;
   std::unique_ptr<state> s_;
 };

@@ -168,6 +168,70 @@ TEST_CASE("a consumer killed before commit leaves its batch to the next consumer
   }
 }
 
+TEST_CASE("a consumer killed between two pipelined commits leaves the uncommitted rest to the next consumer") {
+  temp_bus bus;
+  auto in = make(bus);
+  for (std::uint64_t i = 0; i < 10; ++i) {
+    const tagged t{0, 0, i};
+    REQUIRE(in.try_push(message_view{"p", "t", as_payload(t), priority::normal}) ==
+            push_result::ok);
+  }
+  const pid_t dying = spawn([&] {
+    auto c = in.attach_consumer();
+    if (!c) return 1;
+    received_message buf[4];
+    std::uint64_t first = 0;
+    std::uint64_t second = 0;
+    if (c->pop_next(buf, 3, first) != 3 || c->pop_next(buf, 4, second) != 4) return 2;
+    if (!c->commit_through(first)) return 3;
+    ::raise(SIGKILL);  // the second batch was read, never committed
+    return 4;
+  });
+  CHECK(reap(dying) == 128 + SIGKILL);
+  const stats s = in.snapshot();
+  CHECK(s.dequeued == 3);
+  CHECK(s.size == 7);
+  auto c = attach(in);
+  auto got = drain(in, c, 7);
+  REQUIRE(got.size() == 7);
+  for (std::uint64_t i = 0; i < 7; ++i) {
+    tagged t{};
+    REQUIRE(parse(got[i].payload, t));
+    CHECK(t.seq == i + 3);
+  }
+}
+
+TEST_CASE("a dead producer's slot is counted abandoned by the pipelined commit of the batch that passed it") {
+  temp_bus bus;
+  auto in = make(bus);
+  auto c = attach(in);
+  REQUIRE(in.try_push(message_view{"alive", "t", "before", priority::normal}) == push_result::ok);
+  const pid_t victim = spawn([&] {
+    test_hooks::after_claim = die_now;
+    (void)in.try_push(message_view{"victim", "t", "never published", priority::normal});
+    return 0;
+  });
+  CHECK(reap(victim) == 128 + SIGKILL);
+  REQUIRE(in.try_push(message_view{"alive", "t", "after", priority::normal}) == push_result::ok);
+  received_message buf[4];
+  std::uint64_t first = 0;
+  REQUIRE(c.pop_next(buf, 4, first) == 1);  // stops at the dead producer's claimed slot
+  CHECK(buf[0].payload == "before");
+  std::uint64_t second = 0;
+  std::size_t n = 0;
+  while ((n = c.pop_next(buf, 4, second)) == 0)
+    REQUIRE(in.wait_not_empty(10s) != wake_reason::timed_out);  // skipped after the grace period
+  REQUIRE(n == 1);
+  CHECK(buf[0].payload == "after");
+  REQUIRE(c.commit_through(first));
+  CHECK(in.snapshot().abandoned == 0);
+  CHECK(in.snapshot().dequeued == 1);
+  REQUIRE(c.commit_through(second));
+  CHECK(in.snapshot().abandoned == 1);
+  CHECK(in.snapshot().dequeued == 2);
+  CHECK(in.size() == 0);
+}
+
 TEST_CASE(
     "producers killed at random points 50 times never wedge the consumer and every published "
     "message arrives") {

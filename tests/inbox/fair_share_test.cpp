@@ -125,6 +125,24 @@ TEST_CASE("messages the consumer takes are counted out once, even when it re-rea
   CHECK(fill_from(in, "flood") == capacity);  // its whole share came back
 }
 
+TEST_CASE("a pipelined commit counts out only the messages of its own prefix") {
+  temp_bus bus;
+  auto in = make(bus);
+  REQUIRE(fill_from(in, "flood") == capacity);
+  REQUIRE(counted(in) == capacity / 2);  // the upper half's messages
+  auto c = in.attach_consumer();
+  REQUIRE(c);
+  std::vector<received_message> buf(capacity);
+  std::uint64_t lower = 0;
+  std::uint64_t upper = 0;
+  REQUIRE(c.value().pop_next(buf.data(), capacity / 2 + 10, lower) == capacity / 2 + 10);
+  REQUIRE(c.value().pop_next(buf.data(), capacity, upper) == capacity / 2 - 10);
+  REQUIRE(c.value().commit_through(lower));
+  CHECK(counted(in) == capacity / 2 - 10);  // the ten counted ones of the first batch only
+  REQUIRE(c.value().commit_through(upper));
+  CHECK(counted(in) == 0);
+}
+
 TEST_CASE("a batch of several senders is counted against each of them") {
   temp_bus bus;
   auto in = make(bus);
