@@ -18,12 +18,23 @@ send_window::source& send_window::src_at(source_id src) {
   return sources_[src];
 }
 
+const send_window::slot& send_window::at(source_id src, std::size_t index) const {
+  const auto& s = sources_.at(src);
+  return s.entries.at(index - s.base);
+}
+
+send_window::slot& send_window::at(source_id src, std::size_t index) {
+  auto& s = sources_.at(src);
+  return s.entries.at(index - s.base);
+}
+
 void send_window::load(source_id src, const std::vector<entry>& batch, bool divert) {
+  clear(src);
+  append(src, batch, divert);
+}
+
+void send_window::append(source_id src, const std::vector<entry>& batch, bool divert) {
   auto& s = src_at(src);
-  s.entries.clear();
-  s.entries.reserve(batch.size());
-  s.settled = 0;
-  s.first_open = 0;
   // Consecutive messages mostly go to the same inbox: look a name up once per run.
   std::uint32_t last = 0;
   bool have_last = false;
@@ -47,10 +58,8 @@ void send_window::load(source_id src, const std::vector<entry>& batch, bool dive
 }
 
 void send_window::settle(const sent_ref& r, state st) {
-  auto& s = sources_[r.src];
-  auto& e = s.entries[r.index];
-  e.st = st;
-  ++s.settled;
+  at(r.src, r.index).st = st;
+  ++sources_[r.src].settled;
 }
 
 std::size_t send_window::on_ack(std::uint64_t through, const std::vector<std::uint64_t>& parked) {
@@ -128,9 +137,9 @@ bool send_window::spilling(std::string_view dest) const {
 std::vector<std::size_t> send_window::diverted(source_id src) const {
   std::vector<std::size_t> out;
   if (src >= sources_.size()) return out;
-  const auto& e = sources_[src].entries;
-  for (std::size_t i = 0; i < e.size(); ++i)
-    if (e[i].st == state::diverted) out.push_back(i);
+  const auto& s = sources_[src];
+  for (std::size_t i = 0; i < s.entries.size(); ++i)
+    if (s.entries[i].st == state::diverted) out.push_back(s.base + i);
   return out;
 }
 
@@ -138,7 +147,8 @@ std::vector<std::size_t> send_window::movable(source_id src) const {
   std::vector<std::size_t> out;
   if (src >= sources_.size()) return out;
   std::vector<bool> held_back(dests_.size(), false);
-  const auto& e = sources_[src].entries;
+  const auto& s = sources_[src];
+  const auto& e = s.entries;
   for (std::size_t i = 0; i < e.size(); ++i) {
     switch (e[i].st) {
       case state::sent:
@@ -146,7 +156,7 @@ std::vector<std::size_t> send_window::movable(source_id src) const {
         held_back[e[i].dest] = true;
         break;
       case state::diverted:
-        if (!held_back[e[i].dest]) out.push_back(i);
+        if (!held_back[e[i].dest]) out.push_back(s.base + i);
         break;
       default:
         break;
@@ -156,11 +166,10 @@ std::vector<std::size_t> send_window::movable(source_id src) const {
 }
 
 void send_window::mark_moved(source_id src, std::size_t index) {
-  auto& s = sources_.at(src);
-  auto& e = s.entries.at(index);
+  auto& e = at(src, index);
   if (e.st != state::diverted) return;
   e.st = state::moved;
-  ++s.settled;
+  ++sources_[src].settled;
 }
 
 bool send_window::loaded(source_id src) const noexcept {
@@ -171,12 +180,46 @@ bool send_window::complete(source_id src) const noexcept {
   return loaded(src) && sources_[src].settled == sources_[src].entries.size();
 }
 
+namespace {
+bool is_settled(send_window::state st) {
+  return st == send_window::state::acked || st == send_window::state::moved ||
+         st == send_window::state::skipped;
+}
+}  // namespace
+
+std::size_t send_window::settled_through(source_id src) const noexcept {
+  if (src >= sources_.size()) return 0;
+  const auto& s = sources_[src];
+  std::size_t k = 0;
+  while (k < s.entries.size() && is_settled(s.entries[k].st)) ++k;
+  return s.base + k;
+}
+
+void send_window::drop_through(source_id src, std::size_t index) {
+  auto& s = src_at(src);
+  while (s.base < index && !s.entries.empty() && is_settled(s.entries.front().st)) {
+    s.entries.pop_front();
+    ++s.base;
+    --s.settled;
+    if (s.first_open > 0) --s.first_open;
+  }
+}
+
 void send_window::clear(source_id src) noexcept {
   if (src >= sources_.size()) return;
   auto& s = sources_[src];
   s.entries.clear();
+  s.base = 0;
   s.settled = 0;
   s.first_open = 0;
+}
+
+std::size_t send_window::size(source_id src) const noexcept {
+  return src < sources_.size() ? sources_[src].entries.size() : 0;
+}
+
+std::size_t send_window::end(source_id src) const noexcept {
+  return src < sources_.size() ? sources_[src].base + sources_[src].entries.size() : 0;
 }
 
 std::uint64_t send_window::credits() const noexcept {

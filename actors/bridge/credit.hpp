@@ -14,19 +14,21 @@
 // of a batch at once). A new connection starts every count from zero.
 //
 // Credits are per destination, and so is waiting: a message for a destination without credit
-// holds back only the later messages for that destination. The sending bridge reads its
-// outbound inbox one batch at a time and may commit a batch only when every message of it is
-// safe, so a destination that stays full would still hold the batch, and with it every other
-// destination. When a batch has waited too long on destinations whose credit is used up
-// ("blocked": granted and exhausted), while more messages wait behind it, the sending bridge
-// moves those destinations' waiting messages into holding inboxes of its own
-// (held_inbox.hpp), counts them as settled, and sends them later from there.
+// holds back only the later messages for that destination. The sending bridge keeps a window
+// of what it read from an inbox and not yet committed, reads on into it while earlier reads
+// are on the wire (up to a bound), and commits its front as far as every message is safe. So
+// a destination that stays full would still hold the window's front, and with it every other
+// destination once the window is at its bound. When the front has waited too long on
+// destinations whose credit is used up ("blocked": granted and exhausted), while more
+// messages wait behind the window, the sending bridge moves those destinations' waiting
+// messages into holding inboxes of its own (held_inbox.hpp), counts them as settled, and sends
+// them later from there.
 //
-// At-least-once: a batch is committed only when each of its messages was acknowledged (the
-// receiving bridge acknowledges only after the push into the destination inbox succeeded),
-// moved into a holding inbox, or skipped as undeliverable. A link that drops leaves the batch
-// uncommitted in the outbound inbox, so the next connection (or the next bridge process after
-// a crash) reads and sends it again; the receiver drops repeats it still remembers by id.
+// At-least-once: a message is committed only when it and each message before it was
+// acknowledged (the receiving bridge acknowledges only after the push into the destination
+// inbox succeeded), moved into a holding inbox, or skipped as undeliverable. A link that drops
+// leaves the rest uncommitted in the inbox, so the next connection (or the next bridge process
+// after a crash) reads and sends it again; the receiver drops repeats it still remembers by id.
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -40,8 +42,9 @@
 
 namespace sluice::actors {
 
-// Sending side of one connection. Messages come in batches from numbered sources (the
-// outbound inbox, holding inboxes), at most one batch per source at a time.
+// Sending side of one connection. Messages come from numbered sources (the outbound inbox,
+// holding inboxes), in delivery order; each source's window holds what was read from it and
+// not yet dropped. A message keeps its index in its source's window from append to drop.
 class send_window {
  public:
   using source_id = std::size_t;
@@ -62,8 +65,10 @@ class send_window {
     skipped,
   };
 
-  // Loads src's next batch, in delivery order. With divert, messages for a destination that
-  // spills (set_spilling) start diverted instead of waiting.
+  // Adds the messages read next from src to its window, in delivery order. With divert,
+  // messages for a destination that spills (set_spilling) start diverted instead of waiting.
+  void append(source_id src, const std::vector<entry>& batch, bool divert);
+  // clear(src), then append: a window that starts again from index 0.
   void load(source_id src, const std::vector<entry>& batch, bool divert);
 
   // Calls f(src, index, seq) for every message that may go on the wire now, in the order they
@@ -96,14 +101,22 @@ class send_window {
   void mark_moved(source_id src, std::size_t index);
 
   [[nodiscard]] bool loaded(source_id src) const noexcept;
-  // Every message of src's batch acknowledged, moved or skipped: the batch may be committed.
+  // Every message in src's window acknowledged, moved or skipped.
   [[nodiscard]] bool complete(source_id src) const noexcept;
+  // The index after the longest run of settled messages at the front of src's window: every
+  // message before it may be committed.
+  [[nodiscard]] std::size_t settled_through(source_id src) const noexcept;
+  // Drops the front of src's window up to `index` (settled_through at most).
+  void drop_through(source_id src, std::size_t index);
   void clear(source_id src) noexcept;
+  // How many messages src's window holds, and the index the next appended one gets.
+  [[nodiscard]] std::size_t size(source_id src) const noexcept;
+  [[nodiscard]] std::size_t end(source_id src) const noexcept;
   [[nodiscard]] state state_of(source_id src, std::size_t index) const {
-    return sources_.at(src).entries.at(index).st;
+    return at(src, index).st;
   }
   [[nodiscard]] const std::string& dest_of(source_id src, std::size_t index) const {
-    return dests_.at(sources_.at(src).entries.at(index).dest).name;
+    return dests_.at(at(src, index).dest).name;
   }
 
   [[nodiscard]] std::size_t in_flight() const noexcept { return log_.size() + parked_.size(); }
@@ -125,9 +138,10 @@ class send_window {
     state st;
   };
   struct source {
-    std::vector<slot> entries;
+    std::deque<slot> entries;  // entries[k] has index base + k
+    std::size_t base = 0;
     std::size_t settled = 0;
-    std::size_t first_open = 0;  // no waiting message before it
+    std::size_t first_open = 0;  // position in entries: no waiting message before it
   };
   struct sent_ref {
     std::uint64_t seq;
@@ -137,6 +151,8 @@ class send_window {
 
   std::uint32_t intern(std::string_view dest);
   source& src_at(source_id src);
+  [[nodiscard]] const slot& at(source_id src, std::size_t index) const;
+  [[nodiscard]] slot& at(source_id src, std::size_t index);
   void settle(const sent_ref& r, state st);
 
   std::vector<dest_state> dests_;
@@ -161,8 +177,8 @@ void send_window::take_sendable(F&& f) {
       ++d.sent;
       e[i].st = state::sent;
       const std::uint64_t seq = next_seq_++;
-      log_.push_back({seq, s, i});
-      f(s, i, seq);
+      log_.push_back({seq, s, src.base + i});
+      f(s, src.base + i, seq);
     }
   }
 }

@@ -1,8 +1,10 @@
 // The sending half of a bridge connection: reads the outbound inbox bridge-<peer> (and the
-// peer's holding inboxes, held_inbox.hpp) a batch at a time, puts the messages that have
-// credit on the wire in batches of many (wire.hpp), and commits an inbox's batch once every
-// message of it is acknowledged or moved. All flow-control arithmetic lives in send_window
-// (credit.hpp); this actor moves bytes and keeps the counters bridge-<peer>.json shows.
+// peer's holding inboxes, held_inbox.hpp), puts the messages that have credit on the wire in
+// batches of many (wire.hpp), and commits each inbox as far as its messages are acknowledged
+// or moved. It reads on while earlier messages are on the wire (inbox::consumer::pop_next),
+// so a message published while the last one's acknowledgement is on its way leaves at once.
+// All flow-control arithmetic lives in send_window (credit.hpp); this actor moves bytes and
+// keeps the counters bridge-<peer>.json shows.
 #include <spdlog/spdlog.h>
 
 #include <caf/actor_system.hpp>
@@ -13,6 +15,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -46,17 +49,26 @@ constexpr auto spill_after = std::chrono::milliseconds(100);
 constexpr auto relaxed = std::memory_order_relaxed;  // display counters, see bridge_peer
 constexpr send_window::source_id outbound_source = 0;
 
-// One inbox the sender consumes, with the batch it popped and has not committed yet.
+// One inbox the sender consumes, with what it read and has not committed yet: its window in
+// send_window, where the message at index i is buf[i - base].
 struct source {
   std::string dest;  // "" for the outbound inbox, else the holding inbox's destination
   send_window::source_id id = 0;
   std::optional<inbox::inbox> box;  // declared before cons: the inbox outlives its consumer
   std::optional<inbox::consumer> cons;
-  std::vector<inbox::received_message> buf;
-  std::vector<wire::record> records;  // per message of the batch, views into buf
-  std::vector<bool> resend;           // sent by an earlier connection already
-  std::vector<std::uint64_t> sent_ids;
-  std::size_t size = 0;
+  std::deque<inbox::received_message> buf;  // views into the inbox, valid until committed
+  std::deque<wire::record> records;         // per message, views into the inbox
+  std::deque<bool> resend;                  // sent by an earlier connection already
+  std::size_t base = 0;
+  std::vector<std::uint64_t> sent_ids;  // of the window, sent on this connection
+  // Each read not yet committed: the window index it ends at and its batch number.
+  struct read {
+    std::size_t end;
+    std::uint64_t batch;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::deque<read> reads;
+  std::vector<inbox::received_message> scratch;
 };
 
 struct sender_state {
@@ -72,8 +84,9 @@ struct sender_state {
   std::optional<source> outbound;
   std::map<std::string, source> held;  // by destination
   send_window::source_id next_source = 1;
+  // The most messages a window holds: half the inbox, so the other half takes new messages
+  // while these are on the wire.
   std::size_t batch = 512;
-  std::chrono::steady_clock::time_point loaded_at;  // of the outbound batch
   // The outbound inbox's bell, watched by CAF's I/O loop: a producer that finds this sender
   // waiting rings it, and the loop wakes this broker in its own thread. Declared before the
   // watch, which must let go of the descriptor first.
@@ -112,19 +125,23 @@ source* source_of(sender_state& s, send_window::source_id id) {
 
 // ---- reading -------------------------------------------------------------------------------
 
-// Pops src's next batch into the window; returns how many messages it holds.
-std::size_t load(sender_actor* self, source& src) {
+// Reads on in src, up to the window's bound, and appends what came to its window; returns how
+// many messages came.
+std::size_t read_more(sender_actor* self, source& src) {
   auto& s = self->state;
-  src.buf.resize(s.batch);
-  const std::size_t n = src.cons->pop_batch(src.buf.data(), src.buf.size());
-  src.size = n;
+  const std::size_t held = src.buf.size();
+  if (held >= s.batch) return 0;
+  src.scratch.resize(s.batch - held);
+  std::uint64_t batch = 0;
+  const std::size_t n = src.cons->pop_next(src.scratch.data(), src.scratch.size(), batch);
   if (n == 0) return 0;
-  src.records.assign(n, {});
-  src.sent_ids.clear();
+  src.buf.insert(src.buf.end(), src.scratch.begin(), src.scratch.begin() + n);
+  src.reads.push_back({s.win.end(src.id) + n, batch, std::chrono::steady_clock::now()});
   std::vector<send_window::entry> entries(n);
+  std::vector<wire::record> records(n);
   std::size_t undeliverable = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    const auto& m = src.buf[i];
+    const auto& m = src.scratch[i];
     std::string_view payload = m.payload;
     std::uint64_t id = m.id;
     bool ok = true;
@@ -146,12 +163,13 @@ std::size_t load(sender_actor* self, source& src) {
       ++undeliverable;
     }
     entries[i] = {id, env ? env->agent : std::string_view{}, !env};
-    src.records[i] = {id, static_cast<std::uint8_t>(m.prio), m.from, m.type,
-                      env ? env->agent : std::string_view{}, env ? env->payload : std::string_view{}};
+    records[i] = {id, static_cast<std::uint8_t>(m.prio), m.from, m.type,
+                  env ? env->agent : std::string_view{}, env ? env->payload : std::string_view{}};
   }
+  src.records.insert(src.records.end(), records.begin(), records.end());
   if (undeliverable > 0) s.peer->undeliverable.fetch_add(undeliverable, relaxed);
-  // What an earlier connection sent of this batch counts as resent when it goes again.
-  src.resend.assign(n, false);
+  // What an earlier connection sent of these counts as resent when it goes again.
+  std::vector<bool> resend(n, false);
   {
     std::lock_guard<std::mutex> lock(s.peer->m);
     if (src.dest.empty() && !s.peer->moved.empty())
@@ -159,10 +177,11 @@ std::size_t load(sender_actor* self, source& src) {
     const auto it = s.peer->transmitted.find(src.dest);
     if (it != s.peer->transmitted.end() && !it->second.empty()) {
       const std::unordered_set<std::uint64_t> before(it->second.begin(), it->second.end());
-      for (std::size_t i = 0; i < n; ++i) src.resend[i] = before.count(entries[i].id) != 0;
+      for (std::size_t i = 0; i < n; ++i) resend[i] = before.count(entries[i].id) != 0;
     }
   }
-  s.win.load(src.id, entries, src.dest.empty());
+  src.resend.insert(src.resend.end(), resend.begin(), resend.end());
+  s.win.append(src.id, entries, src.dest.empty());
   return n;
 }
 
@@ -276,12 +295,12 @@ void send_ready(sender_actor* self) {
   std::uint64_t resent = 0;
   s.win.take_sendable([&](send_window::source_id id, std::size_t i, std::uint64_t seq) {
     auto* src = source_of(s, id);
-    const auto& r = src->records[i];
+    const auto& r = src->records[i - src->base];
     if (!s.writer.empty() && !s.writer.fits(r)) flush(self);
     if (s.writer.empty()) s.writer.start(seq);
     s.writer.add(r);
     src->sent_ids.push_back(r.id);
-    ++(src->resend[i] ? resent : sent);
+    ++(src->resend[i - src->base] ? resent : sent);
   });
   flush(self);
   if (sent + resent > 0) {
@@ -315,7 +334,7 @@ void move_diverted(sender_actor* self) {
       blocked.insert(dest);
       continue;
     }
-    const auto& m = s.outbound->buf[i];
+    const auto& m = s.outbound->buf[i - s.outbound->base];
     const auto payload = held_payload(m.id, m.payload);
     if (src.box->try_push({m.from, m.type, payload, m.prio}) != inbox::push_result::ok) {
       blocked.insert(dest);
@@ -332,15 +351,61 @@ void move_diverted(sender_actor* self) {
   }
 }
 
-void commit(sender_state& s, source& src) {
-  src.cons->commit();
-  s.win.clear(src.id);
+// Commits src's window as far as its front is settled, a whole read at a time; false when
+// there is nothing to commit.
+bool commit_settled(sender_state& s, source& src) {
+  const std::size_t settled = s.win.settled_through(src.id);
+  std::optional<source::read> last;
+  while (!src.reads.empty() && src.reads.front().end <= settled) {
+    last = src.reads.front();
+    src.reads.pop_front();
+  }
+  if (!last) return false;
+  // Every message of a settled read is in its destination inbox on the far bus or in a
+  // holding inbox here: only now may it leave its inbox (at-least-once across link drops and
+  // crashes of either bridge).
+  if (!src.cons->commit_through(last->batch))
+    spdlog::error("bridge {}: lost track of a read from {}; its messages may be sent again",
+                  s.ctx->name, src.dest.empty() ? s.outbound_name : "a holding inbox");
+  std::unordered_set<std::uint64_t> gone;
+  for (std::size_t k = src.base; k < last->end; ++k) gone.insert(src.records[k - src.base].id);
+  const std::size_t n = last->end - src.base;
+  src.buf.erase(src.buf.begin(), src.buf.begin() + static_cast<std::ptrdiff_t>(n));
+  src.records.erase(src.records.begin(), src.records.begin() + static_cast<std::ptrdiff_t>(n));
+  src.resend.erase(src.resend.begin(), src.resend.begin() + static_cast<std::ptrdiff_t>(n));
+  src.base = last->end;
+  s.win.drop_through(src.id, last->end);
+  src.sent_ids.erase(std::remove_if(src.sent_ids.begin(), src.sent_ids.end(),
+                                    [&](std::uint64_t id) { return gone.count(id) != 0; }),
+                     src.sent_ids.end());
   std::lock_guard<std::mutex> lock(s.peer->m);
-  s.peer->transmitted[src.dest].clear();
-  if (src.dest.empty()) s.peer->moved.clear();
+  s.peer->transmitted[src.dest].assign(src.sent_ids.begin(), src.sent_ids.end());
+  if (src.dest.empty())
+    for (const auto id : gone) s.peer->moved.erase(id);
+  return true;
 }
 
-// Commits every source whose batch is settled, reads the next batches, sends what may go.
+// Whether src's front is settled through at least one whole read (commit_settled would act).
+bool committable(const sender_state& s, const source& src) {
+  return !src.reads.empty() && src.reads.front().end <= s.win.settled_through(src.id);
+}
+
+// Nothing more to read: waits for the bell (acknowledgements of what is on the wire come
+// meanwhile), and looks again now and then for a producer that cannot ring it. false when a
+// message came in since the read (nothing armed: read it).
+bool wait_for_bell(sender_actor* self) {
+  auto& s = self->state;
+  if (s.bell && !s.outbound->cons->arm(*s.bell)) return false;
+  s.watching = true;
+  if (!s.recheck_pending) {
+    s.recheck_pending = true;
+    // A producer in another network namespace cannot reach the bell (bell.hpp).
+    link_timer(self, inbox::bell_recheck, recheck_atom::value);
+  }
+  return true;
+}
+
+// Commits each source's settled front, reads on, sends what may go.
 void pump(sender_actor* self) {
   auto& s = self->state;
   if (!s.outbound || !s.outbound->cons) {
@@ -351,44 +416,29 @@ void pump(sender_actor* self) {
   }
   for (bool progress = true; progress;) {
     progress = false;
-    // Every message of a settled batch is in its destination inbox on the far bus or in a
-    // holding inbox here: only now may it leave its inbox (at-least-once across link drops
-    // and crashes of either bridge).
-    if (s.win.complete(outbound_source)) {
-      commit(s, *s.outbound);
-      progress = true;
-    }
+    if (commit_settled(s, *s.outbound)) progress = true;
     for (auto& [dest, src] : s.held) {
-      if (!src.cons || !s.win.complete(src.id)) continue;
-      commit(s, src);
-      progress = true;
+      if (src.cons && commit_settled(s, src)) progress = true;
     }
     // A commit may have made room in a holding inbox for messages still diverted, and an
     // acknowledgement may have let them move (nothing held back before them any more).
     move_diverted(self);
-    if (s.win.complete(outbound_source)) {
-      // The move settled the batch: commit it on the next pass. Nothing else would come back
-      // here: no message is in flight to be acknowledged, and while the far inbox's room does
-      // not change no fresh grant comes either.
+    if (committable(s, *s.outbound)) {
+      // The move settled the front: commit it on the next pass. Nothing else would come back
+      // here: no message before it is in flight to be acknowledged, and while the far inbox's
+      // room does not change no fresh grant comes either.
       progress = true;
       continue;
     }
-    if (!s.win.loaded(outbound_source) && !s.watching) {
-      if (load(self, *s.outbound) > 0) {
-        s.loaded_at = std::chrono::steady_clock::now();
+    // Read even while the bell is armed: an acknowledgement often wakes this sender just
+    // before the bell's datagram of a message already there, which then leaves one loop
+    // round sooner. A bell rung for a message read here only wakes the sender for nothing.
+    if (s.outbound->buf.size() < s.batch) {
+      if (read_more(self, *s.outbound) > 0) {
         progress = true;
         move_diverted(self);
-      } else if (!s.bell || s.outbound->cons->arm(*s.bell)) {
-        // Nothing to read and nothing uncommitted: wait for the bell, and look again now and
-        // then for a producer that cannot ring it.
-        s.watching = true;
-        if (!s.recheck_pending) {
-          s.recheck_pending = true;
-          // A producer in another network namespace cannot reach the bell (bell.hpp).
-          link_timer(self, inbox::bell_recheck, recheck_atom::value);
-        }
-      } else {
-        progress = true;  // a message came in since the pop: read it
+      } else if (!s.watching) {
+        progress = !wait_for_bell(self);
       }
     }
     std::set<std::string> still_diverted;
@@ -400,7 +450,7 @@ void pump(sender_actor* self) {
         ++it;
         continue;
       }
-      if (load(self, src) > 0) {
+      if (read_more(self, src) > 0) {
         progress = true;
       } else if (src.box->size() == 0 && still_diverted.count(dest) == 0) {
         // Drained: d's messages take the direct path again, behind everything sent from here.
@@ -426,15 +476,15 @@ void pump(sender_actor* self) {
   publish_window(s);
 }
 
-// The outbound batch has waited long on used-up credit while messages wait behind it: those
-// destinations' messages leave it for their holding inboxes, so it can be committed and the
-// others go on.
+// The outbound window's front has waited long on used-up credit while messages wait behind
+// the window: those destinations' messages leave it for their holding inboxes, so it can be
+// committed and the others go on.
 void on_spill_timer(sender_actor* self) {
   auto& s = self->state;
   s.spill_pending = false;
-  if (!s.outbound || !s.win.loaded(outbound_source)) return;
-  const auto age = std::chrono::steady_clock::now() - s.loaded_at;
-  const bool others_wait = s.outbound->box->size() > s.outbound->size;
+  if (!s.outbound || !s.win.loaded(outbound_source) || s.outbound->reads.empty()) return;
+  const auto age = std::chrono::steady_clock::now() - s.outbound->reads.front().at;
+  const bool others_wait = s.outbound->box->size() > s.outbound->buf.size();
   if (age >= spill_after && others_wait) {
     for (const auto& dest : s.win.blocked(outbound_source)) {
       spdlog::info(

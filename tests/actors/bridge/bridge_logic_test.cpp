@@ -267,7 +267,9 @@ TEST_CASE("the resend filter forgets the oldest ids first") {
 
 // A whole link without threads: the outbound inbox is a deque read in batches, each far
 // inbox holds `cap` messages, "a" and "b" are drained at random, "stuck" never, and the link
-// drops at random. A batch that has waited long on used-up credit moves the blocked
+// drops at random. The outbound inbox is read as the real sender reads it: on into a window
+// while earlier messages are on the wire, committed as far as its front is settled. A window
+// front that has waited long on used-up credit moves the blocked
 // destinations' messages into their modelled holding queues, which are sent from later (as
 // the real sender does: a destination spills until its holding queue is drained). There are
 // fewer "stuck" messages than its inbox and holding queue take together, the limit a holding
@@ -311,7 +313,12 @@ TEST_CASE(
     send_window w;  // a new connection: fresh window and ledger
     credit_ledger l;
     for (const auto& d : spilling) w.set_spilling(d, 0);
-    std::map<std::size_t, std::vector<msg>> loaded;
+    std::map<std::size_t, std::vector<msg>> loaded;  // the holding sources' batches
+    std::size_t window = 0;  // outbound messages read and not yet committed: its first ones
+    // The outbound message at window index i (indexes run on as the front is committed).
+    const auto outbound_at = [&](std::size_t i) -> const msg& {
+      return outbound[i - (w.end(0) - window)];
+    };
     struct frame {
       std::uint64_t seq;
       std::uint64_t id;
@@ -323,22 +330,28 @@ TEST_CASE(
     int age = 0;  // steps since the outbound batch was loaded
     bool up = true;
     while (up && !done()) {
-      if (!w.loaded(0) && !outbound.empty()) {
-        loaded[0].assign(outbound.begin(), outbound.begin() + std::min(batch, outbound.size()));
+      if (window < batch && window < outbound.size()) {
+        // Reads of one to four messages, as they happen to be published.
+        const std::size_t k =
+            std::min({batch - window, outbound.size() - window, std::size_t{1} + rng() % 4});
         std::vector<send_window::entry> b;
-        for (const auto& m : loaded[0]) b.push_back({m.id, m.dest, false, moved.count(m.id) != 0});
-        w.load(0, b, true);
-        age = 0;
+        for (std::size_t j = window; j < window + k; ++j) {
+          const auto& m = outbound[j];
+          b.push_back({m.id, m.dest, false, moved.count(m.id) != 0});
+        }
+        if (window == 0) age = 0;
+        window += k;
+        w.append(0, b, true);
       }
       for (const auto i : w.movable(0)) {
-        const auto& m = loaded[0][i];
+        const auto& m = outbound_at(i);
         if (held[m.dest].size() >= held_cap) continue;
         held[m.dest].push_back(m);
         moved.insert(m.id);
         w.mark_moved(0, i);
       }
       std::set<std::string> still_diverted;
-      for (const auto i : w.diverted(0)) still_diverted.insert(loaded[0][i].dest);
+      for (const auto i : w.diverted(0)) still_diverted.insert(outbound_at(i).dest);
       for (const auto& [d, src] : held_source) {
         auto& q = held[d];
         if (w.loaded(src)) continue;
@@ -356,19 +369,26 @@ TEST_CASE(
       }
       for (auto& d : w.take_wants()) w.grant(d, l.limit(d, far_cap - far_size[d]));
       w.take_sendable([&](std::size_t src, std::size_t i, std::uint64_t seq) {
-        wire.push_back({seq, loaded[src][i].id, loaded[src][i].dest});
+        const msg& m = src == 0 ? outbound_at(i) : loaded[src][i];
+        wire.push_back({seq, m.id, m.dest});
       });
-      if (w.complete(0)) {
-        for (std::size_t k = 0; k < loaded[0].size(); ++k) outbound.pop_front();
-        moved.clear();
-        w.clear(0);
+      const std::size_t through = w.settled_through(0);
+      const std::size_t settled = through - (w.end(0) - window);
+      if (settled > 0) {
+        for (std::size_t k = 0; k < settled; ++k) {
+          moved.erase(outbound.front().id);
+          outbound.pop_front();
+        }
+        window -= settled;
+        w.drop_through(0, through);
+        age = 0;
       }
       for (const auto& [d, src] : held_source) {
         if (!w.complete(src)) continue;
         for (std::size_t k = 0; k < loaded[src].size(); ++k) held[d].pop_front();
         w.clear(src);
       }
-      if (++age > 20 && w.loaded(0) && outbound.size() > loaded[0].size()) {
+      if (++age > 20 && w.loaded(0) && outbound.size() > window) {
         for (const auto& d : w.blocked(0)) {
           w.set_spilling(d, 0);
           spilling.insert(d);
