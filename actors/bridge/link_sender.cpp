@@ -395,7 +395,9 @@ bool committable(const sender_state& s, const source& src) {
 // message came in since the read (nothing armed: read it).
 bool wait_for_bell(sender_actor* self) {
   auto& s = self->state;
-  if (s.bell && !s.outbound->cons->arm(*s.bell)) return false;
+  // A broken inbox (inbox.hpp) reads as empty and refuses to arm: only the recheck is left,
+  // or this loop would spin.
+  if (s.bell && !s.outbound->cons->arm(*s.bell) && !s.outbound->box->broken()) return false;
   s.watching = true;
   if (!s.recheck_pending) {
     s.recheck_pending = true;

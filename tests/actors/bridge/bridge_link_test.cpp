@@ -201,6 +201,38 @@ TEST_CASE(
   }));
 }
 
+TEST_CASE(
+    "a message published while the last one is unacknowledged goes on the wire at once, and "
+    "the inbox is committed only as far as its front is acknowledged") {
+  link_harness h(8);
+  auto out = inbox::inbox::open_or_create(h.bus.path(), backpressure::outbound_inbox("east"));
+  REQUIRE(out);
+  auto push = [&](const char* text) {
+    REQUIRE(out->try_push({"t", "m", backpressure::wrap_envelope("far", text)}) ==
+            inbox::push_result::ok);
+  };
+  push("0");
+  h.start();
+  CHECK(h.expect_want() == std::vector<std::string>{"far"});
+  h.ack(0, {}, {{"far", 8}});
+  CHECK(h.expect_batch() == std::make_pair(std::uint64_t{1}, std::vector<std::string>{"far:0"}));
+  // No acknowledgement yet: the next message does not wait for one.
+  push("1");
+  CHECK(h.expect_batch() == std::make_pair(std::uint64_t{2}, std::vector<std::string>{"far:1"}));
+  push("2");
+  CHECK(h.expect_batch() == std::make_pair(std::uint64_t{3}, std::vector<std::string>{"far:2"}));
+  CHECK(out->size() == 3);
+  // The first is parked on the far side, the later two arrived: the front is not settled, so
+  // nothing may leave the inbox yet. (The next message on the wire shows that the sender has
+  // handled the acknowledgement: its mailbox is in order.)
+  h.ack(3, {1}, {});
+  push("3");
+  CHECK(h.expect_batch() == std::make_pair(std::uint64_t{4}, std::vector<std::string>{"far:3"}));
+  CHECK(out->size() == 4);
+  h.ack(4, {}, {});
+  REQUIRE(eventually([&] { return out->size() == 0; }));
+}
+
 TEST_CASE("a receiver answers a credit request that arrived before its start, once started") {
   link_harness h(4);
   const auto receiver = spawn_bridge_receiver(*h.sys, h.ctx, "east");
