@@ -2,6 +2,7 @@
 // What the actors of one bridge process share (no CAF here): the configuration, and per peer
 // the counters that the status reporter writes to bridge-<peer>.json and metrics.jsonl.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -43,11 +44,11 @@ struct bridge_peer {
   std::string error;
   std::string endpoint;
   actors::recent_ids delivered{remembered_ids};  // receiver: drop resends
-  // Sender: ids put on the wire from each source's uncommitted batch ("" the outbound inbox,
+  // Sender: ids put on the wire from each source's uncommitted window ("" the outbound inbox,
   // else a holding inbox's destination), so the next connection counts them as resent.
   std::map<std::string, std::vector<std::uint64_t>> transmitted;
-  // Sender: ids of the uncommitted outbound batch already moved into holding inboxes, so a
-  // later connection re-reading that batch does not move them twice.
+  // Sender: ids of the uncommitted outbound window already moved into holding inboxes, so a
+  // later connection re-reading them does not move them twice.
   std::unordered_set<std::uint64_t> moved;
 
   void set_endpoint(std::string e) {
@@ -68,7 +69,10 @@ struct bridge_context {
   bool tls = false;    // every link runs TLS (--tls-cert, --tls-key, --tls-ca)
   std::string endpoint;
   inbox::create_options inbox_opts;  // for inboxes the bridge creates
-  std::size_t batch = 512;           // messages read from the outbound inbox per commit
+  std::size_t batch = 512;  // the most messages read from an inbox and not yet committed
+  // How often a sender waiting for its bell looks at the inbox anyway (bell.hpp); the tests
+  // make it long, so only the bell can wake a sender in time.
+  std::chrono::milliseconds bell_recheck = inbox::bell_recheck;
 
   std::shared_ptr<bridge_peer> peer(const std::string& peer_name) {
     std::lock_guard<std::mutex> lock(m_);

@@ -202,7 +202,7 @@ void open_bell(sender_actor* self) {
   if (!b) {
     spdlog::warn(
         "bridge {}: no bell for {} ({}); messages to '{}' wait up to {} ms before they leave",
-        s.ctx->name, s.outbound_name, b.err().message, s.peer_name, inbox::bell_recheck.count());
+        s.ctx->name, s.outbound_name, b.err().message, s.peer_name, s.ctx->bell_recheck.count());
     return;
   }
   s.bell.emplace(std::move(b.value()));
@@ -215,7 +215,7 @@ void open_bell(sender_actor* self) {
                                             });
   if (!s.bell_watch->watching()) {
     spdlog::warn("bridge {}: cannot watch the bell of {}; messages to '{}' wait up to {} ms",
-                 s.ctx->name, s.outbound_name, s.peer_name, inbox::bell_recheck.count());
+                 s.ctx->name, s.outbound_name, s.peer_name, s.ctx->bell_recheck.count());
     s.bell_watch.reset();
     s.bell.reset();
   }
@@ -402,7 +402,7 @@ bool wait_for_bell(sender_actor* self) {
   if (!s.recheck_pending) {
     s.recheck_pending = true;
     // A producer in another network namespace cannot reach the bell (bell.hpp).
-    link_timer(self, inbox::bell_recheck, recheck_atom::value);
+    link_timer(self, s.ctx->bell_recheck, recheck_atom::value);
   }
   return true;
 }

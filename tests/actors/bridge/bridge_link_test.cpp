@@ -50,6 +50,7 @@ struct link_harness {
     ctx->bus_dir = bus.path();
     ctx->name = "west";
     ctx->batch = batch;
+    ctx->bell_recheck = std::chrono::hours(1);  // only the bell wakes the sender in time
     cfg.set("scheduler.max-threads", 2);
     cfg.load<caf::io::middleman>();
     sys = std::make_unique<caf::actor_system>(cfg);
