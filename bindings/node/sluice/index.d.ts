@@ -64,8 +64,10 @@ export interface ReceiveOptions {
    *  when the batch() starts waiting. A message then needs no wake-up of the loop (Node's own
    *  costs about 20 us), but the process keeps one core at 100 % while a wait is inside this
    *  window. The loop stays free meanwhile (an idle handle: timers, I/O and callbacks run).
-   *  For a receiver that must answer a steady stream within microseconds; pick a window a bit
-   *  longer than the expected gap between messages, so the stream never reaches the bell. */
+   *  For a receiver that must answer a steady stream within microseconds, on a machine with a
+   *  core to spare (sharing its core, a spinning process is preempted and answers later than
+   *  one woken by the bell); pick a window a bit longer than the expected gap between
+   *  messages, so the stream never reaches the bell. */
   spinUs?: number;
 }
 

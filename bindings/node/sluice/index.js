@@ -11,12 +11,14 @@
 //   }                                                   // each batch committed once the loop moves on
 //
 // Latency: a waiting receiver sleeps on its inbox's bell, and a message wakes the event loop
-// through a descriptor, which costs Node itself about 20 us. { spinUs } buys the wake-up off:
+// through a descriptor, which costs Node itself about 20 us. { spinUs } avoids that wake-up:
 // for that many microseconds after a batch() starts waiting, the loop looks at the inbox on
 // every iteration instead of sleeping (an idle handle: timers, I/O and callbacks keep running,
 // the loop is busy, not blocked), then sleeps on the bell as without it. It costs a core at
 // 100 % while a wait is inside its window; worth it for a receiver that answers a stream of
-// messages and must answer each within a few microseconds. Receiver.spinning tells.
+// messages within microseconds, on a machine with a core to spare (a spinning process that
+// must share its core is preempted, and then answers later than one woken by the bell).
+// Receiver.spinning tells whether a wait spins now.
 const native = require('./sluice.node');
 
 const now = () => performance.now();
