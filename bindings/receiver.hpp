@@ -52,6 +52,10 @@ class receiver {
   int bell_fd();
   bool arm_bell();
   void disarm_bell() noexcept;
+  // A look at the inbox without a syscall and without arming anything, for a waiter that
+  // polls (the Node receiver's spin): true when messages are there, published or still being
+  // written. False once closed.
+  bool anything_queued() const noexcept { return consumer_ && box_->size() > 0; }
   // Frees the last batch popped. Counts batches, so a binding can tell a batch object whose
   // messages were already committed from the current one.
   void commit();

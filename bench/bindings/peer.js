@@ -1,10 +1,13 @@
 'use strict';
 // One side of a bindings benchmark, in Node.js (bench/bindings/run.py drives it); the same
 // roles as peer.py:
-//   node peer.js sink|source|lat-sink|lat-source <bus dir> <n> [interval us]
+//   node peer.js [--spin-us N] sink|source|lat-sink|lat-source <bus dir> <n> [interval us]
+// --spin-us: the sinks receive with that spinUs (index.d.ts, ReceiveOptions).
 const sluice = require(process.env.SLUICE_NODE_PACKAGE || 'sluice');
 
-const [role, busDir, nText, intervalText] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const spinUs = args[0] === '--spin-us' ? Number(args.splice(0, 2)[1]) : 0;
+const [role, busDir, nText, intervalText] = args;
 const n = Number(nText);
 const bus = new sluice.Bus({ dir: busDir });
 const now = () => process.hrtime.bigint();  // CLOCK_MONOTONIC, as Python's and C++'s
@@ -12,7 +15,7 @@ const sleep = (us) => new Promise((resolve) => setTimeout(resolve, us / 1000));
 
 async function main() {
   if (role === 'sink' || role === 'lat-sink') {
-    const inbox = bus.receive('sink', { max: 1000 });
+    const inbox = bus.receive('sink', { max: 1000, spinUs });
     console.log('ready');
     let got = 0;
     const lat = [];

@@ -12,8 +12,12 @@ asserts on these numbers; docs/architecture.md section 12 says what is measured 
               receive, subtracts it from the clock when the batch is in its hands. One-way, so it
               includes the binding's call on both sides. The first --warmup messages are not
               counted (a fresh process's first pass over the ring takes page faults).
+  Node.js spin  the Node.js peers again, the sinks receiving with spinUs (--node-spin-us): the
+              loop looks at the inbox every iteration instead of being woken through the bell.
+              The window must outlast the gap between messages, or each waits on the bell after
+              all; the Node.js source's sleep is a setTimeout, at least 1 ms.
 
-  bench/bindings/run.py [--build build] [--runs 5] [--messages 200000] [--json]
+  bench/bindings/run.py [--build build] [--runs 5] [--messages 200000] [--node-spin-us 5000] [--json]
 """
 import argparse
 import json
@@ -36,6 +40,8 @@ def parse_args():
     p.add_argument("--latency-messages", type=int, default=5000)
     p.add_argument("--interval", type=int, default=200, help="us between latency messages")
     p.add_argument("--warmup", type=int, default=500)
+    p.add_argument("--node-spin-us", type=int, default=5000,
+                   help="spinUs of the Node.js spin row's sinks (0: no such row)")
     p.add_argument("--json", action="store_true")
     return p.parse_args()
 
@@ -104,18 +110,26 @@ def main():
     args = parse_args()
     peers, sluice, env = commands(args.build)
     load_before = os.getloadavg()
-    results = {}
-    for name, cmd in peers.items():
-        def source(bus, cmd=cmd):
+
+    def measure(cmd):
+        def source(bus):
             return int(subprocess.run(cmd + ["source", bus, str(args.messages)], env=env, check=True,
                                       capture_output=True, text=True).stdout)
         rates = [throughput(cmd, source, args.messages, env) for _ in range(args.runs)]
         lats = [latency(cmd, args, env) for _ in range(3)]
-        results[name] = {
+        return {
             "msgs_per_s": statistics.median(rates),
             "p50_us": statistics.median(l[0] for l in lats),
             "p99_us": statistics.median(l[1] for l in lats),
         }
+
+    # One result per sender; a variant is a sender with another receive option, printed below it.
+    results, variants, rows = {}, {}, {}
+    for name, cmd in peers.items():
+        results[name] = rows[name] = measure(cmd)
+        if name == "Node.js" and args.node_spin_us > 0:
+            spin = measure(cmd[:2] + ["--spin-us", str(args.node_spin_us)] + cmd[2:])
+            variants["Node.js spin"] = rows["Node.js spin"] = {**spin, "spin_us": args.node_spin_us}
 
     # The CLI: a process per message, as a shell agent sends.
     def cli_source(bus):
@@ -124,25 +138,27 @@ def main():
                         '"$(printf "%064d" 0)"; done', sluice, bus, str(args.cli_messages)], env=env, check=True)
         return start
     cli_rates = [throughput(peers["C++"], cli_source, args.cli_messages, env) for _ in range(args.runs)]
-    results["CLI"] = {"msgs_per_s": statistics.median(cli_rates)}
+    results["CLI"] = rows["CLI"] = {"msgs_per_s": statistics.median(cli_rates)}
     load_after = os.getloadavg()
 
     cli = results["CLI"]["msgs_per_s"]
-    for r in results.values():
+    for r in [*results.values(), *variants.values()]:
         r["x_cli"] = r["msgs_per_s"] / cli
     machine = {"cpus": os.cpu_count(), "load_before": load_before[0], "load_after": load_after[0]}
     if args.json:
-        print(json.dumps({"machine": machine, "results": results}, indent=2))
+        print(json.dumps({"machine": machine, "results": results, "variants": variants}, indent=2))
         return
     print(f"machine: {machine['cpus']} CPUs, load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
     print(f"throughput: median of {args.runs} runs of {args.messages} messages (CLI: {args.cli_messages});"
           f" latency: median of 3 runs of {args.latency_messages}, one every {args.interval} us")
+    if variants:
+        print(f"Node.js spin: the Node.js sinks receive with spinUs {args.node_spin_us}")
     print()
-    print(f"{'sender':<9}{'msgs/s':>12}{'x CLI':>10}{'p50 one-way':>14}{'p99 one-way':>14}")
-    for name, r in results.items():
+    print(f"{'sender':<13}{'msgs/s':>12}{'x CLI':>10}{'p50 one-way':>14}{'p99 one-way':>14}")
+    for name, r in rows.items():
         p50 = f"{r['p50_us']:.1f} us" if "p50_us" in r else "-"
         p99 = f"{r['p99_us']:.1f} us" if "p99_us" in r else "-"
-        print(f"{name:<9}{r['msgs_per_s']:>12.0f}{r['x_cli']:>10.0f}{p50:>14}{p99:>14}")
+        print(f"{name:<13}{r['msgs_per_s']:>12.0f}{r['x_cli']:>10.0f}{p50:>14}{p99:>14}")
 
 
 if __name__ == "__main__":

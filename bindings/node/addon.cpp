@@ -6,7 +6,8 @@
 // Promise when the inbox has room; only a send that must back off (and an acquire) goes to a
 // libuv pool thread (an AsyncWorker) and settles its Promise from there, waiting in slices
 // (bindings/waiter.hpp) that end within one slice when the Node environment goes away. A
-// receiver waits on the main thread itself, watching its inbox's bell (bell_wait.hpp).
+// receiver waits on the main thread itself, watching its inbox's bell, or, for a receive with
+// spinUs, looking at the inbox on every loop iteration for a while first (bell_wait.hpp).
 #include <napi.h>
 
 #include <atomic>
@@ -90,6 +91,16 @@ std::optional<std::chrono::nanoseconds> millis(const Napi::Value& v, const char*
     bad_input(std::string("invalid ") + what + ": use a number of milliseconds >= 0, or undefined");
   }
   return std::chrono::nanoseconds(static_cast<std::int64_t>(ms * 1e6));
+}
+
+// Microseconds, zero for undefined / null.
+std::chrono::nanoseconds micros(const Napi::Value& v, const char* what) {
+  if (v.IsUndefined() || v.IsNull()) return {};
+  const double us = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  if (!std::isfinite(us) || us < 0 || us > 1e12) {
+    bad_input(std::string("invalid ") + what + ": use a number of microseconds >= 0, or undefined");
+  }
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(us * 1e3));
 }
 
 std::size_t count_arg(const Napi::Value& v, const char* what) {
@@ -439,6 +450,7 @@ class receiver_wrap final : public Napi::ObjectWrap<receiver_wrap> {
                        {InstanceAccessor<&receiver_wrap::agent>("agent"),
                         InstanceAccessor<&receiver_wrap::closed>("closed"),
                         InstanceAccessor<&receiver_wrap::commits>("commits"),
+                        InstanceAccessor<&receiver_wrap::spinning>("spinning"),
                         InstanceMethod<&receiver_wrap::pop>("pop"),
                         InstanceMethod<&receiver_wrap::wait>("wait"),
                         InstanceMethod<&receiver_wrap::commit>("commit"),
@@ -473,6 +485,9 @@ class receiver_wrap final : public Napi::ObjectWrap<receiver_wrap> {
   Napi::Value commits(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(receiver_->commits()));
   }
+  Napi::Value spinning(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), waits_ != nullptr && waits_->spinning());
+  }
 
   // pop(max) -> the pending batch (up to max; 0 or undefined: the bus's batch size), at once,
   // packed (pack_messages).
@@ -489,13 +504,15 @@ class receiver_wrap final : public Napi::ObjectWrap<receiver_wrap> {
     }
   }
 
-  // wait(timeoutMs) -> Promise<boolean>: true when a message may be there.
+  // wait(timeoutMs, spinUs) -> Promise<boolean>: true when a message may be there; looks at
+  // the inbox on every loop iteration for the first spinUs (bell_wait.hpp).
   Napi::Value wait(const Napi::CallbackInfo& info) {
     auto env = info.Env();
     try {
       const auto timeout = millis(info[0], "timeout");
+      const auto spin = micros(info[1], "spinUs");
       if (!waits_) waits_ = bell_wait::open(env, receiver_);
-      return waits_->wait(env, timeout);
+      return waits_->wait(env, timeout, spin);
     } catch (const error& e) {
       throw to_js(env, e);
     }

@@ -30,9 +30,11 @@ bell_wait::bell_wait(Napi::Env env, std::shared_ptr<receiver> r, int fd)
   if (const int rc = uv_poll_init(loop, &poll_, fd); rc != 0)
     throw Napi::Error::New(env, std::string("sluice: cannot watch the inbox's bell: ") + uv_strerror(rc));
   uv_timer_init(loop, &timer_);
+  uv_idle_init(loop, &idle_);
   poll_.data = this;
   timer_.data = this;
-  open_handles_ = 2;
+  idle_.data = this;
+  open_handles_ = 3;
   // A worker_thread's environment may end with a wait pending: its loop must not close with
   // our handles open.
   napi_add_env_cleanup_hook(env_, on_env_cleanup, this);
@@ -48,7 +50,8 @@ void bell_wait::on_env_cleanup(void* self) {
 
 bell_wait::~bell_wait() = default;
 
-Napi::Promise bell_wait::wait(Napi::Env env, std::optional<std::chrono::nanoseconds> timeout) {
+Napi::Promise bell_wait::wait(Napi::Env env, std::optional<std::chrono::nanoseconds> timeout,
+                              std::chrono::nanoseconds spin) {
   auto deferred = Napi::Promise::Deferred::New(env);
   auto promise = deferred.Promise();
   if (closing_ || receiver_->closed()) {
@@ -56,20 +59,58 @@ Napi::Promise bell_wait::wait(Napi::Env env, std::optional<std::chrono::nanoseco
     return promise;
   }
   const auto now = clock_type::now();
-  pending_.push_back({deferred, timeout ? now + *timeout : clock_type::time_point::max()});
-  if (!receiver_->arm_bell()) {
+  const auto spin_until =
+      spin > spin.zero() ? now + std::chrono::duration_cast<clock_type::duration>(spin) : now;
+  pending_.push_back({deferred, timeout ? now + *timeout : clock_type::time_point::max(), spin_until});
+  spin_until_ = std::max(spin_until_, spin_until);
+  if (now < spin_until_) {
+    // The caller popped nothing just now: the first look waits for the loop's next iteration.
+    start_spin();
+  } else if (!receiver_->arm_bell()) {
     // A message may be there: for this wait and for any other (arming again drained the
     // datagram that may have been theirs).
     settle_where(true, [](const pending&) { return true; }, false);
     return promise;
-  }
-  if (pending_.size() == 1) {
-    uv_poll_start(&poll_, UV_READABLE, [](uv_poll_t* h, int, int) {
-      static_cast<bell_wait*>(h->data)->on_readable();
-    });
+  } else {
+    watch_bell();
   }
   schedule(now);
   return promise;
+}
+
+void bell_wait::watch_bell() {
+  if (bell_watched_) return;
+  bell_watched_ = true;
+  uv_poll_start(&poll_, UV_READABLE, [](uv_poll_t* h, int, int) {
+    static_cast<bell_wait*>(h->data)->on_readable();
+  });
+}
+
+void bell_wait::start_spin() {
+  if (spinning_) return;
+  spinning_ = true;
+  uv_idle_start(&idle_, [](uv_idle_t* h) { static_cast<bell_wait*>(h->data)->on_idle(); });
+}
+
+void bell_wait::on_idle() {
+  // Once per loop iteration: a few loads of the inbox's shared counters, and the clock.
+  if (receiver_->closed()) {
+    settle_where(false, [](const pending&) { return true; }, true);
+  } else if (receiver_->anything_queued()) {
+    settle_where(true, [](const pending&) { return true; }, true);
+  } else if (clock_type::now() >= spin_until_) {
+    end_spin();
+  }
+}
+
+void bell_wait::end_spin() {
+  spinning_ = false;
+  uv_idle_stop(&idle_);
+  if (!receiver_->arm_bell()) {
+    settle_where(true, [](const pending&) { return true; }, true);
+    return;
+  }
+  watch_bell();
 }
 
 void bell_wait::on_readable() {
@@ -82,7 +123,7 @@ void bell_wait::on_timer() {
   const auto now = clock_type::now();
   if (receiver_->closed()) {
     settle_where(false, [](const pending&) { return true; }, true);
-  } else if (!receiver_->arm_bell()) {
+  } else if (spinning_ ? receiver_->anything_queued() : !receiver_->arm_bell()) {
     settle_where(true, [](const pending&) { return true; }, true);
   } else {
     settle_where(false, [&](const pending& p) { return p.deadline <= now; }, true);
@@ -105,6 +146,9 @@ void bell_wait::settle_where(bool ready, Pred pred, bool from_loop) {
                                     [&](const pending& p) { return !pred(p); });
   std::move(keep, pending_.end(), std::back_inserter(done));
   pending_.erase(keep, pending_.end());
+  // A wait that ended takes its spin window with it.
+  spin_until_ = {};
+  for (const auto& p : pending_) spin_until_ = std::max(spin_until_, p.spin_until);
   // Stopped before any JavaScript runs: a wait started from a settled Promise's continuation
   // starts them again.
   if (pending_.empty()) stop();
@@ -128,6 +172,9 @@ void bell_wait::stop() noexcept {
   if (closing_) return;
   uv_poll_stop(&poll_);
   uv_timer_stop(&timer_);
+  uv_idle_stop(&idle_);
+  bell_watched_ = false;
+  spinning_ = false;
   receiver_->disarm_bell();
 }
 
@@ -147,6 +194,7 @@ void bell_wait::close_handles() noexcept {
   closing_ = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_), on_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&idle_), on_closed);
 }
 
 void bell_wait::on_closed(uv_handle_t* h) {

@@ -141,3 +141,86 @@ test('a worker thread ended while its receiver waits ends cleanly', async (t) =>
   assert.equal(again.closed, false);
   again.close();
 });
+
+// Resolves once cond() holds, looking once per event-loop iteration.
+async function until(cond) {
+  while (!cond()) await new Promise((resolve) => setImmediate(resolve));
+}
+
+// spinUs: the loop looks at the inbox on every iteration (an idle handle) instead of sleeping
+// on the bell; spawnSync holds the loop, so the spin is still on when the message is there.
+test('a spinning receiver gets a message from a sender in another process', async (t) => {
+  const bus = newBus(t);
+  const inbox = bus.receive('w', { spinUs: 60e6 });
+  const waiting = inbox.batch({ timeout: 30000 });
+  assert.ok(inbox.spinning);
+  if (cli(t, bus.path, 'send', 'shell', 'w', 'task', 'to a spinning receiver') === null) return inbox.close();
+  assert.ok(inbox.spinning, 'the spin window is still open when the message is there');
+  assert.deepEqual(payloads(await waiting), ['to a spinning receiver']);
+  assert.equal(inbox.spinning, false, 'no wait pending: the idle handle is stopped');
+  inbox.close();
+});
+
+test('timers and callbacks run while a receiver spins', async (t) => {
+  const bus = newBus(t);
+  const inbox = bus.receive('w');
+  const waiting = inbox.batch({ timeout: 30000, spinUs: 60e6 });
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(inbox.spinning, 'a timer and an immediate ran during the spin');
+  await bus.send('a', 'w', 't', Buffer.from('from the same loop'));
+  assert.deepEqual(payloads(await waiting), ['from the same loop']);
+  inbox.close();
+});
+
+test('after its spin window a receiver waits on the bell and still gets a later message', async (t) => {
+  const bus = newBus(t);
+  const inbox = bus.receive('w');
+  let settled = false;
+  const waiting = inbox.batch({ timeout: 30000, spinUs: 1000 }).finally(() => { settled = true; });
+  assert.ok(inbox.spinning);
+  await until(() => !inbox.spinning);
+  assert.equal(settled, false, 'the wait goes on after the spin');
+  if (cli(t, bus.path, 'send', 'shell', 'w', 'task', 'after the spin') === null) return inbox.close();
+  assert.deepEqual(payloads(await waiting), ['after the spin']);
+  inbox.close();
+});
+
+// Exits on its own only if close() settled the wait and stopped the idle handle: an active
+// idle handle keeps the loop (and the process) running.
+test('closing a spinning receiver ends its wait and lets the process exit', (t) => {
+  const bus = newBus(t);
+  const code = `const s = require(${JSON.stringify(process.env.SLUICE_NODE_PACKAGE)});
+    const inbox = new s.Bus({ dir: ${JSON.stringify(bus.path)} }).receive('w', { spinUs: 60e6 });
+    inbox.batch({ timeout: null }).then((b) => console.log('settled', b.length, inbox.spinning));
+    setImmediate(() => { console.log('spinning', inbox.spinning); inbox.close(); });`;
+  const run = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 60000 });
+  assert.equal(run.signal, null, 'the child did not exit on its own');
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stdout, 'spinning true\nsettled 0 false\n');
+});
+
+test('a worker thread ended while its receiver spins ends cleanly', async (t) => {
+  const bus = newBus(t);
+  const { Worker } = require('node:worker_threads');
+  const worker = new Worker(`
+    const { parentPort } = require('node:worker_threads');
+    const s = require(${JSON.stringify(process.env.SLUICE_NODE_PACKAGE)});
+    const inbox = new s.Bus({ dir: ${JSON.stringify(bus.path)} }).receive('w');
+    inbox.batch({ timeout: null, spinUs: 60e6 });
+    parentPort.postMessage(inbox.spinning);`, { eval: true });
+  const spinning = await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+  assert.equal(spinning, true);
+  assert.equal(await worker.terminate(), 1);
+  const again = bus.receive('w');
+  assert.equal(again.closed, false);
+  again.close();
+});
+
+test('an invalid spinUs is refused as bad input', async (t) => {
+  const bus = newBus(t);
+  const inbox = bus.receive('w');
+  await assert.rejects(inbox.batch({ timeout: 100, spinUs: -1 }), { code: 'SLUICE_BAD_INPUT' });
+  await assert.rejects(inbox.batch({ timeout: 100, spinUs: 'fast' }), { code: 'SLUICE_BAD_INPUT' });
+  inbox.close();
+});

@@ -13,8 +13,10 @@ async function worker(bus: Bus, me: string): Promise<number> {
       await bus.send(me, m.from, 'result', payload, { priority: 'high', timeout: 2000, wait: true, overflow: 'reject' });
     }
   }
-  const inbox = bus.receive(me);
-  const b: Batch = await inbox.batch({ timeout: null });
+  const inbox = bus.receive(me, { spinUs: 500 });
+  const b: Batch = await inbox.batch({ timeout: null, spinUs: 1000 });
+  const spinning: boolean = inbox.spinning;
+  handled += Number(spinning);
   const first: Message = b.messages[0];
   handled += b.length + first.payload.length;
   b.commit();
