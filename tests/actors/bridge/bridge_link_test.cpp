@@ -203,8 +203,9 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a message published while the last one is unacknowledged goes on the wire at once, and "
-    "the inbox is committed only as far as its front is acknowledged") {
+    "a message published while the last one is unacknowledged goes on the wire at once, a "
+    "third waits for an acknowledgement, and the inbox is committed only as far as its front "
+    "is acknowledged") {
   link_harness h(8);
   auto out = inbox::inbox::open_or_create(h.bus.path(), backpressure::outbound_inbox("east"));
   REQUIRE(out);
@@ -212,24 +213,31 @@ TEST_CASE(
     REQUIRE(out->try_push({"t", "m", backpressure::wrap_envelope("far", text)}) ==
             inbox::push_result::ok);
   };
+  const auto batch_of = [](std::uint64_t seq, const char* record) {
+    return std::make_pair(seq, std::vector<std::string>{record});
+  };
+  const auto acked = [&] { return h.ctx->peer("east")->acked.load(); };
   push("0");
   h.start();
   CHECK(h.expect_want() == std::vector<std::string>{"far"});
   h.ack(0, {}, {{"far", 8}});
-  CHECK(h.expect_batch() == std::make_pair(std::uint64_t{1}, std::vector<std::string>{"far:0"}));
+  CHECK(h.expect_batch() == batch_of(1, "far:0"));
   // No acknowledgement yet: the next message does not wait for one.
   push("1");
-  CHECK(h.expect_batch() == std::make_pair(std::uint64_t{2}, std::vector<std::string>{"far:1"}));
+  CHECK(h.expect_batch() == batch_of(2, "far:1"));
+  // Two reads on the wire: the third message waits for an acknowledgement, then leaves.
   push("2");
-  CHECK(h.expect_batch() == std::make_pair(std::uint64_t{3}, std::vector<std::string>{"far:2"}));
-  CHECK(out->size() == 3);
-  // The first is parked on the far side, the later two arrived: the front is not settled, so
-  // nothing may leave the inbox yet. (The next message on the wire shows that the sender has
-  // handled the acknowledgement: its mailbox is in order.)
-  h.ack(3, {1}, {});
+  h.ack(1, {}, {});
+  CHECK(h.expect_batch() == batch_of(3, "far:2"));
+  CHECK(out->size() == 2);  // "0" committed
+  // "1" is parked on the far side and "2" arrived: the front is not settled, so nothing more
+  // may leave the inbox, and "3" waits behind the two reads on the wire.
   push("3");
-  CHECK(h.expect_batch() == std::make_pair(std::uint64_t{4}, std::vector<std::string>{"far:3"}));
-  CHECK(out->size() == 4);
+  h.ack(3, {2}, {});
+  REQUIRE(eventually([&] { return acked() == 2; }));
+  CHECK(out->size() == 3);
+  h.ack(3, {}, {});
+  CHECK(h.expect_batch() == batch_of(4, "far:3"));
   h.ack(4, {}, {});
   REQUIRE(eventually([&] { return out->size() == 0; }));
 }
