@@ -395,8 +395,8 @@ bool committable(const sender_state& s, const source& src) {
 // under load the sender then waits for an acknowledgement and reads all that gathered
 // meanwhile in one batch. Measured with sluice-bench bridge, alternating builds: one read on
 // the wire at a time, p50 59-61 us; two, 43-45 us in 8 runs of 9 and about 8 % less
-// throughput (more, smaller batches); unbounded, or more while the window is small, p50 near
-// 70 us in most runs.
+// throughput (more, smaller batches, we think); unbounded, or more while the window is small,
+// p50 near 70 us in most runs.
 std::size_t window_bound(const sender_state& s, const source& src) {
   constexpr std::size_t reads_on_the_wire = 2;
   return src.reads.size() < reads_on_the_wire ? s.batch : 0;
