@@ -11,19 +11,15 @@
 #include "inbox/inbox.hpp"
 #include "inbox/layout.hpp"
 #include "messages.hpp"
+#include "test_inbox.hpp"
 #include "support/children.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace sluice::inbox;
 using testing::msg;
+using testing::make_inbox;
 
 namespace {
-
-inbox make(const sluice::test::temp_bus& bus) {
-  auto r = inbox::open_or_create(bus.dir(), "a");
-  REQUIRE(r);
-  return std::move(r).value();
-}
 
 bell open_bell() {
   auto b = bell::open();
@@ -67,7 +63,7 @@ void die_with_bell_armed(const sluice::test::temp_bus& bus) {
 
 TEST_CASE("an armed bell is rung by a producer in another process, once per arming") {
   sluice::test::temp_bus bus;
-  auto in = make(bus);
+  auto in = make_inbox(bus);
   auto c = in.attach_consumer();
   REQUIRE(c);
   auto b = open_bell();
@@ -90,7 +86,7 @@ TEST_CASE("an armed bell is rung by a producer in another process, once per armi
 
 TEST_CASE("arming a bell over an inbox that already holds a message answers false") {
   sluice::test::temp_bus bus;
-  auto in = make(bus);
+  auto in = make_inbox(bus);
   REQUIRE(in.try_push(msg("x")) == push_result::ok);
   auto c = in.attach_consumer();
   REQUIRE(c);
@@ -101,7 +97,7 @@ TEST_CASE("arming a bell over an inbox that already holds a message answers fals
 
 TEST_CASE("a bell looks past the uncommitted batch, as wait_not_empty does") {
   sluice::test::temp_bus bus;
-  auto in = make(bus);
+  auto in = make_inbox(bus);
   REQUIRE(in.try_push(msg("x")) == push_result::ok);
   auto c = in.attach_consumer();
   REQUIRE(c);
@@ -112,7 +108,7 @@ TEST_CASE("a bell looks past the uncommitted batch, as wait_not_empty does") {
 
 TEST_CASE("a disarmed bell is not rung by later publishes") {
   sluice::test::temp_bus bus;
-  auto in = make(bus);
+  auto in = make_inbox(bus);
   auto c = in.attach_consumer();
   REQUIRE(c);
   auto b = open_bell();
@@ -125,7 +121,7 @@ TEST_CASE("a disarmed bell is not rung by later publishes") {
 
 TEST_CASE("releasing a consumer takes its bell back") {
   sluice::test::temp_bus bus;
-  auto in = make(bus);
+  auto in = make_inbox(bus);
   auto b = open_bell();
   {
     auto c = in.attach_consumer();
@@ -138,7 +134,7 @@ TEST_CASE("releasing a consumer takes its bell back") {
 TEST_CASE("a bell left armed by a dead consumer does not trouble producers: the first publish takes it") {
   sluice::test::temp_bus bus;
   die_with_bell_armed(bus);
-  auto in = make(bus);
+  auto in = make_inbox(bus);
   CHECK(armed_name(in) != 0);
   CHECK(in.try_push(msg("x")) == push_result::ok);  // rings a bell nobody holds: no error
   CHECK(armed_name(in) == 0);
@@ -150,7 +146,7 @@ TEST_CASE("a bell left armed by a dead consumer does not trouble producers: the 
 TEST_CASE("a new consumer clears a bell its dead predecessor left armed") {
   sluice::test::temp_bus bus;
   die_with_bell_armed(bus);
-  auto in = make(bus);
+  auto in = make_inbox(bus);
   REQUIRE(armed_name(in) != 0);
   auto c = in.attach_consumer();
   REQUIRE(c);

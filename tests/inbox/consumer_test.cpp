@@ -8,27 +8,17 @@
 
 #include "inbox/inbox.hpp"
 #include "messages.hpp"
+#include "test_inbox.hpp"
 #include "support/children.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace sluice::inbox;
 using testing::msg;
-
-namespace {
-
-inbox make(const sluice::test::temp_bus& bus) {
-  create_options opts;
-  opts.capacity = 16;
-  auto r = inbox::open_or_create(bus.dir(), "a", opts);
-  REQUIRE(r);
-  return std::move(r).value();
-}
-
-}  // namespace
+using testing::make_small_inbox;
 
 TEST_CASE("a second consumer is refused with busy and the pid of the first") {
   sluice::test::temp_bus bus;
-  auto in = make(bus);
+  auto in = make_small_inbox(bus);
   auto first = in.attach_consumer();
   REQUIRE(first);
   auto again = in.attach_consumer();
@@ -46,7 +36,7 @@ TEST_CASE("a second consumer is refused with busy and the pid of the first") {
 
 TEST_CASE("the consumer lock is free again once the consumer is gone") {
   sluice::test::temp_bus bus;
-  auto in = make(bus);
+  auto in = make_small_inbox(bus);
   {
     auto first = in.attach_consumer();
     REQUIRE(first);
@@ -60,7 +50,7 @@ TEST_CASE("the consumer lock is free again once the consumer is gone") {
 
 TEST_CASE("a consumer process that exits without detaching does not block the next one") {
   sluice::test::temp_bus bus;
-  auto in = make(bus);
+  auto in = make_small_inbox(bus);
   const pid_t child = sluice::test::spawn([&] {
     auto c = in.attach_consumer();
     return c ? 0 : 1;  // spawn exits with _exit: no destructor runs, the kernel drops the flock
@@ -72,7 +62,7 @@ TEST_CASE("a consumer process that exits without detaching does not block the ne
 
 TEST_CASE("a consumer killed while attached is no longer the consumer but its pid stays recorded") {
   sluice::test::temp_bus bus;
-  auto in = make(bus);
+  auto in = make_small_inbox(bus);
   const pid_t child = sluice::test::spawn([&] {
     auto c = in.attach_consumer();
     if (c) ::raise(SIGKILL);  // dies holding the consumer: nothing lets go
@@ -87,7 +77,7 @@ TEST_CASE("a consumer killed while attached is no longer the consumer but its pi
 
 TEST_CASE("pop_batch without commit delivers the same batch again") {
   sluice::test::temp_bus bus;
-  auto in = make(bus);
+  auto in = make_small_inbox(bus);
   for (int i = 0; i < 5; ++i) REQUIRE(in.try_push(msg(std::to_string(i))) == push_result::ok);
   auto c = in.attach_consumer();
   REQUIRE(c);
@@ -104,7 +94,7 @@ TEST_CASE("pop_batch without commit delivers the same batch again") {
 
 TEST_CASE("a batch that was never committed goes to the next consumer") {
   sluice::test::temp_bus bus;
-  auto in = make(bus);
+  auto in = make_small_inbox(bus);
   for (int i = 0; i < 4; ++i) REQUIRE(in.try_push(msg(std::to_string(i))) == push_result::ok);
   {
     auto c = in.attach_consumer();
@@ -124,7 +114,7 @@ TEST_CASE("a batch that was never committed goes to the next consumer") {
 
 TEST_CASE("commit frees space so a full inbox accepts again") {
   sluice::test::temp_bus bus;
-  auto in = make(bus);
+  auto in = make_small_inbox(bus);
   while (in.try_push(msg("x")) == push_result::ok) {
   }
   CHECK(in.full());

@@ -63,6 +63,25 @@ std::vector<message> drain(inbox& in, consumer& c, std::size_t want) {
   return got;
 }
 
+// A producer process killed after it claimed a slot, before it published into it.
+void kill_producer_after_claim(inbox& in) {
+  const pid_t victim = spawn([&] {
+    test_hooks::after_claim = die_now;
+    (void)in.try_push(message_view{"victim", "t", "never published", priority::normal});
+    return 0;
+  });
+  CHECK(reap(victim) == 128 + SIGKILL);
+}
+
+// Messages 0, 1, ... n - 1 from one producer.
+void push_numbered(inbox& in, std::uint64_t n) {
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const tagged t{0, 0, i};
+    REQUIRE(in.try_push(message_view{"p", "t", as_payload(t), priority::normal}) ==
+            push_result::ok);
+  }
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -70,12 +89,7 @@ TEST_CASE(
   temp_bus bus;
   auto in = make(bus);
   auto c = attach(in);
-  const pid_t victim = spawn([&] {
-    test_hooks::after_claim = die_now;
-    (void)in.try_push(message_view{"victim", "t", "never published", priority::normal});
-    return 0;
-  });
-  CHECK(reap(victim) == 128 + SIGKILL);
+  kill_producer_after_claim(in);
   REQUIRE(in.try_push(message_view{"alive", "t", "after", priority::normal}) == push_result::ok);
   auto got = drain(in, c, 1);
   REQUIRE(got.size() == 1);
@@ -136,11 +150,7 @@ TEST_CASE("a live producer slower than the grace period is waited for, not skipp
 TEST_CASE("a consumer killed before commit leaves its batch to the next consumer") {
   temp_bus bus;
   auto in = make(bus);
-  for (std::uint64_t i = 0; i < 10; ++i) {
-    const tagged t{0, 0, i};
-    REQUIRE(in.try_push(message_view{"p", "t", as_payload(t), priority::normal}) ==
-            push_result::ok);
-  }
+  push_numbered(in, 10);
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
   const pid_t dying = spawn([&] {
@@ -171,11 +181,7 @@ TEST_CASE("a consumer killed before commit leaves its batch to the next consumer
 TEST_CASE("a consumer killed between two pipelined commits leaves the uncommitted rest to the next consumer") {
   temp_bus bus;
   auto in = make(bus);
-  for (std::uint64_t i = 0; i < 10; ++i) {
-    const tagged t{0, 0, i};
-    REQUIRE(in.try_push(message_view{"p", "t", as_payload(t), priority::normal}) ==
-            push_result::ok);
-  }
+  push_numbered(in, 10);
   const pid_t dying = spawn([&] {
     auto c = in.attach_consumer();
     if (!c) return 1;
@@ -206,12 +212,7 @@ TEST_CASE("a dead producer's slot is counted abandoned by the pipelined commit o
   auto in = make(bus);
   auto c = attach(in);
   REQUIRE(in.try_push(message_view{"alive", "t", "before", priority::normal}) == push_result::ok);
-  const pid_t victim = spawn([&] {
-    test_hooks::after_claim = die_now;
-    (void)in.try_push(message_view{"victim", "t", "never published", priority::normal});
-    return 0;
-  });
-  CHECK(reap(victim) == 128 + SIGKILL);
+  kill_producer_after_claim(in);
   REQUIRE(in.try_push(message_view{"alive", "t", "after", priority::normal}) == push_result::ok);
   received_message buf[4];
   std::uint64_t first = 0;

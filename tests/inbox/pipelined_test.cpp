@@ -6,20 +6,14 @@
 
 #include "inbox/inbox.hpp"
 #include "messages.hpp"
+#include "test_inbox.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace sluice::inbox;
 using testing::msg;
+using testing::make_small_inbox;
 
 namespace {
-
-inbox make(const sluice::test::temp_bus& bus) {
-  create_options opts;
-  opts.capacity = 16;
-  auto r = inbox::open_or_create(bus.dir(), "a", opts);
-  REQUIRE(r);
-  return std::move(r).value();
-}
 
 void push_all(inbox& in, const std::vector<std::string>& payloads, priority p = priority::normal) {
   for (const auto& s : payloads) REQUIRE(in.try_push(msg(s, p)) == push_result::ok);
@@ -50,7 +44,7 @@ using list = std::vector<std::string>;
 
 TEST_CASE("pop_next reads on after the uncommitted messages instead of reading them again") {
   sluice::test::temp_bus bus;
-  auto in = make(bus);
+  auto in = make_small_inbox(bus);
   push_all(in, {"a", "b", "c", "d", "e"});
   auto c = in.attach_consumer();
   REQUIRE(c);
@@ -64,7 +58,7 @@ TEST_CASE("pop_next reads on after the uncommitted messages instead of reading t
 
 TEST_CASE("commit_through commits the messages up to the end of its batch and leaves the later ones pending") {
   sluice::test::temp_bus bus;
-  auto in = make(bus);
+  auto in = make_small_inbox(bus);
   push_all(in, {"a", "b", "c", "d", "e"});
   auto c = in.attach_consumer();
   REQUIRE(c);
@@ -82,7 +76,7 @@ TEST_CASE("commit_through commits the messages up to the end of its batch and le
 
 TEST_CASE("pop_batch reads every uncommitted pipelined batch again and forgets their numbers") {
   sluice::test::temp_bus bus;
-  auto in = make(bus);
+  auto in = make_small_inbox(bus);
   push_all(in, {"a", "b", "c", "d"});
   auto c = in.attach_consumer();
   REQUIRE(c);
@@ -98,7 +92,7 @@ TEST_CASE("pop_batch reads every uncommitted pipelined batch again and forgets t
 
 TEST_CASE("commit_through of a batch already committed or never read does nothing") {
   sluice::test::temp_bus bus;
-  auto in = make(bus);
+  auto in = make_small_inbox(bus);
   push_all(in, {"a", "b", "c"});
   auto c = in.attach_consumer();
   REQUIRE(c);
@@ -122,7 +116,7 @@ TEST_CASE("after a prefix commit between priority lanes pop_batch reads the rest
   // it, so the re-read repeats exactly what the pipelined reads gave after it.
   for (std::size_t k = 0; k < 9; ++k) {
     sluice::test::temp_bus bus;
-    auto in = make(bus);
+    auto in = make_small_inbox(bus);
     push_all(in, {"h1", "h2", "h3", "h4"}, priority::high);
     push_all(in, {"n1", "n2", "n3", "n4"}, priority::normal);
     push_all(in, {"l1", "l2"}, priority::low);
