@@ -51,26 +51,31 @@ receiver::batch_view receiver::pop(std::size_t max) {
 
 receiver::batch_view receiver::pop_wait(std::size_t max,
                                         std::optional<std::chrono::nanoseconds> timeout,
-                                        waiter& w) {
+                                        waiter& w, std::chrono::nanoseconds spin) {
   auto batch = pop(max);
   if (batch.size > 0) return batch;
-  const auto deadline = timeout ? clock_type::now() + *timeout : clock_type::time_point::max();
+  const auto start = clock_type::now();
+  const auto deadline = timeout ? start + *timeout : clock_type::time_point::max();
+  const auto spin_until = start + spin;
   for (;;) {
-    const auto left = deadline - clock_type::now();
+    const auto now = clock_type::now();
+    const auto left = deadline - now;
     if (left <= left.zero()) return {};
-    w.block([&] { (void)wait_once(std::min<std::chrono::nanoseconds>(left, wait_slice)); });
+    const auto slice = std::min<std::chrono::nanoseconds>(left, wait_slice);
+    const auto spin_left = std::max<std::chrono::nanoseconds>(spin_until - now, spin_before_sleep);
+    w.block([&] { (void)wait_once(slice, spin_left); });
     if (!w.keep_waiting()) throw interrupted{};
     batch = pop(max);
     if (batch.size > 0) return batch;
   }
 }
 
-bool receiver::wait_once(std::chrono::nanoseconds slice) {
+bool receiver::wait_once(std::chrono::nanoseconds slice, std::chrono::nanoseconds spin) {
   // Before sleeping, watch the inbox for a moment: a sender that streams messages then finds
   // the consumer awake and never pays for waking it (a futex wake per message, which halved
   // a binding sender's rate), and a message that comes soon is seen without a wake-up. The
   // doorbell wait then decides (it also knows published from merely claimed slots).
-  const auto spin_until = clock_type::now() + std::min<std::chrono::nanoseconds>(slice, spin_before_sleep);
+  const auto spin_until = clock_type::now() + std::min(slice, spin);
   while (box_->size() == 0 && clock_type::now() < spin_until) inbox::detail::cpu_relax();
   return box_->wait_not_empty(slice) != inbox::wake_reason::timed_out;
 }

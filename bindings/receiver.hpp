@@ -41,10 +41,13 @@ class receiver {
   batch_view pop(std::size_t max);
   // The same, waiting up to timeout (nullopt: without end) for the first message; empty
   // when the time ran out. Waits run through `w`.
-  batch_view pop_wait(std::size_t max, std::optional<std::chrono::nanoseconds> timeout, waiter& w);
+  // spin: how long, from the call on, a wait watches the inbox before it sleeps (at least
+  // spin_before_sleep): a message that comes meanwhile costs no wake-up, a busy core pays.
+  batch_view pop_wait(std::size_t max, std::optional<std::chrono::nanoseconds> timeout, waiter& w,
+                      std::chrono::nanoseconds spin = spin_before_sleep);
   // One wait of at most `slice` (a short spin, then the doorbell): true when a message may
   // have arrived.
-  bool wait_once(std::chrono::nanoseconds slice);
+  bool wait_once(std::chrono::nanoseconds slice, std::chrono::nanoseconds spin = spin_before_sleep);
   // For a receiver that waits in an event loop (inbox/bell.hpp): the descriptor the loop
   // watches (the bell is opened on first use), and arming it: false when a message may
   // already be there (pop instead), or when the receiver is closed. Arming again re-arms and

@@ -3,19 +3,24 @@
     peer.py source <bus dir> <n>          send n 64-byte messages; prints the ns before the first
     peer.py lat-sink <bus dir> <n>        consume n timestamped messages; prints one-way ns of each
     peer.py lat-source <bus dir> <n> <us> send one timestamped message every <us> microseconds
-A sink prints "ready" once it holds the inbox."""
+A sink prints "ready" once it holds the inbox. `peer.py --spin-us N <role> ...`: the sinks
+receive with that spin_us (Bus.receive)."""
 import struct
 import sys
 import time
 
 import sluice
 
-role, bus_dir, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+args = sys.argv[1:]
+spin_us = None
+if args[0] == "--spin-us":
+    spin_us, args = float(args[1]), args[2:]
+role, bus_dir, n = args[0], args[1], int(args[2])
 bus = sluice.Bus(dir=bus_dir)
 now = time.monotonic_ns
 
 if role in ("sink", "lat-sink"):
-    with bus.receive("sink", max=1000) as inbox:
+    with bus.receive("sink", max=1000, spin_us=spin_us) as inbox:
         print("ready", flush=True)
         got = 0
         lat = []
@@ -37,7 +42,7 @@ elif role == "source":
         send("source", "sink", "m", payload)
     print(start, flush=True)
 elif role == "lat-source":
-    interval = int(sys.argv[4]) / 1e6
+    interval = int(args[3]) / 1e6
     pack = struct.pack
     for _ in range(n):
         time.sleep(interval)

@@ -12,12 +12,13 @@ asserts on these numbers; docs/architecture.md section 12 says what is measured 
               receive, subtracts it from the clock when the batch is in its hands. One-way, so it
               includes the binding's call on both sides. The first --warmup messages are not
               counted (a fresh process's first pass over the ring takes page faults).
-  Node.js spin  the Node.js peers again, the sinks receiving with spinUs (--node-spin-us): the
-              loop looks at the inbox every iteration instead of being woken through the bell.
-              The window must outlast the gap between messages, or each waits on the bell after
-              all; the Node.js source's sleep is a setTimeout, at least 1 ms.
+  ... spin    the Python and Node.js peers again, the sinks receiving with a spin (--spin-us;
+              Python spin_us, Node.js spinUs): they watch the inbox instead of sleeping until
+              woken. The window must outlast the gap between messages, or each waits on the
+              doorbell or bell after all; the Node.js source's sleep is a setTimeout, at least
+              1 ms.
 
-  bench/bindings/run.py [--build build] [--runs 5] [--messages 200000] [--node-spin-us 5000] [--json]
+  bench/bindings/run.py [--build build] [--runs 5] [--messages 200000] [--spin-us 5000] [--json]
 """
 import argparse
 import json
@@ -40,8 +41,8 @@ def parse_args():
     p.add_argument("--latency-messages", type=int, default=5000)
     p.add_argument("--interval", type=int, default=200, help="us between latency messages")
     p.add_argument("--warmup", type=int, default=500)
-    p.add_argument("--node-spin-us", type=int, default=5000,
-                   help="spinUs of the Node.js spin row's sinks (0: no such row)")
+    p.add_argument("--spin-us", type=int, default=5000,
+                   help="the spin of the Python and Node.js spin rows' sinks (0: no such rows)")
     p.add_argument("--json", action="store_true")
     return p.parse_args()
 
@@ -127,9 +128,9 @@ def main():
     results, variants, rows = {}, {}, {}
     for name, cmd in peers.items():
         results[name] = rows[name] = measure(cmd)
-        if name == "Node.js" and args.node_spin_us > 0:
-            spin = measure(cmd[:2] + ["--spin-us", str(args.node_spin_us)] + cmd[2:])
-            variants["Node.js spin"] = rows["Node.js spin"] = {**spin, "spin_us": args.node_spin_us}
+        if name in ("Python", "Node.js") and args.spin_us > 0:
+            spin = measure(cmd[:2] + ["--spin-us", str(args.spin_us)] + cmd[2:])
+            variants[f"{name} spin"] = rows[f"{name} spin"] = {**spin, "spin_us": args.spin_us}
 
     # The CLI: a process per message, as a shell agent sends.
     def cli_source(bus):
@@ -152,7 +153,7 @@ def main():
     print(f"throughput: median of {args.runs} runs of {args.messages} messages (CLI: {args.cli_messages});"
           f" latency: median of 3 runs of {args.latency_messages}, one every {args.interval} us")
     if variants:
-        print(f"Node.js spin: the Node.js sinks receive with spinUs {args.node_spin_us}")
+        print(f"... spin: the sinks receive with a spin of {args.spin_us} us")
     print()
     print(f"{'sender':<13}{'msgs/s':>12}{'x CLI':>10}{'p50 one-way':>14}{'p99 one-way':>14}")
     for name, r in rows.items():

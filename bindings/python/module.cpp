@@ -76,6 +76,17 @@ std::optional<std::chrono::nanoseconds> seconds(std::optional<double> s, const c
   return std::chrono::nanoseconds(static_cast<std::int64_t>(*s * 1e9));
 }
 
+// A wait's spin (receiver::pop_wait) in microseconds; None: the receiver's short default.
+std::chrono::nanoseconds spin_of(std::optional<double> us) {
+  if (!us) return spin_before_sleep;
+  if (!std::isfinite(*us) || *us < 0 || *us > 1e9) {
+    bad_input("invalid spin_us " + std::to_string(*us) +
+              ": use a number of microseconds >= 0, or None");
+  }
+  return std::max<std::chrono::nanoseconds>(
+      spin_before_sleep, std::chrono::nanoseconds(static_cast<std::int64_t>(*us * 1e3)));
+}
+
 std::size_t count_of(std::optional<long long> n, const char* what) {
   if (!n) return 0;
   if (*n < 1) bad_input(std::string("invalid ") + what + " " + std::to_string(*n) + ": use 1 or more");
@@ -157,6 +168,7 @@ struct py_receiver {
   std::shared_ptr<receiver> r;
   std::size_t max;
   std::optional<std::chrono::nanoseconds> timeout;
+  std::chrono::nanoseconds spin;
 };
 
 // One batch: its messages (already Python objects, so they outlive the batch) and the commit
@@ -179,9 +191,9 @@ struct batch {
 };
 
 batch read_batch(const std::shared_ptr<receiver>& r, std::size_t max,
-                 std::optional<std::chrono::nanoseconds> timeout) {
+                 std::optional<std::chrono::nanoseconds> timeout, std::chrono::nanoseconds spin) {
   python_waiter w;
-  const auto view = r->pop_wait(max, timeout, w);
+  const auto view = r->pop_wait(max, timeout, w, spin);
   py::list messages(view.size);
   for (std::size_t i = 0; i < view.size; ++i)
     messages[i] = py::cast(to_python(view.data[i]));
@@ -199,7 +211,7 @@ struct batch_iterator {
   batch next() {
     if (current) current->commit();
     current.reset();
-    auto b = read_batch(owner.r, owner.max, owner.timeout);
+    auto b = read_batch(owner.r, owner.max, owner.timeout, owner.spin);
     if (b.messages.empty()) throw py::stop_iteration();
     current = b;
     return b;
@@ -283,12 +295,15 @@ PYBIND11_MODULE(_native, m) {
       .def_property_readonly("agent", [](const py_receiver& r) { return r.r->agent(); })
       .def_property_readonly("closed", [](const py_receiver& r) { return r.r->closed(); })
       .def("batch",
-           [](py_receiver& r, std::optional<long long> max, std::optional<double> timeout) {
-             return read_batch(r.r, max ? count_of(max, "max") : r.max, seconds(timeout, "timeout"));
+           [](py_receiver& r, std::optional<long long> max, std::optional<double> timeout,
+              std::optional<double> spin_us) {
+             return read_batch(r.r, max ? count_of(max, "max") : r.max, seconds(timeout, "timeout"),
+                               spin_us ? spin_of(spin_us) : r.spin);
            },
-           py::kw_only(), "max"_a = py::none(), "timeout"_a = py::none(),
+           py::kw_only(), "max"_a = py::none(), "timeout"_a = py::none(), "spin_us"_a = py::none(),
            "Waits up to timeout seconds (None: without end) for messages; the batch may be "
-           "empty. Until it is committed, asking again returns the same messages.")
+           "empty. Until it is committed, asking again returns the same messages. spin_us: "
+           "as in Bus.receive, for this wait.")
       .def("commit", [](py_receiver& r) { r.r->commit(); }, "Commits the batch read last.")
       .def("close", [](py_receiver& r) { r.r->close(); },
            "Releases the inbox; an uncommitted batch stays pending.")
@@ -344,13 +359,16 @@ PYBIND11_MODULE(_native, m) {
       .def(
           "receive",
           [](const std::shared_ptr<bus>& b, std::string agent, std::optional<long long> max,
-             std::optional<double> timeout) {
+             std::optional<double> timeout, std::optional<double> spin_us) {
             // Options first: a bad one must not leave an inbox or a consumer behind.
             const std::size_t batch_max = count_of(max, "max");
             const auto wait = seconds(timeout, "timeout");
-            return py_receiver{std::make_shared<receiver>(b, std::move(agent)), batch_max, wait};
+            const auto spin = spin_of(spin_us);
+            return py_receiver{std::make_shared<receiver>(b, std::move(agent)), batch_max, wait,
+                               spin};
           },
-          "agent"_a, py::kw_only(), "max"_a = py::none(), "timeout"_a = py::none())
+          "agent"_a, py::kw_only(), "max"_a = py::none(), "timeout"_a = py::none(),
+          "spin_us"_a = py::none())
       .def(
           "peek",
           [](bus& b, std::string_view agent, std::optional<long long> max) {

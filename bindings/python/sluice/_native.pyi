@@ -56,9 +56,12 @@ class Receiver:
     def agent(self) -> str: ...
     @property
     def closed(self) -> bool: ...
-    def batch(self, *, max: int | None = None, timeout: float | None = None) -> Batch:
+    def batch(
+        self, *, max: int | None = None, timeout: float | None = None, spin_us: float | None = None
+    ) -> Batch:
         """Waits up to ``timeout`` seconds (None: without end) for messages; the batch is
-        empty when none came. Until committed, asking again returns the same messages."""
+        empty when none came. Until committed, asking again returns the same messages.
+        ``spin_us``: as in ``Bus.receive``, for this wait."""
     def commit(self) -> None: ...
     def close(self) -> None: ...
     def __iter__(self) -> _BatchIterator: ...
@@ -111,10 +114,20 @@ class Bus:
         inbox. Raises BackpressureError (still full after ``timeout`` seconds, default the
         configured 5 s; at once with ``wait=False``), CircuitOpenError, TooLargeError,
         BadInputError, AccessDeniedError, ..."""
-    def receive(self, agent: str, *, max: int | None = None, timeout: float | None = None) -> Receiver:
+    def receive(
+        self,
+        agent: str,
+        *,
+        max: int | None = None,
+        timeout: float | None = None,
+        spin_us: float | None = None,
+    ) -> Receiver:
         """Attaches as the consumer of ``agent``'s inbox (created when missing). ``max``:
         messages per batch (None: the bus's batch size, from the load monitor);
-        ``timeout``: seconds iteration waits for a batch (None: without end)."""
+        ``timeout``: seconds iteration waits for a batch (None: without end); ``spin_us``:
+        microseconds a wait watches the inbox (the GIL released) before it sleeps, so a
+        message that comes meanwhile costs no wake-up; one core stays busy meanwhile (None:
+        30, enough for a sender that streams)."""
     def peek(self, agent: str, max: int | None = None) -> list[Message]: ...
     def count(self, agent: str) -> int: ...
     @overload

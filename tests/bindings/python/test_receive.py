@@ -94,6 +94,54 @@ def test_a_receiver_waiting_lets_other_threads_run_so_their_send_reaches_it(bus)
     assert got == [b"from another thread"]
 
 
+def test_a_spinning_receiver_gets_a_message_from_another_thread_and_still_ends_at_its_timeout(bus):
+    got = []
+    with bus.receive("w", spin_us=1_000_000) as inbox:
+        waiting = threading.Event()
+
+        def receive():
+            waiting.set()
+            got.extend(payloads(inbox.batch(timeout=30)))
+
+        t = threading.Thread(target=receive)
+        t.start()
+        waiting.wait()
+        # The spin releases the GIL as the sleep does: this send gets through while it spins.
+        bus.send("a", "w", "t", b"while it spins")
+        t.join()
+        inbox.commit()
+        # Nothing comes: a spin longer than the timeout still ends the wait at the timeout.
+        assert payloads(inbox.batch(timeout=0.01, spin_us=60_000_000)) == []
+    assert got == [b"while it spins"]
+
+
+def test_an_invalid_spin_is_refused_before_an_inbox_is_attached(bus):
+    for bad in (-1, float("nan"), float("inf")):
+        with pytest.raises(sluice.BadInputError):
+            bus.receive("w", spin_us=bad)
+    with bus.receive("w") as inbox:  # no consumer was left behind
+        with pytest.raises(sluice.BadInputError):
+            inbox.batch(timeout=0, spin_us=-5)
+
+
+def test_ctrl_c_stops_a_spinning_receive(bus, bus_dir):
+    code = (
+        "import sluice, sys\n"
+        f"inbox = sluice.Bus(dir={bus_dir!r}).receive('w', spin_us=600_000_000)\n"
+        "try:\n"
+        "    print('waiting', flush=True)\n"
+        "    inbox.batch(timeout=None)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', flush=True)\n"
+    )
+    child = python_child(code, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for_line(child, "waiting")
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=30)
+    assert out.decode().strip() == "interrupted", err.decode()
+    assert child.returncode == 0
+
+
 def test_a_closed_receiver_raises_unavailable_and_lets_another_consumer_attach(bus, bus_dir):
     inbox = bus.receive("w")
     inbox.close()
