@@ -6,7 +6,7 @@ import sluice
 
 def worker(bus: sluice.Bus, me: str) -> int:
     handled = 0
-    with bus.receive(me, max=10, timeout=1.5) as inbox:
+    with bus.receive(me, max=10, timeout=1.5, spin_us=100) as inbox:
         for batch in inbox:
             for m in batch:
                 mid: int = m.id
@@ -20,7 +20,7 @@ def worker(bus: sluice.Bus, me: str) -> int:
             first: sluice.Message = b[0]
             some: list[sluice.Message] = b[1:]
             handled += len(b) + len(some) + len(first.payload)
-        inbox.batch(max=5).commit()
+        inbox.batch(max=5, spin_us=None).commit()
         inbox.commit()
         assert not inbox.closed and inbox.agent == me
     return handled
