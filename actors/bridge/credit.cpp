@@ -214,8 +214,8 @@ void send_window::clear(source_id src) noexcept {
   s.first_open = 0;
 }
 
-std::size_t send_window::size(source_id src) const noexcept {
-  return src < sources_.size() ? sources_[src].entries.size() : 0;
+std::size_t send_window::begin(source_id src) const noexcept {
+  return src < sources_.size() ? sources_[src].base : 0;
 }
 
 std::size_t send_window::end(source_id src) const noexcept {

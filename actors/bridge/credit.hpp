@@ -109,8 +109,8 @@ class send_window {
   // Drops the front of src's window up to `index` (settled_through at most).
   void drop_through(source_id src, std::size_t index);
   void clear(source_id src) noexcept;
-  // How many messages src's window holds, and the index the next appended one gets.
-  [[nodiscard]] std::size_t size(source_id src) const noexcept;
+  // The index of the first message in src's window, and the one the next appended gets.
+  [[nodiscard]] std::size_t begin(source_id src) const noexcept;
   [[nodiscard]] std::size_t end(source_id src) const noexcept;
   [[nodiscard]] state state_of(source_id src, std::size_t index) const {
     return at(src, index).st;

@@ -50,7 +50,7 @@ constexpr auto relaxed = std::memory_order_relaxed;  // display counters, see br
 constexpr send_window::source_id outbound_source = 0;
 
 // One inbox the sender consumes, with what it read and has not committed yet: its window in
-// send_window, where the message at index i is buf[i - base].
+// send_window, where the message at index i is buf[i - win.begin(id)].
 struct source {
   std::string dest;  // "" for the outbound inbox, else the holding inbox's destination
   send_window::source_id id = 0;
@@ -59,7 +59,6 @@ struct source {
   std::deque<inbox::received_message> buf;  // views into the inbox, valid until committed
   std::deque<wire::record> records;         // per message, views into the inbox
   std::deque<bool> resend;                  // sent by an earlier connection already
-  std::size_t base = 0;
   std::vector<std::uint64_t> sent_ids;  // of the window, sent on this connection
   // Each read not yet committed: the window index it ends at and its batch number.
   struct read {
@@ -295,12 +294,13 @@ void send_ready(sender_actor* self) {
   std::uint64_t resent = 0;
   s.win.take_sendable([&](send_window::source_id id, std::size_t i, std::uint64_t seq) {
     auto* src = source_of(s, id);
-    const auto& r = src->records[i - src->base];
+    const std::size_t k = i - s.win.begin(id);
+    const auto& r = src->records[k];
     if (!s.writer.empty() && !s.writer.fits(r)) flush(self);
     if (s.writer.empty()) s.writer.start(seq);
     s.writer.add(r);
     src->sent_ids.push_back(r.id);
-    ++(src->resend[i - src->base] ? resent : sent);
+    ++(src->resend[k] ? resent : sent);
   });
   flush(self);
   if (sent + resent > 0) {
@@ -334,7 +334,7 @@ void move_diverted(sender_actor* self) {
       blocked.insert(dest);
       continue;
     }
-    const auto& m = s.outbound->buf[i - s.outbound->base];
+    const auto& m = s.outbound->buf[i - s.win.begin(outbound_source)];
     const auto payload = held_payload(m.id, m.payload);
     if (src.box->try_push({m.from, m.type, payload, m.prio}) != inbox::push_result::ok) {
       blocked.insert(dest);
@@ -367,13 +367,12 @@ bool commit_settled(sender_state& s, source& src) {
   if (!src.cons->commit_through(last->batch))
     spdlog::error("bridge {}: lost track of a read from {}; its messages may be sent again",
                   s.ctx->name, src.dest.empty() ? s.outbound_name : "a holding inbox");
+  const auto n = static_cast<std::ptrdiff_t>(last->end - s.win.begin(src.id));
   std::unordered_set<std::uint64_t> gone;
-  for (std::size_t k = src.base; k < last->end; ++k) gone.insert(src.records[k - src.base].id);
-  const std::size_t n = last->end - src.base;
-  src.buf.erase(src.buf.begin(), src.buf.begin() + static_cast<std::ptrdiff_t>(n));
-  src.records.erase(src.records.begin(), src.records.begin() + static_cast<std::ptrdiff_t>(n));
-  src.resend.erase(src.resend.begin(), src.resend.begin() + static_cast<std::ptrdiff_t>(n));
-  src.base = last->end;
+  for (auto r = src.records.begin(); r != src.records.begin() + n; ++r) gone.insert(r->id);
+  src.buf.erase(src.buf.begin(), src.buf.begin() + n);
+  src.records.erase(src.records.begin(), src.records.begin() + n);
+  src.resend.erase(src.resend.begin(), src.resend.begin() + n);
   s.win.drop_through(src.id, last->end);
   src.sent_ids.erase(std::remove_if(src.sent_ids.begin(), src.sent_ids.end(),
                                     [&](std::uint64_t id) { return gone.count(id) != 0; }),
