@@ -76,15 +76,15 @@ std::optional<std::chrono::nanoseconds> seconds(std::optional<double> s, const c
   return std::chrono::nanoseconds(static_cast<std::int64_t>(*s * 1e9));
 }
 
-// A wait's spin (receiver::pop_wait) in microseconds; None: the receiver's short default.
+// A wait's spin (receiver::pop_wait, which never spins less than spin_before_sleep) in
+// microseconds; None: that short default.
 std::chrono::nanoseconds spin_of(std::optional<double> us) {
   if (!us) return spin_before_sleep;
   if (!std::isfinite(*us) || *us < 0 || *us > 1e9) {
     bad_input("invalid spin_us " + std::to_string(*us) +
               ": use a number of microseconds >= 0, or None");
   }
-  return std::max<std::chrono::nanoseconds>(
-      spin_before_sleep, std::chrono::nanoseconds(static_cast<std::int64_t>(*us * 1e3)));
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(*us * 1e3));
 }
 
 std::size_t count_of(std::optional<long long> n, const char* what) {
