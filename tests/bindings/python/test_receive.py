@@ -75,40 +75,35 @@ def test_a_loop_left_by_an_exception_leaves_its_batch_pending(bus):
     assert bus.count("w") == 1
 
 
-def test_a_receiver_waiting_lets_other_threads_run_so_their_send_reaches_it(bus):
+def received_while_waiting(bus, inbox, payload):
+    """Sends payload from this thread while another waits in inbox.batch; what that got."""
     got = []
+    waiting = threading.Event()
+
+    def receive():
+        waiting.set()
+        got.extend(payloads(inbox.batch(timeout=30)))
+
+    t = threading.Thread(target=receive)
+    t.start()
+    waiting.wait()
+    bus.send("a", "w", "t", payload)
+    t.join()
+    return got
+
+
+def test_a_receiver_waiting_lets_other_threads_run_so_their_send_reaches_it(bus):
     with bus.receive("w") as inbox:
-        waiting = threading.Event()
-
-        def receive():
-            waiting.set()
-            got.extend(payloads(inbox.batch(timeout=30)))
-
-        t = threading.Thread(target=receive)
-        t.start()
-        waiting.wait()
         # Holding the GIL for the whole wait would keep this send back until the receiver
         # gave up with an empty batch.
-        bus.send("a", "w", "t", b"from another thread")
-        t.join()
+        got = received_while_waiting(bus, inbox, b"from another thread")
     assert got == [b"from another thread"]
 
 
 def test_a_spinning_receiver_gets_a_message_from_another_thread_and_still_ends_at_its_timeout(bus):
-    got = []
     with bus.receive("w", spin_us=1_000_000) as inbox:
-        waiting = threading.Event()
-
-        def receive():
-            waiting.set()
-            got.extend(payloads(inbox.batch(timeout=30)))
-
-        t = threading.Thread(target=receive)
-        t.start()
-        waiting.wait()
         # The spin releases the GIL as the sleep does: this send gets through while it spins.
-        bus.send("a", "w", "t", b"while it spins")
-        t.join()
+        got = received_while_waiting(bus, inbox, b"while it spins")
         inbox.commit()
         # Nothing comes: a spin longer than the timeout still ends the wait at the timeout.
         assert payloads(inbox.batch(timeout=0.01, spin_us=60_000_000)) == []
@@ -124,22 +119,8 @@ def test_an_invalid_spin_is_refused_before_an_inbox_is_attached(bus):
             inbox.batch(timeout=0, spin_us=-5)
 
 
-def test_ctrl_c_stops_a_spinning_receive(bus, bus_dir):
-    code = (
-        "import sluice, sys\n"
-        f"inbox = sluice.Bus(dir={bus_dir!r}).receive('w', spin_us=600_000_000)\n"
-        "try:\n"
-        "    print('waiting', flush=True)\n"
-        "    inbox.batch(timeout=None)\n"
-        "except KeyboardInterrupt:\n"
-        "    print('interrupted', flush=True)\n"
-    )
-    child = python_child(code, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    wait_for_line(child, "waiting")
-    child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=30)
-    assert out.decode().strip() == "interrupted", err.decode()
-    assert child.returncode == 0
+def test_ctrl_c_stops_a_spinning_receive(bus_dir):
+    interrupt_a_waiting_receive(bus_dir, "spin_us=600_000_000")
 
 
 def test_a_closed_receiver_raises_unavailable_and_lets_another_consumer_attach(bus, bus_dir):
@@ -157,10 +138,12 @@ def wait_for_line(proc, expected):
     assert line == expected, proc.stderr.read().decode()
 
 
-def test_ctrl_c_stops_a_waiting_receive_with_keyboard_interrupt_and_consumes_nothing(bus, bus_dir):
+def interrupt_a_waiting_receive(bus_dir, receive_options=""):
+    """A child process waits in batch() on w's inbox (receive('w', <options>)), gets SIGINT,
+    and must end the wait with KeyboardInterrupt and exit 0."""
     code = (
         "import sluice, sys\n"
-        f"inbox = sluice.Bus(dir={bus_dir!r}).receive('w')\n"
+        f"inbox = sluice.Bus(dir={bus_dir!r}).receive('w', {receive_options})\n"
         "try:\n"
         "    print('waiting', flush=True)\n"
         "    inbox.batch(timeout=None)\n"
@@ -173,6 +156,10 @@ def test_ctrl_c_stops_a_waiting_receive_with_keyboard_interrupt_and_consumes_not
     out, err = child.communicate(timeout=30)
     assert out.decode().strip() == "interrupted", err.decode()
     assert child.returncode == 0
+
+
+def test_ctrl_c_stops_a_waiting_receive_with_keyboard_interrupt_and_consumes_nothing(bus, bus_dir):
+    interrupt_a_waiting_receive(bus_dir)
     send_numbers(bus, 1)
     with bus.receive("w") as inbox:  # the child's consumer lock is gone
         assert payloads(inbox.batch(timeout=5)) == [b"0"]
