@@ -1,5 +1,6 @@
 // The `sluice` executable's verbs. Only CAF-free verbs are defined here, so `sluice` never
-// loads libcaf; the actor verbs are forwarded to sluice-actors (cli/actor_verbs.hpp).
+// loads libcaf; the actor verbs are forwarded to their sluice-<feature> executables
+// (runtime/cli/actor_verbs.hpp).
 #include "cli/app.hpp"
 
 #include <CLI/CLI.hpp>

@@ -2,7 +2,7 @@
 // The command lines of the two executables, built the same way: make_base_app gives the
 // global flags and the footer, each executable adds its verbs, run_app parses and runs.
 //   sluice         make_app(): every one-shot verb, plus a forwarder per actor verb
-//   sluice-actors  cli/actors_main.cpp: the verbs that run a CAF actor system
+//   sluice-<feature>  cli/actor_main.cpp: the verbs of one feature that run a CAF actor system
 #include <memory>
 #include <string_view>
 #include <vector>

@@ -1,7 +1,8 @@
 # What `cmake --install` lays out, declared by each folder for its own targets
 # (cmake/SluicePackaging.cmake adds the CMake package, pkg-config, man page, completions and
 # the .deb around them):
-#   bin/sluice, bin/sluice-actors               cli/
+#   bin/sluice                                  cli/
+#   bin/sluice-<feature> (the actor verbs)      sluice_feature (cmake/SluiceTargets.cmake)
 #   lib/libsluice_*.a, include/sluice/<folder>/  the library (sluice_install_library below)
 #   the Python package, the Node.js package      bindings/python, bindings/node
 include(GNUInstallDirs)

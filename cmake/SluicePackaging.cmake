@@ -26,10 +26,11 @@ install(FILES ${PROJECT_BINARY_DIR}/packaging/sluice.pc DESTINATION ${CMAKE_INST
 # builds: nothing is packaged from them, and a sanitized sluice takes ~25 s to print every help.
 if(TARGET sluice AND NOT SLUICE_SANITIZE)
   set(docs ${PROJECT_BINARY_DIR}/packaging/docs)
+  get_property(actor_executables GLOBAL PROPERTY SLUICE_ACTOR_EXECUTABLES)
   add_custom_command(
     OUTPUT ${docs}/sluice.1 ${docs}/sluice.bash ${docs}/_sluice
     COMMAND ${CMAKE_CURRENT_LIST_DIR}/sluice_docs.sh $<TARGET_FILE:sluice> ${docs} ${PROJECT_VERSION}
-    DEPENDS sluice sluice-actors ${CMAKE_CURRENT_LIST_DIR}/sluice_docs.sh
+    DEPENDS sluice ${actor_executables} ${CMAKE_CURRENT_LIST_DIR}/sluice_docs.sh
     COMMENT "Generating the man page and completions from sluice --help"
     VERBATIM)
   add_custom_target(sluice_docs ALL DEPENDS ${docs}/sluice.1 ${docs}/sluice.bash ${docs}/_sluice)

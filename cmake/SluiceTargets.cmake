@@ -33,7 +33,8 @@ endfunction()
 # sluice_feature(<name> LOGIC <src>... [LOGIC_LIBS ...] [ACTORS <src>... ACTORS_LIBS ...]
 #                [VERB <src> VERB_LIBS ...])
 # The targets of a feature folder (docs/architecture.md section 1): sluice_<name> without CAF,
-# built in every build; sluice_<name>_actors and sluice_<name>_verb only when CAF is.
+# built in every build; sluice_<name>_actors, sluice_<name>_verb and the executable
+# sluice-<name> only when CAF is.
 function(sluice_feature name)
   cmake_parse_arguments(F "" "" "LOGIC;LOGIC_LIBS;ACTORS;ACTORS_LIBS;VERB;VERB_LIBS" ${ARGN})
   if(F_LOGIC)
@@ -55,5 +56,13 @@ function(sluice_feature name)
     add_library(sluice_${name}_verb STATIC ${F_VERB})
     target_link_libraries(sluice_${name}_verb PUBLIC ${F_VERB_LIBS} sluice_cli_support)
     sluice_warnings(sluice_${name}_verb)
+    # The feature's executable, sluice-<name>: the verb file's add_feature_verbs under the main
+    # all of them share (cli/actor_main.cpp, compiled once). `sluice <verb>` execs it from its
+    # own directory (runtime/cli/actor_verbs.hpp), so it is built and installed beside sluice.
+    add_executable(sluice-${name})
+    target_link_libraries(sluice-${name} PRIVATE sluice_actor_main sluice_${name}_verb)
+    set_target_properties(sluice-${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/cli)
+    install(TARGETS sluice-${name} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+    set_property(GLOBAL APPEND PROPERTY SLUICE_ACTOR_EXECUTABLES sluice-${name})
   endif()
 endfunction()

@@ -147,7 +147,7 @@ void add_http_flag(CLI::App* cmd, monitor_flags& f) {
 
 }  // namespace
 
-void add_monitor_verbs(CLI::App& app, cli_state& state) {
+void add_feature_verbs(CLI::App& app, cli_state& state) {
   auto overflow = std::make_shared<monitor_flags>();
   auto* o = app.add_subcommand("monitor-overflow", actor_verb_description("monitor-overflow"));
   add_common(o, *overflow, true);

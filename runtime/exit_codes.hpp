@@ -19,8 +19,8 @@ inline constexpr int usage = 64;          // EX_USAGE: unknown verb, missing or 
 inline constexpr int bad_input = 65;      // EX_DATAERR: bad name, payload too large, bad value,
                                           // corrupt inbox file
 inline constexpr int no_input = 66;       // EX_NOINPUT: a file or inbox named does not exist
-inline constexpr int unavailable = 69;    // EX_UNAVAILABLE: circuit open, or sluice-actors
-                                          // (a support program) missing
+inline constexpr int unavailable = 69;    // EX_UNAVAILABLE: circuit open, or a verb's
+                                          // sluice-<feature> executable missing
 inline constexpr int software = 70;       // EX_SOFTWARE: internal error
 inline constexpr int os_error = 71;       // EX_OSERR: the OS refused (not a directory, no space)
 inline constexpr int io_error = 74;       // EX_IOERR: could not read input / write output, an

@@ -27,7 +27,7 @@ int run_bridge_verb(const global_options& globals, actors::bridge_options opts) 
 
 }  // namespace
 
-void add_bridge_verbs(CLI::App& app, cli_state& state) {
+void add_feature_verbs(CLI::App& app, cli_state& state) {
   auto opts = std::make_shared<actors::bridge_options>();
   auto secret = std::make_shared<std::string>();
   auto handshake_timeout = std::make_shared<std::string>("5s");

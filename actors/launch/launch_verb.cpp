@@ -22,7 +22,7 @@ struct launch_flags {
 };
 
 // Shell agents call the same sluice that launched them, wherever it is installed: the one
-// next to this sluice-actors.
+// next to this sluice-launch.
 std::string own_sluice() {
   const auto dir = own_directory();
   return dir.empty() ? std::string() : (dir / "sluice").string();
@@ -47,7 +47,7 @@ int run_launch(const global_options& globals, const launch_flags& f) {
 
 }  // namespace
 
-void add_launch_verbs(CLI::App& app, cli_state& state) {
+void add_feature_verbs(CLI::App& app, cli_state& state) {
   auto flags = std::make_shared<launch_flags>();
   auto* cmd = app.add_subcommand("launch", actor_verb_description("launch"));
   cmd->add_option("manifest", flags->manifest, "the manifest (see examples/swarm.toml)")

@@ -387,7 +387,7 @@ int run_sender_verb(const std::string& config_json) {
 
 }  // namespace
 
-void add_loadtest_verbs(CLI::App& app, cli_state& state) {
+void add_feature_verbs(CLI::App& app, cli_state& state) {
   auto flags = std::make_shared<loadtest_flags>();
   auto* lt = app.add_subcommand("loadtest", actor_verb_description("loadtest"));
   lt->add_option("--senders", flags->senders, "number of senders (default 4)");

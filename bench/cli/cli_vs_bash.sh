@@ -5,7 +5,7 @@
 #   2. one send into a non-full inbox: `sluice send` vs bash_bus.sh send
 #   3. receive of 10 messages: `sluice recv` vs bash_bus.sh receive (the 10 messages are put
 #      in by --prepare, which hyperfine does not time)
-# Only one-shot verbs are measured: they run in `sluice` itself, never in sluice-actors.
+# Only one-shot verbs are measured: they run in `sluice` itself, never in a sluice-<feature>.
 # Prints each median and the ratios; targets: sluice send <= 2 ms median and at
 # least 10x faster than the bash send.
 #

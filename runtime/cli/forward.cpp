@@ -18,16 +18,17 @@ std::filesystem::path own_directory() {
   return ec ? std::filesystem::path{} : self.parent_path();
 }
 
-void exec_actors(std::string_view verb, char** argv) {
+void exec_actor_verb(std::string_view verb, char** argv) {
+  const char* executable = find_actor_verb(verb).executable;
   const auto dir = own_directory();
-  const std::string what = std::string(verb) + " runs in " + actors_executable;
+  const std::string what = std::string(verb) + " runs in " + executable;
   if (dir.empty()) {
     throw cli_error{exit_code::unavailable,
                     what +
                         ", but /proc/self/exe is unreadable so its directory is unknown: "
                         "mount /proc"};
   }
-  const auto target = dir / actors_executable;
+  const auto target = dir / executable;
   ::execv(target.c_str(), argv);
   const int err = errno;
   throw cli_error{exit_code::unavailable,
@@ -39,11 +40,11 @@ void exec_actors(std::string_view verb, char** argv) {
 void add_forwarded_verbs(CLI::App& app, cli_state& state) {
   for (const auto& verb : actor_verbs) {
     auto* cmd = app.add_subcommand(verb.name, verb.description);
-    cmd->set_help_flag();     // --help belongs to the real verb in sluice-actors
-    cmd->fallthrough(false);  // so do global flags after the verb: sluice-actors parses argv
+    cmd->set_help_flag();     // --help belongs to the real verb in its executable
+    cmd->fallthrough(false);  // so do global flags after the verb: that executable parses argv
     cmd->prefix_command();    // everything after the verb, unparsed
     cmd->callback([&state, name = verb.name] {
-      state.action = [&state, name]() -> int { exec_actors(name, state.argv); };
+      state.action = [&state, name]() -> int { exec_actor_verb(name, state.argv); };
     });
   }
 }

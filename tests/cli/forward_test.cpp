@@ -1,9 +1,14 @@
-// The actor verbs (launch, monitor-*, apply-rate-limit, loadtest, bridge) run in
-// sluice-actors; `sluice` lists them and execs sluice-actors with the unchanged argv
-// (cli/forward.hpp). These tests go through the real `sluice`, as a user would.
+// The actor verbs (launch, monitor-*, apply-rate-limit, loadtest, bridge) run in their
+// feature's executable (sluice-launch, sluice-monitors, ...); `sluice` lists them and execs
+// the verb's executable with the unchanged argv (runtime/cli/forward.hpp). These tests go
+// through the real `sluice`, as a user would.
+#include <algorithm>
+#include <iterator>
 #include <map>
+#include <set>
 #include <sstream>
 
+#include "runtime/cli/actor_verbs.hpp"
 #include "support/cli_checks.hpp"
 
 using namespace sluice::test;
@@ -40,35 +45,62 @@ std::map<std::string, std::string> verbs_in_help(const std::string& help) {
   return verbs;
 }
 
-run_result run_actors(const bus_fixture& bus, const std::vector<std::string>& args) {
+run_result run_executable(const bus_fixture& bus, const std::string& executable,
+                          const std::vector<std::string>& args) {
   auto o = bus.options_for(args);
-  o.argv.front() = sluice_actors_path();
+  o.argv.front() = sluice_executable_path(executable);
   process p(o);
   return p.finish();
 }
 
+// The executables of the verb table, each once.
+std::set<std::string> actor_executables() {
+  std::set<std::string> names;
+  for (const auto& verb : sluice::cli::actor_verbs) names.insert(verb.executable);
+  return names;
+}
+
 }  // namespace
 
-TEST_CASE("sluice --help lists every verb of sluice-actors with the same description") {
+TEST_CASE("sluice --help lists every verb of each actor executable with the same description") {
   bus_fixture bus;
   const auto lean = bus.run({"--help"});
   REQUIRE(lean.exit_code == 0);
-  const auto actors = run_actors(bus, {"--help"});
-  REQUIRE(actors.exit_code == 0);
   const auto listed = verbs_in_help(lean.out);
-  const auto actor_verbs = verbs_in_help(actors.out);
-  REQUIRE(actor_verbs.size() >= 5);
-  for (const auto& [verb, description] : actor_verbs) {
-    INFO("sluice-actors verb: " << verb);
-    REQUIRE(listed.count(verb) == 1);
-    CHECK(listed.at(verb) == description);
+  std::size_t actor_verb_count = 0;
+  for (const auto& executable : actor_executables()) {
+    INFO("executable: " << executable);
+    const auto own = run_executable(bus, executable, {"--help"});
+    REQUIRE(own.exit_code == 0);
+    for (const auto& [verb, description] : verbs_in_help(own.out)) {
+      INFO("verb: " << verb);
+      REQUIRE(listed.count(verb) == 1);
+      CHECK(listed.at(verb) == description);
+      // The table names this executable for the verb, so sluice execs the one that has it.
+      CHECK(sluice::cli::find_actor_verb(verb).executable == executable);
+      ++actor_verb_count;
+    }
   }
+  // Every verb of the table is in exactly one executable.
+  CHECK(actor_verb_count == std::size(sluice::cli::actor_verbs));
   // The one-shot verbs are still there too.
   CHECK(listed.count("send") == 1);
   CHECK(listed.count("top") == 1);
 }
 
-TEST_CASE("every verb sluice forwards exists in sluice-actors and prints its real help") {
+TEST_CASE("each actor executable has only its own feature's verbs") {
+  bus_fixture bus;
+  const auto launch = verbs_in_help(run_executable(bus, "sluice-launch", {"--help"}).out);
+  CHECK(launch.count("launch") == 1);
+  CHECK(launch.count("bridge") == 0);
+  CHECK(launch.count("send") == 0);
+  const auto monitors = verbs_in_help(run_executable(bus, "sluice-monitors", {"--help"}).out);
+  CHECK(monitors.size() == 3);
+  CHECK(monitors.count("monitor-overflow") == 1);
+  CHECK(monitors.count("apply-rate-limit") == 1);
+}
+
+TEST_CASE("every verb sluice forwards exists in its executable and prints its real help") {
   bus_fixture bus;
   const std::map<std::string, std::vector<std::string>> options = {
       {"launch", {"manifest", "--keep", "--grace"}},
@@ -77,9 +109,13 @@ TEST_CASE("every verb sluice forwards exists in sluice-actors and prints its rea
       {"apply-rate-limit", {"--load-source"}},
       {"loadtest", {"--senders", "--messages", "--report"}},
   };
-  const auto actor_verbs = verbs_in_help(run_actors(bus, {"--help"}).out);
+  std::size_t forwarded = 0;
   for (const auto& [verb, description] : verbs_in_help(bus.run({"--help"}).out)) {
-    if (actor_verbs.count(verb) == 0) continue;  // a one-shot verb
+    const bool actor_verb =
+        std::any_of(std::begin(sluice::cli::actor_verbs), std::end(sluice::cli::actor_verbs),
+                    [&verb = verb](const auto& v) { return verb == v.name; });
+    if (!actor_verb) continue;  // a one-shot verb
+    ++forwarded;
     INFO(verb);
     const auto r = bus.run({verb, "--help"});
     CHECK(r.exit_code == 0);
@@ -88,6 +124,7 @@ TEST_CASE("every verb sluice forwards exists in sluice-actors and prints its rea
     if (options.count(verb) == 0) continue;
     for (const auto& option : options.at(verb)) CHECK(mentions(r.out, option));
   }
+  CHECK(forwarded == std::size(sluice::cli::actor_verbs));
 }
 
 TEST_CASE("sluice launch --help and sluice top --help exit 0 and show their real options") {
@@ -103,7 +140,7 @@ TEST_CASE("sluice launch --help and sluice top --help exit 0 and show their real
   CHECK(mentions(top.out, "--interval"));
 }
 
-TEST_CASE("global flags before or after a forwarded verb reach sluice-actors") {
+TEST_CASE("global flags before or after a forwarded verb reach the verb's executable") {
   bus_fixture bus;
   const fs::path before = bus.root() / "before";
   const fs::path after = bus.root() / "after";
@@ -119,7 +156,7 @@ TEST_CASE("global flags before or after a forwarded verb reach sluice-actors") {
   CHECK_FALSE(fs::exists(bus.dir()));  // SLUICE_DIR lost to --dir both times
 }
 
-TEST_CASE("a forwarded verb's usage error comes from sluice-actors as one line with exit 64") {
+TEST_CASE("a forwarded verb's usage error comes from its executable as one line with exit 64") {
   bus_fixture bus;
   auto r = bus.run({"launch"});
   CHECK(r.exit_code == 64);
@@ -132,7 +169,7 @@ TEST_CASE("a forwarded verb's usage error comes from sluice-actors as one line w
   CHECK(mentions(r.err, "--frobnicate"));
 }
 
-TEST_CASE("a forwarded verb without sluice-actors next to sluice exits 69 with one line") {
+TEST_CASE("a forwarded verb without its executable next to sluice exits 69 with one line") {
   bus_fixture bus;
   const fs::path alone = bus.root() / "alone";
   fs::create_directories(alone);
@@ -143,7 +180,7 @@ TEST_CASE("a forwarded verb without sluice-actors next to sluice exits 69 with o
   const auto r = p.finish();
   CHECK(r.exit_code == 69);
   CHECK(is_one_line(r.err));
-  CHECK(mentions(r.err, (alone / "sluice-actors").string()));
+  CHECK(mentions(r.err, (alone / "sluice-launch").string()));
   CHECK(mentions(r.err, "install it next to this sluice"));
   CHECK(r.out.empty());
 

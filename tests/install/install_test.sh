@@ -17,6 +17,9 @@ step=$1 build=$2 stage=$3 source=${4:-}
 skip() { echo "skipped: $*"; exit 77; }
 fail() { echo "FAILED: $*" >&2; exit 1; }
 sluice=$stage/bin/sluice
+# The executables of runtime/cli/actor_verbs.hpp, one verb of each: sluice execs the one next to it.
+actor_executables=(sluice-launch sluice-monitors sluice-loadtest sluice-bridge)
+actor_verbs=(launch monitor-overflow loadtest bridge)
 work=$(mktemp -d /dev/shm/sluice-install-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 bus=$work/bus
@@ -29,7 +32,7 @@ stage)
 
 layout)
   libdir=$(dirname "$(find "$stage" -name libsluice_inbox.a)")
-  for f in bin/sluice bin/sluice-actors include/sluice/inbox/inbox.hpp \
+  for f in bin/sluice "${actor_executables[@]/#/bin/}" include/sluice/inbox/inbox.hpp \
       include/sluice/backpressure/send.hpp include/sluice/runtime/config.hpp \
       include/sluice/actors/agent/agent.hpp share/man/man1/sluice.1 \
       share/bash-completion/completions/sluice; do
@@ -42,9 +45,11 @@ layout)
       cmake/sluice/sluiceTargets.cmake cmake/sluice/FindCAF.cmake pkgconfig/sluice.pc; do
     [[ -e $libdir/$f ]] || fail "$libdir/$f is not installed"
   done
-  # The two executables side by side: sluice hands actor verbs to the sluice-actors next to it.
+  # The executables side by side: sluice hands each actor verb to its executable next to it.
   "$sluice" --version | grep -q '^sluice ' || fail "sluice --version"
-  "$sluice" launch --help | grep -q 'Usage: sluice launch' || fail "sluice launch --help from the stage"
+  for verb in "${actor_verbs[@]}"; do
+    "$sluice" "$verb" --help | grep -q "Usage: sluice $verb" || fail "sluice $verb --help from the stage"
+  done
   ;;
 
 cmake)
@@ -153,7 +158,7 @@ deb)
   (cd "$build" && cpack -G DEB -B "$work/deb" >/dev/null)
   deb=$(ls "$work"/deb/sluice_*.deb)
   contents=$(dpkg-deb -c "$deb")
-  for f in ./usr/bin/sluice ./usr/bin/sluice-actors ./usr/include/sluice/inbox/inbox.hpp \
+  for f in ./usr/bin/sluice "${actor_executables[@]/#/./usr/bin/}" ./usr/include/sluice/inbox/inbox.hpp \
       ./usr/share/man/man1/sluice.1 ./usr/share/bash-completion/completions/sluice \
       ./usr/share/zsh/vendor-completions/_sluice; do
     grep -q " $f\$" <<<"$contents" || fail "$f is not in the .deb"
@@ -201,7 +206,9 @@ apt)
   cd "$work"  # nothing of the source or the build tree on any search path from here on
   clean_env=(env -i PATH=/usr/bin:/bin HOME="$work")
   "${clean_env[@]}" sluice --version | grep -q '^sluice ' || fail "sluice --version from /usr/bin"
-  "${clean_env[@]}" sluice launch --help | grep -q 'Usage: sluice launch' || fail "sluice does not find /usr/bin/sluice-actors"
+  for verb in "${actor_verbs[@]}"; do
+    "${clean_env[@]}" sluice "$verb" --help | grep -q "Usage: sluice $verb" || fail "sluice does not find the executable of $verb in /usr/bin"
+  done
   "${clean_env[@]}" sluice --dir "$bus" send a w task '{"n":1}' || fail "send through the installed sluice"
   [[ $("${clean_env[@]}" sluice --dir "$bus" recv w) == *'"payload":{"n":1}'* ]] || fail "recv through the installed sluice"
   if command -v man >/dev/null; then
@@ -227,7 +234,7 @@ JS
     [[ $(sluice --dir "$bus" recv w) == *"from the system's addon"* ]] || fail "node round trip"
   fi
   apt-get remove -y --purge sluice >"$work/apt.log" 2>&1 || { cat "$work/apt.log" >&2; fail "apt-get remove"; }
-  left=$(find /usr/bin/sluice /usr/bin/sluice-actors /usr/include/sluice /usr/lib/node/sluice \
+  left=$(find /usr/bin/sluice "${actor_executables[@]/#//usr/bin/}" /usr/include/sluice /usr/lib/node/sluice \
     /usr/lib/python3/dist-packages/sluice 2>/dev/null || true)
   [[ -z $left ]] || fail "apt-get remove left: $left"
   ;;

@@ -67,8 +67,8 @@ const char* sluice_path() {
   return SLUICE_EXE;
 }
 
-const char* sluice_actors_path() {
-  return SLUICE_ACTORS_EXE;
+std::string sluice_executable_path(std::string_view name) {
+  return (std::filesystem::path(SLUICE_EXE).parent_path() / name).string();
 }
 
 process::process(const options& opts) {
@@ -236,7 +236,8 @@ bool process_gone(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
   if (!std::getline(stat, line)) return true;
-  // The command name in parentheses may hold spaces and parentheses; the state follows the last ')'.
+  // The command name in parentheses may hold spaces and parentheses; the state follows the last
+  // ')'.
   const auto close = line.rfind(')');
   if (close == std::string::npos || close + 2 >= line.size()) return true;
   const char state = line[close + 2];

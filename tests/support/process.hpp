@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice::test {
@@ -88,6 +89,7 @@ bool process_gone(pid_t pid);
 
 // Paths of the executables under test (set by CMake).
 const char* sluice_path();
-const char* sluice_actors_path();
+// An executable built beside sluice: sluice-launch, sluice-bridge, ...
+std::string sluice_executable_path(std::string_view name);
 
 }  // namespace sluice::test
