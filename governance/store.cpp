@@ -25,19 +25,24 @@ using runtime::error;
 constexpr std::size_t file_bytes = sizeof(layout::file);
 
 error os_error(const fs::path& p, const char* what, int err) {
-  if (err == ENOENT)
-    return error{errc::not_found, fmt::format("{} does not exist (no policy applied: sluice policy apply FILE)", p.string())};
-  if (err == ELOOP)
-    return error{errc::path_is_symlink,
-                 fmt::format("{} is a symlink; sluice refuses to follow it (remove it)", p.string())};
-  if (err == EACCES || err == EPERM)
-    return error{errc::permission_denied,
-                 fmt::format("cannot {} {}: {} (it belongs to another user, or the bus directory "
-                             "is read-only)", what, p.string(), std::strerror(err))};
-  if (err == ENOSPC || err == EDQUOT || err == EFBIG)
-    return error{errc::no_space, fmt::format("cannot {} {}: {}; free space on its filesystem",
-                                             what, p.string(), std::strerror(err))};
-  return error{errc::io_error, fmt::format("cannot {} {}: {}", what, p.string(), std::strerror(err))};
+  switch (const errc code = inbox::errc_of_errno(err)) {
+    case errc::not_found:
+      return error{code, fmt::format("{} does not exist (no policy applied: sluice policy apply "
+                                     "FILE)",
+                                     p.string())};
+    case errc::path_is_symlink:
+      return error{code,
+                   fmt::format("{} is a symlink; sluice refuses to follow it (remove it)", p.string())};
+    case errc::permission_denied:
+      return error{code, fmt::format("cannot {} {}: {} (it belongs to another user, or the bus "
+                                     "directory is read-only)",
+                                     what, p.string(), std::strerror(err))};
+    case errc::no_space:
+      return error{code, fmt::format("cannot {} {}: {}; free space on its filesystem", what,
+                                     p.string(), std::strerror(err))};
+    default:
+      return error{code, fmt::format("cannot {} {}: {}", what, p.string(), std::strerror(err))};
+  }
 }
 
 error invalid_file(errc code, const fs::path& p, const std::string& why) {

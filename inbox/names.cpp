@@ -1,4 +1,5 @@
 // Names and enum spellings shared by every layer (agent names, priorities, results, errors).
+#include <cerrno>
 #include <string_view>
 
 #include "inbox/inbox.hpp"
@@ -72,6 +73,25 @@ const char* to_string(errc e) noexcept {
       return "io_error";
   }
   return "unknown";
+}
+
+errc errc_of_errno(int err) noexcept {
+  switch (err) {
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return errc::permission_denied;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+      return errc::no_space;
+    case ELOOP:
+      return errc::path_is_symlink;
+    case ENOENT:
+      return errc::not_found;
+    default:
+      return errc::io_error;
+  }
 }
 
 }  // namespace sluice::inbox

@@ -20,10 +20,10 @@
 #include <vector>
 
 #include "inbox/files/bus_directory.hpp"
+#include "inbox/files/std_fds.hpp"
 #include "inbox/futex.hpp"
 #include "inbox/impl.hpp"
 #include "inbox/pid_clock.hpp"
-#include "inbox/files/std_fds.hpp"
 
 namespace sluice::inbox {
 namespace {
@@ -39,33 +39,37 @@ std::string os_text(int err) {
 }
 
 error from_errno(int err, const std::string& what, const fs::path& path) {
-  if (err == EACCES || err == EPERM) {
-    return fail(errc::permission_denied, what + " " + path.string() +
-                                             ": permission denied; check the owner and mode "
-                                             "(sluice uses 0700 directories and 0600 files)");
+  switch (errc_of_errno(err)) {
+    case errc::permission_denied:
+      return fail(errc::permission_denied,
+                  what + " " + path.string() + ": " +
+                      (err == EROFS ? "read-only filesystem; choose another place with --dir"
+                                    : "permission denied; check the owner and mode (sluice "
+                                      "uses 0700 directories and 0600 files)"));
+    case errc::path_is_symlink:
+      return fail(errc::path_is_symlink,
+                  path.string() + " is a symlink; sluice never follows symlinks, remove it");
+    case errc::no_space: {
+      // ENOSPC also means "no inode left", where a smaller inbox would not help: say which.
+      struct statvfs fsinfo {};
+      const bool out_of_inodes = err == ENOSPC &&
+                                 ::statvfs(path.parent_path().c_str(), &fsinfo) == 0 &&
+                                 fsinfo.f_files != 0 && fsinfo.f_favail == 0;
+      if (out_of_inodes)
+        return fail(errc::no_space, what + " " + path.string() +
+                                        ": no space left: the filesystem has no free inode (too "
+                                        "many files); remove unused inboxes (sluice cleanup) or "
+                                        "mount it with more inodes (tmpfs nr_inodes)");
+      return fail(errc::no_space,
+                  what + " " + path.string() + ": no space left (" + os_text(err) +
+                      "); free space in /dev/shm or lower MAX_INBOX_SIZE / the slot size");
+    }
+    case errc::not_found:
+      return fail(errc::not_found,
+                  path.string() + " does not exist; create it first (sluice init <agent>)");
+    default:
+      return fail(errc::io_error, what + " " + path.string() + ": " + os_text(err));
   }
-  if (err == ELOOP)
-    return fail(errc::path_is_symlink,
-                path.string() + " is a symlink; sluice never follows symlinks, remove it");
-  if (err == ENOSPC || err == EFBIG || err == EDQUOT) {
-    // ENOSPC also means "no inode left", where a smaller inbox would not help: say which.
-    struct statvfs fsinfo {};
-    const bool out_of_inodes = err == ENOSPC &&
-                               ::statvfs(path.parent_path().c_str(), &fsinfo) == 0 &&
-                               fsinfo.f_files != 0 && fsinfo.f_favail == 0;
-    if (out_of_inodes)
-      return fail(errc::no_space, what + " " + path.string() +
-                                      ": no space left: the filesystem has no free inode (too "
-                                      "many files); remove unused inboxes (sluice cleanup) or "
-                                      "mount it with more inodes (tmpfs nr_inodes)");
-    return fail(errc::no_space,
-                what + " " + path.string() + ": no space left (" + os_text(err) +
-                    "); free space in /dev/shm or lower MAX_INBOX_SIZE / the slot size");
-  }
-  if (err == ENOENT)
-    return fail(errc::not_found,
-                path.string() + " does not exist; create it first (sluice init <agent>)");
-  return fail(errc::io_error, what + " " + path.string() + ": " + os_text(err));
 }
 
 std::uint32_t random_incarnation() {
@@ -120,7 +124,8 @@ result<int> create_file(const fs::path& dir, std::string_view agent, const fs::p
   if (::ftruncate(fd, static_cast<off_t>(g->file_size)) != 0)
     return abandon(errno, "cannot size inbox");
   // Back the part every inbox uses now, so ENOSPC shows here and not as SIGBUS in a producer.
-  if (const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(g->backed_at_creation)); err != 0) {
+  if (const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(g->backed_at_creation));
+      err != 0) {
     return abandon(err, "cannot reserve memory for inbox");
   }
   // And write it once: tmpfs keeps fallocated pages "not yet written", so every process's

@@ -24,6 +24,12 @@ enum class errc {
 
 const char* to_string(errc) noexcept;
 
+// The one reading of an errno from a file or directory call, for every layer (each message adds
+// its own hint): the permission family (EROFS too: only another place helps), the no-space
+// family (EDQUOT and EFBIG too), a symlink where none is followed, a missing file, and any
+// other OS error.
+errc errc_of_errno(int err) noexcept;
+
 struct error {
   errc code;
   std::string message;  // one line a person can act on: what is wrong and what to do

@@ -1,6 +1,7 @@
 #include "runtime/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -8,8 +9,6 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
-
-#include <fmt/format.h>
 
 namespace sluice::runtime {
 
@@ -23,7 +22,7 @@ status write_file_atomically(const std::filesystem::path& file, std::string_view
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
                         static_cast<mode_t>(mode));
   auto os_error = [&](const char* what, int err) {
-    return error{err == EACCES || err == EPERM ? errc::permission_denied : errc::io_error,
+    return error{inbox::errc_of_errno(err),
                  fmt::format("cannot {} {}: {}", what, tmp.string(), std::strerror(err))};
   };
   if (fd < 0) return os_error("create", errno);

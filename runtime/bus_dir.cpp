@@ -1,5 +1,6 @@
 #include "runtime/bus_dir.hpp"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,8 +10,6 @@
 #include <cstring>
 #include <system_error>
 
-#include <fmt/format.h>
-
 #include "inbox/inbox.hpp"
 
 namespace sluice::runtime {
@@ -19,7 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // Bus names follow the agent-name rule, so a bus name is always one safe path component.
-bool is_valid_name(std::string_view name) noexcept { return inbox::is_valid_agent_name(name); }
+bool is_valid_name(std::string_view name) noexcept {
+  return inbox::is_valid_agent_name(name);
+}
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -29,13 +30,11 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 }
 
 error bus_dir_error(const fs::path& p, const char* what, int err) {
-  errc code = errc::io_error;
+  const errc code = inbox::errc_of_errno(err);
   std::string hint;
-  if (err == EACCES || err == EPERM || err == EROFS) {
-    code = errc::permission_denied;
+  if (code == errc::permission_denied) {
     hint = "; choose a writable place with --dir or SLUICE_DIR";
-  } else if (err == ENOSPC) {
-    code = errc::no_space;
+  } else if (code == errc::no_space) {
     hint = "; free space there or choose another place with --dir";
   }
   return error{code, fmt::format("bus directory {}: cannot {}: {}{}", p.string(), what,
@@ -93,8 +92,9 @@ bool is_sluice_file(std::string_view name) {
     const bool numeric = !tail.empty() && std::all_of(tail.begin(), tail.end(), [](char c) {
       return (c >= '0' && c <= '9') || c == '.';
     });
-    return numeric && (base == "metrics.prom" || base == "bus.ctl" || base == "policy.ctl" ||
-                       (ends_with(base, ".inbox") && is_valid_name(base.substr(0, base.size() - 6))));
+    return numeric &&
+           (base == "metrics.prom" || base == "bus.ctl" || base == "policy.ctl" ||
+            (ends_with(base, ".inbox") && is_valid_name(base.substr(0, base.size() - 6))));
   }
   return false;
 }

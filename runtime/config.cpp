@@ -174,7 +174,7 @@ result<std::optional<std::string>> read_trusted_toml(const fs::path& bus_dir,
     }
     // A user directory this process cannot even enter holds no configuration for it.
     if (err == EACCES && !source.in_bus_dir && ::stat(path.c_str(), &st) != 0) return text{};
-    return error{err == EACCES ? errc::permission_denied : errc::io_error,
+    return error{inbox::errc_of_errno(err),
                  fmt::format("cannot read {}: {}; make it readable or remove it", path.string(),
                              std::strerror(err))};
   }

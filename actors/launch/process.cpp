@@ -30,10 +30,7 @@ std::string describe(const exit_status& s) {
 namespace {
 
 runtime::error os_error(const std::string& what, int err) {
-  return runtime::error{err == EACCES || err == EPERM ? runtime::errc::permission_denied
-               : err == ENOENT               ? runtime::errc::not_found
-                                             : runtime::errc::io_error,
-               what + ": " + std::strerror(err)};
+  return runtime::error{inbox::errc_of_errno(err), what + ": " + std::strerror(err)};
 }
 
 // How a guarded child's spawner asks its guard to kill the agent and everything it started

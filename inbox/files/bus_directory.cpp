@@ -36,14 +36,16 @@ error not_found(const fs::path& dir) {
 error os_error(const fs::path& p, const char* what, int err) {
   const std::string text =
       "cannot " + std::string(what) + " " + p.string() + ": " + std::strerror(err);
-  if (err == EACCES || err == EPERM || err == EROFS)
-    return refuse(text + "; choose a writable place with --dir or SLUICE_DIR");
-  if (err == ENOSPC || err == EDQUOT)
-    return error{errc::no_space, text + "; free space there or choose another place with --dir"};
-  if (err == ELOOP)
-    return error{errc::path_is_symlink, text + "; sluice never follows symlinks there"};
-  if (err == ENOENT) return error{errc::not_found, text};
-  return error{errc::io_error, text};
+  switch (const errc code = errc_of_errno(err)) {
+    case errc::permission_denied:
+      return refuse(text + "; choose a writable place with --dir or SLUICE_DIR");
+    case errc::no_space:
+      return error{code, text + "; free space there or choose another place with --dir"};
+    case errc::path_is_symlink:
+      return error{code, text + "; sluice never follows symlinks there"};
+    default:
+      return error{code, text};
+  }
 }
 
 std::string mode_text(mode_t mode) {

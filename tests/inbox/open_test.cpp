@@ -14,6 +14,7 @@
 #include "messages.hpp"
 #include "support/temp_dir.hpp"
 #include "support/children.hpp"
+#include "support/read_only_mount.hpp"
 
 using namespace sluice::inbox;
 namespace fs = std::filesystem;
@@ -214,4 +215,28 @@ TEST_CASE("an inbox of another user is refused with permission_denied") {
     return !r && r.err().code == errc::permission_denied ? 0 : 1;
   });
   CHECK(sluice::test::reap(child) == 0);
+}
+
+TEST_CASE("every layer reads an errno the same way and EROFS is a permission error") {
+  CHECK(errc_of_errno(EACCES) == errc::permission_denied);
+  CHECK(errc_of_errno(EPERM) == errc::permission_denied);
+  CHECK(errc_of_errno(EROFS) == errc::permission_denied);
+  CHECK(errc_of_errno(ENOSPC) == errc::no_space);
+  CHECK(errc_of_errno(EDQUOT) == errc::no_space);
+  CHECK(errc_of_errno(EFBIG) == errc::no_space);
+  CHECK(errc_of_errno(ELOOP) == errc::path_is_symlink);
+  CHECK(errc_of_errno(ENOENT) == errc::not_found);
+  CHECK(errc_of_errno(EIO) == errc::io_error);
+}
+
+TEST_CASE("an inbox on a read-only filesystem is refused as a permission error in one line") {
+  sluice::test::temp_bus bus;
+  const int code = sluice::test::on_read_only_tmpfs(bus.dir(), [&] {
+    auto r = inbox::open_or_create(bus.dir(), "a");
+    if (r) return 1;
+    if (r.err().message.find('\n') != std::string::npos) return 2;
+    if (r.err().message.find("Read-only file system") == std::string::npos) return 3;
+    return r.err().code == errc::permission_denied ? 0 : 4;
+  });
+  CHECK(code == 0);
 }
