@@ -1,5 +1,6 @@
 // The `sluice` executable: one-shot verbs, starting in about a millisecond. Its verbs are
-// listed in cli/app.cpp; verbs that run an actor system are in cli/actors_main.cpp.
+// listed in cli/app.cpp; verbs that run an actor system are in their sluice-<feature>
+// executables (cli/actor_main.cpp, runtime/cli/actor_verbs.hpp).
 #include <CLI/CLI.hpp>
 
 #include "cli/app.hpp"
