@@ -31,10 +31,13 @@ void exec_actor_verb(std::string_view verb, char** argv) {
   const auto target = dir / executable;
   ::execv(target.c_str(), argv);
   const int err = errno;
+  // A build of the demo's target alone (scripts/demo.sh) has sluice-launch and no other.
   throw cli_error{exit_code::unavailable,
                   what + ", which could not be started (" + target.string() + ": " +
                       std::strerror(err) +
-                      "): install it next to this sluice, from the same build"};
+                      "): install it next to this sluice, from the same build, or build it "
+                      "(cmake --build BUILD_DIR --target " +
+                      executable + ")"};
 }
 
 void add_forwarded_verbs(CLI::App& app, cli_state& state) {

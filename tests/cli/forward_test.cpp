@@ -182,6 +182,7 @@ TEST_CASE("a forwarded verb without its executable next to sluice exits 69 with 
   CHECK(is_one_line(r.err));
   CHECK(mentions(r.err, (alone / "sluice-launch").string()));
   CHECK(mentions(r.err, "install it next to this sluice"));
+  CHECK(mentions(r.err, "--target sluice-launch"));
   CHECK(r.out.empty());
 
   // The one-shot verbs do not need it.
