@@ -15,6 +15,7 @@
 #include "inbox/files/bus_directory.hpp"
 #include "inbox/files/create_linked.hpp"
 #include "inbox/files/std_fds.hpp"
+#include "runtime/bus_dir.hpp"
 
 namespace sluice::governance {
 namespace {
@@ -25,24 +26,8 @@ using runtime::error;
 constexpr std::size_t file_bytes = sizeof(layout::file);
 
 error os_error(const fs::path& p, const char* what, int err) {
-  switch (const errc code = inbox::errc_of_errno(err)) {
-    case errc::not_found:
-      return error{code, fmt::format("{} does not exist (no policy applied: sluice policy apply "
-                                     "FILE)",
-                                     p.string())};
-    case errc::path_is_symlink:
-      return error{code,
-                   fmt::format("{} is a symlink; sluice refuses to follow it (remove it)", p.string())};
-    case errc::permission_denied:
-      return error{code, fmt::format("cannot {} {}: {} (it belongs to another user, or the bus "
-                                     "directory is read-only)",
-                                     what, p.string(), std::strerror(err))};
-    case errc::no_space:
-      return error{code, fmt::format("cannot {} {}: {}; free space on its filesystem", what,
-                                     p.string(), std::strerror(err))};
-    default:
-      return error{code, fmt::format("cannot {} {}: {}", what, p.string(), std::strerror(err))};
-  }
+  return runtime::bus_file_error(p, what, err,
+                                 " (no policy applied: sluice policy apply FILE)");
 }
 
 error invalid_file(errc code, const fs::path& p, const std::string& why) {

@@ -16,6 +16,7 @@
 #include "inbox/files/std_fds.hpp"
 #include "inbox/files/bus_directory.hpp"
 #include "inbox/files/create_linked.hpp"
+#include "runtime/bus_dir.hpp"
 
 namespace sluice::runtime {
 namespace {
@@ -23,23 +24,9 @@ namespace {
 namespace fs = std::filesystem;
 constexpr std::size_t block_bytes = sizeof(control_block);
 
+// Also create_linked's error callback, which takes exactly these three.
 error control_file_error(const fs::path& p, const char* what, int err) {
-  switch (const errc code = inbox::errc_of_errno(err)) {
-    case errc::not_found:
-      return error{code, fmt::format("{} does not exist", p.string())};
-    case errc::path_is_symlink:
-      return error{code, fmt::format("{} is a symlink; sluice refuses to follow it (remove it)",
-                                     p.string())};
-    case errc::permission_denied:
-      return error{code, fmt::format("cannot {} {}: {} (it belongs to another user, or the bus "
-                                     "directory is read-only)",
-                                     what, p.string(), std::strerror(err))};
-    case errc::no_space:
-      return error{code, fmt::format("cannot {} {}: {}; free space on its filesystem (df {})", what,
-                                     p.string(), std::strerror(err), p.parent_path().string())};
-    default:
-      return error{code, fmt::format("cannot {} {}: {}", what, p.string(), std::strerror(err))};
-  }
+  return bus_file_error(p, what, err);
 }
 
 error invalid_file(errc code, const fs::path& p, const std::string& why) {

@@ -101,6 +101,27 @@ bool is_sluice_file(std::string_view name) {
 
 }  // namespace
 
+error bus_file_error(const fs::path& file, const char* what, int err,
+                     std::string_view when_missing) {
+  switch (const errc code = inbox::errc_of_errno(err)) {
+    case errc::not_found:
+      return error{code, fmt::format("{} does not exist{}", file.string(), when_missing)};
+    case errc::path_is_symlink:
+      return error{code, fmt::format("{} is a symlink; sluice refuses to follow it (remove it)",
+                                     file.string())};
+    case errc::permission_denied:
+      return error{code, fmt::format("cannot {} {}: {} (it belongs to another user, or the bus "
+                                     "directory is read-only)",
+                                     what, file.string(), std::strerror(err))};
+    case errc::no_space:
+      return error{code, fmt::format("cannot {} {}: {}; free space on its filesystem (df {})", what,
+                                     file.string(), std::strerror(err),
+                                     file.parent_path().string())};
+    default:
+      return error{code, fmt::format("cannot {} {}: {}", what, file.string(), std::strerror(err))};
+  }
+}
+
 result<bus_location> resolve_bus(const bus_flags& flags) {
   const char* env_dir = std::getenv("SLUICE_DIR");
   if (!flags.dir.empty()) return bus_location{fs::path(flags.dir), {}, "--dir"};

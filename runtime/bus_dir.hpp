@@ -62,6 +62,12 @@ std::vector<std::string> list_agents(const std::filesystem::path& dir);
 // files and their temp files, sluice.toml).
 bool is_sluice_bus(const std::filesystem::path& dir);
 
+// An OS error (errno err) while doing `what` to a file the bus shares through memory (bus.ctl,
+// policy.ctl), as one line with the code inbox::errc_of_errno gives it. `when_missing` follows
+// "<file> does not exist" (what would create it).
+error bus_file_error(const std::filesystem::path& file, const char* what, int err,
+                     std::string_view when_missing = {});
+
 // Removes a bus: refuses (errc::invalid_argument, "not a sluice bus") unless
 // is_sluice_bus(dir). Deletes only sluice files, never recursively; keeps sluice.toml (the
 // user's configuration) and any file sluice did not make, and then keeps the directory
