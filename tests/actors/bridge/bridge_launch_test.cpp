@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,19 +42,29 @@ std::size_t count_of(const std::filesystem::path& dir, const std::string& agent,
       all.begin(), all.end(), [&](const inbox::message& m) { return m.payload == payload; }));
 }
 
-// A port the OS just handed out on 127.0.0.1; the manifest names a fixed port so the
-// restarted bridge listens where the connecting side keeps dialling.
+// A port below the kernel's ephemeral range that is free now; the manifest names a fixed port
+// so the restarted bridge listens where the connecting side keeps dialling. Not a port from
+// bind(0): the kernel hands ports of that range to every connect() and bind(0) of the tests
+// running beside this one, and one of them could hold it when the bridge (re)binds.
 std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  int ephemeral_low = 32768;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> ephemeral_low;
+  REQUIRE(ephemeral_low > 10000);
+  std::random_device seed;
+  std::uniform_int_distribution<int> pick(10000, ephemeral_low - 1);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(pick(seed)));
+    const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (bound) return ntohs(addr.sin_port);
+  }
+  FAIL("no free port below " << ephemeral_low << " on 127.0.0.1 in 100 attempts");
+  return 0;
 }
 
 // Everything that can say why a wait failed, for the failure message: each bus's bridge status
