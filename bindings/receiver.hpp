@@ -37,8 +37,10 @@ class receiver {
     std::size_t size = 0;
   };
 
-  // Up to max pending messages (0: the bus's batch size now), without waiting.
+  // Up to max pending messages (0: the bus's batch size now; at most max_batch()), without
+  // waiting.
   batch_view pop(std::size_t max);
+  std::size_t max_batch() const noexcept { return buffer_.size(); }
   // The same, waiting up to timeout (nullopt: without end) for the first message; empty
   // when the time ran out. Waits run through `w`.
   // spin: how long, from the call on, a wait watches the inbox before it sleeps (at least

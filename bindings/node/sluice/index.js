@@ -23,12 +23,13 @@ const native = require('./sluice.node');
 
 const now = () => performance.now();
 
-// A batch as the addon packs it (addon.cpp, pack_messages) -> Message objects.
-function unpack(raw) {
-  const { count, payloads, ids, sent, numbers, names } = raw;
+// A batch as the addon hands it over (addon.cpp, message_columns) -> Message objects.
+function unpack(columns, payloads) {
+  const { ids, sent, numbers, names } = columns;
+  const count = numbers[0];
   const messages = new Array(count);
   for (let i = 0; i < count; i++) {
-    const n = 4 * i;
+    const n = 1 + 4 * i;
     messages[i] = {
       id: ids[i],
       sequence: numbers[n],
@@ -112,7 +113,8 @@ class Receiver {
     const max = options.max ?? this.#max;
     const timeout = options.timeout === undefined ? this.#timeout : options.timeout;
     const spinUs = options.spinUs === undefined ? this.#spinUs : options.spinUs;
-    let messages = unpack(r.pop(max));
+    const columns = r.columns;
+    let messages = unpack(columns, r.pop(max));
     const started = now();
     const deadline = timeout == null ? Infinity : started + timeout;
     // The first wait gets spinUs as given, so the addon checks it; later ones what is left.
@@ -123,7 +125,7 @@ class Receiver {
       await r.wait(left === Infinity ? undefined : left, spin);
       if (spinUs) spin = Math.max(0, spinUs - (now() - started) * 1000);
       if (r.closed) break;
-      messages = unpack(r.pop(max));
+      messages = unpack(columns, r.pop(max));
     }
     return new Batch(r, messages);
   }
@@ -170,7 +172,8 @@ class Receiver {
 class Bus extends native.Bus {
   // Pending messages of `agent` without consuming them, at most `max`.
   peek(agent, max) {
-    return unpack(super.peek(agent, max));
+    const [columns, payloads] = super.peek(agent, max);
+    return unpack(columns, payloads);
   }
 
   // The consumer of `agent`'s inbox (created when missing); one process at a time

@@ -60,6 +60,29 @@ test('asking again before commit returns the same messages', async (t) => {
   inbox.close();
 });
 
+test('a batch keeps every field of its messages after later batches of the same receiver', async (t) => {
+  const bus = newBus(t);
+  await bus.send('alice', 'w', 'first', Buffer.from('one'), { priority: 'high' });
+  await bus.send('bob', 'w', 'second', Buffer.from('two-two'));
+  await bus.send('carol', 'w', 'third', Buffer.from('3'));
+  const inbox = bus.receive('w', { max: 2 });
+  const fields = (batch) =>
+    batch.messages.map((m) => [m.from, m.type, m.priority, m.payload.toString(), m.id, m.sequence, m.sentNs]);
+  const first = await inbox.batch();
+  const before = fields(first);
+  first.commit();
+  const second = await inbox.batch();
+  assert.deepEqual(fields(second).map((f) => f.slice(0, 4)), [['carol', 'third', 'normal', '3']]);
+  assert.deepEqual(fields(first), before, 'the later batch changed nothing in the earlier one');
+  assert.deepEqual(before.map((f) => f.slice(0, 4)), [
+    ['alice', 'first', 'high', 'one'],
+    ['bob', 'second', 'normal', 'two-two'],
+  ]);
+  assert.ok(before[0][4] !== before[1][4] && typeof before[0][4] === 'bigint');
+  second.commit();
+  inbox.close();
+});
+
 test('a waiting receiver leaves the event loop free, so a send from this process reaches it', async (t) => {
   const bus = newBus(t);
   const inbox = bus.receive('w');
