@@ -15,8 +15,7 @@ asserts on these numbers; docs/architecture.md section 12 says what is measured 
   ... spin    the Python and Node.js peers again, the sinks receiving with a spin (--spin-us;
               Python spin_us, Node.js spinUs): they watch the inbox instead of sleeping until
               woken. The window must outlast the gap between messages, or each waits on the
-              doorbell or bell after all; the Node.js source's sleep is a setTimeout, at least
-              1 ms.
+              doorbell or bell after all.
 
   bench/bindings/run.py [--build build] [--runs 5] [--messages 200000] [--spin-us 5000] [--json]
 """
