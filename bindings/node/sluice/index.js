@@ -24,12 +24,13 @@ const native = require('./sluice.node');
 const now = () => performance.now();
 
 // A batch as the addon hands it over (addon.cpp, message_columns) -> Message objects.
-function unpack(columns, payloads) {
-  const { ids, sent, numbers, names } = columns;
+function unpack(columns) {
+  const { ids, sent, numbers, names, payloads } = columns;
   const count = numbers[0];
   const messages = new Array(count);
   for (let i = 0; i < count; i++) {
     const n = 1 + 4 * i;
+    const start = numbers[n + 2];
     messages[i] = {
       id: ids[i],
       sequence: numbers[n],
@@ -37,7 +38,7 @@ function unpack(columns, payloads) {
       priority: native.priorities[numbers[n + 1]],
       from: names[2 * i],
       type: names[2 * i + 1],
-      payload: Buffer.from(payloads, numbers[n + 2], numbers[n + 3]),
+      payload: Buffer.from(payloads.subarray(start, start + numbers[n + 3])),
     };
   }
   return messages;
@@ -114,7 +115,8 @@ class Receiver {
     const timeout = options.timeout === undefined ? this.#timeout : options.timeout;
     const spinUs = options.spinUs === undefined ? this.#spinUs : options.spinUs;
     const columns = r.columns;
-    let messages = unpack(columns, r.pop(max));
+    r.pop(max);
+    let messages = unpack(columns);
     const started = now();
     const deadline = timeout == null ? Infinity : started + timeout;
     // The first wait gets spinUs as given, so the addon checks it; later ones what is left.
@@ -125,7 +127,8 @@ class Receiver {
       await r.wait(left === Infinity ? undefined : left, spin);
       if (spinUs) spin = Math.max(0, spinUs - (now() - started) * 1000);
       if (r.closed) break;
-      messages = unpack(columns, r.pop(max));
+      r.pop(max);
+      messages = unpack(columns);
     }
     return new Batch(r, messages);
   }
@@ -172,8 +175,7 @@ class Receiver {
 class Bus extends native.Bus {
   // Pending messages of `agent` without consuming them, at most `max`.
   peek(agent, max) {
-    const [columns, payloads] = super.peek(agent, max);
-    return unpack(columns, payloads);
+    return unpack(super.peek(agent, max));
   }
 
   // The consumer of `agent`'s inbox (created when missing); one process at a time

@@ -83,6 +83,20 @@ test('a batch keeps every field of its messages after later batches of the same 
   inbox.close();
 });
 
+test('batches of growing size arrive whole through the same receiver', async (t) => {
+  const bus = newBus(t);
+  const inbox = bus.receive('w', { max: 8 });
+  const sizes = [[1], [3000, 3000, 3000], [2, 3900, 3900, 3900, 3900, 3900]];
+  for (const batchSizes of sizes) {
+    const sent = batchSizes.map((n, i) => Buffer.alloc(n, 97 + i));
+    for (const payload of sent) await bus.send('a', 'w', 't', payload);
+    const batch = await inbox.batch({ timeout: 5000 });
+    assert.deepEqual(batch.messages.map((m) => m.payload), sent);
+    batch.commit();
+  }
+  inbox.close();
+});
+
 test('a waiting receiver leaves the event loop free, so a send from this process reaches it', async (t) => {
   const bus = newBus(t);
   const inbox = bus.receive('w');
