@@ -200,6 +200,9 @@ class message_columns {
     columns.Set("names", names);
     columns_ = Napi::Persistent(columns);
     names_ = Napi::Persistent(names);
+    ids_ref_ = Napi::Persistent(ids);
+    sent_ref_ = Napi::Persistent(sent);
+    numbers_ref_ = Napi::Persistent(numbers);
   }
 
   // {ids, sent, numbers, names, payloads}, as index.js reads them.
@@ -245,16 +248,22 @@ class message_columns {
     payload_capacity_ = std::max<std::size_t>({bytes, 2 * payload_capacity_, 4096});
     auto buffer = Napi::ArrayBuffer::New(env, payload_capacity_);
     payloads_ = static_cast<char*>(buffer.Data());
+    payloads_ref_ = Napi::Persistent(buffer);
     columns_.Value().Set("payloads", Napi::Uint8Array::New(env, payload_capacity_, buffer, 0));
   }
 
   std::size_t capacity_;
-  // Into the arrays' backing stores, which stay where they are while columns_ holds them.
+  // Into the arrays' backing stores, which stay where they are while the references below
+  // hold the arrays (whatever becomes of the columns object's properties).
   std::uint64_t* ids_ = nullptr;
   std::uint64_t* sent_ = nullptr;
   double* numbers_ = nullptr;
   char* payloads_ = nullptr;
   std::size_t payload_capacity_ = 0;
+  Napi::Reference<Napi::BigUint64Array> ids_ref_;
+  Napi::Reference<Napi::BigUint64Array> sent_ref_;
+  Napi::Reference<Napi::Float64Array> numbers_ref_;
+  Napi::Reference<Napi::ArrayBuffer> payloads_ref_;
   Napi::ObjectReference columns_;
   Napi::Reference<Napi::Array> names_;
   std::vector<std::string> names_text_;  // what names holds, row by row
