@@ -310,9 +310,11 @@ wake_reason inbox::wait_not_empty(std::chrono::nanoseconds timeout) noexcept {
       return wake_reason::rang;
     }
     auto slice = deadline - std::chrono::steady_clock::now();
-    // A claimed, unpublished slot may belong to a dead producer that will never ring: look
-    // again every quarter grace period so it is skipped on time.
-    if (m.anything_in_flight())
+    // A claimed, unpublished slot may belong to a dead producer that will never ring, and an
+    // admission no position explains to one that died before its claim: look again every
+    // quarter grace period, so the slot is skipped and the admission given back
+    // (watch_admissions, in has_work) on time, not only when the caller's wait ends.
+    if (m.anything_in_flight() || (m.consuming && m.leaked_admissions() > 0))
       slice = std::min<std::chrono::nanoseconds>(
           slice, std::max(m.grace / 4, std::chrono::nanoseconds(1'000'000)));
     detail::futex_wait(d.bell, seen, slice);

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <map>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "inbox/doctor/doctor.hpp"
@@ -402,6 +403,37 @@ TEST_CASE("a producer killed between admission and position claim gives its slot
   const stats s = in.snapshot();
   CHECK(s.enqueued == s.dequeued);
   CHECK(s.abandoned == 0);
+}
+
+TEST_CASE("a consumer waiting on an empty inbox gives back a dead producer's admission on time") {
+  temp_bus bus;
+  auto in = make(bus, 4);
+  auto c = attach(in);
+  const pid_t victim = spawn([&] {
+    test_hooks::after_admission = die_now;
+    (void)in.try_push(message_view{"victim", "t", "never claimed", priority::normal});
+    return 0;
+  });
+  REQUIRE(reap(victim) == 128 + SIGKILL);
+  const auto leaked = [&] {
+    auto d = diagnose(bus.dir(), "sink");
+    REQUIRE(d);
+    return d->leaked_admissions;
+  };
+  REQUIRE(leaked() == 1);
+  // The consumer only waits, as an idle agent does, with a long timeout: no pop, no commit.
+  std::thread waiter([&] { (void)in.wait_not_empty(60s); });
+  const auto deadline = std::chrono::steady_clock::now() + 20 * grace;
+  // Nothing rings when it does (the inbox is not full): look until then.
+  while (leaked() != 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  const auto left = leaked();
+  // Wake the waiter: a message through another mapping, as another process sends.
+  auto tx = inbox::open(bus.dir(), "sink");
+  REQUIRE(tx);
+  REQUIRE(tx->try_push(message_view{"p", "t", "wake", priority::normal}) == push_result::ok);
+  waiter.join();
+  CHECK(left == 0);
+  CHECK(drain(in, c, 1).size() == 1);
 }
 
 TEST_CASE("drop_oldest counts a dead producer's head slot once, as abandoned, and drops nothing") {
