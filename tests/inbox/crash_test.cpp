@@ -423,7 +423,7 @@ TEST_CASE("a consumer waiting on an empty inbox gives back a dead producer's adm
   REQUIRE(leaked() == 1);
   // The consumer only waits, as an idle agent does, with a long timeout: no pop, no commit.
   std::thread waiter([&] { (void)in.wait_not_empty(60s); });
-  const auto deadline = std::chrono::steady_clock::now() + 20 * grace;
+  const auto deadline = std::chrono::steady_clock::now() + 100 * grace;  // the wait is 60 s
   // Nothing rings when it does (the inbox is not full): look until then.
   while (leaked() != 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
   const auto left = leaked();
