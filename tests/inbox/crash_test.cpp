@@ -50,6 +50,17 @@ consumer attach(inbox& in) {
   return std::move(c).value();
 }
 
+// A producer SIGKILLed after it took a regular admission and before it claimed a position: it
+// leaves an admission that no position explains.
+void kill_a_producer_between_admission_and_claim(inbox& in) {
+  const pid_t victim = spawn([&] {
+    test_hooks::after_admission = die_now;
+    (void)in.try_push(message_view{"victim", "t", "never claimed", priority::normal});
+    return 0;
+  });
+  REQUIRE(reap(victim) == 128 + SIGKILL);
+}
+
 // Pops until `want` messages arrived or the inbox stays silent for 10 s.
 std::vector<message> drain(inbox& in, consumer& c, std::size_t want) {
   std::vector<message> got;
@@ -382,12 +393,7 @@ TEST_CASE("a consumer killed inside commit leaves counters that add up and no sl
 TEST_CASE("a producer killed between admission and position claim gives its slot of capacity back") {
   temp_bus bus;
   auto in = make(bus, 4);
-  const pid_t victim = spawn([&] {
-    test_hooks::after_admission = die_now;
-    (void)in.try_push(message_view{"victim", "t", "never claimed", priority::normal});
-    return 0;
-  });
-  REQUIRE(reap(victim) == 128 + SIGKILL);
+  kill_a_producer_between_admission_and_claim(in);
   // Its admission is held by nobody: without a consumer only three of four slots take messages.
   for (int i = 0; i < 3; ++i)
     REQUIRE(in.try_push(message_view{"p", "t", std::to_string(i), priority::normal}) ==
@@ -409,12 +415,7 @@ TEST_CASE("a consumer waiting on an empty inbox gives back a dead producer's adm
   temp_bus bus;
   auto in = make(bus, 4);
   auto c = attach(in);
-  const pid_t victim = spawn([&] {
-    test_hooks::after_admission = die_now;
-    (void)in.try_push(message_view{"victim", "t", "never claimed", priority::normal});
-    return 0;
-  });
-  REQUIRE(reap(victim) == 128 + SIGKILL);
+  kill_a_producer_between_admission_and_claim(in);
   const auto leaked = [&] {
     auto d = diagnose(bus.dir(), "sink");
     REQUIRE(d);
@@ -475,12 +476,7 @@ TEST_CASE("a running consumer gives back the admission of a producer killed befo
   temp_bus bus;
   auto in = make(bus, 4);
   auto c = attach(in);
-  const pid_t victim = spawn([&] {
-    test_hooks::after_admission = die_now;
-    (void)in.try_push(message_view{"victim", "t", "never claimed", priority::normal});
-    return 0;
-  });
-  REQUIRE(reap(victim) == 128 + SIGKILL);
+  kill_a_producer_between_admission_and_claim(in);
   for (int i = 0; i < 3; ++i)
     REQUIRE(in.try_push(message_view{"p", "t", std::to_string(i), priority::normal}) ==
             push_result::ok);
