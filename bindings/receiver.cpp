@@ -63,21 +63,24 @@ receiver::batch_view receiver::pop_wait(std::size_t max,
     if (left <= left.zero()) return {};
     const auto slice = std::min<std::chrono::nanoseconds>(left, wait_slice);
     const auto spin_left = std::max<std::chrono::nanoseconds>(spin_until - now, spin_before_sleep);
-    w.block([&] { (void)wait_once(slice, spin_left); });
+    // A copy: the slice may run beside another thread's pop, commit or close (receiver.hpp).
+    const inbox::read_position from = consumer_->position();
+    w.block([&] { wait_past(from, slice, spin_left); });
     if (!w.keep_waiting()) throw interrupted{};
     batch = pop(max);
     if (batch.size > 0) return batch;
   }
 }
 
-bool receiver::wait_once(std::chrono::nanoseconds slice, std::chrono::nanoseconds spin) {
+void receiver::wait_past(const inbox::read_position& from, std::chrono::nanoseconds slice,
+                         std::chrono::nanoseconds spin) const noexcept {
   // Before sleeping, watch the inbox for a moment: a sender that streams messages then finds
   // the consumer awake and never pays for waking it (a futex wake per message, which halved
   // a binding sender's rate), and a message that comes soon is seen without a wake-up. The
   // doorbell wait then decides (it also knows published from merely claimed slots).
   const auto spin_until = clock_type::now() + std::min(slice, spin);
   while (box_->size() == 0 && clock_type::now() < spin_until) inbox::detail::cpu_relax();
-  return box_->wait_not_empty(slice) != inbox::wake_reason::timed_out;
+  (void)box_->wait_past(from, slice);
 }
 
 int receiver::bell_fd() {

@@ -7,9 +7,10 @@
 // returns the same messages again, and a receiver closed (or a process that died) before
 // commit leaves them for the next consumer.
 //
-// Not thread-safe on its own: the consumer's calls (pop, commit, close) must be serialized
-// by the binding (Python: under the GIL; Node: on the main thread). wait_once touches only
-// the inbox's doorbell and may run on any thread while they do.
+// Not thread-safe on its own: the calls must be serialized by the binding (Python: under the
+// GIL; Node: on the main thread), except the slices of pop_wait's waits, which `waiter::block`
+// may run beside them (Python releases the GIL there): a slice reads only the shared memory
+// and a copy of where the reads stand, so another thread may pop, commit or close meanwhile.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -47,9 +48,6 @@ class receiver {
   // spin_before_sleep): a message that comes meanwhile costs no wake-up, a busy core pays.
   batch_view pop_wait(std::size_t max, std::optional<std::chrono::nanoseconds> timeout, waiter& w,
                       std::chrono::nanoseconds spin = spin_before_sleep);
-  // One wait of at most `slice` (a short spin, then the doorbell): true when a message may
-  // have arrived.
-  bool wait_once(std::chrono::nanoseconds slice, std::chrono::nanoseconds spin = spin_before_sleep);
   // For a receiver that waits in an event loop (inbox/bell.hpp): the descriptor the loop
   // watches (the bell is opened on first use), and arming it: false when a message may
   // already be there (pop instead), or when the receiver is closed. Arming again re-arms and
@@ -75,6 +73,9 @@ class receiver {
  private:
   void require_open() const;
   void require_intact() const;
+  // One slice of pop_wait: a short spin, then the doorbell, for a message beyond `from`.
+  void wait_past(const inbox::read_position& from, std::chrono::nanoseconds slice,
+                 std::chrono::nanoseconds spin) const noexcept;
 
   std::shared_ptr<bus> bus_;
   std::string agent_;

@@ -21,12 +21,13 @@
 // committed, so a consumer that dies in between does not count them twice.
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "inbox/fair_share.hpp"
 #include "inbox/futex.hpp"
 #include "inbox/impl.hpp"
-#include "inbox/prefetch.hpp"
 #include "inbox/pid_clock.hpp"
+#include "inbox/prefetch.hpp"
 #include "inbox/test_hooks.hpp"
 
 namespace sluice::inbox {
@@ -267,15 +268,20 @@ bool inbox::impl::sweep_due() noexcept {
   return true;
 }
 
-bool inbox::impl::has_work(bool may_resolve) noexcept {
+bool inbox::impl::readable_at(const std::uint64_t* cursor,
+                              const std::uint64_t* committed) const noexcept {
   for (std::size_t lane = 0; lane < lane_count; ++lane) {
-    const std::uint64_t pos = cons.cursor[lane];
-    if (pos - cons.committed.head[lane] >= lanes[lane].ring || !lane_in_use(lane)) continue;
+    const std::uint64_t pos = cursor[lane];
+    if (pos - committed[lane] >= lanes[lane].ring || !lane_in_use(lane)) continue;
     std::uint64_t ctl = 0;
     const layout::slot_state st = state_at(lane, pos, ctl);
     if (st == layout::slot_state::published || layout::is_skipped(st)) return true;
   }
-  return may_resolve && resolve_stuck(true);
+  return false;
+}
+
+bool inbox::impl::has_work(bool may_resolve) noexcept {
+  return readable_at(cons.cursor, cons.committed.head) || (may_resolve && resolve_stuck(true));
 }
 
 bool inbox::impl::anything_in_flight() const noexcept {
@@ -286,44 +292,81 @@ bool inbox::impl::anything_in_flight() const noexcept {
   return false;
 }
 
-wake_reason inbox::wait_not_empty(std::chrono::nanoseconds timeout) noexcept {
-  if (!p_) return wake_reason::timed_out;
-  impl& m = *p_;
-  if (!m.consuming) {
-    // Without a consumer attached here, "work" is judged from the committed heads.
-    m.cons.committed = m.read_ledger();
-    std::copy(std::begin(m.cons.committed.head), std::end(m.cons.committed.head),
-              std::begin(m.cons.cursor));
-  }
+namespace {
+
+// Spins a moment on work(false), then sleeps on the not-empty doorbell until it rings,
+// work(true) holds or the time runs out. Each sleep lasts at most `slice_cap()` (nullopt:
+// no cap), so that what work(true) resolves on its own is resolved on time.
+template <class Work, class SliceCap>
+wake_reason wait_for_work(const inbox::impl& m, std::chrono::nanoseconds timeout, Work work,
+                          SliceCap slice_cap) noexcept {
   layout::doorbell& d = m.h->not_empty;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (int i = 0; i < 64; ++i) {
-    if (m.has_work(false)) return m.region.broken() ? wake_reason::broken : wake_reason::rang;
+    if (work(false)) return m.region.broken() ? wake_reason::broken : wake_reason::rang;
     detail::cpu_relax();
   }
   for (;;) {
     if (m.region.broken()) return wake_reason::broken;
     detail::register_waiter(d.waiters);                                 // sync: not-empty-dekker
     const std::uint32_t seen = d.bell.load(std::memory_order_acquire);  // sync: not-empty-bell
-    if (m.has_work(m.consuming)) {
+    if (work(true)) {
       d.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only counts sleepers
       return wake_reason::rang;
     }
     auto slice = deadline - std::chrono::steady_clock::now();
-    // A claimed, unpublished slot may belong to a dead producer that will never ring, and an
-    // admission no position explains to one that died before its claim: look again every
-    // quarter grace period, so the slot is skipped and the admission given back
-    // (watch_admissions, in has_work) on time, not only when the caller's wait ends.
-    if (m.anything_in_flight() || (m.consuming && m.leaked_admissions() > 0))
-      slice = std::min<std::chrono::nanoseconds>(
-          slice, std::max(m.grace / 4, std::chrono::nanoseconds(1'000'000)));
+    if (const std::optional<std::chrono::nanoseconds> cap = slice_cap())
+      slice = std::min<std::chrono::nanoseconds>(slice, *cap);
     detail::futex_wait(d.bell, seen, slice);
     d.waiters.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only counts sleepers
     if (d.bell.load(std::memory_order_acquire) != seen)
       return wake_reason::rang;  // sync: not-empty-bell
-    if (m.has_work(m.consuming)) return wake_reason::rang;
+    if (work(true)) return wake_reason::rang;
     if (std::chrono::steady_clock::now() >= deadline) return wake_reason::timed_out;
   }
+}
+
+}  // namespace
+
+wake_reason inbox::wait_not_empty(std::chrono::nanoseconds timeout) noexcept {
+  if (!p_) return wake_reason::timed_out;
+  impl& m = *p_;
+  if (!m.consuming) {
+    // Without a consumer attached here, "work" is judged from the committed heads.
+    read_position from;
+    const detail::ledger_state committed = m.read_ledger();
+    std::copy(std::begin(committed.head), std::end(committed.head), std::begin(from.cursor));
+    std::copy(std::begin(committed.head), std::end(committed.head), std::begin(from.committed));
+    return wait_past(from, timeout);
+  }
+  return wait_for_work(
+      m, timeout, [&m](bool may_resolve) { return m.has_work(may_resolve); },
+      [&m]() -> std::optional<std::chrono::nanoseconds> {
+        // A claimed, unpublished slot may belong to a dead producer that will never ring, and
+        // an admission no position explains to one that died before its claim: look again
+        // every quarter grace period, so the slot is skipped and the admission given back
+        // (watch_admissions, in has_work) on time, not only when the caller's wait ends.
+        if (!m.anything_in_flight() && m.leaked_admissions() <= 0) return std::nullopt;
+        return std::max<std::chrono::nanoseconds>(m.grace / 4, std::chrono::milliseconds(1));
+      });
+}
+
+wake_reason inbox::wait_past(const read_position& from,
+                             std::chrono::nanoseconds timeout) const noexcept {
+  if (!p_) return wake_reason::timed_out;
+  const impl& m = *p_;
+  return wait_for_work(
+      m, timeout, [&](bool) { return m.readable_at(from.cursor, from.committed); },
+      [] { return std::optional<std::chrono::nanoseconds>{}; });
+}
+
+read_position consumer::position() const noexcept {
+  const inbox::impl& m = *s_->in;
+  read_position p;
+  std::copy(std::begin(m.cons.cursor), std::end(m.cons.cursor), std::begin(p.cursor));
+  std::copy(std::begin(m.cons.committed.head), std::end(m.cons.committed.head),
+            std::begin(p.committed));
+  return p;
 }
 
 bool consumer::arm(const bell& b) noexcept {

@@ -227,6 +227,9 @@ struct inbox::impl {
   void adopt_stuck_claims() noexcept;
   bool sweep_due() noexcept;                     // time for a periodic resolve_stuck
   bool has_work(bool may_resolve) noexcept;      // something pop_batch can act on
+  // Something pop_batch would return or pass over at `cursor` (never a whole ring past
+  // `committed`), from the shared memory alone.
+  bool readable_at(const std::uint64_t* cursor, const std::uint64_t* committed) const noexcept;
   bool anything_in_flight() const noexcept;
   // push.cpp
   // freed + releases: admissions given back, with `freed` as this process last read it

@@ -152,6 +152,13 @@ struct consumer_options {
 };
 
 class consumer;
+
+// Where a consumer's reads stand (consumer::position), per lane: a copy another thread can
+// wait beyond (inbox::wait_past).
+struct read_position {
+  std::uint64_t cursor[lane_count] = {};     // the next position to read
+  std::uint64_t committed[lane_count] = {};  // the oldest position not yet freed
+};
 namespace detail {
 struct inbox_access;  // the doctor's way to the raw mapping (impl.hpp)
 struct wrr_state;
@@ -184,6 +191,12 @@ class inbox {
   // past the calling process's uncommitted batch: commit before waiting.
   wake_reason wait_not_full(std::chrono::nanoseconds timeout) noexcept;
   wake_reason wait_not_empty(std::chrono::nanoseconds timeout) noexcept;
+  // wait_not_empty for a thread beside the consumer's own (a binding that waits with its
+  // interpreter lock released while another thread pops, commits or lets go): waits for
+  // something pop_batch would return or pass over beyond `from`, and touches nothing but the
+  // shared memory. It resolves nothing a dead producer left (pop_batch does): pop after each
+  // wait, and wait in slices.
+  wake_reason wait_past(const read_position& from, std::chrono::nanoseconds timeout) const noexcept;
 
   stats snapshot() const noexcept;
   std::uint64_t size() const noexcept;
@@ -266,6 +279,9 @@ class consumer {
   // bell_recheck.
   bool arm(const bell& b) noexcept;
   void disarm() noexcept;
+
+  // Where the reads stand now: after pop_batch, past the batch it returned.
+  read_position position() const noexcept;
 
  private:
   friend class inbox;

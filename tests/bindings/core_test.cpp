@@ -3,6 +3,8 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <functional>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -134,6 +136,60 @@ TEST_CASE("a receiver waiting in slices gets a message sent from another thread"
   sender.join();
   REQUIRE(batch.size == 1);
   CHECK(batch.data[0].payload == "hello");
+}
+
+// Python's waiter: the interpreter lock is let go for each slice of a wait.
+class gil_waiter final : public bindings::waiter {
+ public:
+  explicit gil_waiter(std::mutex& gil) : gil_(gil) {}
+  void block(const std::function<void()>& slice) noexcept override {
+    gil_.unlock();
+    slice();
+    gil_.lock();
+  }
+
+ private:
+  std::mutex& gil_;
+};
+
+// So another Python thread may pop, commit or close the receiver while one waits in it: two
+// threads sharing a receiver, or one closing it to stop the other. The wait must touch nothing
+// of the consumer's own meanwhile (TSan finds it if it does), and end once it is closed.
+TEST_CASE("a receiver's wait lets another thread pop commit and close meanwhile") {
+  test::temp_bus t;
+  auto bus = open_bus(t.dir());
+  bindings::receiver r(bus, "w");
+  std::mutex gil;
+  std::atomic<bool> closed_seen{false};
+  std::thread waiting([&] {
+    gil_waiter w(gil);
+    std::lock_guard<std::mutex> hold(gil);
+    try {
+      for (;;) (void)r.pop_wait(10, 2ms, w);
+    } catch (const bindings::error& e) {
+      closed_seen = e.kind() == bindings::error_kind::unavailable;
+    }
+  });
+  constexpr int messages = 300;
+  for (int i = 0; i < messages; ++i) {
+    std::lock_guard<std::mutex> hold(gil);
+    (void)bus->send("s", "w", "t", std::to_string(i), {}, bindings::plain_waiter());
+    const auto batch = r.pop(0);
+    REQUIRE(batch.size == 1);
+    CHECK(batch.data[0].payload == std::to_string(i));
+    r.commit();
+  }
+  {
+    std::lock_guard<std::mutex> hold(gil);
+    r.close();
+    (void)bus->send("s", "w", "t", "after close", {}, bindings::plain_waiter());
+  }
+  waiting.join();
+  CHECK(closed_seen);
+  bindings::receiver next(bus, "w");
+  const auto left = next.pop(0);
+  REQUIRE(left.size == 1);
+  CHECK(left.data[0].payload == "after close");
 }
 
 TEST_CASE("a stopped wait ends a receive with interrupted, consuming nothing") {

@@ -40,8 +40,7 @@ export interface Message {
   priority: Priority;
   from: string;
   type: string;
-  /** A view of memory shared by the messages of one batch (or peek): keeping one payload keeps
-   *  the batch's; Buffer.from(m.payload) copies it out. */
+  /** The message's own copy: it stays valid and unchanged whatever the receiver reads next. */
   payload: Buffer;
 }
 

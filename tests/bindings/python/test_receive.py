@@ -133,6 +133,25 @@ def test_a_closed_receiver_raises_unavailable_and_lets_another_consumer_attach(b
         assert not other.closed
 
 
+def test_closing_a_receiver_from_another_thread_ends_a_wait_in_it_with_unavailable(bus):
+    inbox = bus.receive("w")
+    outcome = []
+
+    def wait():
+        try:
+            inbox.batch(timeout=None)
+            outcome.append("returned")
+        except sluice.UnavailableError:
+            outcome.append("unavailable")
+
+    waiting = threading.Thread(target=wait)
+    waiting.start()
+    inbox.close()  # before or during the wait: either way the wait ends
+    waiting.join(timeout=30)
+    assert not waiting.is_alive()
+    assert outcome == ["unavailable"]
+
+
 def wait_for_line(proc, expected):
     line = proc.stdout.readline().decode().strip()
     assert line == expected, proc.stderr.read().decode()
