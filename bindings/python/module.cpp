@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bindings/bus.hpp"
 #include "bindings/permit.hpp"
@@ -194,10 +195,17 @@ batch read_batch(const std::shared_ptr<receiver>& r, std::size_t max,
                  std::optional<std::chrono::nanoseconds> timeout, std::chrono::nanoseconds spin) {
   python_waiter w;
   const auto view = r->pop_wait(max, timeout, w, spin);
+  const std::uint64_t generation = r->commits();
+  // The view is valid only until this receiver's next pop or commit. Copy it out before the
+  // first allocation the garbage collector watches (the list): a collection runs finalizers,
+  // Python code that may let another thread, or itself, pop from this receiver. Messages and
+  // bytes are not watched.
+  std::vector<py::object> copied;
+  copied.reserve(view.size);
+  for (std::size_t i = 0; i < view.size; ++i) copied.push_back(py::cast(to_python(view.data[i])));
   py::list messages(view.size);
-  for (std::size_t i = 0; i < view.size; ++i)
-    messages[i] = py::cast(to_python(view.data[i]));
-  return batch{r, std::move(messages), r->commits()};
+  for (std::size_t i = 0; i < view.size; ++i) messages[i] = std::move(copied[i]);
+  return batch{r, std::move(messages), generation};
 }
 
 // `for batch in receiver`: a fresh iterator per loop, which commits the batch it handed out

@@ -1,6 +1,7 @@
 """Consuming: batches committed after handling, iteration with a timeout, waits that release
 the GIL and stop on Ctrl-C."""
 
+import gc
 import os
 import signal
 import subprocess
@@ -150,6 +151,57 @@ def test_closing_a_receiver_from_another_thread_ends_a_wait_in_it_with_unavailab
     waiting.join(timeout=30)
     assert not waiting.is_alive()
     assert outcome == ["unavailable"]
+
+
+def test_a_batch_keeps_the_messages_it_read_when_a_finalizer_reads_on_while_it_is_built(bus_dir, monkeypatch):
+    # A garbage collection may start at any allocation Python watches, and its finalizers run
+    # Python code: here one that reads on from the same receiver and makes the ring wrap over
+    # the slots of the batch being built (in a program it would be another thread, run because
+    # the finalizer let the GIL go). Each threshold starts the collection at another allocation
+    # of the call; at every one, each message of the batch must still be the one it was sent as.
+    monkeypatch.setenv("MAX_INBOX_SIZE", "2")
+    for threshold in range(1, 16):
+        bus = sluice.Bus(dir=os.path.join(bus_dir, str(threshold)))
+        inbox = bus.receive("w")
+        sent = {}
+
+        def send(payload):
+            sent[bus.send("a", "w", "t", payload)] = payload
+
+        send(b"first")
+        send(b"second")
+        armed = [False]
+
+        class ReadsOn:
+            def __del__(self):
+                if not armed[0]:
+                    return
+                armed[0] = False
+                with inbox.batch(timeout=0):
+                    pass
+                for k in range(64):
+                    send(b"late-%d-a" % k)
+                    send(b"late-%d-b" % k)
+                    if k < 63:
+                        with inbox.batch(timeout=0):
+                            pass
+
+        gc.disable()
+        gc.collect()
+        garbage = ReadsOn()
+        garbage.cycle = garbage
+        del garbage
+        armed[0] = True
+        old_threshold = gc.get_threshold()
+        gc.set_threshold(threshold)
+        gc.enable()
+        try:
+            batch = inbox.batch(timeout=0)
+        finally:
+            gc.set_threshold(*old_threshold)
+            gc.collect()
+        assert [m.payload for m in batch] == [sent[m.id] for m in batch], threshold
+        inbox.close()
 
 
 def wait_for_line(proc, expected):
