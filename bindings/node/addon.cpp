@@ -112,20 +112,29 @@ std::size_t count_arg(const Napi::Value& v, const char* what) {
   return static_cast<std::size_t>(n);
 }
 
-// A Buffer, another typed array or an ArrayBuffer; text is refused so that an encoding is
-// always the caller's choice. The view stays valid while the value is reachable (the call).
+// A Buffer, another typed array, a DataView (each also over a SharedArrayBuffer) or an
+// ArrayBuffer; text is refused so that an encoding is always the caller's choice. The view
+// stays valid while the value is reachable (the call). The views' memory is read through
+// N-API's view calls, which, unlike asking for the view's ArrayBuffer, work for a shared one.
 std::string_view payload_of(const Napi::Value& v) {
+  void* data = nullptr;
+  std::size_t bytes = 0;
   if (v.IsTypedArray()) {
-    auto a = v.As<Napi::TypedArray>();
-    const auto* base = static_cast<const char*>(a.ArrayBuffer().Data());
-    return {base + a.ByteOffset(), a.ByteLength()};
+    napi_typedarray_type type{};
+    std::size_t length = 0;
+    if (napi_get_typedarray_info(v.Env(), v, &type, &length, &data, nullptr, nullptr) == napi_ok)
+      return {static_cast<const char*>(data), v.As<Napi::TypedArray>().ByteLength()};
+  } else if (v.IsDataView()) {
+    if (napi_get_dataview_info(v.Env(), v, &bytes, &data, nullptr, nullptr) == napi_ok)
+      return {static_cast<const char*>(data), bytes};
+  } else if (v.IsArrayBuffer()) {
+    if (napi_get_arraybuffer_info(v.Env(), v, &data, &bytes) == napi_ok)
+      return {static_cast<const char*>(data), bytes};
   }
-  if (v.IsArrayBuffer()) {
-    auto a = v.As<Napi::ArrayBuffer>();
-    return {static_cast<const char*>(a.Data()), a.ByteLength()};
-  }
-  throw Napi::TypeError::New(v.Env(), "payload must be a Buffer (or Uint8Array, ArrayBuffer); "
-                                      "encode text first, e.g. Buffer.from(text)");
+  throw Napi::TypeError::New(v.Env(),
+                             "payload must be a Buffer (or another typed array, a "
+                             "DataView, an ArrayBuffer); encode text first, e.g. "
+                             "Buffer.from(text)");
 }
 
 send_options send_options_of(const Napi::Value& v) {

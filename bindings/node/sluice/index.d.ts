@@ -157,7 +157,7 @@ export class Bus {
     from: string,
     to: string,
     type: string,
-    payload: Buffer | Uint8Array | ArrayBuffer,
+    payload: ArrayBufferView | ArrayBuffer,
     options?: SendOptions,
   ): Promise<bigint>;
   receive(agent: string, options?: ReceiveOptions): Receiver;

@@ -31,6 +31,22 @@ test('binary payloads round-trip exactly from a Buffer, a Uint8Array and an Arra
   inbox.close();
 });
 
+test('a view over a SharedArrayBuffer, a DataView and a wider typed array send their bytes', async (t) => {
+  const bus = newBus(t);
+  const shared = new Uint8Array(new SharedArrayBuffer(6));
+  shared.set([1, 2, 3, 4, 5, 6]);
+  await bus.send('a', 'b', 'bin', shared.subarray(2, 5));
+  await bus.send('a', 'b', 'bin', new DataView(shared.buffer, 1, 2));
+  await bus.send('a', 'b', 'bin', new DataView(new Uint8Array([7, 8, 9]).buffer, 1));
+  await bus.send('a', 'b', 'bin', new Uint16Array([0x0201, 0x0403]).subarray(1));
+  const inbox = bus.receive('b');
+  const got = (await inbox.batch({ timeout: 5000 })).messages.map((m) => m.payload);
+  const word = Buffer.alloc(2);
+  word.writeUInt16LE(0x0403);  // a typed array's bytes as they lie in memory
+  assert.deepEqual(got, [Buffer.from([3, 4, 5]), Buffer.from([2, 3]), Buffer.from([8, 9]), word]);
+  inbox.close();
+});
+
 test('text is refused as a payload so the encoding is chosen by the caller', async (t) => {
   const bus = newBus(t);
   await assert.rejects(bus.send('a', 'b', 't', 'text'), { name: 'TypeError', message: /Buffer.from/ });
