@@ -104,12 +104,14 @@ class payload_bytes {
                                static_cast<std::size_t>(PyBytes_GET_SIZE(obj.ptr())));
       return;
     }
-    if (PyUnicode_Check(obj.ptr()) || PyObject_GetBuffer(obj.ptr(), &buffer_, PyBUF_SIMPLE) != 0) {
-      PyErr_Clear();
+    if (PyUnicode_Check(obj.ptr()) || !PyObject_CheckBuffer(obj.ptr())) {
       throw py::type_error("payload must be bytes (or bytearray, memoryview), not " +
                            std::string(Py_TYPE(obj.ptr())->tp_name) +
                            "; encode text first, e.g. text.encode()");
     }
+    // A buffer that is not one run of bytes (a strided or a released memoryview): Python's
+    // own error says which.
+    if (PyObject_GetBuffer(obj.ptr(), &buffer_, PyBUF_SIMPLE) != 0) throw py::error_already_set();
     held_ = true;
     view_ = std::string_view(static_cast<const char*>(buffer_.buf),
                              static_cast<std::size_t>(buffer_.len));

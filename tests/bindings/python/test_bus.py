@@ -35,6 +35,16 @@ def test_text_is_refused_as_a_payload_so_the_encoding_is_the_callers_choice(bus)
     assert bus.count("b") == 0
 
 
+def test_a_buffer_that_is_not_one_run_of_bytes_is_refused_with_pythons_reason(bus):
+    with pytest.raises(BufferError, match="contiguous"):
+        bus.send("a", "b", "t", memoryview(b"abcdef")[::2])
+    released = memoryview(b"xyz")
+    released.release()
+    with pytest.raises(ValueError, match="released"):
+        bus.send("a", "b", "t", released)
+    assert bus.count("b") == 0
+
+
 def test_critical_messages_are_received_before_the_others(bus):
     bus.send("a", "w", "t", b"normal")
     bus.send("a", "w", "t", b"low", priority="low")
