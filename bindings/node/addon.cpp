@@ -621,6 +621,20 @@ class receiver_wrap final : public Napi::ObjectWrap<receiver_wrap> {
   bell_wait* waits_ = nullptr;  // opened by the first wait; frees itself once released
 };
 
+// checkReceiveOptions(max, timeout, spinUs): throws SLUICE_BAD_INPUT as a receive would, for
+// index.js to check options that no wait might reach (a timeout already over, a receiver's
+// defaults) when they are given.
+Napi::Value check_receive_options(const Napi::CallbackInfo& info) {
+  try {
+    (void)count_arg(info[0], "max");
+    (void)millis(info[1], "timeout");
+    (void)micros(info[2], "spinUs");
+    return info.Env().Undefined();
+  } catch (const error& e) {
+    throw to_js(info.Env(), e);
+  }
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   // Before anything is opened: a process started with stdout closed must not get an inbox
   // as its fd 1 (inbox/files/std_fds.hpp).
@@ -632,6 +646,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
 
   exports.Set("Bus", bus_wrap::define(env));
   exports.Set("Receiver", receiver_wrap::define(env));
+  exports.Set("checkReceiveOptions",
+              Napi::Function::New(env, check_receive_options, "checkReceiveOptions"));
   auto kinds = Napi::Object::New(env);
   for (std::size_t i = 0; i < error_kind_count; ++i) {
     auto k = Napi::Object::New(env);

@@ -85,6 +85,7 @@ class Receiver {
   #spinUs;
 
   constructor(bus, agent, options = {}) {
+    native.checkReceiveOptions(options.max, options.timeout, options.spinUs);
     this.#native = new native.Receiver(bus, agent);
     this.#max = options.max;
     this.#timeout = options.timeout;
@@ -111,6 +112,9 @@ class Receiver {
   // it may take.
   async batch(options = {}) {
     const r = this.#native;
+    // A wait checks its timeout and spinUs, but a timeout already over never reaches one.
+    if (options.timeout != null || options.spinUs != null)
+      native.checkReceiveOptions(undefined, options.timeout, options.spinUs);
     const max = options.max ?? this.#max;
     const timeout = options.timeout === undefined ? this.#timeout : options.timeout;
     const spinUs = options.spinUs === undefined ? this.#spinUs : options.spinUs;

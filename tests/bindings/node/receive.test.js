@@ -261,3 +261,18 @@ test('an invalid spinUs is refused as bad input', async (t) => {
   await assert.rejects(inbox.batch({ timeout: 100, spinUs: 'fast' }), { code: 'SLUICE_BAD_INPUT' });
   inbox.close();
 });
+
+test('a timeout already over is still checked: a negative or non-finite one is bad input', async (t) => {
+  const bus = newBus(t);
+  for (const timeout of [-5, -Infinity, NaN, 'soon']) {
+    assert.throws(() => bus.receive('w', { timeout }), { code: 'SLUICE_BAD_INPUT' }, String(timeout));
+  }
+  assert.throws(() => bus.receive('w', { max: 0 }), { code: 'SLUICE_BAD_INPUT' });
+  assert.throws(() => bus.receive('w', { spinUs: -1 }), { code: 'SLUICE_BAD_INPUT' });
+  const inbox = bus.receive('w');  // no consumer was left behind by the refusals
+  for (const timeout of [-5, -Infinity]) {
+    await assert.rejects(inbox.batch({ timeout }), { code: 'SLUICE_BAD_INPUT' }, String(timeout));
+  }
+  assert.equal((await inbox.batch({ timeout: 0 })).length, 0);
+  inbox.close();
+});
