@@ -30,6 +30,11 @@ void receiver::require_open() const {
     throw error(error_kind::unavailable,
                 "the receiver of " + agent_ + " is closed: open a new one to receive");
   }
+  if (!consumer_->held()) {
+    throw error(error_kind::unavailable, "the receiver of " + agent_ +
+                                             " belongs to the process this one was forked "
+                                             "from: open a new one here");
+  }
 }
 
 void receiver::require_intact() const {

@@ -370,6 +370,7 @@ read_position consumer::position() const noexcept {
 }
 
 bool consumer::arm(const bell& b) noexcept {
+  if (!held()) return false;
   inbox::impl& m = *s_->in;
   auto& socket = m.h->not_empty.socket;
   b.drain();  // a datagram from an earlier arming would wake the loop for nothing
@@ -393,6 +394,7 @@ void consumer::disarm() noexcept {
 }
 
 std::size_t consumer::pop_batch(received_message* out, std::size_t max) noexcept {
+  if (!held()) return 0;
   inbox::impl& m = *s_->in;
   auto& c = m.cons;
   if (m.region.broken()) return 0;
@@ -410,6 +412,7 @@ std::size_t consumer::pop_batch(received_message* out, std::size_t max) noexcept
 }
 
 std::size_t consumer::pop_next(received_message* out, std::size_t max, std::uint64_t& batch) {
+  if (!held()) return 0;
   inbox::impl& m = *s_->in;
   if (m.region.broken()) return 0;
   const std::size_t n = read_on(out, max);
@@ -455,6 +458,7 @@ std::vector<received_message> consumer::pop_batch(std::size_t max) {
 }
 
 void consumer::commit() noexcept {
+  if (!held()) return;
   inbox::impl& m = *s_->in;
   auto& c = m.cons;
   s_->marks.clear();
@@ -463,6 +467,7 @@ void consumer::commit() noexcept {
 }
 
 bool consumer::commit_through(std::uint64_t batch) noexcept {
+  if (!held()) return false;
   auto& marks = s_->marks;
   const auto it = std::find_if(marks.begin(), marks.end(),
                                [&](const detail::read_mark& k) { return k.number == batch; });
@@ -512,6 +517,7 @@ void consumer::commit_to(const std::uint64_t* cursor, const detail::wrr_state& w
 }
 
 std::uint64_t consumer::clear() noexcept {
+  if (!held()) return 0;
   std::uint64_t total = 0;
   received_message buf[64];
   for (;;) {

@@ -161,6 +161,7 @@ struct read_position {
 };
 namespace detail {
 struct inbox_access;  // the doctor's way to the raw mapping (impl.hpp)
+struct forked_consumers;  // forked_consumers.hpp
 struct wrr_state;
 struct read_tally;
 }
@@ -283,8 +284,14 @@ class consumer {
   // Where the reads stand now: after pop_batch, past the batch it returned.
   read_position position() const noexcept;
 
+  // False in a child forked (without exec) from the process that attached: the lock stays
+  // with the parent, and here this consumer reads, commits and arms nothing; release it and
+  // attach anew (busy while the parent consumes). forked_consumers.hpp says why.
+  bool held() const noexcept;
+
  private:
   friend class inbox;
+  friend struct detail::forked_consumers;
   struct state;
   explicit consumer(std::unique_ptr<state> s);
   std::size_t read_on(received_message* out, std::size_t max) noexcept;

@@ -20,10 +20,11 @@
 #include <vector>
 
 #include "inbox/files/bus_directory.hpp"
+#include "inbox/files/std_fds.hpp"
+#include "inbox/forked_consumers.hpp"
 #include "inbox/futex.hpp"
 #include "inbox/impl.hpp"
 #include "inbox/pid_clock.hpp"
-#include "inbox/files/std_fds.hpp"
 
 namespace sluice::inbox {
 namespace {
@@ -470,6 +471,7 @@ result<consumer> inbox::attach_consumer(const consumer_options& opts) {
   auto st = std::make_unique<consumer::state>();
   st->in = &m;
   st->lock_fd = lock_fd;
+  detail::forked_consumers::add(st.get());
   return consumer(std::move(st));
 }
 
@@ -486,8 +488,17 @@ consumer::~consumer() {
   release();
 }
 
+bool consumer::held() const noexcept {
+  return s_ && s_->lock_fd >= 0;
+}
+
 void consumer::release() noexcept {
   if (!s_) return;
+  detail::forked_consumers::remove(s_.get());
+  if (!held()) {  // inherited over fork: the inbox handle is this process's own consumer's now
+    s_.reset();
+    return;
+  }
   disarm();
   inbox::impl& m = *s_->in;
   std::int32_t self = detail::self_pid();

@@ -204,6 +204,36 @@ def test_a_batch_keeps_the_messages_it_read_when_a_finalizer_reads_on_while_it_i
         inbox.close()
 
 
+def test_a_forked_child_that_lives_on_neither_keeps_the_receiver_nor_reads_from_it(bus):
+    # multiprocessing forks by default here: its workers must not hold on to the parent's inbox.
+    send_numbers(bus, 1)
+    inbox = bus.receive("w")
+    report_r, report_w = os.pipe()
+    go_r, go_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            inbox.batch(timeout=0)
+        except sluice.UnavailableError as e:
+            code = 0 if "forked" in str(e) else 2
+        except BaseException:
+            code = 3
+        os.write(report_w, bytes([code]))
+        os.read(go_r, 1)  # lives on until the parent is done
+        os._exit(0)
+    try:
+        assert os.read(report_r, 1) == bytes([0])
+        inbox.close()
+        with bus.receive("w") as again:  # refused as busy before: the child held the lock
+            assert payloads(again.batch(timeout=5)) == [b"0"]
+    finally:
+        os.write(go_w, b"x")
+        os.waitpid(pid, 0)
+        for fd in (report_r, report_w, go_r, go_w):
+            os.close(fd)
+
+
 def wait_for_line(proc, expected):
     line = proc.stdout.readline().decode().strip()
     assert line == expected, proc.stderr.read().decode()
