@@ -44,9 +44,12 @@ struct bridge_peer {
   std::string error;
   std::string endpoint;
   actors::recent_ids delivered{remembered_ids};  // receiver: drop resends
-  // Sender: ids put on the wire from each source's uncommitted window ("" the outbound inbox,
-  // else a holding inbox's destination), so the next connection counts them as resent.
-  std::map<std::string, std::vector<std::uint64_t>> transmitted;
+  // Sender: ids put on the wire and not yet committed, by this connection or an earlier one,
+  // per source ("" the outbound inbox, else a holding inbox's destination), so a connection
+  // that reads them again counts them as resent. Kept a message at a time (inserted when
+  // sent, erased when committed): rebuilding it per read cost the sending bridge a hash set
+  // of the whole window each time.
+  std::map<std::string, std::unordered_set<std::uint64_t>> transmitted;
   // Sender: ids of the uncommitted outbound window already moved into holding inboxes, so a
   // later connection re-reading them does not move them twice.
   std::unordered_set<std::uint64_t> moved;

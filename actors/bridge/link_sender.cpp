@@ -19,7 +19,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <unordered_set>
 #include <vector>
 
 #include "actors/bridge/fd_watch.hpp"
@@ -59,7 +58,7 @@ struct source {
   std::deque<inbox::received_message> buf;  // views into the inbox, valid until committed
   std::deque<wire::record> records;         // per message, views into the inbox
   std::deque<bool> resend;                  // sent by an earlier connection already
-  std::vector<std::uint64_t> sent_ids;  // of the window, sent on this connection
+  std::vector<std::uint64_t> just_sent;     // by send_ready, before it logs them (transmitted)
   // Each read not yet committed: the window index it ends at and its batch number.
   struct read {
     std::size_t end;
@@ -174,10 +173,8 @@ std::size_t read_more(sender_actor* self, source& src) {
     if (src.dest.empty() && !s.peer->moved.empty())
       for (auto& e : entries) e.moved = s.peer->moved.count(e.id) != 0;
     const auto it = s.peer->transmitted.find(src.dest);
-    if (it != s.peer->transmitted.end() && !it->second.empty()) {
-      const std::unordered_set<std::uint64_t> before(it->second.begin(), it->second.end());
-      for (std::size_t i = 0; i < n; ++i) resend[i] = before.count(entries[i].id) != 0;
-    }
+    if (it != s.peer->transmitted.end() && !it->second.empty())
+      for (std::size_t i = 0; i < n; ++i) resend[i] = it->second.count(entries[i].id) != 0;
   }
   src.resend.insert(src.resend.end(), resend.begin(), resend.end());
   s.win.append(src.id, entries, src.dest.empty());
@@ -299,7 +296,7 @@ void send_ready(sender_actor* self) {
     if (!s.writer.empty() && !s.writer.fits(r)) flush(self);
     if (s.writer.empty()) s.writer.start(seq);
     s.writer.add(r);
-    src->sent_ids.push_back(r.id);
+    src->just_sent.push_back(r.id);
     ++(src->resend[k] ? resent : sent);
   });
   flush(self);
@@ -307,10 +304,13 @@ void send_ready(sender_actor* self) {
     s.peer->sent.fetch_add(sent, relaxed);
     s.peer->resent.fetch_add(resent, relaxed);
     std::lock_guard<std::mutex> lock(s.peer->m);
-    auto& log = s.peer->transmitted[""];
-    if (s.outbound) log.assign(s.outbound->sent_ids.begin(), s.outbound->sent_ids.end());
-    for (auto& [dest, src] : s.held)
-      s.peer->transmitted[dest].assign(src.sent_ids.begin(), src.sent_ids.end());
+    auto log = [&](source& src) {
+      if (src.just_sent.empty()) return;
+      s.peer->transmitted[src.dest].insert(src.just_sent.begin(), src.just_sent.end());
+      src.just_sent.clear();
+    };
+    if (s.outbound) log(*s.outbound);
+    for (auto& [dest, src] : s.held) log(src);
   }
   auto wants = s.win.take_wants();
   if (!wants.empty()) self->send(s.far_receiver, bridge_want_atom::value, wire::encode_names(wants));
@@ -368,19 +368,18 @@ bool commit_settled(sender_state& s, source& src) {
     spdlog::error("bridge {}: lost track of a read from {}; its messages may be sent again",
                   s.ctx->name, src.dest.empty() ? s.outbound_name : "a holding inbox");
   const auto n = static_cast<std::ptrdiff_t>(last->end - s.win.begin(src.id));
-  std::unordered_set<std::uint64_t> gone;
-  for (auto r = src.records.begin(); r != src.records.begin() + n; ++r) gone.insert(r->id);
+  {
+    std::lock_guard<std::mutex> lock(s.peer->m);
+    auto& log = s.peer->transmitted[src.dest];
+    for (auto r = src.records.begin(); r != src.records.begin() + n; ++r) {
+      log.erase(r->id);
+      if (src.dest.empty()) s.peer->moved.erase(r->id);
+    }
+  }
   src.buf.erase(src.buf.begin(), src.buf.begin() + n);
   src.records.erase(src.records.begin(), src.records.begin() + n);
   src.resend.erase(src.resend.begin(), src.resend.begin() + n);
   s.win.drop_through(src.id, last->end);
-  src.sent_ids.erase(std::remove_if(src.sent_ids.begin(), src.sent_ids.end(),
-                                    [&](std::uint64_t id) { return gone.count(id) != 0; }),
-                     src.sent_ids.end());
-  std::lock_guard<std::mutex> lock(s.peer->m);
-  s.peer->transmitted[src.dest].assign(src.sent_ids.begin(), src.sent_ids.end());
-  if (src.dest.empty())
-    for (const auto id : gone) s.peer->moved.erase(id);
   return true;
 }
 

@@ -242,6 +242,55 @@ TEST_CASE(
   REQUIRE(eventually([&] { return out->size() == 0; }));
 }
 
+TEST_CASE(
+    "messages a dropped connection sent unacknowledged count as resent on the next one and new "
+    "ones as sent") {
+  link_harness h(8);
+  auto out = inbox::inbox::open_or_create(h.bus.path(), backpressure::outbound_inbox("east"));
+  REQUIRE(out);
+  auto push = [&](const char* text) {
+    REQUIRE(out->try_push({"t", "m", backpressure::wrap_envelope("far", text)}) ==
+            inbox::push_result::ok);
+  };
+  const auto peer = h.ctx->peer("east");
+  push("0");
+  push("1");
+  h.start();
+  CHECK(h.expect_want() == std::vector<std::string>{"far"});
+  h.ack(0, {}, {{"far", 8}});
+  CHECK(h.expect_batch().second == std::vector<std::string>{"far:0", "far:1"});
+  // Counted just after the batch leaves.
+  REQUIRE(eventually([&] { return peer->sent.load() == 2; }));
+
+  // The connection drops before an acknowledgement: its sender ends and a new one starts.
+  (*h.far)->monitor(h.sender);
+  caf::anon_send_exit(h.sender, caf::exit_reason::user_shutdown);
+  bool ended = false;
+  (*h.far)->receive([&](const caf::down_msg&) { ended = true; },
+                    caf::after(reply_deadline) >> [] {});
+  REQUIRE(ended);
+  h.start();
+  CHECK(h.expect_want() == std::vector<std::string>{"far"});
+  h.ack(0, {}, {{"far", 8}});
+  CHECK(h.expect_batch() ==
+        std::make_pair(std::uint64_t{1}, std::vector<std::string>{"far:0", "far:1"}));
+  REQUIRE(eventually([&] { return peer->resent.load() == 2; }));
+  CHECK(peer->sent.load() == 2);
+  h.ack(2, {}, {});
+  REQUIRE(eventually([&] { return out->size() == 0; }));
+
+  // Committed, they are forgotten: the next message is new.
+  push("2");
+  CHECK(h.expect_batch().second == std::vector<std::string>{"far:2"});
+  REQUIRE(eventually([&] { return peer->sent.load() == 3; }));
+  CHECK(peer->resent.load() == 2);
+  h.ack(3, {}, {});
+  REQUIRE(eventually([&] {
+    std::lock_guard<std::mutex> lock(peer->m);
+    return out->size() == 0 && peer->transmitted[""].empty();
+  }));
+}
+
 TEST_CASE("a receiver answers a credit request that arrived before its start, once started") {
   link_harness h(4);
   const auto receiver = spawn_bridge_receiver(*h.sys, h.ctx, "east");
