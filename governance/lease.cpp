@@ -11,7 +11,11 @@
 
 namespace sluice::governance {
 
-lease::lease(lease&& o) noexcept : owner_(o.owner_), result_(std::move(o.result_)) {
+lease::lease(governor* owner, acquire_result r)
+    : owner_(owner), result_(std::move(r)), holder_pid_(::getpid()) {}
+
+lease::lease(lease&& o) noexcept
+    : owner_(o.owner_), result_(std::move(o.result_)), holder_pid_(o.holder_pid_) {
   o.owner_ = nullptr;
   o.result_.lease.clear();
 }
@@ -21,6 +25,7 @@ lease& lease::operator=(lease&& o) noexcept {
     release();
     owner_ = o.owner_;
     result_ = std::move(o.result_);
+    holder_pid_ = o.holder_pid_;
     o.owner_ = nullptr;
     o.result_.lease.clear();
   }
@@ -30,7 +35,8 @@ lease& lease::operator=(lease&& o) noexcept {
 lease::~lease() { release(); }
 
 void lease::release() noexcept {
-  if (owner_ != nullptr && !result_.lease.empty()) owner_->release(result_.lease);
+  if (owner_ != nullptr && !result_.lease.empty() && ::getpid() == holder_pid_)
+    owner_->release(result_.lease);
   result_.lease.clear();
 }
 

@@ -8,6 +8,8 @@
 //
 // Waits like `sluice acquire`: sleeps what the limiter says (with jitter) until the deadline.
 // The lease's holder is this process: if it dies, the next acquire reclaims the lease.
+#include <sys/types.h>
+
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -33,14 +35,19 @@ class lease {
   const acquire_result& result() const noexcept { return result_; }
   // The wait was stopped by the caller's pause hook (nothing was taken).
   bool interrupted() const noexcept { return interrupted_; }
-  // Gives the lease back now (the destructor then does nothing).
+  // Gives the lease back now (the destructor then does nothing); in a child forked while it
+  // is held, only forgets it.
   void release() noexcept;
 
  private:
   friend class governor;
-  lease(governor* owner, acquire_result r) : owner_(owner), result_(std::move(r)) {}
+  lease(governor* owner, acquire_result r);
   governor* owner_ = nullptr;
   acquire_result result_;
+  // The process that acquired it: a child forked while it is held has a copy, and releasing
+  // that copy (returning through the holder's scope, exiting normally) leaves the lease with
+  // the parent.
+  pid_t holder_pid_ = 0;
   bool interrupted_ = false;
 };
 

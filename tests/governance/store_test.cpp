@@ -204,3 +204,23 @@ TEST_CASE("a C++ lease gives itself back when it goes out of scope, and waits fo
   CHECK(gov.value().acquire("gpu", 1, std::chrono::milliseconds(0)));
   CHECK(gov.value().acquire("nope", 1, std::chrono::milliseconds(0)).result().status == acquire_status::unknown);
 }
+
+// The lease belongs to the process that acquired it: a child forked while it is held (one
+// that returns through the holder's scope, or exits normally and so destroys it) must not
+// give it back under the parent.
+TEST_CASE("a lease released in a child forked while it is held stays with the parent") {
+  temp_dir dir;
+  auto s = applied(dir.path(), "[[limit]]\nname = \"gpu\"\nconcurrency = 1\n");
+  auto gov = governor::open(dir.path());
+  REQUIRE(gov);
+  auto held = gov.value().acquire("gpu", 1, std::chrono::seconds(1));
+  REQUIRE(held);
+  const pid_t child = sluice::test::spawn([&] {
+    held.release();
+    return 0;
+  });
+  REQUIRE(sluice::test::reap(child) == 0);
+  CHECK(acquire_once(s, "gpu").status == acquire_status::wait);  // still the parent's
+  held.release();
+  CHECK(acquire_once(s, "gpu").status == acquire_status::granted);
+}
