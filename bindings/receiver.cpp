@@ -74,6 +74,7 @@ receiver::batch_view receiver::pop_wait(std::size_t max,
     if (!w.keep_waiting()) throw interrupted{};
     batch = pop(max);
     if (batch.size > 0) return batch;
+    consumer_->resolve_stuck();  // what the wait itself may not touch (receiver.hpp)
   }
 }
 

@@ -360,6 +360,10 @@ wake_reason inbox::wait_past(const read_position& from,
       [] { return std::optional<std::chrono::nanoseconds>{}; });
 }
 
+void consumer::resolve_stuck() noexcept {
+  if (held()) (void)s_->in->resolve_stuck(true);
+}
+
 read_position consumer::position() const noexcept {
   const inbox::impl& m = *s_->in;
   read_position p;

@@ -283,6 +283,11 @@ class consumer {
 
   // Where the reads stand now: after pop_batch, past the batch it returned.
   read_position position() const noexcept;
+  // What wait_not_empty does on its own while it waits: gives back an admission a dead
+  // producer left without a position, and lets pop_batch skip a slot one claimed and never
+  // published, each once it has waited a grace period. A consumer that waits with wait_past
+  // calls it after each wait that brought nothing.
+  void resolve_stuck() noexcept;
 
   // False in a child forked (without exec) from the process that attached: the lock stays
   // with the parent, and here this consumer reads, commits and arms nothing; release it and

@@ -17,6 +17,7 @@
 #include "governance/policy_file.hpp"
 #include "governance/report.hpp"
 #include "governance/store.hpp"
+#include "inbox/impl.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/exit_codes.hpp"
 #include "support/temp_dir.hpp"
@@ -190,6 +191,27 @@ TEST_CASE("a receiver's wait lets another thread pop commit and close meanwhile"
   const auto left = next.pop(0);
   REQUIRE(left.size == 1);
   CHECK(left.data[0].payload == "after close");
+}
+
+// The wait above reads only the shared memory, so the receiver itself must give back what a
+// producer killed between its admission and its position claim left: an inbox one slot
+// smaller for as long as the receiver idles. The leak is made by hand, as that producer
+// leaves it.
+TEST_CASE("an idle receiver gives back an admission a dead producer left") {
+  test::temp_bus t;
+  auto bus = open_bus(t.dir());
+  bindings::receiver r(bus, "w");
+  auto raw = inbox::inbox::open(t.dir(), "w");
+  REQUIRE(raw);
+  auto& m = inbox::detail::inbox_access::of(raw.value());
+  m.h->claims.value.fetch_add(1);
+  REQUIRE(m.leaked_admissions() == 1);
+  // About a grace period (100 ms) is what inbox.hpp promises; 30 of them leave room for a
+  // sanitizer's load. A receiver that left it to pop_batch's sweep took 64 empty pops.
+  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (m.leaked_admissions() > 0 && std::chrono::steady_clock::now() < deadline)
+    CHECK(r.pop_wait(10, 100ms, bindings::plain_waiter()).size == 0);
+  CHECK(m.leaked_admissions() == 0);
 }
 
 TEST_CASE("a stopped wait ends a receive with interrupted, consuming nothing") {
