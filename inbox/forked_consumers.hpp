@@ -2,11 +2,11 @@
 // The consumers this process holds, so that a child it forks without exec lets go of them.
 //
 // The consumer lock is an flock, which belongs to the open file description, and fork shares
-// that description: a child that lived on (a Python multiprocessing worker, a forked C++
-// helper) kept an inbox's consumer lock after its parent had let go, and nobody could attach
-// until the child ended. In a child, each registered consumer closes its copy of the lock's
-// descriptor (the parent keeps the lock) and stops being a consumer there: consumer::held()
-// turns false, and it reads, commits and arms nothing.
+// that description: a child that lives on (a Python multiprocessing worker, a forked C++
+// helper) would keep an inbox's consumer lock after its parent let go, and nobody could
+// attach until the child ended. In a child, each registered consumer closes its copy of the
+// lock's descriptor (the parent keeps the lock) and stops being a consumer there:
+// consumer::held() turns false, and it reads, commits and arms nothing.
 #include "inbox/impl.hpp"
 
 namespace sluice::inbox::detail {

@@ -47,8 +47,7 @@ struct bridge_peer {
   // Sender: ids put on the wire and not yet committed, by this connection or an earlier one,
   // per source ("" the outbound inbox, else a holding inbox's destination), so a connection
   // that reads them again counts them as resent. Kept a message at a time (inserted when
-  // sent, erased when committed): rebuilding it per read cost the sending bridge a hash set
-  // of the whole window each time.
+  // sent, erased when committed), so no read, send or commit walks the whole window.
   std::map<std::string, std::unordered_set<std::uint64_t>> transmitted;
   // Sender: ids of the uncommitted outbound window already moved into holding inboxes, so a
   // later connection re-reading them does not move them twice.

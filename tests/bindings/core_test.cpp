@@ -207,7 +207,7 @@ TEST_CASE("an idle receiver gives back an admission a dead producer left") {
   m.h->claims.value.fetch_add(1);
   REQUIRE(m.leaked_admissions() == 1);
   // About a grace period (100 ms) is what inbox.hpp promises; 30 of them leave room for a
-  // sanitizer's load. A receiver that left it to pop_batch's sweep took 64 empty pops.
+  // sanitizer's load. pop_batch's sweep alone needs 64 empty pops (3.2 s of slices).
   const auto deadline = std::chrono::steady_clock::now() + 3s;
   while (m.leaked_admissions() > 0 && std::chrono::steady_clock::now() < deadline)
     CHECK(r.pop_wait(10, 100ms, bindings::plain_waiter()).size == 0);
