@@ -50,12 +50,13 @@ consumer attach(inbox& in) {
   return std::move(c).value();
 }
 
-// A producer SIGKILLed after it took a regular admission and before it claimed a position: it
-// leaves an admission that no position explains.
-void kill_a_producer_between_admission_and_claim(inbox& in) {
+// A producer process SIGKILLed inside its push where `hook` runs: test_hooks::after_admission
+// leaves an admission that no position explains, test_hooks::after_claim a slot claimed and
+// never published.
+void kill_a_producer_at(inbox& in, void (*&hook)()) {
   const pid_t victim = spawn([&] {
-    test_hooks::after_admission = die_now;
-    (void)in.try_push(message_view{"victim", "t", "never claimed", priority::normal});
+    hook = die_now;
+    (void)in.try_push(message_view{"victim", "t", "never published", priority::normal});
     return 0;
   });
   REQUIRE(reap(victim) == 128 + SIGKILL);
@@ -75,16 +76,6 @@ std::vector<message> drain(inbox& in, consumer& c, std::size_t want) {
   return got;
 }
 
-// A producer process killed after it claimed a slot, before it published into it.
-void kill_producer_after_claim(inbox& in) {
-  const pid_t victim = spawn([&] {
-    test_hooks::after_claim = die_now;
-    (void)in.try_push(message_view{"victim", "t", "never published", priority::normal});
-    return 0;
-  });
-  CHECK(reap(victim) == 128 + SIGKILL);
-}
-
 // Messages 0, 1, ... n - 1 from one producer.
 void push_numbered(inbox& in, std::uint64_t n) {
   for (std::uint64_t i = 0; i < n; ++i) {
@@ -101,7 +92,7 @@ TEST_CASE(
   temp_bus bus;
   auto in = make(bus);
   auto c = attach(in);
-  kill_producer_after_claim(in);
+  kill_a_producer_at(in, test_hooks::after_claim);
   REQUIRE(in.try_push(message_view{"alive", "t", "after", priority::normal}) == push_result::ok);
   auto got = drain(in, c, 1);
   REQUIRE(got.size() == 1);
@@ -224,7 +215,7 @@ TEST_CASE("a dead producer's slot is counted abandoned by the pipelined commit o
   auto in = make(bus);
   auto c = attach(in);
   REQUIRE(in.try_push(message_view{"alive", "t", "before", priority::normal}) == push_result::ok);
-  kill_producer_after_claim(in);
+  kill_a_producer_at(in, test_hooks::after_claim);
   REQUIRE(in.try_push(message_view{"alive", "t", "after", priority::normal}) == push_result::ok);
   received_message buf[4];
   std::uint64_t first = 0;
@@ -393,7 +384,7 @@ TEST_CASE("a consumer killed inside commit leaves counters that add up and no sl
 TEST_CASE("a producer killed between admission and position claim gives its slot of capacity back") {
   temp_bus bus;
   auto in = make(bus, 4);
-  kill_a_producer_between_admission_and_claim(in);
+  kill_a_producer_at(in, test_hooks::after_admission);
   // Its admission is held by nobody: without a consumer only three of four slots take messages.
   for (int i = 0; i < 3; ++i)
     REQUIRE(in.try_push(message_view{"p", "t", std::to_string(i), priority::normal}) ==
@@ -415,7 +406,7 @@ TEST_CASE("a consumer waiting on an empty inbox gives back a dead producer's adm
   temp_bus bus;
   auto in = make(bus, 4);
   auto c = attach(in);
-  kill_a_producer_between_admission_and_claim(in);
+  kill_a_producer_at(in, test_hooks::after_admission);
   const auto leaked = [&] {
     auto d = diagnose(bus.dir(), "sink");
     REQUIRE(d);
@@ -440,12 +431,7 @@ TEST_CASE("a consumer waiting on an empty inbox gives back a dead producer's adm
 TEST_CASE("drop_oldest counts a dead producer's head slot once, as abandoned, and drops nothing") {
   temp_bus bus;
   auto in = make(bus, 2);
-  const pid_t victim = spawn([&] {
-    test_hooks::after_claim = die_now;
-    (void)in.try_push(message_view{"victim", "t", "never published", priority::normal});
-    return 0;
-  });
-  REQUIRE(reap(victim) == 128 + SIGKILL);
+  kill_a_producer_at(in, test_hooks::after_claim);
   REQUIRE(in.try_push(message_view{"p", "t", "a", priority::normal}) == push_result::ok);
   {
     // A consumer marks the dead slot abandoned after the grace period, then leaves without
@@ -476,7 +462,7 @@ TEST_CASE("a running consumer gives back the admission of a producer killed befo
   temp_bus bus;
   auto in = make(bus, 4);
   auto c = attach(in);
-  kill_a_producer_between_admission_and_claim(in);
+  kill_a_producer_at(in, test_hooks::after_admission);
   for (int i = 0; i < 3; ++i)
     REQUIRE(in.try_push(message_view{"p", "t", std::to_string(i), priority::normal}) ==
             push_result::ok);

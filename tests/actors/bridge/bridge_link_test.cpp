@@ -45,6 +45,7 @@ struct link_harness {
   std::unique_ptr<caf::actor_system> sys;
   std::unique_ptr<caf::scoped_actor> far;  // plays the far bridge's sender and receiver
   caf::actor sender;
+  std::optional<inbox::inbox> out;
 
   explicit link_harness(std::size_t batch) {
     ctx->bus_dir = bus.path();
@@ -60,6 +61,21 @@ struct link_harness {
     if (sender) caf::anon_send_exit(sender, caf::exit_reason::user_shutdown);
     far.reset();
     sys.reset();
+  }
+
+  // The outbound inbox to east, and a message into it for `dest` on the far bus, as
+  // `sluice send dest@east` puts it there.
+  inbox::inbox& outbound() {
+    if (!out) {
+      auto opened = inbox::inbox::open_or_create(bus.path(), backpressure::outbound_inbox("east"));
+      REQUIRE(opened);
+      out.emplace(std::move(opened.value()));
+    }
+    return *out;
+  }
+  void push(const char* dest, const char* text) {
+    REQUIRE(outbound().try_push({"t", "m", backpressure::wrap_envelope(dest, text)}) ==
+            inbox::push_result::ok);
   }
 
   void start() {
@@ -149,18 +165,13 @@ TEST_CASE(
     "a batch whose last diverted message moves when an earlier one is acknowledged is "
     "committed, and the link goes on without another grant") {
   link_harness h(4);  // batches of 4
-  auto out = inbox::inbox::open_or_create(h.bus.path(), backpressure::outbound_inbox("east"));
-  REQUIRE(out);
-  auto push = [&](const char* dest, const char* text) {
-    REQUIRE(out->try_push({"t", "m", backpressure::wrap_envelope(dest, text)}) ==
-            inbox::push_result::ok);
-  };
+  auto& out = h.outbound();
   // The first batch: two messages each for 'slow' and 'c'; four more wait behind it.
-  push("slow", "0");
-  push("slow", "1");
-  push("c", "0");
-  push("c", "1");
-  for (const char* t : {"0", "1", "2", "3"}) push("open", t);
+  h.push("slow", "0");
+  h.push("slow", "1");
+  h.push("c", "0");
+  h.push("c", "1");
+  for (const char* t : {"0", "1", "2", "3"}) h.push("open", t);
   h.start();
 
   CHECK(h.expect_want() == std::vector<std::string>{"slow", "c"});
@@ -174,14 +185,14 @@ TEST_CASE(
   h.ack(2, {1}, {{"slow", 1}, {"c", 1}});
   REQUIRE(eventually([&] { return held_size(h.bus.path(), "c") == 1; }));
   CHECK(held_size(h.bus.path(), "slow") == 0);
-  CHECK(out->size() == 8);
+  CHECK(out.size() == 8);
 
   // slow:0 is delivered (an ack with nothing parked, no fresh credit: the far inbox is as full
   // as before). Moving slow:1 settles the last message of the batch, so the sender commits it
   // and reads the next one, asking credit for 'open': nothing else will wake it.
   h.ack(2, {}, {});
   CHECK(h.expect_want() == std::vector<std::string>{"open"});
-  CHECK(out->size() == 4);
+  CHECK(out.size() == 4);
   CHECK(held_size(h.bus.path(), "slow") == 1);
 
   // With credit everything goes: the outbound batch first, then each holding inbox in order.
@@ -198,7 +209,7 @@ TEST_CASE(
   h.ack(next_seq - 1, {}, {});
   // Everything acknowledged: the outbound inbox is empty and the holding inboxes are gone.
   REQUIRE(eventually([&] {
-    return out->size() == 0 && !std::filesystem::exists(held_directory(h.bus.path(), "east"));
+    return out.size() == 0 && !std::filesystem::exists(held_directory(h.bus.path(), "east"));
   }));
 }
 
@@ -207,12 +218,8 @@ TEST_CASE(
     "third waits for an acknowledgement, and the inbox is committed only as far as its front "
     "is acknowledged") {
   link_harness h(8);
-  auto out = inbox::inbox::open_or_create(h.bus.path(), backpressure::outbound_inbox("east"));
-  REQUIRE(out);
-  auto push = [&](const char* text) {
-    REQUIRE(out->try_push({"t", "m", backpressure::wrap_envelope("far", text)}) ==
-            inbox::push_result::ok);
-  };
+  auto& out = h.outbound();
+  auto push = [&](const char* text) { h.push("far", text); };
   const auto batch_of = [](std::uint64_t seq, const char* record) {
     return std::make_pair(seq, std::vector<std::string>{record});
   };
@@ -229,29 +236,25 @@ TEST_CASE(
   push("2");
   h.ack(1, {}, {});
   CHECK(h.expect_batch() == batch_of(3, "far:2"));
-  CHECK(out->size() == 2);  // "0" committed
+  CHECK(out.size() == 2);  // "0" committed
   // "1" is parked on the far side and "2" arrived: the front is not settled, so nothing more
   // may leave the inbox, and "3" waits behind the two reads on the wire.
   push("3");
   h.ack(3, {2}, {});
   REQUIRE(eventually([&] { return acked() == 2; }));
-  CHECK(out->size() == 3);
+  CHECK(out.size() == 3);
   h.ack(3, {}, {});
   CHECK(h.expect_batch() == batch_of(4, "far:3"));
   h.ack(4, {}, {});
-  REQUIRE(eventually([&] { return out->size() == 0; }));
+  REQUIRE(eventually([&] { return out.size() == 0; }));
 }
 
 TEST_CASE(
     "messages a dropped connection sent unacknowledged count as resent on the next one and new "
     "ones as sent") {
   link_harness h(8);
-  auto out = inbox::inbox::open_or_create(h.bus.path(), backpressure::outbound_inbox("east"));
-  REQUIRE(out);
-  auto push = [&](const char* text) {
-    REQUIRE(out->try_push({"t", "m", backpressure::wrap_envelope("far", text)}) ==
-            inbox::push_result::ok);
-  };
+  auto& out = h.outbound();
+  auto push = [&](const char* text) { h.push("far", text); };
   const auto peer = h.ctx->peer("east");
   push("0");
   push("1");
@@ -277,7 +280,7 @@ TEST_CASE(
   REQUIRE(eventually([&] { return peer->resent.load() == 2; }));
   CHECK(peer->sent.load() == 2);
   h.ack(2, {}, {});
-  REQUIRE(eventually([&] { return out->size() == 0; }));
+  REQUIRE(eventually([&] { return out.size() == 0; }));
 
   // Committed, they are forgotten: the next message is new.
   push("2");
@@ -287,7 +290,7 @@ TEST_CASE(
   h.ack(3, {}, {});
   REQUIRE(eventually([&] {
     std::lock_guard<std::mutex> lock(peer->m);
-    return out->size() == 0 && peer->transmitted[""].empty();
+    return out.size() == 0 && peer->transmitted[""].empty();
   }));
 }
 
