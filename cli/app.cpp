@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "runtime/cli/actor_verbs.hpp"
-#include "runtime/cli/forward.hpp"
 #include "runtime/cli/verb.hpp"
 
 namespace sluice::cli {
@@ -22,10 +21,9 @@ void add_top_verbs(CLI::App& app, cli_state& state);
 void add_config_verbs(CLI::App& app, cli_state& state);
 void add_policy_verbs(CLI::App& app, cli_state& state);
 void add_acquire_verbs(CLI::App& app, cli_state& state);
+void add_forwarded_verbs(CLI::App& app, cli_state& state);
 
 namespace {
-
-using add_verbs_fn = void (*)(CLI::App&, cli_state&);
 
 struct verb_group {
   add_verbs_fn add;
@@ -65,6 +63,15 @@ std::unique_ptr<CLI::App> make_app(cli_state& state, std::string_view first_arg)
   }
   for (const auto& g : groups) g.add(*app, state);
   return app;
+}
+
+int run_sluice(int argc, char** argv) {
+  auto args = help_as_flag(argc, argv);
+  args.push_back(nullptr);  // argv[argc] is NULL for anything that execs with it
+  const int n = static_cast<int>(args.size()) - 1;
+  cli_state state;
+  const auto app = make_app(state, n > 1 ? args[1] : "");
+  return run_app(*app, state, n, args.data());
 }
 
 std::vector<std::string_view> grouped_verbs() {

@@ -38,4 +38,12 @@ std::vector<char*> help_as_flag(int argc, char** argv);
 // Every error is one line on stderr (usage 64, or the verb's own code).
 int run_app(CLI::App& app, cli_state& state, int argc, char** argv);
 
+// The mains, here rather than in main.cpp and actor_main.cpp: each file that includes CLI11 2.1
+// compiles its validators and App again (about 6 s at -O2), and these are compiled once with
+// the verbs. run_sluice is `sluice`; run_feature is a sluice-<feature> executable, whose verb
+// file defines add_feature_verbs (passed in, so `sluice`, which links this code too, needs none).
+int run_sluice(int argc, char** argv);
+using add_verbs_fn = void (*)(CLI::App&, cli_state&);
+int run_feature(int argc, char** argv, add_verbs_fn add_feature_verbs);
+
 }  // namespace sluice::cli

@@ -98,4 +98,14 @@ int run_app(CLI::App& app, cli_state& state, int argc, char** argv) {
   }
 }
 
+int run_feature(int argc, char** argv, add_verbs_fn add_feature_verbs) {
+  cli_state state;
+  state.long_running = true;
+  const auto app = make_base_app(state);
+  add_feature_verbs(*app, state);
+  auto args = help_as_flag(argc, argv);
+  args.push_back(nullptr);
+  return run_app(*app, state, static_cast<int>(args.size()) - 1, args.data());
+}
+
 }  // namespace sluice::cli

@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -38,18 +37,6 @@ void exec_actor_verb(std::string_view verb, char** argv) {
                       "): install it next to this sluice, from the same build, or build it "
                       "(cmake --build BUILD_DIR --target " +
                       executable + ")"};
-}
-
-void add_forwarded_verbs(CLI::App& app, cli_state& state) {
-  for (const auto& verb : actor_verbs) {
-    auto* cmd = app.add_subcommand(verb.name, verb.description);
-    cmd->set_help_flag();     // --help belongs to the real verb in its executable
-    cmd->fallthrough(false);  // so do global flags after the verb: that executable parses argv
-    cmd->prefix_command();    // everything after the verb, unparsed
-    cmd->callback([&state, name = verb.name] {
-      state.action = [&state, name]() -> int { exec_actor_verb(name, state.argv); };
-    });
-  }
 }
 
 }  // namespace sluice::cli

@@ -4,13 +4,7 @@
 #include <filesystem>
 #include <string_view>
 
-namespace CLI {
-class App;
-}
-
 namespace sluice::cli {
-
-struct cli_state;
 
 // The directory of the running executable, from /proc/self/exe; empty when that is unreadable.
 std::filesystem::path own_directory();
@@ -20,9 +14,5 @@ std::filesystem::path own_directory();
 // `sluice` always runs the verbs it was installed with. When that fails it throws cli_error
 // (exit_code::unavailable) naming the file and what to install.
 [[noreturn]] void exec_actor_verb(std::string_view verb, char** argv);
-
-// One subcommand per actor verb, with its description and no options of its own: whatever
-// follows the verb (including --help) is left for the verb's executable to parse.
-void add_forwarded_verbs(CLI::App& app, cli_state& state);
 
 }  // namespace sluice::cli
