@@ -1,5 +1,6 @@
 #include "inbox/forked_consumers.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -41,15 +42,20 @@ void forked_consumers::after_fork_in_child() noexcept {
   r.lock.unlock();
 }
 
-void forked_consumers::add(consumer::state* s) {
+int forked_consumers::open_lock(consumer::state* s, const std::filesystem::path& path) {
   static const bool handlers = [] {
     (void)::pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
     return true;
   }();
   (void)handlers;
   registry& r = the_registry();
-  std::lock_guard<std::mutex> hold(r.lock);
+  std::lock_guard<std::mutex> hold(r.lock);  // fork waits for it in before_fork
+  r.held.reserve(r.held.size() + 1);         // a bad_alloc leaves nothing open
+  const int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return -1;
+  s->lock_fd = fd;
   r.held.push_back(s);
+  return fd;
 }
 
 void forked_consumers::remove(consumer::state* s) noexcept {

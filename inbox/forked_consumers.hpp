@@ -12,7 +12,11 @@
 namespace sluice::inbox::detail {
 
 struct forked_consumers {
-  static void add(consumer::state* s);
+  // Opens the consumer lock's descriptor for s (s->lock_fd) and registers s, both while no
+  // fork can happen: a child forked in between would keep a copy nobody closes, and the lock
+  // taken on it next would stay held through the child. Returns the descriptor, or -1 with
+  // errno set and s not registered.
+  static int open_lock(consumer::state* s, const std::filesystem::path& path);
   static void remove(consumer::state* s) noexcept;
 
  private:

@@ -25,6 +25,7 @@
 #include "inbox/futex.hpp"
 #include "inbox/impl.hpp"
 #include "inbox/pid_clock.hpp"
+#include "inbox/test_hooks.hpp"
 
 namespace sluice::inbox {
 namespace {
@@ -432,23 +433,32 @@ result<consumer> inbox::attach_consumer(const consumer_options& opts) {
                                 (pid > 0 ? std::to_string(pid) : std::string("unknown")) + ")");
   };
   if (m.consuming) return busy();
-  const int lock_fd = ::open(m.path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  auto st = std::make_unique<consumer::state>();
+  st->in = &m;
+  const int lock_fd = detail::forked_consumers::open_lock(st.get(), m.path);
   if (lock_fd < 0) return from_errno(errno, "cannot open inbox", m.path);
-  if (!same_file(lock_fd, m.fd)) {
+  auto give_up = [&] {
+    detail::forked_consumers::remove(st.get());
     ::close(lock_fd);
+  };
+  if (!same_file(lock_fd, m.fd)) {
+    give_up();
     return fail(errc::io_error,
                 m.path.string() + " was replaced since it was opened; open it again");
   }
+#ifdef SLUICE_INBOX_TEST_HOOKS
+  if (test_hooks::before_consumer_lock != nullptr) test_hooks::before_consumer_lock();
+#endif
   if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
-    ::close(lock_fd);
+    give_up();
     if (err == EWOULDBLOCK) return busy();
     return from_errno(err, "cannot lock inbox", m.path);
   }
   detail::ledger_state adopted;
   std::size_t bad = 0;
   if (!m.adopt_ledger(adopted, &bad, true)) {
-    ::close(lock_fd);
+    give_up();
     const std::uint64_t tail =
         h.tail[bad].value.load(std::memory_order_relaxed);  // relaxed: for the message only
     return fail(errc::corrupt, m.path.string() + " has inconsistent lane indexes (head " +
@@ -468,10 +478,6 @@ result<consumer> inbox::attach_consumer(const consumer_options& opts) {
   h.consumer.pid.store(detail::self_pid(), std::memory_order_relaxed);  // relaxed: informational
   h.consumer.heartbeat_ns.store(detail::monotonic_ns(),
                                 std::memory_order_relaxed);  // relaxed: informational
-  auto st = std::make_unique<consumer::state>();
-  st->in = &m;
-  st->lock_fd = lock_fd;
-  detail::forked_consumers::add(st.get());
   return consumer(std::move(st));
 }
 

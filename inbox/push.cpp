@@ -47,6 +47,7 @@ void (*test_hooks::after_claim)() = nullptr;
 void (*test_hooks::after_admission)() = nullptr;
 void (*test_hooks::after_ticket)() = nullptr;
 void (*test_hooks::inside_commit)() = nullptr;
+void (*test_hooks::before_consumer_lock)() = nullptr;
 #endif
 
 namespace {

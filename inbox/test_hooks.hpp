@@ -14,6 +14,9 @@ extern void (*after_ticket)();
 extern void (*after_admission)();
 // Called by a consumer inside commit, after the ledger store and before the slots are freed.
 extern void (*inside_commit)();
+// Called by attach_consumer once the consumer lock's descriptor is open, before it takes the
+// lock, so a test can fork at exactly that point.
+extern void (*before_consumer_lock)();
 
 }  // namespace sluice::inbox::test_hooks
 #endif

@@ -77,46 +77,6 @@ TEST_CASE("a consumer killed while attached is no longer the consumer but its pi
   CHECK(s.recorded_consumer_pid == child);
 }
 
-// fork shares the lock's open file description: a child that lives on (a Python
-// multiprocessing worker) kept the lock after the parent let go, and nobody could attach.
-TEST_CASE("a child forked while a consumer is attached neither keeps its lock nor consumes") {
-  sluice::test::temp_bus bus;
-  auto in = make_small_inbox(bus);
-  REQUIRE(in.try_push(msg("pending")) == push_result::ok);
-  auto attached = in.attach_consumer();
-  REQUIRE(attached);
-  std::optional<consumer> c(std::move(attached.value()));
-  REQUIRE(c->held());
-  int report[2];
-  int go[2];
-  REQUIRE(::pipe(report) == 0);
-  REQUIRE(::pipe(go) == 0);
-  sluice::test::child_group children;
-  children.spawn([&] {
-    // What the child's copy of the consumer does: nothing, and a new one is refused while
-    // the parent consumes.
-    const auto again = in.attach_consumer();
-    char seen[3] = {c->held() ? 'h' : '-', c->pop_batch(10).empty() ? '0' : 'n',
-                    !again && again.err().code == errc::busy ? 'b' : '-'};
-    c->commit();
-    if (::write(report[1], seen, sizeof seen) != sizeof seen) return 1;
-    char ignored;
-    return ::read(go[0], &ignored, 1) == 1 ? 0 : 2;  // lives on until the parent is done
-  });
-  char seen[4] = {};
-  REQUIRE(::read(report[0], seen, 3) == 3);
-  CHECK(std::string(seen) == "-0b");
-  c.reset();  // the parent lets go while the child lives
-  auto next = in.attach_consumer();
-  REQUIRE(next);
-  const auto batch = next->pop_batch(10);
-  REQUIRE(batch.size() == 1);  // the child's commit freed nothing
-  CHECK(batch[0].payload == "pending");
-  REQUIRE(::write(go[1], "x", 1) == 1);
-  CHECK(children.wait_all() == std::vector<int>{0});
-  for (int fd : {report[0], report[1], go[0], go[1]}) ::close(fd);
-}
-
 TEST_CASE("pop_batch without commit delivers the same batch again") {
   sluice::test::temp_bus bus;
   auto in = make_small_inbox(bus);
