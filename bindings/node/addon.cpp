@@ -74,12 +74,20 @@ Napi::Error to_js(Napi::Env env, const error& e) {
   return err;
 }
 
+// A wrong argument type is a TypeError with Node's own code for it, as Node's APIs throw;
+// a value of the right type that sluice refuses is SLUICE_BAD_INPUT (to_js).
+Napi::TypeError type_error(Napi::Env env, const std::string& message) {
+  auto err = Napi::TypeError::New(env, message);
+  err.Value().Set("code", Napi::String::New(env, "ERR_INVALID_ARG_TYPE"));
+  return err;
+}
+
 [[noreturn]] void bad_input(const std::string& message) {
   throw error(error_kind::bad_input, message);
 }
 
 std::string string_arg(const Napi::Value& v, const char* what) {
-  if (!v.IsString()) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a string");
+  if (!v.IsString()) throw type_error(v.Env(), std::string(what) + " must be a string");
   return v.As<Napi::String>().Utf8Value();
 }
 
@@ -131,16 +139,16 @@ std::string_view payload_of(const Napi::Value& v) {
     if (napi_get_arraybuffer_info(v.Env(), v, &data, &bytes) == napi_ok)
       return {static_cast<const char*>(data), bytes};
   }
-  throw Napi::TypeError::New(v.Env(),
-                             "payload must be a Buffer (or another typed array, a "
-                             "DataView, an ArrayBuffer); encode text first, e.g. "
-                             "Buffer.from(text)");
+  throw type_error(v.Env(),
+                   "payload must be a Buffer (or another typed array, a "
+                   "DataView, an ArrayBuffer); encode text first, e.g. "
+                   "Buffer.from(text)");
 }
 
 send_options send_options_of(const Napi::Value& v) {
   send_options opts;
   if (v.IsUndefined() || v.IsNull()) return opts;
-  if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), "send options must be an object");
+  if (!v.IsObject()) throw type_error(v.Env(), "send options must be an object");
   auto o = v.As<Napi::Object>();
   if (auto p = o.Get("priority"); !p.IsUndefined()) {
     const auto text = string_arg(p, "priority");
@@ -348,7 +356,7 @@ class promise_worker final : public Napi::AsyncWorker {
 Napi::Value release_permit(const Napi::CallbackInfo& info) {
   auto native = info.This().IsObject() ? info.This().As<Napi::Object>().Get("_native") : Napi::Value();
   if (native.IsEmpty() || !native.IsExternal())
-    throw Napi::TypeError::New(info.Env(), "release() must be called on a permit");
+    throw type_error(info.Env(), "release() must be called on a permit");
   (*native.As<Napi::External<std::shared_ptr<permit>>>().Data())->release();
   return info.Env().Undefined();
 }
@@ -396,7 +404,7 @@ class bus_wrap final : public Napi::ObjectWrap<bus_wrap> {
       if (auto d = o.Get("dir"); !d.IsUndefined() && !d.IsNull()) opts.dir = string_arg(d, "dir");
       opts.group = o.Get("group").ToBoolean().Value();
     } else if (!arg.IsUndefined() && !arg.IsNull()) {
-      throw Napi::TypeError::New(env, "new Bus(name | {name, dir, group})");
+      throw type_error(env, "new Bus(name | {name, dir, group})");
     }
     try {
       bus_ = bus::open(opts);
@@ -487,7 +495,7 @@ class bus_wrap final : public Napi::ObjectWrap<bus_wrap> {
       opts.agent = "node";
       const auto key = string_arg(info[0], "key");
       if (!info[1].IsUndefined() && !info[1].IsNull()) {
-        if (!info[1].IsObject()) throw Napi::TypeError::New(env, "acquire options must be an object");
+        if (!info[1].IsObject()) throw type_error(env, "acquire options must be an object");
         auto o = info[1].As<Napi::Object>();
         if (const std::size_t cost = count_arg(o.Get("cost"), "cost"); cost != 0) opts.cost = cost;
         if (auto a = o.Get("agent"); !a.IsUndefined()) opts.agent = string_arg(a, "agent");
@@ -535,7 +543,7 @@ class receiver_wrap final : public Napi::ObjectWrap<receiver_wrap> {
   // new Receiver(bus, agent)
   explicit receiver_wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<receiver_wrap>(info) {
     auto env = info.Env();
-    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "new Receiver(bus, agent)");
+    if (!info[0].IsObject()) throw type_error(env, "new Receiver(bus, agent)");
     auto* b = Napi::ObjectWrap<bus_wrap>::Unwrap(info[0].As<Napi::Object>());
     const auto agent = string_arg(info[1], "agent");
     try {

@@ -15,7 +15,8 @@ export type ErrorKind =
   | 'busy'
   | 'permission';
 
-/** What every sluice failure carries: the kind, and the exit code `sluice` gives it. */
+/** What every sluice failure carries: the kind, and the exit code `sluice` gives it. An
+ *  argument of the wrong type is not one: it is a TypeError with code 'ERR_INVALID_ARG_TYPE'. */
 export interface SluiceError extends Error {
   /** 'SLUICE_' + kind in capitals, e.g. 'SLUICE_BACKPRESSURE'. */
   code: string;

@@ -57,5 +57,5 @@ test('no policy and an unknown limit reject as not found; a bad cost as bad inpu
   if (!bus) return;
   await assert.rejects(bus.acquire('nope'), kind('not_found'));
   await assert.rejects(bus.acquire('gpu', { cost: 0 }), kind('bad_input'));
-  await assert.rejects(bus.acquire(42), TypeError);
+  await assert.rejects(bus.acquire(42), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
 });

@@ -49,7 +49,19 @@ test('a view over a SharedArrayBuffer, a DataView and a wider typed array send t
 
 test('text is refused as a payload so the encoding is chosen by the caller', async (t) => {
   const bus = newBus(t);
-  await assert.rejects(bus.send('a', 'b', 't', 'text'), { name: 'TypeError', message: /Buffer.from/ });
+  await assert.rejects(bus.send('a', 'b', 't', 'text'), {
+    name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /Buffer.from/,
+  });
+  assert.equal(bus.count('b'), 0);
+});
+
+test('an argument of the wrong type is a TypeError with the code Node gives it', async (t) => {
+  const wrongType = { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' };
+  assert.throws(() => new sluice.Bus(42), wrongType);
+  assert.throws(() => new sluice.Bus({ dir: 7 }), { ...wrongType, message: /dir must be a string/ });
+  const bus = newBus(t);
+  await assert.rejects(bus.send('a', 'b', 't', Buffer.from('x'), 'now'), wrongType);
+  await assert.rejects(bus.send('a', 'b', 't', Buffer.from('x'), { priority: 1 }), wrongType);
   assert.equal(bus.count('b'), 0);
 });
 
