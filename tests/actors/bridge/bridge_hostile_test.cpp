@@ -149,6 +149,16 @@ struct in_order_sink {
   }
 };
 
+// The inbox `agent` on the bus in `dir` once someone made it; nothing if nobody did in time.
+std::optional<inbox::inbox> await_inbox(const std::filesystem::path& dir, const char* agent) {
+  std::optional<inbox::inbox> box;
+  eventually([&] {
+    if (auto b = inbox::inbox::open(dir, agent)) box.emplace(std::move(b.value()));
+    return box.has_value();
+  });
+  return box;
+}
+
 std::string handshake_then(raw_socket& s, const std::string& name) {
   actors::client_handshake hs{{name, ""}};
   std::string frame = hs.hello();
@@ -381,20 +391,17 @@ TEST_CASE("the frame cap lets the largest message an inbox slot holds cross the 
     bus->env["MAX_INBOX_SIZE"] = "2";
   }
   b.start();
-  auto out = inbox::inbox::open(b.west.dir(), "bridge-east");
+  // Made by the bridges, with their slot size: the west bridge's sender makes its outbound
+  // inbox once the link is up, which may be just after start() returns.
+  auto out = await_inbox(b.west.dir(), "bridge-east");
   REQUIRE(out);
   const auto envelope = backpressure::wrap_envelope("far", "");
   const std::string payload(
       inbox::layout::max_slot_size - inbox::layout::slot_header_size - envelope.size(), 'p');
   REQUIRE(out->try_push({"me", "big", backpressure::wrap_envelope("far", payload)}) ==
           inbox::push_result::ok);
-  std::optional<inbox::inbox> far;
-  REQUIRE(eventually([&] {
-    if (far) return true;
-    auto f = inbox::inbox::open(b.east.dir(), "far");
-    if (f) far.emplace(std::move(f.value()));
-    return far.has_value();
-  }));
+  auto far = await_inbox(b.east.dir(), "far");
+  REQUIRE(far);
   auto consumer = far->attach_consumer();
   REQUIRE(consumer);
   // Awaited by reading, not by size(): size() counts a slot as soon as it is claimed, before
