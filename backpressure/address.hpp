@@ -1,7 +1,7 @@
 #pragma once
-// Addresses on another bus (docs/architecture.md section 9): `agent@peer` names inbox `agent` on the bus
-// that a `sluice bridge` knows as `peer`. Agent names cannot hold '@', so a sender routes such
-// a message into the local outbound inbox `bridge-<peer>` (an ordinary inbox: backpressure and
+// Addresses on another bus (docs/architecture.md section 9): `agent@peer` names inbox `agent` on
+// the bus that a `sluice bridge` knows as `peer`. Agent names cannot hold '@', so a sender routes
+// such a message into the local outbound inbox `bridge-<peer>` (an ordinary inbox: backpressure and
 // the breaker work on it unchanged) and the final agent rides in a one-line envelope in front
 // of the payload: "<agent>\n<payload>". Agent names cannot hold '\n' either, so the envelope is
 // unambiguous; it costs the payload at most 65 bytes of the slot.

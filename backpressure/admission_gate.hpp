@@ -35,7 +35,8 @@ class admission_gate {
  public:
   virtual ~admission_gate() = default;
   // Decides one send at now_ns (CLOCK_MONOTONIC). A wait or deny verdict has taken nothing.
-  virtual admission_verdict admit(const admission_request& request, std::int64_t now_ns) noexcept = 0;
+  virtual admission_verdict admit(const admission_request& request,
+                                  std::int64_t now_ns) noexcept = 0;
 };
 
 }  // namespace sluice::backpressure

@@ -9,7 +9,6 @@
 namespace sluice::backpressure {
 namespace {
 
-
 std::uint32_t to_u32(std::int64_t v) noexcept {
   return static_cast<std::uint32_t>(
       std::clamp<std::int64_t>(v, 0, std::numeric_limits<std::uint32_t>::max()));

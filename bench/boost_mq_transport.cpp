@@ -35,8 +35,8 @@ class boost_receiver : public receiver {
     std::size_t n = 0;
     bip::message_queue::size_type size = 0;
     unsigned prio = 0;
-    const auto until = boost::posix_time::microsec_clock::universal_time() +
-                       boost::posix_time::milliseconds(100);
+    const auto until =
+        boost::posix_time::microsec_clock::universal_time() + boost::posix_time::milliseconds(100);
     if (!q_.timed_receive(buf_.data(), buf_.size(), size, prio, until)) return 0;
     fn(buf_.data(), size);
     ++n;

@@ -16,8 +16,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -41,8 +41,9 @@ struct scenario {
   bool flood;
   bool share;
 };
-constexpr scenario scenarios[] = {
-    {"polite only", false, true}, {"flood, share off", true, false}, {"flood, fair share", true, true}};
+constexpr scenario scenarios[] = {{"polite only", false, true},
+                                  {"flood, share off", true, false},
+                                  {"flood, fair share", true, true}};
 
 struct figures {
   std::size_t sends = 0;
@@ -53,13 +54,15 @@ struct figures {
 };
 
 std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
 void sleep_until_ns(std::int64_t t) {
   const timespec ts{static_cast<time_t>(t / 1'000'000'000), static_cast<long>(t % 1'000'000'000)};
-  while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {}
+  while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+  }
 }
 
 inbox::inbox open_sink(const std::filesystem::path& dir, bool share) {
@@ -70,30 +73,34 @@ inbox::inbox open_sink(const std::filesystem::path& dir, bool share) {
 }
 
 // A child: one polite sender; writes each send's latency (ns, -1 for a failure) to `out`.
-[[noreturn]] void polite(const std::filesystem::path& dir, int index, bool share, std::int64_t until, int out) {
+[[noreturn]] void polite(const std::filesystem::path& dir, int index, bool share,
+                         std::int64_t until, int out) {
   auto in = open_sink(dir, share);
   const std::string from = "polite-" + std::to_string(index);
   backpressure::send_policy policy;
   policy.deadline = std::chrono::seconds(1);
   std::vector<std::int64_t> lat;
-  for (std::int64_t next = now_ns(); next < until; next += std::chrono::nanoseconds(polite_period).count()) {
+  for (std::int64_t next = now_ns(); next < until;
+       next += std::chrono::nanoseconds(polite_period).count()) {
     sleep_until_ns(next);
     const std::int64_t t0 = now_ns();
-    const auto r = backpressure::send_with_backpressure(in, {from, "task", "polite payload"}, policy);
+    const auto r =
+        backpressure::send_with_backpressure(in, {from, "task", "polite payload"}, policy);
     lat.push_back(r.status == backpressure::send_status::sent ? now_ns() - t0 : -1);
   }
   (void)!::write(out, lat.data(), lat.size() * sizeof lat[0]);
   ::_exit(0);
 }
 
-[[noreturn]] void flooder(const std::filesystem::path& dir, bool share, std::int64_t until, int out) {
+[[noreturn]] void flooder(const std::filesystem::path& dir, bool share, std::int64_t until,
+                          int out) {
   auto in = open_sink(dir, share);
   backpressure::send_policy policy;
   policy.deadline = std::chrono::seconds(2);
   std::uint64_t sent = 0;
   while (now_ns() < until)
-    sent += backpressure::send_with_backpressure(in, {"flood", "task", "flood payload"}, policy).status ==
-                    backpressure::send_status::sent
+    sent += backpressure::send_with_backpressure(in, {"flood", "task", "flood payload"}, policy)
+                        .status == backpressure::send_status::sent
                 ? 1
                 : 0;
   (void)!::write(out, &sent, sizeof sent);
@@ -105,7 +112,8 @@ inbox::inbox open_sink(const std::filesystem::path& dir, bool share) {
   if (!in) ::_exit(3);
   auto c = in.value().attach_consumer();
   if (!c) ::_exit(3);
-  for (std::int64_t next = now_ns(); next < until + 500'000'000; next += std::chrono::nanoseconds(consumer_period).count()) {
+  for (std::int64_t next = now_ns(); next < until + 500'000'000;
+       next += std::chrono::nanoseconds(consumer_period).count()) {
     sleep_until_ns(next);
     (void)c.value().pop_batch(1);
     c.value().commit();
@@ -162,10 +170,11 @@ figures run_scenario(const scenario& sc, double seconds) {
     }));
   }
   int flood_fd = -1;
-  if (sc.flood) flood_fd = spawn_with_pipe(pid, [&](int out) {
-    sleep_until_ns(start - 50'000'000);  // fills the inbox first
-    flooder(dir, sc.share, until, out);
-  });
+  if (sc.flood)
+    flood_fd = spawn_with_pipe(pid, [&](int out) {
+      sleep_until_ns(start - 50'000'000);  // fills the inbox first
+      flooder(dir, sc.share, until, out);
+    });
   figures f;
   std::vector<std::int64_t> ok;
   for (const int fd : polite_fds) {
@@ -183,9 +192,11 @@ figures run_scenario(const scenario& sc, double seconds) {
   }
   if (flood_fd >= 0) {
     const auto bytes = drain(flood_fd);
-    if (bytes.size() == sizeof f.flood_sent) std::memcpy(&f.flood_sent, bytes.data(), sizeof f.flood_sent);
+    if (bytes.size() == sizeof f.flood_sent)
+      std::memcpy(&f.flood_sent, bytes.data(), sizeof f.flood_sent);
   }
-  while (::wait(nullptr) > 0 || errno == EINTR) {}
+  while (::wait(nullptr) > 0 || errno == EINTR) {
+  }
   {
     auto in = inbox::inbox::open(dir, "sink");
     if (in) f.fair_share_refusals = in.value().snapshot().fair_share_refusals;
@@ -194,7 +205,10 @@ figures run_scenario(const scenario& sc, double seconds) {
   std::filesystem::remove_all(dir, ec);
   std::sort(ok.begin(), ok.end());
   auto pct = [&](double q) {
-    return ok.empty() ? 0.0 : static_cast<double>(ok[std::min(ok.size() - 1, static_cast<std::size_t>(q * ok.size()))]) / 1e3;
+    return ok.empty() ? 0.0
+                      : static_cast<double>(
+                            ok[std::min(ok.size() - 1, static_cast<std::size_t>(q * ok.size()))]) /
+                            1e3;
   };
   f.p50_us = pct(0.50);
   f.p99_us = pct(0.99);
@@ -203,8 +217,9 @@ figures run_scenario(const scenario& sc, double seconds) {
 }
 
 int run_fair_share(int argc, char** argv) {
-  CLI::App app{"polite senders' latency and failures beside a flooding sender, with and without fair share",
-               "sluice-bench fair-share"};
+  CLI::App app{
+      "polite senders' latency and failures beside a flooding sender, with and without fair share",
+      "sluice-bench fair-share"};
   double seconds = 3;
   bool json = false;
   app.add_option("--seconds", seconds, "length of each scenario")->check(CLI::Range(0.5, 600.0));
@@ -212,28 +227,37 @@ int run_fair_share(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   if (!json)
-    std::printf("%d polite senders (one send / %lld ms each) and a slow consumer (one message / %lld us), %.1f s each:\n",
-                polite_senders, static_cast<long long>(polite_period.count()),
-                static_cast<long long>(consumer_period.count()), seconds);
+    std::printf(
+        "%d polite senders (one send / %lld ms each) and a slow consumer (one message / %lld us), "
+        "%.1f s each:\n",
+        polite_senders, static_cast<long long>(polite_period.count()),
+        static_cast<long long>(consumer_period.count()), seconds);
   for (const auto& sc : scenarios) {
     const figures f = run_scenario(sc, seconds);
     if (json) {
-      out.push_back({{"scenario", sc.name}, {"polite_sends", f.sends}, {"polite_failures", f.failures},
-                     {"polite_p50_us", f.p50_us}, {"polite_p99_us", f.p99_us}, {"polite_max_us", f.max_us},
-                     {"flood_sent", f.flood_sent}, {"fair_share_refusals", f.fair_share_refusals}});
+      out.push_back({{"scenario", sc.name},
+                     {"polite_sends", f.sends},
+                     {"polite_failures", f.failures},
+                     {"polite_p50_us", f.p50_us},
+                     {"polite_p99_us", f.p99_us},
+                     {"polite_max_us", f.max_us},
+                     {"flood_sent", f.flood_sent},
+                     {"fair_share_refusals", f.fair_share_refusals}});
     } else {
-      std::printf("  %-18s polite: %5zu sends, %4zu failed, p50 %9.1f us, p99 %9.1f us, max %9.1f us; flood sent %8llu, share refusals %llu\n",
-                  sc.name, f.sends, f.failures, f.p50_us, f.p99_us, f.max_us,
-                  static_cast<unsigned long long>(f.flood_sent),
-                  static_cast<unsigned long long>(f.fair_share_refusals));
+      std::printf(
+          "  %-18s polite: %5zu sends, %4zu failed, p50 %9.1f us, p99 %9.1f us, max %9.1f us; "
+          "flood sent %8llu, share refusals %llu\n",
+          sc.name, f.sends, f.failures, f.p50_us, f.p99_us, f.max_us,
+          static_cast<unsigned long long>(f.flood_sent),
+          static_cast<unsigned long long>(f.fair_share_refusals));
     }
   }
   if (json) std::cout << out.dump(2) << "\n";
   return 0;
 }
 
-const verb_registration reg{"fair-share", "polite senders beside a flood, with and without fair share",
-                            run_fair_share};
+const verb_registration reg{
+    "fair-share", "polite senders beside a flood, with and without fair share", run_fair_share};
 
 }  // namespace
 }  // namespace sluice::bench

@@ -10,6 +10,7 @@
 //   redis fixed window:          INCR key + EXPIRE key 60 NX, pipelined (one round trip)
 //   redis GCRA:                  EVALSHA of a GCRA script (the redis-cell / rate-limiter shape)
 //   sluice fixed window take:    governance::take on a fixed_window word, the same decision
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -19,13 +20,12 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
-#include <fcntl.h>
-#include <optional>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -73,7 +73,8 @@ gov::store apply_policy(const std::filesystem::path& dir, const std::string& tex
 // A minimal RESP client: enough for INCR, EXPIRE, SCRIPT LOAD and EVALSHA replies.
 class redis_peer {
  public:
-  explicit redis_peer(const std::filesystem::path& dir) : sock_path_((dir / "redis.sock").string()) {
+  explicit redis_peer(const std::filesystem::path& dir)
+      : sock_path_((dir / "redis.sock").string()) {
     pid_ = ::fork();
     if (pid_ == 0) {
       const int devnull = ::open("/dev/null", O_WRONLY);
@@ -91,8 +92,10 @@ class redis_peer {
       sockaddr_un a{};
       a.sun_family = AF_UNIX;
       std::snprintf(a.sun_path, sizeof a.sun_path, "%s", sock_path_.c_str());
-      if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) fd_ = fd;
-      else ::close(fd);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0)
+        fd_ = fd;
+      else
+        ::close(fd);
     }
   }
   ~redis_peer() {
@@ -174,7 +177,8 @@ bool on_path(const char* exe) {
   std::size_t start = 0;
   while (start <= p.size()) {
     const auto end = p.find(':', start);
-    const std::string dir = p.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    const std::string dir =
+        p.substr(start, end == std::string::npos ? std::string::npos : end - start);
     if (!dir.empty() && ::access((dir + "/" + exe).c_str(), X_OK) == 0) return true;
     if (end == std::string::npos) break;
     start = end + 1;
@@ -198,8 +202,10 @@ std::string sixteen_rules(bool all_match) {
   std::string text;
   for (int i = 0; i < 16; ++i) {
     text += "[[rule]]\nname = \"r" + std::to_string(i) + "\"\n";
-    text += all_match || i == 15 ? "from = \"worker-*\"\n" : "from = \"other-" + std::to_string(i) + "-*\"\n";
-    text += "to = \"coordinator\"\naction = \"limit\"\nrate = \"1000000000/s\"\nburst = 1000000\n\n";
+    text += all_match || i == 15 ? "from = \"worker-*\"\n"
+                                 : "from = \"other-" + std::to_string(i) + "-*\"\n";
+    text +=
+        "to = \"coordinator\"\naction = \"limit\"\nrate = \"1000000000/s\"\nburst = 1000000\n\n";
   }
   return text;
 }
@@ -212,7 +218,8 @@ int run_governance(int argc, char** argv) {
   app.add_option("--rounds", rounds, "rounds of 1000 calls each")->check(CLI::Range(3, 100000));
   CLI11_PARSE(app, argc, argv);
 
-  const backpressure::admission_request q{"worker-3", "coordinator", "task", inbox::priority::normal};
+  const backpressure::admission_request q{"worker-3", "coordinator", "task",
+                                          inbox::priority::normal};
   double one_match = 0, all_match = 0, no_policy = 0, acquire = 0;
   {
     scratch_dir d;
@@ -233,7 +240,9 @@ int run_governance(int argc, char** argv) {
   }
   {
     scratch_dir d;
-    auto s = apply_policy(d.dir(), "[[limit]]\nname = \"llm\"\nrate = \"1000000000/s\"\nburst = 1000000\nconcurrency = 4\n");
+    auto s = apply_policy(
+        d.dir(),
+        "[[limit]]\nname = \"llm\"\nrate = \"1000000000/s\"\nburst = 1000000\nconcurrency = 4\n");
     const auto* p = s.current().value();
     gov::acquire_request r{"llm", 1, "bench", *gov::holder_word(::getpid())};
     acquire = median_ns(rounds, [&] {
@@ -257,7 +266,8 @@ int run_governance(int argc, char** argv) {
                                redis_peer::command({"EXPIRE", "rl:fixed", "60", "NX"});
       redis_fixed = median_ns(redis_rounds, [&] { (void)redis.call(incr, 2); });
       const std::string sha = redis.call(redis_peer::command({"SCRIPT", "LOAD", gcra_script}), 1);
-      const std::string eval = redis_peer::command({"EVALSHA", sha, "1", "rl:gcra", "1", "1000000"});
+      const std::string eval =
+          redis_peer::command({"EVALSHA", sha, "1", "rl:gcra", "1", "1000000"});
       redis_gcra = median_ns(redis_rounds, [&] { (void)redis.call(eval, 1); });
     }
   }
@@ -284,7 +294,9 @@ int run_governance(int argc, char** argv) {
     std::printf("  redis INCR + EXPIRE       %8.1f ns   (Unix socket, pipelined)\n", *redis_fixed);
     std::printf("  redis GCRA script         %8.1f ns   (EVALSHA)\n", *redis_gcra);
   } else {
-    std::printf("  redis peers               skipped: redis-server not on PATH (scripts/setup.sh --with-tests)\n");
+    std::printf(
+        "  redis peers               skipped: redis-server not on PATH (scripts/setup.sh "
+        "--with-tests)\n");
   }
   return 0;
 }

@@ -12,9 +12,9 @@ int main(int argc, char** argv) {
     }
   }
   // --help (and -h, help) is an answer, on stdout, exit 0; anything else is a usage error.
-  const bool asked = argc >= 2 && (std::strcmp(argv[1], "--help") == 0 ||
-                                   std::strcmp(argv[1], "-h") == 0 ||
-                                   std::strcmp(argv[1], "help") == 0);
+  const bool asked =
+      argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
+                    std::strcmp(argv[1], "help") == 0);
   std::FILE* out = asked ? stdout : stderr;
   if (!asked && argc >= 2) std::fprintf(stderr, "sluice-bench: unknown verb '%s'\n", argv[1]);
   std::fprintf(out, "usage: sluice-bench <verb> [options]   (sluice-bench <verb> --help)\n");

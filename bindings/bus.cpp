@@ -53,7 +53,9 @@ class sliced_target {
       const auto left = deadline - clock_type::now();
       auto woke = inbox::wake_reason::timed_out;
       if (left > left.zero()) {
-        w_.block([&] { woke = box_.wait_not_full(std::min<std::chrono::nanoseconds>(left, wait_slice)); });
+        w_.block([&] {
+          woke = box_.wait_not_full(std::min<std::chrono::nanoseconds>(left, wait_slice));
+        });
       }
       if (!w_.keep_waiting()) {
         stopped_ = true;
@@ -142,7 +144,9 @@ runtime::rate_policy bus::policy_now() {
   return control_ ? control_->policy_now(configured_) : configured_;
 }
 
-std::uint32_t bus::batch_size() { return std::max<std::uint32_t>(1, policy_now().batch_size); }
+std::uint32_t bus::batch_size() {
+  return std::max<std::uint32_t>(1, policy_now().batch_size);
+}
 
 inbox::inbox* bus::inbox_of(std::string_view agent, bool create, std::size_t payload_size) {
   std::lock_guard lock(mu_);
@@ -152,7 +156,8 @@ inbox::inbox* bus::inbox_of(std::string_view agent, bool create, std::size_t pay
     if (!create) return nullptr;
     const std::uint32_t limit = new_inbox_.slot_size - inbox::layout::slot_header_size;
     if (payload_size > limit) {
-      throw error(error_kind::too_large, runtime::payload_too_large(payload_size, agent, limit).message);
+      throw error(error_kind::too_large,
+                  runtime::payload_too_large(payload_size, agent, limit).message);
     }
     if (auto made = runtime::ensure_bus_dir(dir_, sharing(group_)); !made) raise(made.err());
     opened = inbox::inbox::open_or_create(dir_, agent, new_inbox_);
@@ -171,8 +176,8 @@ bus::resolved bus::resolve(std::string_view from, std::string_view to, std::stri
                            const send_options& opts) {
   require_agent_name(from, "from");
   if (!is_valid_type(type)) {
-    throw error(error_kind::bad_input, "invalid message type '" + std::string(type) +
-                                           "': use 1-" + std::to_string(inbox::max_type_name) +
+    throw error(error_kind::bad_input, "invalid message type '" + std::string(type) + "': use 1-" +
+                                           std::to_string(inbox::max_type_name) +
                                            " characters from A-Z a-z 0-9 _ - . :");
   }
   std::string outbound;
@@ -203,9 +208,10 @@ std::uint64_t bus::send(std::string_view from, std::string_view to, std::string_
   std::string wrapped;
   auto r = resolve(from, to, type, payload, wrapped, opts);
   sliced_target target(*r.dest, w);
-  const auto out = backpressure::basic_send(
-      target, inbox::message_view{from, type, payload, opts.prio}, r.policy,
-      backpressure::null_observer(), backpressure::monotonic_time(), backpressure::default_random());
+  const auto out =
+      backpressure::basic_send(target, inbox::message_view{from, type, payload, opts.prio},
+                               r.policy, backpressure::null_observer(),
+                               backpressure::monotonic_time(), backpressure::default_random());
   if (target.stopped()) throw interrupted{};
   if (out.status != backpressure::send_status::sent) {
     raise_send_failure(from, r.dest->agent(), out, payload.size(), r.dest->snapshot().max_payload);
@@ -219,9 +225,10 @@ std::optional<std::uint64_t> bus::try_send(std::string_view from, std::string_vi
   std::string wrapped;
   auto r = resolve(from, to, type, payload, wrapped, opts);
   r.policy.wait = false;
-  const auto out = backpressure::basic_send(
-      *r.dest, inbox::message_view{from, type, payload, opts.prio}, r.policy,
-      backpressure::null_observer(), backpressure::monotonic_time(), backpressure::default_random());
+  const auto out =
+      backpressure::basic_send(*r.dest, inbox::message_view{from, type, payload, opts.prio},
+                               r.policy, backpressure::null_observer(),
+                               backpressure::monotonic_time(), backpressure::default_random());
   if (out.status == backpressure::send_status::sent) return out.receipt.id;
   if (out.status == backpressure::send_status::full && opts.wait) return std::nullopt;
   raise_send_failure(from, r.dest->agent(), out, payload.size(), r.dest->snapshot().max_payload);
@@ -232,10 +239,12 @@ std::vector<inbox::message> bus::peek(std::string_view agent, std::size_t max) {
   auto* box = inbox_of(agent, false);
   if (box == nullptr) return {};
   const auto s = box->snapshot();
-  auto pending = box->peek(std::min<std::size_t>(max, std::size_t{s.capacity} + s.critical_reserve));
+  auto pending =
+      box->peek(std::min<std::size_t>(max, std::size_t{s.capacity} + s.critical_reserve));
   if (box->broken()) {
-    throw error(error_kind::io_error, box->path().string() +
-                                          " shrank or lost its memory while in use: run sluice doctor");
+    throw error(
+        error_kind::io_error,
+        box->path().string() + " shrank or lost its memory while in use: run sluice doctor");
   }
   return pending;
 }
@@ -254,7 +263,8 @@ inbox_report report_of(std::string_view agent, inbox::inbox& box) {
   const auto s = box.snapshot();
   for (std::size_t i = 0; i < runtime::inbox_stat_count; ++i) {
     const auto& row = runtime::inbox_stat_table[i];
-    if ((row.shown & runtime::in_get_stats) != 0) r.counters.emplace_back(row.key, runtime::json_value(row, s));
+    if ((row.shown & runtime::in_get_stats) != 0)
+      r.counters.emplace_back(row.key, runtime::json_value(row, s));
   }
   r.breaker = backpressure::to_string(backpressure::inspect(box.breaker()).state);
   return r;
@@ -286,6 +296,8 @@ std::vector<inbox_report> bus::stats() {
   return out;
 }
 
-std::vector<std::string> bus::agents() const { return runtime::list_agents(dir_); }
+std::vector<std::string> bus::agents() const {
+  return runtime::list_agents(dir_);
+}
 
 }  // namespace sluice::bindings

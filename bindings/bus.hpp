@@ -33,9 +33,9 @@
 namespace sluice::bindings {
 
 struct open_options {
-  std::string name;            // a bus name: /dev/shm/sluice/<name>
-  std::filesystem::path dir;   // or a directory (wins over name)
-  bool group = false;          // a group bus: inboxes 0660, shared with the bus group
+  std::string name;           // a bus name: /dev/shm/sluice/<name>
+  std::filesystem::path dir;  // or a directory (wins over name)
+  bool group = false;         // a group bus: inboxes 0660, shared with the bus group
 };
 
 struct send_options {
@@ -51,8 +51,8 @@ struct send_options {
 struct inbox_report {
   std::string agent;
   std::vector<std::pair<const char*, std::uint64_t>> counters;  // get-stats keys, in order
-  std::string breaker;  // closed, open, half_open
-  std::string error;    // not empty: the inbox could not be read (no counters then)
+  std::string breaker;                                          // closed, open, half_open
+  std::string error;  // not empty: the inbox could not be read (no counters then)
 };
 
 // true when type matches `sluice send`'s rule: 1-32 of A-Z a-z 0-9 _ - . :

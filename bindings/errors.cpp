@@ -77,7 +77,9 @@ error_kind kind_of(const backpressure::send_outcome& out) noexcept {
 
 }  // namespace
 
-void raise(const inbox::error& err) { throw error(kind_of(err.code), err.message); }
+void raise(const inbox::error& err) {
+  throw error(kind_of(err.code), err.message);
+}
 
 void raise_send_failure(std::string_view from, std::string_view to,
                         const backpressure::send_outcome& out, std::size_t payload_size,

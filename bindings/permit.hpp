@@ -28,8 +28,9 @@ class permit {
   // Throws bindings::error: not_found (no policy, or no such limit), unavailable (a deny rule,
   // a hard quota, a cost the limit can never grant: exit 69), backpressure (no room before the
   // wait ran out: exit 75); bindings::interrupted when the waiter stopped the wait.
-  static std::shared_ptr<permit> acquire(const std::filesystem::path& bus_dir, const std::string& key,
-                                         const acquire_options& opts, waiter& w);
+  static std::shared_ptr<permit> acquire(const std::filesystem::path& bus_dir,
+                                         const std::string& key, const acquire_options& opts,
+                                         waiter& w);
   ~permit();
 
   const std::string& key() const noexcept { return key_; }

@@ -11,8 +11,7 @@ using clock_type = std::chrono::steady_clock;
 receiver::receiver(std::shared_ptr<bus> b, std::string agent)
     : bus_(std::move(b)), agent_(std::move(agent)) {
   if (!inbox::is_valid_agent_name(agent_)) {
-    throw error(error_kind::bad_input, "invalid agent name '" + agent_ +
-                                           "' to receive as: use 1-" +
+    throw error(error_kind::bad_input, "invalid agent name '" + agent_ + "' to receive as: use 1-" +
                                            std::to_string(inbox::max_agent_name) +
                                            " characters from A-Z a-z 0-9 _ -");
   }
@@ -55,8 +54,8 @@ receiver::batch_view receiver::pop(std::size_t max) {
 }
 
 receiver::batch_view receiver::pop_wait(std::size_t max,
-                                        std::optional<std::chrono::nanoseconds> timeout,
-                                        waiter& w, std::chrono::nanoseconds spin) {
+                                        std::optional<std::chrono::nanoseconds> timeout, waiter& w,
+                                        std::chrono::nanoseconds spin) {
   auto batch = pop(max);
   if (batch.size > 0) return batch;
   const auto start = clock_type::now();
@@ -114,6 +113,8 @@ void receiver::commit() {
   ++commits_;
 }
 
-void receiver::close() noexcept { consumer_.reset(); }
+void receiver::close() noexcept {
+  consumer_.reset();
+}
 
 }  // namespace sluice::bindings

@@ -6,8 +6,8 @@
 
 #include "cli/app.hpp"
 #include "cli/usage.hpp"
-#include "runtime/cli/verb.hpp"
 #include "inbox/files/std_fds.hpp"
+#include "runtime/cli/verb.hpp"
 #include "runtime/logging.hpp"
 
 namespace sluice::cli {
@@ -31,7 +31,7 @@ std::vector<char*> help_as_flag(int argc, char** argv) {
   std::vector<char*> out(argv, argv + argc);
   if (argc < 2 || std::string_view(argv[1]) != "help") return out;
   static char help_flag[] = "--help";
-  out.erase(out.begin() + 1);      // "help"
+  out.erase(out.begin() + 1);         // "help"
   if (out.size() > 2) out.resize(2);  // the verb asked about; anything after it is ignored
   out.push_back(help_flag);
   return out;
@@ -42,7 +42,8 @@ namespace {
 // "--max" -> "MAX", "from" -> "FROM", "--load-source" -> "LOAD_SOURCE".
 std::string metavar(std::string name) {
   while (!name.empty() && name.front() == '-') name.erase(name.begin());
-  for (auto& c : name) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (auto& c : name)
+    c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return name;
 }
 

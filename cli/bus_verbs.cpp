@@ -8,11 +8,11 @@
 #include <system_error>
 #include <vector>
 
+#include "runtime/bus_control.hpp"
+#include "runtime/bus_dir.hpp"
 #include "runtime/cli/bus_access.hpp"
 #include "runtime/cli/stdio.hpp"
 #include "runtime/cli/verb.hpp"
-#include "runtime/bus_control.hpp"
-#include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
 
 namespace sluice::cli {

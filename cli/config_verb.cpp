@@ -68,8 +68,7 @@ int run_config(const global_options& globals, const config_flags& flags) {
       live.empty() ? config.source_of(runtime::knob::backpressure_wait) : live;
   nlohmann::ordered_json in_force = {
       {"batch_size", {{"value", policy.batch_size}, {"source", batch_source}}},
-      {"backpressure_wait_ms",
-       {{"value", policy.backpressure_wait_ms}, {"source", wait_source}}}};
+      {"backpressure_wait_ms", {{"value", policy.backpressure_wait_ms}, {"source", wait_source}}}};
 
   std::string text;
   if (flags.json) {
@@ -85,9 +84,9 @@ int run_config(const global_options& globals, const config_flags& flags) {
       text += key + std::string(key.size() < 34 ? 34 - key.size() : 1, ' ') + value +
               std::string(value.size() < 14 ? 14 - value.size() : 1, ' ') + source + "\n";
     }
-    text += "in force now: batch size " + std::to_string(policy.batch_size) + " (" +
-            batch_source + "), backpressure wait " + std::to_string(policy.backpressure_wait_ms) +
-            " ms (" + wait_source + ")\n";
+    text += "in force now: batch size " + std::to_string(policy.batch_size) + " (" + batch_source +
+            "), backpressure wait " + std::to_string(policy.backpressure_wait_ms) + " ms (" +
+            wait_source + ")\n";
   }
   if (!write_fully(text)) throw cli_error{exit_code::io_error, "cannot write to stdout"};
   return exit_code::ok;
@@ -97,9 +96,10 @@ int run_config(const global_options& globals, const config_flags& flags) {
 
 void add_config_verbs(CLI::App& app, cli_state& state) {
   auto flags = std::make_shared<config_flags>();
-  auto* cmd = app.add_subcommand(
-      "config", "show every setting in force and where it came from (flag, environment, "
-                "sluice.toml, bus.ctl or default)");
+  auto* cmd =
+      app.add_subcommand("config",
+                         "show every setting in force and where it came from (flag, environment, "
+                         "sluice.toml, bus.ctl or default)");
   cmd->add_flag("--json", flags->json, "print one JSON object instead of text");
   cmd->callback([&state, flags] {
     state.action = [&state, flags] { return run_config(state.globals, *flags); };

@@ -12,11 +12,11 @@
 #include <string>
 
 #include "governance/store.hpp"
+#include "inbox/doctor/doctor.hpp"
+#include "runtime/bus_dir.hpp"
 #include "runtime/cli/bus_access.hpp"
 #include "runtime/cli/stdio.hpp"
 #include "runtime/cli/verb.hpp"
-#include "inbox/doctor/doctor.hpp"
-#include "runtime/bus_dir.hpp"
 #include "runtime/inbox_stats.hpp"
 
 namespace sluice::cli {
@@ -67,7 +67,8 @@ nlohmann::ordered_json check_policy(const std::filesystem::path& dir) {
   auto p = s.value().current();
   if (!p)
     return {{"state", "problem"},
-            {"message", p.err().message + "; senders admit every send until the policy is applied again (sluice policy apply FILE)"}};
+            {"message", p.err().message + "; senders admit every send until the policy is applied "
+                                          "again (sluice policy apply FILE)"}};
   if (p.value() == nullptr) return {{"state", "none"}};
   return {{"state", "ok"}, {"version", s.value().generation()}};
 }
@@ -163,7 +164,8 @@ int run_doctor(const global_options& globals, const doctor_flags& flags) {
               " temp file of a creator that died: " + f.get<std::string>() + "\n";
     }
     if (policy["state"] == "ok") text += "policy: version " + policy["version"].dump() + ", ok\n";
-    if (policy["state"] == "problem") text += "policy: problem: " + policy["message"].get<std::string>() + "\n";
+    if (policy["state"] == "problem")
+      text += "policy: problem: " + policy["message"].get<std::string>() + "\n";
     text += healthy ? "healthy\n"
                     : (flags.repair ? "problems remain\n"
                                     : "problems found: run sluice doctor --repair\n");

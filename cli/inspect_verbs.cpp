@@ -8,11 +8,11 @@
 #include <string>
 
 #include "backpressure/circuit_breaker.hpp"
+#include "runtime/bridge_status.hpp"
+#include "runtime/bus_dir.hpp"
 #include "runtime/cli/bus_access.hpp"
 #include "runtime/cli/stdio.hpp"
 #include "runtime/cli/verb.hpp"
-#include "runtime/bridge_status.hpp"
-#include "runtime/bus_dir.hpp"
 #include "runtime/inbox_stats.hpp"
 
 namespace sluice::cli {

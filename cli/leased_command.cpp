@@ -31,16 +31,18 @@ void pass_on(int sig, siginfo_t* info, void*) {
 }
 
 struct passing_on_signals {
-  struct sigaction previous[sizeof passed_on / sizeof *passed_on] {};
+  struct sigaction previous[sizeof passed_on / sizeof *passed_on]{};
   passing_on_signals() noexcept {
     struct sigaction sa {};
     sa.sa_sigaction = pass_on;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    for (std::size_t i = 0; i < std::size(passed_on); ++i) (void)::sigaction(passed_on[i], &sa, &previous[i]);
+    for (std::size_t i = 0; i < std::size(passed_on); ++i)
+      (void)::sigaction(passed_on[i], &sa, &previous[i]);
   }
   ~passing_on_signals() {
-    for (std::size_t i = 0; i < std::size(passed_on); ++i) (void)::sigaction(passed_on[i], &previous[i], nullptr);
+    for (std::size_t i = 0; i < std::size(passed_on); ++i)
+      (void)::sigaction(passed_on[i], &previous[i], nullptr);
     command_pid.store(0);
   }
   passing_on_signals(const passing_on_signals&) = delete;
@@ -78,11 +80,14 @@ command_outcome run_leased_command(const std::vector<std::string>& command) {
   if (const int sig = early_signal.exchange(0)) (void)::kill(child, sig);
   int exec_errno = 0;
   ssize_t n = 0;
-  while ((n = ::read(report[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {}
+  while ((n = ::read(report[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
+  }
   ::close(report[0]);
   int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-  if (n == static_cast<ssize_t>(sizeof exec_errno)) return {exec_errno == ENOENT ? 127 : 126, exec_errno};
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (n == static_cast<ssize_t>(sizeof exec_errno))
+    return {exec_errno == ENOENT ? 127 : 126, exec_errno};
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), 0};
 }
 

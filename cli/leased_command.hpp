@@ -12,8 +12,8 @@
 namespace sluice::cli {
 
 struct command_outcome {
-  int exit_code = 0;   // the command's, or 128 + its signal; 127/126 when it did not start
-  int spawn_errno = 0; // why it did not start (0: it ran)
+  int exit_code = 0;    // the command's, or 128 + its signal; 127/126 when it did not start
+  int spawn_errno = 0;  // why it did not start (0: it ran)
 };
 
 command_outcome run_leased_command(const std::vector<std::string>& command);

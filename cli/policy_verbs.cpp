@@ -11,11 +11,11 @@
 #include "governance/policy_file.hpp"
 #include "governance/report.hpp"
 #include "governance/store.hpp"
-#include "runtime/plural.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/cli/bus_access.hpp"
 #include "runtime/cli/stdio.hpp"
 #include "runtime/cli/verb.hpp"
+#include "runtime/plural.hpp"
 
 namespace sluice::cli {
 namespace {
@@ -50,11 +50,15 @@ std::optional<gov::store> open_store(const global_options& globals) {
 const gov::compiled_policy& in_force(gov::store& s) {
   auto p = s.current();
   if (!p) fail(p.err());
-  if (p.value() == nullptr) throw cli_error{exit_code::no_input, "no policy in force on this bus: sluice policy apply FILE"};
+  if (p.value() == nullptr)
+    throw cli_error{exit_code::no_input,
+                    "no policy in force on this bus: sluice policy apply FILE"};
   return *p.value();
 }
 
-std::string pretty(const nlohmann::ordered_json& j) { return j.dump(2) + "\n"; }
+std::string pretty(const nlohmann::ordered_json& j) {
+  return j.dump(2) + "\n";
+}
 
 int run_check(const std::string& file) {
   const auto p = checked_policy(file);
@@ -95,7 +99,9 @@ int run_show(const global_options& globals) {
 
 int run_limits(const global_options& globals) {
   auto s = open_store(globals);
-  if (!s) throw cli_error{exit_code::no_input, "no policy in force on this bus: sluice policy apply FILE"};
+  if (!s)
+    throw cli_error{exit_code::no_input,
+                    "no policy in force on this bus: sluice policy apply FILE"};
   const auto& p = in_force(*s);
   print(pretty(gov::limits_report(s->raw(), p, gov::monotonic_ns(), gov::realtime_ns())));
   return exit_code::ok;
@@ -103,17 +109,22 @@ int run_limits(const global_options& globals) {
 
 int run_reset(const global_options& globals, const std::string& name) {
   auto s = open_store(globals);
-  if (!s) throw cli_error{exit_code::no_input, "no policy in force on this bus: sluice policy apply FILE"};
+  if (!s)
+    throw cli_error{exit_code::no_input,
+                    "no policy in force on this bus: sluice policy apply FILE"};
   const auto& p = in_force(*s);
   if (!gov::reset_named(s->raw(), p, name))
-    throw cli_error{exit_code::no_input, "no rule or limit named " + quote(name) + " in the policy in force (sluice policy show)"};
+    throw cli_error{exit_code::no_input, "no rule or limit named " + quote(name) +
+                                             " in the policy in force (sluice policy show)"};
   print("reset " + name + "\n");
   return exit_code::ok;
 }
 
 int run_quota(const global_options& globals) {
   auto s = open_store(globals);
-  if (!s) throw cli_error{exit_code::no_input, "no policy in force on this bus: sluice policy apply FILE"};
+  if (!s)
+    throw cli_error{exit_code::no_input,
+                    "no policy in force on this bus: sluice policy apply FILE"};
   const auto& p = in_force(*s);
   print(pretty(gov::quota_report(s->raw(), p, gov::realtime_ns())));
   return exit_code::ok;
@@ -127,15 +138,24 @@ struct cost_args {
 
 int run_cost(const global_options& globals, const cost_args& a) {
   gov::cost_grouping by = gov::cost_grouping::agent;
-  if (a.by == "key") by = gov::cost_grouping::key;
-  else if (a.by == "both") by = gov::cost_grouping::both;
-  else if (a.by != "agent") throw cli_error{exit_code::bad_input, "invalid --by " + quote(a.by) + ": use agent, key or both"};
+  if (a.by == "key")
+    by = gov::cost_grouping::key;
+  else if (a.by == "both")
+    by = gov::cost_grouping::both;
+  else if (a.by != "agent")
+    throw cli_error{exit_code::bad_input,
+                    "invalid --by " + quote(a.by) + ": use agent, key or both"};
   gov::quota_period period = gov::quota_period::day;
-  if (a.period == "hour") period = gov::quota_period::hour;
-  else if (a.period == "month") period = gov::quota_period::month;
-  else if (a.period != "day") throw cli_error{exit_code::bad_input, "invalid --period " + quote(a.period) + ": use hour, day or month"};
+  if (a.period == "hour")
+    period = gov::quota_period::hour;
+  else if (a.period == "month")
+    period = gov::quota_period::month;
+  else if (a.period != "day")
+    throw cli_error{exit_code::bad_input,
+                    "invalid --period " + quote(a.period) + ": use hour, day or month"};
   auto s = open_store(globals);
-  const auto rows = s ? gov::cost_report(s->raw(), by, period, gov::realtime_ns()) : nlohmann::ordered_json::array();
+  const auto rows = s ? gov::cost_report(s->raw(), by, period, gov::realtime_ns())
+                      : nlohmann::ordered_json::array();
   if (!a.csv) {
     print(pretty(rows));
     return exit_code::ok;
@@ -143,7 +163,8 @@ int run_cost(const global_options& globals, const cost_args& a) {
   std::ostringstream out;
   const bool agent = by != gov::cost_grouping::key;
   const bool key = by != gov::cost_grouping::agent;
-  out << (agent ? "agent," : "") << (key ? "key," : "") << "period,cost,cost_total,calls,run_seconds\n";
+  out << (agent ? "agent," : "") << (key ? "key," : "")
+      << "period,cost,cost_total,calls,run_seconds\n";
   for (const auto& r : rows) {
     if (agent) out << r["agent"].get<std::string>() << ',';
     if (key) out << r["key"].get<std::string>() << ',';
@@ -158,43 +179,55 @@ int run_cost(const global_options& globals, const cost_args& a) {
 }  // namespace
 
 void add_policy_verbs(CLI::App& app, cli_state& state) {
-  auto* policy = app.add_subcommand("policy", "check, apply or show the bus policy every sender obeys");
+  auto* policy =
+      app.add_subcommand("policy", "check, apply or show the bus policy every sender obeys");
   policy->require_subcommand(1);
   {
     auto file = std::make_shared<std::string>();
-    auto* c = policy->add_subcommand("check", "validate a policy file (errors as FILE:LINE: what to fix)");
+    auto* c = policy->add_subcommand("check",
+                                     "validate a policy file (errors as FILE:LINE: what to fix)");
     c->add_option("file", *file, "policy file (TOML)")->required();
     c->callback([&state, file] { state.action = [file] { return run_check(*file); }; });
   }
   {
     auto file = std::make_shared<std::string>();
-    auto* c = policy->add_subcommand("apply", "compile a policy file into the bus (policy.ctl) as a new version");
+    auto* c = policy->add_subcommand(
+        "apply", "compile a policy file into the bus (policy.ctl) as a new version");
     c->add_option("file", *file, "policy file (TOML)")->required();
-    c->callback([&state, file] { state.action = [&state, file] { return run_apply(state.globals, *file); }; });
+    c->callback([&state, file] {
+      state.action = [&state, file] { return run_apply(state.globals, *file); };
+    });
   }
   {
     auto* c = policy->add_subcommand("show", "print the policy in force (JSON)");
     c->callback([&state] { state.action = [&state] { return run_show(state.globals); }; });
   }
-  auto* limits = app.add_subcommand("limits", "every rule and limit of the policy in force, with its state and counters (JSON)");
+  auto* limits = app.add_subcommand(
+      "limits", "every rule and limit of the policy in force, with its state and counters (JSON)");
   {
     auto name = std::make_shared<std::string>();
-    auto* c = limits->add_subcommand("reset", "zero a rule's or limit's limiter, counters and quota usage");
+    auto* c = limits->add_subcommand("reset",
+                                     "zero a rule's or limit's limiter, counters and quota usage");
     c->add_option("name", *name, "rule or limit name")->required();
-    c->callback([&state, name] { state.action = [&state, name] { return run_reset(state.globals, *name); }; });
+    c->callback([&state, name] {
+      state.action = [&state, name] { return run_reset(state.globals, *name); };
+    });
   }
   limits->callback([&state, limits] {
     if (limits->get_subcommands().empty())
       state.action = [&state] { return run_limits(state.globals); };
   });
-  auto* quota = app.add_subcommand("quota", "usage of every quota: used, left, peak, depletion estimate (JSON)");
+  auto* quota = app.add_subcommand(
+      "quota", "usage of every quota: used, left, peak, depletion estimate (JSON)");
   quota->callback([&state] { state.action = [&state] { return run_quota(state.globals); }; });
   auto a = std::make_shared<cost_args>();
-  auto* cost = app.add_subcommand("cost", "cost recorded by acquire and run, per agent or key (JSON or CSV)");
+  auto* cost = app.add_subcommand(
+      "cost", "cost recorded by acquire and run, per agent or key (JSON or CSV)");
   cost->add_option("--by", a->by, "agent (default), key or both");
   cost->add_option("--period", a->period, "hour, day (default) or month, calendar periods in UTC");
   cost->add_flag("--csv", a->csv, "CSV instead of JSON");
-  cost->callback([&state, a] { state.action = [&state, a] { return run_cost(state.globals, *a); }; });
+  cost->callback(
+      [&state, a] { state.action = [&state, a] { return run_cost(state.globals, *a); }; });
 }
 
 }  // namespace sluice::cli

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "runtime/cli/bus_access.hpp"
 #include "cli/message_json.hpp"
+#include "runtime/bus_control.hpp"
+#include "runtime/cli/bus_access.hpp"
 #include "runtime/cli/stdio.hpp"
 #include "runtime/cli/verb.hpp"
-#include "runtime/bus_control.hpp"
 #include "runtime/config.hpp"
 #include "runtime/count.hpp"
 #include "runtime/duration.hpp"
@@ -46,8 +46,7 @@ struct output_form {
   }
 
   // The text for a batch; nullopt when --raw cannot hold one of its payloads.
-  std::optional<std::string> render(const std::vector<message_fields>& batch,
-                                    bool lines) const {
+  std::optional<std::string> render(const std::vector<message_fields>& batch, bool lines) const {
     if (raw0) return render_raw0(batch);
     if (netstring) return render_netstrings(batch);
     return render_batch(batch, jsonl || lines);
@@ -57,12 +56,11 @@ struct output_form {
 struct recv_args {
   std::string agent;
   output_form form;
-  std::string max;      // a count; empty: everything pending
-  std::string batch;    // "auto" or a count; empty: not given
-  std::string wait;     // duration; empty: do not wait
+  std::string max;    // a count; empty: everything pending
+  std::string batch;  // "auto" or a count; empty: not given
+  std::string wait;   // duration; empty: do not wait
   bool follow = false;
 };
-
 
 // Every message an inbox can hold at once: no batch is larger, whatever was asked for.
 std::size_t holds_at_most(const inbox::inbox& box) {
@@ -134,9 +132,10 @@ std::vector<message_fields> fields(const std::vector<inbox::received_message>& b
 }
 
 [[noreturn]] void stdout_failed(std::size_t n) {
-  throw cli_error{exit_code::io_error,
-                  "cannot write to stdout (" + std::string(std::strerror(errno)) + "): the " +
-                      runtime::plural(n, "message") + " read were not consumed and stay in the inbox"};
+  throw cli_error{exit_code::io_error, "cannot write to stdout (" +
+                                           std::string(std::strerror(errno)) + "): the " +
+                                           runtime::plural(n, "message") +
+                                           " read were not consumed and stay in the inbox"};
 }
 
 int run_follow(inbox::inbox& box, inbox::consumer& consumer, const recv_args& args,

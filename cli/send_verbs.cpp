@@ -6,14 +6,14 @@
 #include <optional>
 #include <string>
 
-#include "governance/send_gate.hpp"
 #include "backpressure/address.hpp"
 #include "backpressure/send.hpp"
-#include "runtime/cli/bus_access.hpp"
 #include "cli/message_json.hpp"
+#include "governance/send_gate.hpp"
+#include "runtime/bus_control.hpp"
+#include "runtime/cli/bus_access.hpp"
 #include "runtime/cli/stdio.hpp"
 #include "runtime/cli/verb.hpp"
-#include "runtime/bus_control.hpp"
 #include "runtime/config.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/metrics_send_observer.hpp"
@@ -32,7 +32,7 @@ struct send_args {
   bool no_wait = false;
   std::string overflow = "reject";
   bool print_id = false;
-  bool raw = false;  // stdin exactly, no trailing newline removed
+  bool raw = false;             // stdin exactly, no trailing newline removed
   std::string rate_limit;       // "RATE[:BURST]" per sender, shared by every process via bus.ctl
   std::string pair_rate_limit;  // the same for this sender -> destination pair
 };
@@ -119,7 +119,8 @@ backpressure::send_policy make_policy(const checked_send& c, const send_args& a,
                                       const std::filesystem::path& dir, runtime::config& config) {
   backpressure::send_policy policy;
   policy.max_retries = take(config.backpressure_retries());
-  // The load monitor's choice in bus.ctl wins over the configured base wait (docs/architecture.md section 4).
+  // The load monitor's choice in bus.ctl wins over the configured base wait (docs/architecture.md
+  // section 4).
   policy.backoff.base = std::chrono::milliseconds(
       take(runtime::read_policy(dir, take(runtime::configured_policy(config))))
           .backpressure_wait_ms);
@@ -161,8 +162,8 @@ int report(const backpressure::send_outcome& out, const send_args& a, const inbo
     }
     return exit_code::ok;
   }
-  auto f = runtime::describe_send_failure(a.from, a.to, out, payload_size,
-                                          dest.snapshot().max_payload);
+  auto f =
+      runtime::describe_send_failure(a.from, a.to, out, payload_size, dest.snapshot().max_payload);
   throw cli_error{f.code, std::move(f.message)};
 }
 
@@ -204,7 +205,10 @@ void add_send_verb(CLI::App& app, cli_state& state, const char* name, const char
   auto a = std::make_shared<send_args>();
   auto* cmd = app.add_subcommand(name, help);
   cmd->add_option("from", a->from, "sending agent")->required();
-  cmd->add_option("to", a->to, "destination agent (its inbox is created when missing), or agent@bridge for a bridged bus")->required();
+  cmd->add_option(
+         "to", a->to,
+         "destination agent (its inbox is created when missing), or agent@bridge for a bridged bus")
+      ->required();
   cmd->add_option("type", a->type, "message type, 1-32 of A-Z a-z 0-9 _ - . :")->required();
   cmd->add_option("payload", a->payload, "payload text (JSON or not), or - to read stdin")
       ->required();

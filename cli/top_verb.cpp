@@ -8,6 +8,7 @@
 // snapshot with --once or when stdout is not a terminal. On a terminal every line is cut to
 // its width, never wrapped; the columns that matter come first and fit 80 columns. Reads
 // only: it never attaches as a consumer.
+#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -16,33 +17,30 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <sstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "backpressure/circuit_breaker.hpp"
 #include "governance/clock.hpp"
 #include "governance/report.hpp"
 #include "governance/store.hpp"
-#include "runtime/cli/bus_access.hpp"
-#include "runtime/cli/verb.hpp"
 #include "inbox/files/read_file.hpp"
 #include "inbox/inbox.hpp"
 #include "runtime/bridge_status.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/bus_dir.hpp"
+#include "runtime/cli/bus_access.hpp"
+#include "runtime/cli/verb.hpp"
 #include "runtime/config.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/inbox_stats.hpp"
@@ -104,24 +102,30 @@ std::map<std::string, std::vector<std::string>> active_alerts(const std::filesys
     auto str = [&](const char* k, const char* fallback) {
       return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string{fallback};
     };
-    latest[{str("type", "alert"), meta[key].get<std::string>()}] = {str("state", "firing"), str("severity", "warning"),
-                                                                    one_off, parse_utc(str("timestamp", ""))};
+    latest[{str("type", "alert"), meta[key].get<std::string>()}] = {
+        str("state", "firing"), str("severity", "warning"), one_off,
+        parse_utc(str("timestamp", ""))};
   }
   const auto now = std::chrono::system_clock::now();
   for (const auto& [key, a] : latest) {
     if (a.state != "pending" && a.state != "firing") continue;
     if (a.one_off && now - a.when > std::chrono::minutes(5)) continue;
-    out[key.second].push_back(a.severity + " " + key.first + (a.state == "pending" ? " (pending)" : ""));
+    out[key.second].push_back(a.severity + " " + key.first +
+                              (a.state == "pending" ? " (pending)" : ""));
   }
   return out;
 }
 
 const char* level_name(runtime::load_level level) {
   switch (level) {
-    case runtime::load_level::low: return "low";
-    case runtime::load_level::medium: return "medium";
-    case runtime::load_level::high: return "high";
-    default: return "unknown";
+    case runtime::load_level::low:
+      return "low";
+    case runtime::load_level::medium:
+      return "medium";
+    case runtime::load_level::high:
+      return "high";
+    default:
+      return "unknown";
   }
 }
 
@@ -134,7 +138,8 @@ bus_view collect(const std::filesystem::path& dir, const std::filesystem::path& 
   v.at = std::chrono::steady_clock::now();
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
-  v.realtime_ns = static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+  v.realtime_ns = static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+                  static_cast<std::uint64_t>(ts.tv_nsec);
   for (const auto& agent : runtime::list_agents(dir)) {
     inbox_row row;
     row.agent = agent;
@@ -208,7 +213,7 @@ struct sort_key {
   char key;
   const char* name;
 };
-constexpr sort_key sort_keys[] = {{'n', "name"}, {'s', "size"}, {'a', "age"},     {'i', "in"},
+constexpr sort_key sort_keys[] = {{'n', "name"}, {'s', "size"},     {'a', "age"},  {'i', "in"},
                                   {'o', "out"},  {'r', "rejected"}, {'w', "waits"}};
 
 const sort_key* find_sort(std::string_view name_or_key) {
@@ -234,9 +239,11 @@ row_figures figures_of(const bus_view& v, const bus_view* prev, const inbox_row&
   f.capacity = stat(st, "max_size");
   f.regular = f.size - std::min(f.size, stat(st, "critical_size"));
   f.live_consumer = stat(st, "consumer_pid") != 0;
-  if (row.oldest_sent_ns) f.age_ns = v.realtime_ns > *row.oldest_sent_ns ? v.realtime_ns - *row.oldest_sent_ns : 0;
+  if (row.oldest_sent_ns)
+    f.age_ns = v.realtime_ns > *row.oldest_sent_ns ? v.realtime_ns - *row.oldest_sent_ns : 0;
   if (prev) {
-    const auto it = std::find_if(prev->rows.begin(), prev->rows.end(), [&](const auto& r) { return r.agent == row.agent; });
+    const auto it = std::find_if(prev->rows.begin(), prev->rows.end(),
+                                 [&](const auto& r) { return r.agent == row.agent; });
     if (it != prev->rows.end() && it->error.empty()) {
       const double dt = std::chrono::duration<double>(v.at - prev->at).count();
       f.in = rate(stat(st, "enqueued"), stat(it->stats, "enqueued"), dt);
@@ -282,7 +289,8 @@ struct table {
     std::vector<std::size_t> widths(headings.size(), 0);
     for (std::size_t c = 0; c < headings.size(); ++c) widths[c] = headings[c].size();
     for (const auto& r : rows) {
-      for (std::size_t c = 0; c < r.size() && c < widths.size(); ++c) widths[c] = std::max(widths[c], r[c].size());
+      for (std::size_t c = 0; c < r.size() && c < widths.size(); ++c)
+        widths[c] = std::max(widths[c], r[c].size());
     }
     if (first_cap != 0) widths[0] = std::min(widths[0], std::max(first_cap, headings[0].size()));
     auto line = [&](const std::vector<std::string>& cells) {
@@ -292,7 +300,8 @@ struct table {
         if (c == 0 && cell.size() > widths[0]) cell = cell.substr(0, widths[0] - 1) + "~";
         if (c != 0) out += ' ';
         const bool left = c == 0 || c >= left_aligned_from;
-        out += left ? fmt::format("{:<{}}", cell, widths[c]) : fmt::format("{:>{}}", cell, widths[c]);
+        out +=
+            left ? fmt::format("{:<{}}", cell, widths[c]) : fmt::format("{:>{}}", cell, widths[c]);
       }
       out.erase(out.find_last_not_of(' ') + 1);
       return out;
@@ -314,11 +323,11 @@ std::vector<std::string> limits_section(const bus_view& v) {
     t.rows.push_back({"rule " + r.name, std::to_string(r.allowed), std::to_string(r.denied),
                       std::to_string(r.demoted), std::to_string(r.logged), "-", "-"});
   for (const auto& l : v.limits->limits) {
-    const std::string quota = l.has_quota
-        ? fmt::format("{}/{} {}%", l.quota_used, l.quota_limit, l.quota_used * 100 / l.quota_limit)
-        : "-";
-    t.rows.push_back({"limit " + l.name, std::to_string(l.granted), std::to_string(l.refused), "-", "-",
-                      std::to_string(l.holders), quota});
+    const std::string quota = l.has_quota ? fmt::format("{}/{} {}%", l.quota_used, l.quota_limit,
+                                                        l.quota_used * 100 / l.quota_limit)
+                                          : "-";
+    t.rows.push_back({"limit " + l.name, std::to_string(l.granted), std::to_string(l.refused), "-",
+                      "-", std::to_string(l.holders), quota});
   }
   std::vector<std::string> out{""};
   for (auto& line : t.lines()) out.push_back(std::move(line));
@@ -334,15 +343,18 @@ struct screen_options {
 // The whole screen as text; `prev` (the last refresh) gives the rates.
 std::string render(const bus_view& v, const bus_view* prev, const screen_options& opt) {
   std::vector<std::string> out;
-  out.push_back(fmt::format("sluice top  {} inboxes  sorted by {}  bus {}", v.rows.size(), opt.sort->name, v.dir.string()));
+  out.push_back(fmt::format("sluice top  {} inboxes  sorted by {}  bus {}", v.rows.size(),
+                            opt.sort->name, v.dir.string()));
   std::string policy;
   if (v.policy) {
-    policy = fmt::format("batch size {}  backpressure wait {} ms", v.policy->batch_size, v.policy->backpressure_wait_ms);
+    policy = fmt::format("batch size {}  backpressure wait {} ms", v.policy->batch_size,
+                         v.policy->backpressure_wait_ms);
   } else {
     policy = "batch size -  backpressure wait -  (no bus.ctl: no load monitor has run)";
   }
   if (v.load && v.load->updated_ns != 0) {
-    policy += fmt::format("  load {:.2f} per cpu ({})", v.load->load_milli / 1000.0, level_name(v.load->level));
+    policy += fmt::format("  load {:.2f} per cpu ({})", v.load->load_milli / 1000.0,
+                          level_name(v.load->level));
   }
   out.push_back(policy);
   out.emplace_back();
@@ -352,13 +364,20 @@ std::string render(const bus_view& v, const bus_view* prev, const screen_options
   for (const auto& row : v.rows) rows.emplace_back(&row, figures_of(v, prev, row));
   auto number = [&](const row_figures& f) -> double {
     switch (opt.sort->key) {
-      case 's': return f.size;
-      case 'a': return f.age_ns ? static_cast<double>(*f.age_ns) : -1.0;
-      case 'i': return f.in;
-      case 'o': return f.out;
-      case 'r': return f.rejected;
-      case 'w': return f.waits;
-      default: return 0;
+      case 's':
+        return f.size;
+      case 'a':
+        return f.age_ns ? static_cast<double>(*f.age_ns) : -1.0;
+      case 'i':
+        return f.in;
+      case 'o':
+        return f.out;
+      case 'r':
+        return f.rejected;
+      case 'w':
+        return f.waits;
+      default:
+        return 0;
     }
   };
   std::stable_sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
@@ -367,7 +386,8 @@ std::string render(const bus_view& v, const bus_view* prev, const screen_options
   });
 
   table t;
-  t.headings = {"INBOX", "CONSUMER", "SIZE/CAP", "UTIL", "AGE", "IN/s", "OUT/s", "REJ/s", "WAIT/s", "BREAKER", "ALERTS"};
+  t.headings = {"INBOX", "CONSUMER", "SIZE/CAP", "UTIL",    "AGE",   "IN/s",
+                "OUT/s", "REJ/s",    "WAIT/s",   "BREAKER", "ALERTS"};
   t.left_aligned_from = 9;
   // At 80 columns the name gets 16 and everything up to BREAKER still fits.
   t.first_cap = opt.width == 0 ? 0 : std::max<std::size_t>(16, opt.width > 64 ? opt.width - 64 : 0);
@@ -386,10 +406,13 @@ std::string render(const bus_view& v, const bus_view* prev, const screen_options
     }
     const double util = runtime::utilization_percent(row->stats);
     // A lambda may not capture a structured binding in C++17 (clang refuses), so copy the flag.
-    auto r = [has_rates = f.has_rates](double x) { return has_rates ? per_second(x) : std::string{"-"}; };
-    t.rows.push_back({row->agent, consumer_cell(row->stats), fmt::format("{:.0f}/{:.0f}", f.size, f.capacity),
-                      fmt::format("{:.0f}%", std::floor(util)), f.age_ns ? age(*f.age_ns) : "-", r(f.in), r(f.out),
-                      r(f.rejected), r(f.waits), row->breaker, alerts});
+    auto r = [has_rates = f.has_rates](double x) {
+      return has_rates ? per_second(x) : std::string{"-"};
+    };
+    t.rows.push_back({row->agent, consumer_cell(row->stats),
+                      fmt::format("{:.0f}/{:.0f}", f.size, f.capacity),
+                      fmt::format("{:.0f}%", std::floor(util)), f.age_ns ? age(*f.age_ns) : "-",
+                      r(f.in), r(f.out), r(f.rejected), r(f.waits), row->breaker, alerts});
     total.size += f.size;
     total.capacity += f.capacity;
     total.regular += f.regular;
@@ -405,11 +428,14 @@ std::string render(const bus_view& v, const bus_view* prev, const screen_options
   const std::size_t inbox_count = t.rows.size();
   if (!v.rows.empty()) {
     auto r = [&](double x) { return rates ? per_second(x) : std::string{"-"}; };
-    const double util = total.capacity == 0 ? 0 : std::min(100.0, total.regular * 100.0 / total.capacity);
+    const double util =
+        total.capacity == 0 ? 0 : std::min(100.0, total.regular * 100.0 / total.capacity);
     t.rows.push_back({"TOTAL", fmt::format("{} of {}", consumers, v.rows.size()),
-                      fmt::format("{:.0f}/{:.0f}", total.size, total.capacity), fmt::format("{:.0f}%", std::floor(util)),
-                      total.age_ns ? age(*total.age_ns) : "-", r(total.in), r(total.out), r(total.rejected),
-                      r(total.waits), open_breakers == 0 ? "" : fmt::format("{} not closed", open_breakers), ""});
+                      fmt::format("{:.0f}/{:.0f}", total.size, total.capacity),
+                      fmt::format("{:.0f}%", std::floor(util)),
+                      total.age_ns ? age(*total.age_ns) : "-", r(total.in), r(total.out),
+                      r(total.rejected), r(total.waits),
+                      open_breakers == 0 ? "" : fmt::format("{} not closed", open_breakers), ""});
   }
   auto lines = t.lines();
 
@@ -420,8 +446,9 @@ std::string render(const bus_view& v, const bus_view* prev, const screen_options
     links.headings = {"LINK", "STATE", "CREDITS", "IN-FLIGHT", "SENT", "RESENT", "ENDPOINT"};
     links.left_aligned_from = 6;
     for (const auto& b : v.bridges) {
-      links.rows.push_back({b.name + "->" + b.peer, b.state, std::to_string(b.credits), std::to_string(b.in_flight),
-                            std::to_string(b.sent), std::to_string(b.resent), b.endpoint});
+      links.rows.push_back({b.name + "->" + b.peer, b.state, std::to_string(b.credits),
+                            std::to_string(b.in_flight), std::to_string(b.sent),
+                            std::to_string(b.resent), b.endpoint});
     }
     after.emplace_back();
     for (auto& l : links.lines()) after.push_back(std::move(l));
@@ -429,7 +456,11 @@ std::string render(const bus_view& v, const bus_view* prev, const screen_options
 
   out.push_back(lines.front());  // the heading
   // The inbox rows share the height with the totals and what follows; at least two stay.
-  const std::size_t budget = opt.max_rows == 0 ? 0 : std::max<std::size_t>(2, opt.max_rows > after.size() + 2 ? opt.max_rows - after.size() - 1 : 0);
+  const std::size_t budget =
+      opt.max_rows == 0
+          ? 0
+          : std::max<std::size_t>(
+                2, opt.max_rows > after.size() + 2 ? opt.max_rows - after.size() - 1 : 0);
   std::size_t shown = 0;
   for (std::size_t i = 1; i <= inbox_count; ++i) {
     if (budget != 0 && shown + 1 >= budget && inbox_count > budget) {
@@ -439,8 +470,10 @@ std::string render(const bus_view& v, const bus_view* prev, const screen_options
     out.push_back(lines[i]);
     ++shown;
   }
-  if (v.rows.empty()) out.emplace_back("(no inboxes on this bus)");
-  else out.push_back(lines.back());  // TOTAL
+  if (v.rows.empty())
+    out.emplace_back("(no inboxes on this bus)");
+  else
+    out.push_back(lines.back());  // TOTAL
   for (auto& l : after) out.push_back(std::move(l));
 
   std::string text;
@@ -474,7 +507,6 @@ class raw_terminal {
   bool active_ = false;
 };
 
-
 struct terminal_size {
   std::size_t rows = 0;  // for the table rows and what follows; 0: unknown
   std::size_t columns = 0;
@@ -493,15 +525,17 @@ terminal_size terminal() {
   return t;
 }
 
-int run_top(const global_options& globals, bool once, const std::string& interval_text, const std::string& sort_name) {
+int run_top(const global_options& globals, bool once, const std::string& interval_text,
+            const std::string& sort_name) {
   const sort_key* sort = find_sort(sort_name);
   if (sort == nullptr) {
-    throw cli_error{exit_code::bad_input,
-                    "--sort wants one of name, size, age, in, out, rejected, waits, not '" + sort_name + "'"};
+    throw cli_error{
+        exit_code::bad_input,
+        "--sort wants one of name, size, age, in, out, rejected, waits, not '" + sort_name + "'"};
   }
   // Faster than 100 ms would only burn the CPU it is meant to watch.
-  const auto interval = std::max<std::chrono::nanoseconds>(std::chrono::milliseconds(100),
-                                                           take(runtime::parse_duration(interval_text, "--interval")));
+  const auto interval = std::max<std::chrono::nanoseconds>(
+      std::chrono::milliseconds(100), take(runtime::parse_duration(interval_text, "--interval")));
   auto where = runtime::resolve_bus({globals.dir, globals.bus});
   if (!where) throw cli_error{exit_code::bad_input, where.err().message};
   const auto dir = where->dir;
@@ -535,14 +569,17 @@ int run_top(const global_options& globals, bool once, const std::string& interva
     const auto size = terminal();
     screen_options opt{size.columns, size.rows, sort};
     const std::string screen = render(*view, prev ? &*prev : nullptr, opt);
-    std::string frame = "\033[H\033[2J" + screen + "\n" + cut("q quit  sort: n name  s size  a age  i in  o out  r rejected  w waits", size.columns);
+    std::string frame =
+        "\033[H\033[2J" + screen + "\n" +
+        cut("q quit  sort: n name  s size  a age  i in  o out  r rejected  w waits", size.columns);
     std::fputs(frame.c_str(), stdout);
     std::fflush(stdout);
     fresh = true;
     // Waits for a key or the next refresh, whichever comes first.
     const auto deadline = std::chrono::steady_clock::now() + interval;
     while (!quit && !runtime::stop_requested()) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
       pollfd pfd{STDIN_FILENO, POLLIN, 0};
       if (poll(&pfd, 1, static_cast<int>(left.count())) > 0) {
@@ -570,12 +607,17 @@ void add_top_verbs(CLI::App& app, cli_state& state) {
   auto interval = std::make_shared<std::string>("1s");
   auto sort = std::make_shared<std::string>("name");
   auto* top = app.add_subcommand("top", "live view of every inbox on the bus (q quits)");
-  top->add_flag("--once", *once, "print one plain snapshot and exit (also when stdout is not a terminal)");
-  top->add_option("--interval", *interval, "DURATION between refreshes (default 1s; at least 100ms)");
+  top->add_flag("--once", *once,
+                "print one plain snapshot and exit (also when stdout is not a terminal)");
+  top->add_option("--interval", *interval,
+                  "DURATION between refreshes (default 1s; at least 100ms)");
   top->add_option("--sort", *sort,
-                  "order of the inboxes: name, size, age, in, out, rejected, waits (keys n s a i o r w in the live view)");
+                  "order of the inboxes: name, size, age, in, out, rejected, waits (keys n s a i o "
+                  "r w in the live view)");
   top->callback([once, interval, sort, &state] {
-    state.action = [once, interval, sort, &state] { return run_top(state.globals, *once, *interval, *sort); };
+    state.action = [once, interval, sort, &state] {
+      return run_top(state.globals, *once, *interval, *sort);
+    };
   });
 }
 

@@ -95,8 +95,10 @@ struct swarm {
       ++unknown;
       return;
     }
-    if (seen[id] == 0) ++done;
-    else ++duplicates;
+    if (seen[id] == 0)
+      ++done;
+    else
+      ++duplicates;
     if (seen[id] < 255) ++seen[id];
     if (done == tasks) finish(self, true);
   }
@@ -129,22 +131,25 @@ void swarm::finish(actors::agent& self, bool complete) {
   std::uint64_t missing = 0;
   for (std::uint64_t i = 0; i < tasks; ++i) missing += seen[i] == 0;
   std::printf("tasks:        %llu to %zu workers in %.2f s = %.0f tasks/s (%.0f messages/s)\n",
-              static_cast<unsigned long long>(tasks), workers.size(), secs, done / secs, 2 * done / secs);
+              static_cast<unsigned long long>(tasks), workers.size(), secs, done / secs,
+              2 * done / secs);
   std::printf("per worker:  ");
   for (std::size_t w = 0; w < workers.size(); ++w)
     std::printf(" %s=%llu", workers[w].c_str(), static_cast<unsigned long long>(answered[w]));
-  std::printf("\nbackpressure: %llu pushes refused by full inboxes, %llu sender waits "
-              "(coordinator moved on %llu times)\n",
-              static_cast<unsigned long long>(rejected), static_cast<unsigned long long>(waits),
-              static_cast<unsigned long long>(full));
+  std::printf(
+      "\nbackpressure: %llu pushes refused by full inboxes, %llu sender waits "
+      "(coordinator moved on %llu times)\n",
+      static_cast<unsigned long long>(rejected), static_cast<unsigned long long>(waits),
+      static_cast<unsigned long long>(full));
   std::printf("alerts:       %llu firing (alerts.jsonl)\n",
               static_cast<unsigned long long>(firing_alerts(self.bus_dir())));
   const bool ok = complete && missing == 0 && unknown == 0;
-  std::printf("exactly-once: %s: %llu of %llu tasks came back, %llu missing, %llu redelivered "
-              "duplicates, %llu unknown\n",
-              ok ? "OK" : "FAILED", static_cast<unsigned long long>(done),
-              static_cast<unsigned long long>(tasks), static_cast<unsigned long long>(missing),
-              static_cast<unsigned long long>(duplicates), static_cast<unsigned long long>(unknown));
+  std::printf(
+      "exactly-once: %s: %llu of %llu tasks came back, %llu missing, %llu redelivered "
+      "duplicates, %llu unknown\n",
+      ok ? "OK" : "FAILED", static_cast<unsigned long long>(done),
+      static_cast<unsigned long long>(tasks), static_cast<unsigned long long>(missing),
+      static_cast<unsigned long long>(duplicates), static_cast<unsigned long long>(unknown));
   std::fflush(stdout);
   self.stop(ok ? 0 : 1);
 }
@@ -154,9 +159,12 @@ void swarm::finish(actors::agent& self, bool complete) {
 int main(int argc, char** argv) {
   swarm s;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--tasks") == 0) s.tasks = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (std::strcmp(argv[i], "--inflight") == 0) s.inflight_cap = static_cast<std::uint32_t>(std::atoi(argv[i + 1]));
-    else if (std::strcmp(argv[i], "--timeout") == 0) s.timeout = std::chrono::seconds(std::atoi(argv[i + 1]));
+    if (std::strcmp(argv[i], "--tasks") == 0)
+      s.tasks = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (std::strcmp(argv[i], "--inflight") == 0)
+      s.inflight_cap = static_cast<std::uint32_t>(std::atoi(argv[i + 1]));
+    else if (std::strcmp(argv[i], "--timeout") == 0)
+      s.timeout = std::chrono::seconds(std::atoi(argv[i + 1]));
     else {
       std::fprintf(stderr, "usage: coordinator [--tasks N] [--inflight N] [--timeout SECONDS]\n");
       return 64;

@@ -16,8 +16,10 @@ int main(int argc, char** argv) {
   long delay_us = 0;
   long crash_every = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--delay-us") == 0) delay_us = std::atol(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--crash-every") == 0) crash_every = std::atol(argv[i + 1]);
+    if (std::strcmp(argv[i], "--delay-us") == 0)
+      delay_us = std::atol(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--crash-every") == 0)
+      crash_every = std::atol(argv[i + 1]);
     else {
       std::fprintf(stderr, "usage: faulty_worker [--delay-us N] [--crash-every N]\n");
       return 64;

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "fuzz_support.hpp"
 #include "actors/launch/manifest.hpp"
+#include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace sluice::actors;

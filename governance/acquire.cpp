@@ -8,9 +8,9 @@
 #include <ctime>
 
 #include "governance/glob.hpp"
-#include "inbox/futex.hpp"
 #include "governance/holder.hpp"
 #include "governance/send_decision.hpp"
+#include "inbox/futex.hpp"
 
 namespace sluice::governance {
 namespace {
@@ -21,15 +21,19 @@ constexpr std::uint64_t period_mask = (1ull << 20) - 1;
 // A wait for a lease: how soon to look again (a release or a holder's death frees one).
 constexpr std::int64_t lease_poll_ns = 5'000'000;
 
-std::uint64_t period_of(std::uint64_t word) noexcept { return word >> used_bits; }
+std::uint64_t period_of(std::uint64_t word) noexcept {
+  return word >> used_bits;
+}
 
 }  // namespace
 
 std::uint64_t period_index(quota_period p, std::int64_t real_ns) noexcept {
   const std::int64_t secs = std::max<std::int64_t>(real_ns / 1'000'000'000, 0);
   switch (p) {
-    case quota_period::hour: return static_cast<std::uint64_t>(secs / 3600);
-    case quota_period::day: return static_cast<std::uint64_t>(secs / 86400);
+    case quota_period::hour:
+      return static_cast<std::uint64_t>(secs / 3600);
+    case quota_period::day:
+      return static_cast<std::uint64_t>(secs / 86400);
     case quota_period::month: {
       const std::time_t t = secs;
       std::tm tm{};
@@ -44,8 +48,10 @@ std::pair<std::int64_t, std::int64_t> period_bounds(quota_period p, std::int64_t
   constexpr std::int64_t s = 1'000'000'000;
   const std::int64_t secs = std::max<std::int64_t>(real_ns / s, 0);
   switch (p) {
-    case quota_period::hour: return {secs / 3600 * 3600 * s, (secs / 3600 + 1) * 3600 * s};
-    case quota_period::day: return {secs / 86400 * 86400 * s, (secs / 86400 + 1) * 86400 * s};
+    case quota_period::hour:
+      return {secs / 3600 * 3600 * s, (secs / 3600 + 1) * 3600 * s};
+    case quota_period::day:
+      return {secs / 86400 * 86400 * s, (secs / 86400 + 1) * 86400 * s};
     case quota_period::month: {
       const std::time_t t = secs;
       std::tm tm{};
@@ -63,11 +69,15 @@ std::pair<std::int64_t, std::int64_t> period_bounds(quota_period p, std::int64_t
   return {0, 0};
 }
 
-std::uint64_t used_in_period(std::uint64_t quota_word, quota_period p, std::int64_t real_ns) noexcept {
-  return period_of(quota_word) == (period_index(p, real_ns) & period_mask) ? (quota_word & used_mask) : 0;
+std::uint64_t used_in_period(std::uint64_t quota_word, quota_period p,
+                             std::int64_t real_ns) noexcept {
+  return period_of(quota_word) == (period_index(p, real_ns) & period_mask)
+             ? (quota_word & used_mask)
+             : 0;
 }
 
-std::uint64_t quota_used(const layout::limit_state& st, quota_period p, std::int64_t real_ns) noexcept {
+std::uint64_t quota_used(const layout::limit_state& st, quota_period p,
+                         std::int64_t real_ns) noexcept {
   return used_in_period(st.quota_word.load(relaxed), p, real_ns);
 }
 
@@ -97,7 +107,9 @@ void record_cost(layout::file& state, std::string_view agent, std::string_view l
     e.cost.fetch_add(cost, relaxed);
     e.duration_ns.fetch_add(duration_ns, relaxed);
     const std::pair<std::atomic<std::uint64_t>*, quota_period> periods[] = {
-        {&e.hour, quota_period::hour}, {&e.day, quota_period::day}, {&e.month, quota_period::month}};
+        {&e.hour, quota_period::hour},
+        {&e.day, quota_period::day},
+        {&e.month, quota_period::month}};
     for (const auto& [word, p] : periods) {
       const std::uint64_t idx = period_index(p, real_ns) & period_mask;
       std::uint64_t w = word->load(relaxed);
@@ -130,7 +142,8 @@ void wait_for_lease(layout::file& state, const compiled_policy& policy, std::str
   std::atomic_thread_fence(std::memory_order_seq_cst);
   // A holder that dies rings nothing: the timeout bounds the wait so the next try reclaims it.
   if (st.bell.load(std::memory_order_acquire) == seen)
-    inbox::detail::futex_wait(st.bell, seen, std::chrono::nanoseconds(std::min<std::int64_t>(timeout_ns, 100'000'000)));
+    inbox::detail::futex_wait(
+        st.bell, seen, std::chrono::nanoseconds(std::min<std::int64_t>(timeout_ns, 100'000'000)));
   st.waiters.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -203,7 +216,8 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
                   std::max<std::int64_t>(d.retry_after_ns, 1));
   }
   if (limit == nullptr) {
-    if (!any_rule) return refuse(acquire_status::unknown, "no limit named " + q.key + " in the policy in force");
+    if (!any_rule)
+      return refuse(acquire_status::unknown, "no limit named " + q.key + " in the policy in force");
     res.status = acquire_status::granted;
     return res;
   }
@@ -219,7 +233,8 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
     }
     if (d.never) {
       refuse(acquire_status::refused, std::string("a cost of ") + std::to_string(cost) +
-                                          " is more than " + what + " " + text + " ever grants at once");
+                                          " is more than " + what + " " + text +
+                                          " ever grants at once");
     } else {
       refuse(acquire_status::wait, std::string(what) + " " + text + " has no room",
              std::max<std::int64_t>(d.retry_after_ns, 1));
@@ -228,7 +243,8 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
     return false;
   };
   if (!step(limit->rate, st->rate_word, 1, "the rate", limit->rate_text)) return res;
-  if (!step(limit->cost_rate, st->cost_word, q.cost, "the cost rate", limit->cost_rate_text)) return res;
+  if (!step(limit->cost_rate, st->cost_word, q.cost, "the cost rate", limit->cost_rate_text))
+    return res;
 
   // Quota: CAS-add in the current calendar period.
   std::uint64_t quota_prev = 0;
@@ -253,7 +269,9 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
         quota_prev = idx;
         quota_taken = true;
         std::uint64_t peak = st->peak.load(relaxed);
-        while ((next & used_mask) > peak && !st->peak.compare_exchange_weak(peak, next & used_mask, relaxed)) {}
+        while ((next & used_mask) > peak &&
+               !st->peak.compare_exchange_weak(peak, next & used_mask, relaxed)) {
+        }
         break;
       }
     }
@@ -275,7 +293,8 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
     for (int pass = 0; pass < 2 && chosen < 0; ++pass) {
       for (std::uint32_t i = 0; i < slots; ++i) {
         std::uint64_t zero = 0;
-        if (st->leases[i].holder.compare_exchange_strong(zero, q.holder, std::memory_order_acq_rel)) {
+        if (st->leases[i].holder.compare_exchange_strong(zero, q.holder,
+                                                         std::memory_order_acq_rel)) {
           chosen = static_cast<int>(i);
           break;
         }
@@ -287,7 +306,8 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
       st->refused_concurrency.fetch_add(1, relaxed);
       res.lease_wait = true;
       return refuse(acquire_status::wait,
-                    "all " + std::to_string(limit->concurrency) + " leases are held", lease_poll_ns);
+                    "all " + std::to_string(limit->concurrency) + " leases are held",
+                    lease_poll_ns);
     }
     st->leases[chosen].since_ns.store(real_ns, relaxed);
     res.lease = limit->name + "." + std::to_string(chosen) + "." + std::to_string(q.holder);
@@ -300,7 +320,8 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
   }
   if (limit->quota && res.limit == 0) {
     res.limit = limit->quota->amount;
-    res.remaining = limit->quota->amount - std::min(limit->quota->amount, quota_used(*st, limit->quota->period, real_ns));
+    res.remaining = limit->quota->amount -
+                    std::min(limit->quota->amount, quota_used(*st, limit->quota->period, real_ns));
   }
   st->granted.fetch_add(1, relaxed);
   st->cost_total.fetch_add(q.cost, relaxed);
@@ -308,7 +329,8 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
   return res;
 }
 
-bool release_lease(layout::file& state, const compiled_policy& policy, std::string_view lease) noexcept {
+bool release_lease(layout::file& state, const compiled_policy& policy,
+                   std::string_view lease) noexcept {
   // "LIMIT.SLOT.HOLDER"; parsed without allocating (a release is on the hot path of `run`).
   const auto dot2 = lease.rfind('.');
   if (dot2 == std::string_view::npos || dot2 == 0) return false;
@@ -321,13 +343,16 @@ bool release_lease(layout::file& state, const compiled_policy& policy, std::stri
   std::uint32_t slot = 0;
   std::uint64_t holder = 0;
   const auto a = std::from_chars(slot_text.data(), slot_text.data() + slot_text.size(), slot);
-  const auto b = std::from_chars(holder_text.data(), holder_text.data() + holder_text.size(), holder);
+  const auto b =
+      std::from_chars(holder_text.data(), holder_text.data() + holder_text.size(), holder);
   if (slot_text.empty() || holder_text.empty() || a.ec != std::errc() || b.ec != std::errc() ||
-      a.ptr != slot_text.data() + slot_text.size() || b.ptr != holder_text.data() + holder_text.size())
+      a.ptr != slot_text.data() + slot_text.size() ||
+      b.ptr != holder_text.data() + holder_text.size())
     return false;
   if (slot >= std::min(limit->concurrency, layout::lease_slot_count) || holder == 0) return false;
   auto& st = state.limits[limit->state];
-  if (!st.leases[slot].holder.compare_exchange_strong(holder, 0, std::memory_order_acq_rel)) return false;
+  if (!st.leases[slot].holder.compare_exchange_strong(holder, 0, std::memory_order_acq_rel))
+    return false;
   st.released.fetch_add(1, relaxed);
   ring(st);
   return true;

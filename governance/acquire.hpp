@@ -16,9 +16,9 @@
 namespace sluice::governance {
 
 struct acquire_request {
-  std::string key;       // the limit's name
+  std::string key;  // the limit's name
   std::uint64_t cost = 1;
-  std::string agent;     // who to attribute the cost to
+  std::string agent;         // who to attribute the cost to
   std::uint64_t holder = 0;  // holder_word of the lease holder
 };
 
@@ -34,12 +34,12 @@ struct acquire_result {
   std::uint64_t limit = 0;      // the tightest limit met (burst, window count or concurrency)
   std::uint64_t remaining = 0;  // what that limiter has left after this grant
   std::int64_t retry_after_ns = 0;
-  std::int64_t delay_ns = 0;    // leaky bucket: start only after this long
-  std::string lease;            // granted with concurrency: "LIMIT.SLOT.HOLDER" for release
-  std::string reason;           // refused / wait: which step and why
+  std::int64_t delay_ns = 0;  // leaky bucket: start only after this long
+  std::string lease;          // granted with concurrency: "LIMIT.SLOT.HOLDER" for release
+  std::string reason;         // refused / wait: which step and why
   bool soft_quota_exceeded = false;
-  bool lease_wait = false;      // wait: every lease is held; wait_for_lease wakes on a release
-  std::uint32_t lease_bell = 0; // the limit's bell as this try saw it
+  bool lease_wait = false;       // wait: every lease is held; wait_for_lease wakes on a release
+  std::uint32_t lease_bell = 0;  // the limit's bell as this try saw it
 };
 
 acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
@@ -47,7 +47,8 @@ acquire_result try_acquire(layout::file& state, const compiled_policy& policy,
                            std::int64_t real_ns) noexcept;
 
 // Returns a lease. False when the lease is not held (released already, or reclaimed).
-bool release_lease(layout::file& state, const compiled_policy& policy, std::string_view lease) noexcept;
+bool release_lease(layout::file& state, const compiled_policy& policy,
+                   std::string_view lease) noexcept;
 
 // Sleeps until a lease of `key` is released or reclaimed after the try that returned `seen`
 // (a shared futex, rung by release_lease), at most `timeout`. Callers then try again.
@@ -61,9 +62,11 @@ std::uint32_t reclaim_dead(layout::file& state, const compiled_limit& limit) noe
 std::uint64_t period_index(quota_period p, std::int64_t real_ns) noexcept;
 // Usage a quota word (layout::limit_state::quota_word, or an agent's cost word) records for
 // the current period (0 once the period rolled over).
-std::uint64_t used_in_period(std::uint64_t quota_word, quota_period p, std::int64_t real_ns) noexcept;
+std::uint64_t used_in_period(std::uint64_t quota_word, quota_period p,
+                             std::int64_t real_ns) noexcept;
 // Usage of a quota in the current period.
-std::uint64_t quota_used(const layout::limit_state& st, quota_period p, std::int64_t real_ns) noexcept;
+std::uint64_t quota_used(const layout::limit_state& st, quota_period p,
+                         std::int64_t real_ns) noexcept;
 // Start and end (CLOCK_REALTIME ns) of the period real_ns falls in.
 std::pair<std::int64_t, std::int64_t> period_bounds(quota_period p, std::int64_t real_ns) noexcept;
 

@@ -114,7 +114,9 @@ struct window_layout {
 constexpr window_layout fixed_layout{24, 40};
 constexpr window_layout sliding_layout{20, 22};
 
-std::uint64_t mask_of(int bits) noexcept { return (1ull << bits) - 1; }
+std::uint64_t mask_of(int bits) noexcept {
+  return (1ull << bits) - 1;
+}
 
 // Where the caller stands against the window the word was last written in.
 enum class window_relation { same, next, stale_caller, older };
@@ -131,9 +133,9 @@ window_relation relate(std::uint64_t now_index, std::uint64_t stored_index, int 
 }
 
 struct window_position {
-  std::uint64_t index;     // full index: now / period
-  std::int64_t elapsed;    // ns since the window began
-  std::int64_t left;       // ns until it ends
+  std::uint64_t index;   // full index: now / period
+  std::int64_t elapsed;  // ns since the window began
+  std::int64_t left;     // ns until it ends
 };
 
 window_position position(const limiter_spec& s, std::int64_t now) noexcept {
@@ -148,7 +150,7 @@ window_position position(const limiter_spec& s, std::int64_t now) noexcept {
 struct fixed_state {
   std::uint64_t index;  // the (masked) window the count belongs to
   std::uint64_t count;
-  std::int64_t left;    // ns until that window ends, as the caller sees it
+  std::int64_t left;  // ns until that window ends, as the caller sees it
 };
 
 fixed_state fixed_now(std::uint64_t w, const limiter_spec& s, std::int64_t now) noexcept {
@@ -202,7 +204,8 @@ void give_back_fixed(std::atomic<std::uint64_t>& word, const decision& taken,
   for (;;) {
     if ((seen >> fixed_layout.count_bits) != charged) return;  // that window is over
     const std::uint64_t count = seen & mask_of(fixed_layout.count_bits);
-    const std::uint64_t back = (charged << fixed_layout.count_bits) | (count > cost ? count - cost : 0);
+    const std::uint64_t back =
+        (charged << fixed_layout.count_bits) | (count > cost ? count - cost : 0);
     if (word.compare_exchange_weak(seen, back, relaxed)) return;
   }
 }
@@ -330,10 +333,14 @@ void give_back_sliding(std::atomic<std::uint64_t>& word, const decision& taken,
 
 const char* to_string(algorithm a) noexcept {
   switch (a) {
-    case algorithm::token_bucket: return "token_bucket";
-    case algorithm::sliding_window: return "sliding_window";
-    case algorithm::fixed_window: return "fixed_window";
-    case algorithm::leaky_bucket: return "leaky_bucket";
+    case algorithm::token_bucket:
+      return "token_bucket";
+    case algorithm::sliding_window:
+      return "sliding_window";
+    case algorithm::fixed_window:
+      return "fixed_window";
+    case algorithm::leaky_bucket:
+      return "leaky_bucket";
   }
   return "unknown";
 }
@@ -361,10 +368,14 @@ std::optional<std::string_view> validate(const limiter_spec& s) noexcept {
 decision take(std::atomic<std::uint64_t>& word, const limiter_spec& spec, std::int64_t now_ns,
               std::uint64_t cost) noexcept {
   switch (spec.algo) {
-    case algorithm::token_bucket: return take_bucket(word, spec, now_ns, cost, false);
-    case algorithm::leaky_bucket: return take_bucket(word, spec, now_ns, cost, true);
-    case algorithm::fixed_window: return take_fixed(word, spec, now_ns, cost);
-    case algorithm::sliding_window: return take_sliding(word, spec, now_ns, cost);
+    case algorithm::token_bucket:
+      return take_bucket(word, spec, now_ns, cost, false);
+    case algorithm::leaky_bucket:
+      return take_bucket(word, spec, now_ns, cost, true);
+    case algorithm::fixed_window:
+      return take_fixed(word, spec, now_ns, cost);
+    case algorithm::sliding_window:
+      return take_sliding(word, spec, now_ns, cost);
   }
   decision refused;
   refused.never = true;
@@ -376,9 +387,12 @@ void give_back(std::atomic<std::uint64_t>& word, const limiter_spec& spec, const
   if (!taken.allowed || cost == 0) return;
   switch (spec.algo) {
     case algorithm::token_bucket:
-    case algorithm::leaky_bucket: return give_back_bucket(word, spec, cost);
-    case algorithm::fixed_window: return give_back_fixed(word, taken, cost);
-    case algorithm::sliding_window: return give_back_sliding(word, taken, cost);
+    case algorithm::leaky_bucket:
+      return give_back_bucket(word, spec, cost);
+    case algorithm::fixed_window:
+      return give_back_fixed(word, taken, cost);
+    case algorithm::sliding_window:
+      return give_back_sliding(word, taken, cost);
   }
 }
 
@@ -393,7 +407,11 @@ limiter_view inspect(std::uint64_t w, const limiter_spec& s, std::int64_t now) n
       if (tat > now + g.window + stale_clock_slack) tat = now;
       const std::int64_t ahead = std::max<std::int64_t>(tat - now, 0);
       v.available = std::min(v.limit, units_in(g.window - ahead, g.unit));
-      v.next_free_ns = v.available >= v.limit ? 0 : std::max<std::int64_t>(ahead - g.window + g.unit * static_cast<std::int64_t>(v.available + 1), 0);
+      v.next_free_ns =
+          v.available >= v.limit
+              ? 0
+              : std::max<std::int64_t>(
+                    ahead - g.window + g.unit * static_cast<std::int64_t>(v.available + 1), 0);
       return v;
     }
     case algorithm::fixed_window: {
@@ -410,7 +428,9 @@ limiter_view inspect(std::uint64_t w, const limiter_spec& s, std::int64_t now) n
       const u128 used = weighted(st, period);
       v.limit = s.count;
       v.window_count = st.cur;
-      v.available = used >= ceiling ? 0 : static_cast<std::uint64_t>((ceiling - used) / static_cast<u128>(period));
+      v.available = used >= ceiling
+                        ? 0
+                        : static_cast<std::uint64_t>((ceiling - used) / static_cast<u128>(period));
       return v;
     }
   }

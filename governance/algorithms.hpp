@@ -4,16 +4,17 @@
 // the old word or the new one, never half a take. Time is passed in (CLOCK_MONOTONIC ns for
 // every process of a machine), so tests drive them with a fake clock.
 //
-// | algorithm       | word                                   | promise                                  |
+// | algorithm       | word                                   | promise |
 // |-----------------|----------------------------------------|------------------------------------------|
-// | token_bucket    | GCRA theoretical arrival time (ns)     | in any interval of length T: at most     |
-// |                 |                                        | burst + T x rate units                   |
-// | sliding_window  | window index (20 bits), previous count | each aligned window: at most `count`;    |
-// |                 | (22), current count (22)               | at every grant prev x (1 - elapsed/P) +  |
-// |                 |                                        | cur <= count (Cloudflare's estimator)    |
-// | fixed_window    | window index (24 bits), count (40)     | each aligned window: at most `count`     |
-// | leaky_bucket    | time the queue drains (ns)             | grants start at least 1/rate apart; at   |
-// |                 |                                        | most `burst` units queued (paces evenly) |
+// | token_bucket    | GCRA theoretical arrival time (ns)     | in any interval of length T: at most
+// | |                 |                                        | burst + T x rate units | |
+// sliding_window  | window index (20 bits), previous count | each aligned window: at most `count`;
+// | |                 | (22), current count (22)               | at every grant prev x (1 -
+// elapsed/P) +  | |                 |                                        | cur <= count
+// (Cloudflare's estimator)    | | fixed_window    | window index (24 bits), count (40)     | each
+// aligned window: at most `count`     | | leaky_bucket    | time the queue drains (ns) | grants
+// start at least 1/rate apart; at   | |                 |                                        |
+// most `burst` units queued (paces evenly) |
 //
 // A take may cost more than one unit (tokens of an LLM call). A cost that can never pass
 // (above the burst or the window's count) is refused with `never` set. A word read from
@@ -56,12 +57,12 @@ struct limiter_spec {
 
 struct decision {
   bool allowed = false;
-  bool never = false;              // the cost exceeds what the limiter can ever grant at once
-  std::uint64_t limit = 0;         // burst (token and leaky bucket) or the window's count
-  std::uint64_t remaining = 0;     // units a take could still get now (after this one)
-  std::int64_t retry_after_ns = 0; // refused: the earliest a take of this cost can pass
-  std::int64_t delay_ns = 0;       // leaky_bucket, allowed: start only after this long
-  std::uint64_t word = 0;          // the word this decision wrote (allowed) or read (refused)
+  bool never = false;               // the cost exceeds what the limiter can ever grant at once
+  std::uint64_t limit = 0;          // burst (token and leaky bucket) or the window's count
+  std::uint64_t remaining = 0;      // units a take could still get now (after this one)
+  std::int64_t retry_after_ns = 0;  // refused: the earliest a take of this cost can pass
+  std::int64_t delay_ns = 0;        // leaky_bucket, allowed: start only after this long
+  std::uint64_t word = 0;           // the word this decision wrote (allowed) or read (refused)
 };
 
 // Takes `cost` units at now_ns if the limiter has them.
@@ -86,8 +87,8 @@ void give_back(const charge& c) noexcept;
 
 // What a limiter holds at now_ns, for `sluice limits` and Prometheus.
 struct limiter_view {
-  std::uint64_t available = 0;   // units a take could get now
-  std::uint64_t limit = 0;       // as decision::limit
+  std::uint64_t available = 0;     // units a take could get now
+  std::uint64_t limit = 0;         // as decision::limit
   std::uint64_t window_count = 0;  // windows: units counted in the current window
   std::int64_t next_free_ns = 0;   // buckets: when one more unit becomes available (0: now)
 };

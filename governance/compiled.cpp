@@ -88,7 +88,9 @@ std::optional<std::string> get(const char (&src)[N]) {
   return std::string(src, static_cast<const char*>(nul));
 }
 
-spec_record to_record(const limiter_spec& s) noexcept { return {s.count, s.period_ns, s.burst}; }
+spec_record to_record(const limiter_spec& s) noexcept {
+  return {s.count, s.period_ns, s.burst};
+}
 limiter_spec from_record(const spec_record& r, algorithm a) noexcept {
   return {a, r.count, r.period_ns, r.burst};
 }
@@ -189,9 +191,9 @@ std::vector<std::uint64_t> encode(const policy& p, const state_slots& slots,
     rec.state = slots.limits.at(i);
     std::memcpy(at + i * sizeof(limit_record), &rec, sizeof rec);
   }
-  h.checksum = hash_name(std::string_view(reinterpret_cast<const char*>(bytes.data()) +
-                                              sizeof(image_header),
-                                          image_bytes - sizeof(image_header)));
+  h.checksum =
+      hash_name(std::string_view(reinterpret_cast<const char*>(bytes.data()) + sizeof(image_header),
+                                 image_bytes - sizeof(image_header)));
   std::memcpy(bytes.data(), &h, sizeof h);
   std::vector<std::uint64_t> words(layout::buffer_words, 0);
   std::memcpy(words.data(), bytes.data(), image_bytes);
@@ -208,9 +210,9 @@ std::optional<std::string> decode(const std::uint64_t* words, std::size_t count,
   if (h.magic != image_magic) return "the compiled policy has a bad magic";
   if (h.rule_count > max_rules || h.limit_count > max_limits)
     return "the compiled policy counts more rules or limits than a policy may hold";
-  const auto sum = hash_name(std::string_view(reinterpret_cast<const char*>(bytes.data()) +
-                                                  sizeof(image_header),
-                                              image_bytes - sizeof(image_header)));
+  const auto sum =
+      hash_name(std::string_view(reinterpret_cast<const char*>(bytes.data()) + sizeof(image_header),
+                                 image_bytes - sizeof(image_header)));
   if (sum != h.checksum) return "the compiled policy fails its checksum";
   compiled_policy p;
   p.source = get(h.source).value_or("");

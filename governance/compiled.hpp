@@ -72,6 +72,7 @@ std::optional<std::string> decode(const std::uint64_t* words, std::size_t count,
 std::uint64_t fingerprint(const limiter_spec& spec, scope per) noexcept;
 
 // 64-bit FNV-1a, the hash every process uses for names and keys.
-std::uint64_t hash_name(std::string_view text, std::uint64_t seed = 14695981039346656037ull) noexcept;
+std::uint64_t hash_name(std::string_view text,
+                        std::uint64_t seed = 14695981039346656037ull) noexcept;
 
 }  // namespace sluice::governance

@@ -7,8 +7,8 @@ namespace sluice::governance {
 bool is_valid_glob(std::string_view pattern, std::size_t max_size) noexcept {
   if (pattern.empty() || pattern.size() > max_size) return false;
   return std::all_of(pattern.begin(), pattern.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.' || c == ':' || c == '@' || c == '*' || c == '?';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.' || c == ':' || c == '@' || c == '*' || c == '?';
   });
 }
 

@@ -2,9 +2,10 @@
 // Who holds a lease: a pid and that process's start time (clock ticks since boot, field 22 of
 // /proc/<pid>/stat) packed in one word, so a pid the kernel reused for another process is
 // never taken for the holder. A lease whose holder is gone is reclaimed by the next acquire.
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
-#include <sys/types.h>
 
 namespace sluice::governance {
 

@@ -32,7 +32,9 @@ lease& lease::operator=(lease&& o) noexcept {
   return *this;
 }
 
-lease::~lease() { release(); }
+lease::~lease() {
+  release();
+}
 
 void lease::release() noexcept {
   if (owner_ != nullptr && !result_.lease.empty() && ::getpid() == holder_pid_)
@@ -61,7 +63,8 @@ lease governor::acquire(const std::string& key, std::uint64_t cost, std::chrono:
       sleep(ns);
       return true;
     }
-    const std::int64_t slice = std::min<std::int64_t>(ns, std::chrono::nanoseconds(pause_slice).count());
+    const std::int64_t slice =
+        std::min<std::int64_t>(ns, std::chrono::nanoseconds(pause_slice).count());
     return pause([&] { sleep(slice); });
   };
   auto stopped = [&] {
@@ -88,14 +91,17 @@ lease governor::acquire(const std::string& key, std::uint64_t cost, std::chrono:
     }
     if (r.status == acquire_status::wait && r.lease_wait && now < deadline) {
       const auto& policy = *p.value();
-      if (!rest(deadline - now, [&](std::int64_t ns) { wait_for_lease(store_.raw(), policy, key, r.lease_bell, ns); }))
+      if (!rest(deadline - now, [&](std::int64_t ns) {
+            wait_for_lease(store_.raw(), policy, key, r.lease_bell, ns);
+          }))
         return stopped();
       continue;
     }
     if (r.status != acquire_status::wait || now + r.retry_after_ns > deadline)
       return lease(this, std::move(r));
     const std::int64_t tenth = r.retry_after_ns / 10;
-    const std::int64_t jitter = tenth > 0 ? static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(tenth)) : 0;
+    const std::int64_t jitter =
+        tenth > 0 ? static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(tenth)) : 0;
     if (!rest(std::min(r.retry_after_ns + jitter, deadline - now),
               [](std::int64_t ns) { std::this_thread::sleep_for(std::chrono::nanoseconds(ns)); }))
       return stopped();

@@ -34,8 +34,8 @@ namespace sluice::governance {
 
 inline constexpr std::size_t max_rules = 64;
 inline constexpr std::size_t max_limits = 32;
-inline constexpr std::size_t max_name = 63;     // rule and limit names
-inline constexpr std::size_t max_pattern = 63;  // from / to / type / key globs
+inline constexpr std::size_t max_name = 63;           // rule and limit names
+inline constexpr std::size_t max_pattern = 63;        // from / to / type / key globs
 inline constexpr std::uint32_t max_concurrency = 64;  // lease slots per limit in policy.ctl
 
 enum class action : std::uint8_t { limit = 0, deny = 1, demote = 2, log = 3 };
@@ -96,7 +96,8 @@ struct policy {
 // Every priority bit a rule may name.
 inline constexpr std::uint8_t all_priorities = 0x0f;
 inline constexpr std::uint8_t regular_priorities =
-    all_priorities & static_cast<std::uint8_t>(~(1u << static_cast<unsigned>(inbox::priority::critical)));
+    all_priorities &
+    static_cast<std::uint8_t>(~(1u << static_cast<unsigned>(inbox::priority::critical)));
 
 // "a-z A-Z 0-9 _ - ." , 1..63: rule and limit names.
 bool is_valid_policy_name(std::string_view name) noexcept;

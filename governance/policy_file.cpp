@@ -1,11 +1,12 @@
 #include "governance/policy_file.hpp"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <fstream>
 #include <initializer_list>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "governance/glob.hpp"
 #include "inbox/inbox.hpp"
@@ -16,29 +17,40 @@ namespace sluice::governance {
 
 const char* to_string(action a) noexcept {
   switch (a) {
-    case action::limit: return "limit";
-    case action::deny: return "deny";
-    case action::demote: return "demote";
-    case action::log: return "log";
+    case action::limit:
+      return "limit";
+    case action::deny:
+      return "deny";
+    case action::demote:
+      return "demote";
+    case action::log:
+      return "log";
   }
   return "unknown";
 }
 
 const char* to_string(scope s) noexcept {
   switch (s) {
-    case scope::rule: return "rule";
-    case scope::from: return "from";
-    case scope::to: return "to";
-    case scope::pair: return "pair";
+    case scope::rule:
+      return "rule";
+    case scope::from:
+      return "from";
+    case scope::to:
+      return "to";
+    case scope::pair:
+      return "pair";
   }
   return "unknown";
 }
 
 const char* to_string(quota_period p) noexcept {
   switch (p) {
-    case quota_period::hour: return "hour";
-    case quota_period::day: return "day";
-    case quota_period::month: return "month";
+    case quota_period::hour:
+      return "hour";
+    case quota_period::day:
+      return "day";
+    case quota_period::month:
+      return "month";
   }
   return "unknown";
 }
@@ -46,8 +58,8 @@ const char* to_string(quota_period p) noexcept {
 bool is_valid_policy_name(std::string_view name) noexcept {
   if (name.empty() || name.size() > max_name) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
 }
 
@@ -69,7 +81,8 @@ std::optional<std::string> parse_rate(std::string_view text, rate_value& out) {
     period = 86'400'000'000'000;
   } else {
     auto d = runtime::parse_duration(unit, "the period");
-    if (!d) return std::string("has a period that is not s, m, h, d or a duration like 5m or 250ms");
+    if (!d)
+      return std::string("has a period that is not s, m, h, d or a duration like 5m or 250ms");
     period = d->count();
   }
   if (period < 1'000'000) return std::string("has a period below 1 ms");
@@ -104,13 +117,20 @@ namespace {
 
 const char* type_name(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a number";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    default: return "a date or time";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    default:
+      return "a date or time";
   }
 }
 
@@ -190,8 +210,9 @@ std::optional<limiter_spec> limiter_from(checker& c, const toml::table& t, const
   const bool windowed = algo == algorithm::fixed_window || algo == algorithm::sliding_window;
   const toml::node* burst_node = t.get(burst_key);
   if (!text) {
-    if (burst_node) c.problem(*burst_node, sec + ": " + std::string(burst_key) + " needs " +
-                                               std::string(rate_key));
+    if (burst_node)
+      c.problem(*burst_node,
+                sec + ": " + std::string(burst_key) + " needs " + std::string(rate_key));
     return std::nullopt;
   }
   rate_value r;
@@ -201,13 +222,15 @@ std::optional<limiter_spec> limiter_from(checker& c, const toml::table& t, const
   }
   limiter_spec spec{algo, r.count, r.period_ns, r.count};
   if (burst_node && windowed) {
-    c.problem(*burst_node, sec + ": " + std::string(burst_key) + " applies to token_bucket and "
+    c.problem(*burst_node, sec + ": " + std::string(burst_key) +
+                               " applies to token_bucket and "
                                "leaky_bucket; a window's limit is the rate's count");
   } else if (auto b = c.integer_at(t, burst_key, sec, 1, max_fixed_count)) {
     spec.burst = *b;
   }
   if (auto why = validate(spec)) {
-    c.problem(line, sec + ": " + std::string(rate_key) + " \"" + *text + "\": " + std::string(*why));
+    c.problem(line,
+              sec + ": " + std::string(rate_key) + " \"" + *text + "\": " + std::string(*why));
     return std::nullopt;
   }
   text_out = *text;
@@ -229,8 +252,9 @@ std::string pattern_at(checker& c, const toml::table& t, std::string_view key,
   auto text = c.string_at(t, key, sec);
   if (!text) return "*";
   if (!is_valid_glob(*text, max_pattern)) {
-    c.problem(*t.get(key), sec + ": " + std::string(key) + " \"" + *text +
-                               "\" is not a pattern: use 1-63 of A-Z a-z 0-9 _ - . : @ with * and ?");
+    c.problem(*t.get(key),
+              sec + ": " + std::string(key) + " \"" + *text +
+                  "\" is not a pattern: use 1-63 of A-Z a-z 0-9 _ - . : @ with * and ?");
     return "*";
   }
   return *text;
@@ -244,7 +268,8 @@ std::uint8_t priorities_at(checker& c, const toml::table& t, const std::string& 
     const auto s = item.value<std::string>();
     const auto p = s && item.is_string() ? inbox::parse_priority(*s) : std::nullopt;
     if (!p) {
-      c.problem(item, sec + ": priority must be critical, high, normal or low (or an array of them)");
+      c.problem(item,
+                sec + ": priority must be critical, high, normal or low (or an array of them)");
       return;
     }
     mask = static_cast<std::uint8_t>(mask | (1u << static_cast<unsigned>(*p)));
@@ -264,8 +289,9 @@ void check_rule(checker& c, const toml::table& t, std::size_t index, policy& out
   r.line = static_cast<int>(t.source().begin.line);
   r.name = c.string_at(t, "name", "[[rule]]").value_or("");
   const std::string sec = section_name("rule", index, r.name);
-  c.only_known(t, sec, {"name", "from", "to", "type", "key", "priority", "action", "rate", "burst",
-                        "algorithm", "per", "demote_to"});
+  c.only_known(t, sec,
+               {"name", "from", "to", "type", "key", "priority", "action", "rate", "burst",
+                "algorithm", "per", "demote_to"});
   if (r.name.empty()) {
     c.problem(r.line, sec + ": name is required (1-63 of A-Z a-z 0-9 _ - .)");
   } else if (!is_valid_policy_name(r.name)) {
@@ -280,8 +306,9 @@ void check_rule(checker& c, const toml::table& t, std::size_t index, policy& out
     r.key = pattern_at(c, t, "key", sec);
     for (const char* send_only : {"to", "type", "priority", "demote_to"}) {
       if (const auto* n = t.get(send_only))
-        c.problem(*n, sec + ": " + send_only + " is for rules on sends; a rule with key governs "
-                                               "acquires (from = the agent)");
+        c.problem(*n, sec + ": " + send_only +
+                          " is for rules on sends; a rule with key governs "
+                          "acquires (from = the agent)");
     }
   }
   r.priorities = priorities_at(c, t, sec);
@@ -298,7 +325,8 @@ void check_rule(checker& c, const toml::table& t, std::size_t index, policy& out
   } else if (*act_text == "log") {
     r.act = action::log;
   } else {
-    c.problem(*t.get("action"), sec + ": action \"" + *act_text + "\" is not limit, deny, demote or log");
+    c.problem(*t.get("action"),
+              sec + ": action \"" + *act_text + "\" is not limit, deny, demote or log");
   }
   const algorithm algo = algorithm_of(c, t, sec);
   r.limit = limiter_from(c, t, sec, "rate", "burst", algo, r.rate_text);
@@ -306,7 +334,9 @@ void check_rule(checker& c, const toml::table& t, std::size_t index, policy& out
     c.problem(r.line, sec + ": action limit needs a rate, e.g. rate = \"5/s\"");
   if (r.act == action::deny) {
     for (const char* k : {"rate", "burst", "algorithm", "per"}) {
-      if (const auto* n = t.get(k)) c.problem(*n, sec + ": a deny rule refuses everything it matches; remove " + std::string(k));
+      if (const auto* n = t.get(k))
+        c.problem(*n,
+                  sec + ": a deny rule refuses everything it matches; remove " + std::string(k));
     }
   }
   if (auto per = c.string_at(t, "per", sec)) {
@@ -319,8 +349,9 @@ void check_rule(checker& c, const toml::table& t, std::size_t index, policy& out
     } else if (*per == "pair" && r.key.empty()) {
       r.per = scope::pair;
     } else {
-      c.problem(*t.get("per"), sec + ": per must be rule, from" +
-                                   std::string(r.key.empty() ? ", to or pair" : " (a rule with key)"));
+      c.problem(*t.get("per"),
+                sec + ": per must be rule, from" +
+                    std::string(r.key.empty() ? ", to or pair" : " (a rule with key)"));
     }
   }
   if (auto to = c.string_at(t, "demote_to", sec)) {
@@ -344,8 +375,9 @@ void check_limit(checker& c, const toml::table& t, std::size_t index, policy& ou
   l.line = static_cast<int>(t.source().begin.line);
   l.name = c.string_at(t, "name", "[[limit]]").value_or("");
   const std::string sec = section_name("limit", index, l.name);
-  c.only_known(t, sec, {"name", "rate", "burst", "cost_rate", "cost_burst", "algorithm",
-                        "concurrency", "quota", "quota_mode", "agent_budget"});
+  c.only_known(t, sec,
+               {"name", "rate", "burst", "cost_rate", "cost_burst", "algorithm", "concurrency",
+                "quota", "quota_mode", "agent_budget"});
   if (l.name.empty()) {
     c.problem(l.line, sec + ": name is required (1-63 of A-Z a-z 0-9 _ - .)");
   } else if (!is_valid_policy_name(l.name)) {
@@ -373,12 +405,14 @@ void check_limit(checker& c, const toml::table& t, std::size_t index, policy& ou
     } else if (*mode == "hard" || *mode == "soft") {
       if (l.quota) l.quota->hard = *mode == "hard";
     } else {
-      c.problem(*t.get("quota_mode"), sec + ": quota_mode must be hard (deny) or soft (alert and allow)");
+      c.problem(*t.get("quota_mode"),
+                sec + ": quota_mode must be hard (deny) or soft (alert and allow)");
     }
   }
   if (auto b = c.integer_at(t, "agent_budget", sec, 1, (1ull << 44) - 1)) {
     if (!t.get("quota"))
-      c.problem(*t.get("agent_budget"), sec + ": agent_budget counts per quota period; add a quota");
+      c.problem(*t.get("agent_budget"),
+                sec + ": agent_budget counts per quota period; add a quota");
     l.agent_budget = *b;
   }
   const bool any = t.get("rate") || t.get("cost_rate") || t.get("concurrency") || t.get("quota");
@@ -420,19 +454,24 @@ parsed_policy parse_policy(std::string_view text, const std::string& name) {
     for (std::size_t i = 0; i < rules->size(); ++i)
       check_rule(c, *(*rules)[i].as_table(), i, p, rule_names);
     if (rules->size() > max_rules)
-      c.problem((*rules)[max_rules], "a policy holds at most " + std::to_string(max_rules) + " rules");
+      c.problem((*rules)[max_rules],
+                "a policy holds at most " + std::to_string(max_rules) + " rules");
   }
   if (const auto* limits = sections(c, root, "limit")) {
     for (std::size_t i = 0; i < limits->size(); ++i)
       check_limit(c, *(*limits)[i].as_table(), i, p, limit_names);
     if (limits->size() > max_limits)
-      c.problem((*limits)[max_limits], "a policy holds at most " + std::to_string(max_limits) + " limits");
+      c.problem((*limits)[max_limits],
+                "a policy holds at most " + std::to_string(max_limits) + " limits");
   }
   result.errors = std::move(c.errors);
-  std::stable_sort(result.errors.begin(), result.errors.end(), [&name](const auto& a, const auto& b) {
-    const auto line = [&name](const std::string& e) { return std::stoi(e.substr(name.size() + 1)); };
-    return line(a) < line(b);
-  });
+  std::stable_sort(result.errors.begin(), result.errors.end(),
+                   [&name](const auto& a, const auto& b) {
+                     const auto line = [&name](const std::string& e) {
+                       return std::stoi(e.substr(name.size() + 1));
+                     };
+                     return line(a) < line(b);
+                   });
   if (result.errors.empty()) result.value = std::move(p);
   return result;
 }

@@ -189,22 +189,26 @@ nlohmann::ordered_json quota_report(const layout::file& state, const compiled_po
       depletion = "now";
     } else if (used > 0 && elapsed > 0) {
       const double per_ns = static_cast<double>(used) / static_cast<double>(elapsed);
-      const double at = static_cast<double>(real_ns) + static_cast<double>(l.quota->amount - used) / per_ns;
+      const double at =
+          static_cast<double>(real_ns) + static_cast<double>(l.quota->amount - used) / per_ns;
       if (at < static_cast<double>(end)) depletion = utc_text(static_cast<std::int64_t>(at));
     }
     o["depletion_estimate"] = depletion;
     std::string alert = "ok";
-    if (utilization >= 1.0) alert = "100%";
-    else if (utilization >= 0.95) alert = "95%";
-    else if (utilization >= 0.80) alert = "80%";
+    if (utilization >= 1.0)
+      alert = "100%";
+    else if (utilization >= 0.95)
+      alert = "95%";
+    else if (utilization >= 0.80)
+      alert = "80%";
     o["alert"] = alert;
     out.push_back(std::move(o));
   }
   return out;
 }
 
-nlohmann::ordered_json cost_report(const layout::file& state, cost_grouping by,
-                                   quota_period period, std::int64_t real_ns) {
+nlohmann::ordered_json cost_report(const layout::file& state, cost_grouping by, quota_period period,
+                                   std::int64_t real_ns) {
   struct row {
     std::uint64_t count = 0, cost = 0, in_period = 0, duration_ns = 0;
   };
@@ -221,7 +225,9 @@ nlohmann::ordered_json cost_report(const layout::file& state, cost_grouping by,
     r.count += e.count.load(relaxed);
     r.cost += e.cost.load(relaxed);
     r.duration_ns += e.duration_ns.load(relaxed);
-    const auto& w = period == quota_period::hour ? e.hour : period == quota_period::day ? e.day : e.month;
+    const auto& w = period == quota_period::hour  ? e.hour
+                    : period == quota_period::day ? e.day
+                                                  : e.month;
     r.in_period += used_in_period(w.load(relaxed), period, real_ns);
   }
   auto out = nlohmann::ordered_json::array();
@@ -245,8 +251,8 @@ numbers snapshot(const layout::file& state, const compiled_policy& p, std::int64
     const auto& st = state.rules[r.state];
     const std::uint64_t matched = st.matched.load(relaxed);
     const std::uint64_t denied = st.denied.load(relaxed);
-    n.rules.push_back({r.name, matched - std::min(matched, denied), denied, st.demoted.load(relaxed),
-                       st.logged.load(relaxed)});
+    n.rules.push_back({r.name, matched - std::min(matched, denied), denied,
+                       st.demoted.load(relaxed), st.logged.load(relaxed)});
   }
   for (const auto& l : p.limits) {
     const auto& st = state.limits[l.state];
@@ -279,9 +285,9 @@ bool reset_named(layout::file& state, const compiled_policy& p, std::string_view
   for (const auto& l : p.limits) {
     if (l.name != name) continue;
     auto& st = state.limits[l.state];
-    for (auto* c : {&st.rate_word, &st.cost_word, &st.quota_word, &st.peak, &st.granted,
-                    &st.refused_rate, &st.refused_quota, &st.refused_concurrency, &st.released,
-                    &st.reclaimed, &st.cost_total})
+    for (auto* c :
+         {&st.rate_word, &st.cost_word, &st.quota_word, &st.peak, &st.granted, &st.refused_rate,
+          &st.refused_quota, &st.refused_concurrency, &st.released, &st.reclaimed, &st.cost_total})
       c->store(0, relaxed);
     st.last_denial_ns.store(0, relaxed);
     return true;

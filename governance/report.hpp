@@ -27,8 +27,8 @@ nlohmann::ordered_json quota_report(const layout::file& state, const compiled_po
 
 enum class cost_grouping { agent, key, both };
 // Cost per agent, per key, or per (agent, key), in the current hour, day or month (UTC).
-nlohmann::ordered_json cost_report(const layout::file& state, cost_grouping by,
-                                   quota_period period, std::int64_t real_ns);
+nlohmann::ordered_json cost_report(const layout::file& state, cost_grouping by, quota_period period,
+                                   std::int64_t real_ns);
 
 // The numbers monitors export (Prometheus series, metric lines), per rule and per limit.
 struct rule_numbers {
@@ -49,7 +49,8 @@ numbers snapshot(const layout::file& state, const compiled_policy& policy, std::
 
 // Zeroes a rule's or limit's limiter words and counters (and a limit's quota usage); leases
 // held stay held. False when no rule or limit has that name.
-bool reset_named(layout::file& state, const compiled_policy& policy, std::string_view name) noexcept;
+bool reset_named(layout::file& state, const compiled_policy& policy,
+                 std::string_view name) noexcept;
 
 // An ISO 8601 UTC time for CLOCK_REALTIME ns (0: null in reports).
 std::string utc_text(std::int64_t real_ns);

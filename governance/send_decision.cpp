@@ -25,7 +25,8 @@ void note_denial(layout::rule_state& st, std::string_view who) noexcept {
 
 }  // namespace
 
-void store_name(std::atomic<std::uint64_t> (&words)[layout::name_bytes / 8], std::string_view who) noexcept {
+void store_name(std::atomic<std::uint64_t> (&words)[layout::name_bytes / 8],
+                std::string_view who) noexcept {
   char buf[layout::name_bytes] = {};
   std::memcpy(buf, who.data(), std::min(who.size(), layout::name_bytes - 1));
   for (std::size_t i = 0; i < layout::name_bytes / 8; ++i) {
@@ -43,7 +44,8 @@ std::string load_name(const std::atomic<std::uint64_t> (&words)[layout::name_byt
   }
   std::string s(buf);
   // Shared memory is not trusted: keep what a name may hold.
-  s.erase(std::remove_if(s.begin(), s.end(), [](char c) { return c < 0x20 || c >= 0x7f; }), s.end());
+  s.erase(std::remove_if(s.begin(), s.end(), [](char c) { return c < 0x20 || c >= 0x7f; }),
+          s.end());
   return s;
 }
 
@@ -67,10 +69,17 @@ std::atomic<std::uint64_t>& rule_word(layout::file& state, const compiled_rule& 
   auto& own = state.rules[rule.state].word;
   std::uint64_t key = 0;
   switch (rule.per) {
-    case scope::rule: return own;
-    case scope::from: key = hash_name(from, rule.fingerprint); break;
-    case scope::to: key = hash_name(to, rule.fingerprint ^ 0x746f); break;
-    case scope::pair: key = hash_name(to, hash_name(from, rule.fingerprint ^ 0x7061)); break;
+    case scope::rule:
+      return own;
+    case scope::from:
+      key = hash_name(from, rule.fingerprint);
+      break;
+    case scope::to:
+      key = hash_name(to, rule.fingerprint ^ 0x746f);
+      break;
+    case scope::pair:
+      key = hash_name(to, hash_name(from, rule.fingerprint ^ 0x7061));
+      break;
   }
   auto* w = cell_word(state, key);
   return w != nullptr ? *w : own;

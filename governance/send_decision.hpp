@@ -27,7 +27,8 @@ std::atomic<std::uint64_t>& rule_word(layout::file& state, const compiled_rule& 
 std::atomic<std::uint64_t>* cell_word(layout::file& state, std::uint64_t key) noexcept;
 
 // Writes `who` into a NUL-padded name of 8 words (last denial, ledger names).
-void store_name(std::atomic<std::uint64_t> (&words)[layout::name_bytes / 8], std::string_view who) noexcept;
+void store_name(std::atomic<std::uint64_t> (&words)[layout::name_bytes / 8],
+                std::string_view who) noexcept;
 std::string load_name(const std::atomic<std::uint64_t> (&words)[layout::name_bytes / 8]);
 
 }  // namespace sluice::governance

@@ -1,6 +1,7 @@
 #include "governance/store.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -8,8 +9,6 @@
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "governance/clock.hpp"
 #include "inbox/files/bus_directory.hpp"
@@ -26,13 +25,13 @@ using runtime::error;
 constexpr std::size_t file_bytes = sizeof(layout::file);
 
 error os_error(const fs::path& p, const char* what, int err) {
-  return runtime::bus_file_error(p, what, err,
-                                 " (no policy applied: sluice policy apply FILE)");
+  return runtime::bus_file_error(p, what, err, " (no policy applied: sluice policy apply FILE)");
 }
 
 error invalid_file(errc code, const fs::path& p, const std::string& why) {
   return error{code, fmt::format("{} is not a valid sluice policy file ({}); remove it and apply "
-                                 "the policy again (sluice policy apply FILE)", p.string(), why)};
+                                 "the policy again (sluice policy apply FILE)",
+                                 p.string(), why)};
 }
 
 runtime::result<inbox::shared_mapping> map_validated(int fd, const fs::path& p) {
@@ -40,8 +39,9 @@ runtime::result<inbox::shared_mapping> map_validated(int fd, const fs::path& p) 
   if (::fstat(fd, &st) != 0) return os_error(p, "inspect", errno);
   if (!S_ISREG(st.st_mode)) return invalid_file(errc::corrupt, p, "not a regular file");
   if (st.st_uid != ::geteuid() && ::geteuid() != 0 && (st.st_mode & 0060) == 0)
-    return error{errc::permission_denied,
-                 fmt::format("{} belongs to another user; remove it or use your own bus", p.string())};
+    return error{
+        errc::permission_denied,
+        fmt::format("{} belongs to another user; remove it or use your own bus", p.string())};
   layout::header h{};
   if (static_cast<std::size_t>(st.st_size) < sizeof(h) ||
       ::pread(fd, &h, sizeof(h), 0) != static_cast<ssize_t>(sizeof(h)))
@@ -49,15 +49,16 @@ runtime::result<inbox::shared_mapping> map_validated(int fd, const fs::path& p) 
   if (std::memcmp(h.magic, layout::magic, sizeof(layout::magic)) != 0)
     return invalid_file(errc::bad_magic, p, "bad magic");
   if (h.version != layout::layout_version)
-    return invalid_file(errc::wrong_version, p,
-                        fmt::format("layout version {}, this build reads {}", h.version,
-                                    layout::layout_version));
+    return invalid_file(
+        errc::wrong_version, p,
+        fmt::format("layout version {}, this build reads {}", h.version, layout::layout_version));
   if (h.file_size != file_bytes || h.rule_states != layout::rule_state_count ||
       h.limit_states != layout::limit_state_count || h.cells != layout::cell_count ||
       h.ledger_entries != layout::ledger_count || h.buffer_words != layout::buffer_words)
     return invalid_file(errc::corrupt, p, "header geometry does not match this build");
   if (static_cast<std::size_t>(st.st_size) != file_bytes)
-    return invalid_file(errc::wrong_size, p, fmt::format("{} bytes, expected {}", st.st_size, file_bytes));
+    return invalid_file(errc::wrong_size, p,
+                        fmt::format("{} bytes, expected {}", st.st_size, file_bytes));
   inbox::shared_mapping map;
   if (!map.map(fd, file_bytes)) return os_error(p, "map", errno);
   return map;
@@ -80,7 +81,8 @@ runtime::status initialise(int fd, const fs::path& p) {
   h.buffer_words = layout::buffer_words;
   h.creator_pid = static_cast<std::int32_t>(::getpid());
   h.created_ns = realtime_ns();
-  if (::pwrite(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h)) return os_error(p, "write", errno);
+  if (::pwrite(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h))
+    return os_error(p, "write", errno);
   return runtime::done{};
 }
 
@@ -174,16 +176,18 @@ runtime::result<std::uint64_t> store::apply(const policy& p, const std::string& 
     auto slot = claim_slot(&f.rules[0].key, sizeof(layout::rule_state), layout::rule_state_count,
                            hash_name(r.name));
     if (!slot)
-      return error{errc::no_space, "every rule state of " + path_.string() +
-                                       " is taken by earlier rule names; remove the file and apply again"};
+      return error{errc::no_space,
+                   "every rule state of " + path_.string() +
+                       " is taken by earlier rule names; remove the file and apply again"};
     slots.rules.push_back(*slot);
   }
   for (const limit_def& l : p.limits) {
-    auto slot = claim_slot(&f.limits[0].key, sizeof(layout::limit_state),
-                           layout::limit_state_count, hash_name(l.name));
+    auto slot = claim_slot(&f.limits[0].key, sizeof(layout::limit_state), layout::limit_state_count,
+                           hash_name(l.name));
     if (!slot)
-      return error{errc::no_space, "every limit state of " + path_.string() +
-                                       " is taken by earlier limit names; remove the file and apply again"};
+      return error{errc::no_space,
+                   "every limit state of " + path_.string() +
+                       " is taken by earlier limit names; remove the file and apply again"};
     slots.limits.push_back(*slot);
   }
   // A limiter whose parameters changed starts afresh: its old word means something else.
@@ -206,7 +210,8 @@ runtime::result<std::uint64_t> store::apply(const policy& p, const std::string& 
       st.cost_word.store(0);
       st.fingerprint.store(fp);
     }
-    const std::uint64_t qfp = l.quota ? (l.quota->amount * 4 + static_cast<std::uint64_t>(l.quota->period)) : 0;
+    const std::uint64_t qfp =
+        l.quota ? (l.quota->amount * 4 + static_cast<std::uint64_t>(l.quota->period)) : 0;
     if (st.quota_fingerprint.load() != qfp) {
       st.quota_word.store(0);
       st.peak.store(0);
@@ -219,7 +224,8 @@ runtime::result<std::uint64_t> store::apply(const policy& p, const std::string& 
   const std::uint64_t next_buffer = (published & 1) ^ 1;
   const std::uint64_t generation = (published >> 1) + 1;
   auto& buf = f.buffers[next_buffer];
-  for (std::size_t i = 0; i < words.size(); ++i) buf.words[i].store(words[i], std::memory_order_relaxed);
+  for (std::size_t i = 0; i < words.size(); ++i)
+    buf.words[i].store(words[i], std::memory_order_relaxed);
   f.ctl.applied_ns.store(now, std::memory_order_relaxed);
   f.ctl.published.store((generation << 1) | next_buffer, std::memory_order_release);
   if (map_.broken()) return os_error(path_, "write", EIO);
@@ -231,10 +237,12 @@ runtime::result<const compiled_policy*> store::current() {
     const std::uint64_t published = file_->ctl.published.load(std::memory_order_acquire);
     const std::uint64_t generation = published >> 1;
     if (generation == 0) return static_cast<const compiled_policy*>(nullptr);
-    if (cached_ && cached_->generation == generation) return static_cast<const compiled_policy*>(cached_.get());
+    if (cached_ && cached_->generation == generation)
+      return static_cast<const compiled_policy*>(cached_.get());
     std::vector<std::uint64_t> words(layout::buffer_words);
     const auto& buf = file_->buffers[published & 1];
-    for (std::size_t i = 0; i < words.size(); ++i) words[i] = buf.words[i].load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < words.size(); ++i)
+      words[i] = buf.words[i].load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (file_->ctl.published.load(std::memory_order_relaxed) != published) continue;  // reapplied
     auto p = std::make_unique<compiled_policy>();

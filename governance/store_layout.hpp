@@ -67,13 +67,13 @@ struct alignas(cache_line) policy_buffer {
 // One rule's shared state. The first line is the hot one: a send that matches the rule takes
 // from `word` and counts in `matched` (and `denied`... on refusals only).
 struct alignas(cache_line) rule_state {
-  std::atomic<std::uint64_t> key;          // name hash; 0: free
-  std::atomic<std::uint64_t> fingerprint;  // the limiter parameters `word` belongs to
-  std::atomic<std::uint64_t> word;         // the limiter of a per = "rule" rule
-  std::atomic<std::uint64_t> matched;      // decisions taken on this rule
-  std::atomic<std::uint64_t> denied;       // ... that refused (deny, or no room)
-  std::atomic<std::uint64_t> demoted;      // ... that lowered the lane
-  std::atomic<std::uint64_t> logged;       // ... that a log rule would have refused
+  std::atomic<std::uint64_t> key;            // name hash; 0: free
+  std::atomic<std::uint64_t> fingerprint;    // the limiter parameters `word` belongs to
+  std::atomic<std::uint64_t> word;           // the limiter of a per = "rule" rule
+  std::atomic<std::uint64_t> matched;        // decisions taken on this rule
+  std::atomic<std::uint64_t> denied;         // ... that refused (deny, or no room)
+  std::atomic<std::uint64_t> demoted;        // ... that lowered the lane
+  std::atomic<std::uint64_t> logged;         // ... that a log rule would have refused
   std::atomic<std::int64_t> last_denial_ns;  // CLOCK_REALTIME; 0: never
   std::atomic<std::uint64_t> last_denied[name_bytes / 8];  // who, NUL-padded, best effort
 };
@@ -90,10 +90,10 @@ struct alignas(cache_line) limit_state {
   std::atomic<std::uint64_t> fingerprint;
   std::atomic<std::uint64_t> rate_word;
   std::atomic<std::uint64_t> cost_word;
-  std::atomic<std::uint64_t> quota_word;  // period (20 bits) << 44 | used (44 bits)
-  std::atomic<std::uint64_t> peak;        // the largest usage of one period seen
-  std::atomic<std::uint32_t> bell;        // futex: rung when a lease comes back
-  std::atomic<std::uint32_t> waiters;     // processes sleeping on bell
+  std::atomic<std::uint64_t> quota_word;         // period (20 bits) << 44 | used (44 bits)
+  std::atomic<std::uint64_t> peak;               // the largest usage of one period seen
+  std::atomic<std::uint32_t> bell;               // futex: rung when a lease comes back
+  std::atomic<std::uint32_t> waiters;            // processes sleeping on bell
   std::atomic<std::uint64_t> quota_fingerprint;  // the quota `quota_word` counts for
   // Counters, for `sluice limits` and Prometheus.
   alignas(cache_line) std::atomic<std::uint64_t> granted;
@@ -110,9 +110,9 @@ struct alignas(cache_line) limit_state {
 // A keyed limiter: rules with per = from/to/pair (one per sender, destination or pair) and
 // `check-rate` (one per entity, operation, limit and window).
 struct alignas(32) cell {
-  std::atomic<std::uint64_t> key;         // 0: free
+  std::atomic<std::uint64_t> key;  // 0: free
   std::atomic<std::uint64_t> word;
-  std::atomic<std::int64_t> idle_after;   // CLOCK_MONOTONIC after which word = a fresh limiter
+  std::atomic<std::int64_t> idle_after;  // CLOCK_MONOTONIC after which word = a fresh limiter
   std::atomic<std::uint64_t> reserved;
 };
 
@@ -122,7 +122,7 @@ struct alignas(cache_line) ledger_entry {
   std::atomic<std::uint64_t> count;
   std::atomic<std::uint64_t> cost;
   std::atomic<std::uint64_t> duration_ns;  // of `sluice run` commands
-  std::atomic<std::uint64_t> hour;   // period << 44 | cost in that hour (UTC)
+  std::atomic<std::uint64_t> hour;         // period << 44 | cost in that hour (UTC)
   std::atomic<std::uint64_t> day;
   std::atomic<std::uint64_t> month;
   std::atomic<std::uint64_t> reserved;

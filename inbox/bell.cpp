@@ -47,13 +47,15 @@ int open_socket() noexcept {
 result<bell> bell::open() noexcept {
   const int fd = open_socket();
   if (fd < 0) {
-    return error{errc::io_error, std::string("cannot create a bell socket: ") + std::strerror(errno)};
+    return error{errc::io_error,
+                 std::string("cannot create a bell socket: ") + std::strerror(errno)};
   }
   // Two names drawn at random do not collide in practice; a few tries cover a squatter.
   for (int attempt = 0; attempt < 8; ++attempt) {
     const std::uint64_t name = random_name();
     const bell_address a(name);
-    if (::bind(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.length) == 0) return bell(fd, name);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.length) == 0)
+      return bell(fd, name);
     if (errno != EADDRINUSE) break;
   }
   const int err = errno;

@@ -12,11 +12,11 @@ struct alignas(64) breaker_cell {
   // so transitions are single CAS operations across processes.
   std::atomic<std::uint64_t> state;
   std::atomic<std::uint32_t> consecutive_failures;
-  std::atomic<std::uint32_t> cooldown_ms;      // current cooldown (doubles while probes fail)
-  std::atomic<std::int64_t> open_until_ns;     // CLOCK_MONOTONIC, system-wide across processes
-  std::atomic<std::uint64_t> trips;            // closed/half-open -> open transitions
-  std::atomic<std::uint64_t> rejected_open;    // sends failed fast while open
-  std::atomic<std::uint64_t> probes;           // half-open probes started
+  std::atomic<std::uint32_t> cooldown_ms;    // current cooldown (doubles while probes fail)
+  std::atomic<std::int64_t> open_until_ns;   // CLOCK_MONOTONIC, system-wide across processes
+  std::atomic<std::uint64_t> trips;          // closed/half-open -> open transitions
+  std::atomic<std::uint64_t> rejected_open;  // sends failed fast while open
+  std::atomic<std::uint64_t> probes;         // half-open probes started
 };
 
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);

@@ -171,8 +171,8 @@ bool inbox::impl::mark_skipped(std::size_t lane, std::uint64_t pos, std::uint64_
   const std::uint32_t mark = layout::decode(ctl, lap) == layout::slot_state::other_lap
                                  ? layout::corrupt_owner
                                  : layout::abandoned_owner;
-  return slot(lane, pos)->ctl.compare_exchange_strong(
-      expected, make_ctl(lap, mark), std::memory_order_acq_rel);  // sync: abandon
+  return slot(lane, pos)->ctl.compare_exchange_strong(expected, make_ctl(lap, mark),
+                                                      std::memory_order_acq_rel);  // sync: abandon
 }
 
 void inbox::impl::remember_stuck(std::size_t lane, const detail::pending_claim& p) noexcept {

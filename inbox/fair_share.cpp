@@ -47,7 +47,8 @@ int sender_cell_of(layout::header& h, std::uint64_t sender, std::uint64_t now_ns
   std::uint64_t owner = c.sender.load(std::memory_order_relaxed);
   // Another sender may take the same cell at once: then the two share it, which only makes
   // both stricter until one of them stops being active.
-  if (owner != sender) (void)c.sender.compare_exchange_strong(owner, sender, std::memory_order_relaxed);
+  if (owner != sender)
+    (void)c.sender.compare_exchange_strong(owner, sender, std::memory_order_relaxed);
   return spare;
 }
 
@@ -66,7 +67,8 @@ std::uint64_t sender_hash(std::string_view name) noexcept {
   return h == 0 ? 1 : h;
 }
 
-fair_decision fair_share_congested(inbox::impl& m, std::string_view from, std::size_t want) noexcept {
+fair_decision fair_share_congested(inbox::impl& m, std::string_view from,
+                                   std::size_t want) noexcept {
   layout::header& h = *m.h;
   const std::uint64_t me = sender_hash(from);
   const std::uint64_t joins = h.sender_joins.value.load(std::memory_order_relaxed);
@@ -83,10 +85,12 @@ fair_decision fair_share_congested(inbox::impl& m, std::string_view from, std::s
   for (std::size_t k = 0; k < layout::sender_cells; ++k)
     others += static_cast<int>(k) != mine && active(h.senders[k], now) ? 1 : 0;
   if (others == 0) {
-    if (static_cast<std::size_t>(mine) == home) m.alone_key.store(alone_key_of(me, joins), std::memory_order_relaxed);
+    if (static_cast<std::size_t>(mine) == home)
+      m.alone_key.store(alone_key_of(me, joins), std::memory_order_relaxed);
     return {want, tag};
   }
-  const std::int64_t upper = m.capacity - static_cast<std::int64_t>(fair_share_threshold(m.capacity));
+  const std::int64_t upper =
+      m.capacity - static_cast<std::int64_t>(fair_share_threshold(m.capacity));
   const std::int64_t share = std::max<std::int64_t>(1, upper / (others + 1));
   const std::int64_t left = share - held(h.senders[mine]);
   return {left <= 0 ? 0 : std::min<std::size_t>(want, static_cast<std::size_t>(left)), tag};

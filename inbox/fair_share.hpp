@@ -43,14 +43,16 @@ struct fair_decision {
 };
 
 // At or above half full (fair_share.cpp).
-fair_decision fair_share_congested(inbox::impl& m, std::string_view from, std::size_t want) noexcept;
+fair_decision fair_share_congested(inbox::impl& m, std::string_view from,
+                                   std::size_t want) noexcept;
 
 // Called by admission with its view of outstanding tickets (before ours): below half full
 // this is one comparison.
 inline fair_decision fair_share(inbox::impl& m, std::string_view from, std::uint64_t outstanding,
                                 std::size_t want) noexcept {
   // relaxed: a process-local switch; no memory is published through it.
-  if (outstanding < fair_share_threshold(m.capacity) || !m.share_fairly.load(std::memory_order_relaxed))
+  if (outstanding < fair_share_threshold(m.capacity) ||
+      !m.share_fairly.load(std::memory_order_relaxed))
     return {want, 0};
   return fair_share_congested(m, from, want);
 }
@@ -78,7 +80,8 @@ inline void apply_counted_out(layout::header& h, const consumer_cursors& c,
   if (!c.any_counted) return;
   for (std::size_t k = 0; k < layout::sender_cells; ++k) {
     const std::uint64_t n = upto.counted_out[k] - c.committed_tally.counted_out[k];
-    if (n != 0) h.senders[k].pending.fetch_sub(static_cast<std::int64_t>(n), std::memory_order_relaxed);
+    if (n != 0)
+      h.senders[k].pending.fetch_sub(static_cast<std::int64_t>(n), std::memory_order_relaxed);
   }
 }
 

@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <string>
 
+#include "inbox/files/shared_mapping.hpp"
 #include "inbox/inbox.hpp"
 #include "inbox/layout.hpp"
-#include "inbox/files/shared_mapping.hpp"
 
 namespace sluice::inbox {
 
@@ -103,7 +103,7 @@ struct consumer_cursors {
   std::uint64_t cursor[lane_count] = {};
   wrr_state wrr_committed;
   wrr_state wrr;
-  read_tally read;       // up to cursor
+  read_tally read;             // up to cursor
   read_tally committed_tally;  // up to committed.head
   pending_claim pending[lane_count];
   std::uint64_t heartbeat_ns = 0;  // last value stored in header.consumer.heartbeat_ns
@@ -188,7 +188,7 @@ struct inbox::impl {
     // relaxed: process-local cache of a bit that is never cleared.
     if ((backed_seen.load(std::memory_order_relaxed) & bit) != 0) return true;
     const std::uint32_t now = h->backed.mask.load(std::memory_order_acquire);  // sync: backing
-    backed_seen.fetch_or(now, std::memory_order_relaxed);  // relaxed: as above
+    backed_seen.fetch_or(now, std::memory_order_relaxed);                      // relaxed: as above
     return (now & bit) != 0;
   }
   // Backs the lane's ring before a producer first claims a position in it (push.cpp).
@@ -206,8 +206,7 @@ struct inbox::impl {
   // gives back admissions of producers that died before claiming a position. Fills `st` with
   // the current record; false (and nothing changed) when the lane indexes lie, *bad_lane then
   // says which lane.
-  bool adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane,
-                    bool give_back_leaks) noexcept;
+  bool adopt_ledger(detail::ledger_state& st, std::size_t* bad_lane, bool give_back_leaks) noexcept;
   void publish_freed(const detail::ledger_state& st) noexcept;
   // Admissions taken that no placed position explains: those of producers that died between
   // admission and position claim, plus live ones between the two right now. Never below the
@@ -225,8 +224,8 @@ struct inbox::impl {
   // attach together with skipping dead claimants at the heads.
   void remember_stuck(std::size_t lane, const detail::pending_claim& p) noexcept;
   void adopt_stuck_claims() noexcept;
-  bool sweep_due() noexcept;                     // time for a periodic resolve_stuck
-  bool has_work(bool may_resolve) noexcept;      // something pop_batch can act on
+  bool sweep_due() noexcept;                 // time for a periodic resolve_stuck
+  bool has_work(bool may_resolve) noexcept;  // something pop_batch can act on
   // Something pop_batch would return or pass over at `cursor` (never a whole ring past
   // `committed`), from the shared memory alone.
   bool readable_at(const std::uint64_t* cursor, const std::uint64_t* committed) const noexcept;
@@ -250,7 +249,7 @@ struct inbox_access {
 
 struct consumer::state {
   inbox::impl* in = nullptr;
-  int lock_fd = -1;  // a second open file description: flock is per description
+  int lock_fd = -1;              // a second open file description: flock is per description
   std::uint64_t armed_bell = 0;  // the name arm() last wrote into the header
   // Where each pipelined read since the last commit or re-read ended, oldest first.
   std::deque<detail::read_mark> marks;

@@ -123,8 +123,8 @@ struct stats {
   std::uint32_t capacity = 0;  // regular slots
   std::uint32_t critical_reserve = 0;
   std::uint32_t slot_size = 0;
-  std::uint32_t max_payload = 0;       // slot_size minus the slot header
-  std::uint64_t size = 0;              // pending messages, all lanes
+  std::uint32_t max_payload = 0;                // slot_size minus the slot header
+  std::uint64_t size = 0;                       // pending messages, all lanes
   std::uint64_t size_by_lane[lane_count] = {};  // indexed by priority
   // dequeued, dropped, abandoned and (slot) corrupt count committed positions and change
   // with the heads in one store (layout.hpp, the ledger), so after a crash anywhere:
@@ -160,11 +160,11 @@ struct read_position {
   std::uint64_t committed[lane_count] = {};  // the oldest position not yet freed
 };
 namespace detail {
-struct inbox_access;  // the doctor's way to the raw mapping (impl.hpp)
+struct inbox_access;      // the doctor's way to the raw mapping (impl.hpp)
 struct forked_consumers;  // forked_consumers.hpp
 struct wrr_state;
 struct read_tally;
-}
+}  // namespace detail
 
 class inbox {
  public:

@@ -142,7 +142,7 @@ struct alignas(cache_line) counters {
   std::atomic<std::uint64_t> rejected_full;
   std::atomic<std::uint64_t> backpressure_waits;
   std::atomic<std::uint64_t> send_failures;
-  std::atomic<std::uint64_t> corrupt_pushes;  // pushes refused because the file lied
+  std::atomic<std::uint64_t> corrupt_pushes;       // pushes refused because the file lied
   std::atomic<std::uint64_t> fair_share_refusals;  // of rejected_full: a sender over its share
 };
 
@@ -195,7 +195,7 @@ struct alignas(cache_line) stuck_claims {
 // its producer counted it in) and drifts that way after crashes, never upwards.
 inline constexpr std::size_t sender_cells = 32;
 struct alignas(cache_line) sender_cell {
-  std::atomic<std::uint64_t> sender;    // FNV-1a of the name, never 0; 0: never used
+  std::atomic<std::uint64_t> sender;  // FNV-1a of the name, never 0; 0: never used
   std::atomic<std::int64_t> pending;
   std::atomic<std::uint64_t> refused_ns;  // CLOCK_MONOTONIC of its last refusal (0: none)
 };

@@ -126,7 +126,8 @@ result<int> create_file(const fs::path& dir, std::string_view agent, const fs::p
   if (::ftruncate(fd, static_cast<off_t>(g->file_size)) != 0)
     return abandon(errno, "cannot size inbox");
   // Back the part every inbox uses now, so ENOSPC shows here and not as SIGBUS in a producer.
-  if (const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(g->backed_at_creation)); err != 0) {
+  if (const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(g->backed_at_creation));
+      err != 0) {
     return abandon(err, "cannot reserve memory for inbox");
   }
   // And write it once: tmpfs keeps fallocated pages "not yet written", so every process's

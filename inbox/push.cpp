@@ -36,8 +36,8 @@
 #include "inbox/fair_share.hpp"
 #include "inbox/futex.hpp"
 #include "inbox/impl.hpp"
-#include "inbox/prefetch.hpp"
 #include "inbox/pid_clock.hpp"
+#include "inbox/prefetch.hpp"
 #include "inbox/test_hooks.hpp"
 
 namespace sluice::inbox {
@@ -79,7 +79,8 @@ inline bool fits(const message_view& m, std::uint32_t max_payload) noexcept {
 
 // Returns the bytes of the slot the message now covers (header, names, payload).
 inline std::size_t write_slot(layout::slot_header* s, const message_view& m, std::uint64_t id,
-                              std::uint64_t seq, std::uint64_t now_ns, std::uint8_t sender_cell) noexcept {
+                              std::uint64_t seq, std::uint64_t now_ns,
+                              std::uint8_t sender_cell) noexcept {
   s->id = id;
   s->sequence = seq;
   s->sent_ns = now_ns;
@@ -248,7 +249,7 @@ struct admission {
   std::uint64_t returned = 0;  // admissions_returned() the tickets were measured against
   std::size_t taken = 0;       // how many of `want` were admitted
   bool retry = false;
-  bool over_share = false;     // refused because the sender holds its fair share already
+  bool over_share = false;       // refused because the sender holds its fair share already
   std::uint8_t sender_cell = 0;  // the tag its slots carry (fair_share.hpp)
 };
 
@@ -261,8 +262,8 @@ inline std::size_t room_before(const inbox::impl& m, const admission& a) noexcep
   return outstanding >= m.capacity ? 0 : static_cast<std::size_t>(m.capacity - outstanding);
 }
 
-[[gnu::always_inline]] inline admission admit(inbox::impl& m, std::string_view from, std::size_t want,
-                                              bool& refreshed) noexcept {
+[[gnu::always_inline]] inline admission admit(inbox::impl& m, std::string_view from,
+                                              std::size_t want, bool& refreshed) noexcept {
   admission a;
   a.returned = m.admissions_returned();
   // relaxed: process-local hints; room and share are decided again with the ticket below.
@@ -313,8 +314,8 @@ struct pushed_run {
   std::size_t count = 0;
   push_result stopped = push_result::ok;
   bool published = false;
-  published_run last;        // for after_publish
-  push_receipt first;        // the receipt of msgs[0], once it went in
+  published_run last;  // for after_publish
+  push_receipt first;  // the receipt of msgs[0], once it went in
 };
 
 // Steps 1-4 for msgs[0..n), all of one regular lane: admission and one tail claim per
@@ -342,7 +343,7 @@ struct pushed_run {
         (void)m.refresh_freed();  // the eviction freed a slot: count it before the next ticket
         continue;
       }
-      h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+      h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);        // relaxed: statistics
       m.refused_over_share.store(a.over_share, std::memory_order_relaxed);  // relaxed: a hint
       r.stopped = push_result::full;
       return r;
@@ -386,7 +387,7 @@ struct pushed_run {
       return r;
     }
     if (a.taken < want && !a.retry) {
-      h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+      h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);        // relaxed: statistics
       m.refused_over_share.store(a.over_share, std::memory_order_relaxed);  // relaxed: a hint
       r.stopped = push_result::full;
       return r;
@@ -416,8 +417,8 @@ push_result push_critical(inbox::impl& m, const message_view& msg, std::uint32_t
       if (ctl == make_ctl(lap, 0)) {
         // relaxed: the slot ctl carries the synchronisation; the tail only hands out positions.
         if (tail.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
-      } else if (static_cast<std::int32_t>(layout::ctl_lap(ctl) -
-                                           static_cast<std::uint32_t>(lap)) < 0) {
+      } else if (static_cast<std::int32_t>(layout::ctl_lap(ctl) - static_cast<std::uint32_t>(lap)) <
+                 0) {
         h.count.rejected_full.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
         return push_result::full;
       } else {
@@ -577,8 +578,10 @@ bool inbox::impl::try_evict_oldest() noexcept {
     }
     if (!made_room && best_lane != lane_count) {
       const std::uint8_t tag = slot(best_lane, st.head[best_lane])->sender_cell;
-      if (tag != 0 && tag <= layout::sender_cells)  // counted out before the commit, as a consumer does
-        hd.senders[tag - 1].pending.fetch_sub(1, std::memory_order_relaxed);  // relaxed: an estimate
+      if (tag != 0 &&
+          tag <= layout::sender_cells)  // counted out before the commit, as a consumer does
+        hd.senders[tag - 1].pending.fetch_sub(1,
+                                              std::memory_order_relaxed);  // relaxed: an estimate
       commit_head(best_lane, st.dropped);
       made_room = true;
     }

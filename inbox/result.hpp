@@ -41,8 +41,8 @@ struct done {};
 template <class T>
 class result {
  public:
-  result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design, like expected
-  result(error err) : v_(std::move(err)) {}      // NOLINT
+  result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, like expected
+  result(error err) : v_(std::move(err)) {}  // NOLINT
   explicit operator bool() const noexcept { return std::holds_alternative<T>(v_); }
   bool has_value() const noexcept { return std::holds_alternative<T>(v_); }
   T& value() & { return std::get<T>(v_); }

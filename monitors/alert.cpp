@@ -8,10 +8,14 @@ const char* to_string(severity s) noexcept {
 
 const char* to_string(alert_state s) noexcept {
   switch (s) {
-    case alert_state::inactive: return "inactive";
-    case alert_state::pending: return "pending";
-    case alert_state::firing: return "firing";
-    case alert_state::resolved: return "resolved";
+    case alert_state::inactive:
+      return "inactive";
+    case alert_state::pending:
+      return "pending";
+    case alert_state::firing:
+      return "firing";
+    case alert_state::resolved:
+      return "resolved";
   }
   return "unknown";
 }
@@ -58,8 +62,7 @@ std::optional<alert_transition> alert_rule::step(double u, time_point now) noexc
       state_ = alert_state::inactive;
       if (!over(u)) return std::nullopt;
       run_ = 0;
-      if (for_samples_ > 1 ||
-          (last_resolved_ && now - *last_resolved_ < cooldown_)) {
+      if (for_samples_ > 1 || (last_resolved_ && now - *last_resolved_ < cooldown_)) {
         const auto t = to(alert_state::pending);
         run_ = 1;
         return t;

@@ -82,9 +82,9 @@ void add_bridges(std::vector<runtime::prom_sample>& out, const std::string& bus,
 constexpr runtime::prom_family policy_decisions{
     "sluice_policy_decisions_total", runtime::prom_type::counter,
     "Send decisions of each policy rule, by outcome (logged: a log rule would have denied)."};
-constexpr runtime::prom_family limit_acquires{
-    "sluice_limit_acquires_total", runtime::prom_type::counter,
-    "Acquires of each named limit, by outcome."};
+constexpr runtime::prom_family limit_acquires{"sluice_limit_acquires_total",
+                                              runtime::prom_type::counter,
+                                              "Acquires of each named limit, by outcome."};
 constexpr runtime::prom_family quota_used{"sluice_quota_used", runtime::prom_type::gauge,
                                           "Units of a limit's quota used in its current period."};
 constexpr runtime::prom_family quota_limit{"sluice_quota_limit", runtime::prom_type::gauge,
@@ -104,7 +104,8 @@ void add_governance(std::vector<runtime::prom_sample>& out, const std::string& b
     const std::pair<const char*, std::uint64_t> outcomes[] = {
         {"allowed", r.allowed}, {"denied", r.denied}, {"demoted", r.demoted}, {"logged", r.logged}};
     for (const auto& [outcome, value] : outcomes)
-      out.push_back({&policy_decisions, labels{{"bus", bus}, {"rule", r.name}, {"outcome", outcome}},
+      out.push_back({&policy_decisions,
+                     labels{{"bus", bus}, {"rule", r.name}, {"outcome", outcome}},
                      static_cast<double>(value)});
   }
   for (const auto& l : n.limits) {
@@ -133,9 +134,9 @@ void add_inbox(std::vector<runtime::prom_sample>& out, const std::string& bus, i
   }
   // One series per state, the one in force 1 (an enum as Prometheus users expect it).
   const auto state = backpressure::inspect(box.breaker()).state;
-  for (const auto each : {backpressure::breaker_state::closed,
-                          backpressure::breaker_state::half_open,
-                          backpressure::breaker_state::open}) {
+  for (const auto each :
+       {backpressure::breaker_state::closed, backpressure::breaker_state::half_open,
+        backpressure::breaker_state::open}) {
     auto l = inbox_labels;
     l.emplace_back("state", backpressure::to_string(each));
     out.push_back({&runtime::prom::circuit_breaker_state, l, each == state ? 1.0 : 0.0});

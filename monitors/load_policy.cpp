@@ -4,9 +4,12 @@ namespace sluice::monitors {
 
 const char* to_string(load_level l) noexcept {
   switch (l) {
-    case load_level::low: return "low";
-    case load_level::medium: return "medium";
-    case load_level::high: return "high";
+    case load_level::low:
+      return "low";
+    case load_level::medium:
+      return "medium";
+    case load_level::high:
+      return "high";
   }
   return "unknown";
 }
@@ -23,21 +26,24 @@ std::optional<std::string> validate(const load_policy_config& c) {
 
 rate_setting load_policy::setting_for(load_level l) const noexcept {
   switch (l) {
-    case load_level::high: return c_.at_high;
-    case load_level::medium: return c_.at_medium;
-    case load_level::low: break;
+    case load_level::high:
+      return c_.at_high;
+    case load_level::medium:
+      return c_.at_medium;
+    case load_level::low:
+      break;
   }
   return c_.at_low;
 }
 
 load_decision load_policy::step(double load) noexcept {
-  const auto raw = load > c_.high ? load_level::high
+  const auto raw = load > c_.high     ? load_level::high
                    : load > c_.medium ? load_level::medium
                                       : load_level::low;
   auto next = raw;
   if (level_ && raw < *level_) {
     // Falling: step down only as far as the lowered thresholds allow.
-    next = load >= c_.high - c_.band ? load_level::high
+    next = load >= c_.high - c_.band     ? load_level::high
            : load >= c_.medium - c_.band ? load_level::medium
                                          : load_level::low;
     if (next > *level_) next = *level_;

@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "monitors/monitor_actors.hpp"
 #include "monitors/load_policy.hpp"
+#include "monitors/monitor_actors.hpp"
 #include "monitors/proc_stat.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/metric_sink.hpp"

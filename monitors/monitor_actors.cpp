@@ -1,19 +1,20 @@
 // The monitor actors: a timer around overflow_step / load_step. All logic lives in those
 // (and below them in monitors/); a behavior here only reads the clock and schedules itself.
+#include "monitors/monitor_actors.hpp"
+
+#include <spdlog/spdlog.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
-#include <spdlog/spdlog.h>
-
 #include <exception>
 #include <optional>
 
 #include "monitors/exposition.hpp"
 #include "monitors/load_step.hpp"
 #include "monitors/overflow_step.hpp"
-#include "monitors/monitor_actors.hpp"
 
 namespace sluice::monitors {
 namespace {

@@ -15,7 +15,6 @@
 // Nothing a tick reads or writes can kill the actor: a missing inbox, an unreadable /proc
 // file or a failed write is logged (once per kind) and the next tick tries again.
 #include <caf/fwd.hpp>
-
 #include <chrono>
 #include <filesystem>
 
@@ -29,15 +28,15 @@ enum class load_source { stat, psi, loadavg };
 const char* to_string(load_source) noexcept;
 
 struct monitor_settings {
-  std::filesystem::path bus_dir;                    // the resolved bus directory
-  std::chrono::milliseconds interval{5000};         // RATE_LIMIT_CHECK_INTERVAL, >= 100 ms
-  std::filesystem::path metrics_file;               // empty: <bus_dir>/metrics.jsonl
-  std::filesystem::path alert_file;                 // empty: <bus_dir>/alerts.jsonl
-  bool write_prom = true;                           // rewrite <bus_dir>/metrics.prom each tick
-  monitors::alert_thresholds alerts;                // overflow monitor
-  monitors::load_policy_config load;                // load monitor
-  load_source source = load_source::stat;           // load monitor; falls back when unreadable
-  std::filesystem::path proc_dir = "/proc";         // tests point this at fixture files
+  std::filesystem::path bus_dir;             // the resolved bus directory
+  std::chrono::milliseconds interval{5000};  // RATE_LIMIT_CHECK_INTERVAL, >= 100 ms
+  std::filesystem::path metrics_file;        // empty: <bus_dir>/metrics.jsonl
+  std::filesystem::path alert_file;          // empty: <bus_dir>/alerts.jsonl
+  bool write_prom = true;                    // rewrite <bus_dir>/metrics.prom each tick
+  monitors::alert_thresholds alerts;         // overflow monitor
+  monitors::load_policy_config load;         // load monitor
+  load_source source = load_source::stat;    // load monitor; falls back when unreadable
+  std::filesystem::path proc_dir = "/proc";  // tests point this at fixture files
 
   std::filesystem::path metrics_path() const {
     return metrics_file.empty() ? bus_dir / runtime::defaults::metrics_file_name : metrics_file;

@@ -3,6 +3,7 @@
 // load adjustment, no actor system). The monitors themselves live in actors/.
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <caf/actor_system.hpp>
@@ -13,7 +14,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <spdlog/spdlog.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,10 +21,10 @@
 #include "monitors/exposition.hpp"
 #include "monitors/load_step.hpp"
 #include "monitors/monitor_actors.hpp"
+#include "runtime/bus_dir.hpp"
 #include "runtime/cli/actor_verbs.hpp"
 #include "runtime/cli/bus_access.hpp"
 #include "runtime/cli/verb.hpp"
-#include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
 #include "runtime/count.hpp"
 #include "runtime/duration.hpp"
@@ -35,19 +35,20 @@ namespace sluice::cli {
 namespace {
 
 struct monitor_flags {
-  std::string interval;     // positional; empty: RATE_LIMIT_CHECK_INTERVAL
+  std::string interval;  // positional; empty: RATE_LIMIT_CHECK_INTERVAL
   std::string load_source = "stat";
   std::string for_samples = "1";
   std::string cooldown = "30s";
   double band = 0.05;
-  std::string http;         // host:port, empty: no endpoint
+  std::string http;  // host:port, empty: no endpoint
 };
 
 monitors::load_source parse_source(const std::string& s) {
   if (s == "stat") return monitors::load_source::stat;
   if (s == "psi") return monitors::load_source::psi;
   if (s == "loadavg") return monitors::load_source::loadavg;
-  throw cli_error{exit_code::bad_input, "--load-source " + quote(s) + ": expected stat, psi or loadavg"};
+  throw cli_error{exit_code::bad_input,
+                  "--load-source " + quote(s) + ": expected stat, psi or loadavg"};
 }
 
 // Everything both monitors need, from flags > environment > sluice.toml > defaults.
@@ -66,11 +67,12 @@ monitors::monitor_settings settings_from(const global_options& globals, const mo
   s.metrics_file = take(config.metrics_file());
   s.alert_file = take(config.alert_log_file());
   s.source = parse_source(f.load_source);
-  s.alerts.for_samples = static_cast<std::uint32_t>(
-      take(runtime::parse_count(f.for_samples, "--for", 1, 1'000'000)));
+  s.alerts.for_samples =
+      static_cast<std::uint32_t>(take(runtime::parse_count(f.for_samples, "--for", 1, 1'000'000)));
   auto cooldown = runtime::parse_duration(f.cooldown, "--cooldown");
   if (!cooldown) throw cli_error{exit_code::bad_input, cooldown.err().message};
-  s.alerts.cooldown = std::chrono::duration_cast<std::chrono::steady_clock::duration>(cooldown.value());
+  s.alerts.cooldown =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(cooldown.value());
   if (auto bad = monitors::validate(s.alerts)) throw cli_error{exit_code::bad_input, *bad};
   return s;
 }
@@ -84,9 +86,8 @@ int run_foreground(const monitors::monitor_settings& s, const std::string& http,
   std::unique_ptr<runtime::metrics_http_server> server;
   if (!http.empty()) {
     const auto at = take(runtime::parse_http_endpoint(http, "--http"));
-    server = take(runtime::metrics_http_server::start(at, [dir = s.bus_dir] {
-      return monitors::render_bus_metrics(dir);
-    }));
+    server = take(runtime::metrics_http_server::start(
+        at, [dir = s.bus_dir] { return monitors::render_bus_metrics(dir); }));
   }
   int sig = 0;
   {
@@ -130,19 +131,23 @@ int apply_once(const monitors::monitor_settings& s) {
 
 void add_common(CLI::App* cmd, monitor_flags& f, bool with_interval) {
   if (with_interval)
-    cmd->add_option("interval", f.interval,
-                    "seconds between checks, fractions >= 0.1 (default RATE_LIMIT_CHECK_INTERVAL, 5)");
+    cmd->add_option(
+        "interval", f.interval,
+        "seconds between checks, fractions >= 0.1 (default RATE_LIMIT_CHECK_INTERVAL, 5)");
 }
 
 void add_load_flags(CLI::App* cmd, monitor_flags& f) {
-  cmd->add_option("--load-source", f.load_source,
-                  "stat (busy share from /proc/stat, default), psi (/proc/pressure/cpu some avg10) "
-                  "or loadavg (1-minute load / CPUs); an unreadable source falls back with a warning");
-  cmd->add_option("--band", f.band, "hysteresis: leave a load level only below its threshold minus this (0.05)");
+  cmd->add_option(
+      "--load-source", f.load_source,
+      "stat (busy share from /proc/stat, default), psi (/proc/pressure/cpu some avg10) "
+      "or loadavg (1-minute load / CPUs); an unreadable source falls back with a warning");
+  cmd->add_option("--band", f.band,
+                  "hysteresis: leave a load level only below its threshold minus this (0.05)");
 }
 
 void add_http_flag(CLI::App* cmd, monitor_flags& f) {
-  cmd->add_option("--http", f.http, "also serve /metrics over HTTP at host:port, e.g. 127.0.0.1:9464");
+  cmd->add_option("--http", f.http,
+                  "also serve /metrics over HTTP at host:port, e.g. 127.0.0.1:9464");
 }
 
 }  // namespace
@@ -151,8 +156,10 @@ void add_feature_verbs(CLI::App& app, cli_state& state) {
   auto overflow = std::make_shared<monitor_flags>();
   auto* o = app.add_subcommand("monitor-overflow", actor_verb_description("monitor-overflow"));
   add_common(o, *overflow, true);
-  o->add_option("--for", overflow->for_samples, "samples a condition must hold before firing or resolving (1)");
-  o->add_option("--cooldown", overflow->cooldown, "quiet time after a resolve before a warning may fire again (30s)");
+  o->add_option("--for", overflow->for_samples,
+                "samples a condition must hold before firing or resolving (1)");
+  o->add_option("--cooldown", overflow->cooldown,
+                "quiet time after a resolve before a warning may fire again (30s)");
   add_http_flag(o, *overflow);
   o->callback([&state, overflow] {
     state.action = [&state, overflow] {
@@ -168,7 +175,8 @@ void add_feature_verbs(CLI::App& app, cli_state& state) {
   add_http_flag(r, *rate);
   r->callback([&state, rate] {
     state.action = [&state, rate] {
-      return run_foreground(settings_from(state.globals, *rate), rate->http, {&monitors::spawn_load_monitor});
+      return run_foreground(settings_from(state.globals, *rate), rate->http,
+                            {&monitors::spawn_load_monitor});
     };
   });
 

@@ -12,8 +12,8 @@ inbox_view overflow_tracker::step(const inbox_sample& s, time_point now) noexcep
   v.size = s.size;
   v.capacity = s.capacity;
   v.utilization = s.capacity == 0 ? 0.0 : static_cast<double>(s.size) / s.capacity;
-  const bool comparable = prev_ && now > prev_at_ && s.enqueued >= prev_->enqueued &&
-                          s.dequeued >= prev_->dequeued;
+  const bool comparable =
+      prev_ && now > prev_at_ && s.enqueued >= prev_->enqueued && s.dequeued >= prev_->dequeued;
   if (comparable) {
     const double dt = std::chrono::duration<double>(now - prev_at_).count();
     const double in = static_cast<double>(s.enqueued - prev_->enqueued);
@@ -45,11 +45,13 @@ std::string describe(const alert_event& e) {
   if (e.transition.state == alert_state::pending)
     return fmt::format("inbox {} at {:.0f}% ({}/{}), pending: fires if it stays there", v.agent,
                        pct, v.size, v.capacity);
-  std::string s = e.transition.level == severity::critical
-                      ? fmt::format("inbox {} is full ({}/{})", v.agent, v.size, v.capacity)
-                      : fmt::format("inbox {} at {:.0f}% ({}/{})", v.agent, pct, v.size, v.capacity);
+  std::string s =
+      e.transition.level == severity::critical
+          ? fmt::format("inbox {} is full ({}/{})", v.agent, v.size, v.capacity)
+          : fmt::format("inbox {} at {:.0f}% ({}/{})", v.agent, pct, v.size, v.capacity);
   if (v.seconds_to_full && *v.seconds_to_full > 0)
-    s += fmt::format(", filling at {:.1f} msg/s, full in {:.0f} s", *v.fill_rate, *v.seconds_to_full);
+    s += fmt::format(", filling at {:.1f} msg/s, full in {:.0f} s", *v.fill_rate,
+                     *v.seconds_to_full);
   else if (v.drain_eta)
     s += fmt::format(", draining at {:.1f} msg/s, empty in {:.0f} s", -*v.fill_rate, *v.drain_eta);
   return s;

@@ -24,10 +24,10 @@ struct inbox_view {
   std::string agent;
   std::uint64_t size = 0;
   std::uint32_t capacity = 0;
-  double utilization = 0;                  // size / capacity; above 1 when the reserve is used
-  std::optional<double> fill_rate;         // msgs/s, enqueued minus dequeued; unknown on the first sample
-  std::optional<double> seconds_to_full;   // while filling
-  std::optional<double> drain_eta;         // seconds until empty while draining
+  double utilization = 0;           // size / capacity; above 1 when the reserve is used
+  std::optional<double> fill_rate;  // msgs/s, enqueued minus dequeued; unknown on the first sample
+  std::optional<double> seconds_to_full;  // while filling
+  std::optional<double> drain_eta;        // seconds until empty while draining
 };
 
 // Rates need two samples; a counter that went backwards (inbox re-created) restarts them.

@@ -17,22 +17,30 @@ namespace sluice::monitors {
 namespace {
 
 runtime::severity to_runtime(monitors::severity s) noexcept {
-  return s == monitors::severity::critical ? runtime::severity::critical : runtime::severity::warning;
+  return s == monitors::severity::critical ? runtime::severity::critical
+                                           : runtime::severity::warning;
 }
 
 runtime::alert_state to_runtime(monitors::alert_state s) noexcept {
   switch (s) {
-    case monitors::alert_state::pending: return runtime::alert_state::pending;
-    case monitors::alert_state::resolved: return runtime::alert_state::resolved;
+    case monitors::alert_state::pending:
+      return runtime::alert_state::pending;
+    case monitors::alert_state::resolved:
+      return runtime::alert_state::resolved;
     case monitors::alert_state::inactive:
-    case monitors::alert_state::firing: break;
+    case monitors::alert_state::firing:
+      break;
   }
   return runtime::alert_state::firing;
 }
 
 // Percent with one decimal, as the seed's inbox.utilization metric is a percentage.
-double percent(double ratio) noexcept { return std::round(ratio * 1000.0) / 10.0; }
-double tenths(double v) noexcept { return std::round(v * 10.0) / 10.0; }
+double percent(double ratio) noexcept {
+  return std::round(ratio * 1000.0) / 10.0;
+}
+double tenths(double v) noexcept {
+  return std::round(v * 10.0) / 10.0;
+}
 
 nlohmann::json optional_number(const std::optional<double>& v) {
   return v ? nlohmann::json(tenths(*v)) : nlohmann::json(nullptr);
@@ -86,10 +94,12 @@ monitors::overflow_report overflow_step::step(std::chrono::steady_clock::time_po
 // critical alert at 100 %. Budgets only alert; the quota is what refuses.
 void overflow_step::step_budget_alerts(governance::layout::file& state,
                                        const governance::compiled_policy& policy,
-                                       std::int64_t real_ns, std::chrono::steady_clock::time_point now) {
+                                       std::int64_t real_ns,
+                                       std::chrono::steady_clock::time_point now) {
   for (const auto& l : policy.limits) {
     if (l.agent_budget == 0 || !l.quota) continue;
-    const auto rows = governance::cost_report(state, governance::cost_grouping::both, l.quota->period, real_ns);
+    const auto rows =
+        governance::cost_report(state, governance::cost_grouping::both, l.quota->period, real_ns);
     for (const auto& row : rows) {
       if (row["key"] != l.name) continue;
       const std::string agent = row["agent"].get<std::string>();
@@ -101,20 +111,23 @@ void overflow_step::step_budget_alerts(governance::layout::file& state,
         t.clear = 0.75;
         t.critical = 1.0;
         t.critical_clear = 0.95;
-        rules.emplace_back("cost_budget_80_percent", monitors::alert_rule(monitors::severity::warning, t));
-        rules.emplace_back("cost_budget_exceeded", monitors::alert_rule(monitors::severity::critical, t));
+        rules.emplace_back("cost_budget_80_percent",
+                           monitors::alert_rule(monitors::severity::warning, t));
+        rules.emplace_back("cost_budget_exceeded",
+                           monitors::alert_rule(monitors::severity::critical, t));
       }
       const double u = static_cast<double>(cost) / static_cast<double>(l.agent_budget);
       for (auto& [type, rule] : rules) {
         const auto tr = rule.step(u, now);
         if (!tr) continue;
-        const std::string message = "agent " + agent + " spent " + std::to_string(cost) + " of its " +
-                                    std::to_string(l.agent_budget) + " budget on " + l.name + " this " +
-                                    governance::to_string(l.quota->period);
+        const std::string message = "agent " + agent + " spent " + std::to_string(cost) +
+                                    " of its " + std::to_string(l.agent_budget) + " budget on " +
+                                    l.name + " this " + governance::to_string(l.quota->period);
         spdlog::info("{} {}: {}", type, monitors::to_string(tr->state), message);
-        (void)alerts_.emit(type, to_runtime(tr->level), to_runtime(tr->state), message,
-                           nlohmann::json{{"agent", agent}, {"limit", l.name}, {"cost", cost},
-                                          {"budget", l.agent_budget}});
+        (void)alerts_.emit(
+            type, to_runtime(tr->level), to_runtime(tr->state), message,
+            nlohmann::json{
+                {"agent", agent}, {"limit", l.name}, {"cost", cost}, {"budget", l.agent_budget}});
       }
     }
   }
@@ -143,17 +156,20 @@ void overflow_step::step_quota_alerts(std::chrono::steady_clock::time_point now)
         t.critical_clear = 0.95;
         return t;
       };
-      rules.emplace_back("quota_80_percent", monitors::alert_rule(monitors::severity::warning, at(0.8, 0.75)));
-      rules.emplace_back("quota_95_percent", monitors::alert_rule(monitors::severity::warning, at(0.95, 0.9)));
-      rules.emplace_back("quota_exhausted", monitors::alert_rule(monitors::severity::critical, at(0.8, 0.75)));
+      rules.emplace_back("quota_80_percent",
+                         monitors::alert_rule(monitors::severity::warning, at(0.8, 0.75)));
+      rules.emplace_back("quota_95_percent",
+                         monitors::alert_rule(monitors::severity::warning, at(0.95, 0.9)));
+      rules.emplace_back("quota_exhausted",
+                         monitors::alert_rule(monitors::severity::critical, at(0.8, 0.75)));
     }
     const double u = static_cast<double>(l.quota_used) / static_cast<double>(l.quota_limit);
     for (auto& [type, rule] : rules) {
       const auto t = rule.step(u, now);
       if (!t) continue;
-      const std::string message = "quota of " + l.name + " at " + std::to_string(std::lround(u * 100)) +
-                                  "% (" + std::to_string(l.quota_used) + " of " +
-                                  std::to_string(l.quota_limit) + ")";
+      const std::string message =
+          "quota of " + l.name + " at " + std::to_string(std::lround(u * 100)) + "% (" +
+          std::to_string(l.quota_used) + " of " + std::to_string(l.quota_limit) + ")";
       spdlog::info("{} {}: {}", type, monitors::to_string(t->state), message);
       (void)alerts_.emit(type, to_runtime(t->level), to_runtime(t->state), message,
                          nlohmann::json{{"limit", l.name},
@@ -182,7 +198,8 @@ void overflow_step::emit(const monitors::alert_event& e) {
     spdlog::warn("{} firing: {}", type, message);
   else
     spdlog::info("{} {}: {}", type, monitors::to_string(e.transition.state), message);
-  (void)alerts_.emit(type, to_runtime(e.transition.level), to_runtime(e.transition.state), message, meta);
+  (void)alerts_.emit(type, to_runtime(e.transition.level), to_runtime(e.transition.state), message,
+                     meta);
 }
 
 }  // namespace sluice::monitors

@@ -2,8 +2,8 @@
 // One overflow-monitor step without CAF: sample every inbox of the bus, run the pure
 // overflow monitor, append metric and alert lines. The overflow actor runs it on a timer.
 #include <chrono>
-#include <map>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -35,8 +35,9 @@ class overflow_step {
   // Quota alerts at 80, 95 and 100 % of each quota of the bus policy, through the same
   // lifecycle as the inbox alerts (pending, firing, resolved; one line per transition).
   void step_quota_alerts(std::chrono::steady_clock::time_point now);
-  void step_budget_alerts(governance::layout::file& state, const governance::compiled_policy& policy,
-                          std::int64_t real_ns, std::chrono::steady_clock::time_point now);
+  void step_budget_alerts(governance::layout::file& state,
+                          const governance::compiled_policy& policy, std::int64_t real_ns,
+                          std::chrono::steady_clock::time_point now);
 
   std::filesystem::path bus_dir_;
   monitors::overflow_monitor monitor_;

@@ -9,18 +9,24 @@ namespace sluice::runtime {
 
 const char* to_string(severity s) noexcept {
   switch (s) {
-    case severity::info: return "info";
-    case severity::warning: return "warning";
-    case severity::critical: return "critical";
+    case severity::info:
+      return "info";
+    case severity::warning:
+      return "warning";
+    case severity::critical:
+      return "critical";
   }
   return "unknown";
 }
 
 const char* to_string(alert_state s) noexcept {
   switch (s) {
-    case alert_state::pending: return "pending";
-    case alert_state::firing: return "firing";
-    case alert_state::resolved: return "resolved";
+    case alert_state::pending:
+      return "pending";
+    case alert_state::firing:
+      return "firing";
+    case alert_state::resolved:
+      return "resolved";
   }
   return "unknown";
 }
@@ -44,8 +50,8 @@ bool alert_sink::emit_at(std::chrono::system_clock::time_point when, std::string
     line["severity"] = to_string(sev);
     line["state"] = to_string(state);
     line["message"] = message;
-    line["metadata"] = metadata.is_null() ? nlohmann::ordered_json::object()
-                                          : nlohmann::ordered_json(metadata);
+    line["metadata"] =
+        metadata.is_null() ? nlohmann::ordered_json::object() : nlohmann::ordered_json(metadata);
     return out_.append(line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   } catch (...) {
     return out_.record_failure("format an alert line for", ENOMEM);

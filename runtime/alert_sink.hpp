@@ -21,7 +21,8 @@ const char* to_string(alert_state) noexcept;
 
 class alert_sink {
  public:
-  explicit alert_sink(std::filesystem::path file, std::uint64_t rotate_bytes = default_rotate_bytes);
+  explicit alert_sink(std::filesystem::path file,
+                      std::uint64_t rotate_bytes = default_rotate_bytes);
 
   // metadata must be a JSON object (or null for {}). false when not written (counted).
   bool emit(std::string_view type, severity sev, alert_state state, std::string_view message,

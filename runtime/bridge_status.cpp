@@ -59,7 +59,8 @@ std::string to_json(const bridge_link_status& s) {
   return to_object(s).dump();
 }
 
-runtime::status write_bridge_status(const std::filesystem::path& bus_dir, const bridge_link_status& s) {
+runtime::status write_bridge_status(const std::filesystem::path& bus_dir,
+                                    const bridge_link_status& s) {
   return write_file_atomically(bridge_status_file(bus_dir, s.peer), to_json(s) + "\n", 0600);
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // The state of a bridge link as a small JSON file in the bus directory,
 // `<bus>/bridge-<peer>.json`, so CAF-free readers (`sluice get-stats`, `sluice top`, the
-// monitors' metrics.prom) can show it without talking to the bridge process. The bridge rewrites it atomically (write a temp
-// file, rename) whenever it reports; a reader sees the old or the new file, never half of one.
+// monitors' metrics.prom) can show it without talking to the bridge process. The bridge rewrites it
+// atomically (write a temp file, rename) whenever it reports; a reader sees the old or the new
+// file, never half of one.
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -28,8 +29,8 @@ struct bridge_link_status {
   std::uint64_t duplicates = 0;  // resends from the far side already delivered (not pushed)
   std::uint64_t undeliverable = 0;  // no valid envelope, or too large for the destination
   std::uint64_t connects = 0;       // successful handshakes
-  std::uint64_t held = 0;  // messages waiting in holding inboxes for full destinations
-  bool tls = false;        // the link is encrypted (--tls-cert)
+  std::uint64_t held = 0;           // messages waiting in holding inboxes for full destinations
+  bool tls = false;                 // the link is encrypted (--tls-cert)
   std::uint64_t pid = 0;            // the bridge process
   std::string error;                // last refusal or connection error
   std::string updated;              // ISO-8601 UTC timestamp of this report
@@ -39,7 +40,8 @@ std::filesystem::path bridge_status_file(const std::filesystem::path& bus_dir,
                                          const std::string& peer);
 
 // Writes the file atomically (temp + rename), mode 0600.
-runtime::status write_bridge_status(const std::filesystem::path& bus_dir, const bridge_link_status& s);
+runtime::status write_bridge_status(const std::filesystem::path& bus_dir,
+                                    const bridge_link_status& s);
 
 // Every readable bridge-*.json of the bus, sorted by peer; unreadable files are skipped.
 std::vector<bridge_link_status> read_bridge_statuses(const std::filesystem::path& bus_dir);

@@ -1,6 +1,7 @@
 #include "runtime/bus_control.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,11 +12,9 @@
 #include <cstddef>
 #include <cstring>
 
-#include <fmt/format.h>
-
-#include "inbox/files/std_fds.hpp"
 #include "inbox/files/bus_directory.hpp"
 #include "inbox/files/create_linked.hpp"
+#include "inbox/files/std_fds.hpp"
 #include "runtime/bus_dir.hpp"
 
 namespace sluice::runtime {
@@ -53,9 +52,9 @@ result<inbox::shared_mapping> map_validated(int fd, const fs::path& p) {
     return invalid_file(errc::bad_magic, p, "bad magic");
   }
   if (h.version != control_version) {
-    return invalid_file(errc::wrong_version, p,
-                        fmt::format("layout version {}, this build reads {}", h.version,
-                                    control_version));
+    return invalid_file(
+        errc::wrong_version, p,
+        fmt::format("layout version {}, this build reads {}", h.version, control_version));
   }
   if (h.block_size != block_bytes || h.bucket_count != rate_bucket_count ||
       h.bucket_cell_size != rate_bucket_cell_size) {
@@ -121,7 +120,8 @@ result<bus_control> bus_control::open(const fs::path& dir) {
 
 result<bus_control> bus_control::open_or_create(const fs::path& dir, const rate_policy& initial) {
   if (initial.batch_size == 0 || initial.batch_size > max_batch_size ||
-      initial.backpressure_wait_ms == 0 || initial.backpressure_wait_ms > max_backpressure_wait_ms) {
+      initial.backpressure_wait_ms == 0 ||
+      initial.backpressure_wait_ms > max_backpressure_wait_ms) {
     return error{errc::invalid_argument,
                  fmt::format("initial policy batch {} / wait {} ms is out of range (1..{}, 1..{})",
                              initial.batch_size, initial.backpressure_wait_ms, max_batch_size,
@@ -147,7 +147,8 @@ rate_policy bus_control::policy() const noexcept {
                      std::clamp<std::uint32_t>(wait, 1, max_backpressure_wait_ms)};
 }
 
-rate_policy bus_control::policy_at(std::int64_t now_ns, const rate_policy& defaults) const noexcept {
+rate_policy bus_control::policy_at(std::int64_t now_ns,
+                                   const rate_policy& defaults) const noexcept {
   // Nothing published yet: the block only holds what its creator was configured with, which
   // says nothing about this caller's configuration.
   if (block_->policy.generation.load() == 0) return defaults;
@@ -184,9 +185,9 @@ void bus_control::publish(const rate_policy& p, std::uint32_t load_milli, load_l
   // Deadline before policy, and policy_at reads them in the opposite order, so a reader that
   // sees the new policy also sees its deadline (seq_cst: one total order of these accesses).
   block_->policy.valid_until_ns.store(valid_for_ns > 0 ? now_ns + valid_for_ns : 0);
-  block_->policy.batch_and_wait.store(pack(std::clamp<std::uint32_t>(p.batch_size, 1, max_batch_size),
-                                           std::clamp<std::uint32_t>(p.backpressure_wait_ms, 1,
-                                                                     max_backpressure_wait_ms)));
+  block_->policy.batch_and_wait.store(
+      pack(std::clamp<std::uint32_t>(p.batch_size, 1, max_batch_size),
+           std::clamp<std::uint32_t>(p.backpressure_wait_ms, 1, max_backpressure_wait_ms)));
   block_->policy.load_and_level.store(pack(load_milli, static_cast<std::uint32_t>(level)));
   block_->policy.updated_ns.store(now_ns);
   block_->policy.generation.fetch_add(1);
@@ -216,7 +217,8 @@ std::optional<std::uint32_t> bus_control::bucket_index(std::uint64_t key) noexce
 
 static_assert(sizeof(backpressure::token_bucket_cell) <= rate_bucket_cell_size);
 static_assert(alignof(backpressure::token_bucket_cell) <= cache_line_size);
-static_assert(offsetof(control_block, bucket_cells) % alignof(backpressure::token_bucket_cell) == 0);
+static_assert(offsetof(control_block, bucket_cells) % alignof(backpressure::token_bucket_cell) ==
+              0);
 
 backpressure::token_bucket_cell* bus_control::bucket_cell(std::uint32_t index) noexcept {
   if (index >= rate_bucket_count) return nullptr;
@@ -230,7 +232,9 @@ backpressure::token_bucket_cell* bus_control::bucket_for(std::uint64_t key) noex
   return index ? bucket_cell(*index) : nullptr;
 }
 
-std::uint64_t rate_key(std::string_view from) noexcept { return rate_key(from, {}); }
+std::uint64_t rate_key(std::string_view from) noexcept {
+  return rate_key(from, {});
+}
 
 std::uint64_t rate_key(std::string_view from, std::string_view to) noexcept {
   std::uint64_t h = 14695981039346656037ull;  // FNV-1a offset basis
@@ -248,7 +252,9 @@ std::uint64_t rate_key(std::string_view from, std::string_view to) noexcept {
   return h;
 }
 
-const fs::path& bus_control::path() const noexcept { return path_; }
+const fs::path& bus_control::path() const noexcept {
+  return path_;
+}
 
 result<rate_policy> configured_policy(config& c) {
   auto batch = c.batch_size();

@@ -1,8 +1,8 @@
 #pragma once
-// bus.ctl: the bus-wide control block (docs/architecture.md section 2). The load monitor publishes the
-// batch size and backpressure wait here so every sender in every process sees them at once
-// (the bash tool's `export` in a background loop reached no one). Also holds the monitor's
-// heartbeat and the rate limiter's shared token buckets.
+// bus.ctl: the bus-wide control block (docs/architecture.md section 2). The load monitor publishes
+// the batch size and backpressure wait here so every sender in every process sees them at once (the
+// bash tool's `export` in a background loop reached no one). Also holds the monitor's heartbeat and
+// the rate limiter's shared token buckets.
 //
 // Readers that find no bus.ctl use the defaults from config (read_policy). The file is
 // 0600, created atomically (fully initialised temp file, then link(2)), validated on open.
@@ -33,7 +33,7 @@ struct rate_policy {
 struct load_reading {
   std::uint32_t load_milli;  // load per CPU x 1000 (0.85 -> 850)
   load_level level;
-  std::int64_t updated_ns;   // CLOCK_MONOTONIC of the publish; 0 = never published
+  std::int64_t updated_ns;  // CLOCK_MONOTONIC of the publish; 0 = never published
   std::uint64_t generation;
 };
 
@@ -61,7 +61,8 @@ class bus_control {
   // The policy to use at now_ns (CLOCK_MONOTONIC): the published one while it is in force,
   // else `defaults` (the caller's own configuration): before anything was published, and once
   // the last publish expired (its load monitor stopped renewing it).
-  [[nodiscard]] rate_policy policy_at(std::int64_t now_ns, const rate_policy& defaults) const noexcept;
+  [[nodiscard]] rate_policy policy_at(std::int64_t now_ns,
+                                      const rate_policy& defaults) const noexcept;
   // Where policy_at takes its value from at now_ns.
   enum class origin { configured, load_monitor, apply_rate_limit };
   [[nodiscard]] origin origin_at(std::int64_t now_ns) const noexcept;

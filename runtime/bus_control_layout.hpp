@@ -46,8 +46,8 @@ struct alignas(cache_line_size) control_policy {
 };
 
 struct alignas(cache_line_size) control_heartbeat {
-  std::atomic<std::int32_t> monitor_pid;   // 0: no monitor has ever run
-  std::atomic<std::int64_t> beat_ns;       // CLOCK_MONOTONIC of the monitor's last tick
+  std::atomic<std::int32_t> monitor_pid;  // 0: no monitor has ever run
+  std::atomic<std::int64_t> beat_ns;      // CLOCK_MONOTONIC of the monitor's last tick
 };
 
 struct control_block {

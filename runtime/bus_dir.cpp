@@ -114,9 +114,9 @@ error bus_file_error(const fs::path& file, const char* what, int err,
                                      "directory is read-only)",
                                      what, file.string(), std::strerror(err))};
     case errc::no_space:
-      return error{code, fmt::format("cannot {} {}: {}; free space on its filesystem (df {})", what,
-                                     file.string(), std::strerror(err),
-                                     file.parent_path().string())};
+      return error{code,
+                   fmt::format("cannot {} {}: {}; free space on its filesystem (df {})", what,
+                               file.string(), std::strerror(err), file.parent_path().string())};
     default:
       return error{code, fmt::format("cannot {} {}: {}", what, file.string(), std::strerror(err))};
   }

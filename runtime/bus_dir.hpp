@@ -1,5 +1,6 @@
 #pragma once
-// Where a bus lives on disk, and what may be done to that directory (docs/architecture.md section 2).
+// Where a bus lives on disk, and what may be done to that directory (docs/architecture.md section
+// 2).
 //
 // Resolution: --dir > $SLUICE_DIR > /dev/shm/sluice/<bus>, bus = --bus > $SLUICE_BUS >
 // "default". Bus names follow the agent-name rule ^[A-Za-z0-9_-]{1,64}$ so a name can never

@@ -1,7 +1,9 @@
 #include "runtime/config.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <array>
@@ -12,9 +14,6 @@
 #include <limits>
 #include <system_error>
 #include <vector>
-
-#include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include "inbox/files/bus_directory.hpp"
 #include "runtime/duration.hpp"
@@ -44,7 +43,8 @@ constexpr std::array<knob_info, knob_count> knobs = {{
     {knob::batch_size, "CFN_BATCH_SIZE", "rate_limit.batch_size", "an integer in 1..10000"},
     {knob::metrics_file, "METRICS_FILE", "metrics.file", "a non-empty file path"},
     {knob::alert_log_file, "ALERT_LOG_FILE", "alerts.file", "a non-empty file path"},
-    {knob::log_level, "SLUICE_LOG_LEVEL", "log.level", "one of trace, debug, info, warn, error, off"},
+    {knob::log_level, "SLUICE_LOG_LEVEL", "log.level",
+     "one of trace, debug, info, warn, error, off"},
 }};
 
 // describe() indexes this table by the enum value.
@@ -70,7 +70,8 @@ std::string shown(const raw_value& raw) {
   // undefined for 5.1e100 (found by config_fuzz).
   if (raw.node.is_string()) return "\"" + raw.node.value<std::string>().value_or("") + "\"";
   if (raw.node.is_integer()) return std::to_string(raw.node.value<std::int64_t>().value_or(0));
-  if (raw.node.is_floating_point()) return fmt::format("{}", raw.node.value<double>().value_or(0.0));
+  if (raw.node.is_floating_point())
+    return fmt::format("{}", raw.node.value<double>().value_or(0.0));
   if (raw.node.is_boolean()) return "(a boolean)";
   if (raw.node.is_table()) return "(a table)";
   if (raw.node.is_array()) return "(an array)";
@@ -234,7 +235,9 @@ result<std::optional<std::string>> read_trusted_toml(const fs::path& bus_dir,
 
 }  // namespace
 
-const knob_info& describe(knob k) noexcept { return knobs[static_cast<std::size_t>(k)]; }
+const knob_info& describe(knob k) noexcept {
+  return knobs[static_cast<std::size_t>(k)];
+}
 
 std::optional<std::string> process_env(const char* name) {
   const char* v = std::getenv(name);
@@ -266,7 +269,8 @@ struct config::impl {
     if (auto xdg = env("XDG_CONFIG_HOME"); xdg && !xdg->empty() && fs::path(*xdg).is_absolute()) {
       return fs::path(*xdg) / "sluice";
     }
-    if (auto home = env("HOME"); home && !home->empty()) return fs::path(*home) / ".config" / "sluice";
+    if (auto home = env("HOME"); home && !home->empty())
+      return fs::path(*home) / ".config" / "sluice";
     return {};
   }
 
@@ -325,10 +329,10 @@ struct config::impl {
         }
         tomls.push_back(std::move(f));
       } catch (const toml::parse_error& e) {
-        toml_error = error{errc::invalid_argument,
-                           fmt::format("{}:{}:{}: not valid TOML: {}", path.string(),
-                                       e.source().begin.line, e.source().begin.column,
-                                       e.description())};
+        toml_error =
+            error{errc::invalid_argument,
+                  fmt::format("{}:{}:{}: not valid TOML: {}", path.string(), e.source().begin.line,
+                              e.source().begin.column, e.description())};
         return *toml_error;
       }
     }
@@ -462,13 +466,13 @@ result<load_thresholds> config::thresholds() {
   auto medium = p_->get_threshold(knob::medium_load_threshold, defaults::medium_load_threshold);
   if (!medium) return medium.err();
   if (!(*medium < *high)) {
-    return error{errc::invalid_argument,
-                 fmt::format("medium load threshold {} ({}) must be below high load threshold {} "
-                             "({}); lower {} or raise {}",
-                             *medium, source_of(knob::medium_load_threshold), *high,
-                             source_of(knob::high_load_threshold),
-                             describe(knob::medium_load_threshold).env,
-                             describe(knob::high_load_threshold).env)};
+    return error{
+        errc::invalid_argument,
+        fmt::format("medium load threshold {} ({}) must be below high load threshold {} "
+                    "({}); lower {} or raise {}",
+                    *medium, source_of(knob::medium_load_threshold), *high,
+                    source_of(knob::high_load_threshold), describe(knob::medium_load_threshold).env,
+                    describe(knob::high_load_threshold).env)};
   }
   return load_thresholds{*medium, *high};
 }
@@ -530,20 +534,30 @@ result<std::string> config::value_text(knob k) {
   const auto millis = [](std::chrono::milliseconds v) { return std::to_string(v.count()) + " ms"; };
   const auto path = [](const fs::path& p) { return p.string(); };
   switch (k) {
-    case knob::max_inbox_size: return text(max_inbox_size(), number);
-    case knob::slot_size: return text(slot_size(), number);
-    case knob::critical_reserve: return text(critical_reserve(), number);
-    case knob::backpressure_wait: return text(backpressure_wait(), millis);
-    case knob::backpressure_retries: return text(backpressure_retries(), number);
-    case knob::check_interval: return text(check_interval(), millis);
+    case knob::max_inbox_size:
+      return text(max_inbox_size(), number);
+    case knob::slot_size:
+      return text(slot_size(), number);
+    case knob::critical_reserve:
+      return text(critical_reserve(), number);
+    case knob::backpressure_wait:
+      return text(backpressure_wait(), millis);
+    case knob::backpressure_retries:
+      return text(backpressure_retries(), number);
+    case knob::check_interval:
+      return text(check_interval(), millis);
     case knob::high_load_threshold:
       return text(thresholds(), [](load_thresholds t) { return fmt::format("{}", t.high); });
     case knob::medium_load_threshold:
       return text(thresholds(), [](load_thresholds t) { return fmt::format("{}", t.medium); });
-    case knob::batch_size: return text(batch_size(), number);
-    case knob::metrics_file: return text(metrics_file(), path);
-    case knob::alert_log_file: return text(alert_log_file(), path);
-    case knob::log_level: return text(level(), [](log_level l) { return std::string(to_string(l)); });
+    case knob::batch_size:
+      return text(batch_size(), number);
+    case knob::metrics_file:
+      return text(metrics_file(), path);
+    case knob::alert_log_file:
+      return text(alert_log_file(), path);
+    case knob::log_level:
+      return text(level(), [](log_level l) { return std::string(to_string(l)); });
   }
   return std::string{};
 }
@@ -552,10 +566,14 @@ std::string config::source_of(knob k) {
   auto raw = p_->lookup(k);
   if (!raw) return "unreadable sluice.toml";
   switch (raw->from) {
-    case raw_value::origin::flag: return raw->where;
-    case raw_value::origin::env: return "env " + raw->where;
-    case raw_value::origin::toml: return raw->where;
-    case raw_value::origin::none: break;
+    case raw_value::origin::flag:
+      return raw->where;
+    case raw_value::origin::env:
+      return "env " + raw->where;
+    case raw_value::origin::toml:
+      return raw->where;
+    case raw_value::origin::none:
+      break;
   }
   return "default";
 }

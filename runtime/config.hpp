@@ -11,20 +11,26 @@
 // An invalid value is an error naming the variable or key and the accepted range, never a
 // silent default.
 //
-// | knob                  | env                              | sluice.toml key                   | default | accepted                |
+// | knob                  | env                              | sluice.toml key                   |
+// default | accepted                |
 // |-----------------------|----------------------------------|-----------------------------------|---------|-------------------------|
-// | max_inbox_size        | MAX_INBOX_SIZE                   | inbox.max_size                    | 1000    | 1..100000               |
-// | slot_size             | SLUICE_SLOT_SIZE                 | inbox.slot_size                   | 4096    | 256..1048576, x64       |
-// | critical_reserve      | SLUICE_CRITICAL_RESERVE          | inbox.critical_reserve            | 64      | 0..10000                |
-// | backpressure_wait     | BACKPRESSURE_WAIT_MS             | backpressure.wait_ms              | 100 ms  | 1..60000 ms             |
-// | backpressure_retries  | BACKPRESSURE_MAX_RETRIES         | backpressure.max_retries          | 50      | 1..100000               |
-// | check_interval        | RATE_LIMIT_CHECK_INTERVAL        | rate_limit.check_interval         | 5 s     | 0.1 s..1 h (duration)   |
-// | high_load_threshold   | RATE_LIMIT_HIGH_LOAD_THRESHOLD   | rate_limit.high_load_threshold    | 0.8     | 0..1, > medium          |
-// | medium_load_threshold | RATE_LIMIT_MEDIUM_LOAD_THRESHOLD | rate_limit.medium_load_threshold  | 0.5     | 0..1, < high            |
-// | batch_size            | CFN_BATCH_SIZE                   | rate_limit.batch_size             | 10      | 1..10000                |
-// | metrics_file          | METRICS_FILE                     | metrics.file                      | <bus>/metrics.jsonl | non-empty path |
-// | alert_log_file        | ALERT_LOG_FILE                   | alerts.file                       | <bus>/alerts.jsonl  | non-empty path |
-// | log_level             | SLUICE_LOG_LEVEL                 | log.level                         | info    | trace debug info warn error off |
+// | max_inbox_size        | MAX_INBOX_SIZE                   | inbox.max_size                    |
+// 1000    | 1..100000               | | slot_size             | SLUICE_SLOT_SIZE                 |
+// inbox.slot_size                   | 4096    | 256..1048576, x64       | | critical_reserve      |
+// SLUICE_CRITICAL_RESERVE          | inbox.critical_reserve            | 64      | 0..10000 | |
+// backpressure_wait     | BACKPRESSURE_WAIT_MS             | backpressure.wait_ms              |
+// 100 ms  | 1..60000 ms             | | backpressure_retries  | BACKPRESSURE_MAX_RETRIES         |
+// backpressure.max_retries          | 50      | 1..100000               | | check_interval        |
+// RATE_LIMIT_CHECK_INTERVAL        | rate_limit.check_interval         | 5 s     | 0.1 s..1 h
+// (duration)   | | high_load_threshold   | RATE_LIMIT_HIGH_LOAD_THRESHOLD   |
+// rate_limit.high_load_threshold    | 0.8     | 0..1, > medium          | | medium_load_threshold |
+// RATE_LIMIT_MEDIUM_LOAD_THRESHOLD | rate_limit.medium_load_threshold  | 0.5     | 0..1, < high |
+// | batch_size            | CFN_BATCH_SIZE                   | rate_limit.batch_size             |
+// 10      | 1..10000                | | metrics_file          | METRICS_FILE                     |
+// metrics.file                      | <bus>/metrics.jsonl | non-empty path | | alert_log_file |
+// ALERT_LOG_FILE                   | alerts.file                       | <bus>/alerts.jsonl  |
+// non-empty path | | log_level             | SLUICE_LOG_LEVEL                 | log.level | info |
+// trace debug info warn error off |
 #include <chrono>
 #include <cstdint>
 #include <filesystem>

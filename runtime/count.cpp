@@ -9,9 +9,9 @@ namespace sluice::runtime {
 result<std::uint64_t> parse_count(std::string_view text, std::string_view what, std::uint64_t min,
                                   std::uint64_t max) {
   const auto refuse = [&] {
-    return error{errc::invalid_argument,
-                 std::string(what) + " wants a whole number from " + std::to_string(min) + " to " +
-                     std::to_string(max) + " (e.g. 100 or 1e6), not '" + std::string(text) + "'"};
+    return error{errc::invalid_argument, std::string(what) + " wants a whole number from " +
+                                             std::to_string(min) + " to " + std::to_string(max) +
+                                             " (e.g. 100 or 1e6), not '" + std::string(text) + "'"};
   };
   if (text.empty() || text.find_first_not_of("0123456789.eE") != std::string_view::npos ||
       !(text[0] >= '0' && text[0] <= '9'))

@@ -15,8 +15,8 @@ struct unit_scale {
   double ns;
 };
 // Longest suffixes first so "ms" is not read as "m" + garbage.
-constexpr unit_scale units[] = {{"ns", 1.0}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9},
-                                {"h", 3600e9}};
+constexpr unit_scale units[] = {{"ns", 1.0}, {"us", 1e3}, {"ms", 1e6},
+                                {"s", 1e9},  {"m", 60e9}, {"h", 3600e9}};
 
 error bad(std::string_view text, std::string_view what, const char* why) {
   return error{errc::invalid_argument,

@@ -85,16 +85,17 @@ failure describe_send_failure(std::string_view from, std::string_view to,
                   "priority, whose lane is reserved when an inbox is created"};
     case inbox::push_result::broken:
       return {exit_code::io_error,
-              inbox + " shrank or lost its memory while in use (truncated, or its filesystem "
-                      "is full): nothing sent; run sluice doctor"};
+              inbox +
+                  " shrank or lost its memory while in use (truncated, or its filesystem "
+                  "is full): nothing sent; run sluice doctor"};
     case inbox::push_result::closed:
       return {exit_code::unavailable, inbox + " is closed: nothing sent; recreate it to reopen"};
     case inbox::push_result::ok:
     case inbox::push_result::full:
       break;
   }
-  return {exit_code::unavailable, inbox + " refused the message (" +
-                                      inbox::to_string(*out.last_push) + "): nothing sent"};
+  return {exit_code::unavailable,
+          inbox + " refused the message (" + inbox::to_string(*out.last_push) + "): nothing sent"};
 }
 
 }  // namespace sluice::runtime

@@ -1,6 +1,7 @@
 #include "runtime/jsonl_file.hpp"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,8 +9,6 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
-
-#include <spdlog/spdlog.h>
 
 #include "inbox/files/bus_directory.hpp"
 

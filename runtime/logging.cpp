@@ -11,23 +11,32 @@
 namespace sluice::runtime {
 namespace {
 
-constexpr std::array<const char*, 6> level_names = {"trace", "debug", "info", "warn", "error", "off"};
+constexpr std::array<const char*, 6> level_names = {"trace", "debug", "info",
+                                                    "warn",  "error", "off"};
 
 spdlog::level::level_enum to_spdlog(log_level l) noexcept {
   switch (l) {
-    case log_level::trace: return spdlog::level::trace;
-    case log_level::debug: return spdlog::level::debug;
-    case log_level::info: return spdlog::level::info;
-    case log_level::warn: return spdlog::level::warn;
-    case log_level::error: return spdlog::level::err;
-    case log_level::off: return spdlog::level::off;
+    case log_level::trace:
+      return spdlog::level::trace;
+    case log_level::debug:
+      return spdlog::level::debug;
+    case log_level::info:
+      return spdlog::level::info;
+    case log_level::warn:
+      return spdlog::level::warn;
+    case log_level::error:
+      return spdlog::level::err;
+    case log_level::off:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }
 
 }  // namespace
 
-const char* to_string(log_level l) noexcept { return level_names[static_cast<std::size_t>(l)]; }
+const char* to_string(log_level l) noexcept {
+  return level_names[static_cast<std::size_t>(l)];
+}
 
 result<log_level> parse_log_level(std::string_view text, std::string_view what) {
   std::string lower(text);

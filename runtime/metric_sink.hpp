@@ -20,7 +20,8 @@ struct tag {
 
 class metric_sink {
  public:
-  explicit metric_sink(std::filesystem::path file, std::uint64_t rotate_bytes = default_rotate_bytes);
+  explicit metric_sink(std::filesystem::path file,
+                       std::uint64_t rotate_bytes = default_rotate_bytes);
 
   // false when the line could not be written (counted in failures(), first one logged).
   bool emit(std::string_view metric, double value, std::string_view unit,

@@ -63,8 +63,9 @@ class session : public std::enable_shared_from_this<session> {
 
   void run() {
     stream_.expires_after(io_timeout);
-    http::async_read(stream_, buffer_, req_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    http::async_read(
+        stream_, buffer_, req_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
  private:

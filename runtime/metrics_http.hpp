@@ -27,7 +27,8 @@ class metrics_http_server {
 
   // Binds and starts serving. Errors: invalid_argument (bad address), io_error (bind failed,
   // e.g. port in use: the message says which address).
-  static result<std::unique_ptr<metrics_http_server>> start(const http_endpoint& at, render_fn render);
+  static result<std::unique_ptr<metrics_http_server>> start(const http_endpoint& at,
+                                                            render_fn render);
 
   ~metrics_http_server();  // stops accepting, closes connections, joins the thread
   metrics_http_server(const metrics_http_server&) = delete;

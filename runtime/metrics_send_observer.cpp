@@ -31,13 +31,15 @@ Sink* open_lazily(std::optional<Sink>& sink, bool& unavailable, Resolve resolve,
 }  // namespace
 
 metric_sink* metrics_send_observer::metrics() noexcept {
-  return open_lazily(metrics_, metrics_unavailable_, [this] { return config_.metrics_file(); },
-                     "backpressure metrics are");
+  return open_lazily(
+      metrics_, metrics_unavailable_, [this] { return config_.metrics_file(); },
+      "backpressure metrics are");
 }
 
 alert_sink* metrics_send_observer::alerts() noexcept {
-  return open_lazily(alerts_, alerts_unavailable_, [this] { return config_.alert_log_file(); },
-                     "the inbox_overflow alert is");
+  return open_lazily(
+      alerts_, alerts_unavailable_, [this] { return config_.alert_log_file(); },
+      "the inbox_overflow alert is");
 }
 
 void metrics_send_observer::on_backpressure_wait(const backpressure::send_event& e,

@@ -1,16 +1,15 @@
 #include "runtime/prometheus.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <string>
-
-#include <fmt/format.h>
 
 namespace sluice::runtime {
 namespace {

@@ -35,8 +35,7 @@ inline constexpr prom_family inbox_critical_messages{
     "sluice_inbox_critical_messages", prom_type::gauge,
     "Critical messages pending in the inbox's reserve."};
 inline constexpr prom_family inbox_critical_capacity{
-    "sluice_inbox_critical_capacity", prom_type::gauge,
-    "Slots of the inbox's critical reserve."};
+    "sluice_inbox_critical_capacity", prom_type::gauge, "Slots of the inbox's critical reserve."};
 inline constexpr prom_family messages_dropped_total{
     "sluice_messages_dropped_total", prom_type::counter,
     "Messages evicted by senders that asked for drop-oldest."};

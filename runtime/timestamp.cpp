@@ -1,8 +1,8 @@
 #include "runtime/timestamp.hpp"
 
-#include <ctime>
-
 #include <fmt/format.h>
+
+#include <ctime>
 
 namespace sluice::runtime {
 

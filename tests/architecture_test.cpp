@@ -26,13 +26,10 @@ struct component {
 // test's own result). bindings/ sits beside cli/: both are ways into the bus from outside, over
 // the same layers.
 const component components[] = {
-    {"inbox", 1},            {"inbox/doctor", 2},
-    {"backpressure", 3},     {"runtime", 4},         {"runtime/cli", 5},
-    {"governance", 5},
-    {"monitors", 6},         {"actors/agent", 7},    {"actors/launch", 7},
-    {"actors/bridge", 7},    {"actors/loadtest", 7}, {"cli", 8},
-    {"bindings", 8},         {"examples", 9},        {"bench", 9},
-    {"fuzz", 9},
+    {"inbox", 1},         {"inbox/doctor", 2},  {"backpressure", 3},    {"runtime", 4},
+    {"runtime/cli", 5},   {"governance", 5},    {"monitors", 6},        {"actors/agent", 7},
+    {"actors/launch", 7}, {"actors/bridge", 7}, {"actors/loadtest", 7}, {"cli", 8},
+    {"bindings", 8},      {"examples", 9},      {"bench", 9},           {"fuzz", 9},
 };
 
 // bindings/python and bindings/node are the languages' halves of the bindings' one C++ layer.
@@ -97,8 +94,8 @@ TEST_CASE("no include goes up a layer or across to another component of the same
 
 TEST_CASE("every source folder belongs to a component of the layer table") {
   const fs::path root = SLUICE_SOURCE_DIR;
-  for (const char* top :
-       {"inbox", "backpressure", "runtime", "governance", "monitors", "actors", "cli", "bindings"}) {
+  for (const char* top : {"inbox", "backpressure", "runtime", "governance", "monitors", "actors",
+                          "cli", "bindings"}) {
     for (const auto& e : fs::recursive_directory_iterator(root / top)) {
       if (!e.is_regular_file() || e.path().extension() != ".cpp") continue;
       const auto rel = fs::relative(e.path(), root).string();

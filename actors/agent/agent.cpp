@@ -1,9 +1,9 @@
 #include "actors/agent/agent.hpp"
 
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <chrono>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
@@ -11,17 +11,17 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <optional>
-#include <spdlog/spdlog.h>
 
 #include "backpressure/address.hpp"
 #include "backpressure/send.hpp"
+#include "governance/send_gate.hpp"
 #include "inbox/files/std_fds.hpp"
 #include "inbox/layout.hpp"
 #include "runtime/bus_control.hpp"
-#include "governance/send_gate.hpp"
 #include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
 #include "runtime/exit_codes.hpp"
@@ -88,7 +88,7 @@ struct agent::impl {
   // send to agent@peer before the bridge to peer has started). A payload a new inbox would
   // refuse creates nothing.
   std::optional<runtime::failure> open_destination(std::string_view to, std::size_t payload_size,
-                                               inbox::inbox*& dest) {
+                                                   inbox::inbox*& dest) {
     if (auto it = destinations.find(to); it != destinations.end()) {
       dest = &it->second;
       return std::nullopt;
@@ -131,17 +131,26 @@ struct agent::impl {
     if (!first_lost) return code;
     const int final_code = code == 0 && opts.lost_message_fails_exit ? first_lost->code : code;
     spdlog::error("{}: {} not delivered ({}); exit code {}", name,
-                  runtime::plural(stats.send_failures, "message"),
-                  first_lost->message, final_code);
+                  runtime::plural(stats.send_failures, "message"), first_lost->message, final_code);
     return final_code;
   }
 };
 
-const std::string& agent::name() const noexcept { return p_->name; }
-const std::filesystem::path& agent::bus_dir() const noexcept { return p_->dir; }
-const agent_stats& agent::stats() const noexcept { return p_->stats; }
-bool agent::stopping() const noexcept { return p_->stop; }
-std::uint64_t agent::backlog() const noexcept { return p_->own ? p_->own->size() : 0; }
+const std::string& agent::name() const noexcept {
+  return p_->name;
+}
+const std::filesystem::path& agent::bus_dir() const noexcept {
+  return p_->dir;
+}
+const agent_stats& agent::stats() const noexcept {
+  return p_->stats;
+}
+bool agent::stopping() const noexcept {
+  return p_->stop;
+}
+std::uint64_t agent::backlog() const noexcept {
+  return p_->own ? p_->own->size() : 0;
+}
 
 void agent::stop(int exit_code) noexcept {
   p_->stop = true;
@@ -179,10 +188,9 @@ backpressure::send_outcome agent::send_detailed(std::string_view to, std::string
   }
   // Stopping: deliver what fits now, wait for nothing.
   if (p_->opts.handle_signals && stop_requested()) policy.wait = false;
-  out = backpressure::send_with_backpressure(*dest, {p_->name, type, payload, prio}, policy,
-                                             backpressure::null_observer(),
-                                             p_->opts.handle_signals ? p_->clock
-                                                                     : backpressure::monotonic_time());
+  out = backpressure::send_with_backpressure(
+      *dest, {p_->name, type, payload, prio}, policy, backpressure::null_observer(),
+      p_->opts.handle_signals ? p_->clock : backpressure::monotonic_time());
   p_->stats.backpressure_waits += out.waits;
   p_->stats.backpressure_time += out.waited;
   if (out.status == backpressure::send_status::sent) {
@@ -241,7 +249,8 @@ void turn(caf::stateful_actor<pump_state>* self) {
       for (const auto& m : batch) {
         if (p.opts.handle_signals && stop_requested()) {
           // Not committed: the whole batch is delivered again to the next run of this agent.
-          spdlog::info("{}: stopping on signal mid-batch; the batch stays for the next run", p.name);
+          spdlog::info("{}: stopping on signal mid-batch; the batch stays for the next run",
+                       p.name);
           return finish(self, p.exit_code);
         }
         ++p.stats.received;

@@ -45,10 +45,10 @@ class actor_system;
 namespace sluice::actors {
 
 struct agent_options {
-  std::string name;               // empty: $SLUICE_AGENT
-  std::filesystem::path bus_dir;  // empty: --dir/--bus rules from $SLUICE_DIR / $SLUICE_BUS
-  backpressure::send_policy send;            // how send/reply wait on a full destination
-  std::uint32_t batch_size = 0;              // 0: from bus.ctl (else CFN_BATCH_SIZE rules)
+  std::string name;                // empty: $SLUICE_AGENT
+  std::filesystem::path bus_dir;   // empty: --dir/--bus rules from $SLUICE_DIR / $SLUICE_BUS
+  backpressure::send_policy send;  // how send/reply wait on a full destination
+  std::uint32_t batch_size = 0;    // 0: from bus.ctl (else CFN_BATCH_SIZE rules)
   std::chrono::milliseconds idle_wait{100};  // doorbell wait per turn while the inbox is empty
   bool handle_signals = true;                // SIGTERM/SIGINT stop the agent cleanly
   // A message that could not be delivered makes run_agent return non-zero (see the top).

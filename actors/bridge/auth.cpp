@@ -41,8 +41,9 @@ runtime::result<std::string> read_secret_file(const std::filesystem::path& file)
   constexpr std::size_t max_secret_bytes = 64 * 1024;
   auto text = inbox::read_file(file, max_secret_bytes);
   if (text.error != 0)
-    return runtime::error{runtime::errc::permission_denied,
-                          "--secret-file " + file.string() + ": cannot read it: " + std::strerror(text.error)};
+    return runtime::error{
+        runtime::errc::permission_denied,
+        "--secret-file " + file.string() + ": cannot read it: " + std::strerror(text.error)};
   std::string secret = std::move(text.text);
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
   if (secret.empty())

@@ -40,15 +40,15 @@
 #include "actors/bridge/capped_scribe.hpp"
 #include "actors/bridge/front_door.hpp"
 #include "actors/bridge/link.hpp"
-#include "runtime/stop_signals.hpp"
-#include "backpressure/backoff.hpp"
+#include "actors/bridge/tls_files.hpp"
 #include "backpressure/address.hpp"
+#include "backpressure/backoff.hpp"
 #include "backpressure/random_source.hpp"
 #include "runtime/bridge_status.hpp"
-#include "actors/bridge/tls_files.hpp"
 #include "runtime/config.hpp"
 #include "runtime/endpoint.hpp"
 #include "runtime/metric_sink.hpp"
+#include "runtime/stop_signals.hpp"
 #include "runtime/timestamp.hpp"
 
 namespace sluice::actors {
@@ -137,8 +137,8 @@ struct admitted_peer {
 struct acceptor_state {
   std::shared_ptr<bridge_context> ctx;
   const void* owner = nullptr;  // this acceptor, as the owner of the links it claims
-  caf::actor basp;         // CAF's BASP broker: takes each admitted connection
-  std::uint16_t port = 0;  // the listening port, under which the acceptor is published
+  caf::actor basp;              // CAF's BASP broker: takes each admitted connection
+  std::uint16_t port = 0;       // the listening port, under which the acceptor is published
   std::chrono::nanoseconds ticket_lifetime{};
   // Without a secret anyone passes the handshake, so connections waiting to link are limited
   // like those in the handshake: the oldest is cut to make room.
@@ -381,13 +381,13 @@ caf::behavior dialer(dialer_actor* self, std::shared_ptr<bridge_context> ctx,
         if (!d) return;
         // Runs on the front door's thread: only messages go back from there.
         d->dial(st.host, st.port,
-                [me = caf::actor_cast<caf::actor>(self), sys = &self->system(),
-                 name = st.ctx->name, tls = st.ctx->tls](dial_result r) {
+                [me = caf::actor_cast<caf::actor>(self), sys = &self->system(), name = st.ctx->name,
+                 tls = st.ctx->tls](dial_result r) {
                   switch (r.outcome) {
                     case dial_outcome::admitted: {
                       auto& c = r.connection;
-                      auto scribe = make_capped_scribe(
-                          *sys, c, scribe_for(name, tls, false, me, c.ticket));
+                      auto scribe =
+                          make_capped_scribe(*sys, c, scribe_for(name, tls, false, me, c.ticket));
                       if (!scribe) {
                         caf::anon_send(me, bridge_failed_atom::value, scribe.err().message);
                         return;
@@ -629,8 +629,8 @@ runtime::result<int> run_bridge(const bridge_options& opts) {
     // Declared after sys and reset at the stop below, so it is gone (its thread joined, no
     // callback running) before the actor system its callbacks use; the dialers hold it weakly.
     const front_door_limits limits{opts.handshake_timeout, opts.max_unauthenticated};
-    auto door = std::make_shared<front_door>(
-        handshake_identity{ctx->name, ctx->secret, ctx->tls}, limits);
+    auto door =
+        std::make_shared<front_door>(handshake_identity{ctx->name, ctx->secret, ctx->tls}, limits);
     std::vector<caf::actor> sides;
     if (where->listen) {
       const auto& l = *where->listen;

@@ -1,8 +1,8 @@
 // `sluice bridge [--listen HOST:PORT] [--connect HOST:PORT]... [--name N] [--secret-file F]
 //  [--tls-cert F --tls-key F --tls-ca F] [--batch N] [--handshake-timeout D]
 //  [--max-unauthenticated N]`
-// (docs/architecture.md section 9). The actor system lives in actors/bridge; this file parses flags and
-// maps errors to exit codes.
+// (docs/architecture.md section 9). The actor system lives in actors/bridge; this file parses flags
+// and maps errors to exit codes.
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
@@ -68,8 +68,8 @@ void add_feature_verbs(CLI::App& app, cli_state& state) {
     state.action = [&state, opts, secret, handshake_timeout, batch, max_unauthenticated] {
       auto o = *opts;
       if (!batch->empty())
-        o.batch = static_cast<decltype(o.batch)>(
-            take(runtime::parse_count(*batch, "--batch", 1, 4096)));
+        o.batch =
+            static_cast<decltype(o.batch)>(take(runtime::parse_count(*batch, "--batch", 1, 4096)));
       if (!max_unauthenticated->empty())
         o.max_unauthenticated = static_cast<decltype(o.max_unauthenticated)>(
             take(runtime::parse_count(*max_unauthenticated, "--max-unauthenticated", 1, 4096)));
@@ -77,7 +77,7 @@ void add_feature_verbs(CLI::App& app, cli_state& state) {
       auto timeout = runtime::parse_duration(*handshake_timeout, "--handshake-timeout");
       if (!timeout || timeout->count() <= 0)
         throw cli_error{exit_code::bad_input, "--handshake-timeout " + *handshake_timeout +
-                                              ": give a positive duration such as 5s or 500ms"};
+                                                  ": give a positive duration such as 5s or 500ms"};
       o.handshake_timeout = *timeout;
       return run_bridge_verb(state.globals, std::move(o));
     };

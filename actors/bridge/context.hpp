@@ -71,7 +71,7 @@ struct bridge_context {
   bool tls = false;    // every link runs TLS (--tls-cert, --tls-key, --tls-ca)
   std::string endpoint;
   inbox::create_options inbox_opts;  // for inboxes the bridge creates
-  std::size_t batch = 512;  // the most messages read from an inbox and not yet committed
+  std::size_t batch = 512;           // the most messages read from an inbox and not yet committed
   // How often a sender waiting for its bell looks at the inbox anyway (bell.hpp); the tests
   // make it long, so only the bell can wake a sender in time.
   std::chrono::milliseconds bell_recheck = inbox::bell_recheck;

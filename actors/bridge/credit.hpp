@@ -57,8 +57,8 @@ class send_window {
   };
 
   enum class state : std::uint8_t {
-    waiting,  // for credit
-    diverted, // its destination spills: to be moved into its holding inbox
+    waiting,   // for credit
+    diverted,  // its destination spills: to be moved into its holding inbox
     sent,
     acked,
     moved,  // into a holding inbox
@@ -112,9 +112,7 @@ class send_window {
   // The index of the first message in src's window, and the one the next appended gets.
   [[nodiscard]] std::size_t begin(source_id src) const noexcept;
   [[nodiscard]] std::size_t end(source_id src) const noexcept;
-  [[nodiscard]] state state_of(source_id src, std::size_t index) const {
-    return at(src, index).st;
-  }
+  [[nodiscard]] state state_of(source_id src, std::size_t index) const { return at(src, index).st; }
   [[nodiscard]] const std::string& dest_of(source_id src, std::size_t index) const {
     return dests_.at(at(src, index).dest).name;
   }
@@ -160,7 +158,7 @@ class send_window {
   std::vector<std::string> wants_;
   std::vector<source> sources_;
   std::uint64_t next_seq_ = 1;
-  std::deque<sent_ref> log_;              // sent, not yet acknowledged, in seq order
+  std::deque<sent_ref> log_;                  // sent, not yet acknowledged, in seq order
   std::map<std::uint64_t, sent_ref> parked_;  // acknowledged as parked by the receiver
 };
 

@@ -14,10 +14,11 @@
 // after which both sides speak BASP on the same connection, inside TLS when both said "tls"
 // (capped_scribe.hpp). Both sides must agree on the secret and on TLS: a server with TLS
 // refuses a plaintext client and the other way round, so neither ever speaks BASP in the
-// clear to a peer that expects TLS. Without a secret on either side the proofs are empty. The client checks the server's proof before it answers, but answers
-// even when it fails, so the server checks the client's proof and logs its own refusal too.
-// The ticket T is a fresh nonce: the client presents it to the server's acceptor actor over
-// CAF, which links only peers holding a ticket that its front door issued.
+// clear to a peer that expects TLS. Without a secret on either side the proofs are empty. The
+// client checks the server's proof before it answers, but answers even when it fails, so the server
+// checks the client's proof and logs its own refusal too. The ticket T is a fresh nonce: the client
+// presents it to the server's acceptor actor over CAF, which links only peers holding a ticket that
+// its front door issued.
 //
 // Each message is one frame: a 2-byte big-endian length (1..max_handshake_frame) followed by
 // that many bytes of JSON. The limit is checked on the length before anything is read.

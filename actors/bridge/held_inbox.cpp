@@ -51,8 +51,9 @@ runtime::result<inbox::inbox> open_held_inbox(const std::filesystem::path& bus_d
   inbox::create_options o;
   o.capacity = std::max<std::uint32_t>(1, outbound.capacity);
   o.critical_reserve = std::max<std::uint32_t>(1, outbound.critical_reserve);
-  o.slot_size = std::min<std::uint32_t>(inbox::layout::max_slot_size,
-                                        outbound.slot_size + static_cast<std::uint32_t>(inbox::layout::cache_line));
+  o.slot_size = std::min<std::uint32_t>(
+      inbox::layout::max_slot_size,
+      outbound.slot_size + static_cast<std::uint32_t>(inbox::layout::cache_line));
   auto box = inbox::inbox::open_or_create(held_directory(bus_dir, peer), dest, o);
   if (!box) return box.err();
   return std::move(box.value());

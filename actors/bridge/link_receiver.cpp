@@ -80,8 +80,8 @@ inbox::inbox* box_for(receiver_state& s, const std::string& agent) {
   auto b = inbox::inbox::open_or_create(s.ctx->bus_dir, agent, s.ctx->inbox_opts);
   if (!b) {
     if (s.failed_logged.insert(agent).second)
-      spdlog::error("bridge {}: cannot open inbox '{}' for messages from the peer: {}",
-                    s.ctx->name, agent, b.err().message);
+      spdlog::error("bridge {}: cannot open inbox '{}' for messages from the peer: {}", s.ctx->name,
+                    agent, b.err().message);
     return nullptr;
   }
   return &s.boxes.emplace(agent, std::move(b.value())).first->second;
@@ -211,7 +211,8 @@ void deliver_run(receiver_state& s, const std::string& dest, std::size_t first, 
     k += pushed;
     if (k < end && retry_later(why)) {
       // Admitted by the policy already: parked in the lane it allowed, never asked again.
-      for (; k < end; ++k) park(s, dest, recs[k], seq_of(k), true, static_cast<std::uint8_t>(s.views[k - start].prio));
+      for (; k < end; ++k)
+        park(s, dest, recs[k], seq_of(k), true, static_cast<std::uint8_t>(s.views[k - start].prio));
       parking = true;  // every later one for dest waits too, in order
       continue;
     }

@@ -161,8 +161,9 @@ std::size_t read_more(sender_actor* self, source& src) {
       ++undeliverable;
     }
     entries[i] = {id, env ? env->agent : std::string_view{}, !env};
-    records[i] = {id, static_cast<std::uint8_t>(m.prio), m.from, m.type,
-                  env ? env->agent : std::string_view{}, env ? env->payload : std::string_view{}};
+    records[i] = {
+        id,     static_cast<std::uint8_t>(m.prio),     m.from,
+        m.type, env ? env->agent : std::string_view{}, env ? env->payload : std::string_view{}};
   }
   src.records.insert(src.records.end(), records.begin(), records.end());
   if (undeliverable > 0) s.peer->undeliverable.fetch_add(undeliverable, relaxed);
@@ -313,7 +314,8 @@ void send_ready(sender_actor* self) {
     for (auto& [dest, src] : s.held) log(src);
   }
   auto wants = s.win.take_wants();
-  if (!wants.empty()) self->send(s.far_receiver, bridge_want_atom::value, wire::encode_names(wants));
+  if (!wants.empty())
+    self->send(s.far_receiver, bridge_want_atom::value, wire::encode_names(wants));
 }
 
 // ---- the loop ------------------------------------------------------------------------------

@@ -52,18 +52,16 @@ runtime::status check_tls_files(const tls_files& f) {
     if (auto e = readable(flag, *file)) return *e;
   struct stat st {};
   if (::stat(f.key.c_str(), &st) == 0 && (st.st_mode & 0077) != 0)
-    return runtime::error{runtime::errc::permission_denied,
-                          "--tls-key " + f.key.string() +
-                              ": other users may read it; chmod 600 " + f.key.string()};
+    return runtime::error{
+        runtime::errc::permission_denied,
+        "--tls-key " + f.key.string() + ": other users may read it; chmod 600 " + f.key.string()};
   ERR_clear_error();
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_method()), SSL_CTX_free);
-  if (!ctx)
-    return runtime::error{runtime::errc::io_error, "OpenSSL: cannot create a TLS context"};
+  if (!ctx) return runtime::error{runtime::errc::io_error, "OpenSSL: cannot create a TLS context"};
   // The key first: loading a certificate beside a key that does not match it drops the key,
   // which check_private_key then reports as the mismatch it is.
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), f.key.c_str(), SSL_FILETYPE_PEM) != 1)
-    return bad("--tls-key", f.key,
-               "not an unencrypted PEM private key: " + openssl_reason());
+    return bad("--tls-key", f.key, "not an unencrypted PEM private key: " + openssl_reason());
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), f.cert.c_str()) != 1)
     return bad("--tls-cert", f.cert, "not a PEM certificate: " + openssl_reason());
   ERR_clear_error();

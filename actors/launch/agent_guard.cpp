@@ -219,7 +219,7 @@ void kill_everything(guard_state& g) noexcept {
     int killed = 0;
     for (int i = 0; i < found && i < batch; ++i)
       if (::kill(children[i], SIGKILL) == 0) ++killed;  // a child: unreaped, so still ours
-    if (killed == 0) return;  // only children we may not signal are left
+    if (killed == 0) return;                            // only children we may not signal are left
     siginfo_t info{};
     if (::waitid(P_ALL, 0, &info, WEXITED) != 0) {
       if (errno == EINTR) continue;

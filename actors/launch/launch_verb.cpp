@@ -5,11 +5,11 @@
 #include <string>
 
 #include "actors/launch/launcher.hpp"
+#include "actors/launch/manifest.hpp"
 #include "runtime/cli/actor_verbs.hpp"
 #include "runtime/cli/forward.hpp"
 #include "runtime/cli/verb.hpp"
 #include "runtime/duration.hpp"
-#include "actors/launch/manifest.hpp"
 
 namespace sluice::cli {
 
@@ -32,8 +32,7 @@ int run_launch(const global_options& globals, const launch_flags& f) {
   auto grace = runtime::parse_duration(f.grace, "--grace");  // flags before files
   if (!grace) throw cli_error{exit_code::bad_input, grace.err().message};
   auto m = actors::load_manifest(f.manifest);
-  if (!m)
-    throw cli_error{runtime::exit_code_for(m.err().code), m.err().message};
+  if (!m) throw cli_error{runtime::exit_code_for(m.err().code), m.err().message};
 
   actors::launch_options opts;
   opts.bus = {globals.dir, globals.bus};

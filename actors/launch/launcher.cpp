@@ -1,6 +1,7 @@
 #include "actors/launch/launcher.hpp"
 
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -12,19 +13,18 @@
 #include <cstdlib>
 #include <map>
 #include <set>
-#include <spdlog/spdlog.h>
 #include <vector>
 
-#include "monitors/exposition.hpp"
-#include "monitors/monitor_actors.hpp"
-#include "runtime/stop_signals.hpp"
+#include "actors/launch/process.hpp"
 #include "actors/launch/supervisor.hpp"
 #include "inbox/inbox.hpp"
+#include "monitors/exposition.hpp"
+#include "monitors/monitor_actors.hpp"
 #include "runtime/bus_control.hpp"
 #include "runtime/config.hpp"
 #include "runtime/metrics_http.hpp"
 #include "runtime/plural.hpp"
-#include "actors/launch/process.hpp"
+#include "runtime/stop_signals.hpp"
 
 namespace sluice::actors {
 
@@ -61,8 +61,8 @@ caf::behavior manager(manager_actor* self, std::vector<actors::agent_spec> specs
   for (auto& spec : specs) {
     if (spec.role == actors::agent_role::job) s.jobs_left.insert(spec.name);
     const std::string name = spec.name;
-    auto sup = spawn_supervisor(self->system(), std::move(spec), ctx,
-                                caf::actor_cast<caf::actor>(self));
+    auto sup =
+        spawn_supervisor(self->system(), std::move(spec), ctx, caf::actor_cast<caf::actor>(self));
     s.running.emplace(name, sup);
     self->send(sup, start_atom::value);
   }
@@ -72,7 +72,8 @@ caf::behavior manager(manager_actor* self, std::vector<actors::agent_spec> specs
         auto& st = self->state;
         st.running.erase(name);
         st.unclean = st.unclean || !clean;
-        if (st.jobs_left.erase(name) && st.jobs_left.empty()) begin_stop(self, "every job has finished");
+        if (st.jobs_left.erase(name) && st.jobs_left.empty())
+          begin_stop(self, "every job has finished");
         if (st.running.empty()) {
           self->send(st.notify, done_atom::value, st.unclean ? 1 : 0);
           self->quit();
@@ -93,7 +94,8 @@ caf::behavior manager(manager_actor* self, std::vector<actors::agent_spec> specs
 }
 
 // flag > environment > the manifest's `bus` > "default".
-runtime::result<runtime::bus_location> locate_bus(const actors::manifest& m, runtime::bus_flags flags) {
+runtime::result<runtime::bus_location> locate_bus(const actors::manifest& m,
+                                                  runtime::bus_flags flags) {
   const bool from_env = std::getenv("SLUICE_DIR") || std::getenv("SLUICE_BUS");
   if (flags.dir.empty() && flags.bus.empty() && !from_env && m.bus) flags.bus = *m.bus;
   return runtime::resolve_bus(flags);
@@ -112,8 +114,7 @@ runtime::status prepare_bus(const actors::manifest& m, const std::filesystem::pa
   if (!ctl) return ctl.err();
   for (const auto& a : m.agents) {
     auto box = inbox::inbox::open_or_create(dir, a.name, a.inbox);
-    if (!box)
-      return runtime::error{box.err().code, "agent '" + a.name + "': " + box.err().message};
+    if (!box) return runtime::error{box.err().code, "agent '" + a.name + "': " + box.err().message};
   }
   return runtime::done{};
 }
@@ -124,8 +125,8 @@ runtime::status prepare_bus(const actors::manifest& m, const std::filesystem::pa
 // taken, a refused peer) is restarted with backoff like any agent, and run_bridge's own
 // signal handling and exit codes stay as they are for `sluice bridge`.
 runtime::result<actors::agent_spec> bridge_process(const actors::bridge_spec& b,
-                                                    const runtime::bus_location& loc,
-                                                    const std::filesystem::path& sluice_bin) {
+                                                   const runtime::bus_location& loc,
+                                                   const std::filesystem::path& sluice_bin) {
   if (sluice_bin.empty())
     return runtime::error{runtime::errc::not_found,
                           "[bridge]: cannot find the sluice executable to run `sluice bridge`"};
@@ -185,8 +186,9 @@ runtime::result<int> launch(const actors::manifest& m, const launch_options& opt
   }
   std::unique_ptr<runtime::metrics_http_server> http;
   if (m.monitors.prometheus_port != 0) {
-    auto server = runtime::metrics_http_server::start(
-        {"127.0.0.1", m.monitors.prometheus_port}, [dir] { return monitors::render_bus_metrics(dir); });
+    auto server =
+        runtime::metrics_http_server::start({"127.0.0.1", m.monitors.prometheus_port},
+                                            [dir] { return monitors::render_bus_metrics(dir); });
     if (!server) {
       if (!opts.keep) (void)runtime::remove_bus(dir);
       return server.err();
@@ -194,8 +196,8 @@ runtime::result<int> launch(const actors::manifest& m, const launch_options& opt
     http = std::move(server.value());
     spdlog::info("launch: Prometheus metrics at http://127.0.0.1:{}/metrics", http->port());
   }
-  spdlog::info("launch: bus {} with {} from {}", dir.string(), runtime::plural(m.agents.size(), "agent"),
-               m.file.string());
+  spdlog::info("launch: bus {} with {} from {}", dir.string(),
+               runtime::plural(m.agents.size(), "agent"), m.file.string());
 
   int code = 0;
   {
@@ -217,7 +219,8 @@ runtime::result<int> launch(const actors::manifest& m, const launch_options& opt
 
     std::vector<caf::actor> monitors;
     if (m.monitors.overflow)
-      monitors.push_back(spawn_overflow_monitor(sys, monitor_config(dir, m.monitors.overflow_interval)));
+      monitors.push_back(
+          spawn_overflow_monitor(sys, monitor_config(dir, m.monitors.overflow_interval)));
     if (m.monitors.load)
       monitors.push_back(spawn_load_monitor(sys, monitor_config(dir, m.monitors.load_interval)));
 
@@ -237,7 +240,8 @@ runtime::result<int> launch(const actors::manifest& m, const launch_options& opt
   } else {
     spdlog::info("launch: --keep: the bus stays at {}", dir.string());
   }
-  spdlog::info("launch: {}", code == 0 ? "every agent ended cleanly" : "some agents did not end cleanly");
+  spdlog::info("launch: {}",
+               code == 0 ? "every agent ended cleanly" : "some agents did not end cleanly");
   return code;
 }
 

@@ -17,8 +17,8 @@
 #include <chrono>
 #include <filesystem>
 
-#include "runtime/bus_dir.hpp"
 #include "actors/launch/manifest.hpp"
+#include "runtime/bus_dir.hpp"
 #include "runtime/result.hpp"
 
 namespace sluice::actors {

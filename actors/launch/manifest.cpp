@@ -1,8 +1,7 @@
 #include "actors/launch/manifest.hpp"
 
-#include "inbox/files/read_file.hpp"
-
 #include <sys/stat.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,9 +11,9 @@
 #include <initializer_list>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "backpressure/address.hpp"
+#include "inbox/files/read_file.hpp"
 #include "runtime/config.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/endpoint.hpp"
@@ -23,9 +22,12 @@ namespace sluice::actors {
 
 const char* to_string(restart_mode m) noexcept {
   switch (m) {
-    case restart_mode::never: return "never";
-    case restart_mode::on_failure: return "on-failure";
-    case restart_mode::always: return "always";
+    case restart_mode::never:
+      return "never";
+    case restart_mode::on_failure:
+      return "on-failure";
+    case restart_mode::always:
+      return "always";
   }
   return "?";
 }
@@ -82,7 +84,8 @@ class checker {
 
   std::int64_t get_int(const toml::node& n, const std::string& key, std::int64_t lo,
                        std::int64_t hi) const {
-    if (!n.is_integer()) fail(n.source(), key, std::string("must be an integer, not ") + type_name(n));
+    if (!n.is_integer())
+      fail(n.source(), key, std::string("must be an integer, not ") + type_name(n));
     const auto v = *n.value<std::int64_t>();
     if (v < lo || v > hi)
       fail(n.source(), key,
@@ -92,13 +95,15 @@ class checker {
   }
 
   bool get_bool(const toml::node& n, const std::string& key) const {
-    if (!n.is_boolean()) fail(n.source(), key, std::string("must be true or false, not ") + type_name(n));
+    if (!n.is_boolean())
+      fail(n.source(), key, std::string("must be true or false, not ") + type_name(n));
     return *n.value<bool>();
   }
 
   std::chrono::milliseconds get_duration(const toml::node& n, const std::string& key) const {
     if (!n.is_string())
-      fail(n.source(), key, std::string("must be a duration string such as \"5s\", not ") + type_name(n));
+      fail(n.source(), key,
+           std::string("must be a duration string such as \"5s\", not ") + type_name(n));
     auto d = runtime::parse_duration(*n.value<std::string>(), key);
     if (!d) fail(n.source(), key, d.err().message);
     return std::chrono::duration_cast<std::chrono::milliseconds>(d.value());
@@ -112,13 +117,20 @@ class checker {
  private:
   static const char* type_name(const toml::node& n) {
     switch (n.type()) {
-      case toml::node_type::string: return "a string";
-      case toml::node_type::integer: return "an integer";
-      case toml::node_type::floating_point: return "a float";
-      case toml::node_type::boolean: return "a boolean";
-      case toml::node_type::array: return "an array";
-      case toml::node_type::table: return "a table";
-      default: return "a date/time";
+      case toml::node_type::string:
+        return "a string";
+      case toml::node_type::integer:
+        return "an integer";
+      case toml::node_type::floating_point:
+        return "a float";
+      case toml::node_type::boolean:
+        return "a boolean";
+      case toml::node_type::array:
+        return "an array";
+      case toml::node_type::table:
+        return "a table";
+      default:
+        return "a date/time";
     }
   }
 
@@ -132,8 +144,8 @@ void read_inbox_options(const checker& c, const toml::table& t, const std::strin
     out.capacity = static_cast<std::uint32_t>(
         c.get_int(*n, prefix + ".capacity", 1, runtime::limits::max_inbox_size));
   if (auto n = t.get("critical_reserve"))
-    out.critical_reserve = static_cast<std::uint32_t>(c.get_int(
-        *n, prefix + ".critical_reserve", 0, runtime::limits::max_critical_reserve));
+    out.critical_reserve = static_cast<std::uint32_t>(
+        c.get_int(*n, prefix + ".critical_reserve", 0, runtime::limits::max_critical_reserve));
   if (auto n = t.get("slot_size"))
     out.slot_size = static_cast<std::uint32_t>(c.get_int(
         *n, prefix + ".slot_size", runtime::limits::min_slot_size, runtime::limits::max_slot_size));
@@ -155,7 +167,8 @@ void read_monitors(const checker& c, const toml::table& t, monitor_spec& out) {
       c.fail(n->source(), "monitors.load_interval", "must be at least 100ms");
   }
   if (auto n = t.get("prometheus_port"))
-    out.prometheus_port = static_cast<std::uint16_t>(c.get_int(*n, "monitors.prometheus_port", 0, 65535));
+    out.prometheus_port =
+        static_cast<std::uint16_t>(c.get_int(*n, "monitors.prometheus_port", 0, 65535));
 }
 
 // Finds command[0] the way a shell would: a name with a slash is a path (relative to the
@@ -178,7 +191,8 @@ std::optional<std::filesystem::path> resolve_executable(const std::string& cmd,
     const auto colon = path.find(':');
     const std::string_view entry = path.substr(0, colon);
     path = colon == std::string_view::npos ? std::string_view{} : path.substr(colon + 1);
-    const std::filesystem::path p = std::filesystem::path(entry.empty() ? "." : std::string(entry)) / cmd;
+    const std::filesystem::path p =
+        std::filesystem::path(entry.empty() ? "." : std::string(entry)) / cmd;
     if (usable(p)) return p;
   }
   return std::nullopt;
@@ -323,9 +337,12 @@ void read_agent(const checker& c, const toml::table& t, std::size_t index, const
 
   if (auto n = t.get("role")) {
     const auto role = c.get_string(*n, key + ".role");
-    if (role == "job") a.role = agent_role::job;
-    else if (role == "service") a.role = agent_role::service;
-    else c.fail(n->source(), key + ".role", "'" + role + "' is not one of: service, job");
+    if (role == "job")
+      a.role = agent_role::job;
+    else if (role == "service")
+      a.role = agent_role::service;
+    else
+      c.fail(n->source(), key + ".role", "'" + role + "' is not one of: service, job");
   }
   read_restart(c, t, key, a.restart, a.max_restarts, a.restart_backoff);
   if (auto n = t.get("env")) {
@@ -337,7 +354,8 @@ void read_agent(const checker& c, const toml::table& t, std::size_t index, const
       a.env.emplace_back(var, c.get_string(v, key + ".env." + var));
     }
   }
-  if (auto n = t.get("inbox")) read_inbox_options(c, c.get_table(*n, key + ".inbox"), key + ".inbox", a.inbox);
+  if (auto n = t.get("inbox"))
+    read_inbox_options(c, c.get_table(*n, key + ".inbox"), key + ".inbox", a.inbox);
 
   std::int64_t replicas = 1;
   const toml::node* replicas_node = t.get("replicas");
@@ -375,16 +393,19 @@ manifest parse(std::string_view text, const std::filesystem::path& file) {
   if (auto n = root.get("bus")) {
     m.bus = c.get_string(*n, "bus");
     if (!inbox::is_valid_agent_name(*m.bus))
-      c.fail(n->source(), "bus", "'" + *m.bus + "' is not a valid bus name (1-64 of A-Z a-z 0-9 _ -)");
+      c.fail(n->source(), "bus",
+             "'" + *m.bus + "' is not a valid bus name (1-64 of A-Z a-z 0-9 _ -)");
   }
-  if (auto n = root.get("inbox")) read_inbox_options(c, c.get_table(*n, "inbox"), "inbox", m.inbox_defaults);
+  if (auto n = root.get("inbox"))
+    read_inbox_options(c, c.get_table(*n, "inbox"), "inbox", m.inbox_defaults);
   if (auto n = root.get("monitors")) read_monitors(c, c.get_table(*n, "monitors"), m.monitors);
 
   if (auto n = root.get("bridge")) read_bridge(c, c.get_table(*n, "bridge"), m);
 
   const toml::node* agents = root.get("agent");
   if (!agents && !m.bridge)
-    throw manifest_problem{file.string() + ":1: agent: no [[agent]] tables and no [bridge]; nothing to launch"};
+    throw manifest_problem{file.string() +
+                           ":1: agent: no [[agent]] tables and no [bridge]; nothing to launch"};
   if (agents) {
     const toml::array* list = agents->as_array();
     if (!list || !list->is_array_of_tables())
@@ -399,8 +420,9 @@ manifest parse(std::string_view text, const std::filesystem::path& file) {
       throw manifest_problem{file.string() + ':' + std::to_string(a.line) + ": agent '" + a.name +
                              "'.name: taken by the [bridge] section's process; rename the agent"};
     if (seen.insert(a.name).second) continue;
-    throw manifest_problem{file.string() + ':' + std::to_string(a.line) + ": agent '" + a.name +
-                           "'.name: duplicate agent name (names, after replica expansion, must be unique)"};
+    throw manifest_problem{
+        file.string() + ':' + std::to_string(a.line) + ": agent '" + a.name +
+        "'.name: duplicate agent name (names, after replica expansion, must be unique)"};
   }
   return m;
 }
@@ -419,10 +441,10 @@ runtime::result<manifest> load_manifest(const std::filesystem::path& file) {
   const auto read = inbox::read_file(file, 1u << 20);
   if (read.error != 0) {
     const int err = read.error;
-    return runtime::error{err == ENOENT ? runtime::errc::not_found : runtime::errc::io_error,
-                          "cannot read manifest " + file.string() + ": " +
-                              (err == EFBIG ? std::string("larger than 1 MiB")
-                                            : std::string(std::strerror(err)))};
+    return runtime::error{
+        err == ENOENT ? runtime::errc::not_found : runtime::errc::io_error,
+        "cannot read manifest " + file.string() + ": " +
+            (err == EFBIG ? std::string("larger than 1 MiB") : std::string(std::strerror(err)))};
   }
   return parse_manifest(read.text, file);
 }

@@ -54,9 +54,9 @@ enum class agent_role { service, job };
 const char* to_string(agent_role) noexcept;
 
 struct agent_spec {
-  std::string name;                   // replicas already expanded: worker-1, worker-2, ...
-  std::vector<std::string> command;   // argv as written in the manifest
-  std::filesystem::path executable;   // command[0] resolved (manifest folder or PATH), checked +x
+  std::string name;                  // replicas already expanded: worker-1, worker-2, ...
+  std::vector<std::string> command;  // argv as written in the manifest
+  std::filesystem::path executable;  // command[0] resolved (manifest folder or PATH), checked +x
   std::vector<std::pair<std::string, std::string>> env;  // added to the inherited environment
   agent_role role = agent_role::service;
   restart_mode restart = restart_mode::never;

@@ -1,8 +1,8 @@
 #pragma once
-// Agent processes for `sluice launch` (docs/architecture.md section 6): fork and exec, signal and reap
-// through a pidfd (a recycled pid can never be hit), and a watcher thread that
-// waits on every child's pidfd and output pipes with one epoll set — no polling, no SIGCHLD
-// handler — and hands out whole output lines and exit statuses.
+// Agent processes for `sluice launch` (docs/architecture.md section 6): fork and exec, signal and
+// reap through a pidfd (a recycled pid can never be hit), and a watcher thread that waits on every
+// child's pidfd and output pipes with one epoll set — no polling, no SIGCHLD handler — and hands
+// out whole output lines and exit statuses.
 //
 // An agent is a process group: each child leads its own group (so a terminal's Ctrl-C
 // reaches launch only, and launch decides how to stop), signals go to the whole group (a

@@ -1,6 +1,7 @@
 #include "actors/launch/supervisor.hpp"
 
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -8,7 +9,6 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <optional>
-#include <spdlog/spdlog.h>
 
 #include "actors/launch/restart_policy.hpp"
 
@@ -25,7 +25,7 @@ struct supervisor_state {
   std::uint64_t generation = 0;  // which incarnation an exit or kill message is about
   bool stopping = false;
   bool restart_pending = false;
-  bool killed = false;           // needed SIGKILL after the grace period
+  bool killed = false;  // needed SIGKILL after the grace period
   actors::exit_status last;
   static inline const char* name = "sluice.supervisor";
 };
@@ -35,7 +35,8 @@ using supervisor_actor = caf::stateful_actor<supervisor_state>;
 bool ended_cleanly(const supervisor_state& s) {
   if (s.last.success()) return true;
   if (!s.stopping || s.killed) return false;
-  return (!s.last.exited && s.last.signal == SIGTERM) || (s.last.exited && s.last.code == 128 + SIGTERM);
+  return (!s.last.exited && s.last.signal == SIGTERM) ||
+         (s.last.exited && s.last.code == 128 + SIGTERM);
 }
 
 void report(supervisor_actor* self, bool clean, const std::string& description) {
@@ -92,8 +93,10 @@ void on_exited(supervisor_actor* self, std::uint64_t generation, bool exited, in
     return;
   }
   const bool clean = ended_cleanly(s);
-  if (clean) spdlog::info("{}: {}", s.spec.name, what);
-  else spdlog::warn("{}: {} (not restarted: {})", s.spec.name, what, decision.reason);
+  if (clean)
+    spdlog::info("{}: {}", s.spec.name, what);
+  else
+    spdlog::warn("{}: {} (not restarted: {})", s.spec.name, what, decision.reason);
   report(self, clean, what);
 }
 
@@ -106,7 +109,8 @@ void on_stop(supervisor_actor* self) {
     self->delayed_send(self, s.ctx->grace, kill_atom::value, s.generation);
     return;
   }
-  if (s.restart_pending) report(self, false, actors::describe(s.last) + ", stopped before its restart");
+  if (s.restart_pending)
+    report(self, false, actors::describe(s.last) + ", stopped before its restart");
 }
 
 caf::behavior supervisor(supervisor_actor* self, actors::agent_spec spec,

@@ -12,14 +12,13 @@
 // shell's way to say so). Needing SIGKILL after the grace period is not clean.
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
 
-#include "actors/launch/output_prefix.hpp"
 #include "actors/launch/manifest.hpp"
+#include "actors/launch/output_prefix.hpp"
 #include "actors/launch/process.hpp"
 
 namespace sluice::actors {

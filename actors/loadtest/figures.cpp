@@ -10,9 +10,15 @@ namespace sluice::actors {
 
 namespace {
 
-double us(std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
-double latency_at(const loadtest_run& r, double p) { return us(r.latency_ns.percentile(p)); }
-double service_at(const loadtest_run& r, double p) { return us(r.service_ns.percentile(p)); }
+double us(std::uint64_t ns) {
+  return static_cast<double>(ns) / 1000.0;
+}
+double latency_at(const loadtest_run& r, double p) {
+  return us(r.latency_ns.percentile(p));
+}
+double service_at(const loadtest_run& r, double p) {
+  return us(r.service_ns.percentile(p));
+}
 
 // Three significant digits, never an exponent: 1.23, 12.3, 123 (judged after rounding, so
 // 9.996 reads 10.0, not 10.00).
@@ -25,12 +31,15 @@ std::string three_digits(double v) {
 }
 
 // At most three significant digits, trailing zeros dropped: 10, 2.5, 0.25.
-std::string compact(double v) { return fmt::format("{:.3g}", v); }
+std::string compact(double v) {
+  return fmt::format("{:.3g}", v);
+}
 
 // The largest step of `steps` (ascending) that v reaches once rounded to three digits, so
 // 999.7 µs reads "1.00 ms", not "1000 µs".
 template <std::size_t N>
-std::string scaled(double v, const std::pair<double, const char*> (&steps)[N], std::string (*digits)(double) = three_digits) {
+std::string scaled(double v, const std::pair<double, const char*> (&steps)[N],
+                   std::string (*digits)(double) = three_digits) {
   std::size_t pick = 0;
   for (std::size_t i = 1; i < N; ++i) {
     if (std::fabs(v) >= steps[i].first * 0.9995) pick = i;
@@ -38,8 +47,10 @@ std::string scaled(double v, const std::pair<double, const char*> (&steps)[N], s
   return digits(v / steps[pick].first) + steps[pick].second;
 }
 
-const std::pair<double, const char*> latency_steps[] = {{1, " ns"}, {1e3, " µs"}, {1e6, " ms"}, {1e9, " s"}};
-const std::pair<double, const char*> rate_steps[] = {{1, " msgs/s"}, {1e3, "k msgs/s"}, {1e6, "M msgs/s"}, {1e9, "G msgs/s"}};
+const std::pair<double, const char*> latency_steps[] = {
+    {1, " ns"}, {1e3, " µs"}, {1e6, " ms"}, {1e9, " s"}};
+const std::pair<double, const char*> rate_steps[] = {
+    {1, " msgs/s"}, {1e3, "k msgs/s"}, {1e6, "M msgs/s"}, {1e9, "G msgs/s"}};
 
 }  // namespace
 
@@ -114,14 +125,20 @@ spread spread_of(std::vector<double> values) {
   return s;
 }
 
-std::string format_latency_ns(double ns) { return scaled(ns, latency_steps); }
+std::string format_latency_ns(double ns) {
+  return scaled(ns, latency_steps);
+}
 
 std::string format_tick(figure_unit unit, double value) {
   switch (unit) {
-    case figure_unit::microseconds: return scaled(value * 1000.0, latency_steps, compact);
-    case figure_unit::msgs_per_s: return scaled(value, rate_steps, compact);
-    case figure_unit::seconds: return compact(value) + " s";
-    case figure_unit::count: return compact(value);
+    case figure_unit::microseconds:
+      return scaled(value * 1000.0, latency_steps, compact);
+    case figure_unit::msgs_per_s:
+      return scaled(value, rate_steps, compact);
+    case figure_unit::seconds:
+      return compact(value) + " s";
+    case figure_unit::count:
+      return compact(value);
   }
   return compact(value);
 }
@@ -130,7 +147,8 @@ std::string format_figure(figure_unit unit, double value) {
   switch (unit) {
     case figure_unit::count:
       // A mean over runs need not be whole: 0.5 lost is one run of two losing one message.
-      return std::floor(value) == value ? fmt::format("{:.0f}", value) : fmt::format("{:.1f}", value);
+      return std::floor(value) == value ? fmt::format("{:.0f}", value)
+                                        : fmt::format("{:.1f}", value);
     case figure_unit::microseconds:
       return value == 0 ? "0 µs" : format_latency_ns(value * 1000.0);
     case figure_unit::msgs_per_s:
@@ -144,7 +162,8 @@ std::string format_figure(figure_unit unit, double value) {
 std::string format_spread(figure_unit unit, const spread& s) {
   if (s.values.size() <= 1) return format_figure(unit, s.mean);
   // A spread below the figure's resolution in result.json is none.
-  const double stddev = round_for_json(unit == figure_unit::count ? figure_unit::microseconds : unit, s.stddev);
+  const double stddev =
+      round_for_json(unit == figure_unit::count ? figure_unit::microseconds : unit, s.stddev);
   return format_figure(unit, s.mean) + " ± " + format_figure(unit, stddev);
 }
 
@@ -164,10 +183,14 @@ double round_for_json(figure_unit unit, double value) {
 
 const char* unit_name(figure_unit unit) noexcept {
   switch (unit) {
-    case figure_unit::count: return "count";
-    case figure_unit::microseconds: return "us";
-    case figure_unit::msgs_per_s: return "msgs/s";
-    case figure_unit::seconds: return "s";
+    case figure_unit::count:
+      return "count";
+    case figure_unit::microseconds:
+      return "us";
+    case figure_unit::msgs_per_s:
+      return "msgs/s";
+    case figure_unit::seconds:
+      return "s";
   }
   return "count";
 }

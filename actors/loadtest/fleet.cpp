@@ -8,10 +8,9 @@
 #include <cerrno>
 #include <cstring>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 namespace sluice::actors {
 
@@ -92,17 +91,20 @@ class process_fleet final : public sender_fleet {
       const int st = c.status.value_or(0);
       if (!c.status || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         const std::string how = !c.status ? "is still running"
-                                : WIFSIGNALED(st) ? std::string{"was killed by signal "} + strsignal(WTERMSIG(st))
-                                                  : "exited with status " + std::to_string(WEXITSTATUS(st));
-        return runtime::error{runtime::errc::io_error,
-                              "loadtest sender " + std::to_string(i) + " (pid " + std::to_string(c.pid) + ") " + how +
-                                  " without a report; its error is above"};
+                                : WIFSIGNALED(st)
+                                    ? std::string{"was killed by signal "} + strsignal(WTERMSIG(st))
+                                    : "exited with status " + std::to_string(WEXITSTATUS(st));
+        return runtime::error{runtime::errc::io_error, "loadtest sender " + std::to_string(i) +
+                                                           " (pid " + std::to_string(c.pid) + ") " +
+                                                           how +
+                                                           " without a report; its error is above"};
       }
       try {
         out.push_back(nlohmann::json::parse(text).get<sender_report>());
       } catch (const nlohmann::json::exception& e) {
-        return runtime::error{runtime::errc::corrupt,
-                              "loadtest sender " + std::to_string(i) + " printed an unreadable report: " + e.what()};
+        return runtime::error{
+            runtime::errc::corrupt,
+            "loadtest sender " + std::to_string(i) + " printed an unreadable report: " + e.what()};
       }
     }
     return out;
@@ -111,7 +113,8 @@ class process_fleet final : public sender_fleet {
 
 class thread_fleet final : public sender_fleet {
  public:
-  explicit thread_fleet(const std::vector<sender_config>& configs) : results_(configs.size()), done_(configs.size()) {
+  explicit thread_fleet(const std::vector<sender_config>& configs)
+      : results_(configs.size()), done_(configs.size()) {
     auto go = go_.get_future().share();
     for (std::size_t i = 0; i < configs.size(); ++i) {
       threads_.emplace_back([this, i, cfg = configs[i], go] {
@@ -168,8 +171,8 @@ class thread_fleet final : public sender_fleet {
 
 }  // namespace
 
-runtime::result<std::unique_ptr<sender_fleet>> spawn_sender_processes(const std::string& exe,
-                                                                      const std::vector<sender_config>& configs) {
+runtime::result<std::unique_ptr<sender_fleet>> spawn_sender_processes(
+    const std::string& exe, const std::vector<sender_config>& configs) {
   auto fleet = std::make_unique<process_fleet>();
   for (const auto& cfg : configs) {
     const std::string json = nlohmann::json(cfg).dump();

@@ -27,8 +27,8 @@ class sender_fleet {
 
 // exe is run as `exe loadtest-sender <config-json>`: it waits for one byte on stdin, sends,
 // and prints its report as JSON on stdout.
-runtime::result<std::unique_ptr<sender_fleet>> spawn_sender_processes(const std::string& exe,
-                                                                      const std::vector<sender_config>& configs);
+runtime::result<std::unique_ptr<sender_fleet>> spawn_sender_processes(
+    const std::string& exe, const std::vector<sender_config>& configs);
 
 std::unique_ptr<sender_fleet> spawn_sender_threads(const std::vector<sender_config>& configs);
 

@@ -6,7 +6,9 @@
 namespace sluice::actors {
 
 namespace {
-unsigned highest_bit(std::uint64_t v) noexcept { return 63U - static_cast<unsigned>(__builtin_clzll(v)); }
+unsigned highest_bit(std::uint64_t v) noexcept {
+  return 63U - static_cast<unsigned>(__builtin_clzll(v));
+}
 }  // namespace
 
 std::size_t latency_histogram::index_of(std::uint64_t value) noexcept {
@@ -49,7 +51,9 @@ void latency_histogram::merge(const latency_histogram& other) noexcept {
   sum_ += other.sum_;
 }
 
-void latency_histogram::reset() noexcept { *this = latency_histogram{}; }
+void latency_histogram::reset() noexcept {
+  *this = latency_histogram{};
+}
 
 double latency_histogram::mean() const noexcept {
   return total_ == 0 ? 0.0 : static_cast<double>(sum_ / static_cast<long double>(total_));
@@ -61,7 +65,8 @@ double latency_histogram::stddev() const noexcept {
   long double squares = 0;
   for (std::size_t i = 0; i < bucket_count; ++i) {
     if (counts_[i] == 0) continue;
-    const long double middle = (static_cast<long double>(lowest_in(i)) + static_cast<long double>(highest_in(i))) / 2;
+    const long double middle =
+        (static_cast<long double>(lowest_in(i)) + static_cast<long double>(highest_in(i))) / 2;
     squares += (middle - m) * (middle - m) * static_cast<long double>(counts_[i]);
   }
   return static_cast<double>(std::sqrt(squares / static_cast<long double>(total_)));

@@ -24,8 +24,8 @@ class latency_histogram {
   static constexpr std::size_t bucket_count = exact_below + (64 - precision_bits) * half_bucket;
 
   struct bucket {
-    std::uint64_t low;    // smallest value counted here
-    std::uint64_t high;   // largest value counted here (inclusive)
+    std::uint64_t low;   // smallest value counted here
+    std::uint64_t high;  // largest value counted here (inclusive)
     std::uint64_t count;
   };
 

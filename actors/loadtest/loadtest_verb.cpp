@@ -1,24 +1,22 @@
 // `sluice loadtest`: synthetic senders into sink agents, with exact loss/order accounting
-// and latency percentiles (docs/architecture.md section 8). Also the hidden `loadtest-sender` verb that
-// each sender process runs. A long-running verb: it starts a CAF actor system (the sinks).
+// and latency percentiles (docs/architecture.md section 8). Also the hidden `loadtest-sender` verb
+// that each sender process runs. A long-running verb: it starts a CAF actor system (the sinks).
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "actors/loadtest/figures.hpp"
 #include "actors/loadtest/machine.hpp"
@@ -30,9 +28,9 @@
 #include "actors/loadtest/thresholds.hpp"
 #include "inbox/files/read_file.hpp"
 #include "inbox/layout.hpp"
+#include "runtime/bus_dir.hpp"
 #include "runtime/cli/actor_verbs.hpp"
 #include "runtime/cli/verb.hpp"
-#include "runtime/bus_dir.hpp"
 #include "runtime/config.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/stop_signals.hpp"
@@ -72,7 +70,9 @@ struct loadtest_flags {
 };
 
 // A flag value that is malformed or out of range: bad input, as everywhere.
-[[noreturn]] void bad_value(const std::string& message) { throw cli_error{exit_code::bad_input, message}; }
+[[noreturn]] void bad_value(const std::string& message) {
+  throw cli_error{exit_code::bad_input, message};
+}
 
 std::uint64_t parse_count(const std::string& text) {
   // Accepts 1000000 and 1e6: counts this large are easier to type in exponent form.
@@ -84,7 +84,8 @@ std::uint64_t parse_count(const std::string& text) {
     used = 0;
   }
   if (used != text.size() || !(v >= 1) || v > 1e15 || std::floor(v) != v) {
-    bad_value("--messages wants a whole number of messages >= 1 (e.g. 100000 or 1e6), not '" + text + "'");
+    bad_value("--messages wants a whole number of messages >= 1 (e.g. 100000 or 1e6), not '" +
+              text + "'");
   }
   return static_cast<std::uint64_t>(v);
 }
@@ -116,10 +117,14 @@ std::vector<actors::priority_share> parse_mix(const std::string& text) {
     const auto comma = std::min(text.find(',', pos), text.size());
     const std::string item = text.substr(pos, comma - pos);
     const auto colon = item.find(':');
-    const auto prio = colon == std::string::npos ? std::nullopt : inbox::parse_priority(item.substr(0, colon));
+    const auto prio =
+        colon == std::string::npos ? std::nullopt : inbox::parse_priority(item.substr(0, colon));
     if (!prio) {
-      bad_value("--priority-mix wants lane:weight pairs such as critical:1,normal:99 (lanes: critical, high, normal, "
-            "low), not '" + text + "'");
+      bad_value(
+          "--priority-mix wants lane:weight pairs such as critical:1,normal:99 (lanes: critical, "
+          "high, normal, "
+          "low), not '" +
+          text + "'");
     }
     mix.push_back({*prio, parse_u32(item.substr(colon + 1), "--priority-mix weight")});
     pos = comma + 1;
@@ -161,11 +166,13 @@ class progress_printer {
     last_elapsed_s_ = p.elapsed_s;
     last_received_ = p.received;
     const std::string line = fmt::format(
-        "loadtest {}{:6.1f}s  sent {:>10}  received {:>10}  {:>13}  worst-sink p99 {:>8}  backpressure waits {}  "
+        "loadtest {}{:6.1f}s  sent {:>10}  received {:>10}  {:>13}  worst-sink p99 {:>8}  "
+        "backpressure waits {}  "
         "breaker trips {}  senders running {}",
-        prefix_, p.elapsed_s, p.sent, p.received, actors::format_figure(actors::figure_unit::msgs_per_s, msgs_per_s),
-        actors::format_latency_ns(static_cast<double>(p.p99_ns)), p.backpressure_waits, p.breaker_trips,
-        p.senders_running);
+        prefix_, p.elapsed_s, p.sent, p.received,
+        actors::format_figure(actors::figure_unit::msgs_per_s, msgs_per_s),
+        actors::format_latency_ns(static_cast<double>(p.p99_ns)), p.backpressure_waits,
+        p.breaker_trips, p.senders_running);
     if (tty_) {
       std::fprintf(stderr, "\r\033[K%s", line.c_str());
       dirty_ = true;
@@ -208,9 +215,12 @@ std::string command_line_of(const loadtest_flags& f) {
 nlohmann::json config_json(const loadtest_flags& f, const actors::loadtest_config& cfg) {
   nlohmann::json mix = nlohmann::json::object();
   if (cfg.mix.empty()) mix["normal"] = 1;
-  for (const auto& m : cfg.mix) mix[inbox::to_string(m.prio)] = mix.value(inbox::to_string(m.prio), 0U) + m.weight;
-  const std::uint32_t senders = cfg.messages != 0 ? static_cast<std::uint32_t>(std::min<std::uint64_t>(cfg.senders, cfg.messages))
-                                                  : cfg.senders;
+  for (const auto& m : cfg.mix)
+    mix[inbox::to_string(m.prio)] = mix.value(inbox::to_string(m.prio), 0U) + m.weight;
+  const std::uint32_t senders =
+      cfg.messages != 0
+          ? static_cast<std::uint32_t>(std::min<std::uint64_t>(cfg.senders, cfg.messages))
+          : cfg.senders;
   return {
       {"senders", cfg.senders},
       {"sinks", cfg.sinks},
@@ -236,14 +246,18 @@ nlohmann::json read_baseline(const std::string& path) {
   constexpr std::size_t max_result_bytes = 64u << 20;
   const auto file = inbox::read_file(path, max_result_bytes);
   if (file.error == ENOENT) {
-    throw cli_error{exit_code::no_input, "--baseline: " + path + " does not exist; give the result.json of an earlier run"};
+    throw cli_error{
+        exit_code::no_input,
+        "--baseline: " + path + " does not exist; give the result.json of an earlier run"};
   }
   if (file.error != 0) {
-    throw cli_error{exit_code::io_error, "--baseline: cannot read " + path + ": " + std::strerror(file.error)};
+    throw cli_error{exit_code::io_error,
+                    "--baseline: cannot read " + path + ": " + std::strerror(file.error)};
   }
   auto doc = nlohmann::json::parse(file.text, nullptr, false);
   if (doc.is_discarded()) {
-    throw cli_error{exit_code::bad_input, "--baseline: " + path + " is not JSON; give the result.json of an earlier run"};
+    throw cli_error{exit_code::bad_input,
+                    "--baseline: " + path + " is not JSON; give the result.json of an earlier run"};
   }
   // The same checks the comparison makes, so a wrong file is refused before the test runs.
   take(actors::compare_with_baseline(doc, doc));
@@ -262,14 +276,17 @@ int run_loadtest_verb(const loadtest_flags& f, const global_options& globals) {
   cfg.rate = f.rate;
   const auto dash = f.payload.find('-');
   cfg.payload_min = parse_u32(f.payload.substr(0, dash), "--payload");
-  cfg.payload_max = dash == std::string::npos ? cfg.payload_min : parse_u32(f.payload.substr(dash + 1), "--payload");
+  cfg.payload_max = dash == std::string::npos ? cfg.payload_min
+                                              : parse_u32(f.payload.substr(dash + 1), "--payload");
   if (cfg.payload_min < actors::loadtest_header_size || cfg.payload_max < cfg.payload_min) {
-    bad_value(fmt::format("--payload wants BYTES or MIN-MAX with {} <= MIN <= MAX (each message carries a {} byte "
-                      "header), not '{}'",
-                      actors::loadtest_header_size, actors::loadtest_header_size, f.payload));
+    bad_value(fmt::format(
+        "--payload wants BYTES or MIN-MAX with {} <= MIN <= MAX (each message carries a {} byte "
+        "header), not '{}'",
+        actors::loadtest_header_size, actors::loadtest_header_size, f.payload));
   }
   if (!f.priority_mix.empty()) cfg.mix = parse_mix(f.priority_mix);
-  if (!f.consumer_delay.empty()) cfg.consumer_delay = parse_time(f.consumer_delay, "--consumer-delay");
+  if (!f.consumer_delay.empty())
+    cfg.consumer_delay = parse_time(f.consumer_delay, "--consumer-delay");
   cfg.keep = f.keep;
 
   const auto where = take(runtime::resolve_bus({globals.dir, globals.bus}));
@@ -280,14 +297,17 @@ int run_loadtest_verb(const loadtest_flags& f, const global_options& globals) {
   // Checked here, before anything starts: a sink refusing the first message is too late.
   const std::uint32_t slot_payload = cfg.inbox_options.slot_size - inbox::layout::slot_header_size;
   if (cfg.payload_max > slot_payload) {
-    bad_value(fmt::format("--payload {}: a sink inbox's slot holds at most {} bytes (slot size {}); "
-                          "use a smaller --payload or raise SLUICE_SLOT_SIZE",
-                          f.payload, slot_payload, cfg.inbox_options.slot_size));
+    bad_value(
+        fmt::format("--payload {}: a sink inbox's slot holds at most {} bytes (slot size {}); "
+                    "use a smaller --payload or raise SLUICE_SLOT_SIZE",
+                    f.payload, slot_payload, cfg.inbox_options.slot_size));
   }
   if (!f.threads) {
     std::error_code ec;
     cfg.sender_exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-    if (ec) throw cli_error{exit_code::os_error, "cannot find the sluice executable to start senders (" + ec.message() + "); use --threads"};
+    if (ec)
+      throw cli_error{exit_code::os_error, "cannot find the sluice executable to start senders (" +
+                                               ec.message() + "); use --threads"};
   }
 
   if (f.repeat == 0) bad_value("--repeat wants a number of runs >= 1");
@@ -299,7 +319,9 @@ int run_loadtest_verb(const loadtest_flags& f, const global_options& globals) {
     // Refuse a report directory that cannot be made before spending the run on it.
     std::error_code ec;
     std::filesystem::create_directories(f.report_dir, ec);
-    if (ec) throw cli_error{exit_code::os_error, "cannot create report directory " + f.report_dir + ": " + ec.message()};
+    if (ec)
+      throw cli_error{exit_code::os_error,
+                      "cannot create report directory " + f.report_dir + ": " + ec.message()};
   }
 
   install_interrupt_handlers();
@@ -313,7 +335,8 @@ int run_loadtest_verb(const loadtest_flags& f, const global_options& globals) {
   actors::loadtest_result result;
   for (std::uint32_t i = 0; i < f.repeat; ++i) {
     printer.start_run(i + 1, f.repeat);
-    auto run = actors::run_loadtest(cfg, [&](const actors::loadtest_progress& p) { printer(p); }, runtime::stop_flag());
+    auto run = actors::run_loadtest(
+        cfg, [&](const actors::loadtest_progress& p) { printer(p); }, runtime::stop_flag());
     printer.finish();
     result.runs.push_back(take(std::move(run)));
     if (runtime::stop_requested()) break;  // an interrupted run is exact, but the rest are not run
@@ -334,7 +357,8 @@ int run_loadtest_verb(const loadtest_flags& f, const global_options& globals) {
     std::fputs(actors::summary_text(result).c_str(), stdout);
     if (!f.baseline.empty()) {
       std::printf("compared with %s (started %s):\n%s", f.baseline.c_str(),
-                  doc["baseline"]["started_at"].get<std::string>().c_str(), actors::baseline_table(changes).c_str());
+                  doc["baseline"]["started_at"].get<std::string>().c_str(),
+                  actors::baseline_table(changes).c_str());
     }
   }
   std::fflush(stdout);
@@ -356,7 +380,8 @@ int run_loadtest_verb(const loadtest_flags& f, const global_options& globals) {
   }
   std::string crossed;
   for (const auto& o : outcomes) {
-    if (o.crossed) crossed += (crossed.empty() ? "" : "; ") + actors::describe_crossing(o.limit, o.measured);
+    if (o.crossed)
+      crossed += (crossed.empty() ? "" : "; ") + actors::describe_crossing(o.limit, o.measured);
   }
   if (!crossed.empty()) {
     std::fprintf(stderr, "sluice: loadtest FAILED --fail-if: %s\n", crossed.c_str());
@@ -365,7 +390,6 @@ int run_loadtest_verb(const loadtest_flags& f, const global_options& globals) {
   return code;
 }
 
-
 // The body of one sender process: wait at the start line (one byte, or EOF, on stdin), send,
 // print the report.
 int run_sender_verb(const std::string& config_json) {
@@ -373,7 +397,8 @@ int run_sender_verb(const std::string& config_json) {
   try {
     cfg = nlohmann::json::parse(config_json).get<actors::sender_config>();
   } catch (const nlohmann::json::exception& e) {
-    throw cli_error{exit_code::usage, std::string{"loadtest-sender: bad configuration: "} + e.what()};
+    throw cli_error{exit_code::usage,
+                    std::string{"loadtest-sender: bad configuration: "} + e.what()};
   }
   runtime::stop_on_signals();
   char go = 0;
@@ -392,28 +417,43 @@ void add_feature_verbs(CLI::App& app, cli_state& state) {
   auto* lt = app.add_subcommand("loadtest", actor_verb_description("loadtest"));
   lt->add_option("--senders", flags->senders, "number of senders (default 4)");
   lt->add_option("--sinks", flags->sinks, "number of sink agents (default 1)");
-  lt->add_flag("--threads", flags->threads, "run senders as threads of this process instead of processes");
-  lt->add_option("--messages", flags->messages, "total messages over all senders, e.g. 1e6 (default 100000)");
-  lt->add_option("--duration", flags->duration, "send for this long, e.g. 30s (with --messages: whichever ends first)");
-  lt->add_option("--rate", flags->rate, "messages per second per sender (default 0: as fast as possible)");
-  lt->add_option("--payload", flags->payload, "payload bytes, or MIN-MAX for random sizes (default 256)");
-  lt->add_option("--priority-mix", flags->priority_mix, "lane weights, e.g. critical:1,normal:99 (default all normal)");
-  lt->add_option("--consumer-delay", flags->consumer_delay, "time each sink spends per message, e.g. 200us (forces backpressure)");
+  lt->add_flag("--threads", flags->threads,
+               "run senders as threads of this process instead of processes");
+  lt->add_option("--messages", flags->messages,
+                 "total messages over all senders, e.g. 1e6 (default 100000)");
+  lt->add_option("--duration", flags->duration,
+                 "send for this long, e.g. 30s (with --messages: whichever ends first)");
+  lt->add_option("--rate", flags->rate,
+                 "messages per second per sender (default 0: as fast as possible)");
+  lt->add_option("--payload", flags->payload,
+                 "payload bytes, or MIN-MAX for random sizes (default 256)");
+  lt->add_option("--priority-mix", flags->priority_mix,
+                 "lane weights, e.g. critical:1,normal:99 (default all normal)");
+  lt->add_option("--consumer-delay", flags->consumer_delay,
+                 "time each sink spends per message, e.g. 200us (forces backpressure)");
   lt->add_flag("--json", flags->json, "print the result as one JSON object");
   lt->add_option("--report", flags->report_dir,
-                 "write index.html (SVG charts), result.json, latency.hgrm and service-time.hgrm into this directory");
+                 "write index.html (SVG charts), result.json, latency.hgrm and service-time.hgrm "
+                 "into this directory");
   lt->add_flag("--keep", flags->keep, "keep the sink inboxes afterwards");
-  lt->add_option("--repeat", flags->repeat, "run the test N times; every figure is then reported as mean and spread (default 1)");
-  lt->add_option("--baseline", flags->baseline, "an earlier result.json: print the change of every figure against it");
+  lt->add_option(
+      "--repeat", flags->repeat,
+      "run the test N times; every figure is then reported as mean and spread (default 1)");
+  lt->add_option("--baseline", flags->baseline,
+                 "an earlier result.json: print the change of every figure against it");
   lt->add_option("--fail-if", flags->fail_if,
-                 "exit 1 when a threshold is crossed, e.g. 'p99>5ms,lost>0,throughput<100k' (the mean with --repeat)");
-  lt->callback([flags, &state] { state.action = [flags, &state] { return run_loadtest_verb(*flags, state.globals); }; });
+                 "exit 1 when a threshold is crossed, e.g. 'p99>5ms,lost>0,throughput<100k' (the "
+                 "mean with --repeat)");
+  lt->callback([flags, &state] {
+    state.action = [flags, &state] { return run_loadtest_verb(*flags, state.globals); };
+  });
 
   auto config = std::make_shared<std::string>();
   auto* sender = app.add_subcommand("loadtest-sender", "");
   sender->group("");  // hidden: started by `sluice loadtest`, not by people
   sender->add_option("config", *config, "sender configuration (JSON)")->required();
-  sender->callback([config, &state] { state.action = [config] { return run_sender_verb(*config); }; });
+  sender->callback(
+      [config, &state] { state.action = [config] { return run_sender_verb(*config); }; });
 }
 
 }  // namespace sluice::cli

@@ -39,7 +39,9 @@ machine_info this_machine() {
   m.cores = online > 0 ? static_cast<unsigned>(online) : 0;
   cpu_set_t set;
   CPU_ZERO(&set);
-  m.usable_cores = sched_getaffinity(0, sizeof set, &set) == 0 ? static_cast<unsigned>(CPU_COUNT(&set)) : m.cores;
+  m.usable_cores = sched_getaffinity(0, sizeof set, &set) == 0
+                       ? static_cast<unsigned>(CPU_COUNT(&set))
+                       : m.cores;
   utsname u{};
   if (uname(&u) == 0) {
     m.kernel = std::string{u.sysname} + " " + u.release + " " + u.machine;

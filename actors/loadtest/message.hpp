@@ -23,8 +23,8 @@ inline constexpr std::uint64_t loadtest_max_sequence = (std::uint64_t{1} << 56) 
 
 struct loadtest_header {
   std::uint32_t sender = 0;
-  std::uint8_t lane = 0;        // inbox::priority value; order is per (sender, lane)
-  std::uint64_t sequence = 0;   // per sender, sink and lane: 0, 1, 2, ...
+  std::uint8_t lane = 0;       // inbox::priority value; order is per (sender, lane)
+  std::uint64_t sequence = 0;  // per sender, sink and lane: 0, 1, 2, ...
   // CLOCK_MONOTONIC when the message was due: with --rate the sender's schedule (start +
   // k / rate), which a sender that fell behind has already passed; without a rate, when its
   // send began. Latency is measured from here, so a stalled sender cannot hide the wait of

@@ -19,7 +19,9 @@ spread over_runs(const loadtest_result& r, F&& value) {
   return spread_of(std::move(values));
 }
 
-double us(std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
+double us(std::uint64_t ns) {
+  return static_cast<double>(ns) / 1000.0;
+}
 
 nlohmann::json lanes_json(const loadtest_result& r) {
   nlohmann::json lanes = nlohmann::json::object();
@@ -28,18 +30,24 @@ nlohmann::json lanes_json(const loadtest_result& r) {
     for (const auto& run : r.runs) used = used || run.latency_by_lane[lane].count() != 0;
     if (!used) continue;
     auto at = [&](double p) {
-      return over_runs(r, [&](const loadtest_run& run) { return us(run.latency_by_lane[lane].percentile(p)); });
+      return over_runs(
+          r, [&](const loadtest_run& run) { return us(run.latency_by_lane[lane].percentile(p)); });
     };
     lanes[inbox::lane_table[lane].name] = {
-        {"received", figure_json(figure_unit::count, over_runs(r, [&](const loadtest_run& run) {
-                                   return static_cast<double>(run.latency_by_lane[lane].count());
-                                 }))},
+        {"received",
+         figure_json(figure_unit::count, over_runs(r,
+                                                   [&](const loadtest_run& run) {
+                                                     return static_cast<double>(
+                                                         run.latency_by_lane[lane].count());
+                                                   }))},
         {"latency_p50_us", figure_json(figure_unit::microseconds, at(50))},
         {"latency_p99_us", figure_json(figure_unit::microseconds, at(99))},
         {"latency_p99_9_us", figure_json(figure_unit::microseconds, at(99.9))},
-        {"latency_max_us", figure_json(figure_unit::microseconds, over_runs(r, [&](const loadtest_run& run) {
-                                         return us(run.latency_by_lane[lane].max());
-                                       }))},
+        {"latency_max_us", figure_json(figure_unit::microseconds,
+                                       over_runs(r,
+                                                 [&](const loadtest_run& run) {
+                                                   return us(run.latency_by_lane[lane].max());
+                                                 }))},
     };
   }
   return lanes;
@@ -57,20 +65,31 @@ nlohmann::json senders_json(const loadtest_result& r) {
     };
     senders.push_back({
         {"id", r.runs.front().senders[i].id},
-        {"sent", figure_json(figure_unit::count, of([](const sender_summary& s) { return static_cast<double>(s.sent); }))},
+        {"sent", figure_json(figure_unit::count, of([](const sender_summary& s) {
+                               return static_cast<double>(s.sent);
+                             }))},
         {"throughput_msgs_per_s",
          figure_json(figure_unit::msgs_per_s, of([](const sender_summary& s) {
                        return s.active_s > 0 ? static_cast<double>(s.sent) / s.active_s : 0.0;
                      }))},
-        {"backpressure_waits",
-         figure_json(figure_unit::count, of([](const sender_summary& s) { return static_cast<double>(s.backpressure_waits); }))},
-        {"send_failures",
-         figure_json(figure_unit::count, of([](const sender_summary& s) { return static_cast<double>(s.send_failures); }))},
-        {"send_call_p50_us", figure_json(figure_unit::microseconds, of([](const sender_summary& s) { return us(s.send_call_p50_ns); }))},
-        {"send_call_p99_us", figure_json(figure_unit::microseconds, of([](const sender_summary& s) { return us(s.send_call_p99_ns); }))},
-        {"send_call_max_us", figure_json(figure_unit::microseconds, of([](const sender_summary& s) { return us(s.send_call_max_ns); }))},
+        {"backpressure_waits", figure_json(figure_unit::count, of([](const sender_summary& s) {
+                                             return static_cast<double>(s.backpressure_waits);
+                                           }))},
+        {"send_failures", figure_json(figure_unit::count, of([](const sender_summary& s) {
+                                        return static_cast<double>(s.send_failures);
+                                      }))},
+        {"send_call_p50_us", figure_json(figure_unit::microseconds, of([](const sender_summary& s) {
+                                           return us(s.send_call_p50_ns);
+                                         }))},
+        {"send_call_p99_us", figure_json(figure_unit::microseconds, of([](const sender_summary& s) {
+                                           return us(s.send_call_p99_ns);
+                                         }))},
+        {"send_call_max_us", figure_json(figure_unit::microseconds, of([](const sender_summary& s) {
+                                           return us(s.send_call_max_ns);
+                                         }))},
         {"max_behind_schedule_us",
-         figure_json(figure_unit::microseconds, of([](const sender_summary& s) { return us(s.max_behind_schedule_ns); }))},
+         figure_json(figure_unit::microseconds,
+                     of([](const sender_summary& s) { return us(s.max_behind_schedule_ns); }))},
     });
   }
   return senders;
@@ -129,7 +148,8 @@ nlohmann::json figure_json(figure_unit unit, const spread& s) {
 nlohmann::json result_document(const loadtest_result& r, const run_context& ctx) {
   nlohmann::json figures = nlohmann::json::object();
   const auto spreads = figure_spreads(r);
-  for (std::size_t i = 0; i < figure_count; ++i) figures[figure_table[i].key] = figure_json(figure_table[i].unit, spreads[i]);
+  for (std::size_t i = 0; i < figure_count; ++i)
+    figures[figure_table[i].key] = figure_json(figure_table[i].unit, spreads[i]);
   return {
       {"schema", result_schema_id},
       {"sluice_version", ctx.sluice_version},
@@ -153,31 +173,40 @@ std::string summary_text(const loadtest_result& r) {
   const auto spreads = figure_spreads(r);
   auto value = [&](const char* key) {
     for (std::size_t i = 0; i < figure_count; ++i) {
-      if (std::string_view{figure_table[i].key} == key) return format_spread(figure_table[i].unit, spreads[i]);
+      if (std::string_view{figure_table[i].key} == key)
+        return format_spread(figure_table[i].unit, spreads[i]);
     }
     return std::string{"?"};
   };
   std::string out;
   if (r.runs.size() > 1) out += fmt::format("{} runs: mean ± standard deviation\n", r.runs.size());
-  out += fmt::format("sent {}  received {}  lost {}  duplicated {}  reordered {}\n", value("sent"), value("received"),
-                     value("lost"), value("duplicated"), value("reordered"));
-  out += fmt::format("throughput {} over {}\n", value("throughput_msgs_per_s"), value("duration_s"));
-  out += fmt::format("latency (from when due)   p50 {}  p90 {}  p99 {}  p99.9 {}  max {}\n", value("latency_p50_us"),
-                     value("latency_p90_us"), value("latency_p99_us"), value("latency_p99_9_us"), value("latency_max_us"));
-  out += fmt::format("service time (from send)  p50 {}  p99 {}  p99.9 {}  max {}\n", value("service_time_p50_us"),
-                     value("service_time_p99_us"), value("service_time_p99_9_us"), value("service_time_max_us"));
-  out += fmt::format("backpressure waits {}  send failures {}  breaker trips {}\n", value("backpressure_waits"),
-                     value("send_failures"), value("breaker_trips"));
+  out += fmt::format("sent {}  received {}  lost {}  duplicated {}  reordered {}\n", value("sent"),
+                     value("received"), value("lost"), value("duplicated"), value("reordered"));
+  out +=
+      fmt::format("throughput {} over {}\n", value("throughput_msgs_per_s"), value("duration_s"));
+  out += fmt::format("latency (from when due)   p50 {}  p90 {}  p99 {}  p99.9 {}  max {}\n",
+                     value("latency_p50_us"), value("latency_p90_us"), value("latency_p99_us"),
+                     value("latency_p99_9_us"), value("latency_max_us"));
+  out += fmt::format("service time (from send)  p50 {}  p99 {}  p99.9 {}  max {}\n",
+                     value("service_time_p50_us"), value("service_time_p99_us"),
+                     value("service_time_p99_9_us"), value("service_time_max_us"));
+  out += fmt::format("backpressure waits {}  send failures {}  breaker trips {}\n",
+                     value("backpressure_waits"), value("send_failures"), value("breaker_trips"));
   return out;
 }
 
 const char* to_string(change_verdict v) noexcept {
   switch (v) {
-    case change_verdict::unchanged: return "unchanged";
-    case change_verdict::within_spread: return "within spread";
-    case change_verdict::better: return "better";
-    case change_verdict::worse: return "worse";
-    case change_verdict::changed: return "changed";
+    case change_verdict::unchanged:
+      return "unchanged";
+    case change_verdict::within_spread:
+      return "within spread";
+    case change_verdict::better:
+      return "better";
+    case change_verdict::worse:
+      return "worse";
+    case change_verdict::changed:
+      return "changed";
   }
   return "changed";
 }
@@ -185,11 +214,13 @@ const char* to_string(change_verdict v) noexcept {
 runtime::result<std::vector<figure_change>> compare_with_baseline(const nlohmann::json& baseline,
                                                                   const nlohmann::json& now) {
   if (!baseline.is_object() || !baseline.contains("schema") || !baseline["schema"].is_string()) {
-    return bad_baseline("not a sluice loadtest result.json (no \"schema\"); give the result.json of an earlier run");
+    return bad_baseline(
+        "not a sluice loadtest result.json (no \"schema\"); give the result.json of an earlier "
+        "run");
   }
   if (baseline["schema"] != result_schema_id) {
-    return bad_baseline("its schema is " + baseline["schema"].get<std::string>() + ", this sluice writes and reads " +
-                        result_schema_id);
+    return bad_baseline("its schema is " + baseline["schema"].get<std::string>() +
+                        ", this sluice writes and reads " + result_schema_id);
   }
   if (!baseline.contains("figures") || !baseline["figures"].is_object()) {
     return bad_baseline("it has no \"figures\" object; give the result.json of an earlier run");
@@ -204,7 +235,8 @@ runtime::result<std::vector<figure_change>> compare_with_baseline(const nlohmann
     c.fig = &f;
     c.before = *before;
     c.after = *after;
-    if (c.before.mean != 0) c.change_pct = (c.after.mean - c.before.mean) / std::fabs(c.before.mean) * 100.0;
+    if (c.before.mean != 0)
+      c.change_pct = (c.after.mean - c.before.mean) / std::fabs(c.before.mean) * 100.0;
     const double difference = c.after.mean - c.before.mean;
     const double noise = c.before.stddev + c.after.stddev;
     if (difference == 0) {
@@ -215,7 +247,8 @@ runtime::result<std::vector<figure_change>> compare_with_baseline(const nlohmann
       c.verdict = change_verdict::changed;
     } else {
       const bool lower = difference < 0;
-      c.verdict = lower == (f.direction == better::lower) ? change_verdict::better : change_verdict::worse;
+      c.verdict =
+          lower == (f.direction == better::lower) ? change_verdict::better : change_verdict::worse;
     }
     out.push_back(std::move(c));
   }
@@ -226,30 +259,37 @@ nlohmann::json baseline_json(const std::string& file, const nlohmann::json& base
                              const std::vector<figure_change>& changes) {
   nlohmann::json figures = nlohmann::json::object();
   for (const auto& c : changes) {
-    figures[c.fig->key] = {{"before", number(c.fig->unit, c.before.mean)},
-                           {"after", number(c.fig->unit, c.after.mean)},
-                           {"change_pct", c.change_pct ? nlohmann::json(std::round(*c.change_pct * 10.0) / 10.0)
-                                                       : nlohmann::json(nullptr)},
-                           {"verdict", to_string(c.verdict)}};
+    figures[c.fig->key] = {
+        {"before", number(c.fig->unit, c.before.mean)},
+        {"after", number(c.fig->unit, c.after.mean)},
+        {"change_pct", c.change_pct ? nlohmann::json(std::round(*c.change_pct * 10.0) / 10.0)
+                                    : nlohmann::json(nullptr)},
+        {"verdict", to_string(c.verdict)}};
   }
   auto text = [&](const char* key) {
-    return baseline.contains(key) && baseline[key].is_string() ? baseline[key].get<std::string>() : std::string{};
+    return baseline.contains(key) && baseline[key].is_string() ? baseline[key].get<std::string>()
+                                                               : std::string{};
   };
-  return {{"file", file}, {"started_at", text("started_at")}, {"sluice_version", text("sluice_version")},
+  return {{"file", file},
+          {"started_at", text("started_at")},
+          {"sluice_version", text("sluice_version")},
           {"figures", figures}};
 }
 
 std::string baseline_table(const std::vector<figure_change>& changes) {
   std::string out;
   for (const auto& c : changes) {
-    const std::string change = c.change_pct ? fmt::format("{:+.1f} %", *c.change_pct) : std::string{"-"};
-    out += fmt::format("  {:<20} {:>16}  ->  {:<16} {:>9}  {}\n", c.fig->label, format_spread(c.fig->unit, c.before),
-                       format_spread(c.fig->unit, c.after), change, to_string(c.verdict));
+    const std::string change =
+        c.change_pct ? fmt::format("{:+.1f} %", *c.change_pct) : std::string{"-"};
+    out += fmt::format("  {:<20} {:>16}  ->  {:<16} {:>9}  {}\n", c.fig->label,
+                       format_spread(c.fig->unit, c.before), format_spread(c.fig->unit, c.after),
+                       change, to_string(c.verdict));
   }
   return out;
 }
 
-std::vector<threshold_outcome> check_thresholds(const std::vector<threshold>& limits, const loadtest_result& r) {
+std::vector<threshold_outcome> check_thresholds(const std::vector<threshold>& limits,
+                                                const loadtest_result& r) {
   std::vector<threshold_outcome> out;
   for (const auto& t : limits) {
     const double measured = over_runs(r, t.fig->value).mean;

@@ -6,11 +6,10 @@
 // Also --baseline: the change of every figure against an earlier result.json.
 //
 // Pure logic: the caller reads the files and the clock.
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "actors/loadtest/figures.hpp"
 #include "actors/loadtest/machine.hpp"
@@ -27,7 +26,7 @@ struct run_context {
   std::string started_at;    // ISO-8601 UTC of the first run
   std::string command_line;  // how the run was started, rebuilt from the parsed flags
   machine_info machine;
-  nlohmann::json config;     // the "config" object (see the schema), built by the verb
+  nlohmann::json config;  // the "config" object (see the schema), built by the verb
 };
 
 // Every figure of figure_table over the runs, in table order.
@@ -48,7 +47,7 @@ enum class change_verdict {
   within_spread,  // the means differ by no more than the two runs' standard deviations
   better,
   worse,
-  changed,        // a figure that is neither better nor worse (sent, duration)
+  changed,  // a figure that is neither better nor worse (sent, duration)
 };
 const char* to_string(change_verdict v) noexcept;
 
@@ -78,7 +77,8 @@ struct threshold_outcome {
   double measured = 0;  // the mean over the runs
   bool crossed = false;
 };
-std::vector<threshold_outcome> check_thresholds(const std::vector<threshold>& limits, const loadtest_result& r);
+std::vector<threshold_outcome> check_thresholds(const std::vector<threshold>& limits,
+                                                const loadtest_result& r);
 // [{"text","figure","limit","measured","failed"}]
 nlohmann::json thresholds_json(const std::vector<threshold_outcome>& outcomes);
 

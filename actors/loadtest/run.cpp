@@ -1,8 +1,7 @@
 #include "actors/loadtest/run.hpp"
 
-#include <caf/all.hpp>
-
 #include <algorithm>
+#include <caf/all.hpp>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -56,7 +55,8 @@ struct sink_state {
 const char* sink_state::name = "loadtest_sink";
 
 // Detached (its own thread): the drain step blocks on the inbox doorbell for up to drain_wait.
-caf::behavior sink_actor(caf::stateful_actor<sink_state>* self, std::shared_ptr<sink_resources> res) {
+caf::behavior sink_actor(caf::stateful_actor<sink_state>* self,
+                         std::shared_ptr<sink_resources> res) {
   self->state.res = std::move(res);
   self->send(self, drain_atom::value);
   return {
@@ -84,20 +84,23 @@ caf::behavior sink_actor(caf::stateful_actor<sink_state>* self, std::shared_ptr<
 
 std::vector<std::string> sink_names(const loadtest_config& cfg) {
   std::vector<std::string> names;
-  for (std::uint32_t i = 0; i < cfg.sinks; ++i) names.push_back(cfg.sink_prefix + std::to_string(i));
+  for (std::uint32_t i = 0; i < cfg.sinks; ++i)
+    names.push_back(cfg.sink_prefix + std::to_string(i));
   return names;
 }
 
 // A fresh inbox per sink: a leftover from an earlier run could hold stale messages or an
 // open breaker. Refuses when another process consumes it (another load test on this bus).
-runtime::result<std::shared_ptr<sink_resources>> make_sink(const loadtest_config& cfg, const std::string& name) {
+runtime::result<std::shared_ptr<sink_resources>> make_sink(const loadtest_config& cfg,
+                                                           const std::string& name) {
   {
     auto old = inbox::inbox::open(cfg.bus_dir, name);
     if (old) {
       auto c = old->attach_consumer();
       if (!c) {
-        return runtime::error{c.err().code, "cannot use sink " + name + ": " + c.err().message +
-                                                " (is another loadtest running on this bus? use --bus)"};
+        return runtime::error{c.err().code,
+                              "cannot use sink " + name + ": " + c.err().message +
+                                  " (is another loadtest running on this bus? use --bus)"};
       }
     }
   }
@@ -108,7 +111,9 @@ runtime::result<std::shared_ptr<sink_resources>> make_sink(const loadtest_config
   return std::make_shared<sink_resources>(std::move(in).value());
 }
 
-std::uint64_t breaker_trips(inbox::inbox& in) { return backpressure::inspect(in.breaker()).trips; }
+std::uint64_t breaker_trips(inbox::inbox& in) {
+  return backpressure::inspect(in.breaker()).trips;
+}
 
 }  // namespace
 
@@ -116,7 +121,8 @@ std::uint64_t share_of(std::uint64_t total, std::uint32_t n, std::uint32_t i) no
   return total / n + (i < total % n ? 1 : 0);
 }
 
-runtime::result<loadtest_run> run_loadtest(const loadtest_config& cfg, const progress_fn& on_progress,
+runtime::result<loadtest_run> run_loadtest(const loadtest_config& cfg,
+                                           const progress_fn& on_progress,
                                            const std::atomic<int>& interrupted) {
   const auto names = sink_names(cfg);
   // The coordinator's own handles, for snapshots (utilization, live counters, breakers).
@@ -155,7 +161,8 @@ runtime::result<loadtest_run> run_loadtest(const loadtest_config& cfg, const pro
   }
   // A sender with nothing to send would only add noise.
   if (cfg.messages != 0) {
-    configs.erase(std::remove_if(configs.begin(), configs.end(), [](const sender_config& s) { return s.messages == 0; }),
+    configs.erase(std::remove_if(configs.begin(), configs.end(),
+                                 [](const sender_config& s) { return s.messages == 0; }),
                   configs.end());
   }
 
@@ -201,7 +208,8 @@ runtime::result<loadtest_run> run_loadtest(const loadtest_config& cfg, const pro
   // the inboxes (cheap, no message to the sinks). Every progress_interval: the progress line,
   // for which the sinks are asked what they received.
   std::uint64_t last_waits = 0;
-  std::int64_t next_progress_ns = start_ns + std::chrono::nanoseconds(cfg.progress_interval).count();
+  std::int64_t next_progress_ns =
+      start_ns + std::chrono::nanoseconds(cfg.progress_interval).count();
   std::vector<std::uint64_t> last_received(sinks.size(), 0);
   std::int64_t last_progress_ns = start_ns;
   loadtest_progress progress;
@@ -213,12 +221,16 @@ runtime::result<loadtest_run> run_loadtest(const loadtest_config& cfg, const pro
       const auto snap = watch[i].snapshot();
       const std::uint64_t critical = snap.size_by_lane[inbox::critical_lane];
       const std::uint64_t regular = snap.size - std::min(snap.size, critical);
-      result.sinks[i].utilization.at(now - start_ns).add(
-          snap.capacity == 0 ? 0.0 : std::min(1.0, static_cast<double>(regular) / static_cast<double>(snap.capacity)));
+      result.sinks[i]
+          .utilization.at(now - start_ns)
+          .add(snap.capacity == 0 ? 0.0
+                                  : std::min(1.0, static_cast<double>(regular) /
+                                                      static_cast<double>(snap.capacity)));
       waits += snap.backpressure_waits;
       progress.sent += snap.enqueued;
     }
-    result.backpressure_waits.at(now - start_ns).add(static_cast<double>(waits - std::min(waits, last_waits)));
+    result.backpressure_waits.at(now - start_ns)
+        .add(static_cast<double>(waits - std::min(waits, last_waits)));
     last_waits = waits;
     progress.backpressure_waits = waits;
   };
@@ -234,7 +246,8 @@ runtime::result<loadtest_run> run_loadtest(const loadtest_config& cfg, const pro
           .receive(
               [&](const sink_progress& p) {
                 progress.received += p.received;
-                progress.msgs_per_s += dt > 0 ? static_cast<double>(p.received - last_received[i]) / dt : 0;
+                progress.msgs_per_s +=
+                    dt > 0 ? static_cast<double>(p.received - last_received[i]) / dt : 0;
                 progress.p99_ns = std::max(progress.p99_ns, p.p99_ns);
                 last_received[i] = p.received;
               },
@@ -276,7 +289,8 @@ runtime::result<loadtest_run> run_loadtest(const loadtest_config& cfg, const pro
   std::vector<std::shared_ptr<sink_outcome>> outcomes(sinks.size());
   for (std::size_t i = 0; i < sinks.size(); ++i) {
     self->request(sink_actors[i], caf::infinite, finish_atom::value)
-        .receive([&](const std::shared_ptr<sink_outcome>& o) { outcomes[i] = o; }, [&](caf::error&) {});
+        .receive([&](const std::shared_ptr<sink_outcome>& o) { outcomes[i] = o; },
+                 [&](caf::error&) {});
   }
   fleet.reset();
   if (!reports) {
@@ -290,18 +304,21 @@ runtime::result<loadtest_run> run_loadtest(const loadtest_config& cfg, const pro
     totals.sent += r.sent;
     totals.backpressure_waits += r.backpressure_waits;
     totals.send_failures += r.send_failures;
-    result.senders.push_back({r.id, r.sent, r.backpressure_waits, r.send_failures, r.send_call_p50_ns,
-                              r.send_call_p99_ns, r.send_call_max_ns, r.max_behind_schedule_ns, r.active_s});
+    result.senders.push_back({r.id, r.sent, r.backpressure_waits, r.send_failures,
+                              r.send_call_p50_ns, r.send_call_p99_ns, r.send_call_max_ns,
+                              r.max_behind_schedule_ns, r.active_s});
   }
   for (std::size_t i = 0; i < sinks.size(); ++i) {
     auto& o = outcomes[i];
     if (!o) {
       remove_sinks();
-      return runtime::error{runtime::errc::io_error, "loadtest: sink " + names[i] + " did not report"};
+      return runtime::error{runtime::errc::io_error,
+                            "loadtest: sink " + names[i] + " did not report"};
     }
     for (const auto& r : reports.value()) {
       for (const auto& s : r.streams) {
-        if (s.sink == i) o->checker.expect(actors::sequence_checker::stream_of(r.id, s.lane), s.sent);
+        if (s.sink == i)
+          o->checker.expect(actors::sequence_checker::stream_of(r.id, s.lane), s.sent);
       }
     }
     const auto summary = o->checker.summary();
@@ -312,7 +329,8 @@ runtime::result<loadtest_run> run_loadtest(const loadtest_config& cfg, const pro
     totals.breaker_trips += breaker_trips(watch[i]);
     result.latency_ns.merge(o->latency_ns);
     result.service_ns.merge(o->service_ns);
-    for (std::size_t lane = 0; lane < inbox::lane_count; ++lane) result.latency_by_lane[lane].merge(o->latency_by_lane[lane]);
+    for (std::size_t lane = 0; lane < inbox::lane_count; ++lane)
+      result.latency_by_lane[lane].merge(o->latency_by_lane[lane]);
     result.latency_over_time.merge(o->over_time.finish());
     last_receive_ns = std::max(last_receive_ns, o->last_receive_ns);
   }
@@ -330,7 +348,8 @@ runtime::result<loadtest_run> run_loadtest(const loadtest_config& cfg, const pro
     for (const auto& cell : own.cells()) series.received.push_back(cell.count());
   }
   totals.duration_s = static_cast<double>(last_receive_ns - start_ns) / 1e9;
-  totals.throughput_msgs_per_s = totals.duration_s > 0 ? static_cast<double>(totals.received) / totals.duration_s : 0;
+  totals.throughput_msgs_per_s =
+      totals.duration_s > 0 ? static_cast<double>(totals.received) / totals.duration_s : 0;
   watch.clear();
   sinks.clear();
   remove_sinks();

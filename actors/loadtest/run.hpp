@@ -24,9 +24,9 @@ struct loadtest_config {
   // Empty: senders are threads of this process. Otherwise the executable that runs
   // `<sender_exe> loadtest-sender <config-json>` (sluice itself).
   std::string sender_exe;
-  std::uint64_t messages = 0;            // total over all senders; 0: use duration
+  std::uint64_t messages = 0;  // total over all senders; 0: use duration
   std::chrono::nanoseconds duration{0};
-  double rate = 0;                       // per sender
+  double rate = 0;  // per sender
   std::uint32_t payload_min = 256;
   std::uint32_t payload_max = 256;
   std::vector<priority_share> mix;
@@ -46,8 +46,8 @@ struct loadtest_progress {
   double elapsed_s = 0;
   std::uint64_t sent = 0;
   std::uint64_t received = 0;
-  double msgs_per_s = 0;        // received, over the last interval
-  std::uint64_t p99_ns = 0;     // the worst sink's p99 so far (sinks are not merged until the end)
+  double msgs_per_s = 0;     // received, over the last interval
+  std::uint64_t p99_ns = 0;  // the worst sink's p99 so far (sinks are not merged until the end)
   std::uint64_t backpressure_waits = 0;
   std::uint64_t breaker_trips = 0;
   std::uint32_t senders_running = 0;
@@ -55,11 +55,12 @@ struct loadtest_progress {
 
 using progress_fn = std::function<void(const loadtest_progress&)>;
 
-// Blocks until the run is over (one repetition). `interrupted` (set from a signal handler) stops the senders
-// early; the sinks still drain what was sent, so the result stays exact. Fails when a sink
-// cannot be created or attached, or a sender cannot start or dies without a report.
-runtime::result<loadtest_run> run_loadtest(const loadtest_config& cfg, const progress_fn& on_progress,
-                                              const std::atomic<int>& interrupted);
+// Blocks until the run is over (one repetition). `interrupted` (set from a signal handler) stops
+// the senders early; the sinks still drain what was sent, so the result stays exact. Fails when a
+// sink cannot be created or attached, or a sender cannot start or dies without a report.
+runtime::result<loadtest_run> run_loadtest(const loadtest_config& cfg,
+                                           const progress_fn& on_progress,
+                                           const std::atomic<int>& interrupted);
 
 // Splits total into n shares that differ by at most one.
 std::uint64_t share_of(std::uint64_t total, std::uint32_t n, std::uint32_t i) noexcept;

@@ -5,10 +5,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "actors/loadtest/latency_histogram.hpp"
 #include "actors/loadtest/message.hpp"
@@ -63,13 +62,15 @@ runtime::result<sender_report> run_sender(const sender_config& cfg, const std::a
     if (!opened) return opened.err();
     sinks.push_back(std::move(opened).value());
   }
-  if (sinks.empty()) return runtime::error{runtime::errc::invalid_argument, "loadtest sender: no sinks given"};
+  if (sinks.empty())
+    return runtime::error{runtime::errc::invalid_argument, "loadtest sender: no sinks given"};
 
   const std::string from = "loadtest-sender-" + std::to_string(cfg.id);
   std::mt19937_64 rng{cfg.seed};
   const lane_picker picker{cfg.mix};
-  std::uniform_int_distribution<std::uint32_t> size_dist{std::max<std::uint32_t>(cfg.payload_min, loadtest_header_size),
-                                                         std::max(cfg.payload_min, cfg.payload_max)};
+  std::uniform_int_distribution<std::uint32_t> size_dist{
+      std::max<std::uint32_t>(cfg.payload_min, loadtest_header_size),
+      std::max(cfg.payload_min, cfg.payload_max)};
   std::string payload(size_dist.max(), 'x');
   std::vector<std::uint64_t> next_seq(sinks.size() * lanes, 0);
   const backpressure::send_policy policy{};
@@ -109,8 +110,8 @@ runtime::result<sender_report> run_sender(const sender_config& cfg, const std::a
     // Without a rate nothing was due earlier than now: latency and service time coincide.
     h.intended_ns = cfg.rate > 0 ? intended_ns : h.send_ns;
     if (h.send_ns > h.intended_ns) {
-      report.max_behind_schedule_ns =
-          std::max(report.max_behind_schedule_ns, static_cast<std::uint64_t>(h.send_ns - h.intended_ns));
+      report.max_behind_schedule_ns = std::max(
+          report.max_behind_schedule_ns, static_cast<std::uint64_t>(h.send_ns - h.intended_ns));
     }
     encode(h, payload.data());
     for (;;) {
@@ -120,8 +121,9 @@ runtime::result<sender_report> run_sender(const sender_config& cfg, const std::a
       if (out.status == backpressure::send_status::sent) break;
       if (out.status == backpressure::send_status::rejected) {
         return runtime::error{runtime::errc::invalid_argument,
-                              "loadtest sender: " + cfg.sinks[sink] + " refused a " + std::to_string(size) +
-                                  " byte message (" + (out.last_push ? inbox::to_string(*out.last_push) : "rejected") +
+                              "loadtest sender: " + cfg.sinks[sink] + " refused a " +
+                                  std::to_string(size) + " byte message (" +
+                                  (out.last_push ? inbox::to_string(*out.last_push) : "rejected") +
                                   "); use a smaller --payload"};
       }
       ++report.send_failures;
@@ -140,7 +142,8 @@ runtime::result<sender_report> run_sender(const sender_config& cfg, const std::a
   finish();
   for (std::size_t i = 0; i < next_seq.size(); ++i) {
     if (next_seq[i] == 0) continue;
-    report.streams.push_back({static_cast<std::uint32_t>(i / lanes), static_cast<std::uint8_t>(i % lanes), next_seq[i]});
+    report.streams.push_back(
+        {static_cast<std::uint32_t>(i / lanes), static_cast<std::uint8_t>(i % lanes), next_seq[i]});
   }
   return report;
 }
@@ -148,9 +151,16 @@ runtime::result<sender_report> run_sender(const sender_config& cfg, const std::a
 void to_json(nlohmann::json& j, const sender_config& c) {
   nlohmann::json mix = nlohmann::json::array();
   for (const auto& s : c.mix) mix.push_back({static_cast<int>(s.prio), s.weight});
-  j = {{"id", c.id},           {"bus_dir", c.bus_dir},         {"sinks", c.sinks},
-       {"messages", c.messages}, {"duration_ns", c.duration.count()}, {"rate", c.rate},
-       {"payload_min", c.payload_min}, {"payload_max", c.payload_max}, {"mix", mix}, {"seed", c.seed}};
+  j = {{"id", c.id},
+       {"bus_dir", c.bus_dir},
+       {"sinks", c.sinks},
+       {"messages", c.messages},
+       {"duration_ns", c.duration.count()},
+       {"rate", c.rate},
+       {"payload_min", c.payload_min},
+       {"payload_max", c.payload_max},
+       {"mix", mix},
+       {"seed", c.seed}};
 }
 
 void from_json(const nlohmann::json& j, sender_config& c) {
@@ -164,7 +174,8 @@ void from_json(const nlohmann::json& j, sender_config& c) {
   j.at("payload_max").get_to(c.payload_max);
   c.mix.clear();
   for (const auto& s : j.at("mix")) {
-    c.mix.push_back({static_cast<inbox::priority>(std::clamp(s.at(0).get<int>(), 0, 3)), s.at(1).get<std::uint32_t>()});
+    c.mix.push_back({static_cast<inbox::priority>(std::clamp(s.at(0).get<int>(), 0, 3)),
+                     s.at(1).get<std::uint32_t>()});
   }
   j.at("seed").get_to(c.seed);
 }
@@ -186,7 +197,8 @@ void from_json(const nlohmann::json& j, sender_report& r) {
   j.at("id").get_to(r.id);
   r.streams.clear();
   for (const auto& s : j.at("streams")) {
-    r.streams.push_back({s.at(0).get<std::uint32_t>(), s.at(1).get<std::uint8_t>(), s.at(2).get<std::uint64_t>()});
+    r.streams.push_back(
+        {s.at(0).get<std::uint32_t>(), s.at(1).get<std::uint8_t>(), s.at(2).get<std::uint64_t>()});
   }
   j.at("sent").get_to(r.sent);
   j.at("backpressure_waits").get_to(r.backpressure_waits);

@@ -5,10 +5,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "inbox/inbox.hpp"
 #include "runtime/result.hpp"
@@ -29,7 +28,7 @@ struct sender_config {
   double rate = 0;                       // messages per second; 0: as fast as possible
   std::uint32_t payload_min = 256;       // bytes, >= loadtest_header_size
   std::uint32_t payload_max = 256;
-  std::vector<priority_share> mix;       // empty: every message normal
+  std::vector<priority_share> mix;  // empty: every message normal
   std::uint64_t seed = 1;
 };
 

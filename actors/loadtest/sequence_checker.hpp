@@ -19,11 +19,11 @@ namespace sluice::actors {
 enum class sequence_verdict { in_order, gap, late, duplicate };
 
 struct sequence_summary {
-  std::uint64_t received = 0;    // every observation, duplicates included
-  std::uint64_t unique = 0;      // distinct sequences seen
+  std::uint64_t received = 0;  // every observation, duplicates included
+  std::uint64_t unique = 0;    // distinct sequences seen
   std::uint64_t duplicated = 0;
-  std::uint64_t reordered = 0;   // arrived after a higher sequence of the same stream
-  std::uint64_t lost = 0;        // expected but never seen (0 until expect() was called)
+  std::uint64_t reordered = 0;  // arrived after a higher sequence of the same stream
+  std::uint64_t lost = 0;       // expected but never seen (0 until expect() was called)
 
   sequence_summary& operator+=(const sequence_summary& o) noexcept;
 };
@@ -47,7 +47,7 @@ class sequence_checker {
 
  private:
   struct stream_state {
-    std::uint64_t next = 0;                     // one past the highest sequence seen
+    std::uint64_t next = 0;                       // one past the highest sequence seen
     std::map<std::uint64_t, std::uint64_t> gaps;  // [first, last] still missing below next
     std::uint64_t expected = 0;
     bool has_expected = false;

@@ -12,7 +12,8 @@ std::uint64_t since(std::int64_t now, std::int64_t then) noexcept {
 }
 }  // namespace
 
-loadtest_sink::loadtest_sink(inbox::inbox& in, inbox::consumer consumer, std::chrono::nanoseconds per_message_delay,
+loadtest_sink::loadtest_sink(inbox::inbox& in, inbox::consumer consumer,
+                             std::chrono::nanoseconds per_message_delay,
                              const std::atomic<std::int64_t>& start_ns, clock_fn clock)
     : in_(&in),
       consumer_(std::move(consumer)),
@@ -39,7 +40,8 @@ std::size_t loadtest_sink::pump(std::size_t max, std::chrono::nanoseconds wait) 
       ++out_.foreign;
       continue;
     }
-    (void)out_.checker.observe(actors::sequence_checker::stream_of(h->sender, h->lane), h->sequence);
+    (void)out_.checker.observe(actors::sequence_checker::stream_of(h->sender, h->lane),
+                               h->sequence);
     const std::uint64_t latency = since(now, h->intended_ns);
     out_.latency_ns.record(latency);
     if (h->lane < inbox::lane_count) out_.latency_by_lane[h->lane].record(latency);

@@ -21,13 +21,13 @@ namespace sluice::actors {
 
 struct sink_outcome {
   actors::sequence_checker checker;
-  latency_histogram latency_ns;                              // from the intended send time
+  latency_histogram latency_ns;                                      // from the intended send time
   std::array<latency_histogram, inbox::lane_count> latency_by_lane;  // the same, per lane
-  latency_histogram service_ns;                              // from the start of the send
-  latency_timeline over_time;          // latency by arrival interval (its counts: throughput)
-  std::uint64_t received = 0;          // every message popped, loadtest or not
-  std::uint64_t foreign = 0;           // messages without a loadtest header (not ours)
-  std::int64_t last_receive_ns = 0;    // CLOCK_MONOTONIC of the last message
+  latency_histogram service_ns;                                      // from the start of the send
+  latency_timeline over_time;        // latency by arrival interval (its counts: throughput)
+  std::uint64_t received = 0;        // every message popped, loadtest or not
+  std::uint64_t foreign = 0;         // messages without a loadtest header (not ours)
+  std::int64_t last_receive_ns = 0;  // CLOCK_MONOTONIC of the last message
 };
 
 class loadtest_sink {
@@ -36,7 +36,8 @@ class loadtest_sink {
 
   // consumer must have been attached to in; in and start_ns must outlive this object.
   // start_ns: when the senders were released (0 until then), the origin of over_time.
-  loadtest_sink(inbox::inbox& in, inbox::consumer consumer, std::chrono::nanoseconds per_message_delay,
+  loadtest_sink(inbox::inbox& in, inbox::consumer consumer,
+                std::chrono::nanoseconds per_message_delay,
                 const std::atomic<std::int64_t>& start_ns, clock_fn clock = {});
 
   // Pops one batch of up to max messages (waiting up to `wait` for the first when the inbox

@@ -22,7 +22,8 @@ void interval_latency::add(const latency_histogram& h) {
   if (h.count() == 0) return;
   interval_latency other;
   for (const auto& b : h.buckets()) {
-    other.counts_.emplace_back(static_cast<std::uint32_t>(latency_histogram::index_of(b.low)), b.count);
+    other.counts_.emplace_back(static_cast<std::uint32_t>(latency_histogram::index_of(b.low)),
+                               b.count);
   }
   other.total_ = h.count();
   other.min_ = h.min();

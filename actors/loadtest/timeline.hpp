@@ -51,7 +51,8 @@ class timeline {
   static constexpr std::int64_t default_width_ns = 10'000'000;
   static constexpr std::size_t default_max_intervals = 240;
 
-  explicit timeline(std::int64_t width_ns = default_width_ns, std::size_t max_intervals = default_max_intervals)
+  explicit timeline(std::int64_t width_ns = default_width_ns,
+                    std::size_t max_intervals = default_max_intervals)
       : width_(width_ns > 0 ? width_ns : 1), max_(max_intervals < 2 ? 2 : max_intervals) {}
 
   // The interval holding t (ns since the start; before it counts as 0), after coarsening
@@ -99,8 +100,9 @@ class timeline {
 // folded into the timeline when a message arrives past its end, and by finish().
 class latency_timeline {
  public:
-  explicit latency_timeline(std::int64_t width_ns = timeline<interval_latency>::default_width_ns,
-                            std::size_t max_intervals = timeline<interval_latency>::default_max_intervals)
+  explicit latency_timeline(
+      std::int64_t width_ns = timeline<interval_latency>::default_width_ns,
+      std::size_t max_intervals = timeline<interval_latency>::default_max_intervals)
       : line_(width_ns, max_intervals) {}
 
   void record(std::int64_t t_ns, std::uint64_t latency_ns);

@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
     for (std::uint64_t i = 0; i < n; ++i) {
       std::this_thread::sleep_for(interval);
       const std::int64_t t = now_ns();
-      (void)bus->send("source", "sink", "m", std::string_view(reinterpret_cast<const char*>(&t), sizeof t), {}, w);
+      (void)bus->send("source", "sink", "m",
+                      std::string_view(reinterpret_cast<const char*>(&t), sizeof t), {}, w);
     }
   } else {
     std::fprintf(stderr, "unknown role %s\n", role.c_str());

@@ -85,7 +85,8 @@ int run_bridge_bench(int argc, char** argv) {
   bridge_setup tls = setup;
   tls.dir = root / "tls";
   if (with_tls && !make_bridge_certs(root / "certs", tls)) {
-    std::fprintf(stderr, "sluice-bench bridge: no openssl command to make certificates; no TLS run\n");
+    std::fprintf(stderr,
+                 "sluice-bench bridge: no openssl command to make certificates; no TLS run\n");
     with_tls = false;
   }
   const auto redis = with_redis ? find_program("redis-server") : std::string{};
@@ -115,9 +116,10 @@ int run_bridge_bench(int argc, char** argv) {
   std::filesystem::remove_all(root, ec);
 
   const double local_rate = s.count(local) ? median(s[local].rate) : -1;
-  std::printf("sluice-bench bridge: %zu B payload, %zu messages per throughput run, %zu "
-              "one-at-a-time latency samples, median of %d rounds, everything on 127.0.0.1\n",
-              w.payload, w.messages, w.samples, rounds);
+  std::printf(
+      "sluice-bench bridge: %zu B payload, %zu messages per throughput run, %zu "
+      "one-at-a-time latency samples, median of %d rounds, everything on 127.0.0.1\n",
+      w.payload, w.messages, w.samples, rounds);
   std::printf("  %-32s %12s %9s %14s %9s %9s\n", "path", "msgs/s", "x local", "p50 loaded us",
               "p50 us", "p99 us");
   for (const char* name : {local, plain, secure, lpush, brpop, nats_row}) {
@@ -133,15 +135,17 @@ int run_bridge_bench(int argc, char** argv) {
   if (s.count(plain)) {
     const double bridged = median(s[plain].rate);
     if (s.count(lpush))
-      std::printf("  bridge / redis pipelined LPUSH alone: x%.2f\n", bridged / median(s[lpush].rate));
+      std::printf("  bridge / redis pipelined LPUSH alone: x%.2f\n",
+                  bridged / median(s[lpush].rate));
     if (s.count(secure))
       std::printf("  TLS costs %.0f %% of the bridge's throughput and %+.1f us of its p50\n",
                   100.0 * (1.0 - median(s[secure].rate) / bridged),
                   median(s[secure].p50) - median(s[plain].p50));
   }
-  std::printf("how: bridges: one producer thread sends with backpressure into bridge-east (one "
-              "message per send), a consumer pops far in batches of 512 and sleeps on its "
-              "doorbell; TLS: CAF's OpenSSL module, P-256 certificates from one CA\n");
+  std::printf(
+      "how: bridges: one producer thread sends with backpressure into bridge-east (one "
+      "message per send), a consumer pops far in batches of 512 and sleeps on its "
+      "doorbell; TLS: CAF's OpenSSL module, P-256 certificates from one CA\n");
   if (!redis.empty())
     std::printf("how: %s; %s\n", version_of(redis).c_str(), redis_setup_note);
   else
@@ -153,9 +157,9 @@ int run_bridge_bench(int argc, char** argv) {
   return 0;
 }
 
-const verb_registration reg{
-    "bridge", "sluice bridge (tcp, TLS) vs local inbox vs Redis vs NATS, same run",
-    run_bridge_bench};
+const verb_registration reg{"bridge",
+                            "sluice bridge (tcp, TLS) vs local inbox vs Redis vs NATS, same run",
+                            run_bridge_bench};
 
 }  // namespace
 }  // namespace sluice::bench

@@ -53,7 +53,8 @@ std::optional<path_numbers> measure_path(inbox::inbox& dest, inbox::inbox& sink,
       continue;
     }
     const auto t = now_ns();
-    for (const auto& m : batch) loaded.push_back(static_cast<double>(t - stamp_of(m.payload)) / 1e3);
+    for (const auto& m : batch)
+      loaded.push_back(static_cast<double>(t - stamp_of(m.payload)) / 1e3);
     got += batch.size();
     cons->commit();
     last = now_ns();
@@ -90,9 +91,9 @@ std::optional<std::uint16_t> port_of(child_process& p) {
 
 child_process start_bridge(const bridge_setup& s, const std::filesystem::path& bus,
                            std::vector<std::string> args) {
-  return child_process(s.sluice, std::move(args),
-                       {"SLUICE_DIR=" + bus.string(), "SLUICE_LOG_LEVEL=warn",
-                        "PATH=/usr/local/bin:/usr/bin:/bin"});
+  return child_process(
+      s.sluice, std::move(args),
+      {"SLUICE_DIR=" + bus.string(), "SLUICE_LOG_LEVEL=warn", "PATH=/usr/local/bin:/usr/bin:/bin"});
 }
 
 bool run_quietly(const std::string& command) {

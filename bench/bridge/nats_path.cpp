@@ -68,8 +68,8 @@ std::optional<path_numbers> measure_nats(const std::string& exe, const std::file
                                          const workload& w) {
   const auto port = free_port();
   std::filesystem::create_directories(dir);
-  child_process server(exe, {"-a", "127.0.0.1", "-p", std::to_string(port), "-l",
-                             (dir / "nats.log").string()});
+  child_process server(
+      exe, {"-a", "127.0.0.1", "-p", std::to_string(port), "-l", (dir / "nats.log").string()});
   if (!await_listening(port, std::chrono::seconds(10))) {
     std::fprintf(stderr, "sluice-bench bridge: nats-server did not start (%s)\n", exe.c_str());
     return std::nullopt;

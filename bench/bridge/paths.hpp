@@ -69,8 +69,8 @@ bool await_listening(std::uint16_t port, std::chrono::milliseconds timeout);
 std::optional<path_numbers> measure_local_inbox(const std::filesystem::path& dir,
                                                 const workload& w);
 struct bridge_setup {
-  std::string sluice;               // the sluice executable
-  std::filesystem::path dir;        // a scratch directory for both buses
+  std::string sluice;                 // the sluice executable
+  std::filesystem::path dir;          // a scratch directory for both buses
   std::vector<std::string> east_tls;  // --tls-* flags, or empty
   std::vector<std::string> west_tls;
 };

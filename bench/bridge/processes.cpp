@@ -88,7 +88,9 @@ child_process& child_process::operator=(child_process&& o) noexcept {
   return *this;
 }
 
-child_process::~child_process() { stop(); }
+child_process::~child_process() {
+  stop();
+}
 
 std::optional<std::string> child_process::read_line(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

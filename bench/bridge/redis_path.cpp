@@ -38,7 +38,8 @@ bool push_all(tcp_stream& c, std::size_t count, std::size_t payload) {
   for (std::size_t sent = 0; sent < count;) {
     const std::size_t n = std::min(pipeline_depth, count - sent);
     batch.clear();
-    for (std::size_t i = 0; i < n; ++i) batch += command({"LPUSH", queue, stamped(now_ns(), payload)});
+    for (std::size_t i = 0; i < n; ++i)
+      batch += command({"LPUSH", queue, stamped(now_ns(), payload)});
     if (!c.write_all(batch)) return false;
     for (std::size_t i = 0; i < n; ++i) {
       const auto reply = c.read_line();  // ":<length of the list>"

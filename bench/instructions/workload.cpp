@@ -1,10 +1,12 @@
 // The workload of bench/instructions/run.sh: push N messages (every 8th critical) in bursts of
 // 100 and drain them in batches of 64, in one process, deterministic for callgrind.
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
-#include <unistd.h>
+
 #include "inbox/inbox.hpp"
 using namespace sluice::inbox;
 int main(int argc, char** argv) {
@@ -20,7 +22,8 @@ int main(int argc, char** argv) {
   long sent = 0, got = 0;
   while (got < n) {
     for (int i = 0; i < 100 && sent < n; ++i, ++sent) {
-      message_view m{"sender", "task", payload, (sent % 8 == 0) ? priority::critical : priority::normal};
+      message_view m{"sender", "task", payload,
+                     (sent % 8 == 0) ? priority::critical : priority::normal};
       if (box->try_push(m) != push_result::ok) return 4;
     }
     for (;;) {

@@ -38,7 +38,9 @@ struct addon_state {
   ~addon_state() { stopping->store(true); }
 };
 
-flag stopping_flag(Napi::Env env) { return env.GetInstanceData<addon_state>()->stopping; }
+flag stopping_flag(Napi::Env env) {
+  return env.GetInstanceData<addon_state>()->stopping;
+}
 
 // Stops a pool thread's wait once the Node environment goes away.
 class environment_waiter final : public waiter {
@@ -65,11 +67,13 @@ Napi::Error to_js(Napi::Env env, const error& e) {
   o.Set("kind", Napi::String::New(env, info.name));
   o.Set("exitCode", Napi::Number::New(env, info.exit_code));
   if (e.kind() == error_kind::circuit_open) {
-    o.Set("retryAfter", Napi::Number::New(env, std::chrono::duration<double, std::milli>(e.retry_after).count()));
+    o.Set("retryAfter",
+          Napi::Number::New(env, std::chrono::duration<double, std::milli>(e.retry_after).count()));
   }
   if (e.kind() == error_kind::backpressure) {
     o.Set("attempts", Napi::Number::New(env, e.attempts));
-    o.Set("waited", Napi::Number::New(env, std::chrono::duration<double, std::milli>(e.waited).count()));
+    o.Set("waited",
+          Napi::Number::New(env, std::chrono::duration<double, std::milli>(e.waited).count()));
   }
   return err;
 }
@@ -293,7 +297,8 @@ Napi::Object report_of(Napi::Env env, const inbox_report& r) {
     o.Set("error", r.error);
     return o;
   }
-  for (const auto& [key, value] : r.counters) o.Set(key, Napi::Number::New(env, static_cast<double>(value)));
+  for (const auto& [key, value] : r.counters)
+    o.Set(key, Napi::Number::New(env, static_cast<double>(value)));
   o.Set("breaker", r.breaker);
   return o;
 }
@@ -310,14 +315,16 @@ class promise_worker final : public Napi::AsyncWorker {
   // Queues the work and returns its Promise (the worker deletes itself once settled).
   static Napi::Promise start(Napi::Env env, const char* name, std::string stopped, work_fn work,
                              resolve_fn resolve) {
-    auto* w = new promise_worker(env, name, std::move(stopped), std::move(work), std::move(resolve));
+    auto* w =
+        new promise_worker(env, name, std::move(stopped), std::move(work), std::move(resolve));
     auto promise = w->deferred_.Promise();
     w->Queue();
     return promise;
   }
 
  private:
-  promise_worker(Napi::Env env, const char* name, std::string stopped, work_fn work, resolve_fn resolve)
+  promise_worker(Napi::Env env, const char* name, std::string stopped, work_fn work,
+                 resolve_fn resolve)
       : Napi::AsyncWorker(env, name),
         deferred_(Napi::Promise::Deferred::New(env)),
         waiter_(stopping_flag(env)),
@@ -351,10 +358,10 @@ class promise_worker final : public Napi::AsyncWorker {
   std::optional<error> failure_;
 };
 
-
 // permit.release(), called as a method of the permit object; later calls do nothing.
 Napi::Value release_permit(const Napi::CallbackInfo& info) {
-  auto native = info.This().IsObject() ? info.This().As<Napi::Object>().Get("_native") : Napi::Value();
+  auto native =
+      info.This().IsObject() ? info.This().As<Napi::Object>().Get("_native") : Napi::Value();
   if (native.IsEmpty() || !native.IsExternal())
     throw type_error(info.Env(), "release() must be called on a permit");
   (*native.As<Napi::External<std::shared_ptr<permit>>>().Data())->release();
@@ -380,14 +387,12 @@ Napi::Object permit_object(Napi::Env env, std::shared_ptr<permit> p) {
 class bus_wrap final : public Napi::ObjectWrap<bus_wrap> {
  public:
   static Napi::Function define(Napi::Env env) {
-    return DefineClass(env, "Bus",
-                       {InstanceAccessor<&bus_wrap::path>("path"),
-                        InstanceMethod<&bus_wrap::send>("send"),
-                        InstanceMethod<&bus_wrap::peek>("peek"),
-                        InstanceMethod<&bus_wrap::count>("count"),
-                        InstanceMethod<&bus_wrap::stats>("stats"),
-                        InstanceMethod<&bus_wrap::agents>("agents"),
-                        InstanceMethod<&bus_wrap::acquire>("acquire")});
+    return DefineClass(
+        env, "Bus",
+        {InstanceAccessor<&bus_wrap::path>("path"), InstanceMethod<&bus_wrap::send>("send"),
+         InstanceMethod<&bus_wrap::peek>("peek"), InstanceMethod<&bus_wrap::count>("count"),
+         InstanceMethod<&bus_wrap::stats>("stats"), InstanceMethod<&bus_wrap::agents>("agents"),
+         InstanceMethod<&bus_wrap::acquire>("acquire")});
   }
 
   // new Bus(), new Bus('name'), new Bus({name, dir, group})
@@ -397,10 +402,12 @@ class bus_wrap final : public Napi::ObjectWrap<bus_wrap> {
     const auto arg = info[0];
     if (arg.IsString()) {
       opts.name = arg.As<Napi::String>().Utf8Value();
-      if (opts.name.empty()) throw to_js(env, error(error_kind::bad_input, "the bus name is empty"));
+      if (opts.name.empty())
+        throw to_js(env, error(error_kind::bad_input, "the bus name is empty"));
     } else if (arg.IsObject()) {
       auto o = arg.As<Napi::Object>();
-      if (auto n = o.Get("name"); !n.IsUndefined() && !n.IsNull()) opts.name = string_arg(n, "name");
+      if (auto n = o.Get("name"); !n.IsUndefined() && !n.IsNull())
+        opts.name = string_arg(n, "name");
       if (auto d = o.Get("dir"); !d.IsUndefined() && !d.IsNull()) opts.dir = string_arg(d, "dir");
       opts.group = o.Get("group").ToBoolean().Value();
     } else if (!arg.IsUndefined() && !arg.IsNull()) {
@@ -436,7 +443,9 @@ class bus_wrap final : public Napi::ObjectWrap<bus_wrap> {
       }
       // The inbox is full: the whole backpressured send again, on a pool thread, with copies.
       return promise_worker<std::uint64_t>::start(
-          env, "sluice.send", "the send to " + to + " was stopped (the Node environment is shutting down): nothing sent",
+          env, "sluice.send",
+          "the send to " + to +
+              " was stopped (the Node environment is shutting down): nothing sent",
           [b = bus_, from, to, type, payload = std::string(payload), opts](waiter& w) {
             return b->send(from, to, type, payload, opts, w);
           },
@@ -502,9 +511,13 @@ class bus_wrap final : public Napi::ObjectWrap<bus_wrap> {
         opts.timeout = millis(o.Get("timeout"), "timeout");
       }
       return promise_worker<std::shared_ptr<permit>>::start(
-          env, "sluice.acquire", "the acquire of " + key + " was stopped (the Node environment is shutting down): nothing taken",
+          env, "sluice.acquire",
+          "the acquire of " + key +
+              " was stopped (the Node environment is shutting down): nothing taken",
           [dir = bus_->dir(), key, opts](waiter& w) { return permit::acquire(dir, key, opts, w); },
-          [](Napi::Env e, std::shared_ptr<permit>& p) -> Napi::Value { return permit_object(e, std::move(p)); });
+          [](Napi::Env e, std::shared_ptr<permit>& p) -> Napi::Value {
+            return permit_object(e, std::move(p));
+          });
     } catch (const error& e) {
       deferred.Reject(to_js(env, e).Value());
     } catch (const Napi::Error& e) {
@@ -666,7 +679,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("errorKinds", kinds);
   auto priorities = Napi::Array::New(env, inbox::lane_count);
   for (std::size_t lane = 0; lane < inbox::lane_count; ++lane)
-    priorities.Set(static_cast<std::uint32_t>(lane), inbox::to_string(static_cast<inbox::priority>(lane)));
+    priorities.Set(static_cast<std::uint32_t>(lane),
+                   inbox::to_string(static_cast<inbox::priority>(lane)));
   exports.Set("priorities", priorities);
   return exports;
 }

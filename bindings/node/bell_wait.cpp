@@ -10,8 +10,7 @@ std::uint64_t millis_until(std::chrono::steady_clock::time_point t,
                            std::chrono::steady_clock::time_point now) {
   if (t <= now) return 0;
   // Rounded up: a timer that fires early would find the deadline not yet reached.
-  return static_cast<std::uint64_t>(
-      std::chrono::ceil<std::chrono::milliseconds>(t - now).count());
+  return static_cast<std::uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(t - now).count());
 }
 
 }  // namespace
@@ -28,7 +27,8 @@ bell_wait::bell_wait(Napi::Env env, std::shared_ptr<receiver> r, int fd)
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr)
     throw Napi::Error::New(env, "sluice: no event loop to wait in");
   if (const int rc = uv_poll_init(loop, &poll_, fd); rc != 0)
-    throw Napi::Error::New(env, std::string("sluice: cannot watch the inbox's bell: ") + uv_strerror(rc));
+    throw Napi::Error::New(
+        env, std::string("sluice: cannot watch the inbox's bell: ") + uv_strerror(rc));
   uv_timer_init(loop, &timer_);
   uv_idle_init(loop, &idle_);
   poll_.data = this;
@@ -61,7 +61,8 @@ Napi::Promise bell_wait::wait(Napi::Env env, std::optional<std::chrono::nanoseco
   const auto now = clock_type::now();
   const auto spin_until =
       spin > spin.zero() ? now + std::chrono::duration_cast<clock_type::duration>(spin) : now;
-  pending_.push_back({deferred, timeout ? now + *timeout : clock_type::time_point::max(), spin_until});
+  pending_.push_back(
+      {deferred, timeout ? now + *timeout : clock_type::time_point::max(), spin_until});
   spin_until_ = std::max(spin_until_, spin_until);
   if (now < spin_until_) {
     // The caller popped nothing just now: the first look waits for the loop's next iteration.
@@ -69,7 +70,8 @@ Napi::Promise bell_wait::wait(Napi::Env env, std::optional<std::chrono::nanoseco
   } else if (!receiver_->arm_bell()) {
     // A message may be there: for this wait and for any other (arming again drained the
     // datagram that may have been theirs).
-    settle_where(true, [](const pending&) { return true; }, false);
+    settle_where(
+        true, [](const pending&) { return true; }, false);
     return promise;
   } else {
     watch_bell();
@@ -81,9 +83,8 @@ Napi::Promise bell_wait::wait(Napi::Env env, std::optional<std::chrono::nanoseco
 void bell_wait::watch_bell() {
   if (bell_watched_) return;
   bell_watched_ = true;
-  uv_poll_start(&poll_, UV_READABLE, [](uv_poll_t* h, int, int) {
-    static_cast<bell_wait*>(h->data)->on_readable();
-  });
+  uv_poll_start(&poll_, UV_READABLE,
+                [](uv_poll_t* h, int, int) { static_cast<bell_wait*>(h->data)->on_readable(); });
 }
 
 void bell_wait::start_spin() {
@@ -95,9 +96,11 @@ void bell_wait::start_spin() {
 void bell_wait::on_idle() {
   // Once per loop iteration: a few loads of the inbox's shared counters, and the clock.
   if (receiver_->closed()) {
-    settle_where(false, [](const pending&) { return true; }, true);
+    settle_where(
+        false, [](const pending&) { return true; }, true);
   } else if (receiver_->anything_queued()) {
-    settle_where(true, [](const pending&) { return true; }, true);
+    settle_where(
+        true, [](const pending&) { return true; }, true);
   } else if (clock_type::now() >= spin_until_) {
     end_spin();
   }
@@ -107,7 +110,8 @@ void bell_wait::end_spin() {
   spinning_ = false;
   uv_idle_stop(&idle_);
   if (!receiver_->arm_bell()) {
-    settle_where(true, [](const pending&) { return true; }, true);
+    settle_where(
+        true, [](const pending&) { return true; }, true);
     return;
   }
   watch_bell();
@@ -116,17 +120,21 @@ void bell_wait::end_spin() {
 void bell_wait::on_readable() {
   // The datagram stays until the next wait arms the bell again (arming drains it): two
   // syscalls fewer between the wake-up and the awaiting code.
-  settle_where(true, [](const pending&) { return true; }, true);
+  settle_where(
+      true, [](const pending&) { return true; }, true);
 }
 
 void bell_wait::on_timer() {
   const auto now = clock_type::now();
   if (receiver_->closed()) {
-    settle_where(false, [](const pending&) { return true; }, true);
+    settle_where(
+        false, [](const pending&) { return true; }, true);
   } else if (spinning_ ? receiver_->anything_queued() : !receiver_->arm_bell()) {
-    settle_where(true, [](const pending&) { return true; }, true);
+    settle_where(
+        true, [](const pending&) { return true; }, true);
   } else {
-    settle_where(false, [&](const pending& p) { return p.deadline <= now; }, true);
+    settle_where(
+        false, [&](const pending& p) { return p.deadline <= now; }, true);
     if (!pending_.empty()) schedule(now);
   }
 }
@@ -165,7 +173,8 @@ void bell_wait::settle_where(bool ready, Pred pred, bool from_loop) {
 }
 
 void bell_wait::settle_all_false() {
-  settle_where(false, [](const pending&) { return true; }, false);
+  settle_where(
+      false, [](const pending&) { return true; }, false);
 }
 
 void bell_wait::stop() noexcept {

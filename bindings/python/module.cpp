@@ -90,7 +90,8 @@ std::chrono::nanoseconds spin_of(std::optional<double> us) {
 
 std::size_t count_of(std::optional<long long> n, const char* what) {
   if (!n) return 0;
-  if (*n < 1) bad_input(std::string("invalid ") + what + " " + std::to_string(*n) + ": use 1 or more");
+  if (*n < 1)
+    bad_input(std::string("invalid ") + what + " " + std::to_string(*n) + ": use 1 or more");
   return static_cast<std::size_t>(*n);
 }
 
@@ -150,8 +151,8 @@ message to_python(const inbox::received_message& m) {
 }
 
 message to_python(const inbox::message& m) {
-  return {m.id, m.sequence, m.sent_ns, inbox::to_string(m.prio), m.from, m.type,
-          py::bytes(m.payload)};
+  return {m.id,   m.sequence, m.sent_ns,           inbox::to_string(m.prio),
+          m.from, m.type,     py::bytes(m.payload)};
 }
 
 py::dict to_python(const inbox_report& r) {
@@ -228,8 +229,8 @@ struct batch_iterator {
   }
 };
 
-std::shared_ptr<bus> open_bus(std::optional<std::string> name, std::optional<std::filesystem::path> dir,
-                              bool group) {
+std::shared_ptr<bus> open_bus(std::optional<std::string> name,
+                              std::optional<std::filesystem::path> dir, bool group) {
   open_options opts;
   if (name) opts.name = *name;
   if (dir) opts.dir = *dir;
@@ -275,8 +276,8 @@ PYBIND11_MODULE(_native, m) {
       .def_readonly("payload", &message::payload)
       .def("__repr__", [](const message& msg) {
         return "Message(id=" + std::to_string(msg.id) + ", sender='" + msg.sender + "', type='" +
-               msg.type + "', priority='" + msg.priority + "', payload=" +
-               py::repr(msg.payload).cast<std::string>() + ")";
+               msg.type + "', priority='" + msg.priority +
+               "', payload=" + py::repr(msg.payload).cast<std::string>() + ")";
       });
 
   py::class_<batch>(m, "Batch",
@@ -304,20 +305,26 @@ PYBIND11_MODULE(_native, m) {
                           "Iterate it for batches, each committed once the loop moves on.")
       .def_property_readonly("agent", [](const py_receiver& r) { return r.r->agent(); })
       .def_property_readonly("closed", [](const py_receiver& r) { return r.r->closed(); })
-      .def("batch",
-           [](py_receiver& r, std::optional<long long> max, std::optional<double> timeout,
-              std::optional<double> spin_us) {
-             return read_batch(r.r, max ? count_of(max, "max") : r.max, seconds(timeout, "timeout"),
-                               spin_us ? spin_of(spin_us) : r.spin);
-           },
-           py::kw_only(), "max"_a = py::none(), "timeout"_a = py::none(), "spin_us"_a = py::none(),
-           "Waits up to timeout seconds (None: without end) for messages; the batch may be "
-           "empty. Until it is committed, asking again returns the same messages. spin_us: "
-           "as in Bus.receive, for this wait.")
-      .def("commit", [](py_receiver& r) { r.r->commit(); }, "Commits the batch read last.")
-      .def("close", [](py_receiver& r) { r.r->close(); },
-           "Releases the inbox; an uncommitted batch stays pending.")
-      .def("__iter__", [](const py_receiver& r) { return batch_iterator{r, std::nullopt}; })
+      .def(
+          "batch",
+          [](py_receiver& r, std::optional<long long> max, std::optional<double> timeout,
+             std::optional<double> spin_us) {
+            return read_batch(r.r, max ? count_of(max, "max") : r.max, seconds(timeout, "timeout"),
+                              spin_us ? spin_of(spin_us) : r.spin);
+          },
+          py::kw_only(), "max"_a = py::none(), "timeout"_a = py::none(), "spin_us"_a = py::none(),
+          "Waits up to timeout seconds (None: without end) for messages; the batch may be "
+          "empty. Until it is committed, asking again returns the same messages. spin_us: "
+          "as in Bus.receive, for this wait.")
+      .def(
+          "commit", [](py_receiver& r) { r.r->commit(); }, "Commits the batch read last.")
+      .def(
+          "close", [](py_receiver& r) { r.r->close(); },
+          "Releases the inbox; an uncommitted batch stays pending.")
+      .def("__iter__",
+           [](const py_receiver& r) {
+             return batch_iterator{r, std::nullopt};
+           })
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](py_receiver& r, py::object, py::object, py::object) {
         r.r->close();
@@ -327,22 +334,25 @@ PYBIND11_MODULE(_native, m) {
   py::class_<permit, std::shared_ptr<permit>>(
       m, "Permit", "A permit of a named limit; a context manager that releases its lease on exit.")
       .def_property_readonly("key", &permit::key)
-      .def_property_readonly("lease", [](const permit& p) -> py::object {
-        if (p.lease().empty()) return py::none();
-        return py::str(p.lease());
-      })
+      .def_property_readonly("lease",
+                             [](const permit& p) -> py::object {
+                               if (p.lease().empty()) return py::none();
+                               return py::str(p.lease());
+                             })
       .def_property_readonly("limit", &permit::limit)
       .def_property_readonly("remaining", &permit::remaining)
       .def_property_readonly("soft_quota_exceeded", &permit::soft_quota_exceeded)
       .def_property_readonly("released", &permit::released)
       .def("release", &permit::release, "Gives the lease back now (later calls do nothing).")
       .def("__enter__", [](py::object self) { return self; })
-      .def("__exit__", [](permit& p, py::object, py::object, py::object) {
-        p.release();
-        return false;
-      })
+      .def("__exit__",
+           [](permit& p, py::object, py::object, py::object) {
+             p.release();
+             return false;
+           })
       .def("__repr__", [](const permit& p) {
-        return "Permit(key='" + p.key() + "', lease=" + (p.lease().empty() ? "None" : "'" + p.lease() + "'") +
+        return "Permit(key='" + p.key() +
+               "', lease=" + (p.lease().empty() ? "None" : "'" + p.lease() + "'") +
                (p.released() ? ", released" : "") + ")";
       });
 
@@ -384,7 +394,8 @@ PYBIND11_MODULE(_native, m) {
           [](bus& b, std::string_view agent, std::optional<long long> max) {
             const auto pending = b.peek(agent, max ? count_of(max, "max") : SIZE_MAX);
             py::list out(pending.size());
-            for (std::size_t i = 0; i < pending.size(); ++i) out[i] = py::cast(to_python(pending[i]));
+            for (std::size_t i = 0; i < pending.size(); ++i)
+              out[i] = py::cast(to_python(pending[i]));
             return out;
           },
           "agent"_a, "max"_a = py::none())
@@ -401,7 +412,8 @@ PYBIND11_MODULE(_native, m) {
       .def("agents", &bus::agents)
       .def(
           "acquire",
-          [](bus& b, const std::string& key, long long cost, std::string agent, std::optional<double> timeout) {
+          [](bus& b, const std::string& key, long long cost, std::string agent,
+             std::optional<double> timeout) {
             if (cost < 1) bad_input("invalid cost " + std::to_string(cost) + ": use a number >= 1");
             acquire_options opts;
             opts.cost = static_cast<std::uint64_t>(cost);
@@ -411,7 +423,8 @@ PYBIND11_MODULE(_native, m) {
             return permit::acquire(b.dir(), key, opts, w);
           },
           "key"_a, "cost"_a = 1, py::kw_only(), "agent"_a = "python", "timeout"_a = py::none(),
-          "Takes `cost` units of the policy's [[limit]] `key`, waiting up to `timeout` seconds (default 5).")
+          "Takes `cost` units of the policy's [[limit]] `key`, waiting up to `timeout` seconds "
+          "(default 5).")
       .def("__repr__", [](const bus& b) { return "Bus(dir='" + b.dir().string() + "')"; });
 
   py::list kinds;

@@ -2,9 +2,9 @@
 //
 // The doctor reads the raw indexes and slot control words that the public API does not expose
 // through the inbox's own mapping (inbox_access), so it sees exactly what inbox::open
-// validated, with the same SIGBUS guard and the same lanes skipped while never backed. Who holds the consumer lock is
-// read from /proc/locks rather than probed with flock(), so diagnosing never makes a
-// consumer that attaches at the same moment fail with "busy".
+// validated, with the same SIGBUS guard and the same lanes skipped while never backed. Who holds
+// the consumer lock is read from /proc/locks rather than probed with flock(), so diagnosing never
+// makes a consumer that attaches at the same moment fail with "busy".
 #include "inbox/doctor/doctor.hpp"
 
 #include <fcntl.h>
@@ -74,7 +74,7 @@ slot_state classify(std::uint64_t ctl, std::uint32_t lap) {
       break;
   }
   return detail::process_alive(static_cast<pid_t>(layout::claimant(ctl))) ? slot_state::live_claim
-                                                                           : slot_state::dead_claim;
+                                                                          : slot_state::dead_claim;
 }
 
 std::string plural(std::uint64_t n, const char* word) {
@@ -135,10 +135,9 @@ diagnosis inspect(const inbox::impl& m, const fs::path& path, std::string_view a
       const slot_state st = classify(ctl, static_cast<std::uint32_t>(pos >> m.lanes[lane].shift));
       if (st == slot_state::dead_claim || st == slot_state::unstamped ||
           st == slot_state::stale_lap) {
-        d.stuck.push_back({static_cast<priority>(lane), pos,
-                           st == slot_state::dead_claim
-                               ? static_cast<std::int32_t>(layout::claimant(ctl))
-                               : 0});
+        d.stuck.push_back(
+            {static_cast<priority>(lane), pos,
+             st == slot_state::dead_claim ? static_cast<std::int32_t>(layout::claimant(ctl)) : 0});
       }
     }
   }
@@ -337,8 +336,7 @@ result<repair_outcome> repair(const fs::path& bus_dir, std::string_view agent,
       for (std::uint64_t pos = head; pos != tail; ++pos) {
         const std::uint64_t ctl =
             m.slot(lane, pos)->ctl.load(std::memory_order_acquire);  // sync: publish
-        const slot_state st =
-            classify(ctl, static_cast<std::uint32_t>(pos >> m.lanes[lane].shift));
+        const slot_state st = classify(ctl, static_cast<std::uint32_t>(pos >> m.lanes[lane].shift));
         if (st == slot_state::dead_claim || st == slot_state::unstamped ||
             st == slot_state::stale_lap) {
           candidates.push_back({lane, pos, ctl});

@@ -72,7 +72,7 @@ struct diagnosis {
   bool recorded_consumer_alive = false;
   bool consumer_lock_held = false;  // some process holds the flock right now
   std::int64_t leaked_admissions = 0;
-  std::int64_t counter_drift = 0;  // committed positions minus the counters that explain them
+  std::int64_t counter_drift = 0;       // committed positions minus the counters that explain them
   std::uint64_t unfreed_committed = 0;  // committed positions not yet given back to senders
   std::vector<stuck_slot> stuck;
   std::vector<finding> findings;

@@ -46,7 +46,8 @@ file_text read_file_tail(const std::filesystem::path& path, std::size_t tail_byt
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return {{}, errno};
   const off_t size = ::lseek(fd, 0, SEEK_END);
-  const off_t start = size > static_cast<off_t>(tail_bytes) ? size - static_cast<off_t>(tail_bytes) : 0;
+  const off_t start =
+      size > static_cast<off_t>(tail_bytes) ? size - static_cast<off_t>(tail_bytes) : 0;
   if (size < 0 || ::lseek(fd, start, SEEK_SET) < 0) {
     const int err = errno;
     ::close(fd);

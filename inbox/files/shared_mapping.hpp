@@ -43,7 +43,7 @@ class shared_mapping {
   void reset() noexcept;
   std::uint8_t* base_ = nullptr;
   std::size_t size_ = 0;
-  int slot_ = -1;  // index in the handler's table
+  int slot_ = -1;                                       // index in the handler's table
   const std::atomic<std::uint32_t>* broken_ = nullptr;  // the entry's flag; entries never move
 };
 

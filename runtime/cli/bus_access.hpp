@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/cli/verb.hpp"
 #include "inbox/files/bus_directory.hpp"
 #include "inbox/inbox.hpp"
+#include "runtime/cli/verb.hpp"
 #include "runtime/config.hpp"
 
 namespace sluice::cli {

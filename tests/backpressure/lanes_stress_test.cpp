@@ -100,7 +100,8 @@ TEST_CASE(
       }
       // The flood is constant by construction: no low message goes out until at least one
       // more high message got in (a descheduled flooder on a busy machine is no flood).
-      if (!sluice::test::eventually([&] { return ctl->high_sent.load() > high_before; }, 30s)) return 4;
+      if (!sluice::test::eventually([&] { return ctl->high_sent.load() > high_before; }, 30s))
+        return 4;
     }
     ctl->high_sent_when_low_finished.store(ctl->high_sent.load());
     ctl->low_done.store(1);

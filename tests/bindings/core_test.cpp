@@ -77,7 +77,8 @@ TEST_CASE("sends from many threads through one bus arrive, each exactly once") {
     for (;;) {
       const auto batch = r.pop_wait(1000, 5s, bindings::plain_waiter());
       if (batch.size == 0) break;
-      for (std::size_t i = 0; i < batch.size; ++i) CHECK(seen.emplace(batch.data[i].payload).second);
+      for (std::size_t i = 0; i < batch.size; ++i)
+        CHECK(seen.emplace(batch.data[i].payload).second);
       r.commit();
       if (seen.size() == threads * per_thread) break;
     }
@@ -90,7 +91,8 @@ TEST_CASE("sends from many threads obey the bus policy, each decided once") {
   test::temp_bus t;
   REQUIRE(runtime::ensure_bus_dir(t.dir()));
   auto parsed = governance::parse_policy(
-      "[[rule]]\nname = \"count-all\"\nto = \"w\"\ntype = \"t\"\naction = \"limit\"\nrate = \"1000000/s\"\n"
+      "[[rule]]\nname = \"count-all\"\nto = \"w\"\ntype = \"t\"\naction = \"limit\"\nrate = "
+      "\"1000000/s\"\n"
       "burst = 1000000\n[[rule]]\nname = \"no-spam\"\ntype = \"spam\"\naction = \"deny\"\n",
       "test.toml");
   REQUIRE(parsed.value);
@@ -105,7 +107,8 @@ TEST_CASE("sends from many threads obey the bus policy, each decided once") {
   for (int k = 0; k < threads; ++k) {
     senders.emplace_back([&, k] {
       for (int i = 0; i < per_thread; ++i) {
-        (void)bus->send("s", "w", "t", std::to_string(k * per_thread + i), {}, bindings::plain_waiter());
+        (void)bus->send("s", "w", "t", std::to_string(k * per_thread + i), {},
+                        bindings::plain_waiter());
         try {
           (void)bus->send("s", "w", "spam", "x", {}, bindings::plain_waiter());
         } catch (const bindings::error& e) {
@@ -119,7 +122,8 @@ TEST_CASE("sends from many threads obey the bus policy, each decided once") {
   CHECK(bus->count("w") == threads * per_thread);
   auto policy = store.value().current();
   REQUIRE(policy);
-  const auto n = governance::snapshot(store.value().raw(), *policy.value(), governance::realtime_ns());
+  const auto n =
+      governance::snapshot(store.value().raw(), *policy.value(), governance::realtime_ns());
   REQUIRE(n.rules.size() == 2);
   CHECK(n.rules[0].allowed == threads * per_thread);
   CHECK(n.rules[1].denied == threads * per_thread);
@@ -222,7 +226,9 @@ TEST_CASE("a stopped wait ends a receive with interrupted, consuming nothing") {
   CHECK_THROWS_AS(r.pop_wait(10, std::nullopt, stop), bindings::interrupted);
 }
 
-TEST_CASE("a stopped wait ends a send on a full inbox with interrupted: nothing sent, no failure counted") {
+TEST_CASE(
+    "a stopped wait ends a send on a full inbox with interrupted: nothing sent, no failure "
+    "counted") {
   test::temp_bus t;
   fill(t.dir(), "w", 2);
   auto bus = open_bus(t.dir());
@@ -273,11 +279,11 @@ TEST_CASE("every error kind has the exit code of runtime/exit_codes for that fai
   using bindings::error_kind;
   namespace code = runtime::exit_code;
   const std::pair<error_kind, int> expected[] = {
-      {error_kind::bad_input, code::bad_input},       {error_kind::too_large, code::bad_input},
-      {error_kind::not_found, code::no_input},        {error_kind::unavailable, code::unavailable},
-      {error_kind::circuit_open, code::unavailable},  {error_kind::internal, code::software},
-      {error_kind::os_error, code::os_error},         {error_kind::io_error, code::io_error},
-      {error_kind::backpressure, code::temp_fail},    {error_kind::busy, code::temp_fail},
+      {error_kind::bad_input, code::bad_input},      {error_kind::too_large, code::bad_input},
+      {error_kind::not_found, code::no_input},       {error_kind::unavailable, code::unavailable},
+      {error_kind::circuit_open, code::unavailable}, {error_kind::internal, code::software},
+      {error_kind::os_error, code::os_error},        {error_kind::io_error, code::io_error},
+      {error_kind::backpressure, code::temp_fail},   {error_kind::busy, code::temp_fail},
       {error_kind::permission, code::no_permission},
   };
   CHECK(bindings::error_kind_count == std::size(expected));
@@ -287,10 +293,12 @@ TEST_CASE("every error kind has the exit code of runtime/exit_codes for that fai
   }
 }
 
-TEST_CASE("permits of one lease from several threads never overlap, and a stopped wait takes nothing") {
+TEST_CASE(
+    "permits of one lease from several threads never overlap, and a stopped wait takes nothing") {
   test::temp_bus t;
   REQUIRE(runtime::ensure_bus_dir(t.dir()));
-  auto parsed = governance::parse_policy("[[limit]]\nname = \"gpu\"\nconcurrency = 1\n", "test.toml");
+  auto parsed =
+      governance::parse_policy("[[limit]]\nname = \"gpu\"\nconcurrency = 1\n", "test.toml");
   REQUIRE(parsed.value);
   auto store = governance::store::open_or_create(t.dir());
   REQUIRE(store);

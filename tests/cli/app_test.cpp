@@ -1,14 +1,14 @@
 // make_app builds only the verbs defined with argv[1] (start-up: CLI11 set-up of every verb
 // is two thirds of a one-shot call). These tests keep its verb table and the real verbs in
 // step: a verb missing from the table would still work, but build everything again.
-#include <catch2/catch.hpp>
+#include "cli/app.hpp"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
-#include "cli/app.hpp"
 #include "runtime/cli/verb.hpp"
 
 using namespace sluice::cli;

@@ -21,8 +21,9 @@ nlohmann::json setting(const nlohmann::json& c, const std::string& key) {
 
 }  // namespace
 
-TEST_CASE("BACKPRESSURE_WAIT_MS in a sender's environment holds after another process created "
-          "bus.ctl") {
+TEST_CASE(
+    "BACKPRESSURE_WAIT_MS in a sender's environment holds after another process created "
+    "bus.ctl") {
   bus_fixture bus;
   bus.env["BACKPRESSURE_WAIT_MS"] = "100";
   ok_out(bus, {"init-system"});  // bus.ctl, made by a process configured with 100 ms
@@ -54,6 +55,6 @@ TEST_CASE("apply-rate-limit's setting is in force for every sender and says wher
   ok_out(bus, {"apply-rate-limit", "--load-source", "loadavg"});
   bus.env["BACKPRESSURE_WAIT_MS"] = "7";
   const auto c = config_of(bus);
-  CHECK(c["in_force"]["backpressure_wait_ms"]["source"].get<std::string>().find("apply-rate-limit") !=
-        std::string::npos);
+  CHECK(c["in_force"]["backpressure_wait_ms"]["source"].get<std::string>().find(
+            "apply-rate-limit") != std::string::npos);
 }

@@ -52,8 +52,11 @@ TEST_CASE("sluice help VERB prints that verb's help on stdout and exits 0, for e
 
 TEST_CASE("a mistyped verb gets a suggestion in one line, exit 64") {
   bus_fixture bus;
-  for (const auto& [typo, meant] : std::vector<std::pair<std::string, std::string>>{
-           {"sedn", "send"}, {"recieve", "receive"}, {"lanch", "launch"}, {"get-stat", "get-stats"}}) {
+  for (const auto& [typo, meant] :
+       std::vector<std::pair<std::string, std::string>>{{"sedn", "send"},
+                                                        {"recieve", "receive"},
+                                                        {"lanch", "launch"},
+                                                        {"get-stat", "get-stats"}}) {
     const auto r = bus.run({typo, "x"});
     INFO(r.err);
     CHECK(r.exit_code == 64);

@@ -8,9 +8,9 @@
 #include <csignal>
 #include <fstream>
 
-#include "support/cli_checks.hpp"
 #include "inbox/inbox.hpp"
 #include "inbox/test_hooks.hpp"
+#include "support/cli_checks.hpp"
 
 using namespace sluice::test;
 namespace fs = std::filesystem;

@@ -70,8 +70,9 @@ void check_clean_failure(const run_result& r, const std::string& what) {
 
 }  // namespace
 
-TEST_CASE("on a full filesystem every verb and lane fails cleanly or keeps working, and inboxes "
-          "created earlier keep working") {
+TEST_CASE(
+    "on a full filesystem every verb and lane fails cleanly or keeps working, and inboxes "
+    "created earlier keep working") {
   bus_fixture bus;
   small_tmpfs fs_(bus.root() / "small", "16m");
   bus.env["SLUICE_DIR"] = (bus.root() / "small" / "bus").string();

@@ -111,12 +111,11 @@ TEST_CASE("recv --max far beyond the inbox's size takes what is there at once") 
 
 TEST_CASE("recv --max and --batch with nonsense values are bad input (65) in one line") {
   bus_fixture bus;
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"recv", "w", "--max", "0"},
-        {"recv", "w", "--max", "-1"},
-        {"recv", "w", "--max", "many"},
-        {"recv", "w", "--max", "99999999999999999999999"},
-        {"recv", "w", "--batch", "lots"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"recv", "w", "--max", "0"},
+                                               {"recv", "w", "--max", "-1"},
+                                               {"recv", "w", "--max", "many"},
+                                               {"recv", "w", "--max", "99999999999999999999999"},
+                                               {"recv", "w", "--batch", "lots"}}) {
     const auto r = bus.run(args);
     INFO(args[3] << ": " << r.err);
     CHECK(r.exit_code == 65);

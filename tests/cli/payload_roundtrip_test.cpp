@@ -92,8 +92,7 @@ std::string make_payload(std::size_t n, std::mt19937& rng) {
 
 }  // namespace
 
-TEST_CASE("random payloads of every length up to the maximum come back byte for byte",
-          "[stress]") {
+TEST_CASE("random payloads of every length up to the maximum come back byte for byte", "[stress]") {
   bus_fixture bus;
   bus.env["MAX_INBOX_SIZE"] = "1000";
   std::mt19937 rng(20261206);
@@ -129,9 +128,14 @@ TEST_CASE("random payloads of every length up to the maximum come back byte for 
 TEST_CASE("each message says how its payload is encoded: json, text or base64") {
   bus_fixture bus;
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"hello", "text"},          {"\"hello\"", "json"},   {"{ \"k\" : [1, 2] }", "json"},
-      {"{\n  \"k\": 1\n}", "text"}, {"12345678901234567890123", "json"}, {"", "text"},
-      {std::string("\xff\xfe", 2), "base64"}, {std::string("a\0b", 3), "text"}};
+      {"hello", "text"},
+      {"\"hello\"", "json"},
+      {"{ \"k\" : [1, 2] }", "json"},
+      {"{\n  \"k\": 1\n}", "text"},
+      {"12345678901234567890123", "json"},
+      {"", "text"},
+      {std::string("\xff\xfe", 2), "base64"},
+      {std::string("a\0b", 3), "text"}};
   for (const auto& [payload, encoding] : cases) {
     ok_out(bus, {"send", "--raw", "a", "w", "t", "-"}, payload);
     const auto line = ok_out(bus, {"recv", "w", "--jsonl"});

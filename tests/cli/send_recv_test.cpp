@@ -96,7 +96,8 @@ TEST_CASE("a JSON payload is embedded exactly as sent: spacing, big integers and
         std::string::npos);
 }
 
-TEST_CASE("JSON with line breaks comes back as text, byte for byte, so a JSON line stays one line") {
+TEST_CASE(
+    "JSON with line breaks comes back as text, byte for byte, so a JSON line stays one line") {
   bus_fixture bus;
   const std::string pretty = "{\n  \"z\": 1,\n  \"a\": [true, null]\n}";
   ok_out(bus, {"send", "a", "b", "t", pretty});

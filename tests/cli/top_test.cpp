@@ -39,7 +39,8 @@ std::string line_starting(const std::string& screen, const std::string& first) {
 
 // The cell of a right-aligned column: the text in `row` that ends where `heading` ends in
 // the heading line.
-std::string cell(const std::string& screen, const std::string& row_name, const std::string& heading) {
+std::string cell(const std::string& screen, const std::string& row_name,
+                 const std::string& heading) {
   const std::string head = line_starting(screen, "INBOX");
   const std::string row = line_starting(screen, row_name);
   const auto at = head.find(" " + heading);
@@ -54,11 +55,14 @@ std::string cell(const std::string& screen, const std::string& row_name, const s
 class tmux_session {
  public:
   tmux_session(const bus_fixture& bus, int width, int height, const std::string& args = "")
-      : bus_(bus), socket_("sluice-top-test-" + std::to_string(getpid()) + "-" + std::to_string(width)) {
+      : bus_(bus),
+        socket_("sluice-top-test-" + std::to_string(getpid()) + "-" + std::to_string(width)) {
     exe_ = find_program("tmux");
     if (exe_.empty()) SLUICE_SKIP("tmux is not installed (scripts/setup.sh --with-tests)");
-    const std::string cmd = std::string{sluice_path()} + " top --dir " + bus.dir().string() + " " + args;
-    REQUIRE(run({"new-session", "-d", "-x", std::to_string(width), "-y", std::to_string(height), "-s", "top", cmd})
+    const std::string cmd =
+        std::string{sluice_path()} + " top --dir " + bus.dir().string() + " " + args;
+    REQUIRE(run({"new-session", "-d", "-x", std::to_string(width), "-y", std::to_string(height),
+                 "-s", "top", cmd})
                 .exit_code == 0);
   }
   ~tmux_session() { run({"kill-server"}); }
@@ -79,10 +83,12 @@ class tmux_session {
   template <class Cond>
   std::string await_screen(Cond&& cond) const {
     std::string s;
-    eventually([&] {
-      s = screen();
-      return cond(s);
-    }, std::chrono::seconds(30), std::chrono::milliseconds(50));
+    eventually(
+        [&] {
+          s = screen();
+          return cond(s);
+        },
+        std::chrono::seconds(30), std::chrono::milliseconds(50));
     return s;
   }
 
@@ -92,7 +98,9 @@ class tmux_session {
   std::string exe_;
 };
 
-bool has(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
+bool has(const std::string& s, const std::string& what) {
+  return s.find(what) != std::string::npos;
+}
 
 const std::string long_name(64, 'n');
 
@@ -104,7 +112,8 @@ TEST_CASE("top without a terminal prints one plain snapshot of every inbox with 
   ok_out(bus, {"send", "alpha", "beta", "task", "hello"});
   const auto out = ok_out(bus, {"top"});
   INFO(out);
-  for (const char* heading : {"INBOX", "CONSUMER", "SIZE/CAP", "UTIL", "AGE", "IN/s", "OUT/s", "REJ/s", "WAIT/s", "BREAKER"}) {
+  for (const char* heading : {"INBOX", "CONSUMER", "SIZE/CAP", "UTIL", "AGE", "IN/s", "OUT/s",
+                              "REJ/s", "WAIT/s", "BREAKER"}) {
     CHECK(has(line_starting(out, "INBOX"), heading));
   }
   CHECK(cell(out, "beta", "SIZE/CAP") == "1/1000");
@@ -119,7 +128,9 @@ TEST_CASE("top without a terminal prints one plain snapshot of every inbox with 
   CHECK(out.find("\033[") == std::string::npos);  // no terminal control sequences
 }
 
-TEST_CASE("top shows an inbox's live consumer by pid and a consumer that died without letting go as dead") {
+TEST_CASE(
+    "top shows an inbox's live consumer by pid and a consumer that died without letting go as "
+    "dead") {
   bus_fixture bus;
   ok_out(bus, {"init", "alpha"});
   auto consumer = bus.start({"recv", "alpha", "--follow"});
@@ -131,7 +142,8 @@ TEST_CASE("top shows an inbox's live consumer by pid and a consumer that died wi
   }));
   CHECK(has(line_starting(out, "TOTAL"), "1 of 1"));
   consumer.signal(SIGKILL);
-  CHECK(consumer.finish().exit_code == 128 + SIGKILL);  // reaped: a zombie would still count as alive
+  CHECK(consumer.finish().exit_code ==
+        128 + SIGKILL);  // reaped: a zombie would still count as alive
   REQUIRE(eventually([&] {
     out = ok_out(bus, {"top"});
     return has(line_starting(out, "alpha"), pid + " dead");
@@ -154,11 +166,13 @@ TEST_CASE("top counts refused sends and backpressure waits per second while they
     }
   });
   std::string out;
-  const bool seen = eventually([&] {
-    out = ok_out(bus, {"top"});
-    return cell(out, "full", "REJ/s") != "0" && cell(out, "full", "WAIT/s") != "0" &&
-           cell(out, "TOTAL", "REJ/s") != "0";
-  }, std::chrono::seconds(60), std::chrono::milliseconds(10));
+  const bool seen = eventually(
+      [&] {
+        out = ok_out(bus, {"top"});
+        return cell(out, "full", "REJ/s") != "0" && cell(out, "full", "WAIT/s") != "0" &&
+               cell(out, "TOTAL", "REJ/s") != "0";
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(10));
   done = true;
   senders.join();
   INFO(out);
@@ -182,29 +196,35 @@ TEST_CASE("top sorts the inboxes by the key asked for") {
     return names;
   };
   CHECK(order(ok_out(bus, {"top"})) == std::vector<std::string>{"alpha", "beta", "gamma"});
-  CHECK(order(ok_out(bus, {"top", "--sort", "size"})) == std::vector<std::string>{"beta", "gamma", "alpha"});
+  CHECK(order(ok_out(bus, {"top", "--sort", "size"})) ==
+        std::vector<std::string>{"beta", "gamma", "alpha"});
   // alpha's message was sent last, beta's first: oldest first.
-  CHECK(order(ok_out(bus, {"top", "--sort", "age"})) == std::vector<std::string>{"beta", "gamma", "alpha"});
+  CHECK(order(ok_out(bus, {"top", "--sort", "age"})) ==
+        std::vector<std::string>{"beta", "gamma", "alpha"});
   const auto bad = bus.run({"top", "--sort", "colour"});
   CHECK(bad.exit_code == 65);
   CHECK(is_one_line(bad.err));
 }
 
-TEST_CASE("top at 80x24 cuts every line to the width instead of wrapping, keeps the columns that matter, and sorts on a key") {
+TEST_CASE(
+    "top at 80x24 cuts every line to the width instead of wrapping, keeps the columns that matter, "
+    "and sorts on a key") {
   bus_fixture bus;
   ok_out(bus, {"init", "alpha", "beta", long_name});
   ok_out(bus, {"send", "x", "beta", "t", "m"});
   ok_out(bus, {"send", "x", "beta", "t", "m"});
   ok_out(bus, {"send", "x", long_name, "t", "m"});
   tmux_session tmux(bus, 80, 24);
-  auto screen = tmux.await_screen([](const std::string& s) { return has(s, "TOTAL") && has(s, "q quit"); });
+  auto screen =
+      tmux.await_screen([](const std::string& s) { return has(s, "TOTAL") && has(s, "q quit"); });
   INFO(screen);
   for (const auto& l : lines_of(screen)) {
     INFO(l);
     CHECK(l.size() <= 80);
   }
   const auto head = line_starting(screen, "INBOX");
-  for (const char* heading : {"CONSUMER", "SIZE/CAP", "UTIL", "AGE", "IN/s", "OUT/s", "REJ/s", "WAIT/s", "BREAKER"}) {
+  for (const char* heading :
+       {"CONSUMER", "SIZE/CAP", "UTIL", "AGE", "IN/s", "OUT/s", "REJ/s", "WAIT/s", "BREAKER"}) {
     CHECK(has(head, heading));
   }
   // The 64-character name is cut, marked with ~, and its row still shows its numbers.
@@ -217,14 +237,18 @@ TEST_CASE("top at 80x24 cuts every line to the width instead of wrapping, keeps 
   REQUIRE(tmux.run({"send-keys", "-t", "top", "s"}).exit_code == 0);
   screen = tmux.await_screen([](const std::string& s) { return has(s, "sorted by size"); });
   const auto lines = lines_of(screen);
-  const auto first_row = std::find_if(lines.begin(), lines.end(), [](const auto& l) { return l.rfind("INBOX", 0) == 0; });
+  const auto first_row = std::find_if(lines.begin(), lines.end(),
+                                      [](const auto& l) { return l.rfind("INBOX", 0) == 0; });
   REQUIRE(first_row != lines.end());
   REQUIRE(first_row + 1 != lines.end());
   CHECK((first_row + 1)->rfind("beta ", 0) == 0);
 
   REQUIRE(tmux.run({"send-keys", "-t", "top", "q"}).exit_code == 0);
-  CHECK(eventually([&] { return tmux.run({"has-session", "-t", "top"}).exit_code != 0; }, std::chrono::seconds(20),
-                   std::chrono::milliseconds(50)));
+  CHECK(eventually(
+      [&] {
+        return tmux.run({"has-session", "-t", "top"}).exit_code != 0;
+      },
+      std::chrono::seconds(20), std::chrono::milliseconds(50)));
 }
 
 TEST_CASE("top at 200x50 shows whole names and the alerts column") {
@@ -233,9 +257,11 @@ TEST_CASE("top at 200x50 shows whole names and the alerts column") {
   // An active alert for alpha, as the overflow monitor writes it.
   std::ofstream(bus.dir() / "alerts.jsonl")
       << R"({"timestamp":"2026-01-01T00:00:00.000Z","type":"inbox_high_utilization","severity":"warning",)"
-      << R"("state":"firing","message":"m","metadata":{"agent":"alpha"}})" << "\n";
+      << R"("state":"firing","message":"m","metadata":{"agent":"alpha"}})"
+      << "\n";
   tmux_session tmux(bus, 200, 50);
-  const auto screen = tmux.await_screen([](const std::string& s) { return has(s, "TOTAL") && has(s, "q quit"); });
+  const auto screen =
+      tmux.await_screen([](const std::string& s) { return has(s, "TOTAL") && has(s, "q quit"); });
   INFO(screen);
   for (const auto& l : lines_of(screen)) CHECK(l.size() <= 200);
   CHECK(has(line_starting(screen, "INBOX"), "ALERTS"));
@@ -249,9 +275,11 @@ TEST_CASE("top shows each alert type in the state its last line gives it") {
   // alpha escalated to overflow and de-escalated: the overflow alert is resolved, the
   // utilization warning still fires. beta is pending. gamma's alerts all resolved.
   std::ofstream log(bus.dir() / "alerts.jsonl");
-  const auto line = [&](const char* type, const char* severity, const char* state, const char* agent) {
-    log << R"({"timestamp":"2026-01-01T00:00:00.000Z","type":")" << type << R"(","severity":")" << severity
-        << R"(","state":")" << state << R"(","message":"m","metadata":{"agent":")" << agent << "\"}}\n";
+  const auto line = [&](const char* type, const char* severity, const char* state,
+                        const char* agent) {
+    log << R"({"timestamp":"2026-01-01T00:00:00.000Z","type":")" << type << R"(","severity":")"
+        << severity << R"(","state":")" << state << R"(","message":"m","metadata":{"agent":")"
+        << agent << "\"}}\n";
   };
   line("inbox_high_utilization", "warning", "firing", "alpha");
   line("inbox_overflow", "critical", "firing", "alpha");

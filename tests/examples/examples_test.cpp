@@ -21,7 +21,8 @@ const fs::path examples = EXAMPLES_DIR;
 // `[env] sluice <args>` on the bus in `bus`; its stdout, and its exit code in *code.
 std::string run_sluice(const fs::path& bus, const std::string& args, int* code = nullptr,
                        const std::string& env = {}) {
-  const std::string command = env + " " + sluice::test::sluice_path() + " --dir " + bus.string() + " " + args;
+  const std::string command =
+      env + " " + sluice::test::sluice_path() + " --dir " + bus.string() + " " + args;
   std::string out;
   if (FILE* pipe = ::popen(command.c_str(), "r")) {
     char buf[4096];
@@ -46,7 +47,8 @@ TEST_CASE("the swarm demo gets every task back exactly once and exits 0") {
   REQUIRE(st);
   INFO(run.output());
   CHECK(st->success());
-  CHECK_THAT(run.output(), Catch::Contains(std::string("exactly-once: OK: ") + swarm_tasks + " of " + swarm_tasks));
+  CHECK_THAT(run.output(), Catch::Contains(std::string("exactly-once: OK: ") + swarm_tasks +
+                                           " of " + swarm_tasks));
   CHECK_THAT(run.output(), Catch::Contains("worker-sh-1"));
 #ifdef SWARM_HAS_PYTHON_WORKER
   CHECK_THAT(run.output(), Catch::Contains(" worker-py="));
@@ -70,17 +72,26 @@ TEST_CASE("the crash example restarts its crashing worker and loses no task") {
   CHECK_THAT(run.output(), Catch::Contains("exactly-once: OK: 5000 of 5000"));
 }
 
-TEST_CASE("the coordinator fans out only once every worker has attached, so a late one still gets its share") {
+TEST_CASE(
+    "the coordinator fans out only once every worker has attached, so a late one still gets its "
+    "share") {
   temp_dir d;
   // The crash example with its crashing worker starting half a second after the others: a
   // coordinator that fanned out at once would finish before it reached 700 tasks.
   const std::string exe = examples.string() + "/";
-  d.write("late.toml", "[inbox]\nslot_size = 512\n"
-                       "[[agent]]\nname = \"coordinator\"\ncommand = [\"" + exe + "coordinator\", \"--tasks\", \"5000\", \"--inflight\", \"32\"]\nrole = \"job\"\n"
-                       "[[agent]]\nname = \"worker\"\ncommand = [\"" + exe + "worker\"]\nreplicas = 2\n"
-                       "[[agent]]\nname = \"worker-crashy\"\n"
-                       "command = [\"sh\", \"-c\", \"sleep 0.5; exec " + exe + "faulty_worker --crash-every 700\"]\n"
-                       "restart = \"on-failure\"\nmax_restarts = 20\nrestart_backoff = \"100ms\"\n");
+  d.write("late.toml",
+          "[inbox]\nslot_size = 512\n"
+          "[[agent]]\nname = \"coordinator\"\ncommand = [\"" +
+              exe +
+              "coordinator\", \"--tasks\", \"5000\", \"--inflight\", \"32\"]\nrole = \"job\"\n"
+              "[[agent]]\nname = \"worker\"\ncommand = [\"" +
+              exe +
+              "worker\"]\nreplicas = 2\n"
+              "[[agent]]\nname = \"worker-crashy\"\n"
+              "command = [\"sh\", \"-c\", \"sleep 0.5; exec " +
+              exe +
+              "faulty_worker --crash-every 700\"]\n"
+              "restart = \"on-failure\"\nmax_restarts = 20\nrestart_backoff = \"100ms\"\n");
   launch_run run(d.path() / "late.toml", d.path() / "bus");
   const auto st = run.wait(120s);
   REQUIRE(st);
@@ -116,9 +127,12 @@ TEST_CASE("the README's C++ agent replies to a shell agent whose inbox does not 
   REQUIRE(eventually([&] { return fs::exists(bus / "planner.inbox"); }, 20s));
   const auto got = run_sluice(bus, "recv planner --wait 10s", &code);
   CHECK(code == 0);
-  CHECK_THAT(got, Catch::Contains("\"from\":\"worker\"") && Catch::Contains("\"type\":\"result\"") &&
+  CHECK_THAT(got, Catch::Contains("\"from\":\"worker\"") &&
+                      Catch::Contains("\"type\":\"result\"") &&
                       Catch::Contains("\"payload\":{\"n\":1}"));
-  CHECK_THAT(run_sluice(bus, "get-stats"), Catch::Contains("{\"agent\":\"planner\",\"size\":0,\"utilization\":0,\"max_size\":37,"));
+  CHECK_THAT(
+      run_sluice(bus, "get-stats"),
+      Catch::Contains("{\"agent\":\"planner\",\"size\":0,\"utilization\":0,\"max_size\":37,"));
   REQUIRE(run.signal(SIGTERM));
   const auto st = run.wait();
   REQUIRE(st);
@@ -126,7 +140,8 @@ TEST_CASE("the README's C++ agent replies to a shell agent whose inbox does not 
   CHECK_THAT(run.output(), Catch::Contains("every agent ended cleanly"));
 }
 
-TEST_CASE("a reply the C++ agent cannot deliver is logged, and launch reports it as not ended cleanly") {
+TEST_CASE(
+    "a reply the C++ agent cannot deliver is logged, and launch reports it as not ended cleanly") {
   temp_dir d;
   d.write("m.toml", worker_manifest());
   const auto bus = d.path() / "bus";
@@ -141,7 +156,8 @@ TEST_CASE("a reply the C++ agent cannot deliver is logged, and launch reports it
   INFO(run.output());
   REQUIRE(eventually([&] { return run.output().find("not delivered") != std::string::npos; }, 20s));
   CHECK_THAT(run.output(), Catch::Contains("worker | ") &&
-                               Catch::Contains("message to 'planner' not delivered: payload is 300 bytes, inbox planner takes at most 120"));
+                               Catch::Contains("message to 'planner' not delivered: payload is 300 "
+                                               "bytes, inbox planner takes at most 120"));
   CHECK(run_sluice(bus, "count planner") == "0\n");
   REQUIRE(run.signal(SIGTERM));
   const auto st = run.wait();

@@ -1,9 +1,9 @@
 // A C++ agent obeys the bus policy on every send, without anything in its options.
-#include <catch2/catch.hpp>
+#include "actors/agent/agent.hpp"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 
-#include "actors/agent/agent.hpp"
 #include "governance/policy_file.hpp"
 #include "governance/store.hpp"
 #include "inbox/inbox.hpp"
@@ -18,7 +18,8 @@ TEST_CASE("an agent's sends obey the policy applied to its bus") {
   REQUIRE(inbox::inbox::open_or_create(dir, "me", {}));
   auto parsed = governance::parse_policy(
       "[[rule]]\nname = \"no-spam\"\ntype = \"spam\"\naction = \"deny\"\n"
-      "[[rule]]\nname = \"two-tasks\"\ntype = \"task\"\naction = \"limit\"\nrate = \"2/h\"\nburst = 2\n",
+      "[[rule]]\nname = \"two-tasks\"\ntype = \"task\"\naction = \"limit\"\nrate = \"2/h\"\nburst "
+      "= 2\n",
       "p.toml");
   REQUIRE(parsed.value);
   auto s = governance::store::open_or_create(dir);

@@ -1,16 +1,15 @@
 // Each limiter against a reference model written independently of it, driven by random
 // requests and a fake clock; and the promises of governance/algorithms.hpp checked on the
 // grants themselves.
-#include <catch2/catch.hpp>
+#include "governance/algorithms.hpp"
 
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <random>
-
-#include "governance/algorithms.hpp"
 
 using namespace sluice::governance;
 
@@ -31,7 +30,9 @@ std::vector<request> random_requests(std::mt19937_64& rng, std::int64_t start, s
   std::int64_t t = start;
   for (std::size_t i = 0; i < n; ++i) {
     const auto pick = rng() % 10;
-    t += pick < 6 ? static_cast<std::int64_t>(rng() % (20 * ms)) : pick < 9 ? 0 : static_cast<std::int64_t>(rng() % (3 * sec));
+    t += pick < 6   ? static_cast<std::int64_t>(rng() % (20 * ms))
+         : pick < 9 ? 0
+                    : static_cast<std::int64_t>(rng() % (3 * sec));
     const std::uint64_t cost = rng() % 4 == 0 ? 1 + rng() % max_cost : 1;
     out.push_back({t, cost});
   }
@@ -89,9 +90,12 @@ struct sliding_model {
     }
     window = w;
     const long double elapsed = static_cast<long double>(now % period);
-    const long double est = static_cast<long double>(prev) * (static_cast<long double>(period) - elapsed) /
-                                static_cast<long double>(period) + static_cast<long double>(cur);
-    if (est + static_cast<long double>(cost) > static_cast<long double>(count) + 1e-9L) return false;
+    const long double est = static_cast<long double>(prev) *
+                                (static_cast<long double>(period) - elapsed) /
+                                static_cast<long double>(period) +
+                            static_cast<long double>(cur);
+    if (est + static_cast<long double>(cost) > static_cast<long double>(count) + 1e-9L)
+      return false;
     cur += cost;
     return true;
   }
@@ -99,13 +103,16 @@ struct sliding_model {
 
 }  // namespace
 
-TEST_CASE("token bucket (GCRA) grants exactly what a credit bucket with the same rate and burst grants") {
+TEST_CASE(
+    "token bucket (GCRA) grants exactly what a credit bucket with the same rate and burst grants") {
   std::mt19937_64 rng(GENERATE(1, 2, 3, 4, 5));
-  const limiter_spec spec{algorithm::token_bucket, 1 + rng() % 20, (1 + static_cast<std::int64_t>(rng() % 5)) * sec,
-                          1 + rng() % 10};
-  const std::int64_t unit = (spec.period_ns + static_cast<std::int64_t>(spec.count) - 1) / static_cast<std::int64_t>(spec.count);
+  const limiter_spec spec{algorithm::token_bucket, 1 + rng() % 20,
+                          (1 + static_cast<std::int64_t>(rng() % 5)) * sec, 1 + rng() % 10};
+  const std::int64_t unit = (spec.period_ns + static_cast<std::int64_t>(spec.count) - 1) /
+                            static_cast<std::int64_t>(spec.count);
   const std::int64_t start = 1000 * sec;
-  bucket_model model{unit, static_cast<std::int64_t>(spec.burst) * unit, static_cast<std::int64_t>(spec.burst) * unit, start};
+  bucket_model model{unit, static_cast<std::int64_t>(spec.burst) * unit,
+                     static_cast<std::int64_t>(spec.burst) * unit, start};
   std::atomic<std::uint64_t> word{0};
   for (const auto& r : random_requests(rng, start, 3000, spec.burst + 2)) {
     const decision d = take(word, spec, r.at, r.cost);
@@ -117,7 +124,8 @@ TEST_CASE("token bucket (GCRA) grants exactly what a credit bucket with the same
 
 TEST_CASE("fixed window grants exactly what a per-window counter grants") {
   std::mt19937_64 rng(GENERATE(11, 12, 13, 14));
-  const limiter_spec spec{algorithm::fixed_window, 1 + rng() % 30, (1 + static_cast<std::int64_t>(rng() % 3)) * sec, 1};
+  const limiter_spec spec{algorithm::fixed_window, 1 + rng() % 30,
+                          (1 + static_cast<std::int64_t>(rng() % 3)) * sec, 1};
   fixed_model model{spec.period_ns, spec.count};
   std::atomic<std::uint64_t> word{0};
   for (const auto& r : random_requests(rng, 1000 * sec, 3000, 5)) {
@@ -128,7 +136,8 @@ TEST_CASE("fixed window grants exactly what a per-window counter grants") {
 
 TEST_CASE("sliding window grants exactly what the weighted two-window estimate allows") {
   std::mt19937_64 rng(GENERATE(21, 22, 23, 24));
-  const limiter_spec spec{algorithm::sliding_window, 1 + rng() % 30, (1 + static_cast<std::int64_t>(rng() % 3)) * sec, 1};
+  const limiter_spec spec{algorithm::sliding_window, 1 + rng() % 30,
+                          (1 + static_cast<std::int64_t>(rng() % 3)) * sec, 1};
   sliding_model model{spec.period_ns, spec.count};
   std::atomic<std::uint64_t> word{0};
   for (const auto& r : random_requests(rng, 1000 * sec, 3000, 5)) {
@@ -154,7 +163,8 @@ TEST_CASE("leaky bucket starts grants at least one unit's time apart and queues 
 }
 
 TEST_CASE("no limiter grants more than its promise in any interval, whatever the arrivals") {
-  const auto algo = GENERATE(algorithm::token_bucket, algorithm::fixed_window, algorithm::sliding_window);
+  const auto algo =
+      GENERATE(algorithm::token_bucket, algorithm::fixed_window, algorithm::sliding_window);
   std::mt19937_64 rng(41 + static_cast<int>(algo));
   const limiter_spec spec{algo, 10, sec, 4};
   std::atomic<std::uint64_t> word{0};
@@ -164,7 +174,8 @@ TEST_CASE("no limiter grants more than its promise in any interval, whatever the
   // Any interval of one period: a bucket grants at most burst + count; a fixed window at most
   // 2 x count across a boundary; the sliding estimate at most 2 x count as well, and exactly
   // count per aligned window.
-  const std::uint64_t bound = algo == algorithm::token_bucket ? spec.burst + spec.count : 2 * spec.count;
+  const std::uint64_t bound =
+      algo == algorithm::token_bucket ? spec.burst + spec.count : 2 * spec.count;
   std::deque<request> in;
   std::uint64_t sum = 0;
   for (const auto& g : grants) {
@@ -184,7 +195,8 @@ TEST_CASE("no limiter grants more than its promise in any interval, whatever the
 }
 
 TEST_CASE("give_back returns what a refused request's earlier take charged") {
-  const auto algo = GENERATE(algorithm::token_bucket, algorithm::fixed_window, algorithm::sliding_window);
+  const auto algo =
+      GENERATE(algorithm::token_bucket, algorithm::fixed_window, algorithm::sliding_window);
   const limiter_spec spec{algo, 3, sec, 3};
   std::atomic<std::uint64_t> word{0};
   const std::int64_t now = 500 * sec;

@@ -2,10 +2,9 @@
 // sends obeying the policy without flags, acquire / release / run / check-rate with their
 // JSON and exit codes, and a SIGKILLed `sluice run` whose command dies with it and whose lease
 // comes back.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 
+#include <catch2/catch.hpp>
 #include <cstddef>
 #include <fstream>
 
@@ -60,7 +59,8 @@ void apply(const bus_fixture& bus) {
 
 TEST_CASE("policy check lists every mistake as FILE:LINE and exits 65, and a good file exits 0") {
   bus_fixture bus;
-  const auto bad = write_policy(bus, "bad.toml", "[[rule]]\nname = \"x\"\naction = \"limit\"\nrate = \"5/fortnight\"\n");
+  const auto bad = write_policy(
+      bus, "bad.toml", "[[rule]]\nname = \"x\"\naction = \"limit\"\nrate = \"5/fortnight\"\n");
   const auto r = bus.run({"policy", "check", bad});
   CHECK(r.exit_code == 65);
   CHECK(r.err.find(bad + ":4:") != std::string::npos);
@@ -71,7 +71,8 @@ TEST_CASE("policy check lists every mistake as FILE:LINE and exits 65, and a goo
 
 TEST_CASE("policy check and apply count rules and limits in words people read") {
   bus_fixture bus;
-  const auto one = write_policy(bus, "one.toml", "[[rule]]\nname = \"x\"\ntype = \"spam\"\naction = \"deny\"\n");
+  const auto one =
+      write_policy(bus, "one.toml", "[[rule]]\nname = \"x\"\ntype = \"spam\"\naction = \"deny\"\n");
   const auto checked = bus.run({"policy", "check", one});
   CHECK(checked.out == one + ": ok, 1 rule, 0 limits\n");
   const auto applied = bus.run({"policy", "apply", one});
@@ -81,7 +82,8 @@ TEST_CASE("policy check and apply count rules and limits in words people read") 
 TEST_CASE("every send obeys the applied policy without flags, and limits counts each decision") {
   bus_fixture bus;
   apply(bus);
-  for (int i = 0; i < 3; ++i) CHECK(bus.run({"send", "worker-1", "coordinator", "task", "{}", "--no-wait"}).exit_code == 0);
+  for (int i = 0; i < 3; ++i)
+    CHECK(bus.run({"send", "worker-1", "coordinator", "task", "{}", "--no-wait"}).exit_code == 0);
   const auto over = bus.run({"send", "worker-2", "coordinator", "task", "{}", "--no-wait"});
   CHECK(over.exit_code == 75);
   CHECK(is_one_line(over.err));
@@ -99,11 +101,13 @@ TEST_CASE("every send obeys the applied policy without flags, and limits counts 
   CHECK(bus.run({"send", "worker-1", "coordinator", "task", "{}", "--no-wait"}).exit_code == 0);
 }
 
-TEST_CASE("acquire prints the documented JSON and exits 0, 75 or 69, and release gives the lease back") {
+TEST_CASE(
+    "acquire prints the documented JSON and exits 0, 75 or 69, and release gives the lease back") {
   bus_fixture bus;
   CHECK(bus.run({"acquire", "llm"}).exit_code == 66);  // no policy yet
   apply(bus);
-  const auto first = parse_json(ok_out(bus, {"acquire", "llm", "--cost", "100", "--as", "agent-1"}));
+  const auto first =
+      parse_json(ok_out(bus, {"acquire", "llm", "--cost", "100", "--as", "agent-1"}));
   CHECK(first["allowed"] == true);
   CHECK(first["key"] == "llm");
   CHECK(first["lease"].is_string());
@@ -142,10 +146,13 @@ namespace {
 // `sluice run gpu` whose command writes its pid to `pid_file`, then sleeps with its output
 // closed (so only the command's own end, not a pipe, can tell the test it stopped). With
 // `on_term`, the command is a shell that runs it on SIGTERM.
-process start_leased_sleep(const bus_fixture& bus, const std::string& pid_file, const std::string& on_term = "") {
-  const std::string publish = "echo $$ > " + pid_file + ".tmp && mv " + pid_file + ".tmp " + pid_file + "; ";
+process start_leased_sleep(const bus_fixture& bus, const std::string& pid_file,
+                           const std::string& on_term = "") {
+  const std::string publish =
+      "echo $$ > " + pid_file + ".tmp && mv " + pid_file + ".tmp " + pid_file + "; ";
   const std::string script = on_term.empty() ? publish + "exec sleep 600 >/dev/null 2>&1"
-                                             : "trap '" + on_term + "' TERM; " + publish + "sleep 600 >/dev/null 2>&1 & wait";
+                                             : "trap '" + on_term + "' TERM; " + publish +
+                                                   "sleep 600 >/dev/null 2>&1 & wait";
   return bus.start({"run", "gpu", "--", "sh", "-c", script});
 }
 
@@ -157,7 +164,9 @@ pid_t await_pid_file(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("a SIGKILLed sluice run takes its command with it, and the lease comes back to the next acquire") {
+TEST_CASE(
+    "a SIGKILLed sluice run takes its command with it, and the lease comes back to the next "
+    "acquire") {
   bus_fixture bus;
   apply(bus);
   const auto pid_file = (bus.root() / "command.pid").string();
@@ -175,7 +184,9 @@ TEST_CASE("a SIGKILLed sluice run takes its command with it, and the lease comes
   CHECK(parse_json(ok_out(bus, {"limits"}))["limits"][1]["reclaimed"] == 1);
 }
 
-TEST_CASE("a SIGTERM sent to sluice run reaches its command, whose exit code run returns after releasing the lease") {
+TEST_CASE(
+    "a SIGTERM sent to sluice run reaches its command, whose exit code run returns after releasing "
+    "the lease") {
   bus_fixture bus;
   apply(bus);
   const auto pid_file = (bus.root() / "command.pid").string();
@@ -192,7 +203,8 @@ TEST_CASE("a SIGTERM sent to sluice run reaches its command, whose exit code run
   CHECK(limits["limits"][1]["reclaimed"] == 0);
 }
 
-TEST_CASE("run of a command that does not exist exits 127 with one error line and releases the lease") {
+TEST_CASE(
+    "run of a command that does not exist exits 127 with one error line and releases the lease") {
   bus_fixture bus;
   apply(bus);
   const auto r = bus.run({"run", "gpu", "--", "/nonexistent/command"});
@@ -203,7 +215,9 @@ TEST_CASE("run of a command that does not exist exits 127 with one error line an
 
 TEST_CASE("check-rate answers ok until the limit, then rate_limit_exceeded with exit 75") {
   bus_fixture bus;
-  for (int i = 0; i < 3; ++i) CHECK(bus.run({"check-rate", "alice", "login", "--limit", "3", "--window", "1h"}).exit_code == 0);
+  for (int i = 0; i < 3; ++i)
+    CHECK(bus.run({"check-rate", "alice", "login", "--limit", "3", "--window", "1h"}).exit_code ==
+          0);
   const auto r = bus.run({"check-rate", "alice", "login", "--limit", "3", "--window", "1h"});
   CHECK(r.exit_code == 75);
   const auto j = parse_json(r.out);

@@ -2,7 +2,6 @@
 // scripted gate, a fake inbox and a fake clock: deny, wait within and beyond the deadline,
 // demote, pacing delay.
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <deque>
 
@@ -56,7 +55,8 @@ TEST_CASE("a deny verdict refuses the send without trying the inbox") {
   CHECK(gate.last.type == "task");
 }
 
-TEST_CASE("a wait verdict sleeps what it says and asks again, and past the deadline it is rate_limited") {
+TEST_CASE(
+    "a wait verdict sleeps what it says and asks again, and past the deadline it is rate_limited") {
   testing::fake_time time;
   testing::fixed_random rng(1.0);
   testing::fake_target target(time);

@@ -1,10 +1,9 @@
 // Policy files: the form of the issue parses; every mistake is reported as FILE:LINE with what
 // to write instead, all of them in one go.
-#include <catch2/catch.hpp>
-
-#include <string>
-
 #include "governance/policy_file.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
 
 using namespace sluice::governance;
 
@@ -67,7 +66,8 @@ action = "explode"
 name = "llm"
 concurrency = 0
 quota = "10/century"
-)", "bad.toml");
+)",
+                              "bad.toml");
   CHECK_FALSE(p.value);
   CHECK(has_error(p, "bad.toml:4:", "rate"));
   CHECK(has_error(p, "bad.toml:", "action"));
@@ -77,8 +77,13 @@ quota = "10/century"
 }
 
 TEST_CASE("a duplicate name, an unknown key and a TOML syntax error are refused") {
-  CHECK_FALSE(parse_policy("[[rule]]\nname = \"x\"\naction = \"deny\"\n[[rule]]\nname = \"x\"\naction = \"deny\"\n", "d.toml").value);
-  const auto unknown = parse_policy("[[rule]]\nname = \"x\"\naction = \"deny\"\ncolour = \"red\"\n", "u.toml");
+  CHECK_FALSE(
+      parse_policy(
+          "[[rule]]\nname = \"x\"\naction = \"deny\"\n[[rule]]\nname = \"x\"\naction = \"deny\"\n",
+          "d.toml")
+          .value);
+  const auto unknown =
+      parse_policy("[[rule]]\nname = \"x\"\naction = \"deny\"\ncolour = \"red\"\n", "u.toml");
   CHECK(has_error(unknown, "u.toml:4:", "colour"));
   const auto syntax = parse_policy("[[rule]\nname = ", "s.toml");
   CHECK_FALSE(syntax.value);

@@ -1,8 +1,7 @@
 // Quota alerts at 80, 95 and 100 % through the overflow monitor's alert lifecycle.
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <fstream>
 
 #include "governance/acquire.hpp"
@@ -25,7 +24,8 @@ std::string alert_lines(const std::filesystem::path& file) {
 
 TEST_CASE("a quota crossing 80, 95 and 100 % fires each alert once, through pending") {
   sluice::test::temp_dir dir;
-  auto parsed = parse_policy("[[limit]]\nname = \"llm\"\nquota = \"100/d\"\nquota_mode = \"soft\"\n", "p.toml");
+  auto parsed = parse_policy(
+      "[[limit]]\nname = \"llm\"\nquota = \"100/d\"\nquota_mode = \"soft\"\n", "p.toml");
   REQUIRE(parsed.value);
   auto s = store::open_or_create(dir.path());
   REQUIRE(s);
@@ -36,8 +36,9 @@ TEST_CASE("a quota crossing 80, 95 and 100 % fires each alert once, through pend
   auto t = std::chrono::steady_clock::now();
   auto spend = [&](std::uint64_t cost) {
     acquire_request q{"llm", cost, "agent", 0};
-    REQUIRE(try_acquire(s.value().raw(), *s.value().current().value(), q, monotonic_ns(), realtime_ns()).status ==
-            acquire_status::granted);
+    REQUIRE(
+        try_acquire(s.value().raw(), *s.value().current().value(), q, monotonic_ns(), realtime_ns())
+            .status == acquire_status::granted);
   };
   auto tick = [&] {
     t += std::chrono::seconds(1);
@@ -60,7 +61,8 @@ TEST_CASE("a quota crossing 80, 95 and 100 % fires each alert once, through pend
 
 TEST_CASE("an agent past 80 % and 100 % of its budget gets a cost alert, others do not") {
   sluice::test::temp_dir dir;
-  auto parsed = parse_policy("[[limit]]\nname = \"llm\"\nquota = \"1000/d\"\nagent_budget = 100\n", "p.toml");
+  auto parsed =
+      parse_policy("[[limit]]\nname = \"llm\"\nquota = \"1000/d\"\nagent_budget = 100\n", "p.toml");
   REQUIRE(parsed.value);
   auto s = store::open_or_create(dir.path());
   REQUIRE(s);

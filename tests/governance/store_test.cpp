@@ -1,11 +1,12 @@
 // policy.ctl across processes: limits hold against eight hammering processes, leases of a
 // SIGKILLed holder come back, and a policy applied while senders run reaches their next send.
-#include <catch2/catch.hpp>
+#include "governance/store.hpp"
 
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <map>
 
 #include "governance/acquire.hpp"
@@ -14,7 +15,6 @@
 #include "governance/lease.hpp"
 #include "governance/policy_file.hpp"
 #include "governance/send_gate.hpp"
-#include "governance/store.hpp"
 #include "support/await.hpp"
 #include "support/children.hpp"
 #include "support/temp_dir.hpp"
@@ -65,7 +65,8 @@ struct grant_log {
 }  // namespace
 
 TEST_CASE("eight processes hammering one limit never get more than it in any window") {
-  const auto algo = GENERATE(std::string("fixed_window"), std::string("sliding_window"), std::string("token_bucket"));
+  const auto algo = GENERATE(std::string("fixed_window"), std::string("sliding_window"),
+                             std::string("token_bucket"));
   temp_dir dir;
   constexpr std::uint64_t per_window = 40;
   constexpr std::int64_t window = 100'000'000;  // 100 ms
@@ -162,7 +163,8 @@ TEST_CASE("a policy applied while senders run governs their next send") {
   for (int c = 0; c < 4; ++c) {
     children.spawn([&] {
       send_gate gate(dir.path());
-      const sluice::backpressure::admission_request q{"worker", "boss", "task", sluice::inbox::priority::normal};
+      const sluice::backpressure::admission_request q{"worker", "boss", "task",
+                                                      sluice::inbox::priority::normal};
       if (gate.admit(q, monotonic_ns()).kind != sluice::backpressure::admit_kind::allow) return 2;
       started->fetch_add(1);
       const bool denied = sluice::test::eventually([&] {
@@ -172,24 +174,28 @@ TEST_CASE("a policy applied while senders run governs their next send") {
     });
   }
   REQUIRE(sluice::test::eventually([&] { return started->load() == 4; }));
-  REQUIRE(s.apply(parse("[[rule]]\nname = \"stop\"\nfrom = \"work*\"\naction = \"deny\"\n"), "v2.toml"));
+  REQUIRE(s.apply(parse("[[rule]]\nname = \"stop\"\nfrom = \"work*\"\naction = \"deny\"\n"),
+                  "v2.toml"));
   for (int code : children.wait_all()) CHECK(code == 0);
   CHECK(s.generation() == 2);
 }
 
 TEST_CASE("a refused acquire gives back what earlier steps took, and a hard quota refuses") {
   temp_dir dir;
-  auto s = applied(dir.path(), "[[limit]]\nname = \"llm\"\nrate = \"100/m\"\nburst = 100\nquota = \"10/d\"\n");
+  auto s = applied(dir.path(),
+                   "[[limit]]\nname = \"llm\"\nrate = \"100/m\"\nburst = 100\nquota = \"10/d\"\n");
   CHECK(acquire_once(s, "llm", 8).status == acquire_status::granted);
   CHECK(acquire_once(s, "llm", 3).status == acquire_status::refused);
   CHECK(acquire_once(s, "llm", 2).status == acquire_status::granted);
   const auto& st = s.raw().limits[s.current().value()->limits[0].state];
   CHECK(quota_used(st, quota_period::day, realtime_ns()) == 10);
   // Two grants took from the rate; the refused one gave its unit back.
-  CHECK(inspect(st.rate_word.load(), *s.current().value()->limits[0].rate, monotonic_ns()).available >= 97);
+  CHECK(inspect(st.rate_word.load(), *s.current().value()->limits[0].rate, monotonic_ns())
+            .available >= 97);
 }
 
-TEST_CASE("a C++ lease gives itself back when it goes out of scope, and waits for one that is held") {
+TEST_CASE(
+    "a C++ lease gives itself back when it goes out of scope, and waits for one that is held") {
   temp_dir dir;
   auto s = applied(dir.path(), "[[limit]]\nname = \"gpu\"\nconcurrency = 1\n");
   auto gov = governor::open(dir.path());
@@ -202,7 +208,8 @@ TEST_CASE("a C++ lease gives itself back when it goes out of scope, and waits fo
     CHECK(second.result().status == acquire_status::wait);
   }
   CHECK(gov.value().acquire("gpu", 1, std::chrono::milliseconds(0)));
-  CHECK(gov.value().acquire("nope", 1, std::chrono::milliseconds(0)).result().status == acquire_status::unknown);
+  CHECK(gov.value().acquire("nope", 1, std::chrono::milliseconds(0)).result().status ==
+        acquire_status::unknown);
 }
 
 // The lease belongs to the process that acquired it: a child forked while it is held (one

@@ -5,7 +5,6 @@
 // position too many; its slot was not free, and the consumer stalled a grace period on it
 // (seen under load with 4 producers on 2 cores).
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,8 +33,8 @@ interleaving* current = nullptr;
 void push_batch(std::size_t who) {
   std::vector<message_view> batch;
   for (std::size_t i = 0; i < current->runs[who]; ++i)
-    batch.push_back(msg(current->payloads.emplace_back("p" + std::to_string(who) + "." +
-                                                       std::to_string(i))));
+    batch.push_back(
+        msg(current->payloads.emplace_back("p" + std::to_string(who) + "." + std::to_string(i))));
   current->pushed[who] = current->producers[who]->try_push_batch(batch.data(), batch.size());
 }
 
@@ -172,7 +171,9 @@ void stall_flooder_here() {
 // refused must not hold one while it is, or another process's push sees a full inbox for as
 // long as the refused sender is off the CPU (a flooding process descheduled there kept a
 // freed slot from a polite sender for thousands of attempts under load).
-TEST_CASE("a sender that keeps finding the inbox full holds no ticket, so the slot the consumer frees goes to another sender") {
+TEST_CASE(
+    "a sender that keeps finding the inbox full holds no ticket, so the slot the consumer frees "
+    "goes to another sender") {
   temp_bus bus;
   auto in = inbox::open_or_create(bus.dir(), "sink", create_options{4, 1, 256, 0600});
   REQUIRE(in);

@@ -11,13 +11,13 @@
 #include "inbox/inbox.hpp"
 #include "inbox/layout.hpp"
 #include "messages.hpp"
-#include "test_inbox.hpp"
 #include "support/children.hpp"
 #include "support/temp_dir.hpp"
+#include "test_inbox.hpp"
 
 using namespace sluice::inbox;
-using testing::msg;
 using testing::make_inbox;
+using testing::msg;
 
 namespace {
 
@@ -131,7 +131,8 @@ TEST_CASE("releasing a consumer takes its bell back") {
   CHECK(armed_name(in) == 0);
 }
 
-TEST_CASE("a bell left armed by a dead consumer does not trouble producers: the first publish takes it") {
+TEST_CASE(
+    "a bell left armed by a dead consumer does not trouble producers: the first publish takes it") {
   sluice::test::temp_bus bus;
   die_with_bell_armed(bus);
   auto in = make_inbox(bus);

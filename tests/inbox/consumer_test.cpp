@@ -15,8 +15,8 @@
 #include "test_inbox.hpp"
 
 using namespace sluice::inbox;
-using testing::msg;
 using testing::make_small_inbox;
+using testing::msg;
 
 TEST_CASE("a second consumer is refused with busy and the pid of the first") {
   sluice::test::temp_bus bus;

@@ -181,7 +181,9 @@ TEST_CASE("a consumer killed before commit leaves its batch to the next consumer
   }
 }
 
-TEST_CASE("a consumer killed between two pipelined commits leaves the uncommitted rest to the next consumer") {
+TEST_CASE(
+    "a consumer killed between two pipelined commits leaves the uncommitted rest to the next "
+    "consumer") {
   temp_bus bus;
   auto in = make(bus);
   push_numbered(in, 10);
@@ -210,7 +212,9 @@ TEST_CASE("a consumer killed between two pipelined commits leaves the uncommitte
   }
 }
 
-TEST_CASE("a dead producer's slot is counted abandoned by the pipelined commit of the batch that passed it") {
+TEST_CASE(
+    "a dead producer's slot is counted abandoned by the pipelined commit of the batch that passed "
+    "it") {
   temp_bus bus;
   auto in = make(bus);
   auto c = attach(in);
@@ -337,7 +341,8 @@ TEST_CASE(
   CHECK(longest_silence < 5s);
 }
 
-TEST_CASE("a consumer killed inside commit leaves counters that add up and no slot counted corrupt") {
+TEST_CASE(
+    "a consumer killed inside commit leaves counters that add up and no slot counted corrupt") {
   temp_bus bus;
   auto in = make(bus, 8);  // ring of 8: the refill below reuses every slot of the dead commit
   for (int i = 0; i < 5; ++i)
@@ -381,7 +386,8 @@ TEST_CASE("a consumer killed inside commit leaves counters that add up and no sl
   CHECK(s.enqueued == s.dequeued + s.size);
 }
 
-TEST_CASE("a producer killed between admission and position claim gives its slot of capacity back") {
+TEST_CASE(
+    "a producer killed between admission and position claim gives its slot of capacity back") {
   temp_bus bus;
   auto in = make(bus, 4);
   kill_a_producer_at(in, test_hooks::after_admission);

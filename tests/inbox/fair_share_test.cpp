@@ -1,16 +1,16 @@
 // Fair share between senders (inbox/fair_share.hpp): below half full anyone sends; the upper
 // half is split among the senders holding messages in it, so a flood cannot keep the others out.
-#include <catch2/catch.hpp>
+#include "inbox/fair_share.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "inbox/fair_share.hpp"
 #include "inbox/impl.hpp"
 #include "inbox/inbox.hpp"
 #include "messages.hpp"
@@ -69,7 +69,9 @@ TEST_CASE("a sender alone may fill the whole inbox") {
   CHECK(in.snapshot().fair_share_refusals == 0);
 }
 
-TEST_CASE("above half full a flooding sender is held to its share while another sender gets every freed slot") {
+TEST_CASE(
+    "above half full a flooding sender is held to its share while another sender gets every freed "
+    "slot") {
   temp_bus bus;
   auto in = make(bus);
   auto c = in.attach_consumer();
@@ -78,7 +80,8 @@ TEST_CASE("above half full a flooding sender is held to its share while another 
   CHECK(push_from(in, "polite") == push_result::full);  // refused for room: active from now on
   consume(c.value(), 10);
   // The flood holds 50 counted messages in the upper half; with the polite sender active the
-  // share is 25 each, so every freed slot goes to the polite sender, even when the flood asks first.
+  // share is 25 each, so every freed slot goes to the polite sender, even when the flood asks
+  // first.
   for (int i = 0; i < 10; ++i) {
     CHECK(push_from(in, "flood") == push_result::full);
     CHECK(push_from(in, "polite") == push_result::ok);
@@ -86,7 +89,8 @@ TEST_CASE("above half full a flooding sender is held to its share while another 
   CHECK(push_from(in, "polite") == push_result::full);  // no room left at all
   const auto s = in.snapshot();
   CHECK(s.fair_share_refusals == 10);
-  CHECK(s.rejected_full == 13);  // the fill's last push, polite's first, the ten above, the last one
+  CHECK(s.rejected_full ==
+        13);  // the fill's last push, polite's first, the ten above, the last one
 }
 
 TEST_CASE("a sender within its share is admitted above half full, and beyond it is answered full") {
@@ -111,7 +115,9 @@ TEST_CASE("a sender within its share is admitted above half full, and beyond it 
   CHECK(in.snapshot().fair_share_refusals > 0);
 }
 
-TEST_CASE("messages the consumer takes are counted out once, even when it re-reads an uncommitted batch") {
+TEST_CASE(
+    "messages the consumer takes are counted out once, even when it re-reads an uncommitted "
+    "batch") {
   temp_bus bus;
   auto in = make(bus);
   REQUIRE(fill_from(in, "flood") == capacity);
@@ -146,7 +152,8 @@ TEST_CASE("a pipelined commit counts out only the messages of its own prefix") {
 TEST_CASE("a batch of several senders is counted against each of them") {
   temp_bus bus;
   auto in = make(bus);
-  for (std::uint32_t i = 0; i < capacity / 2; ++i) REQUIRE(push_from(in, "base") == push_result::ok);
+  for (std::uint32_t i = 0; i < capacity / 2; ++i)
+    REQUIRE(push_from(in, "base") == push_result::ok);
   std::vector<message_view> batch;
   for (int i = 0; i < 30; ++i) batch.push_back(msg("x", priority::normal, "a"));
   for (int i = 0; i < 30; ++i) batch.push_back(msg("x", priority::normal, "b"));
@@ -217,7 +224,9 @@ TEST_CASE("a flooding process cannot take the freed slots from a sender in anoth
   ::waitpid(flooder, &status, 0);
 }
 
-TEST_CASE("senders and a consumer SIGKILLed at random points never leave a share stricter than the truth") {
+TEST_CASE(
+    "senders and a consumer SIGKILLed at random points never leave a share stricter than the "
+    "truth") {
   temp_bus bus;
   auto in = make(bus);
   std::mt19937 rng(20261206);

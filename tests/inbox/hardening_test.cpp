@@ -44,8 +44,9 @@ void die_on_claim() {
 
 }  // namespace
 
-TEST_CASE("a consumer that attaches after a producer died between claim and publish skips its "
-          "slot at once") {
+TEST_CASE(
+    "a consumer that attaches after a producer died between claim and publish skips its "
+    "slot at once") {
   temp_bus bus;
   auto in = inbox::open_or_create(bus.dir(), "w", small());
   REQUIRE(in);
@@ -71,8 +72,9 @@ TEST_CASE("a consumer that attaches after a producer died between claim and publ
   CHECK(in->size() == 0);
 }
 
-TEST_CASE("a slot claimed but never stamped is skipped by one-shot consumers once the grace "
-          "period has passed since one of them first saw it") {
+TEST_CASE(
+    "a slot claimed but never stamped is skipped by one-shot consumers once the grace "
+    "period has passed since one of them first saw it") {
   temp_bus bus;
   auto in = inbox::open_or_create(bus.dir(), "w", small());
   REQUIRE(in);
@@ -99,8 +101,9 @@ TEST_CASE("a slot claimed but never stamped is skipped by one-shot consumers onc
   CHECK(in->snapshot().abandoned == 1);
 }
 
-TEST_CASE("an inbox truncated under its readers and writers reports broken instead of killing "
-          "them with SIGBUS") {
+TEST_CASE(
+    "an inbox truncated under its readers and writers reports broken instead of killing "
+    "them with SIGBUS") {
   temp_bus bus;
   auto in = inbox::open_or_create(bus.dir(), "w", small());
   REQUIRE(in);
@@ -145,8 +148,9 @@ TEST_CASE("a SIGBUS outside every inbox mapping still kills the process") {
   }
 }
 
-TEST_CASE("a new inbox backs its critical and normal rings only, and the first high or low message "
-          "backs that lane's ring") {
+TEST_CASE(
+    "a new inbox backs its critical and normal rings only, and the first high or low message "
+    "backs that lane's ring") {
   temp_bus bus;
   create_options o;  // the defaults: 1024-slot rings of 4 KiB
   auto in = inbox::open_or_create(bus.dir(), "w", o);

@@ -12,9 +12,9 @@
 #include "inbox/inbox.hpp"
 #include "inbox/layout.hpp"
 #include "messages.hpp"
-#include "support/temp_dir.hpp"
 #include "support/children.hpp"
 #include "support/read_only_mount.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::inbox;
 namespace fs = std::filesystem;

@@ -6,12 +6,12 @@
 
 #include "inbox/inbox.hpp"
 #include "messages.hpp"
-#include "test_inbox.hpp"
 #include "support/temp_dir.hpp"
+#include "test_inbox.hpp"
 
 using namespace sluice::inbox;
-using testing::msg;
 using testing::make_small_inbox;
+using testing::msg;
 
 namespace {
 
@@ -56,7 +56,9 @@ TEST_CASE("pop_next reads on after the uncommitted messages instead of reading t
   CHECK(in.size() == 5);  // nothing committed yet
 }
 
-TEST_CASE("commit_through commits the messages up to the end of its batch and leaves the later ones pending") {
+TEST_CASE(
+    "commit_through commits the messages up to the end of its batch and leaves the later ones "
+    "pending") {
   sluice::test::temp_bus bus;
   auto in = make_small_inbox(bus);
   push_all(in, {"a", "b", "c", "d", "e"});
@@ -111,7 +113,8 @@ TEST_CASE("commit_through of a batch already committed or never read does nothin
   CHECK(in.size() == 0);
 }
 
-TEST_CASE("after a prefix commit between priority lanes pop_batch reads the rest in the same order") {
+TEST_CASE(
+    "after a prefix commit between priority lanes pop_batch reads the rest in the same order") {
   // Whichever batch is committed, the weighted round-robin resumes from where that batch left
   // it, so the re-read repeats exactly what the pipelined reads gave after it.
   for (std::size_t k = 0; k < 9; ++k) {
@@ -132,6 +135,7 @@ TEST_CASE("after a prefix commit between priority lanes pop_batch reads the rest
     }
     REQUIRE(c->commit_through(kth));
     INFO("committed through read " << k);
-    CHECK(reread(*c, 16) == list(pipelined.begin() + static_cast<std::ptrdiff_t>(k) + 1, pipelined.end()));
+    CHECK(reread(*c, 16) ==
+          list(pipelined.begin() + static_cast<std::ptrdiff_t>(k) + 1, pipelined.end()));
   }
 }

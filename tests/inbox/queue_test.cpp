@@ -16,7 +16,8 @@ using testing::msg;
 
 namespace {
 
-inbox make(const sluice::test::temp_bus& bus, std::uint32_t capacity, std::uint32_t slot_size = 4096) {
+inbox make(const sluice::test::temp_bus& bus, std::uint32_t capacity,
+           std::uint32_t slot_size = 4096) {
   create_options opts;
   opts.capacity = capacity;
   opts.slot_size = slot_size;

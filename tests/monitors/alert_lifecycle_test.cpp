@@ -1,6 +1,5 @@
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <vector>
 
 #include "monitors/alert.hpp"
@@ -80,7 +79,8 @@ TEST_CASE("a full inbox fires both alerts, each with a line of its own type") {
   CHECK(f.state() == alert_state::firing);
 }
 
-TEST_CASE("escalation is the overflow alert firing, and de-escalation is the overflow alert resolving") {
+TEST_CASE(
+    "escalation is the overflow alert firing, and de-escalation is the overflow alert resolving") {
   feed f;
   CHECK(f(0.85) == lines{"inbox_high_utilization firing"});
   CHECK(f(1.0) == lines{"inbox_overflow firing"});
@@ -99,7 +99,8 @@ TEST_CASE("an overflow alert is resolved under its own type, whichever way the i
       f(level);
       // Every alert that fired has exactly one resolved line of its own type.
       for (const char* type : {"inbox_high_utilization", "inbox_overflow"}) {
-        const auto fired = std::count(f.lines.begin(), f.lines.end(), std::string(type) + " firing");
+        const auto fired =
+            std::count(f.lines.begin(), f.lines.end(), std::string(type) + " firing");
         const auto resolved =
             std::count(f.lines.begin(), f.lines.end(), std::string(type) + " resolved");
         if (level < 0.7 || std::string(type) == "inbox_overflow") CHECK(resolved == fired);
@@ -108,7 +109,8 @@ TEST_CASE("an overflow alert is resolved under its own type, whichever way the i
   }
 }
 
-TEST_CASE("a firing alert resolves only below the clear threshold, not just below the warning one") {
+TEST_CASE(
+    "a firing alert resolves only below the clear threshold, not just below the warning one") {
   feed f;
   f(0.85);
   CHECK(f(0.79).empty());  // inside the hysteresis band: still firing
@@ -144,9 +146,9 @@ TEST_CASE("a warning does not fire again within the cooldown after it resolved")
   feed f{th};
   REQUIRE(f(0.85) == lines{"inbox_high_utilization firing"});
   REQUIRE(f(0.5) == lines{"inbox_high_utilization resolved"});  // t=10s
-  CHECK(f(0.85) == lines{"inbox_high_utilization pending"});     // t=15s: cooling down
-  CHECK(f(0.85).empty());                                        // t=20s: still cooling
-  CHECK(f(0.85) == lines{"inbox_high_utilization firing"});      // t=25s: cooldown over
+  CHECK(f(0.85) == lines{"inbox_high_utilization pending"});    // t=15s: cooling down
+  CHECK(f(0.85).empty());                                       // t=20s: still cooling
+  CHECK(f(0.85) == lines{"inbox_high_utilization firing"});     // t=25s: cooldown over
 }
 
 TEST_CASE("a full inbox fires the overflow alert even inside the warning's cooldown") {

@@ -1,11 +1,12 @@
 // metrics.prom as the monitors render it: here the bridge links, read from the status files a
 // bridge writes (runtime/bridge_status.hpp), one series per link and figure, labelled by peer.
+#include "monitors/exposition.hpp"
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 
-#include "monitors/exposition.hpp"
 #include "runtime/bridge_status.hpp"
 #include "support/skip.hpp"
 #include "support/temp_dir.hpp"

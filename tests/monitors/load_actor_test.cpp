@@ -1,17 +1,17 @@
+#include <unistd.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
 
-#include "monitors/monitor_actors.hpp"
 #include "inbox/inbox.hpp"
 #include "monitor_test_support.hpp"
-#include "support/skip.hpp"
+#include "monitors/monitor_actors.hpp"
 #include "runtime/bus_control.hpp"
+#include "support/skip.hpp"
 
 using namespace sluice;
 using namespace std::chrono_literals;
@@ -67,7 +67,9 @@ TEST_CASE("a loadavg far above the cpu count drives bus.ctl to batch 5 and wait 
   REQUIRE(ctl);
   CHECK(ctl->load().level == runtime::load_level::high);
   CHECK(ctl->heartbeat().pid == ::getpid());
-  REQUIRE(eventually([&] { return test::count_metric(s.bus_dir / "metrics.jsonl", "rate_limit.batch_size") > 0; }));
+  REQUIRE(eventually([&] {
+    return test::count_metric(s.bus_dir / "metrics.jsonl", "rate_limit.batch_size") > 0;
+  }));
   for (const auto& j : test::read_jsonl(s.bus_dir / "metrics.jsonl")) {
     if (j["metric"] == "rate_limit.batch_size") CHECK(j["value"] == 5);
     if (j["metric"] == "rate_limit.backpressure_wait_ms") CHECK(j["value"] == 200);
@@ -139,10 +141,8 @@ TEST_CASE("metrics.prom written by the monitors passes promtool check metrics") 
   CHECK(t.find("sluice_build_info{version=\"") != std::string::npos);
   CHECK(t.find("sluice_batch_size{bus=\"bus\"}") != std::string::npos);
   CHECK(t.find("sluice_monitor_heartbeat_age_seconds{bus=\"bus\"}") != std::string::npos);
-  CHECK(t.find("sluice_messages_enqueued_total{bus=\"bus\",agent=\"w-1\"} 1") !=
-        std::string::npos);
-  CHECK(t.find("sluice_messages_dropped_total{bus=\"bus\",agent=\"w-1\"} 0") !=
-        std::string::npos);
+  CHECK(t.find("sluice_messages_enqueued_total{bus=\"bus\",agent=\"w-1\"} 1") != std::string::npos);
+  CHECK(t.find("sluice_messages_dropped_total{bus=\"bus\",agent=\"w-1\"} 0") != std::string::npos);
   // The breaker as one series per state, the one in force 1.
   CHECK(t.find("sluice_circuit_breaker_state{bus=\"bus\",agent=\"w-1\",state=\"closed\"} 1") !=
         std::string::npos);

@@ -1,14 +1,14 @@
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/send.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
 #include <catch2/catch.hpp>
 
-#include "monitors/monitor_actors.hpp"
 #include "monitor_test_support.hpp"
+#include "monitors/monitor_actors.hpp"
 #include "runtime/bus_control.hpp"
 #include "support/children.hpp"
 
@@ -76,10 +76,12 @@ TEST_CASE("full cpu load on every core drives bus.ctl to batch 5 / wait 200 and 
     cfg.set("scheduler.max-threads", 1);
     caf::actor_system sys{cfg};
     auto monitor = monitors::spawn_load_monitor(sys, s);
-    reached = eventually([&] {
-      auto p = runtime::read_policy(bus.path(), {0, 0});
-      return p && p->batch_size == 5 && p->backpressure_wait_ms == 200;
-    }, 20s);
+    reached = eventually(
+        [&] {
+          auto p = runtime::read_policy(bus.path(), {0, 0});
+          return p && p->batch_size == 5 && p->backpressure_wait_ms == 200;
+        },
+        20s);
     // Read while the monitor still renews the setting (it expires a few intervals after the
     // monitor stops). The child only maps bus.ctl and exits: safe after fork with threads.
     if (reached) seen = wait_seen_by_new_process(bus.path());

@@ -142,7 +142,7 @@ TEST_CASE("falling load steps down through the band on each level") {
   CHECK(p.step(0.46).level == load_level::medium);  // below high - band, above medium - band
   CHECK(p.step(0.52).level == load_level::medium);
   CHECK(p.step(0.44).level == load_level::low);
-  CHECK(p.step(0.5).level == load_level::low);     // not above medium: stays low
+  CHECK(p.step(0.5).level == load_level::low);      // not above medium: stays low
   CHECK(p.step(0.51).level == load_level::medium);  // rising needs no band
 }
 

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "monitor_test_support.hpp"
-#include "support/process.hpp"
 #include "inbox/inbox.hpp"
+#include "monitor_test_support.hpp"
 #include "runtime/bus_control.hpp"
+#include "support/process.hpp"
 
 extern char** environ;
 
@@ -67,7 +67,8 @@ std::optional<int> await_exit(pid_t pid, std::chrono::milliseconds deadline) {
     ::waitpid(pid, &status, 0);
     return std::nullopt;
   }
-  return WIFEXITED(status) ? std::optional<int>(WEXITSTATUS(status)) : std::optional<int>(128 + WTERMSIG(status));
+  return WIFEXITED(status) ? std::optional<int>(WEXITSTATUS(status))
+                           : std::optional<int>(128 + WTERMSIG(status));
 }
 
 }  // namespace
@@ -82,7 +83,8 @@ TEST_CASE("apply-rate-limit prints its decision as JSON and publishes the same i
   CHECK(j["load_per_cpu"].is_number());
   const auto batch = j["batch_size"].get<std::uint32_t>();
   const auto wait = j["backpressure_wait_ms"].get<std::uint32_t>();
-  CHECK(((batch == 5 && wait == 200) || (batch == 10 && wait == 100) || (batch == 20 && wait == 50)));
+  CHECK(
+      ((batch == 5 && wait == 200) || (batch == 10 && wait == 100) || (batch == 20 && wait == 50)));
   auto p = runtime::read_policy(bus.path(), {0, 0});
   REQUIRE(p);
   CHECK(p->batch_size == batch);
@@ -92,7 +94,8 @@ TEST_CASE("apply-rate-limit prints its decision as JSON and publishes the same i
 TEST_CASE("monitor-overflow runs in the foreground and stops cleanly on SIGTERM") {
   test::temp_dir bus;
   auto c = start({"--dir", bus.path().string(), "monitor-overflow", "0.1"});
-  const bool ticking = eventually([&] { return std::filesystem::exists(bus.path() / "metrics.prom"); }, 30s);
+  const bool ticking =
+      eventually([&] { return std::filesystem::exists(bus.path() / "metrics.prom"); }, 30s);
   ::kill(c.pid, SIGTERM);
   CHECK(await_exit(c.pid, 30s) == 0);
   ::close(c.out);
@@ -101,11 +104,14 @@ TEST_CASE("monitor-overflow runs in the foreground and stops cleanly on SIGTERM"
 
 TEST_CASE("monitor-rate-limit stops cleanly on SIGINT after publishing into bus.ctl") {
   test::temp_dir bus;
-  auto c = start({"--dir", bus.path().string(), "monitor-rate-limit", "0.1", "--load-source", "loadavg"});
-  const bool published = eventually([&] {
-    auto ctl = runtime::bus_control::open(bus.path());
-    return ctl && ctl->load().updated_ns != 0;
-  }, 30s);
+  auto c = start(
+      {"--dir", bus.path().string(), "monitor-rate-limit", "0.1", "--load-source", "loadavg"});
+  const bool published = eventually(
+      [&] {
+        auto ctl = runtime::bus_control::open(bus.path());
+        return ctl && ctl->load().updated_ns != 0;
+      },
+      30s);
   ::kill(c.pid, SIGINT);
   CHECK(await_exit(c.pid, 30s) == 0);
   ::close(c.out);
@@ -131,11 +137,13 @@ TEST_CASE("monitor-overflow --for 2 writes a pending line before the alert fires
   for (int i = 0; i < 17; ++i) REQUIRE(box->try_push({"t", "task", "x"}) == inbox::push_result::ok);
   auto c = start({"--dir", bus.path().string(), "monitor-overflow", "0.1", "--for", "2"});
   const auto alerts = bus.path() / "alerts.jsonl";
-  const bool fired = eventually([&] {
-    for (const auto& l : test::read_jsonl(alerts))
-      if (l["state"] == "firing") return true;
-    return false;
-  }, 30s);
+  const bool fired = eventually(
+      [&] {
+        for (const auto& l : test::read_jsonl(alerts))
+          if (l["state"] == "firing") return true;
+        return false;
+      },
+      30s);
   ::kill(c.pid, SIGTERM);
   CHECK(await_exit(c.pid, 30s) == 0);
   ::close(c.out);

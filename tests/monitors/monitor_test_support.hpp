@@ -7,12 +7,12 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-
-#include "support/await.hpp"
-#include "support/temp_dir.hpp"
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "support/await.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sluice::test {
 

@@ -1,13 +1,12 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
-
 #include <catch2/catch.hpp>
 #include <set>
 
-#include "monitors/monitor_actors.hpp"
 #include "inbox/inbox.hpp"
 #include "monitor_test_support.hpp"
+#include "monitors/monitor_actors.hpp"
 
 using namespace sluice;
 using namespace std::chrono_literals;
@@ -18,8 +17,7 @@ namespace {
 constexpr std::uint32_t capacity = 20;
 
 void fill_to(inbox::inbox& box, std::uint64_t size) {
-  while (box.size() < size)
-    REQUIRE(box.try_push({"test", "task", "x"}) == inbox::push_result::ok);
+  while (box.size() < size) REQUIRE(box.try_push({"test", "task", "x"}) == inbox::push_result::ok);
 }
 
 std::vector<nlohmann::json> alert_lines(const test::temp_dir& bus) {
@@ -35,7 +33,9 @@ bool has_alert(const test::temp_dir& bus, const char* severity, const char* stat
 // Waits until the monitor has completed `ticks` more ticks (one inbox.size line each).
 void await_ticks(const test::temp_dir& bus, std::size_t ticks) {
   const auto before = test::count_metric(bus.path() / "metrics.jsonl", "inbox.size");
-  REQUIRE(eventually([&] { return test::count_metric(bus.path() / "metrics.jsonl", "inbox.size") >= before + ticks; }));
+  REQUIRE(eventually([&] {
+    return test::count_metric(bus.path() / "metrics.jsonl", "inbox.size") >= before + ticks;
+  }));
 }
 
 struct running_monitor {
@@ -53,8 +53,9 @@ struct running_monitor {
 
 }  // namespace
 
-TEST_CASE("the overflow monitor fires the warning, then the overflow alert, and resolves each under "
-          "its own type, each line once") {
+TEST_CASE(
+    "the overflow monitor fires the warning, then the overflow alert, and resolves each under "
+    "its own type, each line once") {
   test::temp_dir bus;
   inbox::create_options opts;
   opts.capacity = capacity;

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "monitors/overflow.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace sluice::monitors;
 using namespace std::chrono_literals;

@@ -1,11 +1,12 @@
 // Replacing a file whole (runtime/atomic_file.hpp): its errors are read like every other
 // layer's (inbox::errc_of_errno), so a verb that writes a status or metrics file exits with the
 // same code as one that creates an inbox in the same place.
+#include "runtime/atomic_file.hpp"
+
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <string>
 
-#include "runtime/atomic_file.hpp"
 #include "support/read_only_mount.hpp"
 #include "support/temp_dir.hpp"
 

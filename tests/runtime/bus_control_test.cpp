@@ -1,3 +1,5 @@
+#include "runtime/bus_control.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -11,9 +13,8 @@
 #include <vector>
 
 #include "backpressure/token_bucket.hpp"
-#include "runtime/bus_control.hpp"
-#include "support/temp_dir.hpp"
 #include "support/children.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::runtime;
 using sluice::test::temp_dir;
@@ -193,7 +194,8 @@ TEST_CASE("processes racing to create bus.ctl all end up on one valid block") {
   CHECK(batch >= 1);
   CHECK(batch <= racers);  // exactly one racer's seed won
   std::set<std::uint32_t> cells;
-  for (int i = 0; i < racers; ++i) cells.insert(ctl->bucket_index(1000 + static_cast<std::uint64_t>(i)).value());
+  for (int i = 0; i < racers; ++i)
+    cells.insert(ctl->bucket_index(1000 + static_cast<std::uint64_t>(i)).value());
   CHECK(cells.size() == racers);
   for (const auto& e : fs::directory_iterator(tmp.path())) {
     CHECK(e.path().filename() == "bus.ctl");  // no temp files left behind
@@ -225,7 +227,8 @@ TEST_CASE("a token bucket drained in one process is empty for every other proces
     auto ctl = bus_control::open(tmp.path());
     auto* cell = ctl ? ctl->bucket_for(rate_key("alice", "bob")) : nullptr;
     int granted = 0;
-    for (int i = 0; cell != nullptr && i < 3; ++i) granted += take(*cell, now, limit).allowed ? 1 : 0;
+    for (int i = 0; cell != nullptr && i < 3; ++i)
+      granted += take(*cell, now, limit).allowed ? 1 : 0;
     return granted == 3 ? 0 : 1;
   });
   REQUIRE(sluice::test::reap(pid) == 0);

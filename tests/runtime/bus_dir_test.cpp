@@ -1,5 +1,7 @@
-#include <stdlib.h>
+#include "runtime/bus_dir.hpp"
+
 #include <grp.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,9 +11,8 @@
 #include <optional>
 #include <string>
 
-#include "runtime/bus_dir.hpp"
-#include "support/temp_dir.hpp"
 #include "support/skip.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::runtime;
 using sluice::test::temp_dir;
@@ -45,7 +46,9 @@ class scoped_env {
   std::optional<std::string> old_;
 };
 
-void touch(const fs::path& p) { std::ofstream(p) << "x"; }
+void touch(const fs::path& p) {
+  std::ofstream(p) << "x";
+}
 
 }  // namespace
 
@@ -253,8 +256,8 @@ TEST_CASE("a missing bus directory is not_found for read-only verbs") {
 
 TEST_CASE("list_agents returns valid inbox names sorted, skipping everything else") {
   temp_dir tmp;
-  for (const char* f : {"w2.inbox", "a-1.inbox", "W1.inbox", "bad name.inbox", "notes.txt",
-                        "bus.ctl", ".inbox"}) {
+  for (const char* f :
+       {"w2.inbox", "a-1.inbox", "W1.inbox", "bad name.inbox", "notes.txt", "bus.ctl", ".inbox"}) {
     touch(tmp.path() / f);
   }
   fs::create_directory(tmp.path() / "dir.inbox");

@@ -1,3 +1,5 @@
+#include "runtime/config.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,10 +9,9 @@
 #include <map>
 #include <string>
 
-#include "runtime/config.hpp"
 #include "runtime/duration.hpp"
-#include "support/temp_dir.hpp"
 #include "support/skip.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::runtime;
 using namespace std::chrono_literals;
@@ -67,7 +68,8 @@ TEST_CASE("every knob has its default when nothing sets it and no sluice.toml ex
 
 TEST_CASE("a flag beats the environment, which beats sluice.toml, which beats the default") {
   fixture f;
-  write(f.bus / "sluice.toml", "[inbox]\nmax_size = 300\n[backpressure]\nwait_ms = 30\nmax_retries = 3\n");
+  write(f.bus / "sluice.toml",
+        "[inbox]\nmax_size = 300\n[backpressure]\nwait_ms = 30\nmax_retries = 3\n");
   f.env.vars["MAX_INBOX_SIZE"] = "200";
   f.env.vars["BACKPRESSURE_WAIT_MS"] = "20";
   auto c = f.make();
@@ -119,20 +121,34 @@ TEST_CASE("an invalid value in the environment is an error naming the variable a
     const char* value;
   };
   const bad cases[] = {
-      {"MAX_INBOX_SIZE", "abc"},          {"MAX_INBOX_SIZE", "0"},
-      {"MAX_INBOX_SIZE", "-5"},           {"MAX_INBOX_SIZE", "99999999999"},
-      {"MAX_INBOX_SIZE", ""},             {"MAX_INBOX_SIZE", "10 "},
-      {"MAX_INBOX_SIZE", "1e3"},          {"SLUICE_SLOT_SIZE", "100"},
-      {"SLUICE_SLOT_SIZE", "4097"},       {"SLUICE_CRITICAL_RESERVE", "-1"},
-      {"BACKPRESSURE_WAIT_MS", "0"},      {"BACKPRESSURE_WAIT_MS", "100ms"},
-      {"BACKPRESSURE_WAIT_MS", "3600001"}, {"BACKPRESSURE_MAX_RETRIES", "0"},
-      {"BACKPRESSURE_MAX_RETRIES", "x"},  {"RATE_LIMIT_CHECK_INTERVAL", "0"},
-      {"RATE_LIMIT_CHECK_INTERVAL", "0.05"}, {"RATE_LIMIT_CHECK_INTERVAL", "-1"},
-      {"RATE_LIMIT_CHECK_INTERVAL", "2d"}, {"RATE_LIMIT_CHECK_INTERVAL", "5h"},
-      {"RATE_LIMIT_HIGH_LOAD_THRESHOLD", "1.5"}, {"RATE_LIMIT_HIGH_LOAD_THRESHOLD", "-0.1"},
-      {"RATE_LIMIT_HIGH_LOAD_THRESHOLD", "high"}, {"RATE_LIMIT_MEDIUM_LOAD_THRESHOLD", "nan"},
-      {"CFN_BATCH_SIZE", "0"},            {"CFN_BATCH_SIZE", "10001"},
-      {"METRICS_FILE", ""},               {"ALERT_LOG_FILE", ""},
+      {"MAX_INBOX_SIZE", "abc"},
+      {"MAX_INBOX_SIZE", "0"},
+      {"MAX_INBOX_SIZE", "-5"},
+      {"MAX_INBOX_SIZE", "99999999999"},
+      {"MAX_INBOX_SIZE", ""},
+      {"MAX_INBOX_SIZE", "10 "},
+      {"MAX_INBOX_SIZE", "1e3"},
+      {"SLUICE_SLOT_SIZE", "100"},
+      {"SLUICE_SLOT_SIZE", "4097"},
+      {"SLUICE_CRITICAL_RESERVE", "-1"},
+      {"BACKPRESSURE_WAIT_MS", "0"},
+      {"BACKPRESSURE_WAIT_MS", "100ms"},
+      {"BACKPRESSURE_WAIT_MS", "3600001"},
+      {"BACKPRESSURE_MAX_RETRIES", "0"},
+      {"BACKPRESSURE_MAX_RETRIES", "x"},
+      {"RATE_LIMIT_CHECK_INTERVAL", "0"},
+      {"RATE_LIMIT_CHECK_INTERVAL", "0.05"},
+      {"RATE_LIMIT_CHECK_INTERVAL", "-1"},
+      {"RATE_LIMIT_CHECK_INTERVAL", "2d"},
+      {"RATE_LIMIT_CHECK_INTERVAL", "5h"},
+      {"RATE_LIMIT_HIGH_LOAD_THRESHOLD", "1.5"},
+      {"RATE_LIMIT_HIGH_LOAD_THRESHOLD", "-0.1"},
+      {"RATE_LIMIT_HIGH_LOAD_THRESHOLD", "high"},
+      {"RATE_LIMIT_MEDIUM_LOAD_THRESHOLD", "nan"},
+      {"CFN_BATCH_SIZE", "0"},
+      {"CFN_BATCH_SIZE", "10001"},
+      {"METRICS_FILE", ""},
+      {"ALERT_LOG_FILE", ""},
       {"SLUICE_LOG_LEVEL", "verbose"},
   };
   for (const auto& b : cases) {

@@ -1,11 +1,12 @@
+#include "runtime/logging.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cstdio>
-#include <unistd.h>
 #include <regex>
-#include <spdlog/spdlog.h>
 #include <string>
-
-#include "runtime/logging.hpp"
 
 using namespace sluice::runtime;
 
@@ -69,5 +70,7 @@ TEST_CASE("long-running processes stamp each log line with the time") {
   const auto line = stderr_of([] { spdlog::info("tick"); });
   log_timestamps(false);
   INFO(line);
-  CHECK(std::regex_match(line, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{2}:?\d{2} sluice info: tick\n)")));
+  CHECK(std::regex_match(
+      line,
+      std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{2}:?\d{2} sluice info: tick\n)")));
 }

@@ -1,13 +1,12 @@
-#include <catch2/catch.hpp>
+#include "runtime/metrics_http.hpp"
 
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <catch2/catch.hpp>
 #include <stdexcept>
-
-#include "runtime/metrics_http.hpp"
 
 using namespace sluice::runtime;
 namespace beast = boost::beast;
@@ -57,9 +56,8 @@ TEST_CASE("HEAD /metrics answers 200 with the headers a GET gets and no body") {
 
 TEST_CASE("the metrics endpoint serves freshly rendered Prometheus text on GET /metrics") {
   std::atomic<int> renders{0};
-  auto server = metrics_http_server::start({"127.0.0.1", 0}, [&] {
-    return "sluice_batch_size " + std::to_string(++renders) + "\n";
-  });
+  auto server = metrics_http_server::start(
+      {"127.0.0.1", 0}, [&] { return "sluice_batch_size " + std::to_string(++renders) + "\n"; });
   REQUIRE(server);
   const auto port = server.value()->port();
   REQUIRE(port != 0);
@@ -70,7 +68,8 @@ TEST_CASE("the metrics endpoint serves freshly rendered Prometheus text on GET /
   CHECK(fetch(port, http::verb::get, "/metrics").body() == "sluice_batch_size 2\n");
 }
 
-TEST_CASE("the metrics endpoint answers 404 elsewhere, 405 to other methods, 500 when rendering throws") {
+TEST_CASE(
+    "the metrics endpoint answers 404 elsewhere, 405 to other methods, 500 when rendering throws") {
   std::atomic<bool> fail{false};
   auto server = metrics_http_server::start({"127.0.0.1", 0}, [&]() -> std::string {
     if (fail) throw std::runtime_error("bus gone");

@@ -1,3 +1,5 @@
+#include "runtime/metrics_send_observer.hpp"
+
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <map>
@@ -5,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "runtime/metrics_send_observer.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace sluice::runtime;
@@ -71,13 +72,14 @@ TEST_CASE("a send that exhausts backpressure writes the failure metric and a cri
   temp_dir tmp;
   const fs::path metrics = tmp.path() / "custom-metrics.jsonl";
   const fs::path alerts = tmp.path() / "custom-alerts.jsonl";
-  config cfg(tmp.path(),
-             [&](const char* name) -> std::optional<std::string> {
-               if (std::string(name) == "METRICS_FILE") return metrics.string();
-               if (std::string(name) == "ALERT_LOG_FILE") return alerts.string();
-               return std::nullopt;
-             },
-             tmp.path() / "user");
+  config cfg(
+      tmp.path(),
+      [&](const char* name) -> std::optional<std::string> {
+        if (std::string(name) == "METRICS_FILE") return metrics.string();
+        if (std::string(name) == "ALERT_LOG_FILE") return alerts.string();
+        return std::nullopt;
+      },
+      tmp.path() / "user");
   metrics_send_observer obs(cfg);
   const bp::send_event e{"producer", "slow", sluice::inbox::priority::normal, 1000};
   obs.on_send_failure(e, outcome(bp::send_status::timed_out, 50));
@@ -100,12 +102,13 @@ TEST_CASE("a send that exhausts backpressure writes the failure metric and a cri
 
 TEST_CASE("an invalid METRICS_FILE disables telemetry without failing the send") {
   temp_dir tmp;
-  config cfg(tmp.path(),
-             [](const char* name) -> std::optional<std::string> {
-               if (std::string(name) == "METRICS_FILE") return std::string();
-               return std::nullopt;
-             },
-             tmp.path() / "user");
+  config cfg(
+      tmp.path(),
+      [](const char* name) -> std::optional<std::string> {
+        if (std::string(name) == "METRICS_FILE") return std::string();
+        return std::nullopt;
+      },
+      tmp.path() / "user");
   metrics_send_observer obs(cfg);
   const bp::send_event e{"a", "b", sluice::inbox::priority::normal, 1000};
   obs.on_backpressure_wait(e, 0, std::chrono::milliseconds(1));

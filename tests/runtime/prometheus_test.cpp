@@ -1,3 +1,5 @@
+#include "runtime/prometheus.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,7 +15,6 @@
 #include <vector>
 
 #include "runtime/atomic_file.hpp"
-#include "runtime/prometheus.hpp"
 #include "support/skip.hpp"
 #include "support/temp_dir.hpp"
 
@@ -116,8 +117,9 @@ TEST_CASE("threads rewriting metrics.prom at once always leave one complete vers
   const fs::path file = tmp.path() / "metrics.prom";
   std::vector<std::string> versions;
   for (int t = 0; t < 4; ++t) {
-    versions.push_back(render_prometheus({{&prom::batch_size, {{"writer", std::to_string(t)}}, 5.0 + t}}) +
-                       std::string(20000, '#') + "\n");
+    versions.push_back(
+        render_prometheus({{&prom::batch_size, {{"writer", std::to_string(t)}}, 5.0 + t}}) +
+        std::string(20000, '#') + "\n");
   }
   std::atomic<int> failed{0};  // Catch2 assertions are not thread-safe: count, check after
   std::vector<std::thread> pool;

@@ -12,8 +12,8 @@
 #include "runtime/alert_sink.hpp"
 #include "runtime/metric_sink.hpp"
 #include "runtime/timestamp.hpp"
-#include "support/temp_dir.hpp"
 #include "support/children.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sluice::runtime;
 using sluice::test::temp_dir;
@@ -77,12 +77,15 @@ TEST_CASE("a metric line is byte-for-byte the seed format") {
   REQUIRE(sink.emit_at(new_year(), "system.load_per_cpu", 0.25, "percent"));
   const auto lines = lines_of(tmp.path() / "metrics.jsonl");
   REQUIRE(lines.size() == 3);
-  CHECK(lines[0] ==
-        R"({"timestamp":"2026-01-01T00:00:00.000Z","metric":"inbox.size","value":12,"unit":"count","tags":{"agent":"w1"}})");
-  CHECK(lines[1] ==
-        R"({"timestamp":"2026-01-01T00:00:00.000Z","metric":"inbox.utilization","value":85.5,"unit":"percent","tags":{"agent":"w1"}})");
-  CHECK(lines[2] ==
-        R"({"timestamp":"2026-01-01T00:00:00.000Z","metric":"system.load_per_cpu","value":0.25,"unit":"percent","tags":{}})");
+  CHECK(
+      lines[0] ==
+      R"({"timestamp":"2026-01-01T00:00:00.000Z","metric":"inbox.size","value":12,"unit":"count","tags":{"agent":"w1"}})");
+  CHECK(
+      lines[1] ==
+      R"({"timestamp":"2026-01-01T00:00:00.000Z","metric":"inbox.utilization","value":85.5,"unit":"percent","tags":{"agent":"w1"}})");
+  CHECK(
+      lines[2] ==
+      R"({"timestamp":"2026-01-01T00:00:00.000Z","metric":"system.load_per_cpu","value":0.25,"unit":"percent","tags":{}})");
   CHECK(sink.failures() == 0);
 }
 
@@ -96,8 +99,9 @@ TEST_CASE("an alert line is the seed format with its metadata object") {
                        alert_state::resolved, "quote \" and newline \n survive", nullptr));
   const auto lines = lines_of(tmp.path() / "alerts.jsonl");
   REQUIRE(lines.size() == 2);
-  CHECK(lines[0] ==
-        R"({"timestamp":"2026-01-01T00:00:00.000Z","type":"inbox_overflow","severity":"critical","state":"firing","message":"Inbox b full, send from a failed after 50 retries","metadata":{"from":"a","max_size":1000,"retries":50,"to":"b"}})");
+  CHECK(
+      lines[0] ==
+      R"({"timestamp":"2026-01-01T00:00:00.000Z","type":"inbox_overflow","severity":"critical","state":"firing","message":"Inbox b full, send from a failed after 50 retries","metadata":{"from":"a","max_size":1000,"retries":50,"to":"b"}})");
   const auto second = nlohmann::json::parse(lines[1]);
   CHECK(second["message"] == "quote \" and newline \n survive");
   CHECK(second["metadata"] == nlohmann::json::object());
@@ -180,7 +184,8 @@ TEST_CASE("one sink shared by several threads writes only whole lines") {
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&sink, t] {
       const std::string name = "t" + std::to_string(t);
-      for (int i = 0; i < per_thread; ++i) (void)sink.emit("test.seq", i, "count", {{"thread", name}});
+      for (int i = 0; i < per_thread; ++i)
+        (void)sink.emit("test.seq", i, "count", {{"thread", name}});
     });
   }
   for (auto& th : pool) th.join();

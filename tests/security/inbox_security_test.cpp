@@ -21,8 +21,8 @@
 
 #include "inbox/files/bus_directory.hpp"
 #include "inbox/inbox.hpp"
-#include "support/skip.hpp"
 #include "support/children.hpp"
+#include "support/skip.hpp"
 
 using namespace sluice::inbox;
 namespace fs = std::filesystem;

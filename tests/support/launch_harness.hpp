@@ -34,7 +34,8 @@ class launch_run {
              std::vector<std::pair<std::string, std::string>> env = {},
              std::vector<std::string> wrapper = {}) {
     actors::spawn_options o;
-    o.executable = wrapper.empty() ? fs::path(sluice::test::sluice_path()) : fs::path(wrapper.front());
+    o.executable =
+        wrapper.empty() ? fs::path(sluice::test::sluice_path()) : fs::path(wrapper.front());
     o.argv = wrapper.empty() ? std::vector<std::string>{"sluice"} : wrapper;
     if (!wrapper.empty()) o.argv.push_back(sluice::test::sluice_path());
     o.argv.insert(o.argv.end(), {"launch", manifest.string()});
@@ -72,7 +73,8 @@ class launch_run {
   pid_t pid() const { return pid_; }
 
   // The exit status, or nullopt when launch is still running after `limit`.
-  std::optional<actors::exit_status> wait(std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+  std::optional<actors::exit_status> wait(
+      std::chrono::milliseconds limit = std::chrono::seconds(60)) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, limit, [this] { return status_.has_value(); });
     return status_;

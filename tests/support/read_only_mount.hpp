@@ -24,7 +24,8 @@ int on_read_only_tmpfs(const std::filesystem::path& dir, F&& check) {
     return code == cannot_mount ? 1 : code;
   });
   const int code = reap(child);
-  if (code == cannot_mount) SLUICE_SKIP("cannot mount a read-only tmpfs here (needs CAP_SYS_ADMIN)");
+  if (code == cannot_mount)
+    SLUICE_SKIP("cannot mount a read-only tmpfs here (needs CAP_SYS_ADMIN)");
   return code;
 }
 

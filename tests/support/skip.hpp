@@ -9,9 +9,9 @@ namespace sluice::test {
 inline constexpr int skip_exit_code = 77;  // the automake convention
 }  // namespace sluice::test
 
-#define SLUICE_SKIP(reason)                                        \
-  do {                                                             \
+#define SLUICE_SKIP(reason)                                         \
+  do {                                                              \
     std::printf("skipped: %s\n", static_cast<const char*>(reason)); \
-    std::fflush(stdout);                                           \
-    std::_Exit(::sluice::test::skip_exit_code);                    \
+    std::fflush(stdout);                                            \
+    std::_Exit(::sluice::test::skip_exit_code);                     \
   } while (0)

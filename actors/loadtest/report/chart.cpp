@@ -27,7 +27,9 @@ std::size_t code_points(const std::string& s) {
   return n;
 }
 
-std::string num(double v) { return fmt::format("{:.1f}", v); }
+std::string num(double v) {
+  return fmt::format("{:.1f}", v);
+}
 
 }  // namespace
 
@@ -56,12 +58,23 @@ std::string escape_html(const std::string& text) {
   out.reserve(text.size());
   for (const char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -97,15 +110,20 @@ std::string render_svg(const chart& c) {
   const double last_x_tick_w = c.x.ticks.empty() ? 0 : text_width(c.x.ticks.back().label);
   const double right = std::max(16.0, last_x_tick_w / 2 + 6);
   const double plot_w = chart_width - left - right;
-  auto px = [&](double x) { return left + (c.x.max > c.x.min ? (x - c.x.min) / (c.x.max - c.x.min) : 0.5) * plot_w; };
+  auto px = [&](double x) {
+    return left + (c.x.max > c.x.min ? (x - c.x.min) / (c.x.max - c.x.min) : 0.5) * plot_w;
+  };
 
   // Vertical layout: title, note, marker label rows, plot, x ticks, x label, legend rows.
   double y = 22;
-  std::string head = fmt::format(R"(<text x="{}" y="{}" class="title">{}</text>)" "\n", num(left), num(y),
-                                 escape_html(c.title));
+  std::string head = fmt::format(R"(<text x="{}" y="{}" class="title">{}</text>)"
+                                 "\n",
+                                 num(left), num(y), escape_html(c.title));
   if (!c.note.empty()) {
     y += row;
-    head += fmt::format(R"(<text x="{}" y="{}" class="note">{}</text>)" "\n", num(left), num(y), escape_html(c.note));
+    head += fmt::format(R"(<text x="{}" y="{}" class="note">{}</text>)"
+                        "\n",
+                        num(left), num(y), escape_html(c.note));
   }
   struct placed {
     double x0, x1;
@@ -115,7 +133,8 @@ std::string render_svg(const chart& c) {
   std::vector<placed> labels;
   std::vector<const chart_marker*> markers;
   for (const auto& m : c.markers) markers.push_back(&m);
-  std::sort(markers.begin(), markers.end(), [](const auto* a, const auto* b) { return a->x < b->x; });
+  std::sort(markers.begin(), markers.end(),
+            [](const auto* a, const auto* b) { return a->x < b->x; });
   std::vector<double> row_end;  // right edge of the last label in each row
   for (const auto* m : markers) {
     const double w = text_width(m->label);
@@ -161,35 +180,46 @@ std::string render_svg(const chart& c) {
       R"(<svg id="{}" xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}" role="img" aria-label="{}">)"
       "\n",
       c.id, chart_width, num(height), chart_width, num(height), escape_html(c.title));
-  svg += fmt::format(R"(<defs><clipPath id="{}-plot"><rect x="{}" y="{}" width="{}" height="{}"/></clipPath></defs>)" "\n",
-                     c.id, num(left), num(top), num(plot_w), num(plot_height));
+  svg += fmt::format(
+      R"(<defs><clipPath id="{}-plot"><rect x="{}" y="{}" width="{}" height="{}"/></clipPath></defs>)"
+      "\n",
+      c.id, num(left), num(top), num(plot_w), num(plot_height));
   svg += head;
   for (const auto& t : c.y.ticks) {
     svg += fmt::format(R"(<line x1="{}" y1="{}" x2="{}" y2="{}" class="grid"/>)"
-                       R"(<text x="{}" y="{}" class="ytick">{}</text>)" "\n",
-                       num(left), num(py(t.at)), num(left + plot_w), num(py(t.at)), num(left - 8), num(py(t.at) + 4),
-                       escape_html(t.label));
+                       R"(<text x="{}" y="{}" class="ytick">{}</text>)"
+                       "\n",
+                       num(left), num(py(t.at)), num(left + plot_w), num(py(t.at)), num(left - 8),
+                       num(py(t.at) + 4), escape_html(t.label));
   }
   for (const auto& t : c.x.ticks) {
     svg += fmt::format(R"(<line x1="{}" y1="{}" x2="{}" y2="{}" class="grid"/>)"
-                       R"(<text x="{}" y="{}" class="xtick">{}</text>)" "\n",
-                       num(px(t.at)), num(top), num(px(t.at)), num(bottom), num(px(t.at)), num(bottom + row + 3),
-                       escape_html(t.label));
+                       R"(<text x="{}" y="{}" class="xtick">{}</text>)"
+                       "\n",
+                       num(px(t.at)), num(top), num(px(t.at)), num(bottom), num(px(t.at)),
+                       num(bottom + row + 3), escape_html(t.label));
   }
-  svg += fmt::format(R"(<text x="{}" y="{}" class="xtick">{}</text>)" "\n", num(left + plot_w / 2),
-                     num(bottom + 2 * row + 8), escape_html(c.x.label));
-  svg += fmt::format(R"svg(<text transform="translate({} {}) rotate(-90)" class="xtick">{}</text>)svg" "\n",
-                     num(8 + font), num(top + plot_height / 2), escape_html(c.y.label));
-  svg += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" class="axes"/>)" "\n", num(left), num(top),
-                     num(plot_w), num(plot_height));
+  svg += fmt::format(R"(<text x="{}" y="{}" class="xtick">{}</text>)"
+                     "\n",
+                     num(left + plot_w / 2), num(bottom + 2 * row + 8), escape_html(c.x.label));
+  svg +=
+      fmt::format(R"svg(<text transform="translate({} {}) rotate(-90)" class="xtick">{}</text>)svg"
+                  "\n",
+                  num(8 + font), num(top + plot_height / 2), escape_html(c.y.label));
+  svg += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" class="axes"/>)"
+                     "\n",
+                     num(left), num(top), num(plot_w), num(plot_height));
 
   bool drew = false;
   for (const auto& b : c.bars) {
     const double x0 = px(b.x0);
     const double x1 = px(b.x1);
     const double y0 = py(std::min(b.y, c.y.max));
-    svg += fmt::format(R"(<rect class="bar" x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>)" "\n",
-                       num(x0 + 0.5), num(y0), num(std::max(1.0, x1 - x0 - 1)), num(bottom - y0), escape_html(b.tooltip));
+    svg += fmt::format(
+        R"(<rect class="bar" x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>)"
+        "\n",
+        num(x0 + 0.5), num(y0), num(std::max(1.0, x1 - x0 - 1)), num(bottom - y0),
+        escape_html(b.tooltip));
     drew = true;
   }
   for (std::size_t i = 0; i < c.series.size(); ++i) {
@@ -197,10 +227,13 @@ std::string render_svg(const chart& c) {
     const auto& st = styles[i];
     if (s.points.empty()) continue;
     drew = true;
-    const std::string dash = st.dash.empty() ? "" : fmt::format(R"( stroke-dasharray="{}")", st.dash);
+    const std::string dash =
+        st.dash.empty() ? "" : fmt::format(R"( stroke-dasharray="{}")", st.dash);
     if (s.points.size() == 1) {
-      svg += fmt::format(R"svg(<circle cx="{}" cy="{}" r="3" fill="{}" clip-path="url(#{}-plot)"><title>{}</title></circle>)svg" "\n",
-                         num(px(s.points[0].x)), num(py(s.points[0].y)), st.color, c.id, escape_html(s.name));
+      svg += fmt::format(
+          R"svg(<circle cx="{}" cy="{}" r="3" fill="{}" clip-path="url(#{}-plot)"><title>{}</title></circle>)svg"
+          "\n",
+          num(px(s.points[0].x)), num(py(s.points[0].y)), st.color, c.id, escape_html(s.name));
       continue;
     }
     std::string pts;
@@ -215,19 +248,25 @@ std::string render_svg(const chart& c) {
     const double x = px(l.m->x);
     const double label_y = marker_top + static_cast<double>(l.row + 1) * row - 4;
     svg += fmt::format(R"(<line x1="{}" y1="{}" x2="{}" y2="{}" class="mark"/>)"
-                       R"(<text x="{}" y="{}" class="marklabel">{}</text>)" "\n",
-                       num(x), num(top), num(x), num(bottom), num(l.x0), num(label_y), escape_html(l.m->label));
+                       R"(<text x="{}" y="{}" class="marklabel">{}</text>)"
+                       "\n",
+                       num(x), num(top), num(x), num(bottom), num(l.x0), num(label_y),
+                       escape_html(l.m->label));
   }
   for (const auto& e : legend) {
-    const std::string dash = e.style.dash.empty() ? "" : fmt::format(R"( stroke-dasharray="{}")", e.style.dash);
+    const std::string dash =
+        e.style.dash.empty() ? "" : fmt::format(R"( stroke-dasharray="{}")", e.style.dash);
     svg += fmt::format(R"(<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="{}"{}/>)"
-                       R"(<text x="{}" y="{}" class="legend">{}</text>)" "\n",
-                       num(e.x), num(e.y - 4), num(e.x + 18), num(e.y - 4), e.style.color, e.style.width, dash,
-                       num(e.x + 22), num(e.y), escape_html(e.name));
+                       R"(<text x="{}" y="{}" class="legend">{}</text>)"
+                       "\n",
+                       num(e.x), num(e.y - 4), num(e.x + 18), num(e.y - 4), e.style.color,
+                       e.style.width, dash, num(e.x + 22), num(e.y), escape_html(e.name));
   }
   if (!drew) {
-    svg += fmt::format(R"(<text x="{}" y="{}" class="xtick">{}</text>)" "\n", num(left + plot_w / 2),
-                       num(top + plot_height / 2), escape_html(c.empty_text));
+    svg +=
+        fmt::format(R"(<text x="{}" y="{}" class="xtick">{}</text>)"
+                    "\n",
+                    num(left + plot_w / 2), num(top + plot_height / 2), escape_html(c.empty_text));
   }
   svg += "</svg>\n";
   return svg;

@@ -47,7 +47,7 @@ struct point {
 
 struct chart_series {
   std::string name;
-  std::vector<point> points;  // drawn in order; a run of one point is drawn as a dot
+  std::vector<point> points;        // drawn in order; a run of one point is drawn as a dot
   std::optional<line_style> style;  // default: the next automatic style
 };
 

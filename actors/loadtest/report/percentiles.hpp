@@ -13,8 +13,8 @@
 namespace sluice::actors {
 
 struct percentile_point {
-  double percentile;               // 0..100
-  std::uint64_t value;             // the highest value equivalent to the bucket reached
+  double percentile;    // 0..100
+  std::uint64_t value;  // the highest value equivalent to the bucket reached
   std::uint64_t count_at_or_below;
 };
 

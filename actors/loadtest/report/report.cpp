@@ -9,8 +9,8 @@
 #include <system_error>
 #include <vector>
 
-#include "actors/loadtest/report/chart.hpp"
 #include "actors/loadtest/figures.hpp"
+#include "actors/loadtest/report/chart.hpp"
 #include "actors/loadtest/report/percentiles.hpp"
 #include "actors/loadtest/result_json.hpp"
 #include "runtime/atomic_file.hpp"
@@ -22,7 +22,9 @@ namespace {
 
 // ---- values as the page shows them: the figures' unit style everywhere ----
 
-std::string seconds_label(double s) { return fmt::format("{:g}", std::round(s * 1000.0) / 1000.0); }
+std::string seconds_label(double s) {
+  return fmt::format("{:g}", std::round(s * 1000.0) / 1000.0);
+}
 // "57.9k": a rate in the figures' style, without the unit the axis label already names.
 std::string rate_label(double v) {
   std::string s = format_tick(figure_unit::msgs_per_s, v);
@@ -30,8 +32,12 @@ std::string rate_label(double v) {
   while (!s.empty() && s.back() == ' ') s.pop_back();
   return s;
 }
-std::string percent_label(double v) { return fmt::format("{:g}%", std::round(v * 10.0) / 10.0); }
-std::string latency_tick(double log_ns) { return format_tick(figure_unit::microseconds, std::pow(10.0, log_ns) / 1000.0); }
+std::string percent_label(double v) {
+  return fmt::format("{:g}%", std::round(v * 10.0) / 10.0);
+}
+std::string latency_tick(double log_ns) {
+  return format_tick(figure_unit::microseconds, std::pow(10.0, log_ns) / 1000.0);
+}
 
 std::string json_text(const nlohmann::json& j, std::initializer_list<const char*> path) {
   const nlohmann::json* at = &j;
@@ -77,14 +83,17 @@ axis latency_axis(double lo_ns, double hi_ns, const std::string& label) {
   for (double d = a.min; d <= a.max + 1e-9; d += 1) {
     a.ticks.push_back({d, latency_tick(d)});
     if (a.max - a.min < 2 && d < a.max) {
-      for (const double m : {2.0, 5.0}) a.ticks.push_back({d + std::log10(m), latency_tick(d + std::log10(m))});
+      for (const double m : {2.0, 5.0})
+        a.ticks.push_back({d + std::log10(m), latency_tick(d + std::log10(m))});
     }
   }
   return a;
 }
 
 // The "nines" axis: x = log10(1 / (1 - p)), so 90 %, 99 %, 99.9 % ... are equally spaced.
-double nines(double percentile) { return std::log10(100.0 / (100.0 - percentile)); }
+double nines(double percentile) {
+  return std::log10(100.0 / (100.0 - percentile));
+}
 
 axis nines_axis(double max_nines) {
   axis a;
@@ -101,7 +110,9 @@ axis nines_axis(double max_nines) {
 
 // ---- charts ----
 
-const char* lane_name(std::size_t lane) { return inbox::lane_table[lane].name; }
+const char* lane_name(std::size_t lane) {
+  return inbox::lane_table[lane].name;
+}
 
 latency_histogram merged(const loadtest_result& r, latency_histogram loadtest_run::*which) {
   latency_histogram h;
@@ -114,7 +125,8 @@ std::string interval_text(const loadtest_run& run) {
 }
 
 std::string which_run(const loadtest_result& r) {
-  return r.runs.size() > 1 ? fmt::format("run {} of {}; ", r.runs.size(), r.runs.size()) : std::string{};
+  return r.runs.size() > 1 ? fmt::format("run {} of {}; ", r.runs.size(), r.runs.size())
+                           : std::string{};
 }
 
 std::string throughput_chart(const loadtest_result& r, double target) {
@@ -122,13 +134,16 @@ std::string throughput_chart(const loadtest_result& r, double target) {
   chart c;
   c.id = "throughput-chart";
   c.title = "Throughput";
-  c.note = which_run(r) + "messages received per second in each " + interval_text(run) + " interval";
+  c.note =
+      which_run(r) + "messages received per second in each " + interval_text(run) + " interval";
   const double w = static_cast<double>(run.interval_ns()) / 1e9;
   const double end = std::max(run.totals.duration_s, w);
   std::size_t intervals = 0;
   for (const auto& s : run.sinks) intervals = std::max(intervals, s.received.size());
   // The last interval ends with the run, not a whole width later.
-  auto width_of = [&](std::size_t i) { return std::max(1e-6, std::min(w, end - static_cast<double>(i) * w)); };
+  auto width_of = [&](std::size_t i) {
+    return std::max(1e-6, std::min(w, end - static_cast<double>(i) * w));
+  };
   auto centre_of = [&](std::size_t i) { return static_cast<double>(i) * w + width_of(i) / 2; };
   std::vector<double> total(intervals, 0);
   double y_max = target;
@@ -147,7 +162,8 @@ std::string throughput_chart(const loadtest_result& r, double target) {
     y_max = std::max(y_max, total[i]);
   }
   c.series.push_back(std::move(sum));
-  if (target > 0) c.series.push_back({"target (rate x senders)", {{0, target}, {end, target}}, target_style()});
+  if (target > 0)
+    c.series.push_back({"target (rate x senders)", {{0, target}, {end, target}}, target_style()});
   c.x = time_axis(end);
   c.y.label = "messages per second";
   c.y.max = std::max(1.0, y_max * 1.05);
@@ -161,7 +177,8 @@ std::string latency_over_time_chart(const loadtest_result& r) {
   chart c;
   c.id = "latency-over-time-chart";
   c.title = "Latency over time";
-  c.note = which_run(r) + "latency of the messages that arrived in each " + interval_text(run) + " interval";
+  c.note = which_run(r) + "latency of the messages that arrived in each " + interval_text(run) +
+           " interval";
   const double w = static_cast<double>(run.interval_ns()) / 1e9;
   chart_series p50{"p50", {}, std::nullopt};
   chart_series p99{"p99", {}, std::nullopt};
@@ -193,8 +210,8 @@ struct named_histogram {
   const latency_histogram* h;
 };
 
-std::string percentile_chart(const std::string& id, const std::string& title, const std::string& note,
-                             const std::vector<named_histogram>& curves) {
+std::string percentile_chart(const std::string& id, const std::string& title,
+                             const std::string& note, const std::vector<named_histogram>& curves) {
   chart c;
   c.id = id;
   c.title = title;
@@ -240,8 +257,10 @@ std::string distribution_chart(const latency_histogram& h) {
   const int bins = static_cast<int>(std::lround((c.x.max - c.x.min) * bins_per_decade));
   std::vector<std::uint64_t> counts(static_cast<std::size_t>(bins), 0);
   for (const auto& b : h.buckets()) {
-    const double mid = std::max(1.0, (static_cast<double>(b.low) + static_cast<double>(b.high)) / 2);
-    const int i = std::clamp(static_cast<int>((std::log10(mid) - c.x.min) * bins_per_decade), 0, bins - 1);
+    const double mid =
+        std::max(1.0, (static_cast<double>(b.low) + static_cast<double>(b.high)) / 2);
+    const int i =
+        std::clamp(static_cast<int>((std::log10(mid) - c.x.min) * bins_per_decade), 0, bins - 1);
     counts[static_cast<std::size_t>(i)] += b.count;
   }
   const double total = static_cast<double>(h.count());
@@ -252,12 +271,14 @@ std::string distribution_chart(const latency_histogram& h) {
     share_max = std::max(share_max, share);
     const double x0 = c.x.min + static_cast<double>(i) / bins_per_decade;
     const double x1 = x0 + 1.0 / bins_per_decade;
-    c.bars.push_back({x0, x1, share,
-                      fmt::format("{} to {}: {} messages", latency_tick(x0), latency_tick(x1), counts[i])});
+    c.bars.push_back(
+        {x0, x1, share,
+         fmt::format("{} to {}: {} messages", latency_tick(x0), latency_tick(x1), counts[i])});
   }
   c.y.max = std::max(1.0, share_max * 1.05);
   c.y.ticks = nice_ticks(0, c.y.max, 4, percent_label);
-  for (const auto& [name, p] : {std::pair{"p50", 50.0}, std::pair{"p99", 99.0}, std::pair{"p99.9", 99.9}}) {
+  for (const auto& [name, p] :
+       {std::pair{"p50", 50.0}, std::pair{"p99", 99.0}, std::pair{"p99.9", 99.9}}) {
     const auto v = static_cast<double>(std::max<std::uint64_t>(1, h.percentile(p)));
     c.markers.push_back({std::log10(v), std::string{name} + " " + format_latency_ns(v)});
   }
@@ -290,8 +311,9 @@ std::string utilization_chart(const loadtest_result& r) {
   const double w = static_cast<double>(run.interval_ns()) / 1e9;
   double peak = 0;
   for (const auto& s : run.sinks)
-    c.series.push_back(level_line(s.sink, s.utilization, w, [](const level_cell& x) { return x.max * 100.0; },
-                                  std::nullopt, peak));
+    c.series.push_back(level_line(
+        s.sink, s.utilization, w, [](const level_cell& x) { return x.max * 100.0; }, std::nullopt,
+        peak));
   c.x = time_axis(std::max(run.totals.duration_s, w));
   c.y.label = "fill of regular slots";
   // A fill is at most 100 %; the axis ends there, or lower for an inbox that stayed emptier.
@@ -305,12 +327,13 @@ std::string waits_chart(const loadtest_result& r) {
   chart c;
   c.id = "waits-chart";
   c.title = "Backpressure waits";
-  c.note = which_run(r) + "senders' waits for room in a full inbox, per second, in each " + interval_text(run) +
-           " interval";
+  c.note = which_run(r) + "senders' waits for room in a full inbox, per second, in each " +
+           interval_text(run) + " interval";
   const double w = static_cast<double>(run.interval_ns()) / 1e9;
   double peak = 0;
-  c.series.push_back(level_line("all senders", run.backpressure_waits, w,
-                                [w](const level_cell& x) { return x.sum / w; }, total_style(), peak));
+  c.series.push_back(level_line(
+      "all senders", run.backpressure_waits, w, [w](const level_cell& x) { return x.sum / w; },
+      total_style(), peak));
   c.x = time_axis(std::max(run.totals.duration_s, w));
   c.y.label = "waits per second";
   c.y.max = std::max(1.0, peak * 1.05);
@@ -330,16 +353,23 @@ std::string figures_table(const loadtest_result& r, const nlohmann::json& doc) {
   html += "</tr>\n";
   for (std::size_t i = 0; i < figure_count; ++i) {
     const auto& f = figure_table[i];
-    html += fmt::format("<tr><th>{}</th><td>{}</td>", escape_html(f.label), escape_html(format_spread(f.unit, spreads[i])));
+    html += fmt::format("<tr><th>{}</th><td>{}</td>", escape_html(f.label),
+                        escape_html(format_spread(f.unit, spreads[i])));
     if (has_baseline) {
       const auto& b = doc["baseline"]["figures"];
       if (b.contains(f.key)) {
         const auto& c = b[f.key];
-        const std::string change = c["change_pct"].is_number() ? fmt::format("{:+.1f} %", c["change_pct"].get<double>()) : "-";
+        const std::string change = c["change_pct"].is_number()
+                                       ? fmt::format("{:+.1f} %", c["change_pct"].get<double>())
+                                       : "-";
         const std::string verdict = c["verdict"].get<std::string>();
         html += fmt::format("<td>{}</td><td>{}</td><td class=\"{}\">{}</td>",
-                            escape_html(format_figure(f.unit, c["before"].get<double>())), escape_html(change),
-                            verdict == "better" ? "better" : verdict == "worse" ? "worse" : "same", escape_html(verdict));
+                            escape_html(format_figure(f.unit, c["before"].get<double>())),
+                            escape_html(change),
+                            verdict == "better"  ? "better"
+                            : verdict == "worse" ? "worse"
+                                                 : "same",
+                            escape_html(verdict));
       } else {
         html += "<td>-</td><td>-</td><td></td>";
       }
@@ -357,7 +387,8 @@ std::string thresholds_list(const nlohmann::json& doc) {
     const bool failed = t["failed"].get<bool>();
     html += fmt::format("<li class=\"{}\">{}: {} (measured {})</li>\n", failed ? "worse" : "better",
                         failed ? "FAILED" : "passed", escape_html(t["text"].get<std::string>()),
-                        escape_html(f ? format_figure(f->unit, t["measured"].get<double>()) : t["measured"].dump()));
+                        escape_html(f ? format_figure(f->unit, t["measured"].get<double>())
+                                      : t["measured"].dump()));
   }
   return html + "</ul>\n";
 }
@@ -370,34 +401,42 @@ std::string mean_of(const nlohmann::json& fig, figure_unit unit) {
 std::string lanes_table(const nlohmann::json& doc) {
   const auto& lanes = doc["lanes"];
   std::string html =
-      "<table class=\"grid\" id=\"lane-table\">\n<tr><th>lane</th><th>received</th><th>latency p50</th>"
+      "<table class=\"grid\" id=\"lane-table\">\n<tr><th>lane</th><th>received</th><th>latency "
+      "p50</th>"
       "<th>p99</th><th>p99.9</th><th>max</th></tr>\n";
   for (std::size_t lane = inbox::lane_count; lane-- > 0;) {
     if (!lanes.contains(lane_name(lane))) continue;
     const auto& l = lanes[lane_name(lane)];
-    html += fmt::format("<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", lane_name(lane),
-                        mean_of(l["received"], figure_unit::count), mean_of(l["latency_p50_us"], figure_unit::microseconds),
-                        mean_of(l["latency_p99_us"], figure_unit::microseconds),
-                        mean_of(l["latency_p99_9_us"], figure_unit::microseconds),
-                        mean_of(l["latency_max_us"], figure_unit::microseconds));
+    html +=
+        fmt::format("<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                    lane_name(lane), mean_of(l["received"], figure_unit::count),
+                    mean_of(l["latency_p50_us"], figure_unit::microseconds),
+                    mean_of(l["latency_p99_us"], figure_unit::microseconds),
+                    mean_of(l["latency_p99_9_us"], figure_unit::microseconds),
+                    mean_of(l["latency_max_us"], figure_unit::microseconds));
   }
   return html + "</table>\n";
 }
 
 std::string senders_table(const nlohmann::json& doc) {
   std::string html =
-      "<table class=\"grid\" id=\"sender-table\">\n<tr><th>sender</th><th>sent</th><th>throughput</th>"
-      "<th>backpressure waits</th><th>send failures</th><th>send call p50</th><th>p99</th><th>max</th>"
+      "<table class=\"grid\" "
+      "id=\"sender-table\">\n<tr><th>sender</th><th>sent</th><th>throughput</th>"
+      "<th>backpressure waits</th><th>send failures</th><th>send call "
+      "p50</th><th>p99</th><th>max</th>"
       "<th>most behind schedule</th></tr>\n";
   for (const auto& s : doc["senders"]) {
-    html += fmt::format("<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                        s["id"].get<std::uint32_t>(), mean_of(s["sent"], figure_unit::count),
-                        mean_of(s["throughput_msgs_per_s"], figure_unit::msgs_per_s),
-                        mean_of(s["backpressure_waits"], figure_unit::count), mean_of(s["send_failures"], figure_unit::count),
-                        mean_of(s["send_call_p50_us"], figure_unit::microseconds),
-                        mean_of(s["send_call_p99_us"], figure_unit::microseconds),
-                        mean_of(s["send_call_max_us"], figure_unit::microseconds),
-                        mean_of(s["max_behind_schedule_us"], figure_unit::microseconds));
+    html += fmt::format(
+        "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</"
+        "td><td>{}</td></tr>\n",
+        s["id"].get<std::uint32_t>(), mean_of(s["sent"], figure_unit::count),
+        mean_of(s["throughput_msgs_per_s"], figure_unit::msgs_per_s),
+        mean_of(s["backpressure_waits"], figure_unit::count),
+        mean_of(s["send_failures"], figure_unit::count),
+        mean_of(s["send_call_p50_us"], figure_unit::microseconds),
+        mean_of(s["send_call_p99_us"], figure_unit::microseconds),
+        mean_of(s["send_call_max_us"], figure_unit::microseconds),
+        mean_of(s["max_behind_schedule_us"], figure_unit::microseconds));
   }
   return html + "</table>\n";
 }
@@ -406,22 +445,30 @@ std::string senders_table(const nlohmann::json& doc) {
 std::pair<std::string, std::string> setup_row(std::string key, const nlohmann::json& value) {
   auto ends = [&](const char* suffix) {
     const std::string s{suffix};
-    if (key.size() <= s.size() || key.compare(key.size() - s.size(), s.size(), s) != 0) return false;
+    if (key.size() <= s.size() || key.compare(key.size() - s.size(), s.size(), s) != 0)
+      return false;
     key.erase(key.size() - s.size());
     return true;
   };
   std::string text = value.is_string() ? value.get<std::string>() : value.dump();
   if (value.is_number()) {
     const double v = value.get<double>();
-    if (ends("_us")) text = format_figure(figure_unit::microseconds, v);
-    else if (ends("_ms")) text = format_figure(figure_unit::microseconds, v * 1000.0);
-    else if (ends("_msgs_per_s")) text = format_figure(figure_unit::msgs_per_s, v);
-    else if (ends("_s")) text = format_figure(figure_unit::seconds, v);
-    else if (ends("_bytes")) text = fmt::format("{:g} B", v);
-    else text = fmt::format("{:g}", v);
+    if (ends("_us"))
+      text = format_figure(figure_unit::microseconds, v);
+    else if (ends("_ms"))
+      text = format_figure(figure_unit::microseconds, v * 1000.0);
+    else if (ends("_msgs_per_s"))
+      text = format_figure(figure_unit::msgs_per_s, v);
+    else if (ends("_s"))
+      text = format_figure(figure_unit::seconds, v);
+    else if (ends("_bytes"))
+      text = fmt::format("{:g} B", v);
+    else
+      text = fmt::format("{:g}", v);
   } else if (value.is_object()) {
     text.clear();
-    for (const auto& [k, v] : value.items()) text += (text.empty() ? "" : ", ") + k + ":" + v.dump();
+    for (const auto& [k, v] : value.items())
+      text += (text.empty() ? "" : ", ") + k + ":" + v.dump();
   }
   for (auto& c : key) c = c == '_' ? ' ' : c;
   return {key, text};
@@ -435,9 +482,10 @@ std::string setup_table(const nlohmann::json& doc) {
   row("sluice", json_text(doc, {"sluice_version"}));
   row("started", json_text(doc, {"started_at"}));
   row("runs", json_text(doc, {"runs"}));
-  row("machine", fmt::format("{}, {} cores ({} usable), {}", json_text(doc, {"machine", "cpu"}),
-                             json_text(doc, {"machine", "cores"}), json_text(doc, {"machine", "usable_cores"}),
-                             json_text(doc, {"machine", "kernel"})));
+  row("machine",
+      fmt::format("{}, {} cores ({} usable), {}", json_text(doc, {"machine", "cpu"}),
+                  json_text(doc, {"machine", "cores"}), json_text(doc, {"machine", "usable_cores"}),
+                  json_text(doc, {"machine", "kernel"})));
   if (doc.contains("config") && doc["config"].is_object()) {
     for (const auto& [key, value] : doc["config"].items()) {
       const auto [name, text] = setup_row(key, value);
@@ -497,21 +545,29 @@ std::string render_report_html(const loadtest_result& result, const nlohmann::js
   const auto latency = merged(r, &loadtest_run::latency_ns);
   const auto service = merged(r, &loadtest_run::service_ns);
   const double target = json_number(doc, {"config", "target_throughput_msgs_per_s"});
-  const std::string over_runs = r.runs.size() > 1 ? fmt::format(" over all {} runs", r.runs.size()) : "";
+  const std::string over_runs =
+      r.runs.size() > 1 ? fmt::format(" over all {} runs", r.runs.size()) : "";
 
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-  html += "<title>sluice loadtest report</title>\n<style>" + std::string{style} + "</style>\n</head>\n<body>\n";
+  html += "<title>sluice loadtest report</title>\n<style>" + std::string{style} +
+          "</style>\n</head>\n<body>\n";
   html += "<h1>sluice loadtest</h1>\n";
-  html += fmt::format("<p class=\"meta\"><code>{}</code></p>\n", escape_html(json_text(doc, {"command_line"})));
-  html += fmt::format("<p class=\"meta\">sluice {} &middot; started {} &middot; {} &middot; {} cores</p>\n",
-                      escape_html(json_text(doc, {"sluice_version"})), escape_html(json_text(doc, {"started_at"})),
-                      escape_html(json_text(doc, {"machine", "cpu"})), escape_html(json_text(doc, {"machine", "cores"})));
-  html += fmt::format("<p><span class=\"verdict {}\">{}</span></p>\n", pass ? "pass" : "fail",
-                      pass ? std::string{"nothing lost, duplicated or reordered"}
-                           : fmt::format("{} lost, {} duplicated, {} reordered", lost, duplicated, reordered));
+  html += fmt::format("<p class=\"meta\"><code>{}</code></p>\n",
+                      escape_html(json_text(doc, {"command_line"})));
+  html += fmt::format(
+      "<p class=\"meta\">sluice {} &middot; started {} &middot; {} &middot; {} cores</p>\n",
+      escape_html(json_text(doc, {"sluice_version"})), escape_html(json_text(doc, {"started_at"})),
+      escape_html(json_text(doc, {"machine", "cpu"})),
+      escape_html(json_text(doc, {"machine", "cores"})));
+  html += fmt::format(
+      "<p><span class=\"verdict {}\">{}</span></p>\n", pass ? "pass" : "fail",
+      pass ? std::string{"nothing lost, duplicated or reordered"}
+           : fmt::format("{} lost, {} duplicated, {} reordered", lost, duplicated, reordered));
   html += "<h2>Figures</h2>\n";
-  html += "<p class=\"meta\">Latency runs from when a message was due (its sender's schedule with --rate) to its "
-          "arrival; service time from when its send began. Without --rate they are the same.</p>\n";
+  html +=
+      "<p class=\"meta\">Latency runs from when a message was due (its sender's schedule with "
+      "--rate) to its "
+      "arrival; service time from when its send began. Without --rate they are the same.</p>\n";
   html += figures_table(r, doc);
   html += thresholds_list(doc);
   html += "<h2>Over time</h2>\n";
@@ -520,9 +576,10 @@ std::string render_report_html(const loadtest_result& result, const nlohmann::js
   html += utilization_chart(r);
   if (r.runs.back().totals.backpressure_waits > 0) html += waits_chart(r);
   html += "<h2>Latency</h2>\n";
-  html += percentile_chart("percentile-chart", "Latency by percentile",
-                           "latency and service time" + over_runs + "; export: latency.hgrm, service-time.hgrm",
-                           {{"latency (from when due)", &latency}, {"service time (from send)", &service}});
+  html += percentile_chart(
+      "percentile-chart", "Latency by percentile",
+      "latency and service time" + over_runs + "; export: latency.hgrm, service-time.hgrm",
+      {{"latency (from when due)", &latency}, {"service time (from send)", &service}});
   std::vector<latency_histogram> lanes(inbox::lane_count);
   std::vector<named_histogram> lane_curves;
   for (std::size_t lane = inbox::lane_count; lane-- > 0;) {
@@ -530,7 +587,8 @@ std::string render_report_html(const loadtest_result& result, const nlohmann::js
     if (lanes[lane].count() != 0) lane_curves.push_back({lane_name(lane), &lanes[lane]});
   }
   if (lane_curves.size() > 1) {
-    html += percentile_chart("lane-chart", "Latency by lane", "latency per lane" + over_runs, lane_curves);
+    html += percentile_chart("lane-chart", "Latency by lane", "latency per lane" + over_runs,
+                             lane_curves);
   }
   if (doc.contains("lanes") && !doc["lanes"].empty()) html += lanes_table(doc);
   html += distribution_chart(latency);
@@ -542,17 +600,20 @@ std::string render_report_html(const loadtest_result& result, const nlohmann::js
   return html;
 }
 
-void write_report(const std::filesystem::path& dir, const loadtest_result& result, const nlohmann::json& doc) {
+void write_report(const std::filesystem::path& dir, const loadtest_result& result,
+                  const nlohmann::json& doc) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
-    throw cli::cli_error{cli::exit_code::os_error,
-                         fmt::format("cannot create report directory {}: {}", dir.string(), ec.message())};
+    throw cli::cli_error{
+        cli::exit_code::os_error,
+        fmt::format("cannot create report directory {}: {}", dir.string(), ec.message())};
   }
   write_file(dir / "index.html", render_report_html(result, doc));
   write_file(dir / "result.json", doc.dump(2) + "\n");
   write_file(dir / "latency.hgrm", hgrm_text(merged(result, &loadtest_run::latency_ns), 1000.0));
-  write_file(dir / "service-time.hgrm", hgrm_text(merged(result, &loadtest_run::service_ns), 1000.0));
+  write_file(dir / "service-time.hgrm",
+             hgrm_text(merged(result, &loadtest_run::service_ns), 1000.0));
 }
 
 }  // namespace sluice::actors

@@ -11,9 +11,8 @@
 // distribution; inbox utilisation and backpressure waits over time; per-lane and per-sender
 // tables; the configuration and the machine.
 #include <filesystem>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "actors/loadtest/result.hpp"
 
@@ -28,6 +27,7 @@ std::string render_report_html(const loadtest_result& result, const nlohmann::js
 // Writes <dir>/index.html, <dir>/result.json, <dir>/latency.hgrm and <dir>/service-time.hgrm
 // (dir created when missing; .hgrm values in microseconds, over every run). Throws
 // cli_error(os_error / io_error) naming the path when it cannot.
-void write_report(const std::filesystem::path& dir, const loadtest_result& result, const nlohmann::json& doc);
+void write_report(const std::filesystem::path& dir, const loadtest_result& result,
+                  const nlohmann::json& doc);
 
 }  // namespace sluice::actors

@@ -67,9 +67,8 @@ inbox::inbox full_inbox(const bus& b, const char* name) {
 TEST_CASE("an agent's send creates a missing destination with the bus configuration's geometry") {
   bus b;
   std::ofstream(b.dir / "sluice.toml") << "[inbox]\nmax_size = 37\nslot_size = 512\n";
-  const auto o = run_me(options_for(b), [](actors::agent& self) {
-    return self.send("planner", "result", "42");
-  });
+  const auto o = run_me(options_for(b),
+                        [](actors::agent& self) { return self.send("planner", "result", "42"); });
   CHECK(o.exit_code == 0);
   CHECK(o.status == send_status::sent);
   CHECK(o.stats.send_failures == 0);
@@ -95,9 +94,8 @@ TEST_CASE("a payload a new destination would refuse creates nothing and is a los
 TEST_CASE("a send to a destination that stays full is counted and run_agent returns 75") {
   bus b;
   auto dest = full_inbox(b, "planner");
-  const auto o = run_me(options_for(b), [](actors::agent& self) {
-    return self.send("planner", "result", "lost");
-  });
+  const auto o = run_me(options_for(b),
+                        [](actors::agent& self) { return self.send("planner", "result", "lost"); });
   CHECK(o.status == send_status::timed_out);
   CHECK(o.stats.send_failures == 1);
   CHECK(o.exit_code == 75);
@@ -114,9 +112,8 @@ TEST_CASE("a send refused by an open circuit makes run_agent return 69") {
   for (int i = 0; i < 5; ++i)
     REQUIRE(backpressure::send_with_backpressure(dest, {"other", "t", "x"}, tripping).status ==
             send_status::timed_out);
-  const auto o = run_me(options_for(b), [](actors::agent& self) {
-    return self.send("planner", "result", "lost");
-  });
+  const auto o = run_me(options_for(b),
+                        [](actors::agent& self) { return self.send("planner", "result", "lost"); });
   CHECK(o.status == send_status::circuit_open);
   CHECK(o.stats.send_failures == 1);
   CHECK(o.exit_code == 69);
@@ -127,14 +124,16 @@ TEST_CASE("a no-wait send that finds the destination full is the caller's to han
   auto dest = full_inbox(b, "planner");
   auto opts = options_for(b);
   opts.send.wait = false;
-  const auto o = run_me(opts, [](actors::agent& self) { return self.send("planner", "task", "x"); });
+  const auto o =
+      run_me(opts, [](actors::agent& self) { return self.send("planner", "task", "x"); });
   CHECK(o.status == send_status::full);
   CHECK(o.stats.full == 1);
   CHECK(o.stats.send_failures == 0);
   CHECK(o.exit_code == 0);
 }
 
-TEST_CASE("a lost message leaves a non-zero stop code alone, and can be told not to fail the exit") {
+TEST_CASE(
+    "a lost message leaves a non-zero stop code alone, and can be told not to fail the exit") {
   bus b;
   auto dest = full_inbox(b, "planner");
   auto lose = [](actors::agent& self) { return self.send("planner", "result", "lost"); };

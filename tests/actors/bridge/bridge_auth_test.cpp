@@ -1,11 +1,10 @@
 // The HMAC challenge-response pieces of `sluice bridge --secret-file`.
-#include "actors/bridge/auth.hpp"
-
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "actors/bridge/auth.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace sluice::actors;
@@ -34,7 +33,8 @@ TEST_CASE("nonces are fresh 128-bit values") {
   CHECK(a != make_nonce());
 }
 
-TEST_CASE("a secret file must be private and not empty, and its trailing newline is not part of it") {
+TEST_CASE(
+    "a secret file must be private and not empty, and its trailing newline is not part of it") {
   sluice::test::temp_dir dir;
   const auto f = dir.path() / "secret";
   std::ofstream(f) << "hunter2\n";

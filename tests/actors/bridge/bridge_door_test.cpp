@@ -17,8 +17,8 @@
 #include "support/await.hpp"
 
 using namespace sluice::actors;
-using sluice::test::eventually;
 using sluice::test::basp_header;
+using sluice::test::eventually;
 using sluice::test::raw_socket;
 using namespace std::chrono_literals;
 

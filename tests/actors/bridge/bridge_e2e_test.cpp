@@ -84,7 +84,9 @@ TEST_CASE("a message to far@east sent on west arrives in inbox far of east, and 
   CHECK(link_of(b.west, "east")->state == "stopped");
 }
 
-TEST_CASE("remote messages obey the receiving bus's policy: a deny rule refuses, a limit holds the rest back, nothing is lost silently") {
+TEST_CASE(
+    "remote messages obey the receiving bus's policy: a deny rule refuses, a limit holds the rest "
+    "back, nothing is lost silently") {
   test::bridged_buses b;
   const auto policy = b.east.root() / "policy.toml";
   std::ofstream(policy) << R"([[rule]]
@@ -103,7 +105,8 @@ burst = 2
   REQUIRE(b.east.run({"policy", "apply", policy.string()}).exit_code == 0);
   b.start();
   REQUIRE(b.west.run({"send", "spammer", "far@east", "t", "spam"}).exit_code == 0);
-  for (int i = 0; i < 5; ++i) REQUIRE(b.west.run({"send", "me", "far@east", "t", std::to_string(i)}).exit_code == 0);
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(b.west.run({"send", "me", "far@east", "t", std::to_string(i)}).exit_code == 0);
   // The denied message is settled (logged, counted undeliverable); two go in; three wait.
   REQUIRE(eventually([&] {
     auto e = link_of(b.east, "west");
@@ -186,7 +189,8 @@ TEST_CASE(
   // inbox for stuck, while every message for `open` goes on (consumed as it arrives).
   std::vector<std::string> want_open;
   std::vector<std::string> want_stuck;
-  for (int i = 0; i < 200; ++i) (i % 10 == 0 ? want_stuck : want_open).push_back("m" + std::to_string(i));
+  for (int i = 0; i < 200; ++i)
+    (i % 10 == 0 ? want_stuck : want_open).push_back("m" + std::to_string(i));
   std::atomic<int> failed_sends{0};
   std::thread sender([&] {
     auto out = inbox::inbox::open(b.west.dir(), "bridge-east");
@@ -194,8 +198,8 @@ TEST_CASE(
     policy.deadline = std::chrono::seconds(30);
     policy.max_retries = 100000;
     for (int i = 0; i < 200; ++i) {
-      const auto p = backpressure::wrap_envelope(i % 10 == 0 ? "stuck" : "open",
-                                                 "m" + std::to_string(i));
+      const auto p =
+          backpressure::wrap_envelope(i % 10 == 0 ? "stuck" : "open", "m" + std::to_string(i));
       if (!out || backpressure::send_with_backpressure(*out, {"me", "t", p}, policy).status !=
                       backpressure::send_status::sent)
         ++failed_sends;

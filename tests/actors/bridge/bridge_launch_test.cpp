@@ -166,7 +166,8 @@ TEST_CASE("a launched bridge with two [[bridge.peer]] tables links to both peers
   test::bridged_buses b;  // east listens; its west side is the launched bridge's bus
   b.start_east();
   test::bus_fixture north_bus;
-  test::process north(north_bus.options_for({"bridge", "--name", "north", "--listen", "127.0.0.1:0"}));
+  test::process north(
+      north_bus.options_for({"bridge", "--name", "north", "--listen", "127.0.0.1:0"}));
   const auto line = north.read_line(std::chrono::seconds(15));
   REQUIRE(line);
   const auto north_port = nlohmann::json::parse(*line).at("port").get<std::uint16_t>();

@@ -76,9 +76,8 @@ std::vector<send_window::entry> batch_of(
 struct wire_log {
   std::vector<std::tuple<std::size_t, std::size_t, std::uint64_t>> sent;
   void take(send_window& w) {
-    w.take_sendable([&](std::size_t src, std::size_t i, std::uint64_t seq) {
-      sent.emplace_back(src, i, seq);
-    });
+    w.take_sendable(
+        [&](std::size_t src, std::size_t i, std::uint64_t seq) { sent.emplace_back(src, i, seq); });
   }
   std::vector<std::size_t> indexes() const {
     std::vector<std::size_t> out;
@@ -296,7 +295,7 @@ TEST_CASE(
   }
   const std::map<std::string, std::size_t> held_source{{"a", 1}, {"b", 2}, {"stuck", 3}};
   std::map<std::string, std::deque<msg>> held;  // the holding inboxes
-  std::set<std::uint64_t> moved;  // moved into them from the uncommitted outbound batch
+  std::set<std::uint64_t> moved;   // moved into them from the uncommitted outbound batch
   std::set<std::string> spilling;  // persists across connections, as the holding inboxes do
   const std::uint64_t far_cap = cap;
   std::map<std::string, std::uint64_t> far_size;
@@ -440,7 +439,8 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("a data batch reads back as written, and a batch of one largest message fits a BASP frame") {
+TEST_CASE(
+    "a data batch reads back as written, and a batch of one largest message fits a BASP frame") {
   wire::batch_writer wr;
   wr.start(7);
   const wire::record a{11, 2, "me", "greet", "far", "hello"};
@@ -515,7 +515,8 @@ TEST_CASE("acknowledgements and credit requests read back as written, and garbag
   CHECK(back->through == 1234);
   CHECK(back->parked == a.parked);
   CHECK(back->grants == a.grants);
-  for (std::size_t cut = 0; cut < blob.size(); ++cut) CHECK_FALSE(wire::decode_ack(blob.substr(0, cut)));
+  for (std::size_t cut = 0; cut < blob.size(); ++cut)
+    CHECK_FALSE(wire::decode_ack(blob.substr(0, cut)));
   CHECK_FALSE(wire::decode_ack(blob + "x"));
   const std::vector<std::string> names{"far", "near"};
   CHECK(wire::decode_names(wire::encode_names(names)) == names);
@@ -533,8 +534,7 @@ TEST_CASE("a held message carries its outbound id in front of the original paylo
   CHECK_FALSE(parse_held_payload("00000000000000zz\nx"));
 }
 
-TEST_CASE(
-    "a holding inbox lives in a directory of its own and is removed with it once drained") {
+TEST_CASE("a holding inbox lives in a directory of its own and is removed with it once drained") {
   sluice::test::temp_dir dir;
   auto out = sluice::inbox::inbox::open_or_create(dir.path(), "bridge-east");
   REQUIRE(out);

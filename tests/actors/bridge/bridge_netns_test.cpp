@@ -7,8 +7,8 @@
 #include <cstdlib>
 
 #include "bridged_buses.hpp"
-#include "support/skip.hpp"
 #include "inbox/inbox.hpp"
+#include "support/skip.hpp"
 
 using namespace sluice;
 using sluice::test::eventually;
@@ -16,7 +16,9 @@ using sluice::test::link_of;
 
 namespace {
 
-int sh(const std::string& cmd) { return std::system((cmd + " >&2").c_str()); }
+int sh(const std::string& cmd) {
+  return std::system((cmd + " >&2").c_str());
+}
 
 // Namespaces <base>-e / <base>-w with 10.231.7.1 / .2 on a veth pair; removed (with the veth)
 // when the guard goes.
@@ -64,20 +66,21 @@ std::uint64_t size_of(const std::filesystem::path& dir, const std::string& agent
 
 TEST_CASE("bridges in two network namespaces joined by a veth pair carry messages both ways") {
   if (::geteuid() != 0)
-    SLUICE_SKIP("not root: network namespaces cannot be created (the loopback tests cover the bridge)");
+    SLUICE_SKIP(
+        "not root: network namespaces cannot be created (the loopback tests cover the bridge)");
   netns_pair ns;
   REQUIRE(ns.made);  // root with iproute2: creating them must work
 
   test::bus_fixture east;
   test::bus_fixture west;
-  test::process east_bridge(
-      in_netns(ns.east, east.options_for({"bridge", "--name", "east", "--listen", "10.231.7.1:0"})));
+  test::process east_bridge(in_netns(
+      ns.east, east.options_for({"bridge", "--name", "east", "--listen", "10.231.7.1:0"})));
   const auto line = east_bridge.read_line(std::chrono::seconds(15));
   REQUIRE(line);
   const auto port = nlohmann::json::parse(*line).at("port").get<std::uint16_t>();
-  test::process west_bridge(in_netns(
-      ns.west, west.options_for({"bridge", "--name", "west", "--connect",
-                                 "10.231.7.1:" + std::to_string(port)})));
+  test::process west_bridge(
+      in_netns(ns.west, west.options_for({"bridge", "--name", "west", "--connect",
+                                          "10.231.7.1:" + std::to_string(port)})));
   REQUIRE(eventually([&] {
     auto w = link_of(west, "east");
     auto e = link_of(east, "west");

@@ -51,8 +51,7 @@ struct node {
   std::string address() const { return "127.0.0.1:" + std::to_string(port); }
   bool connected_to(const std::string& peer) const {
     auto s = link_of(bus, peer);
-    return s && s->state == "connected" &&
-           s->pid == static_cast<std::uint64_t>(bridge->pid());
+    return s && s->state == "connected" && s->pid == static_cast<std::uint64_t>(bridge->pid());
   }
   void stop() {
     bridge->signal(SIGTERM);
@@ -105,7 +104,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a listening bridge accepts several peers, and a full inbox behind one of them does not hold up "
+    "a listening bridge accepts several peers, and a full inbox behind one of them does not hold "
+    "up "
     "the other") {
   node east("east"), west("west"), north("north");
   north.bus.env["MAX_INBOX_SIZE"] = "4";  // nobody consumes `stuck` there

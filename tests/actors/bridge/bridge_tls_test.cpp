@@ -89,7 +89,8 @@ TEST_CASE(
   b.stop();
 }
 
-TEST_CASE("the recording relay sees a plaintext link's messages, so the check above means something") {
+TEST_CASE(
+    "the recording relay sees a plaintext link's messages, so the check above means something") {
   test::bridged_buses b;
   b.start_east();
   test::recording_relay relay(b.port);
@@ -103,7 +104,8 @@ TEST_CASE("the recording relay sees a plaintext link's messages, so the check ab
   b.stop();
 }
 
-TEST_CASE("a plaintext peer and a TLS bridge refuse each other on both sides and no message crosses") {
+TEST_CASE(
+    "a plaintext peer and a TLS bridge refuse each other on both sides and no message crosses") {
   test::bridged_buses b;
   test::cert_dir certs(b.east.root() / "certs");
   certs.make_ca("ca");
@@ -178,9 +180,8 @@ TEST_CASE("unusable TLS files stop the bridge before it starts, naming the file"
     CHECK(r.err.find("chmod 600 " + certs.key("east")) != std::string::npos);
   }
   SECTION("a key of another certificate") {
-    const auto r =
-        bridge({"--tls-cert", certs.cert("east"), "--tls-key", certs.key("west"), "--tls-ca",
-                certs.cert("ca")});
+    const auto r = bridge({"--tls-cert", certs.cert("east"), "--tls-key", certs.key("west"),
+                           "--tls-ca", certs.cert("ca")});
     CHECK(r.exit_code == 65);
     CHECK(r.err.find("does not belong to --tls-cert") != std::string::npos);
   }

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "support/process.hpp"
 #include "runtime/bridge_status.hpp"
+#include "support/process.hpp"
 
 using namespace sluice;
 

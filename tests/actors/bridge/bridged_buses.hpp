@@ -13,9 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/bridge_status.hpp"
 #include "support/await.hpp"
 #include "support/process.hpp"
-#include "runtime/bridge_status.hpp"
 
 namespace sluice::test {
 

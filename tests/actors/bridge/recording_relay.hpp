@@ -83,7 +83,8 @@ class recording_relay {
         }
         const int to = i == 0 ? b : a;
         for (ssize_t done = 0; done < n;) {
-          const ssize_t w = ::send(to, buf + done, static_cast<std::size_t>(n - done), MSG_NOSIGNAL);
+          const ssize_t w =
+              ::send(to, buf + done, static_cast<std::size_t>(n - done), MSG_NOSIGNAL);
           if (w <= 0) return;
           done += w;
         }

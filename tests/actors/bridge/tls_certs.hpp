@@ -38,8 +38,8 @@ class cert_dir {
     const auto csr = (dir_ / (name + ".csr")).string();
     run({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
          key(name), "-out", csr, "-subj", "/CN=" + name});
-    run({"x509", "-req", "-in", csr, "-CA", cert(ca), "-CAkey", key(ca), "-CAcreateserial",
-         "-out", cert(name), "-days", "2"});
+    run({"x509", "-req", "-in", csr, "-CA", cert(ca), "-CAkey", key(ca), "-CAcreateserial", "-out",
+         cert(name), "-days", "2"});
     ::chmod(key(name).c_str(), 0600);
   }
 

@@ -1,6 +1,5 @@
 // `sluice launch` end to end: real agent processes, real signals, the bus on disk.
 #include <signal.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,7 +91,8 @@ std::map<pid_t, pid_t> parents() {
     std::istringstream fields(line.substr(close + 1));
     std::string state;
     long ppid = 0;
-    if (fields >> state >> ppid) parent[static_cast<pid_t>(std::stol(name))] = static_cast<pid_t>(ppid);
+    if (fields >> state >> ppid)
+      parent[static_cast<pid_t>(std::stol(name))] = static_cast<pid_t>(ppid);
   }
   return parent;
 }
@@ -229,7 +229,8 @@ command = ["sh", "-c", "echo $$ > service.pid; exec sleep 600"]
   CHECK(st->success());
   CHECK_THAT(run.output(), Catch::Contains("job     | job done"));
   CHECK_THAT(run.output(), Catch::Contains("every job has finished"));
-  if (pid_file_ready(d, "service.pid")) CHECK(eventually([&] { return process_gone(pids_in(d, "service.pid").at(0)); }));
+  if (pid_file_ready(d, "service.pid"))
+    CHECK(eventually([&] { return process_gone(pids_in(d, "service.pid").at(0)); }));
 }
 
 TEST_CASE("a bad manifest is an error naming the problem, and nothing is spawned") {
@@ -247,7 +248,9 @@ command = ["./not-there"]
   const auto st = run.wait();
   REQUIRE(st);
   CHECK(st->code == 65);
-  CHECK_THAT(run.output(), Catch::Contains("m.toml:7: agent 'second'.command: './not-there' is not an executable file"));
+  CHECK_THAT(
+      run.output(),
+      Catch::Contains("m.toml:7: agent 'second'.command: './not-there' is not an executable file"));
   CHECK_FALSE(fs::exists(d.path() / "spawned"));
   CHECK_FALSE(fs::exists(bus));
 
@@ -314,7 +317,8 @@ void kill_launch_then_launch_again(const family_launch& f) {
 
 }  // namespace
 
-TEST_CASE("kill -9 of launch kills every descendant of its agents, and the manifest launches again") {
+TEST_CASE(
+    "kill -9 of launch kills every descendant of its agents, and the manifest launches again") {
   temp_dir d;
   kill_launch_then_launch_again({d, ""});
 }

@@ -1,5 +1,7 @@
 // Launch manifests: valid ones expand to agent specs, every mistake is an error that names
 // the file, the line and the key, before anything is spawned.
+#include "actors/launch/manifest.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,8 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include "actors/launch/manifest.hpp"
 
 namespace fs = std::filesystem;
 using namespace sluice::runtime;
@@ -30,7 +30,9 @@ struct manifest_dir {
     std::ofstream(dir / name) << text;
     ::chmod((dir / name).c_str(), mode);
   }
-  result<manifest> parse(const std::string& text) const { return parse_manifest(text, dir / "swarm.toml"); }
+  result<manifest> parse(const std::string& text) const {
+    return parse_manifest(text, dir / "swarm.toml");
+  }
 };
 
 std::string error_of(const result<manifest>& r) {
@@ -85,28 +87,34 @@ inbox = { capacity = 50 }
 
 TEST_CASE("an unknown key is an error naming the file, the line and the key") {
   manifest_dir d;
-  const auto msg = error_of(d.parse("[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\nrestrat = \"always\"\n"));
+  const auto msg =
+      error_of(d.parse("[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\nrestrat = \"always\"\n"));
   CHECK_THAT(msg, Catch::Contains("swarm.toml:4: agent[0].restrat: unknown key"));
   CHECK_THAT(error_of(d.parse("colour = true\n[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\n")),
              Catch::Contains("swarm.toml:1: colour: unknown key"));
-  CHECK_THAT(error_of(d.parse("[monitors]\nintervall = \"1s\"\n[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\n")),
+  CHECK_THAT(error_of(d.parse(
+                 "[monitors]\nintervall = \"1s\"\n[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\n")),
              Catch::Contains("swarm.toml:2: monitors.intervall: unknown key"));
 }
 
 TEST_CASE("a bad value is an error naming the line, the key and what is accepted") {
   manifest_dir d;
-  CHECK_THAT(error_of(d.parse("[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\nrestart = \"sometimes\"\n")),
-             Catch::Contains("swarm.toml:4: agent 'w'.restart: 'sometimes' is not one of: never, on-failure, always"));
+  CHECK_THAT(
+      error_of(d.parse("[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\nrestart = \"sometimes\"\n")),
+      Catch::Contains(
+          "swarm.toml:4: agent 'w'.restart: 'sometimes' is not one of: never, on-failure, always"));
   CHECK_THAT(error_of(d.parse("[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\nreplicas = 0\n")),
              Catch::Contains("swarm.toml:4: agent 'w'.replicas: must be between 1 and"));
-  CHECK_THAT(error_of(d.parse("[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\nrestart_backoff = \"soon\"\n")),
+  CHECK_THAT(error_of(d.parse(
+                 "[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\nrestart_backoff = \"soon\"\n")),
              Catch::Contains("swarm.toml:4: agent 'w'.restart_backoff"));
   CHECK_THAT(error_of(d.parse("[[agent]]\nname = \"w\"\ncommand = \"sh\"\n")),
              Catch::Contains("swarm.toml:3: agent 'w'.command: must be an array of strings"));
   CHECK_THAT(error_of(d.parse("[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\nrole = \"daemon\"\n")),
              Catch::Contains("agent 'w'.role: 'daemon' is not one of: service, job"));
-  CHECK_THAT(error_of(d.parse("[inbox]\ncapacity = -1\n[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\n")),
-             Catch::Contains("swarm.toml:2: inbox.capacity: must be between 1 and"));
+  CHECK_THAT(
+      error_of(d.parse("[inbox]\ncapacity = -1\n[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\n")),
+      Catch::Contains("swarm.toml:2: inbox.capacity: must be between 1 and"));
   CHECK_THAT(error_of(d.parse("[[agent]\nname = \"w\"\n")), Catch::Contains("swarm.toml:1:"));
 }
 
@@ -125,7 +133,8 @@ TEST_CASE("a missing command, a missing name and an invalid name are errors") {
 
 TEST_CASE("duplicate names, also after replica expansion, are errors") {
   manifest_dir d;
-  CHECK_THAT(error_of(d.parse("[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\n[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\n")),
+  CHECK_THAT(error_of(d.parse("[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\n[[agent]]\nname = "
+                              "\"w\"\ncommand = [\"sh\"]\n")),
              Catch::Contains("swarm.toml:4: agent 'w'.name: duplicate agent name"));
   CHECK_THAT(error_of(d.parse("[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\nreplicas = 2\n"
                               "[[agent]]\nname = \"w-2\"\ncommand = [\"sh\"]\n")),
@@ -134,8 +143,10 @@ TEST_CASE("duplicate names, also after replica expansion, are errors") {
 
 TEST_CASE("a command that is missing or not executable is an error naming it") {
   manifest_dir d;
-  CHECK_THAT(error_of(d.parse("[[agent]]\nname = \"w\"\ncommand = [\"./not-executable.sh\"]\n")),
-             Catch::Contains("swarm.toml:3: agent 'w'.command: './not-executable.sh' is not an executable file"));
+  CHECK_THAT(
+      error_of(d.parse("[[agent]]\nname = \"w\"\ncommand = [\"./not-executable.sh\"]\n")),
+      Catch::Contains(
+          "swarm.toml:3: agent 'w'.command: './not-executable.sh' is not an executable file"));
   CHECK_THAT(error_of(d.parse("[[agent]]\nname = \"w\"\ncommand = [\"./missing\"]\n")),
              Catch::Contains("'./missing' is not an executable file (relative paths start at"));
   CHECK_THAT(error_of(d.parse("[[agent]]\nname = \"w\"\ncommand = [\"no-such-program-sluice\"]\n")),
@@ -231,9 +242,10 @@ connect = "north.example:7401"
                               "tls_key = \"open.key\"\ntls_ca = \"ca.pem\"\n")),
              Contains("bridge.tls_key: " + (d.dir / "open.key").string() +
                       ": other users may read it; chmod 600"));
-  CHECK_THAT(error_of(d.parse("[bridge]\nlisten = \"h:0\"\ntls_cert = \"west.pem\"\n"
-                              "tls_key = \"west.key\"\ntls_ca = \"missing.pem\"\n")),
-             Contains("bridge.tls_ca: " + (d.dir / "missing.pem").string() + " is not a readable file"));
+  CHECK_THAT(
+      error_of(d.parse("[bridge]\nlisten = \"h:0\"\ntls_cert = \"west.pem\"\n"
+                       "tls_key = \"west.key\"\ntls_ca = \"missing.pem\"\n")),
+      Contains("bridge.tls_ca: " + (d.dir / "missing.pem").string() + " is not a readable file"));
 }
 
 TEST_CASE("a bad [bridge] section is a one-line error naming the line and the key") {
@@ -246,8 +258,10 @@ TEST_CASE("a bad [bridge] section is a one-line error naming the line and the ke
   using Catch::Matchers::Contains;
   using Catch::Matchers::StartsWith;
   const std::string file = (d.dir / "swarm.toml").string();
-  CHECK_THAT(err("[bridge]\nname = \"east\"\n"),
-             StartsWith(file + ":1: bridge: give listen = \"HOST:PORT\", connect = \"HOST:PORT\" or both"));
+  CHECK_THAT(
+      err("[bridge]\nname = \"east\"\n"),
+      StartsWith(file +
+                 ":1: bridge: give listen = \"HOST:PORT\", connect = \"HOST:PORT\" or both"));
   CHECK_THAT(err("[bridge]\nlisten = \"7400\"\n"),
              StartsWith(file + ":2: bridge.listen: '7400' is not HOST:PORT"));
   CHECK_THAT(err("[bridge]\nconnect = \"h:0\"\n"),

@@ -1,7 +1,7 @@
 // launch's output: agent lines prefixed and aligned, coloured only when asked.
-#include <catch2/catch.hpp>
-
 #include "actors/launch/output_prefix.hpp"
+
+#include <catch2/catch.hpp>
 
 using sluice::actors::output_prefixer;
 using sluice::actors::output_stream;

@@ -3,7 +3,6 @@
 #include "actors/launch/process.hpp"
 
 #include <dirent.h>
-
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -88,7 +87,8 @@ std::vector<pid_t> await_pids(const std::filesystem::path& file, std::size_t cou
     std::vector<pid_t> pids;
     for (long p; in >> p;) pids.push_back(static_cast<pid_t>(p));
     if (pids.size() >= count) return pids;
-    if (std::chrono::steady_clock::now() > deadline) FAIL("only " << pids.size() << " of " << count << " pids in " << file);
+    if (std::chrono::steady_clock::now() > deadline)
+      FAIL("only " << pids.size() << " of " << count << " pids in " << file);
     std::this_thread::sleep_for(5ms);
   }
 }
@@ -99,8 +99,8 @@ std::vector<pid_t> await_pids(const std::filesystem::path& file, std::size_t cou
 // session whose parent has already exited. Then it waits, or exits at once with `exit_now`.
 std::string descendants_script(const std::filesystem::path& file, bool exit_now = false) {
   const std::string f = file.string();
-  return "sleep 600 & echo $! >> " + f + ".tmp; " +           //
-         "setsid sleep 600 & echo $! >> " + f + ".tmp; " +    //
+  return "sleep 600 & echo $! >> " + f + ".tmp; " +                 //
+         "setsid sleep 600 & echo $! >> " + f + ".tmp; " +          //
          "sh -c 'setsid sleep 600 & echo $! >> " + f + ".tmp'; " +  // parent exits at once
          "echo $$ >> " + f + ".tmp; mv " + f + ".tmp " + f + "; " + (exit_now ? "exit 0" : "wait");
 }
@@ -242,7 +242,8 @@ TEST_CASE("an agent and everything it started die with a launcher that was kille
   // The guard, re-parented here, exits the way its agent did: killed by SIGKILL.
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   pid_t guard = 0;
-  while ((guard = ::waitpid(-1, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+  while ((guard = ::waitpid(-1, &status, WNOHANG)) == 0 &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(5ms);
   REQUIRE(guard > 0);
   CHECK(WIFSIGNALED(status));
@@ -284,7 +285,8 @@ TEST_CASE("SIGKILL through the watcher kills an agent and every descendant") {
   kill_if_alive(pids);
 }
 
-TEST_CASE("a stop's SIGTERM also reaches a daemon that left the agent's group and lost its parent") {
+TEST_CASE(
+    "a stop's SIGTERM also reaches a daemon that left the agent's group and lost its parent") {
   sluice::test::temp_dir dir;
   const auto got = dir.path() / "got";
   {
@@ -299,9 +301,8 @@ TEST_CASE("a stop's SIGTERM also reaches a daemon that left the agent's group an
   recorder r;
   auto child = child_process::spawn(
       sh("trap 'while [ ! -s " + got.string() + " ]; do sleep 0.01; done; exit 0' TERM; " +
-         "sh -c 'setsid sh " + (dir.path() / "daemon.sh").string() + " &'; " +
-         "while [ ! -s " + (dir.path() / "daemon.pid").string() + " ]; do sleep 0.01; done; " +
-         "echo started; " +
+         "sh -c 'setsid sh " + (dir.path() / "daemon.sh").string() + " &'; " + "while [ ! -s " +
+         (dir.path() / "daemon.pid").string() + " ]; do sleep 0.01; done; " + "echo started; " +
          "sleep 600 & wait"));
   REQUIRE(child);
   const auto id = w.watch(std::move(child.value()), r.callbacks());
@@ -378,7 +379,8 @@ TEST_CASE("an unguarded child is the agent itself and dies with its spawner") {
   // Re-parented to us (subreaper), so we can read how it died.
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   pid_t reaped = 0;
-  while ((reaped = ::waitpid(agent, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+  while ((reaped = ::waitpid(agent, &status, WNOHANG)) == 0 &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(5ms);
   if (reaped != agent) ::kill(agent, SIGKILL);
   REQUIRE(reaped == agent);

@@ -1,12 +1,12 @@
 // The restart rules of launch's supervisors, without processes or clocks.
-#include <catch2/catch.hpp>
-
 #include "actors/launch/restart_policy.hpp"
 
+#include <catch2/catch.hpp>
+
 using namespace std::chrono_literals;
-using sluice::actors::restart_policy;
 using sluice::actors::agent_role;
 using sluice::actors::restart_mode;
+using sluice::actors::restart_policy;
 
 TEST_CASE("restart never leaves a crashed agent down") {
   restart_policy p(restart_mode::never, agent_role::service, 5, 100ms);

@@ -1,10 +1,11 @@
 // The figures table, their mean and spread over runs, the one unit style, --fail-if's
 // parsing and verdicts, and --baseline's comparison.
+#include "actors/loadtest/figures.hpp"
+
 #include <catch2/catch.hpp>
 #include <set>
 #include <string>
 
-#include "actors/loadtest/figures.hpp"
 #include "actors/loadtest/result_json.hpp"
 #include "actors/loadtest/thresholds.hpp"
 #include "loadtest_sample.hpp"
@@ -19,7 +20,8 @@ TEST_CASE("every figure has its own key and alias, and a latency figure is in mi
     if (std::string{f.alias} != f.key) CHECK(names.insert(f.alias).second);
     CHECK(find_figure(f.key) == &f);
     CHECK(find_figure(f.alias) == &f);
-    if (std::string{f.key}.find("_us") != std::string::npos) CHECK(f.unit == figure_unit::microseconds);
+    if (std::string{f.key}.find("_us") != std::string::npos)
+      CHECK(f.unit == figure_unit::microseconds);
   }
   CHECK(find_figure("p98") == nullptr);
 }
@@ -52,7 +54,8 @@ TEST_CASE("one unit style: latencies auto-scaled with three digits, rates with k
 }
 
 TEST_CASE("a --fail-if list reads figures, comparisons and values with their units") {
-  auto parsed = parse_thresholds("p99>5ms, lost>0,throughput<100k ,service-p99.9>=250us,duration<=2s");
+  auto parsed =
+      parse_thresholds("p99>5ms, lost>0,throughput<100k ,service-p99.9>=250us,duration<=2s");
   REQUIRE(parsed);
   const auto& t = *parsed;
   REQUIRE(t.size() == 5);
@@ -77,8 +80,8 @@ TEST_CASE("a --fail-if list reads figures, comparisons and values with their uni
 }
 
 TEST_CASE("a malformed --fail-if is refused with one line naming the item") {
-  for (const char* bad : {"", "p99", "p99>5", "p98>5ms", "lost>1ms", "throughput<fast", ">5ms", "p99=5ms",
-                          "lost>0,,p99>1ms", "throughput<100x"}) {
+  for (const char* bad : {"", "p99", "p99>5", "p98>5ms", "lost>1ms", "throughput<fast", ">5ms",
+                          "p99=5ms", "lost>0,,p99>1ms", "throughput<100x"}) {
     INFO(bad);
     const auto r = parse_thresholds(bad);
     REQUIRE_FALSE(r);
@@ -134,12 +137,15 @@ TEST_CASE("a baseline comparison says per figure how much it changed and whether
 TEST_CASE("a difference within the runs' spread is not called better or worse") {
   auto doc = result_document(sluice::test::sample_result(), sluice::test::sample_context());
   auto old_doc = doc;
-  old_doc["figures"]["latency_p99_us"]["mean"] = doc["figures"]["latency_p99_us"]["mean"].get<double>() * 1.01;
-  old_doc["figures"]["latency_p99_us"]["stddev"] = doc["figures"]["latency_p99_us"]["mean"].get<double>() * 0.05;
+  old_doc["figures"]["latency_p99_us"]["mean"] =
+      doc["figures"]["latency_p99_us"]["mean"].get<double>() * 1.01;
+  old_doc["figures"]["latency_p99_us"]["stddev"] =
+      doc["figures"]["latency_p99_us"]["mean"].get<double>() * 0.05;
   auto changes = compare_with_baseline(old_doc, doc);
   REQUIRE(changes);
   for (const auto& c : *changes) {
-    if (std::string{c.fig->key} == "latency_p99_us") CHECK(c.verdict == change_verdict::within_spread);
+    if (std::string{c.fig->key} == "latency_p99_us")
+      CHECK(c.verdict == change_verdict::within_spread);
   }
 }
 

@@ -35,7 +35,8 @@ const double percentiles[] = {0, 1, 10, 50, 90, 99, 99.9, 99.99, 100};
 
 TEST_CASE("every value maps into a bucket whose bounds contain it") {
   std::mt19937_64 rng{42};
-  std::vector<std::uint64_t> values{0, 1, 255, 256, 257, 511, 512, 1023, 1024, UINT64_MAX, UINT64_MAX - 1};
+  std::vector<std::uint64_t> values{0,   1,    255,  256,        257,           511,
+                                    512, 1023, 1024, UINT64_MAX, UINT64_MAX - 1};
   for (int i = 0; i < 100000; ++i) values.push_back(rng() >> (rng() % 64));
   for (const auto v : values) {
     const auto i = latency_histogram::index_of(v);
@@ -77,7 +78,8 @@ TEST_CASE("percentiles match a sorted reference within the bucket precision") {
       h.record(v);
     }
     std::sort(values.begin(), values.end());
-    for (const double p : percentiles) require_within_precision(h.percentile(p), reference_percentile(values, p));
+    for (const double p : percentiles)
+      require_within_precision(h.percentile(p), reference_percentile(values, p));
     REQUIRE(h.min() == values.front());
     REQUIRE(h.max() == values.back());
     REQUIRE(h.count() == values.size());
@@ -89,7 +91,8 @@ TEST_CASE("percentiles match a sorted reference within the bucket precision") {
     for (int i = 0; i < 10; ++i) values.push_back(std::uint64_t{1} << (40 + i));
     for (const auto v : values) h.record(v);
     std::sort(values.begin(), values.end());
-    for (const double p : percentiles) require_within_precision(h.percentile(p), reference_percentile(values, p));
+    for (const double p : percentiles)
+      require_within_precision(h.percentile(p), reference_percentile(values, p));
   }
 }
 

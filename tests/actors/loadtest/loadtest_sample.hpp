@@ -12,8 +12,8 @@
 
 namespace sluice::test {
 
-inline sluice::actors::loadtest_run sample_run(std::uint32_t sinks, double seconds, std::uint64_t seed,
-                                               std::uint64_t messages = 20000) {
+inline sluice::actors::loadtest_run sample_run(std::uint32_t sinks, double seconds,
+                                               std::uint64_t seed, std::uint64_t messages = 20000) {
   using namespace sluice::actors;
   loadtest_run r;
   r.totals.sent = messages;
@@ -25,12 +25,16 @@ inline sluice::actors::loadtest_run sample_run(std::uint32_t sinks, double secon
   std::lognormal_distribution<double> dist{std::log(30000.0), 0.8};
   const auto end_ns = static_cast<std::int64_t>(seconds * 1e9);
   latency_timeline over_time;
-  for (std::uint32_t s = 0; s < sinks; ++s) r.sinks.push_back({"loadtest-sink-" + std::to_string(s), {}, timeline<level_cell>{}});
+  for (std::uint32_t s = 0; s < sinks; ++s)
+    r.sinks.push_back({"loadtest-sink-" + std::to_string(s), {}, timeline<level_cell>{}});
   std::vector<latency_timeline> per_sink(sinks);
   for (std::uint64_t i = 0; i < messages; ++i) {
     const auto latency = static_cast<std::uint64_t>(dist(rng));
-    const auto lane = static_cast<std::size_t>(i % 10 == 0 ? 3 : i % 10 < 3 ? 2 : 1);  // critical, high, normal
-    const auto t = static_cast<std::int64_t>(static_cast<double>(i) / static_cast<double>(messages) * static_cast<double>(end_ns));
+    const auto lane = static_cast<std::size_t>(i % 10 == 0  ? 3
+                                               : i % 10 < 3 ? 2
+                                                            : 1);  // critical, high, normal
+    const auto t = static_cast<std::int64_t>(
+        static_cast<double>(i) / static_cast<double>(messages) * static_cast<double>(end_ns));
     // Behind a schedule now and then: latency from when due grows past the service time.
     const std::uint64_t behind = (i / 1000) % 5 == 4 ? 2'000'000 : 0;
     r.latency_ns.record(latency + behind);
@@ -50,10 +54,12 @@ inline sluice::actors::loadtest_run sample_run(std::uint32_t sinks, double secon
     }
     r.sinks[s].utilization.coarsen_to(r.latency_over_time.width_ns());
   }
-  for (std::int64_t t = 0; t < end_ns; t += 5'000'000) r.backpressure_waits.at(t).add(t % 50'000'000 == 0 ? 3 : 0);
+  for (std::int64_t t = 0; t < end_ns; t += 5'000'000)
+    r.backpressure_waits.at(t).add(t % 50'000'000 == 0 ? 3 : 0);
   r.backpressure_waits.coarsen_to(r.latency_over_time.width_ns());
   for (std::uint32_t id = 0; id < 4; ++id) {
-    r.senders.push_back({id, messages / 4, 4, 0, 2000 + id, 90000 + id, 400000, 1000 * id, seconds});
+    r.senders.push_back(
+        {id, messages / 4, 4, 0, 2000 + id, 90000 + id, 400000, 1000 * id, seconds});
   }
   return r;
 }
@@ -66,7 +72,8 @@ inline sluice::actors::loadtest_result sample_result() {
 
 inline sluice::actors::loadtest_result long_sample_result() {
   sluice::actors::loadtest_result r;
-  for (std::uint64_t seed = 1; seed <= 3; ++seed) r.runs.push_back(sample_run(10, 600, seed, 200000));
+  for (std::uint64_t seed = 1; seed <= 3; ++seed)
+    r.runs.push_back(sample_run(10, 600, seed, 200000));
   return r;
 }
 

@@ -16,7 +16,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-double mean(const nlohmann::json& j, const char* figure) { return j["figures"][figure]["mean"].get<double>(); }
+double mean(const nlohmann::json& j, const char* figure) {
+  return j["figures"][figure]["mean"].get<double>();
+}
 
 void require_clean_result(const nlohmann::json& j, std::uint64_t messages) {
   INFO(j.dump());
@@ -45,7 +47,8 @@ std::string slurp(const fs::path& p) {
 
 TEST_CASE("four sender processes into two sinks lose, duplicate and reorder nothing") {
   bus_fixture bus;
-  const auto out = ok_out(bus, {"loadtest", "--senders", "4", "--sinks", "2", "--messages", "20000", "--json"});
+  const auto out =
+      ok_out(bus, {"loadtest", "--senders", "4", "--sinks", "2", "--messages", "20000", "--json"});
   const auto j = parse_json(out);
   require_clean_result(j, 20000);
   CHECK(j["config"]["senders"] == 4);
@@ -59,8 +62,10 @@ TEST_CASE("four sender processes into two sinks lose, duplicate and reorder noth
 
 TEST_CASE("sender threads with a priority mix and random payload sizes keep per-lane order") {
   bus_fixture bus;
-  const auto out = ok_out(bus, {"loadtest", "--threads", "--senders", "3", "--sinks", "2", "--messages", "9000",
-                                "--priority-mix", "critical:1,high:5,normal:90,low:4", "--payload", "32-2048", "--json"});
+  const auto out =
+      ok_out(bus, {"loadtest", "--threads", "--senders", "3", "--sinks", "2", "--messages", "9000",
+                   "--priority-mix", "critical:1,high:5,normal:90,low:4", "--payload", "32-2048",
+                   "--json"});
   const auto j = parse_json(out);
   require_clean_result(j, 9000);
   for (const char* lane : {"critical", "high", "normal", "low"}) {
@@ -73,8 +78,9 @@ TEST_CASE("sender threads with a priority mix and random payload sizes keep per-
 TEST_CASE("a slow consumer forces backpressure and still nothing is lost") {
   bus_fixture bus;
   // Inboxes of 50 slots, 20 us per message at the sink: senders must wait for space.
-  const auto r = bus.run_env({{"MAX_INBOX_SIZE", "50"}},
-                             {"loadtest", "--senders", "2", "--messages", "3000", "--consumer-delay", "20us", "--json"});
+  const auto r = bus.run_env(
+      {{"MAX_INBOX_SIZE", "50"}},
+      {"loadtest", "--senders", "2", "--messages", "3000", "--consumer-delay", "20us", "--json"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto j = parse_json(r.out);
@@ -82,12 +88,15 @@ TEST_CASE("a slow consumer forces backpressure and still nothing is lost") {
   REQUIRE(mean(j, "backpressure_waits") > 0);
 }
 
-TEST_CASE("with a rate, a sender held up by a slow sink falls behind and latency counts from the schedule") {
+TEST_CASE(
+    "with a rate, a sender held up by a slow sink falls behind and latency counts from the "
+    "schedule") {
   bus_fixture bus;
   // The sink takes 1 ms per message, the sender is asked for 2000 a second into 20 slots: the
   // inbox fills and the sender falls behind its schedule, whatever the machine's speed.
-  const auto r = bus.run_env({{"MAX_INBOX_SIZE", "20"}}, {"loadtest", "--senders", "1", "--rate", "2000", "--messages",
-                                                          "400", "--consumer-delay", "1ms", "--json"});
+  const auto r = bus.run_env({{"MAX_INBOX_SIZE", "20"}},
+                             {"loadtest", "--senders", "1", "--rate", "2000", "--messages", "400",
+                              "--consumer-delay", "1ms", "--json"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto j = parse_json(r.out);
@@ -104,12 +113,13 @@ TEST_CASE("with a rate, a sender held up by a slow sink falls behind and latency
 TEST_CASE("the report directory holds the result, the page with its charts and the hgrm exports") {
   bus_fixture bus;
   const auto dir = bus.root() / "report";
-  const auto out = ok_out(bus, {"loadtest", "--senders", "2", "--messages", "2000", "--json", "--report", dir.string()});
+  const auto out = ok_out(bus, {"loadtest", "--senders", "2", "--messages", "2000", "--json",
+                                "--report", dir.string()});
   const auto j = parse_json(out);
   REQUIRE(nlohmann::json::parse(slurp(dir / "result.json")) == j);
   const auto html = slurp(dir / "index.html");
-  for (const char* id : {"throughput-chart", "latency-over-time-chart", "percentile-chart", "latency-chart",
-                         "utilization-chart", "sender-table"}) {
+  for (const char* id : {"throughput-chart", "latency-over-time-chart", "percentile-chart",
+                         "latency-chart", "utilization-chart", "sender-table"}) {
     INFO(id);
     REQUIRE(html.find(std::string{"id=\""} + id + "\"") != std::string::npos);
   }
@@ -121,14 +131,17 @@ TEST_CASE("the report directory holds the result, the page with its charts and t
   }
 }
 
-TEST_CASE("a repeated run (--repeat) runs the test again and reports every figure as mean and spread") {
+TEST_CASE(
+    "a repeated run (--repeat) runs the test again and reports every figure as mean and spread") {
   bus_fixture bus;
-  const auto j = parse_json(ok_out(bus, {"loadtest", "--senders", "2", "--messages", "2000", "--repeat", "2", "--json"}));
+  const auto j = parse_json(
+      ok_out(bus, {"loadtest", "--senders", "2", "--messages", "2000", "--repeat", "2", "--json"}));
   CHECK(schema_violations(j) == "");
   CHECK(j["runs"] == 2);
   CHECK(j["figures"]["sent"]["values"] == nlohmann::json::array({2000, 2000}));
   CHECK(j["figures"]["latency_p99_us"]["values"].size() == 2);
-  const auto text = ok_out(bus, {"loadtest", "--senders", "1", "--messages", "500", "--repeat", "2"});
+  const auto text =
+      ok_out(bus, {"loadtest", "--senders", "1", "--messages", "500", "--repeat", "2"});
   CHECK(text.find("2 runs: mean ± standard deviation") != std::string::npos);
   CHECK(text.find(" ± ") != std::string::npos);
 }
@@ -138,22 +151,28 @@ TEST_CASE("a baseline (--baseline) prints the change of every figure against an 
   const auto dir = bus.root() / "before";
   ok_out(bus, {"loadtest", "--senders", "1", "--messages", "1000", "--report", dir.string()});
   const auto old = (dir / "result.json").string();
-  const auto text = ok_out(bus, {"loadtest", "--senders", "1", "--messages", "1000", "--baseline", old});
+  const auto text =
+      ok_out(bus, {"loadtest", "--senders", "1", "--messages", "1000", "--baseline", old});
   CHECK(text.find("compared with " + old) != std::string::npos);
   CHECK(text.find("latency p99") != std::string::npos);
   CHECK(text.find("->") != std::string::npos);
-  const auto j = parse_json(ok_out(bus, {"loadtest", "--senders", "1", "--messages", "1000", "--baseline", old, "--json"}));
+  const auto j = parse_json(ok_out(
+      bus, {"loadtest", "--senders", "1", "--messages", "1000", "--baseline", old, "--json"}));
   CHECK(schema_violations(j) == "");
   CHECK(j["baseline"]["file"] == old);
   CHECK(j["baseline"]["figures"]["sent"]["verdict"] == "unchanged");
 }
 
-TEST_CASE("thresholds (--fail-if) exit 1 with one line naming the crossed threshold, 0 when every one holds") {
+TEST_CASE(
+    "thresholds (--fail-if) exit 1 with one line naming the crossed threshold, 0 when every one "
+    "holds") {
   bus_fixture bus;
-  const auto pass = bus.run({"loadtest", "--senders", "1", "--messages", "1000", "--fail-if", "lost>0,sent<1000"});
+  const auto pass = bus.run(
+      {"loadtest", "--senders", "1", "--messages", "1000", "--fail-if", "lost>0,sent<1000"});
   INFO(pass.err);
   CHECK(pass.exit_code == 0);
-  const auto fail = bus.run({"loadtest", "--senders", "1", "--messages", "1000", "--fail-if", "lost>0, sent<1M", "--json"});
+  const auto fail = bus.run({"loadtest", "--senders", "1", "--messages", "1000", "--fail-if",
+                             "lost>0, sent<1M", "--json"});
   CHECK(fail.exit_code == 1);
   // Above it on stderr only the progress lines: the verdict is the last line, and one line.
   REQUIRE(fail.err.size() > 1);

@@ -1,14 +1,14 @@
 // The percentile distribution follows HdrHistogram's iterator (its levels, its last point at
 // 100 %), and the .hgrm export is its text format: header, one parsable line per level, the
 // last without 1/(1-p), the Mean/Max/Buckets footer, values scaled as asked.
+#include "actors/loadtest/report/percentiles.hpp"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include "actors/loadtest/report/percentiles.hpp"
 
 using namespace sluice::actors;
 
@@ -37,7 +37,8 @@ TEST_CASE("the distribution steps through HdrHistogram's levels and ends at 100 
     CHECK(points[i].value >= points[i - 1].value);
     CHECK(points[i].count_at_or_below >= points[i - 1].count_at_or_below);
     // Each point's bucket holds the rank of its level.
-    CHECK(static_cast<double>(points[i].count_at_or_below) >= points[i].percentile / 100.0 * 100000 - 1e-6);
+    CHECK(static_cast<double>(points[i].count_at_or_below) >=
+          points[i].percentile / 100.0 * 100000 - 1e-6);
   }
   CHECK(points.back().percentile == 100.0);
   CHECK(points.back().count_at_or_below == h.count());

@@ -7,11 +7,10 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "actors/loadtest/report/report.hpp"
 #include "loadtest_sample.hpp"
@@ -64,8 +63,16 @@ const char* const layout_check = R"(<script>
 )";
 
 std::vector<std::string> chromium(const std::string& exe, const fs::path& profile) {
-  return {exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+  return {exe,
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          "--hide-scrollbars",
           "--user-data-dir=" + profile.string()};
 }
 
@@ -85,7 +92,8 @@ fs::path screenshot_dir() {
   return dir;
 }
 
-void check_page(const loadtest_result& r, const nlohmann::json& doc, const std::string& name, int height) {
+void check_page(const loadtest_result& r, const nlohmann::json& doc, const std::string& name,
+                int height) {
   const std::string exe = find_program("chromium");
   if (exe.empty()) SLUICE_SKIP("chromium is not installed (scripts/setup.sh --with-tests)");
   temp_dir dir;
@@ -109,10 +117,17 @@ void check_page(const loadtest_result& r, const nlohmann::json& doc, const std::
   const auto body = dom.out.substr(start + 23, dom.out.find("</pre>", start) - start - 23);
   std::string text;  // the DOM escapes &, < and > inside <pre>; quotes stay as they are
   for (std::size_t i = 0; i < body.size(); ++i) {
-    if (body.compare(i, 5, "&amp;") == 0) { text += '&'; i += 4; }
-    else if (body.compare(i, 4, "&lt;") == 0) { text += '<'; i += 3; }
-    else if (body.compare(i, 4, "&gt;") == 0) { text += '>'; i += 3; }
-    else text += body[i];
+    if (body.compare(i, 5, "&amp;") == 0) {
+      text += '&';
+      i += 4;
+    } else if (body.compare(i, 4, "&lt;") == 0) {
+      text += '<';
+      i += 3;
+    } else if (body.compare(i, 4, "&gt;") == 0) {
+      text += '>';
+      i += 3;
+    } else
+      text += body[i];
   }
   const auto check = nlohmann::json::parse(text);
   INFO(check.dump(2));
@@ -138,7 +153,9 @@ TEST_CASE("a short run's report lays out in Chromium with no label cut off or ov
   check_page(r, result_document(r, sample_context(80000)), "report-short-run", 5200);
 }
 
-TEST_CASE("a long repeated run's report with ten sinks lays out in Chromium with no label cut off or overlapping") {
+TEST_CASE(
+    "a long repeated run's report with ten sinks lays out in Chromium with no label cut off or "
+    "overlapping") {
   const auto r = long_sample_result();
   auto ctx = sample_context(400);
   ctx.config["repeat"] = 3;

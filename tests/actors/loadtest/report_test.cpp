@@ -1,14 +1,15 @@
 // result.json matches its documented schema (docs/loadtest-result.schema.json), and the HTML
 // report is one self-contained page (no scripts, nothing fetched) with its charts, one unit
 // style, and series styles that stay distinct past the palette's colours.
-#include <catch2/catch.hpp>
+#include "actors/loadtest/report/report.hpp"
+
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "actors/loadtest/report/chart.hpp"
-#include "actors/loadtest/report/report.hpp"
 #include "loadtest_sample.hpp"
 #include "schema_check.hpp"
 
@@ -49,7 +50,8 @@ TEST_CASE("the result document carries version, start, machine, configuration an
   CHECK(doc["figures"]["latency_p99_us"]["mean"].get<double>() ==
         Approx(static_cast<double>(r.runs[0].latency_ns.percentile(99)) / 1000.0).margin(0.001));
   // Latency from when due is never below the service time of the same messages.
-  CHECK(doc["figures"]["latency_p99_us"]["mean"].get<double>() >= doc["figures"]["service_time_p99_us"]["mean"].get<double>());
+  CHECK(doc["figures"]["latency_p99_us"]["mean"].get<double>() >=
+        doc["figures"]["service_time_p99_us"]["mean"].get<double>());
   CHECK(doc["lanes"].contains("critical"));
   CHECK(doc["lanes"].contains("high"));
   CHECK_FALSE(doc["lanes"].contains("low"));
@@ -68,9 +70,11 @@ TEST_CASE("repeated runs give every figure a mean and a spread") {
 }
 
 TEST_CASE("the HTML report is self-contained and holds every chart and table") {
-  const auto html = render_report_html(sample_result(), result_document(sample_result(), sample_context(40000)));
-  for (const char* id : {"throughput-chart", "latency-over-time-chart", "percentile-chart", "lane-chart", "latency-chart",
-                         "utilization-chart", "waits-chart", "figures-table", "lane-table", "sender-table", "setup-table"}) {
+  const auto html =
+      render_report_html(sample_result(), result_document(sample_result(), sample_context(40000)));
+  for (const char* id : {"throughput-chart", "latency-over-time-chart", "percentile-chart",
+                         "lane-chart", "latency-chart", "utilization-chart", "waits-chart",
+                         "figures-table", "lane-table", "sender-table", "setup-table"}) {
     INFO(id);
     CHECK(html.find(std::string{"id=\""} + id + "\"") != std::string::npos);
   }
@@ -84,11 +88,12 @@ TEST_CASE("the HTML report is self-contained and holds every chart and table") {
 }
 
 TEST_CASE("the report uses one unit style and people's names, never raw keys") {
-  const auto html = render_report_html(sample_result(), result_document(sample_result(), sample_context()));
+  const auto html =
+      render_report_html(sample_result(), result_document(sample_result(), sample_context()));
   CHECK(html.find("p999") == std::string::npos);
   CHECK(html.find("p99.9") != std::string::npos);
-  for (const char* raw : {"backpressure_waits", "send_failures", "breaker_trips", "throughput_msgs_per_s", "_us<",
-                          "consumer_delay", "usable_cores"}) {
+  for (const char* raw : {"backpressure_waits", "send_failures", "breaker_trips",
+                          "throughput_msgs_per_s", "_us<", "consumer_delay", "usable_cores"}) {
     INFO(raw);
     CHECK(html.find(raw) == std::string::npos);
   }
@@ -99,7 +104,8 @@ TEST_CASE("the report uses one unit style and people's names, never raw keys") {
 TEST_CASE("a report with losses says so and an empty run still renders") {
   auto r = sample_result();
   r.runs[0].totals.lost = 3;
-  CHECK(render_report_html(r, result_document(r, sample_context())).find("3 lost") != std::string::npos);
+  CHECK(render_report_html(r, result_document(r, sample_context())).find("3 lost") !=
+        std::string::npos);
   const auto empty = render_report_html(loadtest_result{}, nlohmann::json::object());
   CHECK(empty.find("no messages received") != std::string::npos);
   CHECK(empty.find("id=\"utilization-chart\"") != std::string::npos);
@@ -114,7 +120,8 @@ TEST_CASE("series styles stay distinct past the palette's colours") {
     CHECK(s.color != target_style().color);
   }
   // Sink 0 and sink 8 of a ten-sink run: same colour family allowed, never the same look.
-  CHECK((series_style(0).color != series_style(8).color || series_style(0).dash != series_style(8).dash));
+  CHECK((series_style(0).color != series_style(8).color ||
+         series_style(0).dash != series_style(8).dash));
 }
 
 TEST_CASE("the utilisation axis ends at 100 percent however full the inbox was") {

@@ -5,9 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "support/find_program.hpp"
 #include "support/process.hpp"
@@ -43,9 +42,13 @@ inline std::string schema_violations(const nlohmann::json& doc) {
       "import json, sys, jsonschema\n"
       "schema = json.load(open(sys.argv[1]))\n"
       "jsonschema.Draft202012Validator.check_schema(schema)\n"
-      "errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(json.load(open(sys.argv[2]))), key=str)\n"
+      "errors = "
+      "sorted(jsonschema.Draft202012Validator(schema).iter_errors(json.load(open(sys.argv[2]))), "
+      "key=str)\n"
       "for e in errors: print('/'.join(map(str, e.absolute_path)) + ': ' + e.message)\n";
-  const auto r = process{{{python, "-c", check, result_schema_path().string(), file.string()}, python_env()}}.finish();
+  const auto r = process{
+      {{python, "-c", check, result_schema_path().string(), file.string()},
+       python_env()}}.finish();
   if (r.exit_code != 0) return "validator failed: " + r.err;
   return r.out;
 }

@@ -19,7 +19,8 @@ TEST_CASE("interleaved in-order streams report nothing lost, duplicated or reord
       REQUIRE(c.observe(sequence_checker::stream_of(sender, 1), seq) == sequence_verdict::in_order);
     }
   }
-  for (std::uint32_t sender = 0; sender < 8; ++sender) c.expect(sequence_checker::stream_of(sender, 1), 1000);
+  for (std::uint32_t sender = 0; sender < 8; ++sender)
+    c.expect(sequence_checker::stream_of(sender, 1), 1000);
   const auto s = c.summary();
   REQUIRE(s.received == 8000);
   REQUIRE(s.unique == 8000);
@@ -99,12 +100,13 @@ TEST_CASE("a shuffled stream with drops and repeats matches a brute-force count"
   const std::uint64_t sent = 5000;
   std::vector<std::uint64_t> delivered;
   for (std::uint64_t seq = 0; seq < sent; ++seq) {
-    if (rng() % 50 == 0) continue;                     // lost
+    if (rng() % 50 == 0) continue;  // lost
     delivered.push_back(seq);
-    if (rng() % 70 == 0) delivered.push_back(seq);     // duplicated
+    if (rng() % 70 == 0) delivered.push_back(seq);  // duplicated
   }
   // Local shuffles only, like a consumer that redelivers a batch.
-  for (std::size_t i = 0; i + 8 < delivered.size(); i += 97) std::shuffle(delivered.begin() + i, delivered.begin() + i + 8, rng);
+  for (std::size_t i = 0; i + 8 < delivered.size(); i += 97)
+    std::shuffle(delivered.begin() + i, delivered.begin() + i + 8, rng);
 
   std::vector<bool> seen(sent, false);
   std::uint64_t highest_plus_one = 0;

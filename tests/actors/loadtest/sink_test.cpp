@@ -1,15 +1,16 @@
 // Coordinated omission: a sender with a rate stamps each message with when it was due on its
 // schedule, not when it got round to sending it, and the sink measures latency from that time
 // and service time from the start of the send, per lane and over time.
-#include <catch2/catch.hpp>
+#include "actors/loadtest/sink.hpp"
+
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "actors/loadtest/message.hpp"
 #include "actors/loadtest/sender.hpp"
-#include "actors/loadtest/sink.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace sluice::actors;
@@ -57,7 +58,8 @@ TEST_CASE("the sink measures latency from when a message was due and service tim
   std::int64_t now = 0;
   auto consumer = in.attach_consumer();
   REQUIRE(consumer);
-  loadtest_sink sink(in, std::move(consumer).value(), std::chrono::nanoseconds{0}, start, [&] { return now; });
+  loadtest_sink sink(in, std::move(consumer).value(), std::chrono::nanoseconds{0}, start,
+                     [&] { return now; });
   // Due at 2 ms, sent at 5 ms (the sender was 3 ms behind), received at 10 ms.
   loadtest_header late;
   late.sender = 1;

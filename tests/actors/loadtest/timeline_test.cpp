@@ -1,11 +1,11 @@
 // timeline: values land in the interval of their time, a run longer than the intervals allow
 // doubles the width without losing or moving anything, timelines of several sinks line up,
 // and the sink's latency timeline keeps every latency in the interval it arrived in.
+#include "actors/loadtest/timeline.hpp"
+
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <random>
-
-#include "actors/loadtest/timeline.hpp"
 
 using namespace sluice::actors;
 

@@ -2,11 +2,10 @@
 // line boundary.
 #include "inbox/files/read_file.hpp"
 
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <fstream>
 #include <string>
-
-#include <catch2/catch.hpp>
 
 #include "support/temp_dir.hpp"
 
