@@ -12,13 +12,14 @@ build_packages=(
   python3-dev python3-pybind11 nodejs libnode-dev node-addon-api
 )
 # Tools the test suite drives: flock/setpriv (util-linux), jq (the bash bus baseline),
-# promtool (prometheus), tmux (sluice top), clang + compiler-rt (libFuzzer), hyperfine (bench/cli),
-# chromium (the loadtest report), python3-jsonschema (result.json against its schema),
+# promtool (prometheus), tmux (sluice top), clang + compiler-rt (libFuzzer), clang-format
+# (scripts/format.sh --check), hyperfine (bench/cli), chromium (the loadtest report),
+# python3-jsonschema (result.json against its schema),
 # redis-server and nats-server (sluice-bench bridge runs them beside the bridge; sluice-bench
 # governance measures Redis limiters), pytest and mypy (bindings/python and its type stubs),
 # dpkg-dev (cpack's dpkg-shlibdeps, tests/install).
-test_packages=(util-linux iproute2 jq procps prometheus tmux clang libclang-rt-14-dev hyperfine chromium
-  python3-jsonschema redis-server nats-server python3-pytest mypy dpkg-dev)
+test_packages=(util-linux iproute2 jq procps prometheus tmux clang libclang-rt-14-dev clang-format
+  hyperfine chromium python3-jsonschema redis-server nats-server python3-pytest mypy dpkg-dev)
 # From npm, where npm is there: tsc and Node's declarations check bindings/node's index.d.ts
 # (Debian has no @types/node).
 npm_test_packages=(typescript@5 @types/node@20)
