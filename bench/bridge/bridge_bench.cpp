@@ -148,10 +148,14 @@ int run_bridge_bench(int argc, char** argv) {
       "doorbell; TLS: CAF's OpenSSL module, P-256 certificates from one CA\n");
   if (!redis.empty())
     std::printf("how: %s; %s\n", version_of(redis).c_str(), redis_setup_note);
+  else if (!with_redis)
+    std::printf("how: --no-redis: no Redis rows\n");
   else
     std::printf("how: no redis-server installed (apt-get install redis-server): no Redis rows\n");
   if (!nats.empty())
     std::printf("how: %s; %s\n", version_of(nats).c_str(), nats_setup_note);
+  else if (!with_nats)
+    std::printf("how: --no-nats: no NATS row\n");
   else
     std::printf("how: no nats-server installed (apt-get install nats-server): no NATS row\n");
   return 0;
