@@ -44,10 +44,10 @@ struct bridge_peer {
   std::string error;
   std::string endpoint;
   actors::recent_ids delivered{remembered_ids};  // receiver: drop resends
-  // Sender: ids put on the wire and not yet committed, by this connection or an earlier one,
-  // per source ("" the outbound inbox, else a holding inbox's destination), so a connection
-  // that reads them again counts them as resent. Kept a message at a time (inserted when
-  // sent, erased when committed), so no read, send or commit walks the whole window.
+  // Sender: ids an earlier connection put on the wire and nobody committed yet, per source
+  // ("" the outbound inbox, else a holding inbox's destination), so a connection that reads
+  // them again counts them as resent. A connection adds what it sent and did not commit when
+  // it ends; commits erase. On a link that never dropped it stays empty and costs nothing.
   std::map<std::string, std::unordered_set<std::uint64_t>> transmitted;
   // Sender: ids of the uncommitted outbound window already moved into holding inboxes, so a
   // later connection re-reading them does not move them twice.

@@ -58,7 +58,6 @@ struct source {
   std::deque<inbox::received_message> buf;  // views into the inbox, valid until committed
   std::deque<wire::record> records;         // per message, views into the inbox
   std::deque<bool> resend;                  // sent by an earlier connection already
-  std::vector<std::uint64_t> just_sent;     // by send_ready, before it logs them (transmitted)
   // Each read not yet committed: the window index it ends at and its batch number.
   struct read {
     std::size_t end;
@@ -97,10 +96,27 @@ struct sender_state {
   std::set<std::string> open_failures_logged;  // holding inboxes that could not be opened
   static inline const char* name = "sluice.bridge.sender";
 
+  // What this connection put on the wire and did not commit goes out again on the next one,
+  // which then counts it as resent (read_more). Logged here, as the connection ends and
+  // before its consumer locks are let go, rather than as each message is sent.
+  void log_unsettled_sends() {
+    std::lock_guard<std::mutex> lock(peer->m);
+    auto log = [&](const source& src) {
+      for (std::size_t k = 0; k < src.records.size(); ++k) {
+        const auto st = win.state_of(src.id, win.begin(src.id) + k);
+        if (st == send_window::state::sent || st == send_window::state::acked)
+          peer->transmitted[src.dest].insert(src.records[k].id);
+      }
+    };
+    if (outbound) log(*outbound);
+    for (const auto& [dest, src] : held) log(src);
+  }
+
   ~sender_state() {
     if (watching && outbound && outbound->cons) outbound->cons->disarm();
     bell_watch.reset();
     if (peer) {
+      log_unsettled_sends();
       peer->in_flight.store(0, relaxed);
       peer->credits.store(0, relaxed);
     }
@@ -297,21 +313,12 @@ void send_ready(sender_actor* self) {
     if (!s.writer.empty() && !s.writer.fits(r)) flush(self);
     if (s.writer.empty()) s.writer.start(seq);
     s.writer.add(r);
-    src->just_sent.push_back(r.id);
     ++(src->resend[k] ? resent : sent);
   });
   flush(self);
   if (sent + resent > 0) {
     s.peer->sent.fetch_add(sent, relaxed);
     s.peer->resent.fetch_add(resent, relaxed);
-    std::lock_guard<std::mutex> lock(s.peer->m);
-    auto log = [&](source& src) {
-      if (src.just_sent.empty()) return;
-      s.peer->transmitted[src.dest].insert(src.just_sent.begin(), src.just_sent.end());
-      src.just_sent.clear();
-    };
-    if (s.outbound) log(*s.outbound);
-    for (auto& [dest, src] : s.held) log(src);
   }
   auto wants = s.win.take_wants();
   if (!wants.empty())
@@ -371,11 +378,16 @@ bool commit_settled(sender_state& s, source& src) {
                   s.ctx->name, src.dest.empty() ? s.outbound_name : "a holding inbox");
   const auto n = static_cast<std::ptrdiff_t>(last->end - s.win.begin(src.id));
   {
+    // Both are empty on a link that has not dropped: nothing to walk then.
     std::lock_guard<std::mutex> lock(s.peer->m);
     auto& log = s.peer->transmitted[src.dest];
-    for (auto r = src.records.begin(); r != src.records.begin() + n; ++r) {
-      log.erase(r->id);
-      if (src.dest.empty()) s.peer->moved.erase(r->id);
+    auto& moved = s.peer->moved;
+    const bool forget_moved = src.dest.empty() && !moved.empty();
+    if (!log.empty() || forget_moved) {
+      for (auto r = src.records.begin(); r != src.records.begin() + n; ++r) {
+        log.erase(r->id);
+        if (forget_moved) moved.erase(r->id);
+      }
     }
   }
   src.buf.erase(src.buf.begin(), src.buf.begin() + n);
