@@ -7,6 +7,7 @@
 // keeps the counters bridge-<peer>.json shows.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
@@ -102,7 +103,9 @@ struct sender_state {
   void log_unsettled_sends() {
     std::lock_guard<std::mutex> lock(peer->m);
     auto log = [&](const source& src) {
-      for (std::size_t k = 0; k < src.records.size(); ++k) {
+      // The two always hold the same messages; bounded by both, nothing here can throw.
+      const auto n = std::min(src.records.size(), win.end(src.id) - win.begin(src.id));
+      for (std::size_t k = 0; k < n; ++k) {
         const auto st = win.state_of(src.id, win.begin(src.id) + k);
         if (st == send_window::state::sent || st == send_window::state::acked)
           peer->transmitted[src.dest].insert(src.records[k].id);
