@@ -67,7 +67,7 @@ TEST_CASE("the crash example restarts its crashing worker and loses no task") {
   REQUIRE(st);
   INFO(run.output());
   CHECK(st->success());
-  CHECK_THAT(run.output(), Catch::Contains("crashing after 700 tasks"));
+  CHECK_THAT(run.output(), Catch::Contains("crashing after 300 tasks"));
   CHECK_THAT(run.output(), Catch::Contains("worker-crashy: exit 3; restarting in"));
   CHECK_THAT(run.output(), Catch::Contains("exactly-once: OK: 5000 of 5000"));
 }
@@ -77,7 +77,7 @@ TEST_CASE(
     "share") {
   temp_dir d;
   // The crash example with its crashing worker starting half a second after the others: a
-  // coordinator that fanned out at once would finish before it reached 700 tasks.
+  // coordinator that fanned out at once would finish before it reached 300 tasks.
   const std::string exe = examples.string() + "/";
   d.write("late.toml",
           "[inbox]\nslot_size = 512\n"
@@ -90,14 +90,14 @@ TEST_CASE(
               "[[agent]]\nname = \"worker-crashy\"\n"
               "command = [\"sh\", \"-c\", \"sleep 0.5; exec " +
               exe +
-              "faulty_worker --crash-every 700\"]\n"
+              "faulty_worker --crash-every 300\"]\n"
               "restart = \"on-failure\"\nmax_restarts = 20\nrestart_backoff = \"100ms\"\n");
   launch_run run(d.path() / "late.toml", d.path() / "bus");
   const auto st = run.wait(120s);
   REQUIRE(st);
   INFO(run.output());
   CHECK(st->success());
-  CHECK_THAT(run.output(), Catch::Contains("crashing after 700 tasks"));
+  CHECK_THAT(run.output(), Catch::Contains("crashing after 300 tasks"));
   CHECK_THAT(run.output(), Catch::Contains("exactly-once: OK: 5000 of 5000"));
 }
 
