@@ -56,6 +56,7 @@ void start(supervisor_actor* self) {
   opts.env.emplace_back("SLUICE_DIR", s.ctx->bus_dir.string());
   if (!s.ctx->bus.empty()) opts.env.emplace_back("SLUICE_BUS", s.ctx->bus);
   opts.env.emplace_back("SLUICE_AGENT", s.spec.name);
+  opts.env.emplace_back("SLUICE_RESTARTS", std::to_string(s.policy->restarts()));
   if (!s.ctx->sluice_bin.empty()) opts.env.emplace_back("SLUICE_BIN", s.ctx->sluice_bin.string());
   auto child = actors::child_process::spawn(opts);
   if (!child) {

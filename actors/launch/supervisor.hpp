@@ -2,11 +2,11 @@
 // One supervisor actor per agent of a launch (docs/architecture.md section 6). It owns the agent's
 // process from spawn to final exit: starts it under a guard (runtime/process.hpp: nothing
 // the agent starts outlives it or the launcher; env SLUICE_BUS / SLUICE_DIR / SLUICE_AGENT /
-// SLUICE_BIN), hears of its exit from the process watcher (pidfd, no polling; once the agent
-// and everything it left running are gone), restarts it per restart_policy, and on stop
-// sends SIGTERM to the agent's process group, waits the grace period and SIGKILLs the agent
-// and every descendant. When the agent is down for good it reports (finished_atom, name,
-// clean, description) to its manager and quits.
+// SLUICE_BIN / SLUICE_RESTARTS, the restarts so far), hears of its exit from the process watcher
+// (pidfd, no polling; once the agent and everything it left running are gone), restarts it per
+// restart_policy, and on stop sends SIGTERM to the agent's process group, waits the grace period
+// and SIGKILLs the agent and every descendant. When the agent is down for good it reports
+// (finished_atom, name, clean, description) to its manager and quits.
 //
 // "Clean": exit 0, or ended by the SIGTERM of a stop (also exit 143 = 128 + SIGTERM, a
 // shell's way to say so). Needing SIGKILL after the grace period is not clean.

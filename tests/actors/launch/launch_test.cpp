@@ -212,6 +212,21 @@ restart_backoff = "10ms"
   CHECK_THAT(run.output(), Catch::Contains("max_restarts = 2 reached"));
 }
 
+TEST_CASE("each run of an agent finds its count of restarts so far in SLUICE_RESTARTS") {
+  temp_dir d;
+  d.write("m.toml", R"(
+[[agent]]
+name = "crasher"
+command = ["sh", "-c", "echo run $SLUICE_RESTARTS >> runs.log; exit 3"]
+restart = "on-failure"
+max_restarts = 2
+restart_backoff = "10ms"
+)");
+  launch_run run(d.path() / "m.toml", d.path() / "bus");
+  REQUIRE(run.wait());
+  CHECK(d.read("runs.log") == "run 0\nrun 1\nrun 2\n");
+}
+
 TEST_CASE("launch exits 0 once every job has finished, stopping the services") {
   temp_dir d;
   d.write("m.toml", R"(
