@@ -18,6 +18,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <new>
 #include <optional>
 #include <set>
 #include <vector>
@@ -99,11 +100,12 @@ struct sender_state {
 
   // What this connection put on the wire and did not commit goes out again on the next one,
   // which then counts it as resent (read_more). Logged here, as the connection ends and
-  // before its consumer locks are let go, rather than as each message is sent.
-  void log_unsettled_sends() {
+  // before its consumer locks are let go, rather than as each message is sent. Called from
+  // the destructor: out of memory costs only the count (they go out again as "sent").
+  void log_unsettled_sends() noexcept {
     std::lock_guard<std::mutex> lock(peer->m);
     auto log = [&](const source& src) {
-      // The two always hold the same messages; bounded by both, nothing here can throw.
+      // The two always hold the same messages; bounded by both.
       const auto n = std::min(src.records.size(), win.end(src.id) - win.begin(src.id));
       for (std::size_t k = 0; k < n; ++k) {
         const auto st = win.state_of(src.id, win.begin(src.id) + k);
@@ -111,8 +113,15 @@ struct sender_state {
           peer->transmitted[src.dest].insert(src.records[k].id);
       }
     };
-    if (outbound) log(*outbound);
-    for (const auto& [dest, src] : held) log(src);
+    try {
+      if (outbound) log(*outbound);
+      for (const auto& [dest, src] : held) log(src);
+    } catch (const std::bad_alloc&) {
+      spdlog::error(
+          "bridge {}: out of memory recording what the link to '{}' left unsettled; the next "
+          "connection counts those messages as sent, not resent",
+          ctx->name, peer_name);
+    }
   }
 
   ~sender_state() {
