@@ -12,6 +12,7 @@
 #include "inbox/inbox.hpp"
 #include "runtime/count.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/toml_words.hpp"
 
 namespace sluice::governance {
 
@@ -115,24 +116,7 @@ std::optional<std::string> parse_quota(std::string_view text, std::uint64_t& amo
 
 namespace {
 
-const char* type_name(const toml::node& n) {
-  switch (n.type()) {
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a number";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::table:
-      return "a table";
-    default:
-      return "a date or time";
-  }
-}
+using runtime::toml_type_name;
 
 // Collects every problem of one file; a section with a problem is still checked to the end.
 class checker {
@@ -150,10 +134,8 @@ class checker {
                   std::initializer_list<std::string_view> known) {
     for (auto&& [k, v] : tbl) {
       if (std::find(known.begin(), known.end(), k.str()) != known.end()) continue;
-      std::string list;
-      for (auto name : known) list += (list.empty() ? "" : ", ") + std::string(name);
       problem(static_cast<int>(k.source().begin.line),
-              section + ": unknown key '" + std::string(k.str()) + "' (known: " + list + ")");
+              section + ": " + std::string(k.str()) + ": " + runtime::unknown_key_problem(known));
     }
   }
 
@@ -162,7 +144,8 @@ class checker {
     const toml::node* n = t.get(key);
     if (n == nullptr) return std::nullopt;
     if (!n->is_string()) {
-      problem(*n, section + ": " + std::string(key) + " must be a string, not " + type_name(*n));
+      problem(*n,
+              section + ": " + std::string(key) + " must be a string, not " + toml_type_name(*n));
       return std::nullopt;
     }
     return *n->value<std::string>();

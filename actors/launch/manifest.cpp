@@ -17,6 +17,7 @@
 #include "runtime/config.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/endpoint.hpp"
+#include "runtime/toml_words.hpp"
 
 namespace sluice::actors {
 
@@ -64,12 +65,7 @@ class checker {
                   std::initializer_list<std::string_view> known) const {
     for (auto&& [k, v] : tbl) {
       if (std::find(known.begin(), known.end(), k.str()) != known.end()) continue;
-      std::string list;
-      for (auto name : known) {
-        if (!list.empty()) list += ", ";
-        list += name;
-      }
-      fail(k.source(), qualified(prefix, k.str()), "unknown key (expected one of: " + list + ")");
+      fail(k.source(), qualified(prefix, k.str()), runtime::unknown_key_problem(known));
     }
   }
 
@@ -79,13 +75,13 @@ class checker {
 
   std::string get_string(const toml::node& n, const std::string& key) const {
     if (auto s = n.value<std::string>(); s && n.is_string()) return *s;
-    fail(n.source(), key, std::string("must be a string, not ") + type_name(n));
+    fail(n.source(), key, std::string("must be a string, not ") + runtime::toml_type_name(n));
   }
 
   std::int64_t get_int(const toml::node& n, const std::string& key, std::int64_t lo,
                        std::int64_t hi) const {
     if (!n.is_integer())
-      fail(n.source(), key, std::string("must be an integer, not ") + type_name(n));
+      fail(n.source(), key, std::string("must be an integer, not ") + runtime::toml_type_name(n));
     const auto v = *n.value<std::int64_t>();
     if (v < lo || v > hi)
       fail(n.source(), key,
@@ -96,14 +92,16 @@ class checker {
 
   bool get_bool(const toml::node& n, const std::string& key) const {
     if (!n.is_boolean())
-      fail(n.source(), key, std::string("must be true or false, not ") + type_name(n));
+      fail(n.source(), key,
+           std::string("must be true or false, not ") + runtime::toml_type_name(n));
     return *n.value<bool>();
   }
 
   std::chrono::milliseconds get_duration(const toml::node& n, const std::string& key) const {
     if (!n.is_string())
       fail(n.source(), key,
-           std::string("must be a duration string such as \"5s\", not ") + type_name(n));
+           std::string("must be a duration string such as \"5s\", not ") +
+               runtime::toml_type_name(n));
     auto d = runtime::parse_duration(*n.value<std::string>(), key);
     if (!d) fail(n.source(), key, d.err().message);
     return std::chrono::duration_cast<std::chrono::milliseconds>(d.value());
@@ -111,29 +109,10 @@ class checker {
 
   const toml::table& get_table(const toml::node& n, const std::string& key) const {
     if (auto t = n.as_table()) return *t;
-    fail(n.source(), key, std::string("must be a table, not ") + type_name(n));
+    fail(n.source(), key, std::string("must be a table, not ") + runtime::toml_type_name(n));
   }
 
  private:
-  static const char* type_name(const toml::node& n) {
-    switch (n.type()) {
-      case toml::node_type::string:
-        return "a string";
-      case toml::node_type::integer:
-        return "an integer";
-      case toml::node_type::floating_point:
-        return "a float";
-      case toml::node_type::boolean:
-        return "a boolean";
-      case toml::node_type::array:
-        return "an array";
-      case toml::node_type::table:
-        return "a table";
-      default:
-        return "a date/time";
-    }
-  }
-
   std::string file_;
 };
 
