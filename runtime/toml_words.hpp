@@ -1,10 +1,11 @@
 #pragma once
 // The words sluice's TOML files (launch manifests, policy files) use for a value of the wrong
 // type and for a key they do not know, so that a mistake reads the same in each.
+#include <toml++/toml.h>
+
 #include <initializer_list>
 #include <string>
 #include <string_view>
-#include <toml++/toml.h>
 
 namespace sluice::runtime {
 
