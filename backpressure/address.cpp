@@ -32,7 +32,7 @@ std::string outbound_inbox(std::string_view peer) {
 
 std::string wrap_envelope(std::string_view agent, std::string_view payload) {
   std::string out;
-  out.reserve(agent.size() + 1 + payload.size());
+  out.reserve(envelope_size(agent) + payload.size());
   out += agent;
   out += '\n';
   out += payload;

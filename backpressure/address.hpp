@@ -33,6 +33,10 @@ inbox::result<std::optional<remote_address>> parse_address(std::string_view to);
 std::string outbound_inbox(std::string_view peer);
 
 std::string wrap_envelope(std::string_view agent, std::string_view payload);
+// The bytes wrap_envelope puts in front of a payload for `agent`.
+inline std::size_t envelope_size(std::string_view agent) noexcept {
+  return agent.size() + 1;
+}
 
 struct envelope {
   std::string_view agent;

@@ -148,7 +148,8 @@ std::uint32_t bus::batch_size() {
   return std::max<std::uint32_t>(1, policy_now().batch_size);
 }
 
-inbox::inbox* bus::inbox_of(std::string_view agent, bool create, std::size_t payload_size) {
+inbox::inbox* bus::inbox_of(std::string_view agent, bool create, std::size_t payload_size,
+                            std::string_view address) {
   std::lock_guard lock(mu_);
   if (auto it = inboxes_.find(agent); it != inboxes_.end()) return it->second.get();
   auto opened = inbox::inbox::open(dir_, agent);
@@ -156,8 +157,9 @@ inbox::inbox* bus::inbox_of(std::string_view agent, bool create, std::size_t pay
     if (!create) return nullptr;
     const std::uint32_t limit = new_inbox_.slot_size - inbox::layout::slot_header_size;
     if (payload_size > limit) {
-      throw error(error_kind::too_large,
-                  runtime::payload_too_large(payload_size, agent, limit).message);
+      throw error(error_kind::too_large, runtime::stored_payload_too_large(
+                                             payload_size, address.empty() ? agent : address, limit)
+                                             .message);
     }
     if (auto made = runtime::ensure_bus_dir(dir_, sharing(group_)); !made) raise(made.err());
     opened = inbox::inbox::open_or_create(dir_, agent, new_inbox_);
@@ -193,7 +195,7 @@ bus::resolved bus::resolve(std::string_view from, std::string_view to, std::stri
     }
   }
   require_agent_name(name, "to");
-  resolved r{inbox_of(name, true, payload.size()), {}};
+  resolved r{inbox_of(name, true, payload.size(), to), {}};
   r.policy.max_retries = max_retries_;
   r.policy.backoff.base = std::chrono::milliseconds(policy_now().backpressure_wait_ms);
   r.policy.deadline = opts.timeout;
@@ -214,7 +216,8 @@ std::uint64_t bus::send(std::string_view from, std::string_view to, std::string_
                                backpressure::monotonic_time(), backpressure::default_random());
   if (target.stopped()) throw interrupted{};
   if (out.status != backpressure::send_status::sent) {
-    raise_send_failure(from, r.dest->agent(), out, payload.size(), r.dest->snapshot().max_payload);
+    raise_send_failure(from, r.dest->agent(), out, payload.size(), r.dest->snapshot().max_payload,
+                       to);
   }
   return out.receipt.id;
 }
@@ -231,7 +234,8 @@ std::optional<std::uint64_t> bus::try_send(std::string_view from, std::string_vi
                                backpressure::monotonic_time(), backpressure::default_random());
   if (out.status == backpressure::send_status::sent) return out.receipt.id;
   if (out.status == backpressure::send_status::full && opts.wait) return std::nullopt;
-  raise_send_failure(from, r.dest->agent(), out, payload.size(), r.dest->snapshot().max_payload);
+  raise_send_failure(from, r.dest->agent(), out, payload.size(), r.dest->snapshot().max_payload,
+                     to);
 }
 
 std::vector<inbox::message> bus::peek(std::string_view agent, std::size_t max) {

@@ -86,8 +86,10 @@ class bus {
   std::uint32_t batch_size();
 
   // An inbox of this bus, opened once and kept: created (bus directory too) when `create`
-  // and missing, else nullptr when missing. payload_size: a new inbox must take it.
-  inbox::inbox* inbox_of(std::string_view agent, bool create, std::size_t payload_size = 0);
+  // and missing, else nullptr when missing. payload_size: a new inbox must take it (address:
+  // the destination as the sender wrote it, agent@peer for an outbound inbox; for the error).
+  inbox::inbox* inbox_of(std::string_view agent, bool create, std::size_t payload_size = 0,
+                         std::string_view address = {});
 
   bus(std::filesystem::path dir, bool group);
 

@@ -83,8 +83,9 @@ void raise(const inbox::error& err) {
 
 void raise_send_failure(std::string_view from, std::string_view to,
                         const backpressure::send_outcome& out, std::size_t payload_size,
-                        std::uint32_t max_payload) {
-  const auto said = runtime::describe_send_failure(from, to, out, payload_size, max_payload);
+                        std::uint32_t max_payload, std::string_view address) {
+  const auto said =
+      runtime::describe_send_failure(from, to, out, payload_size, max_payload, address);
   error e(kind_of(out), said.message);
   e.retry_after = out.retry_after;
   e.attempts = out.attempts;

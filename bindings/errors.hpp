@@ -62,8 +62,10 @@ struct interrupted {};
 // A set-up error of any layer (inbox::errc), with its message.
 [[noreturn]] void raise(const inbox::error& err);
 // A send that did not end `sent`, said as `sluice send` says it.
+// address: the destination as the sender wrote it (runtime::describe_send_failure).
 [[noreturn]] void raise_send_failure(std::string_view from, std::string_view to,
                                      const backpressure::send_outcome& out,
-                                     std::size_t payload_size, std::uint32_t max_payload);
+                                     std::size_t payload_size, std::uint32_t max_payload,
+                                     std::string_view address);
 
 }  // namespace sluice::bindings

@@ -153,8 +153,9 @@ void attach_rate_gates(backpressure::send_policy& policy, const checked_send& c,
   add(c.pair_rate, runtime::rate_key(a.from, a.to));
 }
 
+// address: the destination as the caller wrote it (a.to is the outbound inbox for agent@peer).
 int report(const backpressure::send_outcome& out, const send_args& a, const inbox::inbox& dest,
-           std::size_t payload_size) {
+           std::size_t payload_size, std::string_view address) {
   if (out.status == backpressure::send_status::sent) {
     if (a.print_id && !write_fully(format_msg_id(out.receipt.id) + "\n")) {
       throw cli_error{exit_code::io_error,
@@ -162,8 +163,8 @@ int report(const backpressure::send_outcome& out, const send_args& a, const inbo
     }
     return exit_code::ok;
   }
-  auto f =
-      runtime::describe_send_failure(a.from, a.to, out, payload_size, dest.snapshot().max_payload);
+  auto f = runtime::describe_send_failure(a.from, a.to, out, payload_size,
+                                          dest.snapshot().max_payload, address);
   throw cli_error{f.code, std::move(f.message)};
 }
 
@@ -178,18 +179,13 @@ int run_send(const global_options& globals, const send_args& given) {
   const auto dir = resolve_bus_dir(globals);
   runtime::config config(dir);
   auto policy = make_policy(checked, a, dir, config);
-  // The slot size bounds what is read; the inbox's own limit (an existing inbox's, or what a
-  // new one would take) is checked before anything is created, so a payload that would be
-  // refused leaves no inbox behind.
-  std::string payload = read_payload(a.payload, take(config.slot_size()), a.raw);
-  if (remote) payload = backpressure::wrap_envelope(remote->agent, payload);
+  // The inbox's own limit (an existing inbox's, or what a new one would take) bounds what is
+  // read, before anything is created: a payload that would be refused leaves no inbox behind.
   auto existing = open_existing(dir, a.to, globals);
-  const std::uint32_t limit =
-      existing ? existing->snapshot().max_payload : new_inbox_max_payload(config);
-  if (payload.size() > limit) {
-    auto f = runtime::payload_too_large(payload.size(), a.to, limit);
-    throw cli_error{f.code, std::move(f.message)};
-  }
+  const std::size_t limit = runtime::payload_limit(
+      given.to, existing ? existing->snapshot().max_payload : new_inbox_max_payload(config));
+  std::string payload = read_payload(a.payload, limit, given.to, a.raw);
+  if (remote) payload = backpressure::wrap_envelope(remote->agent, payload);
   auto dest = open_or_create(dir, a.to, config, globals, std::move(existing));
   std::optional<runtime::bus_control> control;  // after the inbox: that creates the bus dir
   attach_rate_gates(policy, checked, a, dir, config, control);
@@ -198,7 +194,7 @@ int run_send(const global_options& globals, const send_args& given) {
   runtime::metrics_send_observer telemetry(config);
   const auto out = backpressure::send_with_backpressure(
       dest, inbox::message_view{a.from, a.type, payload, checked.prio}, policy, telemetry);
-  return report(out, a, dest, payload.size());
+  return report(out, a, dest, payload.size(), given.to);
 }
 
 void add_send_verb(CLI::App& app, cli_state& state, const char* name, const char* help) {

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "backpressure/address.hpp"
+
 namespace sluice::runtime {
 namespace {
 
@@ -34,16 +36,29 @@ int exit_code_for(inbox::errc code) noexcept {
   return exit_code::software;
 }
 
-failure payload_too_large(std::size_t size, std::string_view to, std::uint32_t max_payload) {
+std::size_t payload_limit(std::string_view to, std::uint32_t max_payload) {
+  auto remote = backpressure::parse_address(to);
+  const std::size_t envelope =
+      remote && *remote ? backpressure::envelope_size((*remote)->agent) : 0;
+  return max_payload > envelope ? max_payload - envelope : 0;
+}
+
+failure payload_too_large(std::size_t size, std::string_view to, std::size_t limit) {
   return {exit_code::bad_input, "payload is " + std::to_string(size) + " bytes, inbox " +
-                                    std::string(to) + " takes at most " +
-                                    std::to_string(max_payload) +
+                                    std::string(to) + " takes at most " + std::to_string(limit) +
                                     ": nothing sent; send a path to a file instead"};
+}
+
+failure stored_payload_too_large(std::size_t stored, std::string_view to,
+                                 std::uint32_t max_payload) {
+  const std::size_t limit = payload_limit(to, max_payload);
+  const std::size_t envelope = max_payload - limit;
+  return payload_too_large(stored > envelope ? stored - envelope : 0, to, limit);
 }
 
 failure describe_send_failure(std::string_view from, std::string_view to,
                               const backpressure::send_outcome& out, std::size_t payload_size,
-                              std::uint32_t max_payload) {
+                              std::uint32_t max_payload, std::string_view address) {
   using backpressure::send_status;
   const std::string inbox = "inbox " + std::string(to);
   switch (out.status) {
@@ -77,7 +92,7 @@ failure describe_send_failure(std::string_view from, std::string_view to,
   if (!out.last_push) return {exit_code::unavailable, inbox + " refused the message: nothing sent"};
   switch (*out.last_push) {
     case inbox::push_result::too_large:
-      return payload_too_large(payload_size, to, max_payload);
+      return stored_payload_too_large(payload_size, address.empty() ? to : address, max_payload);
     case inbox::push_result::no_space:
       return {exit_code::os_error,
               "no space left to back a lane of " + inbox +

@@ -40,12 +40,23 @@ struct failure {
 };
 
 // A send that ran and did not end `sent`, as `sluice send` reports it ("... : nothing sent;
-// <what to do>"). max_payload: what the destination takes; dir: its bus directory.
+// <what to do>"). `to`: the inbox written to; payload_size and max_payload: what it was given
+// and what its slots hold. `address`: the destination as the caller wrote it when that was
+// agent@peer, so a refused size is told in the caller's terms (payload_limit).
 failure describe_send_failure(std::string_view from, std::string_view to,
                               const backpressure::send_outcome& out, std::size_t payload_size,
-                              std::uint32_t max_payload);
+                              std::uint32_t max_payload, std::string_view address = {});
 
-// A payload the destination cannot take (a slot holds max_payload bytes).
-failure payload_too_large(std::size_t size, std::string_view to, std::uint32_t max_payload);
+// The most a payload sent to `to` may hold when its inbox's slots hold max_payload bytes: for
+// agent@peer, less the envelope that carries the agent in front of it (backpressure/address.hpp).
+std::size_t payload_limit(std::string_view to, std::uint32_t max_payload);
+
+// A payload of `size` bytes that `to` (as the caller wrote it) cannot take: at most `limit`
+// bytes (payload_limit).
+failure payload_too_large(std::size_t size, std::string_view to, std::size_t limit);
+// The same, from what a slot was to hold: `stored` bytes (the envelope included for agent@peer)
+// against slots of max_payload bytes, told in the terms of `to` as the caller wrote it.
+failure stored_payload_too_large(std::size_t stored, std::string_view to,
+                                 std::uint32_t max_payload);
 
 }  // namespace sluice::runtime

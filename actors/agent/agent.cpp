@@ -87,8 +87,9 @@ struct agent::impl {
   // (so a reply reaches a shell agent that has not received anything yet, and an agent can
   // send to agent@peer before the bridge to peer has started). A payload a new inbox would
   // refuse creates nothing.
-  std::optional<runtime::failure> open_destination(std::string_view to, std::size_t payload_size,
-                                                   inbox::inbox*& dest) {
+  // address: `to` as the caller wrote it (agent@peer for the outbound inbox `to`).
+  std::optional<runtime::failure> open_destination(std::string_view to, std::string_view address,
+                                                   std::size_t payload_size, inbox::inbox*& dest) {
     if (auto it = destinations.find(to); it != destinations.end()) {
       dest = &it->second;
       return std::nullopt;
@@ -97,7 +98,7 @@ struct agent::impl {
     if (!opened && opened.err().code == inbox::errc::not_found) {
       const std::uint32_t limit = new_inbox.slot_size - inbox::layout::slot_header_size;
       if (payload_size > limit) {
-        return runtime::payload_too_large(payload_size, to, limit);
+        return runtime::stored_payload_too_large(payload_size, address, limit);
       }
       if (auto made = runtime::ensure_bus_dir(dir); !made) return destination_error(made.err());
       opened = inbox::inbox::open_or_create(dir, to, new_inbox);
@@ -177,7 +178,7 @@ backpressure::send_outcome agent::send_detailed(std::string_view to, std::string
     inbox_name = outbound;
   }
   inbox::inbox* dest = nullptr;
-  if (auto refused = p_->open_destination(inbox_name, payload.size(), dest)) {
+  if (auto refused = p_->open_destination(inbox_name, to, payload.size(), dest)) {
     p_->lost(to, std::move(*refused));
     return out;
   }
@@ -199,7 +200,7 @@ backpressure::send_outcome agent::send_detailed(std::string_view to, std::string
     ++p_->stats.full;  // the caller asked not to wait and decides what to do
   } else {
     p_->lost(to, runtime::describe_send_failure(p_->name, inbox_name, out, payload.size(),
-                                                dest->snapshot().max_payload));
+                                                dest->snapshot().max_payload, to));
   }
   return out;
 }

@@ -9,15 +9,13 @@
 
 namespace sluice::cli {
 
-std::string read_payload(std::string_view arg, std::size_t limit, bool exact) {
+std::string read_payload(std::string_view arg, std::size_t limit, std::string_view to, bool exact) {
+  const auto too_large = [&](std::size_t size) {
+    auto f = runtime::payload_too_large(size, to, limit);
+    return cli_error{f.code, std::move(f.message)};
+  };
   if (arg != "-") {
-    if (arg.size() > limit) {
-      throw cli_error{
-          exit_code::bad_input,
-          "payload is " + std::to_string(arg.size()) + " bytes, the inbox takes at most " +
-              std::to_string(limit) +
-              ": send a path to a file instead, or raise SLUICE_SLOT_SIZE for a new bus"};
-    }
+    if (arg.size() > limit) throw too_large(arg.size());
     return std::string(arg);
   }
   std::string data;
@@ -34,20 +32,14 @@ std::string read_payload(std::string_view arg, std::size_t limit, bool exact) {
     data.append(buf, static_cast<std::size_t>(n));
     // One byte of slack for the trailing newline that is stripped below.
     if (data.size() > limit + 1) {
-      throw cli_error{
-          exit_code::bad_input,
-          "payload on stdin is more than " + std::to_string(limit) +
-              " bytes, the most the inbox takes: send a path to a file instead, or raise "
-              "SLUICE_SLOT_SIZE for a new bus"};
+      throw cli_error{exit_code::bad_input,
+                      "payload on stdin is more than " + std::to_string(limit + 1) +
+                          " bytes, inbox " + std::string(to) + " takes at most " +
+                          std::to_string(limit) + ": nothing sent; send a path to a file instead"};
     }
   }
   if (!exact && !data.empty() && data.back() == '\n') data.pop_back();
-  if (data.size() > limit) {
-    throw cli_error{exit_code::bad_input,
-                    "payload on stdin is " + std::to_string(data.size()) +
-                        " bytes, the inbox takes at most " + std::to_string(limit) +
-                        ": send a path to a file instead, or raise SLUICE_SLOT_SIZE for a new bus"};
-  }
+  if (data.size() > limit) throw too_large(data.size());
   return data;
 }
 

@@ -11,8 +11,10 @@ namespace sluice::cli {
 // newline is removed from stdin, as `$(cat)` would, so `echo '{"a":1}' | sluice send a b t -`
 // sends {"a":1}; with `exact` (send --raw) stdin's bytes are the payload, whatever they are.
 // Throws cli_error: io_error when stdin cannot be read, bad_input when the payload is longer
-// than `limit` bytes (reading stops there, so a huge stdin is not slurped).
-std::string read_payload(std::string_view arg, std::size_t limit, bool exact = false);
+// than `limit` bytes, the most destination `to` takes (reading stops there, so a huge stdin is
+// not slurped).
+std::string read_payload(std::string_view arg, std::size_t limit, std::string_view to,
+                         bool exact = false);
 
 // Throws cli_error(io_error) when stdout cannot be written at all (closed when sluice
 // started: inbox/std_fds.hpp leaves a placeholder that refuses writes), so a verb that

@@ -151,6 +151,38 @@ TEST_CASE("a payload just over the inbox's own limit is refused by the inbox wit
   CHECK(count_of(bus, "b") == 0);
 }
 
+TEST_CASE("the refusal of an oversized payload names what the inbox really takes") {
+  bus_fixture bus;
+  // A 4096-byte slot holds 3960 bytes of payload; the refusal said 4096 above that size.
+  auto r = bus.run({"send", "a", "b", "t", std::string(5000, 'x')});
+  CHECK(r.exit_code == 65);
+  CHECK(mentions(r.err, "payload is 5000 bytes, inbox b takes at most 3960"));
+  r = bus.run({"send", "a", "b", "t", "-"}, std::string(1 << 20, 'y'));
+  CHECK(r.exit_code == 65);
+  CHECK(mentions(r.err, "inbox b takes at most 3960"));
+  CHECK_FALSE(fs::exists(bus.inbox_file("b")));
+}
+
+TEST_CASE("an inbox made with larger slots takes a payload over the configured slot size") {
+  bus_fixture bus;
+  CHECK(bus.run_env({{"SLUICE_SLOT_SIZE", "8192"}}, {"init", "b"}).exit_code == 0);
+  ok_out(bus, {"send", "a", "b", "t", std::string(5000, 'x')});
+  ok_out(bus, {"send", "a", "b", "t", "-"}, std::string(6000, 'y'));
+  CHECK(count_of(bus, "b") == 2);
+}
+
+TEST_CASE("a payload too large for agent@peer is told in the sender's terms") {
+  bus_fixture bus;
+  // The envelope "far\n" rides in front of the payload in outbound inbox bridge-west.
+  for (int round = 0; round < 2; ++round) {  // a new outbound inbox, then an existing one
+    const auto r = bus.run({"send", "a", "far@west", "t", std::string(3960, 'x')});
+    CHECK(r.exit_code == 65);
+    CHECK(mentions(r.err, "payload is 3960 bytes, inbox far@west takes at most 3956"));
+    ok_out(bus, {"send", "a", "far@west", "t", std::string(3956, 'x')});
+  }
+  CHECK(count_of(bus, "bridge-west") == 2);
+}
+
 TEST_CASE("a payload a new inbox could not take creates neither the inbox nor the bus") {
   bus_fixture bus;
   const std::string big(4090, 'x');  // under the slot size, over the slot minus its header

@@ -76,6 +76,17 @@ test('a payload larger than a slot rejects with too_large and creates no inbox',
   assert.deepEqual(bus.agents(), []);
 });
 
+test('a payload too large for agent@peer is told in the sender terms', async (t) => {
+  const bus = newBus(t);
+  // "far\n" rides in front of the payload in outbound inbox bridge-west (3960 bytes a slot).
+  for (const round of ['a new outbound inbox', 'the existing one']) {
+    await assert.rejects(bus.send('a', 'far@west', 't', Buffer.alloc(3960)),
+      { ...kind('too_large'), message: /payload is 3960 bytes, inbox far@west takes at most 3956/ }, round);
+    await bus.send('a', 'far@west', 't', Buffer.alloc(3956));
+  }
+  assert.equal(bus.count('bridge-west'), 2);
+});
+
 test('invalid names, types and options reject with bad_input', async (t) => {
   const bus = newBus(t);
   const x = Buffer.from('x');

@@ -73,6 +73,16 @@ def test_a_payload_larger_than_a_slot_raises_too_large_and_creates_no_inbox(bus)
     assert bus.agents() == []
 
 
+def test_a_payload_too_large_for_agent_at_peer_is_told_in_the_senders_terms(bus):
+    # "far\n" rides in front of the payload in outbound inbox bridge-west (3960 bytes a slot).
+    for _ in range(2):  # a new outbound inbox, then the existing one
+        with pytest.raises(sluice.TooLargeError) as e:
+            bus.send("a", "far@west", "t", b"x" * 3960)
+        assert "payload is 3960 bytes, inbox far@west takes at most 3956" in str(e.value)
+        bus.send("a", "far@west", "t", b"x" * 3956)
+    assert bus.count("bridge-west") == 2
+
+
 @pytest.mark.parametrize(
     "call",
     [
