@@ -108,6 +108,11 @@ bus::bus(fs::path dir, bool group)
 
 std::shared_ptr<bus> bus::open(const open_options& opts) {
   fs::path dir = opts.dir;
+  if (!dir.empty() && !opts.name.empty()) {
+    throw error(error_kind::bad_input, "the bus is given by name '" + opts.name +
+                                           "' and by directory " + dir.string() +
+                                           ": give one of them");
+  }
   if (dir.empty() && !opts.name.empty()) {
     // A name given in code means that bus, whatever $SLUICE_DIR says.
     if (!inbox::is_valid_agent_name(opts.name)) {

@@ -34,7 +34,7 @@ namespace sluice::bindings {
 
 struct open_options {
   std::string name;           // a bus name: /dev/shm/sluice/<name>
-  std::filesystem::path dir;  // or a directory (wins over name)
+  std::filesystem::path dir;  // or a directory (not both: bad_input)
   bool group = false;         // a group bus: inboxes 0660, shared with the bus group
 };
 

@@ -19,8 +19,11 @@ std::unique_ptr<CLI::App> make_base_app(cli_state& state) {
   app->fallthrough();  // global flags may follow the verb: `sluice recv a --dir /tmp/bus`
   app->footer(exit_code_help);
   app->set_version_flag("--version", "sluice " SLUICE_VERSION);
-  app->add_option("--bus", state.globals.bus, "bus name (env SLUICE_BUS, default 'default')");
-  app->add_option("--dir", state.globals.dir, "bus directory (env SLUICE_DIR)");
+  // Either flag beats both variables (runtime/bus_dir.hpp).
+  auto* bus = app->add_option("--bus", state.globals.bus,
+                              "bus name: /dev/shm/sluice/NAME (else env SLUICE_DIR, SLUICE_BUS, "
+                              "'default')");
+  app->add_option("--dir", state.globals.dir, "bus directory (else env SLUICE_DIR)")->excludes(bus);
   app->add_flag("--group", state.globals.group,
                 "share the bus with your group: create it setgid 02770 in your effective group "
                 "(sg GROUP) and inboxes 0660; use a group bus and its members' inboxes");

@@ -123,9 +123,14 @@ error bus_file_error(const fs::path& file, const char* what, int err,
 }
 
 result<bus_location> resolve_bus(const bus_flags& flags) {
-  const char* env_dir = std::getenv("SLUICE_DIR");
+  if (!flags.dir.empty() && !flags.bus.empty()) {
+    return error{errc::invalid_argument, "--dir and --bus both name the bus: give one of them"};
+  }
   if (!flags.dir.empty()) return bus_location{fs::path(flags.dir), {}, "--dir"};
-  if (env_dir != nullptr) {
+  // A flag beats the environment: an agent run by `sluice launch` has SLUICE_DIR set, and its
+  // `sluice --bus other send ...` must reach the bus it names.
+  const char* env_dir = std::getenv("SLUICE_DIR");
+  if (flags.bus.empty() && env_dir != nullptr) {
     if (*env_dir == '\0') {
       return error{errc::invalid_argument,
                    "SLUICE_DIR is set but empty; unset it or give a directory"};

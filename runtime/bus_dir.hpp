@@ -32,8 +32,9 @@ struct bus_location {
   const char* source;         // "--dir", "SLUICE_DIR", "--bus", "SLUICE_BUS" or "default"
 };
 
-// Pure: reads SLUICE_DIR / SLUICE_BUS from the environment, touches no file. Fails with
-// invalid_name for a bad bus name, invalid_argument for an empty SLUICE_DIR / --dir.
+// --dir, else --bus, else SLUICE_DIR, else SLUICE_BUS, else "default": a flag beats the
+// environment. Pure: reads the environment, touches no file. Fails with invalid_name for a
+// bad bus name, invalid_argument for an empty SLUICE_DIR or both flags given.
 result<bus_location> resolve_bus(const bus_flags& flags);
 
 // inbox::ensure_bus_directory: creates dir when missing (0700, or 02770 in the caller's group

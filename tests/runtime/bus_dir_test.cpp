@@ -52,7 +52,7 @@ void touch(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("the bus directory is --dir, else SLUICE_DIR, else /dev/shm/sluice/<bus>") {
+TEST_CASE("the bus directory is --dir or --bus, else SLUICE_DIR, else /dev/shm/sluice/<bus>") {
   scoped_env no_dir("SLUICE_DIR", std::nullopt);
   scoped_env no_bus("SLUICE_BUS", std::nullopt);
   {
@@ -72,13 +72,32 @@ TEST_CASE("the bus directory is --dir, else SLUICE_DIR, else /dev/shm/sluice/<bu
   {
     scoped_env dir("SLUICE_DIR", "/tmp/from-env");
     scoped_env bus("SLUICE_BUS", "ignored");
-    auto loc = resolve_bus({"", "ignored-too"});
+    auto loc = resolve_bus({});
     CHECK(loc->dir == "/tmp/from-env");
     CHECK(std::string(loc->source) == "SLUICE_DIR");
     auto flagged = resolve_bus({"/tmp/from-flag", ""});
     CHECK(flagged->dir == "/tmp/from-flag");
     CHECK(std::string(flagged->source) == "--dir");
   }
+}
+
+TEST_CASE(
+    "a --bus flag names the bus even where SLUICE_DIR is set, as in an agent that launch runs") {
+  scoped_env dir("SLUICE_DIR", "/tmp/from-env");
+  scoped_env bus("SLUICE_BUS", "from-env");
+  auto loc = resolve_bus({"", "other"});
+  REQUIRE(loc);
+  CHECK(loc->dir == "/dev/shm/sluice/other");
+  CHECK(loc->bus == "other");
+  CHECK(std::string(loc->source) == "--bus");
+}
+
+TEST_CASE("the --dir and --bus flags together are refused rather than one silently ignored") {
+  scoped_env no_dir("SLUICE_DIR", std::nullopt);
+  auto loc = resolve_bus({"/tmp/a", "b"});
+  REQUIRE_FALSE(loc);
+  CHECK(loc.err().code == errc::invalid_argument);
+  CHECK(loc.err().message.find("--dir and --bus") != std::string::npos);
 }
 
 TEST_CASE("a bus name that could leave /dev/shm/sluice is refused") {

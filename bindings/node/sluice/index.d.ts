@@ -74,7 +74,7 @@ export interface ReceiveOptions {
 export interface BusOptions {
   /** /dev/shm/sluice/<name>. */
   name?: string;
-  /** A bus directory; wins over name. Neither: SLUICE_DIR / SLUICE_BUS like `sluice`. */
+  /** A bus directory (not with name). Neither: SLUICE_DIR / SLUICE_BUS like `sluice`. */
   dir?: string;
   /** A group bus (inboxes 0660). */
   group?: boolean;

@@ -91,7 +91,8 @@ class Permit:
 
 class Bus:
     """A bus: ``Bus("name")`` is /dev/shm/sluice/name, ``Bus(dir=path)`` a directory,
-    ``Bus()`` follows SLUICE_DIR / SLUICE_BUS like `sluice`."""
+    ``Bus()`` follows SLUICE_DIR / SLUICE_BUS like `sluice`; a name and a ``dir`` together
+    raise BadInputError."""
 
     def __init__(
         self, name: str | None = None, *, dir: str | os.PathLike[str] | None = None, group: bool = False

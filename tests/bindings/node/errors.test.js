@@ -76,6 +76,11 @@ test('a payload larger than a slot rejects with too_large and creates no inbox',
   assert.deepEqual(bus.agents(), []);
 });
 
+test('a bus given by name and by directory throws bad_input', () => {
+  assert.throws(() => new sluice.Bus({ name: 'x', dir: '/tmp/sluice-never-made' }),
+    { ...kind('bad_input'), message: /give one of them/ });
+});
+
 test('a payload too large for agent@peer is told in the sender terms', async (t) => {
   const bus = newBus(t);
   // "far\n" rides in front of the payload in outbound inbox bridge-west (3960 bytes a slot).

@@ -73,6 +73,11 @@ def test_a_payload_larger_than_a_slot_raises_too_large_and_creates_no_inbox(bus)
     assert bus.agents() == []
 
 
+def test_a_bus_given_by_name_and_by_directory_raises_bad_input(tmp_path):
+    with pytest.raises(sluice.BadInputError, match="give one of them"):
+        sluice.Bus("x", dir=str(tmp_path / "bus"))
+
+
 def test_a_payload_too_large_for_agent_at_peer_is_told_in_the_senders_terms(bus):
     # "far\n" rides in front of the payload in outbound inbox bridge-west (3960 bytes a slot).
     for _ in range(2):  # a new outbound inbox, then the existing one
