@@ -100,7 +100,8 @@ std::optional<std::chrono::nanoseconds> millis(const Napi::Value& v, const char*
   if (v.IsUndefined() || v.IsNull()) return std::nullopt;
   const double ms = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
   if (!std::isfinite(ms) || ms < 0 || ms > 1e12) {
-    bad_input(std::string("invalid ") + what + ": use a number of milliseconds >= 0, or undefined");
+    bad_input(std::string("invalid ") + what +
+              ": use a number of milliseconds from 0 to 1e12, or undefined");
   }
   return std::chrono::nanoseconds(static_cast<std::int64_t>(ms * 1e6));
 }
@@ -110,7 +111,8 @@ std::chrono::nanoseconds micros(const Napi::Value& v, const char* what) {
   if (v.IsUndefined() || v.IsNull()) return {};
   const double us = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
   if (!std::isfinite(us) || us < 0 || us > 1e12) {
-    bad_input(std::string("invalid ") + what + ": use a number of microseconds >= 0, or undefined");
+    bad_input(std::string("invalid ") + what +
+              ": use a number of microseconds from 0 to 1e12, or undefined");
   }
   return std::chrono::nanoseconds(static_cast<std::int64_t>(us * 1e3));
 }
@@ -119,7 +121,7 @@ std::size_t count_arg(const Napi::Value& v, const char* what) {
   if (v.IsUndefined() || v.IsNull()) return 0;
   const double n = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0;
   if (!(n >= 1) || n > 1e9 || n != std::floor(n)) {
-    bad_input(std::string("invalid ") + what + ": use a whole number >= 1, or undefined");
+    bad_input(std::string("invalid ") + what + ": use a whole number from 1 to 1e9, or undefined");
   }
   return static_cast<std::size_t>(n);
 }

@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,11 +69,18 @@ inbox::overflow_policy overflow_of(std::string_view text) {
   bad_input("invalid overflow '" + std::string(text) + "': use reject or drop-oldest");
 }
 
+// As Python would print it: -1, 0.5, 1e+10, nan (std::to_string gives -1.000000).
+std::string number_text(double x) {
+  std::ostringstream out;
+  out << x;
+  return out.str();
+}
+
 std::optional<std::chrono::nanoseconds> seconds(std::optional<double> s, const char* what) {
   if (!s) return std::nullopt;
   if (!std::isfinite(*s) || *s < 0 || *s > 1e9) {
-    bad_input(std::string("invalid ") + what + " " + std::to_string(*s) +
-              ": use a number of seconds >= 0, or None");
+    bad_input(std::string("invalid ") + what + " " + number_text(*s) +
+              ": use a number of seconds from 0 to 1e9, or None");
   }
   return std::chrono::nanoseconds(static_cast<std::int64_t>(*s * 1e9));
 }
@@ -82,8 +90,8 @@ std::optional<std::chrono::nanoseconds> seconds(std::optional<double> s, const c
 std::chrono::nanoseconds spin_of(std::optional<double> us) {
   if (!us) return spin_before_sleep;
   if (!std::isfinite(*us) || *us < 0 || *us > 1e9) {
-    bad_input("invalid spin_us " + std::to_string(*us) +
-              ": use a number of microseconds >= 0, or None");
+    bad_input("invalid spin_us " + number_text(*us) +
+              ": use a number of microseconds from 0 to 1e9, or None");
   }
   return std::chrono::nanoseconds(static_cast<std::int64_t>(*us * 1e3));
 }

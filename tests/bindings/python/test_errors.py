@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -106,6 +107,16 @@ def test_invalid_names_types_and_options_raise_bad_input_which_is_a_value_error(
         call(bus)
     assert e.value.exit_code == 65 and isinstance(e.value, ValueError)
     assert bus.agents() == []
+
+
+@pytest.mark.parametrize(
+    "timeout, said",
+    [(-1, "invalid timeout -1: use a number of seconds from 0 to 1e9"),
+     (1e10, "invalid timeout 1e+10: use a number of seconds from 0 to 1e9")],
+)
+def test_an_out_of_range_timeout_is_told_as_written_with_the_range(bus, timeout, said):
+    with pytest.raises(sluice.BadInputError, match=re.escape(said)):
+        bus.send("a", "w", "t", b"x", timeout=timeout)
 
 
 def test_a_second_consumer_of_an_inbox_raises_busy(bus, bus_dir):
