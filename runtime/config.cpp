@@ -17,6 +17,7 @@
 
 #include "inbox/files/bus_directory.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/toml_words.hpp"
 
 namespace sluice::runtime {
 namespace {
@@ -124,6 +125,12 @@ bool is_known_key(std::string_view key) {
     if (key == k.toml_key) return true;
   }
   return false;
+}
+
+std::vector<std::string_view> known_keys() {
+  std::vector<std::string_view> keys;
+  for (const auto& k : knobs) keys.push_back(k.toml_key);
+  return keys;
 }
 
 // A sluice.toml sluice may obey: its text, or nothing when there is none.
@@ -302,24 +309,17 @@ struct config::impl {
           const auto* sub = node.as_table();
           if (sub == nullptr) {
             bad_key = error{errc::invalid_argument,
-                            fmt::format("{}: unknown key '{}'; sluice.toml keys are sections "
+                            fmt::format("{}: {}: not a section; sluice.toml keys are sections "
                                         "such as [inbox] max_size = 1000",
-                                        path.string(), section.str())};
+                                        toml_place(node), section.str())};
             return;
           }
-          sub->for_each([&](const toml::key& key, const toml::node&) {
+          sub->for_each([&](const toml::key& key, const toml::node& value) {
             const std::string dotted = std::string(section.str()) + "." + std::string(key.str());
             if (!bad_key && !is_known_key(dotted)) {
-              bad_key = error{errc::invalid_argument,
-                              fmt::format("{}: unknown key '{}' (known: inbox.max_size, "
-                                          "inbox.slot_size, inbox.critical_reserve, "
-                                          "backpressure.wait_ms, backpressure.max_retries, "
-                                          "rate_limit.check_interval, "
-                                          "rate_limit.high_load_threshold, "
-                                          "rate_limit.medium_load_threshold, "
-                                          "rate_limit.batch_size, metrics.file, alerts.file, "
-                                          "log.level)",
-                                          path.string(), dotted)};
+              bad_key =
+                  error{errc::invalid_argument, fmt::format("{}: {}: {}", toml_place(value), dotted,
+                                                            unknown_key_problem(known_keys()))};
             }
           });
         });
@@ -360,7 +360,7 @@ struct config::impl {
       if (node) {
         raw.from = raw_value::origin::toml;
         raw.node = node;
-        raw.where = f.path.string() + ": " + info.toml_key;
+        raw.where = toml_place(*node.node()) + ": " + info.toml_key;
         return raw;
       }
     }

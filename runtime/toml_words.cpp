@@ -21,7 +21,7 @@ const char* toml_type_name(const toml::node& n) noexcept {
   }
 }
 
-std::string unknown_key_problem(std::initializer_list<std::string_view> known) {
+std::string unknown_key_problem(const std::vector<std::string_view>& known) {
   std::string text = "unknown key (known: ";
   const char* sep = "";
   for (auto name : known) {
@@ -30,6 +30,12 @@ std::string unknown_key_problem(std::initializer_list<std::string_view> known) {
     sep = ", ";
   }
   return text + ")";
+}
+
+std::string toml_place(const toml::node& n) {
+  const auto& where = n.source();
+  std::string text = where.path ? *where.path : std::string("(TOML)");
+  return text + ":" + std::to_string(where.begin.line);
 }
 
 }  // namespace sluice::runtime

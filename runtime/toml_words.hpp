@@ -1,11 +1,12 @@
 #pragma once
-// The words sluice's TOML files (launch manifests, policy files) use for a value of the wrong
-// type and for a key they do not know, so that a mistake reads the same in each.
+// The words sluice's TOML files (sluice.toml, launch manifests, policy files) use for a value of
+// the wrong type, for a key they do not know and for where it is, so that a mistake reads the
+// same in each: "<file>:<line>: <key>: <problem>".
 #include <toml++/toml.h>
 
-#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sluice::runtime {
 
@@ -14,6 +15,9 @@ namespace sluice::runtime {
 const char* toml_type_name(const toml::node& n) noexcept;
 
 // "unknown key (known: a, b, c)": the key itself goes where the file's messages put keys.
-std::string unknown_key_problem(std::initializer_list<std::string_view> known);
+std::string unknown_key_problem(const std::vector<std::string_view>& known);
+
+// "<file>:<line>": where a node of a parsed file is, for the start of a message.
+std::string toml_place(const toml::node& n);
 
 }  // namespace sluice::runtime

@@ -81,7 +81,7 @@ TEST_CASE("a flag beats the environment, which beats sluice.toml, which beats th
   CHECK(c.source_of(knob::backpressure_wait) == "env BACKPRESSURE_WAIT_MS");
   CHECK(c.backpressure_retries().value() == 3);
   CHECK(c.source_of(knob::backpressure_retries) ==
-        (f.bus / "sluice.toml").string() + ": backpressure.max_retries");
+        (f.bus / "sluice.toml").string() + ":5: backpressure.max_retries");
   CHECK(c.batch_size().value() == 10);
   CHECK(c.source_of(knob::batch_size) == "default");
 }
@@ -184,18 +184,28 @@ TEST_CASE("an invalid value in sluice.toml is an error naming the file, the key 
     INFO(text);
     REQUIRE_FALSE(all);
     CHECK(all.err().message.find(key) != std::string::npos);
-    CHECK(all.err().message.find("sluice.toml") != std::string::npos);
+    CHECK(all.err().message.find("sluice.toml:2: " + std::string(key)) != std::string::npos);
     CHECK(all.err().message.find("expected") != std::string::npos);
   }
 }
 
 TEST_CASE("an unknown key in sluice.toml is reported as such, not ignored") {
   fixture f;
-  write(f.bus / "sluice.toml", "[inbox]\nmax_sise = 10\n");
+  write(f.bus / "sluice.toml", "[inbox]\n\nmax_sise = 10\n");
   auto c = f.make();
   auto size = c.max_inbox_size();
   REQUIRE_FALSE(size);
-  CHECK(size.err().message.find("unknown key 'inbox.max_sise'") != std::string::npos);
+  // As launch manifests and policy files say it: file and line, key, problem, what is known.
+  CHECK(size.err().message.find("sluice.toml:3: inbox.max_sise: unknown key (known: "
+                                "inbox.max_size, inbox.slot_size,") != std::string::npos);
+}
+
+TEST_CASE("a value in sluice.toml that is not a section is told with its line") {
+  fixture f;
+  write(f.bus / "sluice.toml", "\ninbox = 3\n");
+  auto size = f.make().max_inbox_size();
+  REQUIRE_FALSE(size);
+  CHECK(size.err().message.find("sluice.toml:2: inbox: not a section") != std::string::npos);
 }
 
 TEST_CASE("a medium load threshold at or above the high one is an error naming both") {
