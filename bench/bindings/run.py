@@ -12,6 +12,10 @@ asserts on these numbers; docs/architecture.md section 12 says what is measured 
               receive, subtracts it from the clock when the batch is in its hands. One-way, so it
               includes the binding's call on both sides. The first --warmup messages are not
               counted (a fresh process's first pass over the ring takes page faults).
+  pipe        the same pacing and clocks without sluice: the sender writes its 8-byte stamp to a
+              pipe, the receiver (blocked in read(2); Node.js: its event loop) reads it. What this
+              machine charges the language for waking at all, from the same run: the p50 of the
+              binding cannot be below it.
   ... spin    the Python and Node.js peers again, the sinks receiving with a spin (--spin-us;
               Python spin_us, Node.js spinUs): they watch the inbox instead of sleeping until
               woken. The window must outlast the gap between messages, or each waits on the
@@ -106,6 +110,22 @@ def latency(cmd, args, env):
     return lat[len(lat) // 2] / 1000, lat[int(len(lat) * 0.99)] / 1000
 
 
+def pipe_latency(cmd, args, env):
+    """p50 of the same pacing through a bare pipe, sender and receiver of the same language."""
+    n = args.latency_messages + args.warmup
+    r, w = os.pipe()
+    sink = subprocess.Popen(cmd + ["pipe-sink", "-", str(n)], stdin=r, stdout=subprocess.PIPE,
+                            env=env, text=True)
+    os.close(r)
+    if sink.stdout.readline().strip() != "ready":
+        raise SystemExit(f"{cmd}: the pipe sink did not start")
+    subprocess.run(cmd + ["pipe-source", "-", str(n), str(args.interval)], stdout=w, env=env,
+                   check=True)
+    os.close(w)
+    lat = sorted(int(x) for x in finish(sink).split()[args.warmup:])
+    return lat[len(lat) // 2] / 1000
+
+
 def main():
     args = parse_args()
     peers, sluice, env = commands(args.build)
@@ -123,10 +143,13 @@ def main():
             "p99_us": statistics.median(l[1] for l in lats),
         }
 
+    def floor(cmd):
+        return {"pipe_p50_us": statistics.median(pipe_latency(cmd, args, env) for _ in range(3))}
+
     # One result per sender; a variant is a sender with another receive option, printed below it.
     results, variants, rows = {}, {}, {}
     for name, cmd in peers.items():
-        results[name] = rows[name] = measure(cmd)
+        results[name] = rows[name] = {**measure(cmd), **floor(cmd)}
         if name in ("Python", "Node.js") and args.spin_us > 0:
             spin = measure(cmd[:2] + ["--spin-us", str(args.spin_us)] + cmd[2:])
             variants[f"{name} spin"] = rows[f"{name} spin"] = {**spin, "spin_us": args.spin_us}
@@ -154,11 +177,14 @@ def main():
     if variants:
         print(f"... spin: the sinks receive with a spin of {args.spin_us} us")
     print()
-    print(f"{'sender':<13}{'msgs/s':>12}{'x CLI':>10}{'p50 one-way':>14}{'p99 one-way':>14}")
+    print(f"{'sender':<13}{'msgs/s':>12}{'x CLI':>10}{'p50 one-way':>14}{'p99 one-way':>14}"
+          f"{'p50 pipe':>11}")
+
+    def us(r, key):
+        return f"{r[key]:.1f} us" if key in r else "-"
     for name, r in rows.items():
-        p50 = f"{r['p50_us']:.1f} us" if "p50_us" in r else "-"
-        p99 = f"{r['p99_us']:.1f} us" if "p99_us" in r else "-"
-        print(f"{name:<13}{r['msgs_per_s']:>12.0f}{r['x_cli']:>10.0f}{p50:>14}{p99:>14}")
+        print(f"{name:<13}{r['msgs_per_s']:>12.0f}{r['x_cli']:>10.0f}{us(r, 'p50_us'):>14}"
+              f"{us(r, 'p99_us'):>14}{us(r, 'pipe_p50_us'):>11}")
 
 
 if __name__ == "__main__":

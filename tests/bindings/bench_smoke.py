@@ -1,6 +1,6 @@
 """bench/bindings/run.py with tiny counts, started from the build directory's parent with the
 build named relatively (as the README says to run it): it must give a rate for every sender
-built here and a latency for each binding.
+built here, and a latency and the bare pipe's for each binding.
    bench_smoke.py <run.py> <build dir>"""
 import json
 import os
@@ -25,4 +25,5 @@ for sender, figures in results.items():
     assert figures["msgs_per_s"] > 0, (sender, figures)
     if sender != "CLI":
         assert figures["p50_us"] > 0 and figures["p99_us"] >= figures["p50_us"], (sender, figures)
+        assert figures["pipe_p50_us"] > 0, (sender, figures)
 print("run.py measured", ", ".join(sorted(results)))
