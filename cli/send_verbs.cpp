@@ -175,7 +175,8 @@ int run_send(const global_options& globals, const send_args& given) {
   send_args a = given;
   if (remote) a.to = backpressure::outbound_inbox(remote->peer);
   const auto checked = check_arguments(a);
-  if (a.print_id) require_writable_stdout();  // before sending: the id would be lost
+  // Before sending: the id would be lost.
+  if (a.print_id) require_writable_stdout("nothing was sent");
   const auto dir = resolve_bus_dir(globals);
   runtime::config config(dir);
   auto policy = make_policy(checked, a, dir, config);

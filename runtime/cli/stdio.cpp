@@ -43,13 +43,13 @@ std::string read_payload(std::string_view arg, std::size_t limit, std::string_vi
   return data;
 }
 
-void require_writable_stdout() {
+void require_writable_stdout(std::string_view untouched) {
   // A zero-byte write checks that the descriptor is open for writing (EBADF otherwise)
   // without writing anything.
   if (::write(STDOUT_FILENO, "", 0) < 0 && errno == EBADF) {
-    throw cli_error{exit_code::io_error,
-                    "stdout is closed: nothing was read or consumed; give sluice somewhere to "
-                    "write (> file, | command, or > /dev/null to discard)"};
+    throw cli_error{exit_code::io_error, "stdout is closed: " + std::string(untouched) +
+                                             "; give sluice somewhere to write (> file, | "
+                                             "command, or > /dev/null to discard)"};
   }
 }
 

@@ -19,8 +19,9 @@ std::string read_payload(std::string_view arg, std::size_t limit, std::string_vi
 // Throws cli_error(io_error) when stdout cannot be written at all (closed when sluice
 // started: inbox/std_fds.hpp leaves a placeholder that refuses writes), so a verb that
 // consumes or drops messages refuses before it touches the inbox. A reader that goes away
-// later is still caught by write_fully.
-void require_writable_stdout();
+// later is still caught by write_fully. `untouched`: what the refusal leaves undone, for the
+// message ("nothing was sent").
+void require_writable_stdout(std::string_view untouched = "nothing was read or consumed");
 
 // Writes all of text to stdout (fd 1), retrying short writes and EINTR. false on any error,
 // e.g. EPIPE when the reader has gone (SIGPIPE is ignored by main for this reason).

@@ -71,6 +71,7 @@ TEST_CASE("send --print-id with stdout closed sends nothing and exits 74") {
   INFO(r.err);
   CHECK(r.exit_code == 74);
   CHECK(is_one_line(r.err));
+  CHECK(r.err.find("stdout is closed: nothing was sent") != std::string::npos);
   check_intact(bus, "w", 0);
 }
 
