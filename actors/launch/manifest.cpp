@@ -330,6 +330,11 @@ void read_agent(const checker& c, const toml::table& t, std::size_t index, const
       const std::string var(k.str());
       if (var.empty() || var.find('=') != std::string::npos)
         c.fail(k.source(), key + ".env", "'" + var + "' is not a valid variable name");
+      if (std::find(launch_env_names.begin(), launch_env_names.end(), var) !=
+          launch_env_names.end())
+        c.fail(k.source(), key + ".env." + var,
+               "launch sets it for every agent (the bus comes from --bus, --dir, the "
+               "environment or the manifest's bus; the name from [[agent]] name)");
       a.env.emplace_back(var, c.get_string(v, key + ".env." + var));
     }
   }

@@ -1,7 +1,8 @@
 #pragma once
 // A launch manifest (docs/architecture.md section 6): the agents `sluice launch` runs, and how.
 //
-//   bus = "swarm"                         # optional: else --bus / SLUICE_BUS / "default"
+//   bus = "swarm"                         # unless --bus, --dir, SLUICE_DIR or SLUICE_BUS say
+//                                         #   otherwise; neither: "default"
 //   [inbox]                               # defaults for every agent's inbox
 //   capacity = 1000
 //   [monitors]
@@ -15,7 +16,7 @@
 //   restart = "on-failure"                # never | on-failure | always
 //   max_restarts = 5
 //   restart_backoff = "200ms"             # doubles per restart, capped at 30 s
-//   env = { MODE = "fast" }
+//   env = { MODE = "fast" }               # not launch_env_names: launch sets those
 //   inbox = { capacity = 2000 }           # overrides [inbox] for this agent
 //   [bridge]                              # optional: `sluice bridge` as one more service
 //   name = "east"                         # default: the bus name (needed with --dir)
@@ -32,6 +33,7 @@
 // Loading validates everything before anything is spawned: unknown keys, wrong types, bad
 // values, duplicate or invalid names and commands that are not executable are errors of the
 // form "<file>:<line>: <key>: <problem>".
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -45,6 +47,12 @@
 #include "runtime/result.hpp"
 
 namespace sluice::actors {
+
+// What launch tells every agent it runs (supervisor.cpp sets each): the bus, the agent's name,
+// its restarts so far, the sluice executable. A manifest's env may not set them: launch's would
+// win, and the manifest's value would be dropped without a word.
+inline constexpr std::array<std::string_view, 5> launch_env_names = {
+    "SLUICE_DIR", "SLUICE_BUS", "SLUICE_AGENT", "SLUICE_RESTARTS", "SLUICE_BIN"};
 
 enum class restart_mode { never, on_failure, always };
 const char* to_string(restart_mode) noexcept;

@@ -118,6 +118,19 @@ TEST_CASE("a bad value is an error naming the line, the key and what is accepted
   CHECK_THAT(error_of(d.parse("[[agent]\nname = \"w\"\n")), Catch::Contains("swarm.toml:1:"));
 }
 
+TEST_CASE("an env that sets a variable launch gives every agent is refused, not dropped") {
+  manifest_dir d;
+  for (const char* var : {"SLUICE_DIR", "SLUICE_BUS", "SLUICE_AGENT", "SLUICE_RESTARTS"}) {
+    INFO(var);
+    CHECK_THAT(error_of(d.parse("[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\nenv = { " +
+                                std::string(var) + " = \"x\" }\n")),
+               Catch::Contains("swarm.toml:4: agent 'w'.env." + std::string(var) +
+                               ": launch sets it for every agent"));
+  }
+  CHECK(d.parse(
+      "[[agent]]\nname = \"w\"\ncommand = [\"sh\"]\nenv = { SLUICE_LOG_LEVEL = \"debug\" }\n"));
+}
+
 TEST_CASE("a missing command, a missing name and an invalid name are errors") {
   manifest_dir d;
   CHECK_THAT(error_of(d.parse("[[agent]]\nname = \"w\"\n")),
