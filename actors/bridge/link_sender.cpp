@@ -83,8 +83,10 @@ struct sender_state {
   std::optional<source> outbound;
   std::map<std::string, source> held;  // by destination
   send_window::source_id next_source = 1;
-  // The most messages a window holds: half the inbox, so the other half takes new messages
-  // while these are on the wire.
+  // The most messages a window holds: half the inbox (attach). Reading does not free a slot
+  // (only the commit after the acknowledgement does), so the bound is not what leaves the
+  // producer room; it caps what a dropped link sends again. Reading the whole inbox measured
+  // no faster (bench/README.md, 2026-12-07 afternoon).
   std::size_t batch = 512;
   // The outbound inbox's bell, watched by CAF's I/O loop: a producer that finds this sender
   // waiting rings it, and the loop wakes this broker in its own thread. Declared before the
@@ -264,7 +266,7 @@ bool attach(sender_actor* self) {
   auto c = s.outbound->box->attach_consumer();
   if (!c) return false;
   s.outbound->cons.emplace(std::move(c.value()));
-  // Half the inbox: the other half takes new messages while this batch is on the wire.
+  // Half the inbox (sender_state::batch says why).
   s.batch = std::clamp<std::size_t>(s.outbound->box->capacity() / 2, 1, s.ctx->batch);
   if (!s.bell) open_bell(self);
   // Holding inboxes an earlier process left: their destinations keep spilling until drained.
