@@ -2,8 +2,8 @@
 // Where a bus lives on disk, and what may be done to that directory (docs/architecture.md section
 // 2).
 //
-// Resolution: --dir > $SLUICE_DIR > /dev/shm/sluice/<bus>, bus = --bus > $SLUICE_BUS >
-// "default". Bus names follow the agent-name rule ^[A-Za-z0-9_-]{1,64}$ so a name can never
+// Resolution (resolve_bus): --dir or /dev/shm/sluice/<--bus> (a flag beats the environment),
+// else $SLUICE_DIR, else /dev/shm/sluice/<$SLUICE_BUS or "default">. Bus names follow the agent-name rule ^[A-Za-z0-9_-]{1,64}$ so a name can never
 // climb out of /dev/shm/sluice. Who may own a bus directory and the path to it, and how it is
 // created, is decided in one place: inbox/bus_directory.hpp.
 #include <filesystem>
