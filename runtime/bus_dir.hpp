@@ -3,9 +3,10 @@
 // 2).
 //
 // Resolution (resolve_bus): --dir or /dev/shm/sluice/<--bus> (a flag beats the environment),
-// else $SLUICE_DIR, else /dev/shm/sluice/<$SLUICE_BUS or "default">. Bus names follow the agent-name rule ^[A-Za-z0-9_-]{1,64}$ so a name can never
-// climb out of /dev/shm/sluice. Who may own a bus directory and the path to it, and how it is
-// created, is decided in one place: inbox/bus_directory.hpp.
+// else $SLUICE_DIR, else /dev/shm/sluice/<$SLUICE_BUS or "default">. Bus names follow the
+// agent-name rule ^[A-Za-z0-9_-]{1,64}$ so a name can never climb out of /dev/shm/sluice. Who may
+// own a bus directory and the path to it, and how it is created, is decided in one place:
+// inbox/bus_directory.hpp.
 #include <filesystem>
 #include <string>
 #include <string_view>

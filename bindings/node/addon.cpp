@@ -10,6 +10,7 @@
 // spinUs, looking at the inbox on every loop iteration for a while first (bell_wait.hpp).
 #include <napi.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -18,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bindings/bus.hpp"
 #include "bindings/node/bell_wait.hpp"
@@ -90,6 +92,21 @@ Napi::TypeError type_error(Napi::Env env, const std::string& message) {
   throw error(error_kind::bad_input, message);
 }
 
+// An options object holds only keys its call knows: a misspelt one ({ timout: 5 }) is a
+// TypeError, as an unexpected keyword is in Python, not an option silently not taken.
+void require_known_keys(const Napi::Object& o, const std::vector<std::string>& known,
+                        const std::string& call) {
+  const auto names = o.GetPropertyNames();
+  for (std::uint32_t i = 0; i < names.Length(); ++i) {
+    const std::string key = names.Get(i).ToString().Utf8Value();
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    throw type_error(o.Env(),
+                     "unknown option '" + key + "' for " + call + " (known: " + list + ")");
+  }
+}
+
 std::string string_arg(const Napi::Value& v, const char* what) {
   if (!v.IsString()) throw type_error(v.Env(), std::string(what) + " must be a string");
   return v.As<Napi::String>().Utf8Value();
@@ -156,6 +173,7 @@ send_options send_options_of(const Napi::Value& v) {
   if (v.IsUndefined() || v.IsNull()) return opts;
   if (!v.IsObject()) throw type_error(v.Env(), "send options must be an object");
   auto o = v.As<Napi::Object>();
+  require_known_keys(o, {"priority", "timeout", "wait", "overflow"}, "send");
   if (auto p = o.Get("priority"); !p.IsUndefined()) {
     const auto text = string_arg(p, "priority");
     auto prio = inbox::parse_priority(text);
@@ -408,6 +426,7 @@ class bus_wrap final : public Napi::ObjectWrap<bus_wrap> {
         throw to_js(env, error(error_kind::bad_input, "the bus name is empty"));
     } else if (arg.IsObject()) {
       auto o = arg.As<Napi::Object>();
+      require_known_keys(o, {"name", "dir", "group"}, "new Bus");
       if (auto n = o.Get("name"); !n.IsUndefined() && !n.IsNull())
         opts.name = string_arg(n, "name");
       if (auto d = o.Get("dir"); !d.IsUndefined() && !d.IsNull()) opts.dir = string_arg(d, "dir");
@@ -508,6 +527,7 @@ class bus_wrap final : public Napi::ObjectWrap<bus_wrap> {
       if (!info[1].IsUndefined() && !info[1].IsNull()) {
         if (!info[1].IsObject()) throw type_error(env, "acquire options must be an object");
         auto o = info[1].As<Napi::Object>();
+        require_known_keys(o, {"cost", "agent", "timeout"}, "acquire");
         if (const std::size_t cost = count_arg(o.Get("cost"), "cost"); cost != 0) opts.cost = cost;
         if (auto a = o.Get("agent"); !a.IsUndefined()) opts.agent = string_arg(a, "agent");
         opts.timeout = millis(o.Get("timeout"), "timeout");
@@ -658,6 +678,17 @@ Napi::Value check_receive_options(const Napi::CallbackInfo& info) {
   }
 }
 
+// checkOptionKeys(options, known, call): require_known_keys for index.js's own options.
+Napi::Value check_option_keys(const Napi::CallbackInfo& info) {
+  if (!info[0].IsObject()) throw type_error(info.Env(), "options must be an object");
+  std::vector<std::string> known;
+  const auto list = info[1].As<Napi::Array>();
+  for (std::uint32_t i = 0; i < list.Length(); ++i)
+    known.push_back(list.Get(i).ToString().Utf8Value());
+  require_known_keys(info[0].As<Napi::Object>(), known, string_arg(info[2], "call"));
+  return info.Env().Undefined();
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   // Before anything is opened: a process started with stdout closed must not get an inbox
   // as its fd 1 (inbox/files/std_fds.hpp).
@@ -671,6 +702,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Receiver", receiver_wrap::define(env));
   exports.Set("checkReceiveOptions",
               Napi::Function::New(env, check_receive_options, "checkReceiveOptions"));
+  exports.Set("checkOptionKeys", Napi::Function::New(env, check_option_keys, "checkOptionKeys"));
   auto kinds = Napi::Object::New(env);
   for (std::size_t i = 0; i < error_kind_count; ++i) {
     auto k = Napi::Object::New(env);

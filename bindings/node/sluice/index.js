@@ -22,6 +22,7 @@
 const native = require('./sluice.node');
 
 const now = () => performance.now();
+const receiveOptionKeys = ['max', 'timeout', 'spinUs'];
 
 // A batch as the addon hands it over (addon.cpp, message_columns) -> Message objects.
 function unpack(columns) {
@@ -85,6 +86,7 @@ class Receiver {
   #spinUs;
 
   constructor(bus, agent, options = {}) {
+    native.checkOptionKeys(options, receiveOptionKeys, 'receive');
     native.checkReceiveOptions(options.max, options.timeout, options.spinUs);
     this.#native = new native.Receiver(bus, agent);
     this.#max = options.max;
@@ -112,6 +114,7 @@ class Receiver {
   // it may take.
   async batch(options = {}) {
     const r = this.#native;
+    native.checkOptionKeys(options, receiveOptionKeys, 'batch');
     // A wait checks its timeout and spinUs, but a timeout already over never reaches one.
     if (options.timeout != null || options.spinUs != null)
       native.checkReceiveOptions(undefined, options.timeout, options.spinUs);

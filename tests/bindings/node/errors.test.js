@@ -76,6 +76,20 @@ test('a payload larger than a slot rejects with too_large and creates no inbox',
   assert.deepEqual(bus.agents(), []);
 });
 
+test('a misspelt option is a TypeError naming it, not an option silently dropped', async (t) => {
+  const bus = newBus(t);
+  const x = Buffer.from('x');
+  const unknown = (key, call) => ({ name: 'TypeError', message: new RegExp(`unknown option '${key}' for ${call} \\(known: `) });
+  await assert.rejects(async () => bus.send('a', 'w', 't', x, { timout: 5 }), unknown('timout', 'send'));
+  assert.throws(() => bus.receive('w', { spinus: 5 }), unknown('spinus', 'receive'));
+  const inbox = bus.receive('w');
+  await assert.rejects(inbox.batch({ timeOut: 0 }), unknown('timeOut', 'batch'));
+  inbox.close();
+  await assert.rejects(async () => bus.acquire('k', { costs: 1 }), unknown('costs', 'acquire'));
+  assert.throws(() => new sluice.Bus({ dirr: '/tmp/x' }), unknown('dirr', 'new Bus'));
+  assert.equal(bus.count('w'), 0);
+});
+
 test('a bus given by name and by directory throws bad_input', () => {
   assert.throws(() => new sluice.Bus({ name: 'x', dir: '/tmp/sluice-never-made' }),
     { ...kind('bad_input'), message: /give one of them/ });
