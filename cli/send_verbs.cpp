@@ -210,9 +210,12 @@ void add_send_verb(CLI::App& app, cli_state& state, const char* name, const char
   cmd->add_option("payload", a->payload, "payload text (JSON or not), or - to read stdin")
       ->required();
   cmd->add_option("--priority", a->priority, "critical, high, normal (default) or low");
-  cmd->add_option("--timeout", a->timeout,
-                  "give up after DURATION of backpressure (default retries x wait, 5s)");
-  cmd->add_flag("--no-wait", a->no_wait, "fail at once (exit 75) when the inbox is full");
+  auto* timeout =
+      cmd->add_option("--timeout", a->timeout,
+                      "give up after DURATION of backpressure (default retries x wait, 5s)");
+  // --no-wait never waits, so a --timeout beside it would be ignored without a word.
+  cmd->add_flag("--no-wait", a->no_wait, "fail at once (exit 75) when the inbox is full")
+      ->excludes(timeout);
   cmd->add_option("--overflow", a->overflow,
                   "reject (default) or drop-oldest: evict the oldest message to make room");
   cmd->add_flag("--print-id", a->print_id, "print the message id on success");

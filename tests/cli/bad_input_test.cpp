@@ -66,6 +66,20 @@ TEST_CASE("an unknown flag exits 64") {
   CHECK(mentions(r.err, "--frobnicate"));
 }
 
+TEST_CASE("flags that contradict each other exit 64 instead of one being ignored") {
+  bus_fixture bus;
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"send", "a", "b", "t", "x", "--no-wait", "--timeout", "5s"},
+        std::vector<std::string>{"--dir", "/tmp/sluice-never-made", "--bus", "b", "count", "b"}}) {
+    const auto r = bus.run(args);
+    INFO(r.err);
+    CHECK(r.exit_code == 64);
+    CHECK(is_one_line(r.err));
+    CHECK(mentions(r.err, "excludes"));
+  }
+  require_no_inbox_files(bus);
+}
+
 TEST_CASE("every verb answers --help with its usage and exit 0") {
   bus_fixture bus;
   for (const char* verb : {"init", "init-system", "cleanup", "cleanup-system", "send",
