@@ -311,15 +311,15 @@ struct config::impl {
             bad_key = error{errc::invalid_argument,
                             fmt::format("{}: {}: not a section; sluice.toml keys are sections "
                                         "such as [inbox] max_size = 1000",
-                                        toml_place(node), section.str())};
+                                        toml_place(node.source()), section.str())};
             return;
           }
           sub->for_each([&](const toml::key& key, const toml::node& value) {
             const std::string dotted = std::string(section.str()) + "." + std::string(key.str());
             if (!bad_key && !is_known_key(dotted)) {
-              bad_key =
-                  error{errc::invalid_argument, fmt::format("{}: {}: {}", toml_place(value), dotted,
-                                                            unknown_key_problem(known_keys()))};
+              bad_key = error{errc::invalid_argument,
+                              fmt::format("{}: {}: {}", toml_place(value.source()), dotted,
+                                          unknown_key_problem(known_keys()))};
             }
           });
         });
@@ -360,7 +360,7 @@ struct config::impl {
       if (node) {
         raw.from = raw_value::origin::toml;
         raw.node = node;
-        raw.where = toml_place(*node.node()) + ": " + info.toml_key;
+        raw.where = toml_place(node.node()->source()) + ": " + info.toml_key;
         return raw;
       }
     }

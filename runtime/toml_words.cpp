@@ -32,8 +32,7 @@ std::string unknown_key_problem(const std::vector<std::string_view>& known) {
   return text + ")";
 }
 
-std::string toml_place(const toml::node& n) {
-  const auto& where = n.source();
+std::string toml_place(const toml::source_region& where) {
   std::string text = where.path ? *where.path : std::string("(TOML)");
   return text + ":" + std::to_string(where.begin.line);
 }

@@ -17,7 +17,7 @@ const char* toml_type_name(const toml::node& n) noexcept;
 // "unknown key (known: a, b, c)": the key itself goes where the file's messages put keys.
 std::string unknown_key_problem(const std::vector<std::string_view>& known);
 
-// "<file>:<line>": where a node of a parsed file is, for the start of a message.
-std::string toml_place(const toml::node& n);
+// "<file>:<line>": where a node or key of a parsed file is, for the start of a message.
+std::string toml_place(const toml::source_region& where);
 
 }  // namespace sluice::runtime

@@ -51,13 +51,9 @@ struct manifest_problem {
 
 class checker {
  public:
-  explicit checker(std::string file) : file_(std::move(file)) {}
-
   [[noreturn]] void fail(const toml::source_region& where, std::string_view key,
                          const std::string& problem) const {
-    std::ostringstream os;
-    os << file_ << ':' << where.begin.line << ": " << key << ": " << problem;
-    throw manifest_problem{os.str()};
+    throw manifest_problem{runtime::toml_place(where) + ": " + std::string(key) + ": " + problem};
   }
 
   // Every key of `tbl` must be one of `known`: a typo must not be silently ignored.
@@ -111,9 +107,6 @@ class checker {
     if (auto t = n.as_table()) return *t;
     fail(n.source(), key, std::string("must be a table, not ") + runtime::toml_type_name(n));
   }
-
- private:
-  std::string file_;
 };
 
 void read_inbox_options(const checker& c, const toml::table& t, const std::string& prefix,
@@ -359,7 +352,7 @@ void read_agent(const checker& c, const toml::table& t, std::size_t index, const
 }
 
 manifest parse(std::string_view text, const std::filesystem::path& file) {
-  const checker c(file.string());
+  const checker c{};
   toml::table root;
   try {
     root = toml::parse(text, file.string());
