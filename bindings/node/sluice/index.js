@@ -23,6 +23,9 @@ const native = require('./sluice.node');
 
 const now = () => performance.now();
 const receiveOptionKeys = ['max', 'timeout', 'spinUs'];
+// batch()'s default: the receiver's own options, checked once in its constructor, so the
+// batches of a loop pay for no check.
+const noOptions = Object.freeze({});
 
 // A batch as the addon hands it over (addon.cpp, message_columns) -> Message objects.
 function unpack(columns) {
@@ -112,9 +115,9 @@ class Receiver {
   // closed meanwhile. Until committed, asking again returns the same messages. spinUs
   // (undefined: the receiver's) counts from when this call starts waiting, across the waits
   // it may take.
-  async batch(options = {}) {
+  async batch(options = noOptions) {
     const r = this.#native;
-    native.checkOptionKeys(options, receiveOptionKeys, 'batch');
+    if (options !== noOptions) native.checkOptionKeys(options, receiveOptionKeys, 'batch');
     // A wait checks its timeout and spinUs, but a timeout already over never reaches one.
     if (options.timeout != null || options.spinUs != null)
       native.checkReceiveOptions(undefined, options.timeout, options.spinUs);
