@@ -53,7 +53,9 @@ void send_window::append(source_id src, const std::vector<entry>& batch, bool di
       d.asked = true;
       wants_.push_back(d.name);
     }
-    s.entries.push_back({e.id, last, divert && d.spilling ? state::diverted : state::waiting});
+    const bool diverted = divert && d.spilling;
+    s.entries.push_back({e.id, last, diverted ? state::diverted : state::waiting});
+    if (diverted) ++s.diverted;
   }
 }
 
@@ -121,8 +123,13 @@ void send_window::set_spilling(std::string_view dest, source_id src) {
   const auto index = intern(dest);
   dests_[index].spilling = true;
   if (src >= sources_.size()) return;
-  for (auto& e : sources_[src].entries)
-    if (e.dest == index && e.st == state::waiting) e.st = state::diverted;
+  auto& s = sources_[src];
+  for (auto& e : s.entries) {
+    if (e.dest == index && e.st == state::waiting) {
+      e.st = state::diverted;
+      ++s.diverted;
+    }
+  }
 }
 
 void send_window::clear_spilling(std::string_view dest) {
@@ -136,7 +143,7 @@ bool send_window::spilling(std::string_view dest) const {
 
 std::vector<std::size_t> send_window::diverted(source_id src) const {
   std::vector<std::size_t> out;
-  if (src >= sources_.size()) return out;
+  if (src >= sources_.size() || sources_[src].diverted == 0) return out;
   const auto& s = sources_[src];
   for (std::size_t i = 0; i < s.entries.size(); ++i)
     if (s.entries[i].st == state::diverted) out.push_back(s.base + i);
@@ -145,7 +152,7 @@ std::vector<std::size_t> send_window::diverted(source_id src) const {
 
 std::vector<std::size_t> send_window::movable(source_id src) const {
   std::vector<std::size_t> out;
-  if (src >= sources_.size()) return out;
+  if (src >= sources_.size() || sources_[src].diverted == 0) return out;
   std::vector<bool> held_back(dests_.size(), false);
   const auto& s = sources_[src];
   const auto& e = s.entries;
@@ -170,6 +177,7 @@ void send_window::mark_moved(source_id src, std::size_t index) {
   if (e.st != state::diverted) return;
   e.st = state::moved;
   ++sources_[src].settled;
+  --sources_[src].diverted;
 }
 
 bool send_window::loaded(source_id src) const noexcept {
@@ -212,6 +220,7 @@ void send_window::clear(source_id src) noexcept {
   s.base = 0;
   s.settled = 0;
   s.first_open = 0;
+  s.diverted = 0;
 }
 
 std::size_t send_window::begin(source_id src) const noexcept {
@@ -263,13 +272,81 @@ std::vector<std::string> credit_ledger::destinations() const {
   return out;
 }
 
-void recent_ids::insert(std::uint64_t id) {
-  if (capacity_ == 0 || !set_.insert(id).second) return;
-  order_.push_back(id);
-  if (order_.size() > capacity_) {
-    set_.erase(order_.front());
-    order_.pop_front();
+recent_ids::recent_ids(std::size_t capacity) : order_(capacity) {
+  std::size_t slots = 2;
+  while (slots < 2 * capacity) slots *= 2;
+  table_.assign(slots, 0);
+  mask_ = slots - 1;
+}
+
+// A peer's ids come in runs (id, id + 1, ...), and the ring holds the latest of them: by their
+// low bits they take neighbouring slots without colliding, so the table is walked like the
+// ring and stays in cache, and most ids sit in their home slot.
+std::size_t recent_ids::home(std::uint64_t id) const noexcept {
+  return static_cast<std::size_t>(id) & mask_;
+}
+
+std::size_t recent_ids::distance(std::size_t slot) const noexcept {
+  return (slot - home(table_[slot] - 1)) & mask_;
+}
+
+// Robin Hood order: along a probe run, entries never lie nearer their home than an entry
+// before them lies to its own. So a search stops at the first entry nearer its home than the
+// search has come.
+bool recent_ids::contains(std::uint64_t id) const noexcept {
+  if (order_.empty()) return false;
+  std::size_t i = home(id);
+  for (std::size_t d = 0; table_[i] != 0 && d <= distance(i); ++d, i = (i + 1) & mask_)
+    if (table_[i] == id + 1) return true;
+  return !overflow_.empty() && overflow_.count(id) != 0;
+}
+
+// Backward shift: the entries after the hole move up one until one is at its home (or the
+// slot is empty), so no tombstones pile up.
+void recent_ids::erase(std::uint64_t id) noexcept {
+  std::size_t i = home(id);
+  for (std::size_t d = 0;; ++d, i = (i + 1) & mask_) {
+    if (table_[i] == 0 || d > distance(i)) {
+      if (!overflow_.empty()) overflow_.erase(id);
+      return;
+    }
+    if (table_[i] == id + 1) break;
   }
+  for (std::size_t next = (i + 1) & mask_; table_[next] != 0 && distance(next) > 0;
+       i = next, next = (next + 1) & mask_)
+    table_[i] = table_[next];
+  table_[i] = 0;
+}
+
+// Ids that share their low bits (a peer's choice, or old ids from a holding inbox landing on
+// new ones) would make long probe runs: the entry that would lie more than max_probe past its
+// home goes to the overflow set instead, so every operation stays bounded.
+void recent_ids::place(std::uint64_t id) {
+  std::uint64_t carried = id + 1;
+  std::size_t i = home(id);
+  for (std::size_t d = 0; d <= max_probe; ++d, i = (i + 1) & mask_) {
+    if (table_[i] == 0) {
+      table_[i] = carried;
+      return;
+    }
+    if (const auto resident = distance(i); resident < d) {
+      std::swap(carried, table_[i]);
+      d = resident;
+    }
+  }
+  overflow_.insert(carried - 1);
+}
+
+void recent_ids::insert(std::uint64_t id) {
+  if (order_.empty() || id == UINT64_MAX || contains(id)) return;
+  if (count_ == order_.size()) {
+    erase(order_[next_]);
+    --count_;
+  }
+  place(id);
+  order_[next_] = id;
+  next_ = (next_ + 1) % order_.size();
+  ++count_;
 }
 
 }  // namespace sluice::actors

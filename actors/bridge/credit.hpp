@@ -140,6 +140,7 @@ class send_window {
     std::size_t base = 0;
     std::size_t settled = 0;
     std::size_t first_open = 0;  // position in entries: no waiting message before it
+    std::size_t diverted = 0;    // entries in state diverted: none on a link that never spills
   };
   struct sent_ref {
     std::uint64_t seq;
@@ -204,18 +205,31 @@ class credit_ledger {
 };
 
 // The ids a receiving bridge delivered lately, so a batch resent after a link drop is not
-// pushed twice. Bounded: the oldest id is forgotten first.
+// pushed twice. Bounded: the oldest id is forgotten first. Every message a bridge receives
+// passes through insert, so it allocates nothing after construction: the ids in arrival order
+// in a ring, and an open-addressing table (Robin Hood linear probing, at most half full).
 class recent_ids {
  public:
-  explicit recent_ids(std::size_t capacity) : capacity_(capacity) {}
-  [[nodiscard]] bool contains(std::uint64_t id) const { return set_.count(id) != 0; }
+  explicit recent_ids(std::size_t capacity);
+  [[nodiscard]] bool contains(std::uint64_t id) const noexcept;
   void insert(std::uint64_t id);
-  [[nodiscard]] std::size_t size() const noexcept { return order_.size(); }
+  [[nodiscard]] std::size_t size() const noexcept { return count_; }
 
  private:
-  std::size_t capacity_;
-  std::deque<std::uint64_t> order_;
-  std::unordered_set<std::uint64_t> set_;
+  [[nodiscard]] std::size_t home(std::uint64_t id) const noexcept;
+  // How far the entry in slot lies past its home.
+  [[nodiscard]] std::size_t distance(std::size_t slot) const noexcept;
+  void erase(std::uint64_t id) noexcept;
+  void place(std::uint64_t id);
+
+  std::vector<std::uint64_t> order_;  // ring: the oldest at next_ once full
+  std::size_t next_ = 0;
+  std::size_t count_ = 0;
+  // Slots hold id + 1, so 0 marks an empty slot (id UINT64_MAX is never a message id).
+  std::vector<std::uint64_t> table_;
+  std::size_t mask_ = 0;
+  static constexpr std::size_t max_probe = 64;  // the furthest an entry lies past its home
+  std::unordered_set<std::uint64_t> overflow_;  // the rest (place says why); mostly empty
 };
 
 }  // namespace sluice::actors

@@ -7,16 +7,20 @@ namespace sluice::actors::wire {
 namespace {
 
 template <class T>
+void store(char* at, T v) {
+  for (std::size_t i = 0; i < sizeof(T); ++i) at[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
+template <class T>
 void put(std::string& out, T v) {
   char b[sizeof(T)];
-  for (std::size_t i = 0; i < sizeof(T); ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  store(b, v);
   out.append(b, sizeof(T));
 }
 
 template <class T>
 void put_at(std::string& out, std::size_t at, T v) {
-  for (std::size_t i = 0; i < sizeof(T); ++i)
-    out[at + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  store(&out[at], v);
 }
 
 // A cursor over untrusted bytes: every read says whether there was enough left.
@@ -69,13 +73,15 @@ void batch_writer::start(std::uint64_t first_seq) {
 }
 
 void batch_writer::add(const record& r) {
-  put<std::uint64_t>(buf_, r.id);
-  put<std::uint8_t>(buf_, r.prio);
-  put<std::uint8_t>(buf_, static_cast<std::uint8_t>(r.from.size()));
-  put<std::uint8_t>(buf_, static_cast<std::uint8_t>(r.type.size()));
-  put<std::uint8_t>(buf_, static_cast<std::uint8_t>(r.dest.size()));
-  put<std::uint32_t>(buf_, static_cast<std::uint32_t>(r.payload.size()));
-  buf_.append(r.from).append(r.type).append(r.dest).append(r.payload);
+  // One append per part: every message a bridge sends passes through here.
+  char header[record_header_size];
+  store<std::uint64_t>(header, r.id);
+  store<std::uint8_t>(header + 8, r.prio);
+  store<std::uint8_t>(header + 9, static_cast<std::uint8_t>(r.from.size()));
+  store<std::uint8_t>(header + 10, static_cast<std::uint8_t>(r.type.size()));
+  store<std::uint8_t>(header + 11, static_cast<std::uint8_t>(r.dest.size()));
+  store<std::uint32_t>(header + 12, static_cast<std::uint32_t>(r.payload.size()));
+  buf_.append(header, sizeof header).append(r.from).append(r.type).append(r.dest).append(r.payload);
   ++count_;
 }
 

@@ -264,6 +264,37 @@ TEST_CASE("the resend filter forgets the oldest ids first") {
   CHECK(r.contains(4));
 }
 
+TEST_CASE(
+    "the resend filter remembers exactly the latest ids through wrap-arounds and collisions") {
+  // Against a plain model: ids in runs as a sender's ids come, ids that share their low bits
+  // (long probe runs: the overflow), and ids from a small range (they repeat and collide).
+  std::mt19937_64 rng(7);
+  for (const std::size_t capacity : {1, 2, 5, 64, 1000}) {
+    recent_ids r(capacity);
+    std::deque<std::uint64_t> order;
+    std::set<std::uint64_t> model;
+    std::uint64_t run = 0;
+    for (int i = 0; i < 20000; ++i) {
+      const std::uint64_t id = i % 3 == 0   ? run++
+                               : i % 3 == 1 ? (rng() % (capacity + 7)) << 20
+                                            : rng() % (4 * capacity + 3);
+      r.insert(id);
+      if (model.insert(id).second) {
+        order.push_back(id);
+        if (order.size() > capacity) {
+          model.erase(order.front());
+          order.pop_front();
+        }
+      }
+      REQUIRE(r.size() == model.size());
+      const std::uint64_t probe = i % 2 == 0 ? rng() % (4 * capacity + 3) : (rng() % 64) << 20;
+      REQUIRE(r.contains(probe) == (model.count(probe) != 0));
+      REQUIRE(r.contains(id));
+    }
+    for (const auto id : model) CHECK(r.contains(id));
+  }
+}
+
 // A whole link without threads: the outbound inbox is a deque read in batches, each far
 // inbox holds `cap` messages, "a" and "b" are drained at random, "stuck" never, and the link
 // drops at random. The outbound inbox is read as the real sender reads it: on into a window
