@@ -89,6 +89,12 @@ void bell::drain() const noexcept {
   }
 }
 
+void bell::take_one() const noexcept {
+  char buf[64];
+  while (::recv(fd_, buf, sizeof buf, MSG_DONTWAIT) < 0 && errno == EINTR) {
+  }
+}
+
 void detail::ring_bell(std::uint64_t name) noexcept {
   // One unbound socket per process sends to every bell (created on first use).
   static const int sender = open_socket();

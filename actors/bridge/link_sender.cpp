@@ -235,7 +235,8 @@ void open_bell(sender_actor* self) {
   s.bell.emplace(std::move(b.value()));
   s.bell_watch = std::make_unique<fd_watch>(self->system(), s.bell->fd(),
                                             [&s, me = caf::actor_cast<caf::actor>(self)] {
-                                              s.bell->drain();
+                                              // The pump arms the bell again, which drains it.
+                                              s.bell->take_one();
                                               // To this broker's mailbox, from its own thread: it
                                               // runs in this round of the loop.
                                               caf::anon_send(me, pump_atom::value);

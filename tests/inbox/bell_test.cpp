@@ -153,3 +153,20 @@ TEST_CASE("a new consumer clears a bell its dead predecessor left armed") {
   REQUIRE(c);
   CHECK(armed_name(in) == 0);
 }
+
+TEST_CASE("take_one answers one ring and leaves a stale datagram for the next arming to drain") {
+  sluice::test::temp_bus bus;
+  auto in = make_inbox(bus);
+  auto c = in.attach_consumer();
+  REQUIRE(c);
+  const auto b = open_bell();
+  // A ring, and a late datagram from an earlier arming's ringer.
+  detail::ring_bell(b.name());
+  detail::ring_bell(b.name());
+  REQUIRE(rings(b));
+  b.take_one();
+  CHECK(rings(b, 0));  // one is still there
+  REQUIRE(c->arm(b));  // arming drains it
+  CHECK_FALSE(rings(b, 0));
+  CHECK(pending_datagrams(b) == 0);
+}
