@@ -7,6 +7,7 @@
 // inbox, a deny rule settles it as undeliverable (logged, counted), a demote rule lowers its lane.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
@@ -70,6 +71,9 @@ struct receiver_state {
   // far pair starts first (the far acceptor starts it before it answers the dialer, which then
   // starts this one), so the far sender's first want can overtake this side's start.
   std::vector<std::string> early_wants;
+  // Batches delivered and not yet acknowledged (ack_when_idle), and the grants for them.
+  bool ack_due = false;
+  std::map<std::string, std::uint64_t> grants_due;
   static inline const char* name = "sluice.bridge.receiver";
 };
 
@@ -238,13 +242,29 @@ std::vector<std::uint64_t> parked_seqs(const receiver_state& s) {
   return out;
 }
 
+// Sends the grants given, and any due for batches not yet acknowledged (ack_when_idle).
 void send_ack(receiver_actor* self, std::vector<std::pair<std::string, std::uint64_t>> grants) {
   auto& s = self->state;
   wire::ack a;
   a.through = s.through;
   a.parked = parked_seqs(s);
   a.grants = std::move(grants);
+  a.grants.insert(a.grants.end(), s.grants_due.begin(), s.grants_due.end());
+  s.grants_due.clear();
+  s.ack_due = false;
   self->send(s.far_sender, bridge_ack_atom::value, wire::encode_ack(a));
+}
+
+// Acknowledges the batches delivered so far unless more wait in this actor's mailbox (batches
+// that came in together): then the last of them acknowledges them all. An ack is cumulative
+// and the sender commits whole reads, so nothing waits for the ones left out, and each saves
+// a CAF message, a write and a wake-up of the far sender. A quiet link's batch is acknowledged
+// at once (the far sender reads on while it is unacknowledged, but an ack that comes late
+// meets the next message in the far sender's loop and goes first). A due ack that something
+// other than a batch came before goes with the next ack or tick.
+void ack_when_idle(receiver_actor* self) {
+  self->state.ack_due = true;
+  if (self->mailbox().empty()) send_ack(self, {});
 }
 
 void record(receiver_state& s, const tally& t) {
@@ -290,9 +310,11 @@ void on_batch(receiver_actor* self, const std::string& blob) {
   }
   s.through = s.in.first_seq + n - 1;
   record(s, t);
-  std::vector<std::pair<std::string, std::uint64_t>> grants;
-  for (const auto& d : dests) grants.emplace_back(d, s.ledger.limit(d, free_slots(s, d)));
-  send_ack(self, std::move(grants));
+  for (const auto& d : dests) {
+    auto& g = s.grants_due[d];
+    g = std::max(g, s.ledger.limit(d, free_slots(s, d)));
+  }
+  ack_when_idle(self);
 }
 
 // Parked messages go in as their inboxes make room; fresh credit goes out for every
@@ -333,7 +355,7 @@ void on_tick(receiver_actor* self) {
   std::vector<std::pair<std::string, std::uint64_t>> grants;
   for (const auto& dest : s.ledger.destinations())
     if (auto g = s.ledger.fresh_grant(dest, free_slots(s, dest))) grants.emplace_back(dest, *g);
-  if (unparked || !grants.empty()) send_ack(self, std::move(grants));
+  if (unparked || !grants.empty() || s.ack_due) send_ack(self, std::move(grants));
   link_timer(self, receiver_tick, tick_atom::value);
 }
 
