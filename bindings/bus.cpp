@@ -160,7 +160,7 @@ inbox::inbox* bus::inbox_of(std::string_view agent, bool create, std::size_t pay
   auto opened = inbox::inbox::open(dir_, agent);
   if (!opened && opened.err().code == inbox::errc::not_found) {
     if (!create) return nullptr;
-    const std::uint32_t limit = new_inbox_.slot_size - inbox::layout::slot_header_size;
+    const std::uint32_t limit = inbox::layout::max_payload_of(new_inbox_.slot_size);
     if (payload_size > limit) {
       throw error(error_kind::too_large, runtime::stored_payload_too_large(
                                              payload_size, address.empty() ? agent : address, limit)

@@ -241,8 +241,12 @@ struct slot_header {
 };
 inline constexpr std::uint32_t slot_fixed_size = 40;
 // Room a slot keeps for its header whatever the names: fixed part + the longest sender (64)
-// + the longest type (32). max payload = slot_size - slot_header_size for every message.
+// + the longest type (32): every message may carry max_payload_of(slot_size) bytes.
 inline constexpr std::uint32_t slot_header_size = slot_fixed_size + 64 + 32;
+// The payload a slot of slot_size bytes takes (slot_size is at least min_slot_size).
+constexpr std::uint32_t max_payload_of(std::uint32_t slot_size) noexcept {
+  return slot_size - slot_header_size;
+}
 
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);

@@ -239,7 +239,7 @@ result<inbox::impl*> map_file(int fd, const fs::path& path, std::string_view age
   m->h = reinterpret_cast<layout::header*>(base);
   m->capacity = id.capacity;
   m->slot_size = id.slot_size;
-  m->max_payload = id.slot_size - layout::slot_header_size;
+  m->max_payload = layout::max_payload_of(id.slot_size);
   m->id_prefix = static_cast<std::uint64_t>(id.incarnation) << 40;
   (void)m->refresh_freed();  // from 0, a first push would be refused once and then retried
   const auto geo = layout::geometry_of(id.capacity, id.critical_reserve, id.slot_size);

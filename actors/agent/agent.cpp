@@ -96,7 +96,7 @@ struct agent::impl {
     }
     auto opened = inbox::inbox::open(dir, to);
     if (!opened && opened.err().code == inbox::errc::not_found) {
-      const std::uint32_t limit = new_inbox.slot_size - inbox::layout::slot_header_size;
+      const std::uint32_t limit = inbox::layout::max_payload_of(new_inbox.slot_size);
       if (payload_size > limit) {
         return runtime::stored_payload_too_large(payload_size, address, limit);
       }

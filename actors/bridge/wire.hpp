@@ -1,9 +1,9 @@
 #pragma once
 // What two bridges say to each other inside CAF messages (no CAF here): many bridge messages
-// in one CAF message, and one cumulative acknowledgement per such batch. Each CAF message of
-// a link carries one atom and one string in this encoding (CAF 0.17 sends strings as they are,
-// while a vector of records would need types registered on both sides and cost CAF's
-// serializer per field):
+// in one CAF message, and one cumulative acknowledgement for one or more such batches. Each
+// CAF message of a link carries one atom and one string in this encoding (CAF 0.17 sends
+// strings as they are, while a vector of records would need types registered on both sides
+// and cost CAF's serializer per field):
 //
 //   data batch  : u64 first_seq | u32 count | count x record
 //   record      : u64 id | u8 prio | u8 from_len | u8 type_len | u8 dest_len | u32 payload_len

@@ -295,7 +295,7 @@ int run_loadtest_verb(const loadtest_flags& f, const global_options& globals) {
   runtime::config conf{cfg.bus_dir};
   cfg.inbox_options = take(conf.new_inbox_options());
   // Checked here, before anything starts: a sink refusing the first message is too late.
-  const std::uint32_t slot_payload = cfg.inbox_options.slot_size - inbox::layout::slot_header_size;
+  const std::uint32_t slot_payload = inbox::layout::max_payload_of(cfg.inbox_options.slot_size);
   if (cfg.payload_max > slot_payload) {
     bad_value(
         fmt::format("--payload {}: a sink inbox's slot holds at most {} bytes (slot size {}); "

@@ -107,7 +107,7 @@ inbox::inbox open_or_create(const std::filesystem::path& dir, std::string_view a
 }
 
 std::uint32_t new_inbox_max_payload(runtime::config& config) {
-  return take(config.slot_size()) - inbox::layout::slot_header_size;
+  return inbox::layout::max_payload_of(take(config.slot_size()));
 }
 
 inbox::inbox open_or_create(const std::filesystem::path& dir, std::string_view agent,
