@@ -95,6 +95,7 @@ int run_bridge_bench(int argc, char** argv) {
   std::map<std::string, series> s;
   const char* local = "local inbox";
   const char* plain = "sluice bridge, tcp";
+  const char* floor = "bare relay (the floor)";
   const char* secure = "sluice bridge, TLS";
   const char* lpush = "redis LPUSH pipelined (alone)";
   const char* brpop = "redis LPUSH pipelined + BRPOP";
@@ -102,6 +103,7 @@ int run_bridge_bench(int argc, char** argv) {
   for (int r = 0; r < rounds; ++r) {
     if (auto n = measure_local_inbox(root / "local", w)) s[local].add(*n);
     if (auto n = measure_bridge(setup, w)) s[plain].add(*n);
+    if (auto n = measure_bare_relay(root / "relay", w)) s[floor].add(*n);
     if (with_tls)
       if (auto n = measure_bridge(tls, w)) s[secure].add(*n);
     if (!redis.empty())
@@ -122,7 +124,7 @@ int run_bridge_bench(int argc, char** argv) {
       w.payload, w.messages, w.samples, rounds);
   std::printf("  %-32s %12s %9s %14s %9s %9s\n", "path", "msgs/s", "x local", "p50 loaded us",
               "p50 us", "p99 us");
-  for (const char* name : {local, plain, secure, lpush, brpop, nats_row}) {
+  for (const char* name : {local, plain, floor, secure, lpush, brpop, nats_row}) {
     if (!s.count(name) || s[name].empty()) continue;
     auto& x = s[name];
     const double rate = median(x.rate);
@@ -145,7 +147,9 @@ int run_bridge_bench(int argc, char** argv) {
   std::printf(
       "how: bridges: one producer thread sends with backpressure into bridge-east (one "
       "message per send), a consumer pops far in batches of 512 and sleeps on its "
-      "doorbell; TLS: CAF's OpenSSL module, P-256 certificates from one CA\n");
+      "doorbell; TLS: CAF's OpenSSL module, P-256 certificates from one CA; bare relay: the "
+      "same inboxes and topology, two processes that only pop, write, read and push (no CAF, "
+      "acknowledgements or credit): what any bridge of this shape costs at least\n");
   if (!redis.empty())
     std::printf("how: %s; %s\n", version_of(redis).c_str(), redis_setup_note);
   else if (!with_redis)

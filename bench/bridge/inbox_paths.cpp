@@ -19,11 +19,8 @@
 
 namespace sluice::bench {
 
-namespace {
-
-// dest: where the producer pushes; sink: where the consumer reads; remote: wrap in an envelope.
-std::optional<path_numbers> measure_path(inbox::inbox& dest, inbox::inbox& sink, bool remote,
-                                         const workload& w) {
+std::optional<path_numbers> measure_inboxes(inbox::inbox& dest, inbox::inbox& sink, bool remote,
+                                            const workload& w) {
   auto cons = sink.attach_consumer();
   if (!cons) {
     std::fprintf(stderr, "sluice-bench bridge: %s\n", cons.err().message.c_str());
@@ -81,6 +78,8 @@ std::optional<path_numbers> measure_path(inbox::inbox& dest, inbox::inbox& sink,
   return n;
 }
 
+namespace {
+
 std::optional<std::uint16_t> port_of(child_process& p) {
   const auto line = p.read_line(std::chrono::seconds(15));
   if (!line) return std::nullopt;
@@ -110,7 +109,7 @@ std::optional<path_numbers> measure_local_inbox(const std::filesystem::path& dir
   // The producer thread gets its own mapping: one inbox object per thread, as across processes.
   auto local_tx = inbox::inbox::open(dir, "local");
   if (!local || !local_tx) return std::nullopt;
-  return measure_path(*local_tx, *local, false, w);
+  return measure_inboxes(*local_tx, *local, false, w);
 }
 
 std::optional<path_numbers> measure_bridge(const bridge_setup& s, const workload& w) {
@@ -138,7 +137,7 @@ std::optional<path_numbers> measure_bridge(const bridge_setup& s, const workload
     std::fprintf(stderr, "sluice-bench bridge: cannot create the inboxes\n");
     return std::nullopt;
   }
-  auto n = measure_path(*out, *far, true, w);
+  auto n = measure_inboxes(*out, *far, true, w);
   west.stop();
   east.stop();
   return n;

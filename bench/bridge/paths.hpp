@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "inbox/inbox.hpp"
+
 namespace sluice::bench {
 
 struct path_numbers {
@@ -65,6 +67,12 @@ std::uint16_t free_port();
 // Waits until something accepts connections on 127.0.0.1:port.
 bool await_listening(std::uint16_t port, std::chrono::milliseconds timeout);
 
+// Throughput and one-at-a-time latency from a producer thread pushing into dest to a consumer
+// popping from sink (through whatever carries messages from one to the other); with remote,
+// each payload is wrapped in the envelope for agent "far".
+std::optional<path_numbers> measure_inboxes(inbox::inbox& dest, inbox::inbox& sink, bool remote,
+                                            const workload& w);
+
 // The paths. Each returns nullopt (with a line on stderr) when it cannot run here.
 std::optional<path_numbers> measure_local_inbox(const std::filesystem::path& dir,
                                                 const workload& w);
@@ -75,6 +83,8 @@ struct bridge_setup {
   std::vector<std::string> west_tls;
 };
 std::optional<path_numbers> measure_bridge(const bridge_setup& s, const workload& w);
+// Two bare relay processes in place of the bridges (relay_path.cpp): the floor under the bridge.
+std::optional<path_numbers> measure_bare_relay(const std::filesystem::path& dir, const workload& w);
 // Makes a CA and two certificates with the openssl command; empty flags when it cannot.
 bool make_bridge_certs(const std::filesystem::path& dir, bridge_setup& s);
 
