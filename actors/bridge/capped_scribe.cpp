@@ -13,10 +13,9 @@
 #include <caf/io/network/stream.hpp>
 #include <caf/io/scribe.hpp>
 #include <caf/openssl/session.hpp>
-#include <caf/policy/tcp.hpp>
-#include <cstring>
 #include <exception>
-#include <vector>
+
+#include "actors/bridge/read_ahead.hpp"
 
 namespace sluice::actors {
 
@@ -79,54 +78,6 @@ class tls_policy {
   scribe_options opts_;
   bool established_ = false;
   bool reported_ = false;
-};
-
-// CAF's TCP policy, reading ahead. BASP asks for a 32-byte header, then for the payload it
-// announces, then for the next header: a recv each, and a last one that finds the socket
-// empty. Here one recv into a buffer of this policy's own serves a quiet link's whole frame,
-// and its coming back short says the socket is empty, which saves the last one: the loop
-// waits for the socket instead (level-triggered, so whatever arrived since shows readable
-// again). must_read_more keeps CAF's loop going until the buffer is empty, so nothing waits
-// in it for an event that never comes. A large read goes straight into CAF's buffer.
-class read_ahead_tcp {
- public:
-  net::rw_state read_some(std::size_t& result, net::native_socket fd, void* buf, std::size_t len) {
-    result = 0;
-    if (begin_ == end_) {
-      if (drained_) {
-        drained_ = false;
-        return net::rw_state::success;  // nothing read: CAF goes back to the loop
-      }
-      const bool direct = len >= ahead_.size();
-      std::size_t got = 0;
-      const auto r = caf::policy::tcp::read_some(got, fd, direct ? buf : ahead_.data(),
-                                                 direct ? len : ahead_.size());
-      if (r != net::rw_state::success) return r;
-      drained_ = got < (direct ? len : ahead_.size());
-      if (direct) {
-        result = got;
-        return r;
-      }
-      begin_ = 0;
-      end_ = got;
-    }
-    result = std::min(len, end_ - begin_);
-    std::memcpy(buf, ahead_.data() + begin_, result);
-    begin_ += result;
-    return net::rw_state::success;
-  }
-  net::rw_state write_some(std::size_t& result, net::native_socket fd, const void* buf,
-                           std::size_t len) {
-    return caf::policy::tcp::write_some(result, fd, buf, len);
-  }
-  bool try_accept(net::native_socket&, net::native_socket) { return false; }  // never a doorman
-  bool must_read_more(net::native_socket, std::size_t) { return begin_ != end_; }
-
- private:
-  std::vector<char> ahead_ = std::vector<char>(16 * 1024);
-  std::size_t begin_ = 0;  // what CAF has not taken yet: ahead_[begin_, end_)
-  std::size_t end_ = 0;
-  bool drained_ = false;  // the last recv came back short
 };
 
 // CAF's stream_impl, plus a write at once. CAF's stream writes what a broker flushed only in
