@@ -8,6 +8,8 @@
 // agent do; the consumer pops up to 512 at a time and sleeps on the inbox's doorbell.
 #include <sys/stat.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <thread>
@@ -18,6 +20,14 @@
 #include "inbox/inbox.hpp"
 
 namespace sluice::bench {
+
+namespace {
+
+// A path whose far end died (a bridge or relay process gone) would keep the bench waiting for
+// ever: one that delivers nothing for this long is given up, with a line on stderr.
+constexpr auto stall_limit = std::chrono::seconds(10);
+
+}  // namespace
 
 std::optional<path_numbers> measure_inboxes(inbox::inbox& dest, inbox::inbox& sink, bool remote,
                                             const workload& w) {
@@ -31,47 +41,60 @@ std::optional<path_numbers> measure_inboxes(inbox::inbox& dest, inbox::inbox& si
     return remote ? backpressure::wrap_envelope("far", body) : body;
   };
   backpressure::send_policy policy;
-  policy.deadline = std::chrono::seconds(60);
+  policy.deadline = stall_limit;
   policy.max_retries = 1000000;
+  std::atomic<bool> stop{false};
+  // The next message, or false when nothing arrived for stall_limit.
+  auto receive = [&](std::size_t max, auto&& on_batch) {
+    auto since = std::chrono::steady_clock::now();
+    for (;;) {
+      auto batch = cons->pop_batch(max);
+      if (!batch.empty()) {
+        on_batch(batch);
+        cons->commit();
+        return true;
+      }
+      if (std::chrono::steady_clock::now() - since > stall_limit) {
+        std::fprintf(stderr,
+                     "sluice-bench bridge: nothing arrived for %lld s; giving up on this path\n",
+                     static_cast<long long>(stall_limit.count()));
+        return false;
+      }
+      (void)sink.wait_not_empty(std::chrono::milliseconds(100));
+    }
+  };
   path_numbers n;
   std::vector<double> loaded;
   loaded.reserve(w.messages);
   const auto start = now_ns();
   std::thread producer([&] {
-    for (std::size_t i = 0; i < w.messages; ++i)
+    for (std::size_t i = 0; i < w.messages && !stop.load(); ++i)
       (void)backpressure::send_with_backpressure(dest, {"bench", "t", make(now_ns())}, policy);
   });
   std::size_t got = 0;
   auto last = start;
-  while (got < w.messages) {
-    auto batch = cons->pop_batch(512);
-    if (batch.empty()) {
-      (void)sink.wait_not_empty(std::chrono::milliseconds(100));
-      continue;
-    }
-    const auto t = now_ns();
-    for (const auto& m : batch)
-      loaded.push_back(static_cast<double>(t - stamp_of(m.payload)) / 1e3);
-    got += batch.size();
-    cons->commit();
+  bool alive = true;
+  while (alive && got < w.messages) {
+    alive = receive(512, [&](const auto& batch) {
+      const auto t = now_ns();
+      for (const auto& m : batch)
+        loaded.push_back(static_cast<double>(t - stamp_of(m.payload)) / 1e3);
+      got += batch.size();
+    });
     last = now_ns();
   }
+  stop = true;
   producer.join();
+  if (!alive) return std::nullopt;
   n.msgs_per_s = static_cast<double>(w.messages) / (static_cast<double>(last - start) / 1e9);
   n.loaded_p50_us = percentile(loaded, 0.5);
   std::vector<double> lat;
   for (std::size_t i = 0; i < w.samples; ++i) {
     (void)backpressure::send_with_backpressure(dest, {"bench", "t", make(now_ns())}, policy);
-    for (;;) {
-      auto batch = cons->pop_batch(1);
-      if (batch.empty()) {
-        (void)sink.wait_not_empty(std::chrono::milliseconds(100));
-        continue;
-      }
+    const bool arrived = receive(1, [&](const auto& batch) {
       lat.push_back(static_cast<double>(now_ns() - stamp_of(batch[0].payload)) / 1e3);
-      cons->commit();
-      break;
-    }
+    });
+    if (!arrived) return std::nullopt;
   }
   n.p50_us = percentile(lat, 0.5);
   n.p99_us = percentile(lat, 0.99);
