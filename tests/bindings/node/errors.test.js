@@ -123,6 +123,23 @@ test('invalid names, types and options reject with bad_input', async (t) => {
   assert.deepEqual(bus.agents(), []);
 });
 
+test('a time out of range names the range it takes', async (t) => {
+  const bus = newBus(t);
+  const x = Buffer.from('x');
+  for (const timeout of [-1, 1e13, Infinity, NaN]) {
+    await assert.rejects(bus.send('a', 'w', 't', x, { timeout }), {
+      ...kind('bad_input'),
+      message: /invalid timeout: use a number of milliseconds from 0 to 1e12, or undefined/,
+    });
+  }
+  const inbox = bus.receive('w');
+  await assert.rejects(inbox.batch({ timeout: 100, spinUs: 1e13 }), {
+    ...kind('bad_input'),
+    message: /invalid spinUs: use a number of microseconds from 0 to 1e12, or undefined/,
+  });
+  inbox.close();
+});
+
 test('a second consumer of an inbox throws busy', (t) => {
   const bus = newBus(t);
   const inbox = bus.receive('w');
