@@ -49,10 +49,11 @@ inline constexpr std::size_t max_record_size = record_header_size + inbox::max_a
                                                inbox::max_type_name + inbox::max_agent_name +
                                                inbox::layout::max_slot_size;
 // A batch takes records while it stays within this many bytes; a record that alone is larger
-// travels alone. Big enough that CAF's per-message cost (a mailbox hop to the BASP broker, a
-// header, a write) is spread over a few hundred 256-byte messages, small enough that one batch
-// leaves the socket in tens of microseconds and the next one is read while this one is pushed.
-inline constexpr std::size_t batch_target_bytes = 64 * 1024;
+// travels alone. CAF's cost per message (a mailbox hop to the BASP broker, a header, a write,
+// an acknowledgement and the far sender's wake-up) is larger than it looks: alternating runs of
+// 2 M 256-byte messages moved a median 847 k msgs/s at 64 KiB, 1,103 k at 128 KiB and 1,008 k
+// at 256 KiB, whose batches take a whole window in one (bench/README.md, 2026-12-07 evening).
+inline constexpr std::size_t batch_target_bytes = 128 * 1024;
 // CAF wraps the string in a message (atom, type names, actor ids): far less than this.
 inline constexpr std::size_t caf_framing_reserve = 4 * 1024;
 static_assert(batch_header_size + max_record_size + caf_framing_reserve <= max_basp_payload,
