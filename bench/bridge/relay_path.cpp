@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -131,10 +132,18 @@ std::optional<path_numbers> measure_bare_relay(const std::filesystem::path& dir,
   ::close(listener);
   const int one = 1;
   (void)::setsockopt(accepted, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // A relay dies with the bench, even one interrupted before it could stop them.
+  const auto die_with_parent = [] { (void)::prctl(PR_SET_PDEATHSIG, SIGKILL); };
   const pid_t west = ::fork();
-  if (west == 0) relay_west(dir, dialer);
+  if (west == 0) {
+    die_with_parent();
+    relay_west(dir, dialer);
+  }
   const pid_t east = ::fork();
-  if (east == 0) relay_east(dir, accepted);
+  if (east == 0) {
+    die_with_parent();
+    relay_east(dir, accepted);
+  }
   ::close(dialer);
   ::close(accepted);
   std::optional<path_numbers> n;
