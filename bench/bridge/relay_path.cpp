@@ -2,8 +2,8 @@
 // the same inboxes at both ends, but two bare relay processes in place of the bridges: no CAF,
 // no acknowledgements, no credit, no crash safety, only what any design of this shape must do.
 //
-//   producer -> inbox out --bell--> [relay west: epoll, pop, write] --tcp--> [relay east:
-//   epoll, read, push] -> inbox far -> consumer
+//   producer -> inbox out --bell--> [relay west: poll, pop, write] --tcp--> [relay east:
+//   read, push] -> inbox far -> consumer
 //
 // Three thread wake-ups, one TCP hop, the fewest system calls a message can take this way. The
 // difference between this row and the bridge's is what the bridge itself costs.
@@ -49,7 +49,8 @@ bool write_all(int fd, const char* p, std::size_t n) {
   for (;;) {
     if (cons->arm(*bell)) {
       pollfd p{bell->fd(), POLLIN, 0};
-      (void)::poll(&p, 1, 50);  // bell_recheck, as a waiter on a bell must
+      // A waiter on a bell looks again every bell_recheck (bell.hpp says why).
+      (void)::poll(&p, 1, static_cast<int>(inbox::bell_recheck.count()));
       bell->take_one();
       cons->disarm();
     }
@@ -72,9 +73,7 @@ bool write_all(int fd, const char* p, std::size_t n) {
   std::vector<char> buf(256 * 1024);
   std::size_t have = 0;
   for (;;) {
-    pollfd p{sock, POLLIN, 0};
-    (void)::poll(&p, 1, -1);
-    const auto r = ::read(sock, buf.data() + have, buf.size() - have);
+    const auto r = ::read(sock, buf.data() + have, buf.size() - have);  // blocks until data
     if (r <= 0) ::_exit(0);
     have += static_cast<std::size_t>(r);
     std::size_t at = 0;
@@ -92,11 +91,14 @@ bool write_all(int fd, const char* p, std::size_t n) {
   }
 }
 
-int tcp_socket() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+int without_delay(int fd) {
   const int one = 1;
   (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return fd;
+}
+
+int tcp_socket() {
+  return without_delay(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
 }
 
 }  // namespace
@@ -128,10 +130,8 @@ std::optional<path_numbers> measure_bare_relay(const std::filesystem::path& dir,
     ::close(dialer);
     return std::nullopt;
   }
-  const int accepted = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  const int accepted = without_delay(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
   ::close(listener);
-  const int one = 1;
-  (void)::setsockopt(accepted, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   // A relay dies with the bench, even one interrupted before it could stop them.
   const auto die_with_parent = [] { (void)::prctl(PR_SET_PDEATHSIG, SIGKILL); };
   const pid_t west = ::fork();
