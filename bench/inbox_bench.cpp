@@ -5,13 +5,13 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
+#include "actors/loadtest/machine.hpp"
 #include "bench/bench.hpp"
 #include "bench/machine_jitter.hpp"
 
@@ -30,14 +30,6 @@ std::vector<std::unique_ptr<transport>> all_transports() {
   return t;
 }
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown";
-}
-
 std::string fmt_num(double v, const char* f = "%.1f") {
   if (v < 0) return "-";
   char buf[32];
@@ -49,7 +41,7 @@ void print_table(const std::vector<case_result>& results, const machine_jitter& 
                  const run_options& opts) {
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::map<std::string, double>> tp;
   for (const auto& r : results) tp[{r.producers, r.payload}][r.transport] = r.msgs_per_s;
-  std::printf("machine: %s, %u hardware threads\n", cpu_model().c_str(),
+  std::printf("machine: %s, %u hardware threads\n", actors::this_machine().cpu.c_str(),
               std::thread::hardware_concurrency());
   std::printf(
       "jitter: one spinning thread lost its CPU for > 5 us %.0f times/s (%.1f %% of 50 us "
@@ -87,7 +79,7 @@ void print_table(const std::vector<case_result>& results, const machine_jitter& 
 void print_json(const std::vector<case_result>& results, const machine_jitter& jitter,
                 const run_options& opts) {
   nlohmann::json out;
-  out["machine"] = {{"cpu", cpu_model()},
+  out["machine"] = {{"cpu", actors::this_machine().cpu},
                     {"hardware_threads", std::thread::hardware_concurrency()},
                     {"spin_gaps_over_5us_per_s", jitter.gaps_over_5us_per_s},
                     {"windows_hit_pct", jitter.windows_hit_pct},

@@ -14,8 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "actors/loadtest/machine.hpp"
 #include "bench/bench.hpp"
 #include "bench/bridge/paths.hpp"
+#include "bench/machine.hpp"
 
 namespace sluice::bench {
 namespace {
@@ -76,7 +78,24 @@ int run_bridge_bench(int argc, char** argv) {
   app.add_flag("!--no-tls", with_tls, "skip the TLS bridge");
   app.add_flag("!--no-redis", with_redis, "skip Redis even if redis-server is installed");
   app.add_flag("!--no-nats", with_nats, "skip NATS even if nats-server is installed");
+  std::string cpu_list;
+  app.add_option("--cpus", cpu_list,
+                 "run the bench and everything it starts on these CPUs only (\"0\", \"0-1\"): "
+                 "with one, no message waits for another CPU to wake up");
   CLI11_PARSE(app, argc, argv);
+  if (!cpu_list.empty()) {
+    const auto cpus = parse_cpu_list(cpu_list);
+    if (!cpus) {
+      std::fprintf(stderr, "sluice-bench bridge: --cpus %s: give CPUs as 0, 0-1 or 0,2\n",
+                   cpu_list.c_str());
+      return 64;
+    }
+    if (auto err = pin_to_cpus(*cpus)) {
+      std::fprintf(stderr, "sluice-bench bridge: --cpus %s: %s\n", cpu_list.c_str(), err->c_str());
+      return 64;
+    }
+  }
+  const wake_cost wake = measure_wake_cost();
 
   char tmpl[] = "/tmp/sluice-bridge-bench-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) return 71;
@@ -122,6 +141,13 @@ int run_bridge_bench(int argc, char** argv) {
       "sluice-bench bridge: %zu B payload, %zu messages per throughput run, %zu "
       "one-at-a-time latency samples, median of %d rounds, everything on 127.0.0.1\n",
       w.payload, w.messages, w.samples, rounds);
+  const auto cpus = allowed_cpus();
+  std::printf(
+      "machine: %s, %zu of %u CPUs in use%s; a thread waking another: %s us on another "
+      "CPU, %s us on the same one (p50)\n",
+      actors::this_machine().cpu.c_str(), cpus.size(), actors::this_machine().cores,
+      cpu_list.empty() ? "" : (" (--cpus " + cpu_list + ")").c_str(),
+      us(wake.other_cpu_p50_us).c_str(), us(wake.same_cpu_p50_us).c_str());
   std::printf("  %-32s %12s %9s %14s %9s %9s\n", "path", "msgs/s", "x local", "p50 loaded us",
               "p50 us", "p99 us");
   for (const char* name : {local, plain, floor, secure, lpush, brpop, nats_row}) {
