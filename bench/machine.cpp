@@ -57,7 +57,7 @@ std::optional<std::vector<int>> parse_cpu_list(const std::string& list) {
         last = std::stoi(part.substr(dash + 1), &used);
         if (used != part.size() - dash - 1) return std::nullopt;
       }
-      if (first < 0 || last < first) return std::nullopt;
+      if (first < 0 || last < first || last >= CPU_SETSIZE) return std::nullopt;
       for (int c = first; c <= last; ++c) cpus.push_back(c);
     } catch (const std::exception&) {
       return std::nullopt;
@@ -76,15 +76,16 @@ void pin_this_thread(int cpu) {
   ::pthread_setaffinity_np(::pthread_self(), sizeof set, &set);
 }
 
+// An eventfd's read and write move 8 bytes or fail; only a signal makes them worth retrying.
 void write_token(int fd) {
   const std::uint64_t one = 1;
-  while (::write(fd, &one, sizeof one) != sizeof one) {
+  while (::write(fd, &one, sizeof one) < 0 && errno == EINTR) {
   }
 }
 
 void read_token(int fd) {
   std::uint64_t v = 0;
-  while (::read(fd, &v, sizeof v) != sizeof v) {
+  while (::read(fd, &v, sizeof v) < 0 && errno == EINTR) {
   }
 }
 
