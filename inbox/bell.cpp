@@ -84,14 +84,15 @@ bell::~bell() {
 }
 
 void bell::drain() const noexcept {
-  char buf[64];
-  while (::recv(fd_, buf, sizeof buf, MSG_DONTWAIT) >= 0 || errno == EINTR) {
+  while (take_one()) {
   }
 }
 
-void bell::take_one() const noexcept {
+bool bell::take_one() const noexcept {
   char buf[64];
-  while (::recv(fd_, buf, sizeof buf, MSG_DONTWAIT) < 0 && errno == EINTR) {
+  for (;;) {
+    if (::recv(fd_, buf, sizeof buf, MSG_DONTWAIT) >= 0) return true;
+    if (errno != EINTR) return false;
   }
 }
 

@@ -35,8 +35,8 @@ class bell {
   int fd() const noexcept { return fd_; }  // readable (EPOLLIN) once rung
   void drain() const noexcept;             // reads every pending datagram
   // Reads one pending datagram, one recv: enough for a wake-up, since a ring sends one per
-  // arming; consumer::arm drains whatever an earlier arming left.
-  void take_one() const noexcept;
+  // arming; consumer::arm drains whatever an earlier arming left. false when none was pending.
+  bool take_one() const noexcept;
   std::uint64_t name() const noexcept { return name_; }
 
  private:
