@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "bench/bridge/paths.hpp"
+#include "bench/bridge/tcp_stream.hpp"
 #include "inbox/bell.hpp"
 #include "inbox/inbox.hpp"
 
@@ -28,18 +29,8 @@ namespace sluice::bench {
 
 namespace {
 
-bool write_all(int fd, const char* p, std::size_t n) {
-  while (n > 0) {
-    const auto w = ::write(fd, p, n);
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
-}
-
 // Pops out as soon as its bell rings and writes each message as u32 length + payload.
-[[noreturn]] void relay_west(const std::filesystem::path& dir, int sock) {
+[[noreturn]] void relay_west(const std::filesystem::path& dir, tcp_stream& sock) {
   auto box = inbox::inbox::open(dir, "out");
   auto bell = inbox::bell::open();
   if (!box || !bell) ::_exit(2);
@@ -61,7 +52,7 @@ bool write_all(int fd, const char* p, std::size_t n) {
       const auto n = static_cast<std::uint32_t>(m.payload.size());
       frame.append(reinterpret_cast<const char*>(&n), sizeof n).append(m.payload);
     }
-    if (!write_all(sock, frame.data(), frame.size())) ::_exit(0);
+    if (!sock.write_all(frame)) ::_exit(0);
     cons->commit();
   }
 }
@@ -123,11 +114,10 @@ std::optional<path_numbers> measure_bare_relay(const std::filesystem::path& dir,
     if (listener >= 0) ::close(listener);
     return std::nullopt;
   }
-  const int dialer = tcp_socket();
-  if (::connect(dialer, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  tcp_stream dialer(ntohs(a.sin_port));  // west writes to its copy after the fork
+  if (!dialer.ok()) {
     std::fprintf(stderr, "sluice-bench bridge: the bare relay cannot connect\n");
     ::close(listener);
-    ::close(dialer);
     return std::nullopt;
   }
   const int accepted = without_delay(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
@@ -144,7 +134,6 @@ std::optional<path_numbers> measure_bare_relay(const std::filesystem::path& dir,
     die_with_parent();
     relay_east(dir, accepted);
   }
-  ::close(dialer);
   ::close(accepted);
   std::optional<path_numbers> n;
   if (west > 0 && east > 0) n = measure_inboxes(*out, *far, false, w);
