@@ -141,11 +141,11 @@ int run_bridge_bench(int argc, char** argv) {
       "sluice-bench bridge: %zu B payload, %zu messages per throughput run, %zu "
       "one-at-a-time latency samples, median of %d rounds, everything on 127.0.0.1\n",
       w.payload, w.messages, w.samples, rounds);
-  const auto cpus = allowed_cpus();
+  const auto machine = actors::this_machine();
   std::printf(
-      "machine: %s, %zu of %u CPUs in use%s; a thread waking another: %s us on another "
+      "machine: %s, %u of %u CPUs in use%s; a thread waking another: %s us on another "
       "CPU, %s us on the same one (p50)\n",
-      actors::this_machine().cpu.c_str(), cpus.size(), actors::this_machine().cores,
+      machine.cpu.c_str(), machine.usable_cores, machine.cores,
       cpu_list.empty() ? "" : (" (--cpus " + cpu_list + ")").c_str(),
       us(wake.other_cpu_p50_us).c_str(), us(wake.same_cpu_p50_us).c_str());
   std::printf("  %-32s %12s %9s %14s %9s %9s\n", "path", "msgs/s", "x local", "p50 loaded us",
